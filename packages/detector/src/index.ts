@@ -1,0 +1,3 @@
+export * from './errors.ts';
+export * from './pcm.ts';
+export * from './resample.ts';
