@@ -1,0 +1,3 @@
+export * from './manifest.ts';
+export * from './bundle.ts';
+export * from './readme.ts';

