@@ -1,0 +1,5 @@
+export * from './wav.ts';
+export * from './levels.ts';
+export * from './floor.ts';
+export * from './trim.ts';
+export * from './random.ts';
