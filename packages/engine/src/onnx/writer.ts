@@ -1,0 +1,143 @@
+/**
+ * ONNX writer for the heads (engine.md §3.1–3.3), built on onnx-proto. IR version 7, opset 13, input `embeddings`
+ * float32 [batch, 16, 96] (symbolic "batch"), output `score` float32 [batch, 1]. Only Transpose, Flatten, Gemm,
+ * Conv, MaxPool, ReduceMax, Relu and Sigmoid are used. The bytes are a pure function of the tensors and the
+ * metadata: fixed node names and order, initializers as little-endian raw float32, no timestamps or random ids.
+ */
+import onnxProto from 'onnx-proto';
+import { EMBEDDING_DIM, WINDOW_STEPS } from '../nn/network.ts';
+import type { HeadTensor, TrainedHead } from '../train/types.ts';
+import { ENGINE_VERSION } from '../version.ts';
+import { HEAD_LAYERS } from './fold.ts';
+
+const { onnx } = onnxProto;
+type INode = onnxProto.onnx.INodeProto;
+type IAttr = onnxProto.onnx.IAttributeProto;
+
+export const ONNX_IR_VERSION = 7;
+export const ONNX_OPSET = 13;
+export const MANIFEST_SCHEMA = 'violawake.model.v1';
+export const HEAD_INPUT_NAME = 'embeddings';
+export const HEAD_OUTPUT_NAME = 'score';
+export const ALLOWED_OPS = ['Transpose', 'Flatten', 'Gemm', 'Conv', 'MaxPool', 'ReduceMax', 'Relu', 'Sigmoid'];
+
+export interface ExportMeta {
+  wakeWord: string;
+  engineVersion?: string;
+}
+
+function ints(name: string, values: number[]): IAttr {
+  return { name, type: onnx.AttributeProto.AttributeType.INTS, ints: values };
+}
+function int(name: string, value: number): IAttr {
+  return { name, type: onnx.AttributeProto.AttributeType.INT, i: value };
+}
+function node(op: string, name: string, inputs: string[], output: string, attribute: IAttr[] = []): INode {
+  return { opType: op, name, input: inputs, output: [output], attribute };
+}
+
+function rawFloat32(data: Float32Array): Uint8Array {
+  const bytes = new Uint8Array(data.length * 4);
+  const view = new DataView(bytes.buffer);
+  for (let i = 0; i < data.length; i++) view.setFloat32(i * 4, data[i], true);
+  return bytes;
+}
+
+function initializer(name: string, t: HeadTensor): onnxProto.onnx.ITensorProto {
+  const n = t.dims.reduce((a, b) => a * b, 1);
+  if (n !== t.data.length) throw new Error(`tensor ${name}: dims ${t.dims.join('×')} do not match ${t.data.length} values`);
+  return { name, dims: t.dims, dataType: onnx.TensorProto.DataType.FLOAT, rawData: rawFloat32(t.data) };
+}
+
+function valueInfo(name: string, dims: (number | string)[]): onnxProto.onnx.IValueInfoProto {
+  return {
+    name,
+    type: {
+      tensorType: {
+        elemType: onnx.TensorProto.DataType.FLOAT,
+        shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) },
+      },
+    },
+  };
+}
+
+function gemm(layer: string, input: string, output: string): INode {
+  return node('Gemm', `${layer}_gemm`, [input, `${layer}.weight`, `${layer}.bias`], output, [int('transB', 1)]);
+}
+
+function conv(layer: string, input: string, output: string, k: number): INode {
+  const pad = (k - 1) / 2;
+  return node('Conv', `${layer}_conv`, [input, `${layer}.weight`, `${layer}.bias`], output, [
+    ints('dilations', [1]),
+    int('group', 1),
+    ints('kernel_shape', [k]),
+    ints('pads', [pad, pad]),
+    ints('strides', [1]),
+  ]);
+}
+
+function relu(name: string, input: string): INode {
+  return node('Relu', `${name}_relu`, [input], `${name}_relu`);
+}
+
+/** The graph's nodes for an architecture (fixed names and order). */
+export function headNodes(head: TrainedHead): INode[] {
+  if (head.arch === 'mlp') {
+    return [
+      node('Flatten', 'flatten', [HEAD_INPUT_NAME], 'flat', [int('axis', 1)]),
+      gemm('fc1', 'flat', 'fc1'),
+      relu('fc1', 'fc1'),
+      gemm('fc2', 'fc1_relu', 'fc2'),
+      relu('fc2', 'fc2'),
+      gemm('fc3', 'fc2_relu', 'logit'),
+      node('Sigmoid', 'sigmoid', ['logit'], HEAD_OUTPUT_NAME),
+    ];
+  }
+  return [
+    node('Transpose', 'transpose', [HEAD_INPUT_NAME], 'channels_first', [ints('perm', [0, 2, 1])]),
+    conv('conv1', 'channels_first', 'conv1', head.tensors['conv1.weight'].dims[2]),
+    relu('conv1', 'conv1'),
+    conv('conv2', 'conv1_relu', 'conv2', head.tensors['conv2.weight'].dims[2]),
+    relu('conv2', 'conv2'),
+    node('MaxPool', 'pool2', ['conv2_relu'], 'pool2', [ints('kernel_shape', [2]), ints('strides', [2])]),
+    conv('conv3', 'pool2', 'conv3', head.tensors['conv3.weight'].dims[2]),
+    relu('conv3', 'conv3'),
+    node('ReduceMax', 'time_max', ['conv3_relu'], 'time_max', [ints('axes', [2]), int('keepdims', 0)]),
+    gemm('fc1', 'time_max', 'fc1'),
+    relu('fc1', 'fc1'),
+    gemm('fc2', 'fc1_relu', 'logit'),
+    node('Sigmoid', 'sigmoid', ['logit'], HEAD_OUTPUT_NAME),
+  ];
+}
+
+/** Serialises a folded head to ONNX bytes. */
+export function exportHeadOnnx(head: TrainedHead, meta: ExportMeta): Uint8Array {
+  const names = HEAD_LAYERS[head.arch].flatMap((l) => [`${l}.weight`, `${l}.bias`]);
+  const missing = names.filter((n) => !head.tensors[n]);
+  if (missing.length) throw new Error(`head is missing tensors: ${missing.join(', ')}`);
+  const model: onnxProto.onnx.IModelProto = {
+    irVersion: ONNX_IR_VERSION,
+    opsetImport: [{ domain: '', version: ONNX_OPSET }],
+    producerName: 'violawake',
+    producerVersion: meta.engineVersion ?? ENGINE_VERSION,
+    graph: {
+      name: `violawake_${head.arch}`,
+      node: headNodes(head),
+      initializer: names.map((n) => initializer(n, head.tensors[n])),
+      input: [valueInfo(HEAD_INPUT_NAME, ['batch', WINDOW_STEPS, EMBEDDING_DIM])],
+      output: [valueInfo(HEAD_OUTPUT_NAME, ['batch', 1])],
+    },
+    metadataProps: [
+      { key: 'wake_word', value: meta.wakeWord },
+      { key: 'manifest_schema', value: MANIFEST_SCHEMA },
+    ],
+  };
+  const err = onnx.ModelProto.verify(model);
+  if (err) throw new Error(`invalid ONNX model: ${err}`);
+  return onnx.ModelProto.encode(onnx.ModelProto.create(model)).finish();
+}
+
+/** Decodes ONNX bytes (for inspection and tests). */
+export function decodeOnnx(bytes: Uint8Array): onnxProto.onnx.ModelProto {
+  return onnx.ModelProto.decode(bytes);
+}

@@ -1,0 +1,132 @@
+/**
+ * Deterministic random numbers for the engine (engine.md §6.10).
+ *
+ * Generator: xoshiro128** (Blackman & Vigna), 128-bit state, 32-bit outputs. Its state is seeded from SplitMix32
+ * (the 32-bit variant of SplitMix: add the golden-ratio constant 0x9e3779b9, then two xor-shift-multiply rounds).
+ *
+ * Streams are derived from (seed, purpose, itemId): the purpose string is hashed with FNV-1a (32 bit, over its UTF-16
+ * code units), and the three 32-bit values are chained through SplitMix32 so that every (seed, purpose, item)
+ * triple gets an independent-looking stream. Stages never share a stream, so parallel work gives the same result in
+ * any order. Everything is integer arithmetic on 32-bit values (`Math.imul`, shifts), so Node and browsers produce
+ * the same numbers.
+ */
+
+/** One SplitMix32 step: returns [next state, output]. */
+export function splitMix32Step(state: number): [number, number] {
+  const s = (state + 0x9e3779b9) | 0;
+  let z = s;
+  z = Math.imul(z ^ (z >>> 16), 0x21f0aaad);
+  z = Math.imul(z ^ (z >>> 15), 0x735a2d97);
+  z = (z ^ (z >>> 15)) >>> 0;
+  return [s, z];
+}
+
+/** FNV-1a 32-bit hash of a string's UTF-16 code units. */
+export function fnv1a32(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+function rotl(x: number, k: number): number {
+  return ((x << k) | (x >>> (32 - k))) >>> 0;
+}
+
+/** xoshiro128** generator with convenience draws. */
+export class Rng {
+  private s0: number;
+  private s1: number;
+  private s2: number;
+  private s3: number;
+
+  /** Seeds the four state words from a SplitMix32 stream started at `seed`. */
+  constructor(seed: number) {
+    let st = seed | 0;
+    const words: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const [ns, out] = splitMix32Step(st);
+      st = ns;
+      words.push(out);
+    }
+    if ((words[0] | words[1] | words[2] | words[3]) === 0) words[0] = 1; // the all-zero state is a fixed point
+    this.s0 = words[0];
+    this.s1 = words[1];
+    this.s2 = words[2];
+    this.s3 = words[3];
+  }
+
+  /** Next 32-bit unsigned integer. */
+  nextUint32(): number {
+    const result = Math.imul(rotl(Math.imul(this.s1, 5) >>> 0, 7), 9) >>> 0;
+    const t = (this.s1 << 9) >>> 0;
+    this.s2 = (this.s2 ^ this.s0) >>> 0;
+    this.s3 = (this.s3 ^ this.s1) >>> 0;
+    this.s1 = (this.s1 ^ this.s2) >>> 0;
+    this.s0 = (this.s0 ^ this.s3) >>> 0;
+    this.s2 = (this.s2 ^ t) >>> 0;
+    this.s3 = rotl(this.s3, 11);
+    return result;
+  }
+
+  /** Uniform float in [0, 1) with 32 bits of resolution. */
+  next(): number {
+    return this.nextUint32() / 4294967296;
+  }
+
+  /** Uniform float in [lo, hi). */
+  uniform(lo: number, hi: number): number {
+    return lo + (hi - lo) * this.next();
+  }
+
+  /** Uniform integer in [0, n). */
+  int(n: number): number {
+    return Math.floor(this.next() * n);
+  }
+
+  /** True with probability p. */
+  chance(p: number): boolean {
+    return this.next() < p;
+  }
+
+  /** Standard normal draw (Box–Muller, one value per call). */
+  normal(): number {
+    let u = this.next();
+    if (u < 1e-300) u = 1e-300;
+    const v = this.next();
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+  }
+
+  /** One element of a non-empty array. */
+  pick<T>(items: readonly T[]): T {
+    return items[this.int(items.length)];
+  }
+
+  /** In-place Fisher–Yates shuffle. */
+  // biome-ignore lint/suspicious/noExplicitAny: element type is irrelevant to a shuffle
+  shuffle<A extends { length: number; [i: number]: any }>(items: A): A {
+    for (let i = items.length - 1; i > 0; i--) {
+      const j = this.int(i + 1);
+      const tmp = items[i];
+      items[i] = items[j];
+      items[j] = tmp;
+    }
+    return items;
+  }
+}
+
+/** Seed value for the stream (seed, purpose, itemId): SplitMix32 chained over the three 32-bit inputs. */
+export function deriveSeed(seed: number, purpose: string, itemId: number): number {
+  let [st, out] = splitMix32Step(seed | 0);
+  [st, out] = splitMix32Step((out ^ fnv1a32(purpose)) | 0);
+  [st, out] = splitMix32Step((out ^ (itemId | 0)) | 0);
+  void st;
+  return out | 0;
+}
+
+/** The random stream for one (seed, purpose, item) triple. */
+export function deriveRng(seed: number, purpose: string, itemId: number): Rng {
+  return new Rng(deriveSeed(seed, purpose, itemId));
+}
