@@ -1,0 +1,115 @@
+/**
+ * `violawake <command>`: serve (API + workers), worker, migrate, and the engine commands (train, eval, detect,
+ * bank, bench). Exit codes: 0 success, 1 usage error, 2 invalid input or configuration, 3 quality gate (train).
+ */
+import { parseArgs } from 'node:util';
+import { ConfigError, type Config, loadConfig } from './core/config.ts';
+import { openDatabase } from './core/db/client.ts';
+import { runMigrations } from './core/db/migrate.ts';
+
+const ENGINE_COMMANDS = new Set(['train', 'eval', 'detect', 'bank', 'bench']);
+
+const HELP: Record<string, string> = {
+  main: `Usage: violawake <command> [options]
+
+Commands:
+  serve [--no-workers]   start the HTTP API and, unless --no-workers, the background workers (what npm start runs)
+  worker                 run background workers only (training jobs, email delivery, retention); needs VIOLAWAKE_DB_URL
+  migrate                apply database migrations and exit
+  train                  train a wake-word model from recordings or text (see violawake train --help)
+  eval                   evaluate a model on positive and negative audio
+  detect                 run models over WAV files and print detections
+  bank build             build the negative embedding bank
+  bench                  run the engine's development benchmark
+
+Configuration comes from VIOLAWAKE_* environment variables (and .env); see the README.
+Run "violawake <command> --help" for a command's options.`,
+  serve: `Usage: violawake serve [--no-workers]
+
+Start the HTTP API on VIOLAWAKE_HOST:VIOLAWAKE_PORT (default 0.0.0.0:8000).
+  --no-workers   serve the API only (role "api"); workers run elsewhere with "violawake worker"
+Without VIOLAWAKE_DB_URL the embedded database in VIOLAWAKE_DATA_DIR is used (single process, API + workers).`,
+  worker: `Usage: violawake worker
+
+Run background workers only: training jobs, email outbox delivery, the job reaper and retention.
+Needs VIOLAWAKE_DB_URL (PostgreSQL); start as many as you like on any machine sharing the database.`,
+  migrate: `Usage: violawake migrate
+
+Apply pending database migrations (under an advisory lock) and exit. Safe to run concurrently and repeatedly.`,
+};
+
+function usage(cmd: string): string {
+  return HELP[cmd] ?? HELP.main!;
+}
+
+function config(): Config {
+  return loadConfig();
+}
+
+async function serve(argv: string[], forceWorkersOnly = false): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { 'no-workers': { type: 'boolean', default: false } }, strict: true });
+  const base = config();
+  const workersOnly = forceWorkersOnly;
+  let role = base.role;
+  if (workersOnly) role = 'worker';
+  else if (values['no-workers']) role = 'api';
+  const cfg = loadConfig({ ...process.env, VIOLAWAKE_ROLE: role } as Record<string, string>);
+  const { startServer } = await import('./server.ts');
+  await startServer({ config: cfg, http: role !== 'worker', workers: role !== 'api', handleSignals: true });
+  return -1; // keeps running until a signal
+}
+
+async function migrate(): Promise<number> {
+  const cfg = config();
+  const database = await openDatabase({ dbUrl: cfg.dbUrl, dataDir: cfg.dataDir, poolMax: 2 });
+  try {
+    const r = await runMigrations(database);
+    process.stdout.write(`migrations applied: ${r.applied} (${database.driver})\n`);
+    return 0;
+  } finally {
+    await database.close();
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+    process.stdout.write(`${usage('main')}\n`);
+    return cmd ? 0 : 1;
+  }
+  if (ENGINE_COMMANDS.has(cmd)) {
+    const { runEngineCommand } = await import('./engine-cli/index.ts');
+    return runEngineCommand(cmd, rest);
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    if (!HELP[cmd]) {
+      process.stderr.write(`Unknown command "${cmd}".\n${usage('main')}\n`);
+      return 1;
+    }
+    process.stdout.write(`${usage(cmd)}\n`);
+    return 0;
+  }
+  try {
+    switch (cmd) {
+      case 'serve':
+        return await serve(rest);
+      case 'worker':
+        return await serve(rest, true);
+      case 'migrate':
+        return await migrate();
+      default:
+        process.stderr.write(`Unknown command "${cmd}".\n${usage('main')}\n`);
+        return 1;
+    }
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`Configuration error: ${err.message}\n`);
+      return 2;
+    }
+    if ((err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      process.stderr.write(`${(err as Error).message}\n${usage(cmd)}\n`);
+      return 1;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,129 @@
+import type { AppContext, ComponentHealth } from '../core/context.ts';
+import { queueReachable } from '../core/queue/boss.ts';
+
+export interface HealthSummary {
+  status: 'ok' | 'degraded' | 'error';
+  uptime_s: number;
+  ready: boolean;
+  version: string;
+}
+
+async function databaseHealth(ctx: AppContext): Promise<ComponentHealth> {
+  const start = performance.now();
+  try {
+    await ctx.database.ping(2000);
+    return {
+      status: 'ok',
+      connected: true,
+      driver: ctx.database.driver,
+      latency_ms: Math.round((performance.now() - start) * 10) / 10,
+    };
+  } catch {
+    return { status: 'error', connected: false, driver: ctx.database.driver, latency_ms: null };
+  }
+}
+
+async function queueHealth(ctx: AppContext, detailed: boolean): Promise<ComponentHealth> {
+  try {
+    if (!ctx.queue || !(await queueReachable(ctx.database))) return { status: 'error' };
+    if (!detailed) return { status: 'ok' };
+    const r = await ctx.database.query<{
+      queued: number;
+      running: number;
+      held: number;
+      oldest: number | null;
+      workers: number;
+    }>(
+      `SELECT count(*) FILTER (WHERE status = 'queued' AND hold_reason IS NULL)::int AS queued,
+              count(*) FILTER (WHERE status = 'running')::int AS running,
+              count(*) FILTER (WHERE status = 'queued' AND hold_reason IS NOT NULL)::int AS held,
+              extract(epoch FROM now() - min(created_at) FILTER (WHERE status = 'queued'))::float8 AS oldest,
+              count(DISTINCT worker_id) FILTER (WHERE status = 'running')::int AS workers
+         FROM training_jobs`,
+    );
+    const row = r.rows[0]!;
+    return {
+      status: 'ok',
+      queued: row.queued,
+      running: row.running,
+      held: row.held,
+      oldest_queued_age_s: row.oldest === null ? null : Math.round(row.oldest),
+      active_workers: row.workers,
+    };
+  } catch {
+    return { status: 'error' };
+  }
+}
+
+/** Status and readiness (api.md §2.9, §4.16). `full` adds the degraded checks of the other components. */
+export async function healthSummary(ctx: AppContext, opts: { full: boolean }): Promise<HealthSummary> {
+  const uptime = Math.round((Date.now() - ctx.state.startedAt) / 100) / 10;
+  const base = { uptime_s: uptime, version: ctx.version };
+  if (!ctx.state.startupComplete || ctx.state.shuttingDown) return { ...base, status: 'error', ready: false };
+  const [db, queue] = await Promise.all([databaseHealth(ctx), queueHealth(ctx, false)]);
+  if (db.status !== 'ok' || queue.status !== 'ok') return { ...base, status: 'error', ready: false };
+  if (!opts.full) return { ...base, status: 'ok', ready: true };
+  const extra = await extraComponents(ctx);
+  const degraded = Object.values(extra).some((c) => c.status !== 'ok');
+  return { ...base, status: degraded ? 'degraded' : 'ok', ready: true };
+}
+
+async function extraComponents(ctx: AppContext): Promise<Record<string, ComponentHealth>> {
+  const out: Record<string, ComponentHealth> = {
+    billing: { status: ctx.config.stripeSecretKey ? 'ok' : 'degraded', configured: Boolean(ctx.config.stripeSecretKey) },
+  };
+  await Promise.all(
+    Object.entries(ctx.healthChecks).map(async ([name, check]) => {
+      try {
+        out[name] = await check();
+      } catch {
+        out[name] = { status: 'degraded' };
+      }
+    }),
+  );
+  return out;
+}
+
+export async function healthDetails(ctx: AppContext) {
+  const summary = await healthSummary(ctx, { full: true });
+  const [database, queue, extra] = await Promise.all([databaseHealth(ctx), queueHealth(ctx, true), extraComponents(ctx)]);
+  const errors = ctx.recentErrors.snapshot();
+  return {
+    status: summary.status,
+    uptime_s: summary.uptime_s,
+    ready: summary.ready,
+    version: ctx.version,
+    startup_complete: ctx.state.startupComplete,
+    role: ctx.config.role,
+    components: { database, queue, ...extra },
+    recent_errors: errors,
+  };
+}
+
+const GAUGE_CACHE_MS = 10_000;
+let lastGaugeRead = new WeakMap<AppContext, number>();
+
+/** Database-backed gauges, read at most every 10 s. */
+export async function collectGauges(ctx: AppContext): Promise<void> {
+  const last = lastGaugeRead.get(ctx) ?? 0;
+  if (Date.now() - last < GAUGE_CACHE_MS) return;
+  lastGaugeRead.set(ctx, Date.now());
+  try {
+    const jobs = await ctx.database.query<{ status: string; n: number }>(
+      'SELECT status, count(*)::int AS n FROM training_jobs GROUP BY status',
+    );
+    ctx.metrics.trainingJobs.reset();
+    for (const s of ['queued', 'running', 'completed', 'failed', 'cancelled']) {
+      ctx.metrics.trainingJobs.set({ status: s }, jobs.rows.find((r) => r.status === s)?.n ?? 0);
+    }
+    const outbox = await ctx.database.query<{ status: string; n: number }>(
+      'SELECT status, count(*)::int AS n FROM email_outbox GROUP BY status',
+    );
+    ctx.metrics.emailOutbox.reset();
+    for (const s of ['pending', 'sending', 'sent', 'failed']) {
+      ctx.metrics.emailOutbox.set({ status: s }, outbox.rows.find((r) => r.status === s)?.n ?? 0);
+    }
+  } catch {
+    lastGaugeRead = new WeakMap();
+  }
+}

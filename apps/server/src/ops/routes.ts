@@ -1,0 +1,70 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { AppContext } from '../core/context.ts';
+import { requireAdmin } from '../core/http/admin.ts';
+import { collectGauges, healthDetails, healthSummary } from './health.ts';
+
+const HealthSummary = z.object({
+  status: z.enum(['ok', 'degraded', 'error']),
+  uptime_s: z.number(),
+  ready: z.boolean(),
+  version: z.string(),
+});
+
+export function routes(ctx: AppContext): FastifyPluginAsync {
+  return async (app) => {
+    const r = app.withTypeProvider<ZodTypeProvider>();
+
+    r.get(
+      '/api/health',
+      { schema: { tags: ['ops'], summary: 'Overall health (always 200)', response: { 200: HealthSummary } } },
+      async () => healthSummary(ctx, { full: true }),
+    );
+
+    r.get(
+      '/api/health/live',
+      { schema: { tags: ['ops'], summary: 'Liveness (no dependency checks)', response: { 200: HealthSummary } } },
+      async () => {
+        const s = healthSummary(ctx, { full: false });
+        return { ...(await s), status: 'ok' as const };
+      },
+    );
+
+    r.get(
+      '/api/health/ready',
+      {
+        schema: {
+          tags: ['ops'],
+          summary: 'Readiness: migrations done, database answers within 2 s, queue reachable',
+          response: { 200: HealthSummary, 503: HealthSummary },
+        },
+      },
+      async (_req, reply) => {
+        const summary = await healthSummary(ctx, { full: false });
+        return reply.status(summary.ready ? 200 : 503).send(summary);
+      },
+    );
+
+    r.get(
+      '/api/health/details',
+      { schema: { tags: ['ops'], summary: 'Component health (admin)', security: [{ admin: [] }] } },
+      async (request) => {
+        requireAdmin(ctx, request);
+        return healthDetails(ctx);
+      },
+    );
+
+    const serveMetrics = async () => {
+      await collectGauges(ctx);
+      return ctx.metrics.registry.metrics();
+    };
+
+    r.get('/metrics', { schema: { hide: true } }, async (request, reply) => {
+      if (ctx.config.metricsPort) return reply.status(404).send({ detail: 'Not Found' });
+      requireAdmin(ctx, request, true);
+      reply.header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8');
+      return serveMetrics();
+    });
+  };
+}

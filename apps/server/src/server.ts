@@ -1,0 +1,128 @@
+/**
+ * Process lifecycle: open the database, migrate (advisory lock), start pg-boss, set up the domains, serve HTTP
+ * and/or run workers, and shut down gracefully on SIGTERM/SIGINT (stop taking requests, finish in-flight ones,
+ * stop workers, close the queue and the pool).
+ */
+import { mkdirSync } from 'node:fs';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { buildApp } from './app.ts';
+import type { Clock } from './core/clock.ts';
+import type { Config } from './core/config.ts';
+import { type AppContext, createBaseContext } from './core/context.ts';
+import { openDatabase } from './core/db/client.ts';
+import { runMigrations } from './core/db/migrate.ts';
+import { createLogger, type Logger } from './core/logger.ts';
+import { startQueue } from './core/queue/boss.ts';
+import { domains } from './domains.ts';
+
+export interface StartOptions {
+  config: Config;
+  /** Serve HTTP (roles api/all). */
+  http: boolean;
+  /** Run workers (roles worker/all). */
+  workers: boolean;
+  logger?: Logger;
+  clock?: Clock;
+  /** Install SIGTERM/SIGINT handlers (the CLI does; tests don't). */
+  handleSignals?: boolean;
+}
+
+export interface RunningServer {
+  ctx: AppContext;
+  app: FastifyInstance | null;
+  /** Base URL of the HTTP listener, when serving. */
+  url: string | null;
+  close(): Promise<void>;
+}
+
+export async function startServer(opts: StartOptions): Promise<RunningServer> {
+  const { config } = opts;
+  const logger = opts.logger ?? createLogger({ level: config.logLevel });
+  for (const w of config.warnings) logger.warn(w);
+  for (const dir of [config.dataDir, config.tmpDir]) mkdirSync(dir, { recursive: true });
+
+  const database = await openDatabase({ dbUrl: config.dbUrl, dataDir: config.dataDir, poolMax: config.dbPoolMax });
+  const stoppers: (() => Promise<void>)[] = [];
+  let app: FastifyInstance | null = null;
+  let metricsApp: FastifyInstance | null = null;
+  let ctx: AppContext | null = null;
+  try {
+    const migrated = await runMigrations(database);
+    logger.info({ applied: migrated.applied, driver: database.driver }, 'database migrated');
+    const queue = await startQueue(database, logger, { supervise: opts.workers });
+    ctx = createBaseContext({ config, database, queue, logger, clock: opts.clock });
+    for (const d of domains) await d.setup?.(ctx);
+    ctx.state.startupComplete = true;
+
+    let url: string | null = null;
+    if (opts.http) {
+      app = await buildApp(ctx);
+      url = await app.listen({ host: config.host, port: config.port });
+      logger.info({ url, role: config.role }, 'listening');
+      if (config.metricsPort) {
+        const c = ctx;
+        metricsApp = Fastify({ logger: false });
+        metricsApp.get('/metrics', async (_req, reply) => {
+          reply.header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8');
+          const { collectGauges } = await import('./ops/health.ts');
+          await collectGauges(c);
+          return c.metrics.registry.metrics();
+        });
+        await metricsApp.listen({ host: config.host, port: config.metricsPort });
+      }
+      for (const d of domains) if (d.startListeners) stoppers.push(await d.startListeners(ctx));
+    }
+    if (opts.workers) {
+      for (const d of domains) if (d.startWorkers) stoppers.push(await d.startWorkers(ctx));
+      logger.info({ workers: domains.filter((d) => d.startWorkers).map((d) => d.name) }, 'workers started');
+    }
+
+    const running = ctx;
+    let closing: Promise<void> | null = null;
+    const close = () => {
+      closing ??= (async () => {
+        running.state.shuttingDown = true;
+        const grace = config.shutdownGraceSeconds * 1000;
+        const timer = setTimeout(() => {
+          logger.error('graceful shutdown exceeded VIOLAWAKE_SHUTDOWN_GRACE_SECONDS; closing connections');
+          app?.server.closeAllConnections();
+        }, grace);
+        timer.unref();
+        try {
+          if (app) await app.close();
+          if (metricsApp) await metricsApp.close();
+          for (const stop of stoppers.reverse()) {
+            await stop().catch((err) => logger.error({ err }, 'error while stopping a worker'));
+          }
+          await queue.stop({ graceful: true, wait: true, timeout: Math.max(1000, grace) }).catch(() => {});
+        } finally {
+          clearTimeout(timer);
+          await database.close().catch(() => {});
+          logger.info('shutdown complete');
+        }
+      })();
+      return closing;
+    };
+
+    if (opts.handleSignals) {
+      const onSignal = (signal: string) => {
+        logger.info({ signal }, 'shutting down');
+        close().then(
+          () => process.exit(0),
+          (err) => {
+            logger.error({ err }, 'shutdown failed');
+            process.exit(1);
+          },
+        );
+      };
+      process.once('SIGTERM', () => onSignal('SIGTERM'));
+      process.once('SIGINT', () => onSignal('SIGINT'));
+    }
+    return { ctx: running, app, url, close };
+  } catch (err) {
+    await app?.close().catch(() => {});
+    await ctx?.queue?.stop({ graceful: false, wait: true }).catch(() => {});
+    await database.close().catch(() => {});
+    throw err;
+  }
+}
