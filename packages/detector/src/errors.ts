@@ -32,3 +32,14 @@ export class DisposedError extends DetectorError {
     super(`${what} has been disposed; create a new one`);
   }
 }
+
+/** A head's bytes do not match the `model_sha256` of its manifest. */
+export class ModelHashError extends DetectorError {
+  constructor(
+    readonly head: string,
+    readonly expected: string,
+    readonly actual: string,
+  ) {
+    super(`head "${head}" has SHA-256 ${actual} but its manifest says ${expected}: the .onnx and .json do not belong together`);
+  }
+}
