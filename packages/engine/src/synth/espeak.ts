@@ -1,0 +1,314 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { readWav } from '../audio/wav.ts';
+import { mapLimit, onPath, runProcess } from './proc.ts';
+import { splitOnSilence, trimSilence } from './split.ts';
+import { type SpeechProvider, type SynthAudio, type SynthRequest, type SynthesizeOptions, type Voice, escapeXml } from './types.ts';
+
+/**
+ * eSpeak NG providers. Both run espeak-ng as a separate program: the system binary (`espeak`) or the npm
+ * WebAssembly build hosted by `espeak-child.mjs` (`espeak-wasm`). Utterances of one voice are batched into one SSML
+ * document (per-utterance `prosody` rate and pitch, a 700 ms break between them), the output is split on silences
+ * ≥ 500 ms, and a batch whose piece count differs from the request count is redone one utterance per call.
+ * mbrola voices (`mb-*`) are never listed or used (engine.md §14).
+ */
+
+/** English accents in their preferred order; the inventory keeps those the installed build has. */
+export const ESPEAK_ACCENTS = [
+  'en-us',
+  'en-gb',
+  'en-gb-scotland',
+  'en-gb-x-rp',
+  'en-gb-x-gbclan',
+  'en-gb-x-gbcwmd',
+  'en-029',
+  'en-us-nyc',
+] as const;
+/** Variants combined with every accent ('' = the accent's default voice). */
+export const ESPEAK_VARIANTS = ['', 'm1', 'm2', 'm3', 'm4', 'm7', 'f1', 'f2', 'f3', 'f4'] as const;
+
+/** Break between batched utterances. 1 s rather than 700 ms: breathy variants fill the first ≈ 300 ms of a pause. */
+export const BATCH_BREAK_MS = 1000;
+export const SPLIT_GAP_SEC = 0.5;
+
+interface EspeakRunner {
+  /** Synthesises `input` (SSML when ssml) with voice `voice`; returns the WAV bytes. */
+  wav(voice: string, input: string, ssml: boolean, signal?: AbortSignal): Promise<Uint8Array>;
+  /** Returns espeak-ng's stdout for the given arguments (phonemes, voice lists). */
+  text(args: string[]): Promise<string>;
+  dispose(): void;
+}
+
+function ssmlUtterance(r: SynthRequest): string {
+  const rate = Math.round(Math.max(0.3, r.rate) * 100);
+  const pitchPct = Math.round((r.pitch - 1) * 100);
+  // the space after `]]` matters: in SSML mode espeak-ng otherwise keeps reading the closing tag as phonemes
+  const body = r.phonemes !== undefined ? `[[${escapeXml(r.phonemes)}]] ` : escapeXml(r.text ?? '');
+  return `<prosody rate="${rate}%" pitch="${pitchPct >= 0 ? '+' : ''}${pitchPct}%">${body}</prosody>`;
+}
+
+export function buildSsml(batch: SynthRequest[]): string {
+  return `<speak>${batch.map(ssmlUtterance).join(`<break time="${BATCH_BREAK_MS}ms"/>`)}</speak>`;
+}
+
+function espeakVoiceName(voiceId: string): string {
+  return voiceId.slice(voiceId.indexOf(':') + 1);
+}
+
+class SystemRunner implements EspeakRunner {
+  async wav(voice: string, input: string, ssml: boolean, signal?: AbortSignal): Promise<Uint8Array> {
+    const args = ['-v', voice, '--stdout'];
+    if (ssml) args.push('-m');
+    args.push(input);
+    const r = await runProcess('espeak-ng', args, { signal });
+    if (r.code !== 0) throw new Error(`espeak-ng exited with ${r.code}`);
+    return new Uint8Array(r.stdout);
+  }
+  async text(args: string[]): Promise<string> {
+    const r = await runProcess('espeak-ng', args);
+    if (r.code !== 0) throw new Error(`espeak-ng exited with ${r.code}`);
+    return r.stdout.toString('utf8');
+  }
+  dispose(): void {}
+}
+
+interface Pending {
+  resolve: (v: { stdout: string; wav?: string }) => void;
+  reject: (e: Error) => void;
+}
+
+/** A pool of `espeak-child.mjs` processes (each compiles the WebAssembly module once). */
+class WasmRunner implements EspeakRunner {
+  private children: Array<{ proc: ChildProcessWithoutNullStreams; pending: Map<number, Pending>; load: number }> = [];
+  private nextId = 1;
+  constructor(private readonly size: number) {}
+
+  private child() {
+    if (this.children.length < this.size) {
+      const script = fileURLToPath(new URL('./espeak-child.mjs', import.meta.url));
+      const proc = spawn(process.execPath, [script], { stdio: ['pipe', 'pipe', 'pipe'] });
+      const entry = { proc, pending: new Map<number, Pending>(), load: 0 };
+      proc.stderr.resume();
+      createInterface({ input: proc.stdout }).on('line', (line) => {
+        let msg: { id: number; ok: boolean; stdout?: string; wav?: string; error?: string };
+        try {
+          msg = JSON.parse(line);
+        } catch {
+          return;
+        }
+        const p = entry.pending.get(msg.id);
+        if (!p) return;
+        entry.pending.delete(msg.id);
+        entry.load--;
+        if (entry.load === 0) this.setRef(entry.proc, false);
+        if (msg.ok) p.resolve({ stdout: msg.stdout ?? '', wav: msg.wav });
+        else p.reject(new Error(`espeak-ng (wasm): ${msg.error}`));
+      });
+      const fail = (err: Error) => {
+        for (const p of entry.pending.values()) p.reject(err);
+        entry.pending.clear();
+        this.children = this.children.filter((c) => c !== entry);
+      };
+      proc.on('error', fail);
+      proc.on('exit', (code) => fail(new Error(`espeak-ng child exited (${code})`)));
+      proc.stdin.on('error', () => {});
+      this.children.push(entry);
+      this.setRef(proc, false);
+      return entry;
+    }
+    return this.children.reduce((a, b) => (b.load < a.load ? b : a));
+  }
+
+  private setRef(proc: ChildProcessWithoutNullStreams, on: boolean) {
+    const m = on ? 'ref' : 'unref';
+    proc[m]();
+    for (const s of [proc.stdout, proc.stderr, proc.stdin] as unknown as Array<{ ref?: () => void; unref?: () => void }>) {
+      const f = s[m];
+      if (typeof f === 'function') f.call(s);
+    }
+  }
+
+  private call(args: string[], wav: boolean): Promise<{ stdout: string; wav?: string }> {
+    const c = this.child();
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      c.pending.set(id, { resolve, reject });
+      c.load++;
+      if (c.load === 1) this.setRef(c.proc, true);
+      c.proc.stdin.write(`${JSON.stringify({ id, args, wav })}\n`);
+    });
+  }
+
+  async wav(voice: string, input: string, ssml: boolean): Promise<Uint8Array> {
+    const args = ['-v', voice, '-w', '/out.wav'];
+    if (ssml) args.push('-m');
+    args.push(input);
+    const r = await this.call(args, true);
+    if (!r.wav) throw new Error('espeak-ng (wasm): no audio');
+    return new Uint8Array(Buffer.from(r.wav, 'base64'));
+  }
+  async text(args: string[]): Promise<string> {
+    return (await this.call(args, false)).stdout;
+  }
+  dispose(): void {
+    for (const c of this.children) c.proc.kill();
+    this.children = [];
+  }
+}
+
+function wavToAudio(bytes: Uint8Array): SynthAudio {
+  const w = readWav(bytes);
+  return { samples: w.samples, sampleRate: w.sampleRate };
+}
+
+/** Parses `espeak-ng --voices=…` output into (language, file) rows. */
+export function parseVoiceList(out: string): Array<{ language: string; gender: string; name: string; file: string }> {
+  const rows: Array<{ language: string; gender: string; name: string; file: string }> = [];
+  for (const line of out.split('\n').slice(1)) {
+    const cols = line.trim().split(/\s+/);
+    if (cols.length < 5) continue;
+    rows.push({ language: cols[1] as string, gender: (cols[2] as string).split('/')[1] ?? '', name: cols[3] as string, file: cols[4] as string });
+  }
+  return rows;
+}
+
+export class EspeakProvider implements SpeechProvider {
+  readonly acceptsPhonemes = true;
+  private runner: EspeakRunner | null = null;
+  private voiceList: Promise<Voice[]> | null = null;
+  /** Utterances per SSML document. */
+  batchSize = 40;
+
+  constructor(
+    readonly id: 'espeak' | 'espeak-wasm',
+    private readonly poolSize = 2,
+  ) {}
+
+  private get run(): EspeakRunner {
+    if (!this.runner) this.runner = this.id === 'espeak' ? new SystemRunner() : new WasmRunner(this.poolSize);
+    return this.runner;
+  }
+
+  async available(): Promise<boolean> {
+    if (this.id === 'espeak') return onPath('espeak-ng');
+    try {
+      const { createRequire } = await import('node:module');
+      createRequire(import.meta.url).resolve('espeak-ng');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  voices(): Promise<Voice[]> {
+    if (!this.voiceList) {
+      this.voiceList = (async () => {
+        const langs = parseVoiceList(await this.run.text(['--voices=en']))
+          .filter((r) => !r.file.startsWith('mb/') && !r.name.startsWith('mb-'))
+          .map((r) => r.language);
+        const variants = new Set(
+          parseVoiceList(await this.run.text(['--voices=variant'])).map((r) => r.file.replace(/^!v\//, '')),
+        );
+        const out: Voice[] = [];
+        for (const accent of ESPEAK_ACCENTS) {
+          if (!langs.includes(accent)) continue;
+          for (const v of ESPEAK_VARIANTS) {
+            if (v && !variants.has(v)) continue;
+            out.push({
+              id: `${this.id}:${accent}${v ? `+${v}` : ''}`,
+              provider: this.id,
+              language: accent,
+              gender: v.startsWith('f') ? 'female' : 'male',
+              group: `espeak/${accent}`,
+            });
+          }
+        }
+        return out;
+      })();
+    }
+    return this.voiceList;
+  }
+
+  /** Synthesises one utterance on its own (no batching). */
+  private async single(r: SynthRequest, signal?: AbortSignal): Promise<SynthAudio | null> {
+    try {
+      const a = wavToAudio(await this.run.wav(espeakVoiceName(r.voice), buildSsml([r]), true, signal));
+      const s = trimSilence(a.samples);
+      return s.length > 0 ? { samples: s, sampleRate: a.sampleRate } : null;
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      return null;
+    }
+  }
+
+  /** Synthesises one batch of a single voice; falls back to one call per utterance on a piece-count mismatch. */
+  async synthesizeBatch(batch: SynthRequest[], signal?: AbortSignal): Promise<Array<SynthAudio | null>> {
+    if (batch.length === 1) return [await this.single(batch[0] as SynthRequest, signal)];
+    try {
+      const a = wavToAudio(await this.run.wav(espeakVoiceName((batch[0] as SynthRequest).voice), buildSsml(batch), true, signal));
+      const pieces = splitOnSilence(a.samples, a.sampleRate, { minGapSec: SPLIT_GAP_SEC });
+      if (pieces.length === batch.length) return pieces.map((p) => ({ samples: p, sampleRate: a.sampleRate }));
+    } catch (err) {
+      if (signal?.aborted) throw err;
+    }
+    this.fallbacks++;
+    const out: Array<SynthAudio | null> = [];
+    for (const r of batch) out.push(await this.single(r, signal));
+    return out;
+  }
+
+  /** Number of batches redone one utterance per call (diagnostic). */
+  fallbacks = 0;
+
+  async synthesize(reqs: SynthRequest[], opts: SynthesizeOptions = {}): Promise<Array<SynthAudio | null>> {
+    const byVoice = new Map<string, number[]>();
+    reqs.forEach((r, i) => {
+      const l = byVoice.get(r.voice) ?? [];
+      l.push(i);
+      byVoice.set(r.voice, l);
+    });
+    const chunks: number[][] = [];
+    for (const idx of byVoice.values()) for (let i = 0; i < idx.length; i += this.batchSize) chunks.push(idx.slice(i, i + this.batchSize));
+    const out = new Array<SynthAudio | null>(reqs.length).fill(null);
+    await mapLimit(chunks, opts.concurrency ?? this.poolSize, async (chunk) => {
+      opts.signal?.throwIfAborted();
+      const res = await this.synthesizeBatch(
+        chunk.map((i) => reqs[i] as SynthRequest),
+        opts.signal,
+      );
+      chunk.forEach((i, k) => {
+        out[i] = res[k] ?? null;
+      });
+    });
+    return out;
+  }
+
+  /** Kirshenbaum phonemes (`espeak-ng -q -x`), one space between words, lines joined. */
+  async phonemes(text: string, voice = 'en-us'): Promise<string> {
+    const out = await this.run.text(['-q', '-x', '-v', voice, text]);
+    return out.split('\n').map((l) => l.trim()).filter(Boolean).join(' ');
+  }
+
+  /**
+   * Kirshenbaum phonemes of many texts in one call: clause punctuation inside each text is replaced by spaces and the
+   * texts are joined as sentences on their own lines, so espeak prints one line per text. Returns [] when the line count differs.
+   */
+  async phonemeLines(texts: string[], voice = 'en-us'): Promise<string[]> {
+    const input = texts.map((t) => `${t.replace(/[,.;:!?()"\n]+/g, ' ').trim() || 'um'}.`).join('\n');
+    const out = await this.run.text(['-q', '-x', '-v', voice, input]);
+    const lines = out.split('\n').map((l) => l.trim()).filter(Boolean);
+    return lines.length === texts.length ? lines : [];
+  }
+
+  /** IPA phonemes (for Piper). */
+  async ipa(text: string, voice = 'en-us'): Promise<string> {
+    const out = await this.run.text(['-q', '--ipa', '-v', voice, text]);
+    return out.split('\n').map((l) => l.trim()).filter(Boolean).join(' ');
+  }
+
+  dispose(): void {
+    this.runner?.dispose();
+    this.runner = null;
+  }
+}

@@ -1,0 +1,301 @@
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { readWav, to16k, writeWav16 } from '../audio/wav.ts';
+import { type RandomSource, Rand } from '../audio/random.ts';
+import { EspeakProvider } from './espeak.ts';
+import { FestivalProvider } from './festival.ts';
+import { FliteProvider } from './flite.ts';
+import { PiperProvider } from './piper.ts';
+import { type SpeechProvider, type SynthRequest, SynthesisError, type Voice } from './types.ts';
+
+export * from './types.ts';
+export { EspeakProvider, buildSsml, ESPEAK_ACCENTS, ESPEAK_VARIANTS } from './espeak.ts';
+export { FliteProvider } from './flite.ts';
+export { FestivalProvider } from './festival.ts';
+export { PiperProvider, piperPhonemeIds } from './piper.ts';
+export { splitOnSilence, trimSilence } from './split.ts';
+
+/** Bump when synthesis output for the same request changes (invalidates the cache). */
+export const SYNTH_CACHE_VERSION = 1;
+
+export interface DiscoverOptions {
+  /** Piper voices directory (default: `VIOLAWAKE_PIPER_VOICES_DIR`). */
+  piperDir?: string;
+  /** Use only these provider ids (`espeak`, `espeak-wasm`, `flite`, `festival`, `piper`). */
+  only?: string[];
+  /** Child processes per provider (default 2). */
+  poolSize?: number;
+}
+
+/**
+ * Providers that are available on this machine. The system espeak-ng is preferred; the npm WebAssembly build is used
+ * only when there is no system binary (both give the same voices, so listing both would duplicate voices across the
+ * train/eval split) or when asked for explicitly with `only`.
+ */
+export async function discoverProviders(opts: DiscoverOptions = {}): Promise<SpeechProvider[]> {
+  const want = (id: string) => !opts.only || opts.only.includes(id);
+  const out: SpeechProvider[] = [];
+  const sys = new EspeakProvider('espeak', opts.poolSize ?? 2);
+  const wasm = new EspeakProvider('espeak-wasm', opts.poolSize ?? 2);
+  const sysOk = await sys.available();
+  let espeak: EspeakProvider | null = null;
+  if (want('espeak') && sysOk) out.push((espeak = sys));
+  if (want('espeak-wasm') && (opts.only ? true : !sysOk) && (await wasm.available())) {
+    out.push(wasm);
+    espeak ??= wasm;
+  }
+  for (const p of [new FliteProvider(), new FestivalProvider()]) if (want(p.id) && (await p.available())) out.push(p);
+  if (want('piper')) {
+    const phon = espeak ?? (sysOk ? sys : (await wasm.available()) ? wasm : null);
+    const piper = new PiperProvider(opts.piperDir ?? process.env.VIOLAWAKE_PIPER_VOICES_DIR, phon);
+    if (await piper.available()) out.push(piper);
+  }
+  return out;
+}
+
+export async function listVoices(providers: SpeechProvider[]): Promise<Voice[]> {
+  const all: Voice[] = [];
+  for (const p of providers) all.push(...(await p.voices()));
+  return all;
+}
+
+export function disposeProviders(providers: SpeechProvider[]): void {
+  for (const p of providers) p.dispose?.();
+}
+
+/** Uniform [0,1) from SHA-256 of the text. */
+function hashUnit(text: string): number {
+  return createHash('sha256').update(text).digest().readUInt32BE(0) / 4294967296;
+}
+
+/**
+ * Deterministic ≈ 80/20 train/eval split by hashing each voice's group (whole espeak accents together) with the
+ * installation seed. Both sides are non-empty when there are at least two groups.
+ */
+export function splitVoices(voices: Voice[], installationSeed: number, evalFraction = 0.2): { train: Voice[]; eval: Voice[] } {
+  const groups = [...new Set(voices.map((v) => v.group ?? v.id))].sort();
+  const u = new Map(groups.map((g) => [g, hashUnit(`violawake-voice-split:${installationSeed}:${g}`)]));
+  const evalGroups = new Set(groups.filter((g) => (u.get(g) as number) < evalFraction));
+  if (groups.length >= 2) {
+    const byU = [...groups].sort((a, b) => (u.get(a) as number) - (u.get(b) as number));
+    if (evalGroups.size === 0) evalGroups.add(byU[0] as string);
+    if (evalGroups.size === groups.length) evalGroups.delete(byU[byU.length - 1] as string);
+  }
+  return {
+    train: voices.filter((v) => !evalGroups.has(v.group ?? v.id)),
+    eval: voices.filter((v) => evalGroups.has(v.group ?? v.id)),
+  };
+}
+
+let phonemizer: Promise<EspeakProvider | null> | null = null;
+
+function defaultPhonemizer(): Promise<EspeakProvider | null> {
+  if (!phonemizer) {
+    phonemizer = (async () => {
+      for (const id of ['espeak', 'espeak-wasm'] as const) {
+        const p = new EspeakProvider(id, 1);
+        if (await p.available()) return p;
+      }
+      return null;
+    })();
+  }
+  return phonemizer;
+}
+
+const phonemeCache = new Map<string, Promise<string>>();
+
+/** Kirshenbaum phonemes of `text` (espeak-ng `-x`, en-us), words separated by single spaces. */
+export function phonemize(text: string): Promise<string> {
+  let p = phonemeCache.get(text);
+  if (!p) {
+    p = (async () => {
+      const e = await defaultPhonemizer();
+      if (!e) throw new SynthesisError('espeak-ng is not available for phonemisation', { produced: 0, requested: 1, voices: 0 });
+      return e.phonemes(text);
+    })();
+    phonemeCache.set(text, p);
+    p.catch(() => phonemeCache.delete(text));
+  }
+  return p;
+}
+
+/** Phonemises many texts in one espeak call per ≤ 200 texts (one line each). */
+export async function phonemizeMany(texts: string[]): Promise<string[]> {
+  const e = await defaultPhonemizer();
+  if (!e) throw new SynthesisError('espeak-ng is not available for phonemisation', { produced: 0, requested: texts.length, voices: 0 });
+  const out: string[] = [];
+  for (let i = 0; i < texts.length; i += 200) {
+    const chunk = texts.slice(i, i + 200);
+    // one text per line, each ending a sentence, so espeak prints one phoneme line per text
+    const lines = await e.phonemeLines(chunk);
+    if (lines.length === chunk.length) out.push(...lines);
+    else for (const t of chunk) out.push(await phonemize(t));
+  }
+  return out;
+}
+
+/** Phrase variants of a wake word (§6.3): as typed; comma between words; "?" and "!" endings; lower-case. */
+export function phraseVariants(wakeWord: string): string[] {
+  const base = wakeWord.trim().replace(/\s+/g, ' ');
+  const words = base.split(' ');
+  const out = [base];
+  if (words.length > 1) out.push(words.join(', '));
+  out.push(`${base}?`, `${base}!`, base.toLowerCase());
+  return [...new Set(out)];
+}
+
+/** Per-utterance prosody (§6.3): rate 0.85–1.2, pitch ±15 %. */
+export function randomProsody(rng: RandomSource): { rate: number; pitch: number } {
+  const r = new Rand(rng);
+  return { rate: r.uniform(0.85, 1.2), pitch: r.uniform(0.85, 1.15) };
+}
+
+export function cacheKey(req: SynthRequest): string {
+  const body = JSON.stringify([
+    SYNTH_CACHE_VERSION,
+    req.voice,
+    req.text ?? null,
+    req.phonemes ?? null,
+    Math.round(req.rate * 1e4) / 1e4,
+    Math.round(req.pitch * 1e4) / 1e4,
+  ]);
+  return createHash('sha256').update(body).digest('hex');
+}
+
+export interface SynthesizeManyOptions {
+  /** Cache directory (16 kHz 16-bit WAVs keyed by provider, voice, text or phonemes, prosody). */
+  cacheDir?: string;
+  /** Parallel processes per provider (default 2). */
+  concurrency?: number;
+  signal?: AbortSignal;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface SynthStats {
+  requested: number;
+  produced: number;
+  cached: number;
+  failed: number;
+  byProvider: Record<string, { requested: number; produced: number }>;
+}
+
+/** Statistics of the last `synthesizeMany` call in this process (diagnostics). */
+export let lastSynthStats: SynthStats | null = null;
+
+/** Quantises to the int16 grid so cached and fresh results are identical. */
+function quantize(x: Float32Array): Float32Array {
+  const out = new Float32Array(x.length);
+  for (let i = 0; i < x.length; i++) {
+    const v = Math.round((x[i] as number) * 32768) | 0; // | 0 also turns −0 into 0
+    out[i] = (v > 32767 ? 32767 : v < -32768 ? -32768 : v) / 32768;
+  }
+  return out;
+}
+
+/**
+ * Synthesises every request with the provider owning its voice (`<provider>:…`), resampled to 16 kHz, on the int16
+ * grid, in request order; null where synthesis failed or the voice's provider is not given. Cached per request.
+ */
+export async function synthesizeMany(
+  providers: SpeechProvider[],
+  reqs: SynthRequest[],
+  opts: SynthesizeManyOptions = {},
+): Promise<Array<Float32Array | null>> {
+  const out = new Array<Float32Array | null>(reqs.length).fill(null);
+  const stats: SynthStats = { requested: reqs.length, produced: 0, cached: 0, failed: 0, byProvider: {} };
+  let done = 0;
+  const tick = (n: number) => {
+    done += n;
+    opts.onProgress?.(done, reqs.length);
+  };
+  const keys = opts.cacheDir ? reqs.map(cacheKey) : [];
+  const todo: number[] = [];
+  for (let i = 0; i < reqs.length; i++) {
+    if (opts.cacheDir) {
+      try {
+        const k = keys[i] as string;
+        out[i] = readWav(new Uint8Array(await readFile(join(opts.cacheDir, k.slice(0, 2), `${k}.wav`)))).samples;
+        stats.cached++;
+        continue;
+      } catch {}
+    }
+    todo.push(i);
+  }
+  if (stats.cached) tick(stats.cached);
+  const byProvider = new Map<string, number[]>();
+  for (const i of todo) {
+    const pid = (reqs[i] as SynthRequest).voice.split(':')[0] as string;
+    const l = byProvider.get(pid) ?? [];
+    l.push(i);
+    byProvider.set(pid, l);
+  }
+  await Promise.all(
+    [...byProvider].map(async ([pid, idx]) => {
+      const p = providers.find((x) => x.id === pid);
+      const st = (stats.byProvider[pid] = { requested: idx.length, produced: 0 });
+      if (!p) {
+        tick(idx.length);
+        return;
+      }
+      // progress in slices so long jobs report as they go
+      const slice = 80;
+      for (let s = 0; s < idx.length; s += slice) {
+        opts.signal?.throwIfAborted();
+        const part = idx.slice(s, s + slice);
+        const res = await p.synthesize(
+          part.map((i) => reqs[i] as SynthRequest),
+          { signal: opts.signal, concurrency: opts.concurrency ?? 2 },
+        );
+        for (let k = 0; k < part.length; k++) {
+          const a = res[k];
+          const i = part[k] as number;
+          if (!a || a.samples.length === 0) continue;
+          const x = quantize(to16k(a.samples, a.sampleRate));
+          out[i] = x;
+          st.produced++;
+          if (opts.cacheDir) {
+            const key = keys[i] as string;
+            const dir = join(opts.cacheDir, key.slice(0, 2));
+            await mkdir(dir, { recursive: true });
+            const tmp = join(dir, `${key}.${process.pid}.${i}.tmp`);
+            await writeFile(tmp, writeWav16(x, 16000));
+            await rename(tmp, join(dir, `${key}.wav`));
+          }
+        }
+        tick(part.length);
+      }
+    }),
+  );
+  stats.produced = out.filter((x) => x !== null).length;
+  stats.failed = reqs.length - stats.produced;
+  lastSynthStats = stats;
+  return out;
+}
+
+/**
+ * Checks the §6.3 minimum: at least `minUtterances` (100) synthetic positives from at least `minVoices` (3)
+ * distinct voices; throws `SynthesisError` (code `synthesis_unavailable`) otherwise.
+ */
+export function assertSynthesisCounts(
+  reqs: SynthRequest[],
+  results: Array<Float32Array | null>,
+  opts: { minUtterances?: number; minVoices?: number } = {},
+): { produced: number; voices: number } {
+  const voices = new Set<string>();
+  let produced = 0;
+  results.forEach((r, i) => {
+    if (r) {
+      produced++;
+      voices.add((reqs[i] as SynthRequest).voice);
+    }
+  });
+  const minU = opts.minUtterances ?? 100;
+  const minV = opts.minVoices ?? 3;
+  if (produced < minU || voices.size < minV)
+    throw new SynthesisError(
+      `speech synthesis produced ${produced} of ${reqs.length} utterances from ${voices.size} voices (need ≥ ${minU} from ≥ ${minV} voices)`,
+      { produced, requested: reqs.length, voices: voices.size },
+    );
+  return { produced, voices: voices.size };
+}

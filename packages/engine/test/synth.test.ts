@@ -1,0 +1,235 @@
+import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { rms } from '../src/audio/levels.ts';
+import { deriveRng } from '../src/rng.ts';
+import {
+  EspeakProvider,
+  FestivalProvider,
+  FliteProvider,
+  PiperProvider,
+  SynthesisError,
+  type SynthRequest,
+  assertSynthesisCounts,
+  discoverProviders,
+  disposeProviders,
+  lastSynthStats,
+  listVoices,
+  phonemize,
+  phonemizeMany,
+  phraseVariants,
+  piperPhonemeIds,
+  randomProsody,
+  splitOnSilence,
+  splitVoices,
+  synthesizeMany,
+} from '../src/synth/index.ts';
+
+const system = new EspeakProvider('espeak');
+const wasm = new EspeakProvider('espeak-wasm');
+afterAll(() => {
+  system.dispose();
+  wasm.dispose();
+});
+const hasSystem = await system.available();
+const hasWasm = await wasm.available();
+const hasFlite = await new FliteProvider().available();
+const hasFestival = await new FestivalProvider().available();
+
+function reqs(voices: string[], n: number, seed: number): SynthRequest[] {
+  const texts = ['hey viola', 'hey, viola!', 'computer?', 'turn on the kitchen lights', 'snowboy'];
+  return Array.from({ length: n }, (_, i) => ({
+    text: texts[i % texts.length],
+    voice: voices[i % voices.length]!,
+    ...randomProsody(deriveRng(seed, 'test-prosody', i)),
+  }));
+}
+
+describe.each([
+  ['espeak', system, hasSystem],
+  ['espeak-wasm', wasm, hasWasm],
+] as const)('%s provider', (_name, provider, ok) => {
+  it.skipIf(!ok)('lists English voices without mbrola, grouped by accent', async () => {
+    const voices = await provider.voices();
+    expect(voices.length).toBeGreaterThanOrEqual(20);
+    expect(voices.some((v) => /mb-|mbrola/.test(v.id))).toBe(false);
+    expect(new Set(voices.map((v) => v.group)).size).toBeGreaterThanOrEqual(5);
+    expect(new Set(voices.map((v) => v.id)).size).toBe(voices.length);
+  });
+
+  it.skipIf(!ok)('batches utterances per voice, splits them back into the right count, matching single calls', async () => {
+    const voices = (await provider.voices()).map((v) => v.id);
+    const batch = reqs([voices[0]!, voices[11]!, voices[23]!], 36, 1);
+    batch.push({ phonemes: "h'eI vaI'oUl@", voice: voices[0]!, rate: 1, pitch: 1 });
+    const before = provider.fallbacks;
+    const out = await provider.synthesize(batch);
+    expect(out).toHaveLength(batch.length);
+    expect(out.every((a) => a !== null && a.samples.length > 0.2 * a.sampleRate)).toBe(true);
+    // batching did not collapse pieces: every split piece is the length of the same utterance synthesised alone
+    const alone = await provider.synthesizeBatch([batch[3]!]);
+    const a = alone[0]!.samples.length;
+    const b = out[3]!.samples.length;
+    expect(Math.abs(a - b) / a).toBeLessThan(0.1);
+    expect(provider.fallbacks - before).toBeLessThanOrEqual(1);
+    // phoneme input gives the same length as the text it came from (same voice, same prosody)
+    const [t] = await provider.synthesizeBatch([{ text: 'hey viola', voice: voices[0]!, rate: 1, pitch: 1 }]);
+    expect(Math.abs(out[36]!.samples.length - t!.samples.length) / t!.samples.length).toBeLessThan(0.1);
+  });
+
+  it.skipIf(!ok)('redoes a batch one by one when the piece count differs, keeping order', async () => {
+    const voice = (await provider.voices())[0]!.id;
+    const batch: SynthRequest[] = [
+      { text: 'one', voice, rate: 1, pitch: 1 },
+      { text: ' ', voice, rate: 1, pitch: 1 }, // produces no audio → one piece fewer
+      { text: 'three hundred and thirty three', voice, rate: 1, pitch: 1 },
+    ];
+    const before = provider.fallbacks;
+    const out = await provider.synthesizeBatch(batch);
+    expect(provider.fallbacks).toBe(before + 1);
+    expect(out[1]).toBeNull();
+    expect(out[0]!.samples.length).toBeLessThan(out[2]!.samples.length / 2);
+  });
+
+  it.skipIf(!ok)('prints Kirshenbaum phonemes', async () => {
+    expect(await provider.phonemes('hey viola')).toBe("h'eI vaI'oUl@");
+    const lines = await provider.phonemeLines(['hey viola', 'turn it on, please', 'computer']);
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toBe("h'eI vaI'oUl@");
+  });
+});
+
+describe('splitOnSilence', () => {
+  it('cuts at gaps ≥ 0.5 s only', () => {
+    const sr = 16000;
+    const x = new Float32Array(sr * 4);
+    const tone = (a: number, b: number) => {
+      for (let i = a; i < b; i++) x[i] = 0.3 * Math.sin(i / 5);
+    };
+    tone(1000, 5000);
+    tone(8000, 12000); // 0.19 s gap: same piece
+    tone(24000, 30000); // 0.75 s gap: new piece
+    tone(40000, 41000);
+    const p = splitOnSilence(x, sr);
+    expect(p.map((q) => q.length)).toEqual([11000, 6000, 1000].map((n) => p.find((q) => Math.abs(q.length - n) < 4)?.length));
+    expect(p).toHaveLength(3);
+  });
+});
+
+describe('system and other providers', () => {
+  it('discovers providers and never lists both espeak builds by default', async () => {
+    const ps = await discoverProviders({ piperDir: '/nonexistent' });
+    const ids = ps.map((p) => p.id);
+    expect(ids.includes('espeak') && ids.includes('espeak-wasm')).toBe(false);
+    expect(ids.some((i) => i.startsWith('espeak'))).toBe(hasSystem || hasWasm);
+    expect(ids).not.toContain('piper');
+    const voices = await listVoices(ps);
+    expect(new Set(voices.map((v) => v.id)).size).toBe(voices.length);
+    disposeProviders(ps);
+  });
+
+  const flite = new FliteProvider();
+  it.skipIf(!hasFlite)('flite synthesises with rate and pitch', async () => {
+    const voices = (await flite.voices()).map((v) => v.id);
+    expect(voices).toContain('flite:slt');
+    const out = await flite.synthesize([
+      { text: 'hey viola', voice: 'flite:slt', rate: 0.85, pitch: 1 },
+      { text: 'hey viola', voice: 'flite:slt', rate: 1.2, pitch: 1 },
+      { phonemes: "h'eI", voice: 'flite:slt', rate: 1, pitch: 1 },
+    ]);
+    expect(out[0]!.samples.length).toBeGreaterThan(out[1]!.samples.length * 1.2);
+    expect(out[2]).toBeNull(); // no phoneme input in flite
+  });
+
+  const festival = new FestivalProvider();
+  it.skipIf(!hasFestival)('festival synthesises a batch in one process', async () => {
+    const voices = (await festival.voices()).map((v) => v.id);
+    expect(voices.length).toBeGreaterThan(0);
+    const out = await festival.synthesize([
+      { text: 'hey viola', voice: voices[0]!, rate: 1, pitch: 1 },
+      { text: 'say "hello", computer', voice: voices[0]!, rate: 0.9, pitch: 1.1 },
+    ]);
+    expect(out.every((a) => a !== null && rms(a.samples) > 0.01)).toBe(true);
+    expect(festival.maxShare).toBe(0.1);
+  }, 30_000);
+
+  it('piper is unavailable without voices and maps IPA to ids like Piper', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'vw-piper-'));
+    expect(await new PiperProvider(dir, system).available()).toBe(false);
+    expect(await new PiperProvider(undefined, system).available()).toBe(false);
+    // a config without its model file is not a voice
+    await mkdir(path.join(dir, 'x'), { recursive: true });
+    await writeFile(path.join(dir, 'a.onnx.json'), JSON.stringify({ audio: { sample_rate: 22050 }, phoneme_id_map: { _: [0] } }));
+    expect(await new PiperProvider(dir, system).voices()).toEqual([]);
+    const map = { _: [0], '^': [1], $: [2], ' ': [3], h: [20], 'ˈ': [120], e: [18], 'ɪ': [74] };
+    expect(piperPhonemeIds('hˈeɪ', map)).toEqual([1, 0, 20, 0, 120, 0, 18, 0, 74, 0, 2]);
+  });
+});
+
+describe('synthesizeMany', () => {
+  it.skipIf(!hasSystem && !hasWasm)('synthesises at 16 kHz in order, caches, and reports failures as null', async () => {
+    const ps = await discoverProviders({ only: hasSystem ? ['espeak'] : ['espeak-wasm'] });
+    const voices = (await listVoices(ps)).map((v) => v.id);
+    const cacheDir = await mkdtemp(path.join(tmpdir(), 'vw-synth-cache-'));
+    const rs = reqs(voices.slice(0, 4), 24, 7);
+    rs.push({ text: 'hello', voice: 'nosuch:voice', rate: 1, pitch: 1 });
+    const progress: number[] = [];
+    const a = await synthesizeMany(ps, rs, { cacheDir, onProgress: (d) => progress.push(d) });
+    expect(a).toHaveLength(25);
+    expect(a[24]).toBeNull();
+    expect(a.slice(0, 24).every((x) => x !== null && x.length > 3000 && x.length < 48000)).toBe(true);
+    expect(progress[progress.length - 1]).toBe(25);
+    expect(lastSynthStats?.cached).toBe(0);
+    const b = await synthesizeMany(ps, rs, { cacheDir });
+    expect(lastSynthStats?.cached).toBe(24);
+    for (let i = 0; i < 24; i++) expect(b[i]).toEqual(a[i]);
+    expect(() => assertSynthesisCounts(rs, a)).toThrow(SynthesisError);
+    try {
+      assertSynthesisCounts(rs, a);
+    } catch (e) {
+      expect((e as SynthesisError).code).toBe('synthesis_unavailable');
+      expect((e as SynthesisError).counts).toEqual({ produced: 24, requested: 25, voices: 4 });
+    }
+    expect(assertSynthesisCounts(rs, a, { minUtterances: 20, minVoices: 4 })).toEqual({ produced: 24, voices: 4 });
+    disposeProviders(ps);
+  });
+});
+
+describe('voices, variants, phonemes', () => {
+  it('splits voices deterministically ≈ 80/20 keeping accents together', async () => {
+    const voices = Array.from({ length: 200 }, (_, i) => ({ id: `p:v${i}`, provider: 'p', group: `g${i % 50}` }));
+    const a = splitVoices(voices, 42);
+    expect(splitVoices(voices, 42)).toEqual(a);
+    expect(a.train.length + a.eval.length).toBe(200);
+    const evalGroups = new Set(a.eval.map((v) => v.group));
+    expect(a.train.some((v) => evalGroups.has(v.group))).toBe(false);
+    expect(evalGroups.size).toBeGreaterThanOrEqual(4);
+    expect(evalGroups.size).toBeLessThanOrEqual(18);
+    const other = splitVoices(voices, 43);
+    expect(other.eval.map((v) => v.id)).not.toEqual(a.eval.map((v) => v.id));
+    const two = splitVoices([{ id: 'a', provider: 'p' }, { id: 'b', provider: 'p' }], 1);
+    expect(two.train).toHaveLength(1);
+    expect(two.eval).toHaveLength(1);
+  });
+
+  it('builds phrase variants', () => {
+    expect(phraseVariants('Hey  Viola')).toEqual(['Hey Viola', 'Hey, Viola', 'Hey Viola?', 'Hey Viola!', 'hey viola']);
+    expect(phraseVariants('computer')).toEqual(['computer', 'computer?', 'computer!']);
+  });
+
+  it('draws prosody within the §6.3 ranges', () => {
+    for (let i = 0; i < 200; i++) {
+      const p = randomProsody(deriveRng(3, 'prosody', i));
+      expect(p.rate).toBeGreaterThanOrEqual(0.85);
+      expect(p.rate).toBeLessThan(1.2);
+      expect(Math.abs(p.pitch - 1)).toBeLessThanOrEqual(0.15);
+    }
+  });
+
+  it.skipIf(!hasSystem && !hasWasm)('phonemizes single and many texts consistently', async () => {
+    expect(await phonemize('hey viola')).toBe("h'eI vaI'oUl@");
+    const texts = ['computer', 'hey jarvis', 'what time is it', 'alexa'];
+    const many = await phonemizeMany(texts);
+    expect(many).toEqual(await Promise.all(texts.map(phonemize)));
+  });
+});
