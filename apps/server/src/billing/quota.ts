@@ -1,0 +1,127 @@
+/**
+ * Tiers, effective tier and the monthly training quota (api.md §4.6, §4.12). The training submission calls
+ * `lockSubscription` + `checkAndChargeQuota` inside its transaction; a failed job calls `refundUsage`.
+ * Everything here works on either driver and takes the transaction handle it must run in.
+ */
+import { and, eq, sql } from 'drizzle-orm';
+import type { DbOrTx } from '../core/db/client.ts';
+import { subscriptions, usageRecords } from '../core/db/schema.ts';
+import { HttpError } from '../core/http/errors.ts';
+
+export type Tier = 'free' | 'developer' | 'business' | 'enterprise';
+
+export const TIERS: Record<Tier, { monthlyTrainings: number | null; priority: 0 | 10 | 20 | 30; rank: number }> = {
+  free: { monthlyTrainings: 3, priority: 0, rank: 0 },
+  developer: { monthlyTrainings: 20, priority: 10, rank: 1 },
+  business: { monthlyTrainings: null, priority: 20, rank: 2 },
+  enterprise: { monthlyTrainings: null, priority: 30, rank: 3 },
+};
+
+export const USAGE_ACTION = 'training_job';
+
+export type SubscriptionRow = typeof subscriptions.$inferSelect;
+
+export interface Usage {
+  models_used: number;
+  /** null = unlimited */
+  models_limit: number | null;
+  period_start: string;
+  period_end: string;
+}
+
+export function isTier(value: string): value is Tier {
+  return Object.hasOwn(TIERS, value);
+}
+
+/** `tier` while the Stripe status is `active` or `trialing`, else `free` (unknown tiers count as free). */
+export function effectiveTier(sub: { tier: string; status: string }): Tier {
+  if ((sub.status === 'active' || sub.status === 'trialing') && isTier(sub.tier)) return sub.tier;
+  return 'free';
+}
+
+/** The UTC calendar month containing `now`: [start, end). */
+export function usagePeriod(now: Date): { start: Date; end: Date } {
+  const start = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
+  const end = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1));
+  return { start, end };
+}
+
+/** The caller's subscription row, created (free, active) if missing, locked `FOR UPDATE` until the transaction ends. */
+export async function lockSubscription(tx: DbOrTx, userId: number): Promise<SubscriptionRow> {
+  await tx.insert(subscriptions).values({ userId }).onConflictDoNothing({ target: subscriptions.userId });
+  const rows = await tx.select().from(subscriptions).where(eq(subscriptions.userId, userId)).for('update');
+  const row = rows[0];
+  if (!row) throw new Error(`subscription row for user ${userId} vanished`);
+  return row;
+}
+
+/** The subscription row without locking; creates it if missing (outside or inside a transaction). */
+export async function getOrCreateSubscription(db: DbOrTx, userId: number): Promise<SubscriptionRow> {
+  const existing = await db.select().from(subscriptions).where(eq(subscriptions.userId, userId));
+  if (existing[0]) return existing[0];
+  await db.insert(subscriptions).values({ userId }).onConflictDoNothing({ target: subscriptions.userId });
+  const rows = await db.select().from(subscriptions).where(eq(subscriptions.userId, userId));
+  if (!rows[0]) throw new Error(`subscription row for user ${userId} vanished`);
+  return rows[0];
+}
+
+async function usedIn(db: DbOrTx, userId: number, periodStart: Date): Promise<number> {
+  const rows = await db
+    .select({ count: usageRecords.count })
+    .from(usageRecords)
+    .where(and(eq(usageRecords.userId, userId), eq(usageRecords.action, USAGE_ACTION), eq(usageRecords.periodStart, periodStart)));
+  return rows[0]?.count ?? 0;
+}
+
+/**
+ * Quota check and charge of one training submission (§4.6 steps 4.1, 4.2 and the usage part of 4.5): locks the
+ * subscription row (serializing the user's submissions), refuses with 403 at the limit, else adds 1 to usage.
+ * Must run inside the submission's transaction so a later failure rolls the charge back.
+ */
+export async function checkAndChargeQuota(
+  tx: DbOrTx,
+  userId: number,
+  now: Date,
+): Promise<{ tier: Tier; priority: number; periodStart: Date; used: number; limit: number | null }> {
+  const sub = await lockSubscription(tx, userId);
+  const tier = effectiveTier(sub);
+  const { monthlyTrainings: limit, priority } = TIERS[tier];
+  const { start } = usagePeriod(now);
+  const used = await usedIn(tx, userId, start);
+  if (limit !== null && used >= limit) {
+    throw new HttpError(403, `Monthly training limit reached (${used}/${limit}). Upgrade your plan to train more models.`, {
+      'X-Upgrade-URL': '/pricing',
+    });
+  }
+  await tx
+    .insert(usageRecords)
+    .values({ userId, action: USAGE_ACTION, periodStart: start, count: 1 })
+    .onConflictDoUpdate({
+      target: [usageRecords.userId, usageRecords.action, usageRecords.periodStart],
+      set: { count: sql`${usageRecords.count} + 1`, updatedAt: sql`now()` },
+    });
+  return { tier, priority, periodStart: start, used: used + 1, limit };
+}
+
+/** Give back one training of the month `periodStart` (a job that failed without a result); never below 0. */
+export async function refundUsage(tx: DbOrTx, userId: number, periodStart: Date): Promise<void> {
+  await tx
+    .update(usageRecords)
+    .set({ count: sql`GREATEST(${usageRecords.count} - 1, 0)`, updatedAt: sql`now()` })
+    .where(
+      and(eq(usageRecords.userId, userId), eq(usageRecords.action, USAGE_ACTION), eq(usageRecords.periodStart, periodStart)),
+    );
+}
+
+/** The Usage shape of the API for the month containing `now` (reads only; creates the subscription row lazily). */
+export async function usageFor(db: DbOrTx, userId: number, now: Date): Promise<Usage> {
+  const sub = await getOrCreateSubscription(db, userId);
+  const { start, end } = usagePeriod(now);
+  const used = await usedIn(db, userId, start);
+  return {
+    models_used: used,
+    models_limit: TIERS[effectiveTier(sub)].monthlyTrainings,
+    period_start: start.toISOString(),
+    period_end: end.toISOString(),
+  };
+}
