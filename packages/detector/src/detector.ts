@@ -191,8 +191,8 @@ class DetectorImpl implements Detector {
     return mags;
   }
 
+  /** Pushes accepted before dispose() still complete: dispose waits for them before releasing the models. */
   private async process(pcm: Int16Array | Float32Array): Promise<PushResult> {
-    if (this.released) throw new DisposedError('the detector');
     const mags = this.toMagnitudes(pcm);
     if (this.vad) await this.vad.pushMagnitudes(mags);
     const f = await this.stream.pushMagnitudes(mags);

@@ -1,0 +1,319 @@
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EMBEDDING_DIM, STEP_SAMPLES } from '../src/constants.ts';
+import { createDetector, type Detection, scoreClip, type StepResult } from '../src/detector.ts';
+import { DisposedError, ModelHashError, ModelShapeError, SampleRateError } from '../src/errors.ts';
+import { createFrontend, type Frontend, type FrontendModels } from '../src/frontend.ts';
+import { sha256Hex } from '../src/hash.ts';
+import { type Head, loadHead } from '../src/head.ts';
+import { loadFrontendModels, loadVadModel, openWakeWordModelPath, ort } from '../src/node.ts';
+import { noiseFloor } from '../src/noise.ts';
+import { resample } from '../src/resample.ts';
+import { concat, fixture, lcg, maxAbsDiff, padClip, randomChunks } from './helpers/audio.ts';
+import { picovoiceClips } from './helpers/paths.ts';
+import { readWav } from './helpers/wav.ts';
+
+const JARVIS = ['hey_jarvis_en-us.wav', 'hey_jarvis_en-gb.wav', 'hey_jarvis_en-us-f.wav'];
+const OTHER = ['other_weather.wav', 'other_lights.wav', 'other_harvest.wav'];
+const model = (f: string) => new Uint8Array(readFileSync(openWakeWordModelPath(f)));
+
+let models: FrontendModels;
+let fe: Frontend;
+let jarvisBytes: Uint8Array;
+
+beforeAll(async () => {
+  models = await loadFrontendModels();
+  fe = await createFrontend({ ort, models });
+  jarvisBytes = model('hey_jarvis_v0.1.onnx');
+});
+afterAll(async () => {
+  await fe.dispose();
+});
+
+async function pushAll(det: Awaited<ReturnType<typeof createDetector>>, chunks: (Int16Array | Float32Array)[]) {
+  const steps: StepResult[] = [];
+  const detections: Detection[] = [];
+  for (const c of chunks) {
+    const r = await det.push(c);
+    steps.push(...r.steps);
+    detections.push(...r.detections);
+  }
+  return { steps, detections };
+}
+
+describe('pretrained hey_jarvis head as a test fixture (engine.md §13)', () => {
+  it('fires once on each synthesized "hey jarvis", shortly after the word', async () => {
+    const det = await createDetector({ ort, frontend: fe, heads: [{ name: 'hey_jarvis', model: jarvisBytes }] });
+    for (const [i, f] of JARVIS.entries()) {
+      await det.reset();
+      const word = fixture(f);
+      const clip = padClip(word, 2.0, 1.0, 10 + i);
+      const { steps, detections } = await pushAll(det, randomChunks(clip, lcg(i), 200, 8000));
+      expect(steps.length).toBe(Math.floor(clip.length / STEP_SAMPLES));
+      expect(steps.map((s) => s.step)).toEqual(steps.map((_, j) => j + 1));
+      expect(detections).toHaveLength(1);
+      const d = detections[0];
+      const wordEnd = 2.0 + word.length / 16_000;
+      expect(d.t).toBeGreaterThan(2.0);
+      expect(d.t).toBeLessThan(wordEnd + 0.6);
+      expect(d.score).toBeGreaterThanOrEqual(0.5);
+      expect(d.t).toBeCloseTo(0.08 * d.step, 9);
+      expect(Math.max(...steps.map((s) => s.scores.hey_jarvis))).toBeGreaterThan(0.9);
+    }
+    await det.dispose();
+  });
+
+  it('does not fire on other speech (synthesized and real "computer"/"snowboy" clips) or on noise', async () => {
+    const det = await createDetector({ ort, frontend: fe, heads: [{ name: 'hey_jarvis', model: jarvisBytes }] });
+    const speech = [
+      ...OTHER.map(fixture),
+      ...picovoiceClips('computer', 4).map((p) => readWav(p).samples),
+      ...picovoiceClips('snowboy', 4).map((p) => readWav(p).samples),
+    ];
+    // One long stream: every clip after 1 s of noise floor.
+    const parts = speech.map((x, i) => padClip(x, 1.0, 0, 50 + i));
+    const rand = lcg(3);
+    const white = Int16Array.from({ length: 16_000 * 5 }, () => Math.round((rand() * 2 - 1) * 1800)); // ≈ −28 dBFS
+    const hum = Int16Array.from({ length: 16_000 * 3 }, (_, i) => Math.round(6000 * Math.sin((2 * Math.PI * 120 * i) / 16_000)));
+    const all = new Int16Array(parts.reduce((n, p) => n + p.length, 0) + white.length + hum.length);
+    let o = 0;
+    for (const p of [...parts, white, hum]) {
+      all.set(p, o);
+      o += p.length;
+    }
+    const { steps, detections } = await pushAll(det, randomChunks(all, lcg(4), 500, 40_000));
+    expect(steps.length).toBe(Math.floor(all.length / STEP_SAMPLES));
+    expect(detections).toEqual([]);
+    expect(Math.max(...steps.map((s) => s.scores.hey_jarvis))).toBeLessThan(0.2);
+    await det.dispose();
+  });
+
+  it('fires on 44.1 and 48 kHz input (streaming resampler), Int16 and Float32', async () => {
+    const clip = padClip(fixture('hey_jarvis_en-us.wav'), 2.0, 1.0, 77);
+    const unit = Float32Array.from(clip, (v) => v / 32768);
+    for (const rate of [44_100, 48_000]) {
+      const hi = resample(unit, 16_000, rate);
+      const asInt = Int16Array.from(hi, (v) => Math.round(v * 32768));
+      for (const input of [hi, asInt]) {
+        const det = await createDetector({ ort, frontend: fe, heads: [{ name: 'j', model: jarvisBytes }], inputSampleRate: rate });
+        const { detections, steps } = await pushAll(det, randomChunks(input, lcg(rate), 64, 20_000));
+        expect(detections).toHaveLength(1);
+        expect(detections[0].t).toBeGreaterThan(2.0);
+        expect(detections[0].t).toBeLessThan(3.9);
+        // Delay of the round trip is tiny: within one step of the 16 kHz reference, within the resampler latency.
+        expect(steps.length).toBeGreaterThanOrEqual(Math.floor(clip.length / STEP_SAMPLES) - 1);
+        await det.dispose();
+      }
+    }
+  });
+});
+
+describe('several heads on one front end', () => {
+  it('share the features and keep their own scores, thresholds and rule state', async () => {
+    const names = ['hey_jarvis_v0.1.onnx', 'alexa_v0.1.onnx', 'hey_mycroft_v0.1.onnx'];
+    const heads: Head[] = await Promise.all(names.map((n) => loadHead(ort, model(n))));
+    const det = await createDetector({
+      ort,
+      frontend: fe,
+      heads: [
+        { name: 'jarvis', model: heads[0] },
+        { name: 'alexa', model: heads[1] },
+        { name: 'mycroft', model: heads[2] },
+        { name: 'jarvis_strict', model: jarvisBytes, threshold: 0.999_999, patience: 3 },
+      ],
+    });
+    expect(det.heads.map((h) => [h.name, h.threshold, h.patience, h.refractorySteps])).toEqual([
+      ['jarvis', 0.5, 1, 25],
+      ['alexa', 0.5, 1, 25],
+      ['mycroft', 0.5, 1, 25],
+      ['jarvis_strict', 0.999_999, 3, 25],
+    ]);
+    const clip = padClip(fixture('hey_jarvis_en-gb.wav'), 2.0, 1.0, 5);
+    const whole = clip.subarray(0, Math.floor(clip.length / STEP_SAMPLES) * STEP_SAMPLES);
+    const scoreEvents: StepResult[] = [];
+    const detEvents: Detection[] = [];
+    const off = det.on('score', (s) => scoreEvents.push(s));
+    det.on('detection', (d) => detEvents.push(d));
+    const { steps, detections } = await pushAll(det, randomChunks(whole, lcg(9), 1000, 10_000));
+    off();
+    expect(scoreEvents).toEqual(steps);
+    expect(detEvents).toEqual(detections);
+    expect(detections.map((d) => d.name)).toEqual(['jarvis']);
+    // Every head's streamed scores equal its batch scores on the same clip.
+    for (const [i, name] of ['jarvis', 'alexa', 'mycroft'].entries()) {
+      const ref = await scoreClip(fe, heads[i], whole);
+      expect(maxAbsDiff(steps.map((s) => s.scores[name]), ref)).toBeLessThanOrEqual(1e-6);
+    }
+    expect(maxAbsDiff(steps.map((s) => s.scores.jarvis_strict), steps.map((s) => s.scores.jarvis))).toBe(0);
+    expect(steps.filter((s) => s.warmingUp).map((s) => s.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    await det.dispose();
+    // Heads passed as loaded objects belong to the caller: still usable.
+    const w = fe.windowsFrom(await fe.embedClip(whole.subarray(0, 16 * STEP_SAMPLES)));
+    expect((await heads[1].scoreWindows(w, 16)).length).toBe(16);
+    await Promise.all(heads.map((h) => h.dispose()));
+  });
+});
+
+describe('VAD gate (engine.md §5 rule 4)', () => {
+  it('reports speech probability and only lets firings through when speech was seen in the last second', async () => {
+    const vadModel = await loadVadModel();
+    const clip = padClip(fixture('hey_jarvis_en-us.wav'), 2.0, 1.0, 21);
+    const open = await createDetector({ ort, frontend: fe, heads: [{ name: 'j', model: jarvisBytes }], vad: { model: vadModel } });
+    const closed = await createDetector({
+      ort,
+      frontend: fe,
+      heads: [{ name: 'j', model: jarvisBytes }],
+      vad: { model: vadModel, threshold: 1.0 },
+    });
+    const a = await open.push(clip);
+    const b = await closed.push(clip);
+    expect(a.detections).toHaveLength(1);
+    expect(b.detections).toEqual([]);
+    // The gate never changes the scores.
+    expect(a.steps.map((s) => s.scores.j)).toEqual(b.steps.map((s) => s.scores.j));
+    const vadAt = (t: number) => a.steps.find((s) => Math.abs(s.t - t) < 0.04)?.vad ?? Number.NaN;
+    expect(vadAt(1.6)).toBeLessThan(0.2); // only the noise floor in the last second
+    expect(a.steps.find((s) => s.step === a.detections[0].step)?.vad).toBeGreaterThanOrEqual(0.5);
+    const speechMax = Math.max(...a.steps.filter((s) => s.t > 2.2 && s.t < 3.5).map((s) => s.vad ?? 0));
+    expect(speechMax).toBeGreaterThan(0.8);
+    await open.dispose();
+    await closed.dispose();
+  });
+});
+
+describe('errors and lifecycle', () => {
+  it('rejects models whose inputs/outputs are not a head, with the shapes found', async () => {
+    const err = await loadHead(ort, model('embedding_model.onnx')).catch((e) => e);
+    expect(err).toBeInstanceOf(ModelShapeError);
+    expect(err.message).toContain('[batch, 16, 96]');
+    expect(err.message).toContain('76');
+    await expect(loadHead(ort, model('silero_vad.onnx'))).rejects.toThrow(ModelShapeError);
+    await expect(loadHead(ort, new Uint8Array([1, 2, 3, 4]))).rejects.toThrow(ModelShapeError);
+    await expect(createDetector({ ort, frontend: fe, heads: [{ name: 'x', model: model('melspectrogram.onnx') }] })).rejects.toThrow(
+      /input "input" must be float32 \[batch, 16, 96\]/,
+    );
+  });
+
+  it('checks a head against its manifest hash and the threshold from the manifest', async () => {
+    const good = await sha256Hex(jarvisBytes);
+    const det = await createDetector({
+      ort,
+      frontend: fe,
+      heads: [{ name: 'j', model: jarvisBytes, manifest: { model_sha256: good, threshold: 0.7, detection: { patience: 2, refractory_s: 1.0 } } }],
+    });
+    expect(det.heads[0]).toEqual({ name: 'j', threshold: 0.7, patience: 2, refractorySteps: 13 });
+    await det.dispose();
+    const bad = `${good.slice(0, -1)}${good.endsWith('0') ? '1' : '0'}`;
+    await expect(
+      createDetector({ ort, frontend: fe, heads: [{ name: 'j', model: jarvisBytes, manifest: { model_sha256: bad } }] }),
+    ).rejects.toThrow(ModelHashError);
+  });
+
+  it('rejects bad sample rates and duplicate head names', async () => {
+    await expect(createDetector({ ort, frontend: fe, heads: [], inputSampleRate: 44_100.5 })).rejects.toThrow(SampleRateError);
+    await expect(createDetector({ ort, frontend: fe, heads: [], inputSampleRate: 0 })).rejects.toThrow(SampleRateError);
+    await expect(
+      createDetector({ ort, frontend: fe, heads: [{ name: 'a', model: jarvisBytes }, { name: 'a', model: jarvisBytes }] }),
+    ).rejects.toThrow(/two heads/);
+  });
+
+  it('dispose() releases every session it created; push afterwards throws', async () => {
+    // Count real sessions through a thin wrapper around onnxruntime-node.
+    const live = new Set<object>();
+    let created = 0;
+    const counting = {
+      Tensor: ort.Tensor,
+      InferenceSession: {
+        async create(bytes: Uint8Array, o?: Record<string, unknown>) {
+          const s = await ort.InferenceSession.create(bytes, o);
+          created++;
+          live.add(s);
+          const release = s.release.bind(s);
+          s.release = async () => {
+            live.delete(s);
+            await release();
+          };
+          return s;
+        },
+      },
+    };
+    const det = await createDetector({
+      ort: counting,
+      frontend: models,
+      heads: [
+        { name: 'a', model: jarvisBytes },
+        { name: 'b', model: model('alexa_v0.1.onnx') },
+      ],
+      vad: { model: await loadVadModel() },
+    });
+    expect(created).toBe(5); // mel, embedding, two heads, VAD
+    const r = await det.push(padClip(fixture('other_weather.wav'), 0.5, 0.2));
+    expect(r.steps.length).toBeGreaterThan(0);
+    const pending = det.push(new Int16Array(STEP_SAMPLES * 3));
+    await det.dispose();
+    await expect(pending).resolves.toMatchObject({ detections: [] }); // queued work finishes before release
+    expect(live.size).toBe(0);
+    expect(det.disposed).toBe(true);
+    expect(det.frontend.disposed).toBe(true);
+    await expect(det.push(new Int16Array(1280))).rejects.toThrow(DisposedError);
+    await expect(det.frontend.embedClip(new Int16Array(1280))).rejects.toThrow(DisposedError);
+    await expect(det.reset()).rejects.toThrow(DisposedError);
+    await det.dispose(); // idempotent
+  });
+
+  it('a shared front end survives the detector; loading failures release what was loaded', async () => {
+    const det = await createDetector({ ort, frontend: fe, heads: [{ name: 'a', model: jarvisBytes }] });
+    await det.dispose();
+    expect(fe.disposed).toBe(false);
+    expect((await fe.embedClip(new Int16Array(STEP_SAMPLES))).length).toBe(EMBEDDING_DIM);
+    const live = new Set<object>();
+    const counting = {
+      Tensor: ort.Tensor,
+      InferenceSession: {
+        async create(bytes: Uint8Array, o?: Record<string, unknown>) {
+          const s = await ort.InferenceSession.create(bytes, o);
+          live.add(s);
+          const release = s.release.bind(s);
+          s.release = async () => {
+            live.delete(s);
+            await release();
+          };
+          return s;
+        },
+      },
+    };
+    await expect(
+      createDetector({ ort: counting, frontend: models, heads: [{ name: 'a', model: jarvisBytes }, { name: 'b', model: model('embedding_model.onnx') }] }),
+    ).rejects.toThrow(ModelShapeError);
+    expect(live.size).toBe(0);
+  });
+
+  it('non-finite float samples become 0', async () => {
+    const clip = Float32Array.from(padClip(fixture('other_harvest.wav'), 0.5, 0.2), (v) => v / 32767);
+    const dirty = clip.slice();
+    const clean = clip.slice();
+    for (let i = 100; i < dirty.length; i += 997) {
+      dirty[i] = i % 2 ? Number.NaN : Number.POSITIVE_INFINITY;
+      clean[i] = 0;
+    }
+    const d1 = await createDetector({ ort, frontend: fe, heads: [{ name: 'j', model: jarvisBytes }] });
+    const d2 = await createDetector({ ort, frontend: fe, heads: [{ name: 'j', model: jarvisBytes }] });
+    const a = await d1.push(dirty);
+    const b = await d2.push(clean);
+    expect(a.steps.every((s) => Number.isFinite(s.scores.j))).toBe(true);
+    expect(a.steps.map((s) => s.scores.j)).toEqual(b.steps.map((s) => s.scores.j));
+    await d1.dispose();
+    await d2.dispose();
+  });
+});
+
+describe('noise floor', () => {
+  it('is deterministic white noise at −72 dBFS RMS', () => {
+    const a = noiseFloor(48_000, 9);
+    expect(Array.from(noiseFloor(48_000, 9))).toEqual(Array.from(a));
+    const rms = Math.sqrt(a.reduce((s, v) => s + v * v, 0) / a.length);
+    expect(20 * Math.log10(rms)).toBeCloseTo(-72, 1);
+    expect(maxAbsDiff(a, noiseFloor(48_000, 10))).toBeGreaterThan(0);
+    expect(concat([a]).length).toBe(48_000);
+  });
+});
