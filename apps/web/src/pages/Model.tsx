@@ -1,0 +1,351 @@
+import { useEffect, useState } from 'react';
+import { Link, useNavigate, useParams } from 'react-router-dom';
+import { ApiError, api, mintDownloadToken } from '../api/client.ts';
+import type { ModelConfig, ModelPerformance, ModelSummary } from '../api/types.ts';
+import { useAuth } from '../auth/AuthContext.tsx';
+import { PageHeader } from '../components/Layout.tsx';
+import { Alert, GradeBadge, Spinner, formatBytes, formatDate, formatNumber, formatPercent, usePageTitle } from '../components/ui.tsx';
+import { LiveTest } from '../live/LiveTest.tsx';
+
+export function histogram(scores: number[], bins: number): number[] {
+  const counts = new Array<number>(bins).fill(0);
+  for (const s of scores) {
+    if (!Number.isFinite(s)) continue;
+    const i = Math.min(bins - 1, Math.max(0, Math.floor(s * bins)));
+    counts[i]++;
+  }
+  const total = scores.length || 1;
+  return counts.map((c) => c / total);
+}
+
+function ScoreDistribution({ positive, negative, threshold }: { positive: number[]; negative: number[]; threshold: number | null }) {
+  const bins = 25;
+  const pos = histogram(positive, bins);
+  const neg = histogram(negative, bins);
+  const max = Math.max(...pos, ...neg, 1e-6);
+  const w = 600;
+  const h = 200;
+  const bw = (w - 40) / bins;
+  const y = (v: number) => (v / max) * (h - 40);
+  return (
+    <figure className="chart">
+      <svg viewBox={`0 0 ${w} ${h}`} role="img" aria-label={`Score distribution on held-out audio: ${positive.length} wake-word clips and ${negative.length} other clips; threshold ${threshold?.toFixed(2) ?? 'unknown'}.`}>
+        {neg.map((v, i) => (
+          <rect key={`n${i}`} className="bar-neg" x={20 + i * bw} y={h - 20 - y(v)} width={bw / 2 - 1} height={y(v)} />
+        ))}
+        {pos.map((v, i) => (
+          <rect key={`p${i}`} className="bar-pos" x={20 + i * bw + bw / 2} y={h - 20 - y(v)} width={bw / 2 - 1} height={y(v)} />
+        ))}
+        <line x1={20} x2={w - 20} y1={h - 20} y2={h - 20} className="axis" />
+        {[0, 0.25, 0.5, 0.75, 1].map((t) => (
+          <text key={t} x={20 + t * (w - 40)} y={h - 4} className="tick" textAnchor="middle">
+            {t}
+          </text>
+        ))}
+        {threshold !== null && (
+          <line x1={20 + threshold * (w - 40)} x2={20 + threshold * (w - 40)} y1={10} y2={h - 20} className="threshold-line" />
+        )}
+      </svg>
+      <figcaption>
+        <span className="key key-pos">wake word ({positive.length})</span> <span className="key key-neg">other audio ({negative.length})</span>{' '}
+        <span className="key key-threshold">threshold</span>
+      </figcaption>
+    </figure>
+  );
+}
+
+function slug(word: string): string {
+  return (
+    word
+      .normalize('NFKD')
+      .replace(/\p{M}/gu, '')
+      .replace(/[^A-Za-z0-9]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .toLowerCase()
+      .slice(0, 48) || 'model'
+  );
+}
+
+function Snippets({ modelId, wakeWord, threshold }: { modelId: number; wakeWord: string; threshold: number }) {
+  const file = `${slug(wakeWord)}-${modelId}`;
+  const t = threshold.toFixed(2);
+  const [tab, setTab] = useState<'python' | 'ha' | 'node' | 'browser'>('python');
+  const snippets = {
+    python: `# pip install openwakeword
+from openwakeword.model import Model
+
+model = Model(wakeword_models=["${file}.onnx"], inference_framework="onnx")
+
+# frame: 1280 samples (80 ms) of 16 kHz mono int16 audio, e.g. from pyaudio
+scores = model.predict(frame)
+if scores["${file}"] >= ${t}:
+    print("${wakeWord} detected")`,
+    ha: `# Home Assistant with the openWakeWord add-on
+# 1. Copy ${file}.onnx to /share/openwakeword/ on your Home Assistant host.
+# 2. Restart the openWakeWord add-on.
+# 3. Settings → Voice assistants → your assistant → Wake word:
+#    choose "${file}".
+# Threshold: the add-on's default 0.5; ${t} is this model's calibrated value.`,
+    node: `// npm install @violawake/detector onnxruntime-node
+import * as ort from 'onnxruntime-node';
+import { readFile } from 'node:fs/promises';
+import { createDetector } from '@violawake/detector/node';
+
+const detector = await createDetector({
+  ort,
+  heads: [{
+    name: '${wakeWord}',
+    model: await readFile('${file}.onnx'),
+    manifest: JSON.parse(await readFile('${file}.json', 'utf8')), // threshold ${t}
+  }],
+});
+// pcm: Int16Array of 16 kHz mono samples, any chunk size
+const { detections } = await detector.push(pcm);
+for (const d of detections) console.log(\`\${d.name} at \${d.t.toFixed(1)} s\`);`,
+    browser: `// npm install @violawake/detector onnxruntime-web
+import * as ort from 'onnxruntime-web/wasm';
+import { createDetector } from '@violawake/detector';
+
+ort.env.wasm.wasmPaths = '/ort/';   // serve onnxruntime-web's .wasm yourself
+ort.env.wasm.numThreads = 1;
+const bytes = (url) => fetch(url).then((r) => r.arrayBuffer()).then((b) => new Uint8Array(b));
+const detector = await createDetector({
+  ort,
+  frontend: { mel: await bytes('melspectrogram.onnx'), embedding: await bytes('embedding_model.onnx') },
+  heads: [{ name: '${wakeWord}', model: await bytes('${file}.onnx'), threshold: ${t} }],
+  inputSampleRate: audioContext.sampleRate,
+});
+// from an AudioWorklet: Float32Array blocks
+const { detections } = await detector.push(block);`,
+  };
+  const labels = { python: 'Python (openWakeWord)', ha: 'Home Assistant', node: 'Node.js', browser: 'Browser' } as const;
+  const [copied, setCopied] = useState(false);
+  return (
+    <section className="card" aria-labelledby="use-title">
+      <h2 id="use-title">Use it</h2>
+      <div className="tabs" role="tablist" aria-label="Usage examples">
+        {(Object.keys(labels) as (keyof typeof labels)[]).map((k) => (
+          <button
+            key={k}
+            type="button"
+            role="tab"
+            id={`tab-${k}`}
+            aria-selected={tab === k}
+            aria-controls="snippet-panel"
+            tabIndex={tab === k ? 0 : -1}
+            className={tab === k ? 'tab active' : 'tab'}
+            onClick={() => {
+              setTab(k);
+              setCopied(false);
+            }}
+            onKeyDown={(e) => {
+              const keys = Object.keys(labels) as (keyof typeof labels)[];
+              const i = keys.indexOf(k);
+              if (e.key === 'ArrowRight' || e.key === 'ArrowLeft') {
+                const next = keys[(i + (e.key === 'ArrowRight' ? 1 : keys.length - 1)) % keys.length];
+                setTab(next);
+                document.getElementById(`tab-${next}`)?.focus();
+              }
+            }}
+          >
+            {labels[k]}
+          </button>
+        ))}
+      </div>
+      <div id="snippet-panel" role="tabpanel" aria-labelledby={`tab-${tab}`}>
+        <pre className="code">
+          <code>{snippets[tab]}</code>
+        </pre>
+        <button
+          type="button"
+          className="button button-small button-secondary"
+          onClick={async () => {
+            try {
+              await navigator.clipboard.writeText(snippets[tab]);
+              setCopied(true);
+            } catch {
+              setCopied(false);
+            }
+          }}
+        >
+          {copied ? 'Copied' : 'Copy'}
+        </button>
+      </div>
+    </section>
+  );
+}
+
+export function ModelPage() {
+  const modelId = Number(useParams().modelId);
+  const { user } = useAuth();
+  const navigate = useNavigate();
+  const [config, setConfig] = useState<ModelConfig | null>(null);
+  const [perf, setPerf] = useState<ModelPerformance | null>(null);
+  const [summary, setSummary] = useState<ModelSummary | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [downloadError, setDownloadError] = useState<string | null>(null);
+  const [downloading, setDownloading] = useState<string | null>(null);
+  usePageTitle(perf ? `Model “${perf.model_name}”` : 'Model');
+
+  useEffect(() => {
+    let live = true;
+    Promise.all([
+      api<ModelConfig>(`/api/models/${modelId}/config`),
+      api<ModelPerformance>(`/api/models/${modelId}/performance`),
+      api<ModelSummary[]>('/api/models'),
+    ])
+      .then(([c, p, list]) => {
+        if (!live) return;
+        setConfig(c);
+        setPerf(p);
+        setSummary(list.find((m) => m.id === modelId) ?? null);
+      })
+      .catch((err: ApiError) => live && setError(err.status === 404 ? 'This model does not exist or is not shared with you.' : err.message));
+    return () => {
+      live = false;
+    };
+  }, [modelId]);
+
+  async function download(format: 'onnx' | 'json' | 'zip') {
+    setDownloading(format);
+    setDownloadError(null);
+    try {
+      const token = await mintDownloadToken('model_download', modelId);
+      const a = document.createElement('a');
+      a.href = `/api/models/${modelId}/download?format=${format}&token=${encodeURIComponent(token)}`;
+      a.download = '';
+      a.rel = 'noopener';
+      document.body.appendChild(a);
+      a.click();
+      a.remove();
+    } catch (err) {
+      setDownloadError((err as ApiError).message);
+    } finally {
+      setDownloading(null);
+    }
+  }
+
+  async function remove() {
+    if (!window.confirm('Delete this model? Downloads and the live test stop working for everyone it is shared with.')) return;
+    try {
+      await api(`/api/models/${modelId}`, { method: 'DELETE' });
+      navigate('/dashboard');
+    } catch (err) {
+      setDownloadError((err as ApiError).message);
+    }
+  }
+
+  if (error) {
+    return (
+      <section className="narrow">
+        <PageHeader title="Model" />
+        <Alert>{error}</Alert>
+        <Link to="/dashboard">Back to dashboard</Link>
+      </section>
+    );
+  }
+  if (!config || !perf) return <Spinner label="Loading model…" />;
+
+  const manifest = config.training_config;
+  const threshold = config.threshold ?? manifest?.threshold ?? 0.5;
+  const wakeWord = perf.model_name;
+  const ev = perf.evaluation_data;
+  const training = manifest?.training ?? {};
+  return (
+    <>
+      <PageHeader title={`“${wakeWord}”`}>
+        <GradeBadge grade={config.quality_grade} />
+        {summary?.shared && <span className="badge">Shared with you</span>}
+      </PageHeader>
+      <p className="muted">
+        Model #{modelId} · created {formatDate(perf.created_at)} · {formatBytes(perf.file_size)}
+        {training.architecture ? ` · ${String(training.architecture).toUpperCase()}` : ''}
+      </p>
+      <div className="grid-2">
+        <section className="card" aria-labelledby="metrics-title">
+          <h2 id="metrics-title">Measured quality</h2>
+          {perf.evaluation_available ? (
+            <>
+              <dl className="metrics">
+                <div>
+                  <dt>Grade</dt>
+                  <dd>
+                    <GradeBadge grade={config.quality_grade} />
+                  </dd>
+                </div>
+                <div>
+                  <dt title="How far apart wake-word and other scores are; higher is better">d′</dt>
+                  <dd>{formatNumber(config.d_prime)}</dd>
+                </div>
+                <div>
+                  <dt>Miss rate at threshold</dt>
+                  <dd>{formatPercent(config.miss_rate_at_target)}</dd>
+                </div>
+                <div>
+                  <dt>False accepts / hour</dt>
+                  <dd>{formatNumber(config.far_per_hour)}</dd>
+                </div>
+                <div>
+                  <dt>Calibrated threshold</dt>
+                  <dd>{formatNumber(threshold)}</dd>
+                </div>
+                <div>
+                  <dt>Equal error rate</dt>
+                  <dd>{formatPercent(config.eer)}</dd>
+                </div>
+              </dl>
+              <p className="muted small">
+                Measured on held-out audio never used in training
+                {ev?.eval_positive_count != null ? `: ${ev.eval_positive_count} wake-word clips` : ''}
+                {ev?.eval_negative_hours != null ? ` and ${formatNumber(ev.eval_negative_hours, 2)} h of other audio` : ''}. The threshold keeps false
+                accepts within {formatNumber(config.target_fa_per_hour, 1)} per hour.
+              </p>
+              <ScoreDistribution positive={perf.positive_scores ?? []} negative={perf.negative_scores ?? []} threshold={threshold} />
+            </>
+          ) : (
+            <p>No evaluation data is available for this model.</p>
+          )}
+        </section>
+        <section className="card" aria-labelledby="download-title">
+          <h2 id="download-title">Download</h2>
+          <ul className="downloads">
+            <li>
+              <button type="button" className="button" onClick={() => download('onnx')} disabled={downloading !== null}>
+                Model (.onnx)
+              </button>
+              <span className="muted small">The wake-word head, openWakeWord compatible.</span>
+            </li>
+            <li>
+              <button type="button" className="button button-secondary" onClick={() => download('json')} disabled={downloading !== null}>
+                Manifest (.json)
+              </button>
+              <span className="muted small">Threshold, metrics and hashes.</span>
+            </li>
+            <li>
+              <button type="button" className="button button-secondary" onClick={() => download('zip')} disabled={downloading !== null}>
+                Bundle (.zip)
+              </button>
+              <span className="muted small">Model, manifest, front-end models and a README.</span>
+            </li>
+          </ul>
+          {downloadError && <Alert>{downloadError}</Alert>}
+          {summary && user && summary.owner_id === user.id && (
+            <p>
+              <button type="button" className="link-button danger" onClick={remove}>
+                Delete this model
+              </button>
+            </p>
+          )}
+        </section>
+      </div>
+      <LiveTest
+        modelId={modelId}
+        wakeWord={wakeWord}
+        threshold={threshold}
+        manifest={manifest}
+        modelSha256={typeof manifest?.model_sha256 === 'string' ? manifest.model_sha256 : null}
+      />
+      <Snippets modelId={modelId} wakeWord={wakeWord} threshold={threshold} />
+    </>
+  );
+}
