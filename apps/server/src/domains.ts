@@ -2,6 +2,7 @@
  * The domains' hooks into the process lifecycle. Each domain that needs start-up work (create its storage client,
  * mailer, ...) or background workers (outbox delivery, training jobs, retention) adds one entry here.
  */
+import { authDomain } from './auth/domain.ts';
 import type { AppContext } from './core/context.ts';
 
 export interface DomainModule {
@@ -14,4 +15,4 @@ export interface DomainModule {
   startListeners?: (ctx: AppContext) => Promise<() => Promise<void>>;
 }
 
-export const domains: DomainModule[] = [];
+export const domains: DomainModule[] = [authDomain];

@@ -105,6 +105,7 @@ export const EMAIL_TEMPLATES = [
   'welcome',
   'team_invite',
   'training_complete',
+  'quota_warning',
   'trial_will_end',
   'payment_failed',
 ] as const;

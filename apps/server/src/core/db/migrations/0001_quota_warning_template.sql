@@ -1,0 +1,2 @@
+ALTER TABLE "email_outbox" DROP CONSTRAINT "email_outbox_template_check";--> statement-breakpoint
+ALTER TABLE "email_outbox" ADD CONSTRAINT "email_outbox_template_check" CHECK (template IN ('verify_email', 'password_reset', 'welcome', 'team_invite', 'training_complete', 'quota_warning', 'trial_will_end', 'payment_failed'));
