@@ -1,0 +1,129 @@
+import { type RandomSource, Rand } from '../audio/random.ts';
+import { music } from '../negatives/music.ts';
+import { Rng } from '../rng.ts';
+import { noise } from '../negatives/noise.ts';
+import { addNoiseAtSnr, applyGain, applyRoom, changeSpeed, pitchShift, roomImpulseResponse, timeMask } from './transforms.ts';
+
+export * from './transforms.ts';
+export { fftConvolve } from './fftconv.ts';
+
+/** §6.9 table: parameters and probabilities (exported for tests and documentation). */
+export const AUGMENT_CONFIG = {
+  gainDb: [-6, 6] as const,
+  speed: { p: 0.5, range: [0.9, 1.1] as const },
+  pitch: { p: 0.4, semitones: [-2, 2] as const },
+  noise: { p: 0.8, snrDb: [5, 30] as const },
+  room: { p: 0.5, rt60: [0.1, 0.8] as const },
+  timeMask: { p: 0.2 },
+};
+
+export interface AugmentLog {
+  speed?: number;
+  pitchSemitones?: number;
+  rt60?: number;
+  noise?: { kind: string; snrDb: number };
+  gainDb: number;
+  timeMask?: Array<[number, number]>;
+}
+
+export interface AugmentOptions {
+  /**
+   * Noise beds to draw from (babble, bank noise, music…). When absent, or with probability 0.5 when given, a bed is
+   * generated: white, pink, brown, hum or music-like.
+   */
+  noiseBeds?: Float32Array[];
+  /** Filled with what was applied. */
+  log?: AugmentLog;
+}
+
+/** The part before placement: speed → pitch → room (all applied to the utterance itself). */
+export function augmentUtterance(clip: Float32Array, rng: RandomSource, log?: Partial<AugmentLog>): Float32Array {
+  const r = new Rand(rng);
+  const c = AUGMENT_CONFIG;
+  let x = clip;
+  // draw every decision up front so the stream layout does not depend on the clip
+  const doSpeed = r.chance(c.speed.p);
+  const speed = r.uniform(...c.speed.range);
+  const doPitch = r.chance(c.pitch.p);
+  const semis = r.uniform(...c.pitch.semitones);
+  const doRoom = r.chance(c.room.p);
+  const rt60 = r.uniform(...c.room.rt60);
+  const irSeed = r.int(0, 0x7fffffff);
+  if (doSpeed) {
+    x = changeSpeed(x, speed);
+    if (log) log.speed = speed;
+  }
+  if (doPitch) {
+    x = pitchShift(x, semis);
+    if (log) log.pitchSemitones = semis;
+  }
+  if (doRoom) {
+    const ir = roomImpulseResponse(rt60, new Rand(seedFn(irSeed)).u);
+    x = applyRoom(x, ir);
+    if (log) log.rt60 = rt60;
+  }
+  return x === clip ? clip.slice() : x;
+}
+
+/**
+ * The part after placement: noise → gain → time mask. `region` is where the utterance lies in `x` (for the SNR
+ * reference and the time mask); default the whole array.
+ */
+export function augmentPlaced(
+  x: Float32Array,
+  rng: RandomSource,
+  opts: AugmentOptions & { region?: [number, number] } = {},
+): Float32Array {
+  const r = new Rand(rng);
+  const c = AUGMENT_CONFIG;
+  const log = opts.log;
+  const region = opts.region ?? [0, x.length];
+  const doNoise = r.chance(c.noise.p);
+  const snr = r.uniform(...c.noise.snrDb);
+  const useBed = (opts.noiseBeds?.length ?? 0) > 0 && r.chance(0.5);
+  const bedIndex = r.int(0, Math.max(0, (opts.noiseBeds?.length ?? 1) - 1));
+  const kind = r.pick(['white', 'pink', 'brown', 'hum', 'music'] as const);
+  const noiseSeed = r.int(0, 0x7fffffff);
+  const gainDb = r.uniform(...c.gainDb);
+  const doMask = r.chance(c.timeMask.p);
+  const maskSeed = r.int(0, 0x7fffffff);
+  let y = x;
+  if (doNoise) {
+    const sec = Math.max(0.1, x.length / 16000);
+    const nr = new Rand(seedFn(noiseSeed)).u;
+    const bed = useBed
+      ? (opts.noiseBeds as Float32Array[])[bedIndex] as Float32Array
+      : kind === 'music'
+        ? music(sec, nr)
+        : noise(kind, sec, nr);
+    y = addNoiseAtSnr(y, bed, snr, nr, { region });
+    if (log) log.noise = { kind: useBed ? `bed${bedIndex}` : kind, snrDb: snr };
+  }
+  y = applyGain(y, gainDb);
+  if (log) log.gainDb = gainDb;
+  if (doMask) {
+    const m = timeMask(y, new Rand(seedFn(maskSeed)).u, region);
+    y = m.samples;
+    if (log) log.timeMask = m.spans;
+  }
+  return y;
+}
+
+/**
+ * §6.9 augmentation of one clip without placement (speed → pitch → room → noise → gain → time mask), seeded.
+ * The pipeline that places utterances on canvases calls `augmentUtterance`, places, then `augmentPlaced`.
+ */
+export function augment(clip: Float32Array, rng: RandomSource, opts: AugmentOptions = {}): Float32Array {
+  const r = new Rand(rng);
+  const preSeed = r.int(0, 0x7fffffff);
+  const postSeed = r.int(0, 0x7fffffff);
+  const log: AugmentLog = opts.log ?? { gainDb: 0 };
+  const x = augmentUtterance(clip, new Rand(seedFn(preSeed)).u, log);
+  return augmentPlaced(x, new Rand(seedFn(postSeed)).u, { ...opts, log });
+}
+
+/** Sub-stream seeded from a draw of the caller's stream (the engine PRNG, xoshiro128** via SplitMix32). */
+function seedFn(seed: number): () => number {
+  const g = new Rng(seed);
+  return () => g.next();
+}

@@ -1,0 +1,2 @@
+export * from './noise.ts';
+export * from './music.ts';
