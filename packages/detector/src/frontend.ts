@@ -105,6 +105,8 @@ const MEL_FIRST_SAMPLES = STEP_SAMPLES;
 const FIRST_FRAMES = MEL_FIRST_SAMPLES / 160 - 3; // 5
 const STEP_FRAMES = MEL_INPUT_SAMPLES / 160 - 3; // 8
 const EMB_IN = EMBEDDING_FRAMES * MEL_BINS;
+/** Embedding batch size when one push completes several steps. */
+const STREAM_EMBED_BATCH = 32;
 
 function checkMetadata(mel: OrtSession, emb: OrtSession): void {
   const m = ioMetadata(mel, 'melspectrogram.onnx');
@@ -312,7 +314,7 @@ class StreamImpl implements FeatureStream {
   private melRows = 0;
   private readonly embInput = new Float32Array(EMB_IN);
   private readonly embTensor: OrtTensor;
-  private readonly embOut = new Float32Array(EMBEDDING_DIM);
+  private pending = new Float32Array(0);
   private readonly ring = new Float32Array(WINDOW_SIZE);
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
@@ -372,22 +374,46 @@ class StreamImpl implements FeatureStream {
     const firstStep = this.k + 1;
     const embeddings = new Float32Array(count * EMBEDDING_DIM);
     const windows = new Float32Array(count * WINDOW_SIZE);
+    // The mel model runs once per step (batch 1, §2.4); the embeddings of a push that completes several steps
+    // are computed in batches (batched and single calls give the same values).
+    const batch = count === 1 ? 1 : Math.min(count, STREAM_EMBED_BATCH);
+    if (batch > 1 && this.pending.length < batch * EMB_IN) this.pending = new Float32Array(STREAM_EMBED_BATCH * EMB_IN);
     let pos = 0;
+    let j = 0;
     for (let i = 0; i < count; i++) {
       const take = STEP_SAMPLES - this.accLen;
       this.acc.set(x.subarray(pos, pos + take), this.accLen);
       pos += take;
       this.accLen = 0;
-      await this.runStep();
-      embeddings.set(this.embOut, i * EMBEDDING_DIM);
-      windows.set(this.ring, i * WINDOW_SIZE);
+      await this.runMelStep();
+      const window = this.melBuf.subarray((this.melRows - EMBEDDING_FRAMES) * MEL_BINS, this.melRows * MEL_BINS);
+      if (batch === 1) this.embInput.set(window);
+      else this.pending.set(window, j * EMB_IN);
+      j++;
+      if (j === batch || i === count - 1) {
+        const first = i - j + 1;
+        if (batch === 1) {
+          await this.fe.runEmbedding(this.embTensor, 1, embeddings, first * EMBEDDING_DIM);
+        } else {
+          const data = this.pending.subarray(0, j * EMB_IN);
+          const t = new this.fe.ort.Tensor('float32', data, [j, EMBEDDING_FRAMES, MEL_BINS, 1]);
+          await this.fe.runEmbedding(t, j, embeddings, first * EMBEDDING_DIM);
+        }
+        for (let n = first; n <= i; n++) {
+          this.ring.copyWithin(0, EMBEDDING_DIM);
+          this.ring.set(embeddings.subarray(n * EMBEDDING_DIM, (n + 1) * EMBEDDING_DIM), WINDOW_SIZE - EMBEDDING_DIM);
+          windows.set(this.ring, n * WINDOW_SIZE);
+        }
+        j = 0;
+      }
     }
     this.acc.set(x.subarray(pos), this.accLen);
     this.accLen += x.length - pos;
     return { count, firstStep, embeddings, windows };
   }
 
-  private async runStep(): Promise<void> {
+  /** Steps 2–3 of §2.5 for one completed step: raw buffer update, mel (batch 1), append to the mel buffer. */
+  private async runMelStep(): Promise<void> {
     if (this.closed) throw new DisposedError('the feature stream');
     this.k += 1;
     this.raw.copyWithin(0, STEP_SAMPLES);
@@ -406,10 +432,6 @@ class StreamImpl implements FeatureStream {
     }
     await this.fe.runMel(this.k === 1 ? this.melFirstTensor : this.melTensor, frames, this.melBuf, this.melRows);
     this.melRows += frames;
-    this.embInput.set(this.melBuf.subarray((this.melRows - EMBEDDING_FRAMES) * MEL_BINS, this.melRows * MEL_BINS));
-    await this.fe.runEmbedding(this.embTensor, 1, this.embOut, 0);
-    this.ring.copyWithin(0, EMBEDDING_DIM);
-    this.ring.set(this.embOut, WINDOW_SIZE - EMBEDDING_DIM);
   }
 }
 

@@ -50,7 +50,7 @@ interface FilterBank {
   M: number;
   /** Number of stored phases (L, or MAX_PHASES when L is larger; plus one extra entry for fraction 1.0). */
   phases: number;
-  /** Taps per phase (even): output at input time base + f uses inputs base − J + 1 … base + J. */
+  /** Taps per phase (a multiple of 4): output at input time base + f uses inputs base − J + 1 … base + J. */
   taps: number;
   J: number;
   /** phases+1 rows of `taps` coefficients. */
@@ -76,7 +76,8 @@ function designBank(fromRate: number, toRate: number): FilterBank {
   const dw = (2 * Math.PI * (stopHz - passHz)) / fromRate;
   const length = (A - 7.95) / (2.285 * dw);
   const half = length / 2; // window half-width in input samples
-  const J = Math.ceil(half) + 1;
+  // J even → taps a multiple of 4 (the inner loop runs four accumulators).
+  const J = 2 * Math.ceil((Math.ceil(half) + 1) / 2);
   const taps = 2 * J;
   const phases = Math.min(L, MAX_PHASES);
   const coef = new Float32Array((phases + 1) * taps);
@@ -220,10 +221,19 @@ export class StreamingResampler {
     for (let n = 0; n < count; n++) {
       const q = exact ? p : Math.round((p * phases) / L);
       const c = q * taps;
-      let i = base - J + 1 - this.bufStart;
-      let acc = 0;
-      for (let k = 0; k < taps; k++) acc += buf[i++] * coef[c + k];
-      out[n] = acc;
+      const i = base - J + 1 - this.bufStart;
+      // taps is a multiple of 4: four accumulators shorten the dependency chain.
+      let a0 = 0;
+      let a1 = 0;
+      let a2 = 0;
+      let a3 = 0;
+      for (let k = 0; k < taps; k += 4) {
+        a0 += buf[i + k] * coef[c + k];
+        a1 += buf[i + k + 1] * coef[c + k + 1];
+        a2 += buf[i + k + 2] * coef[c + k + 2];
+        a3 += buf[i + k + 3] * coef[c + k + 3];
+      }
+      out[n] = a0 + a1 + (a2 + a3);
       p += M;
       if (p >= L) {
         base += Math.floor(p / L);
