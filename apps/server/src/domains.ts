@@ -2,6 +2,7 @@
  * The domains' hooks into the process lifecycle. Each domain that needs start-up work (create its storage client,
  * mailer, ...) or background workers (outbox delivery, training jobs, retention) adds one entry here.
  */
+import { billingDomain } from './billing/domain.ts';
 import { authDomain } from './auth/domain.ts';
 import type { AppContext } from './core/context.ts';
 
@@ -15,4 +16,4 @@ export interface DomainModule {
   startListeners?: (ctx: AppContext) => Promise<() => Promise<void>>;
 }
 
-export const domains: DomainModule[] = [authDomain];
+export const domains: DomainModule[] = [authDomain, billingDomain];

@@ -1,7 +1,10 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { AppContext } from '../core/context.ts';
+import { registerWebhook } from './webhook-routes.ts';
 
-/** billing routes (being built; see the issue for this domain). */
-export function routes(_ctx: AppContext): FastifyPluginAsync {
-  return async () => {};
+/** Billing routes under /api/billing (api.md §2.7). */
+export function routes(ctx: AppContext): FastifyPluginAsync {
+  return async (app: FastifyInstance) => {
+    await registerWebhook(app, ctx);
+  };
 }

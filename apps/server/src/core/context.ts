@@ -3,6 +3,7 @@
  * Domains add what they own here (storage, mailer, ...) as optional members set up in `createContext`.
  */
 import { readFileSync } from 'node:fs';
+import type Stripe from 'stripe';
 import type { Clock } from './clock.ts';
 import { systemClock } from './clock.ts';
 import type { Config } from './config.ts';
@@ -72,6 +73,8 @@ export interface AppContext {
   healthChecks: Record<string, () => Promise<ComponentHealth>>;
   recentErrors: RecentErrors;
   // Domain-owned members (storage, mailer, ...) are added below as typed fields by the domains that own them.
+  /** Billing: this process's Stripe client; null when billing is off, undefined until first use (billing/service.ts). */
+  stripe?: Stripe | null;
 }
 
 export const VERSION: string = (

@@ -1,0 +1,166 @@
+/**
+ * Billing services (api.md §2.7, §4.12, §4.15): checkout, portal, the Subscription view (database only), and the
+ * account-deletion step that cancels the Stripe subscription.
+ */
+import { eq, sql } from 'drizzle-orm';
+import type { AppContext } from '../core/context.ts';
+import { subscriptions } from '../core/db/schema.ts';
+import { HttpError } from '../core/http/errors.ts';
+import { effectiveTier, getOrCreateSubscription, lockSubscription, type SubscriptionRow, TIERS, type Usage, usageFor } from './quota.ts';
+import { createStripeClient, type Stripe } from './stripe.ts';
+
+export const PROVIDER_ERROR = 'Payment provider error. Please try again later.';
+export const NOT_CONFIGURED = 'Billing is not configured';
+
+/** This process's Stripe client (created on first use; null when billing is off). */
+export function stripeOf(ctx: AppContext): Stripe | null {
+  if (ctx.stripe === undefined) ctx.stripe = createStripeClient(ctx.config);
+  return ctx.stripe;
+}
+
+function requireStripe(ctx: AppContext): Stripe {
+  const s = stripeOf(ctx);
+  if (!s) throw new HttpError(503, NOT_CONFIGURED);
+  return s;
+}
+
+/** Stripe statuses after which the subscription no longer exists for billing purposes. */
+const ENDED = new Set(['canceled', 'incomplete_expired']);
+
+export function hasLiveSubscription(row: SubscriptionRow): boolean {
+  return row.stripeSubscriptionId !== null && !ENDED.has(row.status);
+}
+
+export type PaidTier = 'developer' | 'business';
+
+/** POST /api/billing/checkout: a subscription-mode Checkout Session for `tier`. */
+export async function createCheckout(ctx: AppContext, user: { id: number; email: string }, tier: PaidTier): Promise<{ checkout_url: string }> {
+  const stripe = requireStripe(ctx);
+  const priceId = ctx.config.stripePrices[tier];
+  if (!priceId) throw new HttpError(503, `Billing is not configured for the ${tier} plan`);
+  const base = ctx.config.consoleBaseUrl;
+  const failed = (err: unknown): never => {
+    if (err instanceof HttpError) throw err;
+    ctx.logger.error({ err: { type: (err as Error).name, message: (err as Error).message }, user_id: user.id }, 'Stripe checkout failed');
+    throw new HttpError(502, PROVIDER_ERROR);
+  };
+  // The row lock serializes a user's checkouts (and the customer creation) across processes; the customer id is
+  // committed even if the session call fails afterwards.
+  const { customerId, trialConsumed } = await ctx.db.transaction(async (tx) => {
+    const row = await lockSubscription(tx, user.id);
+    const current = effectiveTier(row);
+    if (TIERS[current].rank >= TIERS[tier].rank) {
+      throw new HttpError(409, `You are already on the ${current} plan (or higher).`);
+    }
+    if (hasLiveSubscription(row)) {
+      throw new HttpError(409, 'You already have a subscription. Use the billing portal to change plans.');
+    }
+    let customerId = row.stripeCustomerId;
+    if (!customerId) {
+      const customer = await stripe.customers
+        .create({ email: user.email, metadata: { violawake_user_id: String(user.id) } }, { idempotencyKey: `customer-${user.id}` })
+        .catch(failed);
+      customerId = customer.id;
+      await tx.update(subscriptions).set({ stripeCustomerId: customerId, updatedAt: sql`now()` }).where(eq(subscriptions.id, row.id));
+    }
+    return { customerId, trialConsumed: row.trialConsumed };
+  });
+  const trialDays = ctx.config.trialDays;
+  const metadata = { violawake_user_id: String(user.id), tier };
+  const session = await stripe.checkout.sessions
+    .create({
+      mode: 'subscription',
+      customer: customerId,
+      line_items: [{ price: priceId, quantity: 1 }],
+      client_reference_id: String(user.id),
+      metadata,
+      subscription_data: {
+        metadata,
+        ...(trialDays > 0 && !trialConsumed ? { trial_period_days: trialDays } : {}),
+      },
+      success_url: `${base}/billing?checkout=success`,
+      cancel_url: `${base}/pricing`,
+    })
+    .catch(failed);
+  if (!session.url) return failed(new Error('Stripe returned a Checkout Session without a url'));
+  return { checkout_url: session.url };
+}
+
+/** POST /api/billing/portal. */
+export async function createPortal(ctx: AppContext, userId: number): Promise<{ url: string }> {
+  const stripe = requireStripe(ctx);
+  const row = await getOrCreateSubscription(ctx.db, userId);
+  if (!row.stripeCustomerId) throw new HttpError(400, 'No billing account found. Subscribe to a plan first.');
+  try {
+    const session = await stripe.billingPortal.sessions.create({
+      customer: row.stripeCustomerId,
+      return_url: `${ctx.config.consoleBaseUrl}/billing`,
+    });
+    return { url: session.url };
+  } catch (err) {
+    ctx.logger.error({ err: { type: (err as Error).name, message: (err as Error).message }, user_id: userId }, 'Stripe portal failed');
+    throw new HttpError(502, PROVIDER_ERROR);
+  }
+}
+
+/** The API status of §4.12 from Stripe's raw status. */
+export function apiStatus(stripeStatus: string): 'active' | 'past_due' | 'canceled' {
+  if (stripeStatus === 'active' || stripeStatus === 'trialing') return 'active';
+  if (stripeStatus === 'past_due' || stripeStatus === 'unpaid' || stripeStatus === 'incomplete') return 'past_due';
+  return 'canceled';
+}
+
+export interface SubscriptionOut {
+  tier: string;
+  effective_tier: string;
+  status: 'active' | 'past_due' | 'canceled';
+  stripe_status: string;
+  current_period_end: string | null;
+  trial_active: boolean;
+  trial_end: string | null;
+  cancel_at_period_end: boolean;
+  usage: Usage;
+}
+
+/** GET /api/billing/subscription: reads only the database (what webhooks stored). */
+export async function subscriptionView(ctx: AppContext, userId: number): Promise<SubscriptionOut> {
+  const now = ctx.clock.now();
+  const row = await getOrCreateSubscription(ctx.db, userId);
+  return {
+    tier: row.tier,
+    effective_tier: effectiveTier(row),
+    status: apiStatus(row.status),
+    stripe_status: row.status,
+    current_period_end: row.currentPeriodEnd?.toISOString() ?? null,
+    trial_active: row.status === 'trialing' && row.trialEnd !== null && row.trialEnd.getTime() > now.getTime(),
+    trial_end: row.trialEnd?.toISOString() ?? null,
+    cancel_at_period_end: row.cancelAtPeriodEnd,
+    usage: await usageFor(ctx.db, userId, now),
+  };
+}
+
+/**
+ * Account deletion step 1 (§4.15): cancel the user's Stripe subscription immediately when billing is on and it has
+ * not ended; already cancelled or missing at Stripe counts as success. Failure → 502, nothing deleted.
+ */
+export async function cancelForDeletion(ctx: AppContext, userId: number): Promise<void> {
+  const stripe = stripeOf(ctx);
+  if (!stripe) return;
+  const rows = await ctx.db.select().from(subscriptions).where(eq(subscriptions.userId, userId));
+  const row = rows[0];
+  if (!row || !hasLiveSubscription(row) || !row.stripeSubscriptionId) return;
+  try {
+    await stripe.subscriptions.cancel(row.stripeSubscriptionId);
+  } catch (err) {
+    const e = err as { code?: string; statusCode?: number; name?: string; message?: string };
+    if (e.code === 'resource_missing' || e.statusCode === 404) return;
+    // Cancelling an already-cancelled subscription is an invalid request that says so.
+    if (e.statusCode === 400 && /cancel+ed/i.test(e.message ?? '')) return;
+    ctx.logger.error({ err: { type: e.name, message: e.message }, user_id: userId }, 'Stripe cancellation for account deletion failed');
+    throw new HttpError(502, PROVIDER_ERROR);
+  }
+  await ctx.db
+    .update(subscriptions)
+    .set({ status: 'canceled', tier: 'free', stripeSubscriptionId: null, updatedAt: sql`now()` })
+    .where(eq(subscriptions.id, row.id));
+}
