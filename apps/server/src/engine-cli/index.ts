@@ -1,0 +1,70 @@
+/**
+ * Engine commands of the `violawake` CLI (engine.md §10): train, eval, detect, bank, bench.
+ * Exit codes: 0 success; 1 usage error; 2 unreadable or invalid input; 3 grade F.
+ */
+import { UsageError } from './args.ts';
+
+export const EXIT_OK = 0;
+export const EXIT_USAGE = 1;
+export const EXIT_INPUT = 2;
+export const EXIT_GRADE_F = 3;
+
+/** Input the command cannot use (missing file, bad WAV, bad model): exit code 2. */
+export class InputError extends Error {
+  override name = 'InputError';
+}
+
+export const ENGINE_COMMANDS = ['train', 'eval', 'detect', 'bank', 'bench'] as const;
+
+const USAGE = `Engine commands:
+  violawake train --wake-word "<text>" (--recordings <dir> | --text-only) --out <dir> [--name model]
+                  [--target-fa-per-hour 0.5] [--seed N] [--arch auto|mlp|tcn] [--corpus <dir>] [--bundle] [--json]
+  violawake eval --model <onnx> --positives <dir> --negatives <dir> [--threshold t]
+                 [--target-fa-per-hour r] [--patience n] [--json]
+  violawake detect --model <onnx> [--model …] [--threshold t] [--patience n] [--refractory s] [--vad p]
+                   [--json] <file.wav…>
+  violawake bank build [--force] [--quick]
+  violawake bench [--quick] [--neg-hours h] [--words a,b] [--seed N]
+`;
+
+export async function runEngineCommand(cmd: string, argv: string[]): Promise<number> {
+  try {
+    switch (cmd) {
+      case 'detect':
+        return await (await import('./detect.ts')).runDetect(argv);
+      case 'eval':
+        return await (await import('./eval.ts')).runEval(argv);
+      case 'train':
+        return await (await import('./train.ts')).runTrain(argv);
+      case 'bank':
+        return await (await import('./bank.ts')).runBank(argv);
+      case 'bench':
+        return await (await import('./bench.ts')).runBench(argv);
+      default:
+        process.stderr.write(`unknown engine command "${cmd}"\n${USAGE}`);
+        return EXIT_USAGE;
+    }
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`violawake ${cmd}: ${err.message}\n${USAGE}`);
+      return EXIT_USAGE;
+    }
+    if (err instanceof InputError) {
+      process.stderr.write(`violawake ${cmd}: ${err.message}\n`);
+      return EXIT_INPUT;
+    }
+    const e = err as Error & { code?: string };
+    if (e?.code === 'quality_gate') {
+      process.stderr.write(`violawake ${cmd}: ${e.message}\n`);
+      return EXIT_GRADE_F;
+    }
+    if (e?.code === 'insufficient_data') {
+      process.stderr.write(`violawake ${cmd}: ${e.message}\n`);
+      return EXIT_INPUT;
+    }
+    process.stderr.write(`violawake ${cmd}: ${e?.stack ?? String(err)}\n`);
+    return EXIT_INPUT;
+  }
+}
+
+export { USAGE as ENGINE_USAGE };

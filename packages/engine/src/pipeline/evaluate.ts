@@ -1,0 +1,134 @@
+/**
+ * Held-out evaluation on scores (engine.md §8): FA/h by streaming the negative audio through the detection rules,
+ * the §8.4 calibration scan, clip-score metrics and the grade. Shared by the pipeline, `violawake eval` and the
+ * benchmark, so all three measure the same way.
+ */
+import * as metrics from './metrics-local.ts';
+import { STEP_SECONDS } from '../bank/store.ts';
+import { fireSteps, type Rules } from './runtime.ts';
+
+export const SEGMENT_STEPS = 25; // 2.0 s
+
+/** Number of firings of the rules over a stream of per-step scores. */
+export function countFirings(streamScores: Float32Array, rules: Rules): number {
+  return fireSteps(streamScores, rules).length;
+}
+
+export interface Calibration {
+  threshold: number;
+  faPerHour: number;
+  resolutionLimited: boolean;
+}
+
+/**
+ * §8.4: scan 0.99 → 0.10 in steps of 0.01, stop at the first threshold whose FA/h exceeds the target; the threshold is
+ * the last one that met it (0.99 when none does). When the target is below 1/H, the threshold is the lowest with zero
+ * firings and the result is resolution-limited.
+ */
+export function calibrate(
+  streamScores: Float32Array,
+  hours: number,
+  targetFaPerHour: number,
+  rules: Omit<Rules, 'threshold'> = {},
+): Calibration {
+  const resolutionLimited = hours <= 0 || targetFaPerHour < 1 / hours;
+  const budget = resolutionLimited ? 0 : targetFaPerHour;
+  let best = 0.99;
+  let bestFa = hours > 0 ? countFirings(streamScores, { ...rules, threshold: 0.99 }) / hours : 0;
+  for (let i = 99; i >= 10; i--) {
+    const t = i / 100;
+    const fa = hours > 0 ? countFirings(streamScores, { ...rules, threshold: t }) / hours : 0;
+    if (fa > budget) break;
+    best = t;
+    bestFa = fa;
+  }
+  return { threshold: best, faPerHour: bestFa, resolutionLimited };
+}
+
+/** Negative "clips" of a stream: maxima of consecutive 2.0 s segments (from step 10 on). */
+export function segmentMaxima(streamScores: Float32Array, firstIndex = 9): number[] {
+  const out: number[] = [];
+  for (let s = firstIndex; s < streamScores.length; s += SEGMENT_STEPS) {
+    let m = 0;
+    const e = Math.min(streamScores.length, s + SEGMENT_STEPS);
+    for (let i = s; i < e; i++) if ((streamScores[i] as number) > m) m = streamScores[i] as number;
+    out.push(m);
+  }
+  return out;
+}
+
+export interface ScoreEvaluation {
+  d_prime: number | null;
+  auc: number | null;
+  eer: number | null;
+  threshold: number;
+  calibrated_threshold: number;
+  fa_per_hour_at_calibrated: number;
+  resolution_limited: boolean;
+  miss_rate_at_threshold: number | null;
+  fa_per_hour_at_threshold: number;
+  target_fa_per_hour: number;
+  negatives_hours: number;
+  n_positives: number;
+  n_negative_clips: number;
+  quality_grade: 'A' | 'B' | 'C' | 'D' | 'F';
+}
+
+export interface EvaluateInput {
+  /** Clip scores of positives. */
+  positives: number[];
+  /** Per-step scores of each positive clip; when given, the miss rate applies the rules (patience) to them. */
+  positiveSteps?: Float32Array[];
+  /** Clip scores of held-out negative clips (confusables etc.), if any. */
+  negativeClips?: number[];
+  /** Per-step scores of the negative stream (index i = step i + 1). */
+  stream: Float32Array;
+  /** Real duration of the stream. */
+  streamHours: number;
+  targetFaPerHour: number;
+  /** Threshold for the miss rate / FA/h report; the calibrated one when absent. */
+  threshold?: number;
+  patience?: number;
+  refractorySteps?: number;
+}
+
+/** Miss rate: share of positive clips on which the rules never fire (with patience 1: clip score < threshold). */
+export function missRateFromScores(pos: number[], threshold: number): number | null {
+  if (pos.length === 0) return null;
+  return pos.filter((s) => s < threshold).length / pos.length;
+}
+
+export function evaluateScores(input: EvaluateInput): ScoreEvaluation {
+  const rules = { patience: input.patience ?? 1, refractorySteps: input.refractorySteps ?? 25 };
+  const negatives = [...(input.negativeClips ?? []), ...segmentMaxima(input.stream)];
+  const pos = input.positives;
+  const cal = calibrate(input.stream, input.streamHours, input.targetFaPerHour, rules);
+  const threshold = input.threshold ?? cal.threshold;
+  const faAt = input.streamHours > 0 ? countFirings(input.stream, { ...rules, threshold }) / input.streamHours : 0;
+  const ok = pos.length > 0 && negatives.length > 0;
+  const dp = ok ? metrics.dPrime(pos, negatives) : null;
+  const miss = input.positiveSteps
+    ? input.positiveSteps.length === 0
+      ? null
+      : input.positiveSteps.filter((st) => fireSteps(st, { ...rules, threshold }).length === 0).length /
+        input.positiveSteps.length
+    : missRateFromScores(pos, threshold);
+  return {
+    d_prime: dp,
+    auc: ok ? metrics.rocAuc(pos, negatives) : null,
+    eer: ok ? metrics.eer(pos, negatives) : null,
+    threshold,
+    calibrated_threshold: cal.threshold,
+    fa_per_hour_at_calibrated: cal.faPerHour,
+    resolution_limited: cal.resolutionLimited,
+    miss_rate_at_threshold: miss,
+    fa_per_hour_at_threshold: faAt,
+    target_fa_per_hour: input.targetFaPerHour,
+    negatives_hours: input.streamHours,
+    n_positives: pos.length,
+    n_negative_clips: negatives.length,
+    quality_grade: dp === null || miss === null ? 'F' : metrics.qualityGrade(miss, dp),
+  };
+}
+
+export const STEP_S = STEP_SECONDS;
