@@ -47,9 +47,12 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   let metricsApp: FastifyInstance | null = null;
   let ctx: AppContext | null = null;
   try {
-    const migrated = await runMigrations(database);
+    let startedQueue: Awaited<ReturnType<typeof startQueue>> | null = null;
+    const migrated = await runMigrations(database, async () => {
+      startedQueue = await startQueue(database, logger, { supervise: opts.workers });
+    });
+    const queue = startedQueue!;
     logger.info({ applied: migrated.applied, driver: database.driver }, 'database migrated');
-    const queue = await startQueue(database, logger, { supervise: opts.workers });
     ctx = createBaseContext({ config, database, queue, logger, clock: opts.clock });
     for (const d of domains) await d.setup?.(ctx);
     ctx.state.startupComplete = true;

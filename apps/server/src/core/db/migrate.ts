@@ -28,11 +28,17 @@ async function countApplied(database: Database): Promise<number> {
   return r.rows[0]?.n ?? 0;
 }
 
-export async function runMigrations(database: Database): Promise<MigrationResult> {
+/**
+ * Apply pending migrations. `underLock` runs after them while the lock is still held: the queue's own schema
+ * creation (pg-boss) is not safe against concurrent starts, so it goes there too.
+ */
+export async function runMigrations(database: Database, underLock?: () => Promise<void>): Promise<MigrationResult> {
   if (database.driver === 'pglite') {
     const before = await countApplied(database);
     await migratePglite(drizzlePglite(database.pglite!), { migrationsFolder: MIGRATIONS_FOLDER });
-    return { applied: (await countApplied(database)) - before };
+    const applied = (await countApplied(database)) - before;
+    await underLock?.();
+    return { applied };
   }
   const client = await database.pool!.connect();
   try {
@@ -40,7 +46,9 @@ export async function runMigrations(database: Database): Promise<MigrationResult
     try {
       const before = await countApplied(database);
       await migratePg(drizzlePg(client), { migrationsFolder: MIGRATIONS_FOLDER });
-      return { applied: (await countApplied(database)) - before };
+      const applied = (await countApplied(database)) - before;
+      await underLock?.();
+      return { applied };
     } finally {
       await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
     }

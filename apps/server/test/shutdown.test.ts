@@ -1,0 +1,68 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createTestDatabase } from './helpers/db.ts';
+import { SERVER_BIN } from './helpers/repo.ts';
+
+async function freePort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as net.AddressInfo).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+describe('graceful shutdown', () => {
+  it('on SIGTERM finishes the in-flight request, refuses new ones and exits 0', async () => {
+    const db = await createTestDatabase();
+    const dir = mkdtempSync(path.join(tmpdir(), 'vw-stop-'));
+    const port = await freePort();
+    const child = spawn(process.execPath, [SERVER_BIN, 'serve'], {
+      cwd: dir,
+      env: { PATH: process.env.PATH, VIOLAWAKE_DB_URL: db.url, VIOLAWAKE_DATA_DIR: dir, VIOLAWAKE_PORT: String(port), VIOLAWAKE_HOST: '127.0.0.1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let log = '';
+    child.stdout!.on('data', (d) => (log += d));
+    child.stderr!.on('data', (d) => (log += d));
+    try {
+      for (let i = 0; i < 150; i++) {
+        const ok = await fetch(`http://127.0.0.1:${port}/api/health/ready`).then((r) => r.status === 200, () => false);
+        if (ok) break;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      // An in-flight request: headers and half of the body sent, the rest after SIGTERM.
+      const body = JSON.stringify({ probe: 'x'.repeat(2000) });
+      const sock = net.connect(port, '127.0.0.1');
+      await new Promise((r) => sock.once('connect', r));
+      let response = '';
+      sock.on('data', (d) => (response += d));
+      sock.write(
+        `POST /api/does-not-exist HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 1000)}`,
+      );
+      await new Promise((r) => setTimeout(r, 300));
+      const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+      child.kill('SIGTERM');
+      await new Promise((r) => setTimeout(r, 500));
+      // New connections are refused once the listener is closed.
+      const refused = await fetch(`http://127.0.0.1:${port}/api/health/live`).then(
+        () => false,
+        () => true,
+      );
+      expect(refused).toBe(true);
+      sock.write(body.slice(1000));
+      await new Promise((r) => setTimeout(r, 500));
+      expect(response).toMatch(/^HTTP\/1\.1 404/);
+      expect(response).toContain('{"detail":"Not Found"}');
+      expect(await exited).toBe(0);
+      expect(log).toContain('shutdown complete');
+    } finally {
+      child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+      await db.drop();
+    }
+  });
+});
