@@ -1,0 +1,210 @@
+/**
+ * Training of one candidate architecture (engine.md §7.3, §7.5). Runs in a worker thread or in the calling thread;
+ * the result depends only on the data, the split, the seed and the options (never on timing or thread placement).
+ */
+import { cancelledError } from '../eval/errors.ts';
+import { partialAuc } from '../eval/metrics.ts';
+import type { FloatArray } from '../nn/gemm.ts';
+import { type LossKind, lossWithLogits, sigmoid, smoothTarget } from '../nn/loss.ts';
+import { buildNetwork, type Network, WINDOW_FLOATS } from '../nn/network.ts';
+import { countParams, foldNetwork } from '../onnx/fold.ts';
+import { BATCH_SIZE, BATCHES_PER_EPOCH, classWeights, gatherWindows, PoolSampler, type Split } from './data.ts';
+import { ADAMW_DEFAULTS, AdamW, clipGradNorm, Ema, learningRate } from './optim.ts';
+import type { Architecture, HeadTensor, TrainProgress, WindowSet } from './types.ts';
+
+export const MAX_EPOCHS = 30;
+/** multiply-add budget per candidate, validation passes included */
+export const MAC_BUDGET = 2e10;
+export const EARLY_STOP_PATIENCE = 5;
+export const LABEL_SMOOTHING = 0.02;
+export const GRAD_CLIP = 1.0;
+/** pAUC range for the architecture choice */
+export const PAUC_MAX_FPR = 0.01;
+
+export interface CandidateOptions {
+  arch: Architecture;
+  seed: number;
+  maxEpochs?: number;
+  loss?: LossKind;
+  /** overrides for tests (defaults: §7 values) */
+  labelSmoothing?: number;
+  weightDecay?: number;
+  dropout?: boolean;
+  lr?: number;
+  batchSize?: number;
+  batchesPerEpoch?: number;
+  /** disable early stopping (tests) */
+  earlyStopping?: boolean;
+}
+
+export interface CandidateResult {
+  arch: Architecture;
+  tensors: Record<string, HeadTensor>;
+  params: number;
+  bestEpoch: number;
+  epochs: number;
+  valLoss: number;
+  valPauc: number;
+  weightsSource: 'raw' | 'ema';
+  trainLoss: number;
+  /** wall time and multiply-adds actually performed, for the speed report */
+  seconds: number;
+  macs: number;
+}
+
+export interface CandidateHooks {
+  onEpoch?: (p: TrainProgress) => void;
+  /** checked between batches; true aborts with a `cancelled` EngineError */
+  shouldStop?: () => boolean;
+}
+
+/**
+ * Epoch cap derived from the multiply-add budget (§7.3): training costs ≈ 3 forward passes per window, validation
+ * 2 (raw and EMA weights) per validation window.
+ */
+export function epochCap(macsPerWindow: number, epochWindows: number, valWindows: number, maxEpochs = MAX_EPOCHS): number {
+  const perEpoch = macsPerWindow * (3 * epochWindows + 2 * valWindows);
+  return Math.max(1, Math.min(MAX_EPOCHS, maxEpochs, Math.floor(MAC_BUDGET / perEpoch)));
+}
+
+/** Eval-mode logits of the validation windows, then the weighted loss with smoothed targets. */
+class Validator {
+  private readonly x: Float32Array;
+  readonly logits: Float32Array;
+  private readonly targets: Float32Array;
+  private readonly weights: Float32Array;
+
+  constructor(
+    private readonly d: WindowSet,
+    private readonly idx: Int32Array,
+    private readonly chunk: number,
+    private readonly loss: LossKind,
+    smoothing: number,
+  ) {
+    this.x = new Float32Array(chunk * WINDOW_FLOATS);
+    this.logits = new Float32Array(idx.length);
+    this.targets = new Float32Array(idx.length);
+    this.weights = new Float32Array(idx.length);
+    for (let j = 0; j < idx.length; j++) this.targets[j] = smoothTarget(d.labels[idx[j]], smoothing);
+    classWeights(d, idx, this.weights);
+  }
+
+  run(net: Network): number {
+    const n = this.idx.length;
+    for (let s = 0; s < n; s += this.chunk) {
+      const c = Math.min(this.chunk, n - s);
+      gatherWindows(this.d, this.idx, s, c, this.x);
+      const out = net.forward(this.x, c, false);
+      this.logits.set(out.subarray(0, c), s);
+    }
+    return lossWithLogits(this.loss, this.logits, this.targets, this.weights, n, null);
+  }
+
+  pauc(): number {
+    const pos: number[] = [];
+    const neg: number[] = [];
+    for (let j = 0; j < this.idx.length; j++) (this.d.labels[this.idx[j]] === 1 ? pos : neg).push(sigmoid(this.logits[j]));
+    return partialAuc(pos, neg, PAUC_MAX_FPR) ?? 0;
+  }
+}
+
+function cloneState(state: FloatArray[]): Float32Array[] {
+  return state.map((s) => Float32Array.from(s));
+}
+
+export function trainCandidate(d: WindowSet, split: Split, opts: CandidateOptions, hooks: CandidateHooks = {}): CandidateResult {
+  const t0 = performance.now();
+  const B = opts.batchSize ?? BATCH_SIZE;
+  const batches = opts.batchesPerEpoch ?? BATCHES_PER_EPOCH;
+  const loss = opts.loss ?? 'bce';
+  const smoothing = opts.labelSmoothing ?? LABEL_SMOOTHING;
+  const arch = opts.arch;
+  const net = buildNetwork(arch, { maxBatch: B, seed: opts.seed, dropout: opts.dropout });
+  const emaNet = buildNetwork(arch, { maxBatch: B, seed: opts.seed, dropout: false });
+  emaNet.copyStateFrom(net.state());
+  const ema = new Ema(emaNet.state());
+  const params = net.params();
+  const adam = new AdamW(params, { ...ADAMW_DEFAULTS, weightDecay: opts.weightDecay ?? ADAMW_DEFAULTS.weightDecay });
+  const peakLr = opts.lr ?? ADAMW_DEFAULTS.lr;
+  const sampler = new PoolSampler(d, split.train, opts.seed, B);
+  const validator = split.val.length ? new Validator(d, split.val, B, loss, smoothing) : null;
+  const macsPerWindow = net.macsPerWindow();
+  const epochs = epochCap(macsPerWindow, B * batches, split.val.length, opts.maxEpochs);
+  const totalSteps = epochs * batches;
+
+  const idx = new Int32Array(B);
+  const x = new Float32Array(B * WINDOW_FLOATS);
+  const targets = new Float32Array(B);
+  const weights = new Float32Array(B);
+  const grad = new Float32Array(B);
+
+  let best = Number.POSITIVE_INFINITY;
+  let bestEpoch = 0;
+  let bestSource: 'raw' | 'ema' = 'raw';
+  let bestState: Float32Array[] = cloneState(net.state());
+  let sinceBest = 0;
+  let step = 0;
+  let lastTrainLoss = Number.NaN;
+  let ran = 0;
+  let macs = 0;
+
+  for (let epoch = 1; epoch <= epochs; epoch++) {
+    let lossSum = 0;
+    for (let b = 0; b < batches; b++) {
+      if (hooks.shouldStop?.()) throw cancelledError();
+      sampler.next(idx);
+      gatherWindows(d, idx, 0, B, x);
+      for (let j = 0; j < B; j++) targets[j] = smoothTarget(d.labels[idx[j]], smoothing);
+      classWeights(d, idx, weights);
+      const logits = net.forward(x, B, true);
+      lossSum += lossWithLogits(loss, logits, targets, weights, B, grad);
+      net.zeroGrad();
+      net.backward(grad, B);
+      clipGradNorm(params, GRAD_CLIP);
+      adam.step(learningRate(step, peakLr, batches, totalSteps));
+      ema.update(net.state());
+      step++;
+    }
+    macs += 3 * macsPerWindow * B * batches;
+    ran = epoch;
+    lastTrainLoss = lossSum / batches;
+    let valLoss = lastTrainLoss;
+    let source: 'raw' | 'ema' = 'raw';
+    if (validator) {
+      const rawLoss = validator.run(net);
+      const emaLoss = validator.run(emaNet);
+      macs += 2 * macsPerWindow * split.val.length;
+      source = emaLoss < rawLoss ? 'ema' : 'raw';
+      valLoss = Math.min(rawLoss, emaLoss);
+    }
+    hooks.onEpoch?.({ stage: 'training', candidate: arch, epoch, total_epochs: epochs, train_loss: lastTrainLoss, val_loss: valLoss });
+    if (valLoss < best) {
+      best = valLoss;
+      bestEpoch = epoch;
+      bestSource = source;
+      bestState = cloneState((source === 'ema' ? emaNet : net).state());
+      sinceBest = 0;
+    } else if (++sinceBest >= EARLY_STOP_PATIENCE && opts.earlyStopping !== false) break;
+  }
+
+  net.copyStateFrom(bestState);
+  let valPauc = 0;
+  if (validator) {
+    validator.run(net);
+    valPauc = validator.pauc();
+  }
+  const tensors = foldNetwork(net);
+  return {
+    arch,
+    tensors,
+    params: countParams(tensors),
+    bestEpoch,
+    epochs: ran,
+    valLoss: best,
+    valPauc,
+    weightsSource: bestSource,
+    trainLoss: lastTrainLoss,
+    seconds: (performance.now() - t0) / 1000,
+    macs,
+  };
+}

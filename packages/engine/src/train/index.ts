@@ -1,0 +1,168 @@
+/**
+ * trainHead: the trainer's entry point (engine.md §7). Splits the windows (group-aware, stratified by kind), trains
+ * the MLP and the CNN concurrently in two worker threads that read the same embeddings through a SharedArrayBuffer,
+ * and keeps the candidate with the higher validation pAUC (FPR 0–1 %); within 0.002 the MLP wins.
+ */
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { cancelledError, EngineError } from '../eval/errors.ts';
+import { type CandidateOptions, type CandidateResult, trainCandidate } from './candidate.ts';
+import { type Split, splitWindows, validateWindowSet } from './data.ts';
+import type { WorkerInput, WorkerMessage } from './protocol.ts';
+import type { Architecture, TrainedHead, TrainOptions, TrainProgress, WindowSet } from './types.ts';
+
+export { epochCap, MAC_BUDGET, MAX_EPOCHS, trainCandidate } from './candidate.ts';
+export type { CandidateOptions, CandidateResult } from './candidate.ts';
+export { PoolSampler, splitWindows, validateWindowSet } from './data.ts';
+export * from './types.ts';
+
+/** Within this pAUC margin the MLP wins (less arithmetic at run time). */
+export const PAUC_TIE_MARGIN = 0.002;
+
+let tsxApiUrl: string | null = null;
+function tsxRegisterUrl(): string {
+  if (!tsxApiUrl) {
+    const req = createRequire(import.meta.url);
+    // the ESM build of tsx's API (its package `exports` hand CommonJS to require.resolve)
+    const cjs = req.resolve('tsx/esm/api');
+    tsxApiUrl = pathToFileURL(cjs.replace(/index\.cjs$/, 'index.mjs')).href;
+  }
+  return tsxApiUrl;
+}
+
+/**
+ * Starts a worker running `train/worker.ts`. The bootstrap registers tsx's loader inside the worker and then
+ * imports the TypeScript entry, which works under vitest, tsx and `node --import tsx`.
+ */
+export function startTrainWorker(workerData: WorkerInput): Worker {
+  const entry = new URL('./worker.ts', import.meta.url).href;
+  const code = `import(${JSON.stringify(tsxRegisterUrl())}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
+  return new Worker(code, { eval: true, workerData });
+}
+
+function toShared(e: Float32Array): { buffer: SharedArrayBuffer; offset: number; length: number } {
+  if (e.buffer instanceof SharedArrayBuffer) return { buffer: e.buffer, offset: e.byteOffset, length: e.length };
+  const buffer = new SharedArrayBuffer(e.byteLength);
+  new Float32Array(buffer).set(e);
+  return { buffer, offset: 0, length: e.length };
+}
+
+function runInWorker(
+  data: WindowSet,
+  shared: { buffer: SharedArrayBuffer; offset: number; length: number },
+  split: Split,
+  options: CandidateOptions,
+  stopFlag: SharedArrayBuffer,
+  onProgress: (p: TrainProgress) => void,
+): Promise<CandidateResult> {
+  const { embeddings: _e, ...rest } = data;
+  const worker = startTrainWorker({
+    embeddings: shared.buffer,
+    embeddingsOffset: shared.offset,
+    embeddingsLength: shared.length,
+    data: rest,
+    split,
+    options,
+    stopFlag,
+  });
+  return new Promise<CandidateResult>((resolve, reject) => {
+    let settled = false;
+    const finish = (fn: () => void) => {
+      if (settled) return;
+      settled = true;
+      fn();
+      void worker.terminate();
+    };
+    worker.on('message', (m: WorkerMessage) => {
+      if (m.type === 'progress') {
+        try {
+          onProgress(m.progress);
+        } catch {
+          // a failing progress callback must not break training
+        }
+      } else if (m.type === 'done') finish(() => resolve(m.result));
+      else finish(() => reject(new EngineError(m.code, m.message, m.details)));
+    });
+    worker.on('error', (e) => finish(() => reject(new EngineError('internal', 'A training worker failed.', { message: e.message }, { cause: e }))));
+    worker.on('exit', (code) => finish(() => reject(new EngineError('internal', `A training worker exited early (code ${code}).`))));
+  });
+}
+
+function toHead(winner: CandidateResult, all: CandidateResult[]): TrainedHead {
+  return {
+    arch: winner.arch,
+    tensors: winner.tensors,
+    params: winner.params,
+    bestEpoch: winner.bestEpoch,
+    epochs: winner.epochs,
+    valLoss: winner.valLoss,
+    valPauc: winner.valPauc,
+    weightsSource: winner.weightsSource,
+    candidates: all.map((c) => ({ arch: c.arch, valLoss: c.valLoss, valPauc: c.valPauc, bestEpoch: c.bestEpoch, epochs: c.epochs })),
+  };
+}
+
+/** The architecture choice: higher validation pAUC; within PAUC_TIE_MARGIN the MLP. */
+export function chooseCandidate(results: CandidateResult[]): CandidateResult {
+  const mlp = results.find((r) => r.arch === 'mlp');
+  const tcn = results.find((r) => r.arch === 'tcn');
+  if (!mlp || !tcn) return results[0];
+  return tcn.valPauc > mlp.valPauc + PAUC_TIE_MARGIN ? tcn : mlp;
+}
+
+/** Extra numbers of the last training run in this process (for the benchmark and the README's speed notes). */
+export interface TrainStats {
+  candidates: { arch: Architecture; seconds: number; macs: number; epochs: number; gflops: number }[];
+  seconds: number;
+}
+let lastStats: TrainStats | null = null;
+export function lastTrainStats(): TrainStats | null {
+  return lastStats;
+}
+
+export async function trainHead(data: WindowSet, opts: TrainOptions): Promise<TrainedHead> {
+  const t0 = performance.now();
+  if (opts.signal?.aborted) throw cancelledError();
+  validateWindowSet(data);
+  const split = splitWindows(data, opts.seed);
+  const archs: Architecture[] = opts.arch === 'auto' ? ['mlp', 'tcn'] : [opts.arch];
+  const options = (arch: Architecture): CandidateOptions => ({
+    arch,
+    seed: opts.seed,
+    maxEpochs: opts.maxEpochs,
+    loss: opts.loss,
+  });
+  const progress = (p: TrainProgress) => opts.onProgress?.(p);
+  let results: CandidateResult[];
+  const threads = opts.threads ?? 2;
+  if (threads <= 0) {
+    results = archs.map((arch) =>
+      trainCandidate(data, split, options(arch), { onEpoch: progress, shouldStop: () => opts.signal?.aborted === true }),
+    );
+  } else {
+    const stopFlag = new SharedArrayBuffer(4);
+    const stop = new Int32Array(stopFlag);
+    const onAbort = () => Atomics.store(stop, 0, 1);
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      const shared = toShared(data.embeddings);
+      results = await Promise.all(
+        archs.map((arch) =>
+          runInWorker(data, shared, split, options(arch), stopFlag, progress).catch((e: unknown) => {
+            Atomics.store(stop, 0, 1); // stop the other candidate too
+            throw e;
+          }),
+        ),
+      );
+    } finally {
+      opts.signal?.removeEventListener('abort', onAbort);
+    }
+    if (opts.signal?.aborted) throw cancelledError();
+  }
+  lastStats = {
+    seconds: (performance.now() - t0) / 1000,
+    candidates: results.map((r) => ({ arch: r.arch, seconds: r.seconds, macs: r.macs, epochs: r.epochs, gflops: (2 * r.macs) / r.seconds / 1e9 })),
+  };
+  return toHead(chooseCandidate(results), results);
+}
