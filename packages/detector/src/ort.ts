@@ -49,6 +49,29 @@ export function sessionOptions(threads: number | undefined): Record<string, unkn
   };
 }
 
+/**
+ * Wraps a session so that its runs never overlap: onnxruntime-web's wasm backend fails on concurrent `run()` calls
+ * on one session (several streams or detectors sharing a front end). `release()` waits for queued runs.
+ */
+export function serialized(session: OrtSession): OrtSession {
+  let tail: Promise<unknown> = Promise.resolve();
+  return {
+    inputNames: session.inputNames,
+    outputNames: session.outputNames,
+    inputMetadata: session.inputMetadata,
+    outputMetadata: session.outputMetadata,
+    run(feeds) {
+      const next = tail.then(() => session.run(feeds));
+      tail = next.catch(() => undefined);
+      return next;
+    },
+    async release() {
+      await tail;
+      await session.release();
+    },
+  };
+}
+
 export async function createSession(
   ort: OrtModule,
   model: Uint8Array,
@@ -56,7 +79,7 @@ export async function createSession(
   what: string,
 ): Promise<OrtSession> {
   try {
-    return await ort.InferenceSession.create(model, sessionOptions(threads));
+    return serialized(await ort.InferenceSession.create(model, sessionOptions(threads)));
   } catch (err) {
     throw new ModelShapeError(`${what}: ONNX Runtime could not load the model (${(err as Error).message})`);
   }

@@ -41,6 +41,15 @@ describe('onnxruntime-web (wasm, 1 thread) vs onnxruntime-node', () => {
     expect(maxAbsDiff(a, b)).toBeLessThan(1e-4);
   });
 
+  it('a shared onnxruntime-web front end serves concurrent streams and batch calls (runs are serialised)', async () => {
+    const clip = padClip(fixture('other_lights.wav'), 0.2, 0.1);
+    const fe = web.frontend;
+    const [a, b, c] = await Promise.all([fe.createStream().push(clip), fe.createStream().push(clip), fe.embedClip(clip)]);
+    expect(a.count).toBeGreaterThan(10);
+    expect(maxAbsDiff(a.embeddings, b.embeddings)).toBe(0);
+    expect(maxAbsDiff(a.embeddings, c.subarray(0, a.embeddings.length))).toBeLessThanOrEqual(1e-6);
+  });
+
   it('give the same scores, VAD values and detections, streaming 48 kHz float input', async () => {
     const clip16 = padClip(fixture('hey_jarvis_en-us.wav'), 2.0, 1.0, 3);
     // A 48 kHz version by linear interpolation (its exact quality does not matter: both runtimes see the same input
