@@ -1,0 +1,249 @@
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { phonemize, phonemizeMany } from '../synth/index.ts';
+import {
+  type Unit,
+  isVowel,
+  nearPhonemes,
+  normalizePhonemes,
+  parsePhonemes,
+  phonemeDistance,
+  renderPhonemes,
+} from './phonemes.ts';
+import { loadSentences, sentenceVocabulary } from './sentences.ts';
+
+/** Common first names used for shared-prefix phrases ("hey" + name). */
+export const COMMON_NAMES = [
+  'Anna', 'Ben', 'Carla', 'David', 'Emma', 'Frank', 'Grace', 'Henry', 'Isabel', 'Jack', 'Kate', 'Liam', 'Maria',
+  'Noah', 'Olivia', 'Peter', 'Rachel', 'Sam', 'Tina', 'Victor', 'Wendy', 'Zoe', 'Oscar', 'Lucy', 'Marcus', 'Nina',
+  'Paul', 'Sophie', 'Tom', 'Julia', 'Daniel', 'Eva', 'George', 'Hannah', 'Laura', 'Mike', 'Sara', 'Nora', 'Rosa',
+  'Alex', 'Mary', 'James', 'Linda', 'Robert', 'Susan', 'Kevin', 'Joe', 'Amy', 'Chris', 'Dave',
+];
+/** Onsets tried by the "swap a syllable onset" edit. */
+const ONSETS = ['b', 'd', 'g', 'k', 'm', 'n', 'p', 's', 't', 'l', 'r', 'w', 'h', 'f', 'v', 'dZ', 'tS', 'S', 'j'];
+
+export interface ConfusableOptions {
+  /** Nonce candidates to keep (40). */
+  nonce?: number;
+  /** Real-word candidates to keep (20). */
+  realWords?: number;
+  /** Shared-prefix phrases (10). */
+  prefixPhrases?: number;
+  /** Directory for the phonemised lexicon (computed once per installation; in memory only when absent). */
+  cacheDir?: string;
+}
+
+export interface Confusables {
+  /** The wake word's phonemes (Kirshenbaum). */
+  wakePhonemes: string;
+  /** Nonce candidates as phoneme strings (render with `[[…]]` phoneme input), closest first. */
+  nonce: string[];
+  /** Real words and two-word phrases (text, any provider), closest first. */
+  realWords: string[];
+  /** Phonemes of each real-word candidate, same order. */
+  realWordPhonemes: string[];
+  /** Partial wake word as phoneme strings (first/last word; or leading/trailing ≈ 60 % for one word). */
+  partials: string[];
+  /** Text form of partials when they are whole words (multi-word phrases), else empty. */
+  partialTexts: string[];
+  /** Shared-prefix phrases, e.g. "hey Anna" for "hey viola" (text). */
+  prefixPhrases: string[];
+}
+
+/** True when a candidate must not be a negative: same phonemes as the wake word, or containing them (§6.4 step 3). */
+export function isExcludedCandidate(candidatePhonemes: string, wakePhonemes: string): boolean {
+  const c = normalizePhonemes(candidatePhonemes);
+  const w = normalizePhonemes(wakePhonemes);
+  return c === w || c.includes(w);
+}
+
+/** Single-edit (and for ≥ 6 phonemes, two-edit) phoneme candidates of a unit sequence. */
+export function phonemeEdits(units: Unit[]): Unit[][] {
+  const idx = units.map((u, i) => (u.ph === ' ' ? -1 : i)).filter((i) => i >= 0);
+  const out: Unit[][] = [];
+  const single = (base: Unit[]): Unit[][] => {
+    const res: Unit[][] = [];
+    for (let k = 0; k < base.length; k++) {
+      const u = base[k] as Unit;
+      if (u.ph === ' ') continue;
+      for (const near of nearPhonemes(u.ph)) res.push([...base.slice(0, k), { ph: near, stress: u.stress }, ...base.slice(k + 1)]);
+      // deletion (keep at least two phonemes)
+      if (base.filter((x) => x.ph !== ' ').length > 2) res.push([...base.slice(0, k), ...base.slice(k + 1)]);
+      // schwa insertion between two consonants
+      const next = base[k + 1];
+      if (next && next.ph !== ' ' && !isVowel(u.ph) && !isVowel(next.ph))
+        res.push([...base.slice(0, k + 1), { ph: '@', stress: 0 }, ...base.slice(k + 1)]);
+      // onset swap: a consonant right before a stressed vowel, or starting a word before a vowel
+      const prev = base[k - 1];
+      if (!isVowel(u.ph) && next && isVowel(next.ph) && (next.stress > 0 || !prev || prev.ph === ' '))
+        for (const o of ONSETS) if (o !== u.ph) res.push([...base.slice(0, k), { ph: o, stress: 0 }, ...base.slice(k + 1)]);
+    }
+    return res;
+  };
+  const first = single(units);
+  out.push(...first);
+  if (idx.length >= 6) {
+    // two-edit candidates: near substitutions applied to single-edit substitutions
+    for (const c of first) {
+      if (c.length !== units.length) continue;
+      for (let k = 0; k < c.length; k++) {
+        const u = c[k] as Unit;
+        if (u.ph === ' ' || u.ph !== (units[k] as Unit).ph) continue;
+        for (const near of nearPhonemes(u.ph)) out.push([...c.slice(0, k), { ph: near, stress: u.stress }, ...c.slice(k + 1)]);
+      }
+    }
+  }
+  return out;
+}
+
+let lexiconPromise: Promise<Array<{ text: string; phonemes: string }>> | null = null;
+
+/**
+ * Lexicon for real-word confusables: the sentence list's vocabulary and its adjacent word pairs, phonemised once
+ * (cached in `cacheDir/lexicon-<hash>.json` when given).
+ */
+export function loadLexicon(cacheDir?: string): Promise<Array<{ text: string; phonemes: string }>> {
+  if (!lexiconPromise) {
+    lexiconPromise = (async () => {
+      const vocab = sentenceVocabulary();
+      const key = createHash('sha256').update(vocab.join('\n')).digest('hex').slice(0, 16);
+      const file = cacheDir ? join(cacheDir, `lexicon-${key}.json`) : null;
+      let words: Record<string, string> | null = null;
+      if (file) {
+        try {
+          words = JSON.parse(await readFile(file, 'utf8')) as Record<string, string>;
+        } catch {}
+      }
+      if (!words) {
+        const ph = await phonemizeMany(vocab);
+        words = Object.fromEntries(vocab.map((w, i) => [w, ph[i] as string]));
+        if (file && cacheDir) {
+          await mkdir(cacheDir, { recursive: true });
+          await writeFile(`${file}.${process.pid}.tmp`, JSON.stringify(words));
+          await rename(`${file}.${process.pid}.tmp`, file);
+        }
+      }
+      const entries = new Map<string, string>();
+      for (const [w, p] of Object.entries(words)) entries.set(w, p);
+      const { train, eval: ev } = loadSentences();
+      for (const s of [...train, ...ev]) {
+        const ws = s.toLowerCase().match(/[a-z']+/g) ?? [];
+        for (let i = 0; i + 1 < ws.length; i++) {
+          const pair = `${ws[i]} ${ws[i + 1]}`;
+          if (!entries.has(pair)) entries.set(pair, `${words[ws[i] as string] ?? ''} ${words[ws[i + 1] as string] ?? ''}`.trim());
+        }
+      }
+      return [...entries].map(([text, phonemes]) => ({ text, phonemes }));
+    })();
+    lexiconPromise.catch(() => {
+      lexiconPromise = null;
+    });
+  }
+  return lexiconPromise;
+}
+
+function splitUnits(u: Unit[]): Unit[][] {
+  const words: Unit[][] = [[]];
+  for (const x of u) {
+    if (x.ph === ' ') words.push([]);
+    else (words[words.length - 1] as Unit[]).push(x);
+  }
+  return words.filter((w) => w.length > 0);
+}
+
+/**
+ * Word-specific negatives from phonemes (engine.md §6.4): nonce edits of the wake word's phonemes, real words and
+ * two-word phrases from the lexicon ranked by stress-aware distance, partials and shared-prefix phrases. Homophones
+ * (same phonemes without stress) and candidates containing the wake word's phonemes are excluded everywhere.
+ */
+export async function confusables(wakeWord: string, opts: ConfusableOptions = {}): Promise<Confusables> {
+  const wakePh = await phonemize(wakeWord);
+  const wake = parsePhonemes(wakePh);
+  const wakeWords = splitUnits(wake);
+  const textWords = wakeWord.trim().toLowerCase().split(/\s+/);
+  const excluded = (p: string) => isExcludedCandidate(p, wakePh);
+  const stripStress = (u: Unit[]) => u.filter((x) => x.ph !== ' ').map((x) => ({ ph: x.ph, stress: 0 as const }));
+  const wakeFlat = stripStress(wake);
+
+  // nonce candidates
+  const seen = new Set<string>([normalizePhonemes(wakePh)]);
+  const nonce: Array<{ p: string; d: number }> = [];
+  for (const c of phonemeEdits(wake)) {
+    const p = renderPhonemes(c);
+    const norm = normalizePhonemes(p);
+    if (seen.has(norm) || excluded(p)) continue;
+    seen.add(norm);
+    nonce.push({ p, d: phonemeDistance(c, wake) });
+  }
+  nonce.sort((a, b) => a.d - b.d || (a.p < b.p ? -1 : a.p > b.p ? 1 : 0));
+
+  // real words and pairs
+  const lexicon = await loadLexicon(opts.cacheDir);
+  // the whole phrase, and each of its words that is long enough (≥ 4 phonemes) not to match every short word
+  const targets = [wakeFlat, ...(wakeWords.length > 1 ? wakeWords.map(stripStress).filter((w) => w.length >= 4) : [])];
+  const real: Array<{ text: string; p: string; d: number }> = [];
+  const realSeen = new Set<string>();
+  const wakeText = textWords.join(' ');
+  for (const e of lexicon) {
+    if (!e.phonemes || e.text === wakeText || textWords.includes(e.text)) continue;
+    const norm = normalizePhonemes(e.phonemes);
+    if (realSeen.has(norm) || seen.has(norm) || excluded(e.phonemes)) continue;
+    const u = stripStress(parsePhonemes(e.phonemes));
+    // quick length filter: far longer or shorter entries cannot be close
+    let d = Infinity;
+    for (const t of targets) if (Math.abs(u.length - t.length) <= 3) d = Math.min(d, phonemeDistance(u, t) / Math.max(u.length, t.length));
+    if (!Number.isFinite(d)) continue;
+    realSeen.add(norm);
+    real.push({ text: e.text, p: e.phonemes, d });
+  }
+  real.sort((a, b) => a.d - b.d || (a.text < b.text ? -1 : 1));
+  const realTop = real.slice(0, opts.realWords ?? 20);
+
+  // partials
+  const partials: string[] = [];
+  const partialTexts: string[] = [];
+  if (wakeWords.length > 1) {
+    for (const [w, t] of [
+      [wakeWords[0], textWords[0]],
+      [wakeWords[wakeWords.length - 1], textWords[textWords.length - 1]],
+    ] as Array<[Unit[], string]>) {
+      const p = renderPhonemes(w);
+      if (!excluded(p) && !partials.includes(p)) {
+        partials.push(p);
+        partialTexts.push(t);
+      }
+    }
+  } else {
+    const n = wakeFlat.length;
+    const k = Math.max(1, Math.round(0.6 * n));
+    for (const part of [wake.slice(0, k), wake.slice(n - k)]) {
+      const p = renderPhonemes(part);
+      if (!excluded(p) && !partials.includes(p)) partials.push(p);
+    }
+  }
+
+  // shared-prefix phrases: first word + the names that sound closest to the rest of the phrase
+  const prefixPhrases: string[] = [];
+  if (wakeWords.length > 1) {
+    const first = textWords[0] as string;
+    const rest = stripStress(wakeWords.slice(1).flat());
+    const namePh = await phonemizeMany(COMMON_NAMES);
+    const ranked = COMMON_NAMES.map((name, i) => ({ name, p: namePh[i] as string }))
+      .filter((x) => !textWords.includes(x.name.toLowerCase()))
+      .filter((x) => !excluded(`${renderPhonemes(wakeWords[0] as Unit[])} ${x.p}`))
+      .map((x) => ({ ...x, d: phonemeDistance(stripStress(parsePhonemes(x.p)), rest) }))
+      .sort((a, b) => a.d - b.d || (a.name < b.name ? -1 : 1));
+    for (const x of ranked.slice(0, opts.prefixPhrases ?? 10)) prefixPhrases.push(`${first} ${x.name}`);
+  }
+
+  return {
+    wakePhonemes: wakePh,
+    nonce: nonce.slice(0, opts.nonce ?? 40).map((x) => x.p),
+    realWords: realTop.map((x) => x.text),
+    realWordPhonemes: realTop.map((x) => x.p),
+    partials,
+    partialTexts,
+    prefixPhrases,
+  };
+}
