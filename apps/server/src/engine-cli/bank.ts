@@ -1,5 +1,55 @@
-import { UsageError } from './args.ts';
+/** `violawake bank build [--force] [--quick] [--scale s]` (engine.md §6.7, §10). */
+import { ensureBank } from '@violawake/engine/bank/build';
+import { bool, num, parseArgs, str, UsageError } from './args.ts';
+import { EXIT_OK } from './index.ts';
+import { engineDataDir } from './paths.ts';
 
-export async function runBank(_argv: string[]): Promise<number> {
-  throw new UsageError('violawake bank is not available yet in this build');
+const SPEC = {
+  force: { type: 'boolean' },
+  quick: { type: 'boolean' },
+  scale: { type: 'string' },
+  'data-dir': { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
+/** Scale of a `--quick` bank (≈ 2 min train part, ≈ 4 min evaluation stream). */
+export const QUICK_BANK_SCALE = 0.02;
+
+export async function runBank(argv: string[]): Promise<number> {
+  const p = parseArgs(argv, SPEC);
+  const [sub, ...rest] = p.positionals;
+  if (sub !== 'build' || rest.length > 0) throw new UsageError('usage: violawake bank build [--force] [--quick]');
+  const scale = num(p, 'scale', { min: 0.001, max: 10 }) ?? (bool(p, 'quick') ? QUICK_BANK_SCALE : 1);
+  const dataDir = str(p, 'data-dir') ?? engineDataDir();
+  let last = '';
+  const bank = await ensureBank({
+    dataDir,
+    scale,
+    force: bool(p, 'force'),
+    onProgress: (message, fraction) => {
+      const line = `[bank ${String(Math.round(fraction * 100)).padStart(3)} %] ${message}`;
+      if (line !== last) process.stderr.write(`${line}\n`);
+      last = line;
+    },
+  });
+  const summary = {
+    dir: bank.dir,
+    key: bank.index.key,
+    built: bank.built,
+    build_seconds: bank.buildSeconds,
+    train_hours: bank.index.train.seconds / 3600,
+    eval_hours: bank.index.eval.seconds / 3600,
+    train_windows_rows: bank.index.train.rows,
+    voices: { train: bank.index.voices.train.length, eval: bank.index.voices.eval.length },
+    providers: bank.index.providers,
+  };
+  if (bool(p, 'json')) process.stdout.write(`${JSON.stringify(summary)}\n`);
+  else {
+    process.stdout.write(
+      `${bank.built ? `Built the negative bank in ${bank.buildSeconds} s` : 'The negative bank is up to date'}: ${bank.dir}\n` +
+        `  train part ${(summary.train_hours * 60).toFixed(1)} min, evaluation stream ${(summary.eval_hours * 60).toFixed(1)} min, ` +
+        `voices ${summary.voices.train} train / ${summary.voices.eval} eval (${summary.providers.join(', ')})\n`,
+    );
+  }
+  return EXIT_OK;
 }

@@ -3,7 +3,7 @@
  * the §8.4 calibration scan, clip-score metrics and the grade. Shared by the pipeline, `violawake eval` and the
  * benchmark, so all three measure the same way.
  */
-import * as metrics from './metrics-local.ts';
+import * as metrics from '../eval/metrics.ts';
 import { STEP_SECONDS } from '../bank/store.ts';
 import { fireSteps, type Rules } from './runtime.ts';
 
@@ -14,35 +14,19 @@ export function countFirings(streamScores: Float32Array, rules: Rules): number {
   return fireSteps(streamScores, rules).length;
 }
 
-export interface Calibration {
-  threshold: number;
-  faPerHour: number;
-  resolutionLimited: boolean;
-}
+export type Calibration = metrics.Calibration;
 
-/**
- * §8.4: scan 0.99 → 0.10 in steps of 0.01, stop at the first threshold whose FA/h exceeds the target; the threshold is
- * the last one that met it (0.99 when none does). When the target is below 1/H, the threshold is the lowest with zero
- * firings and the result is resolution-limited.
- */
+/** §8.4 calibration scan (the trainer's implementation, on the detector's rules). */
 export function calibrate(
   streamScores: Float32Array,
   hours: number,
   targetFaPerHour: number,
   rules: Omit<Rules, 'threshold'> = {},
 ): Calibration {
-  const resolutionLimited = hours <= 0 || targetFaPerHour < 1 / hours;
-  const budget = resolutionLimited ? 0 : targetFaPerHour;
-  let best = 0.99;
-  let bestFa = hours > 0 ? countFirings(streamScores, { ...rules, threshold: 0.99 }) / hours : 0;
-  for (let i = 99; i >= 10; i--) {
-    const t = i / 100;
-    const fa = hours > 0 ? countFirings(streamScores, { ...rules, threshold: t }) / hours : 0;
-    if (fa > budget) break;
-    best = t;
-    bestFa = fa;
-  }
-  return { threshold: best, faPerHour: bestFa, resolutionLimited };
+  if (!(hours > 0)) return { threshold: 0.99, faPerHour: 0, resolutionLimited: true };
+  return metrics.calibrateThreshold(streamScores, hours, targetFaPerHour, rules.patience ?? 1, {
+    refractorySteps: rules.refractorySteps ?? 25,
+  });
 }
 
 /** Negative "clips" of a stream: maxima of consecutive 2.0 s segments (from step 10 on). */
@@ -105,8 +89,8 @@ export function evaluateScores(input: EvaluateInput): ScoreEvaluation {
   const cal = calibrate(input.stream, input.streamHours, input.targetFaPerHour, rules);
   const threshold = input.threshold ?? cal.threshold;
   const faAt = input.streamHours > 0 ? countFirings(input.stream, { ...rules, threshold }) / input.streamHours : 0;
-  const ok = pos.length > 0 && negatives.length > 0;
-  const dp = ok ? metrics.dPrime(pos, negatives) : null;
+  const cm = metrics.clipMetrics(pos, negatives);
+  const dp = cm.d_prime;
   const miss = input.positiveSteps
     ? input.positiveSteps.length === 0
       ? null
@@ -115,8 +99,8 @@ export function evaluateScores(input: EvaluateInput): ScoreEvaluation {
     : missRateFromScores(pos, threshold);
   return {
     d_prime: dp,
-    auc: ok ? metrics.rocAuc(pos, negatives) : null,
-    eer: ok ? metrics.eer(pos, negatives) : null,
+    auc: cm.auc,
+    eer: cm.eer,
     threshold,
     calibrated_threshold: cal.threshold,
     fa_per_hour_at_calibrated: cal.faPerHour,
@@ -127,7 +111,7 @@ export function evaluateScores(input: EvaluateInput): ScoreEvaluation {
     negatives_hours: input.streamHours,
     n_positives: pos.length,
     n_negative_clips: negatives.length,
-    quality_grade: dp === null || miss === null ? 'F' : metrics.qualityGrade(miss, dp),
+    quality_grade: metrics.qualityGrade(miss, dp),
   };
 }
 

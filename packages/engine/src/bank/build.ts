@@ -1,0 +1,371 @@
+/**
+ * Negative embedding bank (engine.md §6.7): generic negatives embedded once per installation.
+ *
+ * Train part (≈ 1.5 h × scale): 30 s blocks, each a split group of one kind — 70 % sentences from train voices, 10 %
+ * noise, 10 % music-like, 5 % silence, 5 % mixtures. Evaluation stream (≈ 3 h × scale): one continuous stream with
+ * 0.2–1.0 s gaps, same proportions, eval voices, reserved sentences, other seeds.
+ * Building takes a file lock and writes to a temporary folder renamed into place.
+ */
+import { mkdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { noiseFloor } from '../audio/floor.ts';
+import { dbToAmp, rms } from '../audio/levels.ts';
+import { Rand } from '../audio/random.ts';
+import { addNoiseAtSnr } from '../augment/transforms.ts';
+import { music } from '../negatives/music.ts';
+import { babble, NOISE_KINDS, noise, silence } from '../negatives/noise.ts';
+import { loadSentences, sentencesHash } from '../negatives/sentences.ts';
+import { deriveRng } from '../rng.ts';
+import { disposeProviders, discoverProviders, listVoices, phonemizeMany, splitVoices, synthesizeMany } from '../synth/index.ts';
+import type { SpeechProvider, SynthRequest, Voice } from '../synth/types.ts';
+import { openRuntime, type EngineRuntime } from '../pipeline/runtime.ts';
+import { assignVoices } from '../pipeline/voices.ts';
+import { BANK_GENERATOR_VERSION, bankKey } from './key.ts';
+import { acquireLock } from './lock.ts';
+import {
+  type BankIndex,
+  type BankSegment,
+  type BankSourceKind,
+  EMB_DIM,
+  type LoadedBank,
+  publishBankDir,
+  readBankDir,
+  type StreamSpan,
+  WARM_ROWS,
+  bankRoot,
+  writeBankDir,
+} from './store.ts';
+
+const SR = 16000;
+const STEP = 1280;
+export const BLOCK_SECONDS = 30;
+export const TRAIN_SECONDS = 5400; // 1.5 h at scale 1
+export const EVAL_SECONDS = 10800; // 3 h at scale 1
+/** 20 slots: 14 speech, 2 noise, 2 music, 1 silence, 1 mixture (70/10/10/5/5 %). */
+const KIND_PATTERN: BankSourceKind[] = [
+  'speech', 'speech', 'noise', 'speech', 'music', 'speech', 'speech', 'silence', 'speech', 'speech',
+  'mixture', 'speech', 'noise', 'speech', 'speech', 'music', 'speech', 'speech', 'speech', 'speech',
+];
+
+export interface BankOptions {
+  dataDir: string;
+  /** 1 = ≈ 1.5 h train part + ≈ 3 h evaluation stream; e.g. 0.02 for a CI-sized bank. */
+  scale?: number;
+  installationSeed?: number;
+  force?: boolean;
+  signal?: AbortSignal;
+  onProgress?: (message: string, fraction: number) => void;
+  /** Voices (ids) that neither the train part nor the evaluation stream may use (benchmark reservations). */
+  excludeVoices?: string[];
+  providers?: SpeechProvider[];
+}
+
+export interface BankContext {
+  providers: SpeechProvider[];
+  voices: { train: Voice[]; eval: Voice[] };
+  key: string;
+  root: string;
+}
+
+/** Providers, voice split and key of the bank these options describe. */
+export async function bankContext(opts: BankOptions, rt: EngineRuntime): Promise<BankContext> {
+  const providers = opts.providers ?? (await discoverProviders());
+  const exclude = new Set(opts.excludeVoices ?? []);
+  const all = (await listVoices(providers)).filter((v) => !exclude.has(v.id));
+  const split = splitVoices(all, opts.installationSeed ?? 1);
+  const key = bankKey({
+    melSha256: rt.melSha256,
+    embeddingSha256: rt.embeddingSha256,
+    generatorVersion: BANK_GENERATOR_VERSION,
+    sentencesSha256: sentencesHash(),
+    voices: all.map((v) => v.id),
+    installationSeed: opts.installationSeed ?? 1,
+    scale: opts.scale ?? 1,
+  });
+  return { providers, voices: split, key, root: bankRoot(opts.dataDir) };
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await stat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Loads the bank, building it first when it is missing (or when `force`). */
+export async function ensureBank(opts: BankOptions): Promise<LoadedBank & { built: boolean; buildSeconds: number }> {
+  const rt = await openRuntime();
+  const ownProviders = !opts.providers;
+  const ctx = await bankContext(opts, rt);
+  try {
+    const final = join(ctx.root, ctx.key);
+    if (!opts.force && (await exists(join(final, 'index.json')))) {
+      return { ...(await readBankDir(final)), built: false, buildSeconds: 0 };
+    }
+    await mkdir(ctx.root, { recursive: true });
+    const lock = await acquireLock(join(ctx.root, '.build.lock'), {
+      signal: opts.signal,
+      onWait: (pid) => opts.onProgress?.(`Waiting for another process (pid ${pid}) building the negative bank...`, 0),
+    });
+    try {
+      // another process may have finished it while we waited
+      if (!opts.force && (await exists(join(final, 'index.json')))) {
+        return { ...(await readBankDir(final)), built: false, buildSeconds: 0 };
+      }
+      const t0 = performance.now();
+      const tmp = join(ctx.root, `.tmp-${ctx.key}-${process.pid}`);
+      await rm(tmp, { recursive: true, force: true });
+      const { index, train, evalRows } = await buildBankData(opts, ctx, rt);
+      index.build_seconds = Math.round((performance.now() - t0) / 100) / 10;
+      await writeBankDir(tmp, index, train, evalRows);
+      const dir = await publishBankDir(ctx.root, tmp, ctx.key);
+      return { ...(await readBankDir(dir)), built: true, buildSeconds: index.build_seconds };
+    } finally {
+      await lock.release();
+    }
+  } finally {
+    if (ownProviders) disposeProviders(ctx.providers);
+  }
+}
+
+interface Sentence {
+  text: string;
+  audio: Float32Array;
+  phonemes: string;
+}
+
+const stripStress = (p: string) => p.replace(/['',_%=]/g, '');
+
+async function synthSentences(
+  texts: string[],
+  voices: Voice[],
+  n: number,
+  seed: number,
+  purpose: string,
+  ctx: BankContext,
+  opts: BankOptions,
+  progress: (f: number) => void,
+): Promise<Sentence[]> {
+  if (voices.length === 0 || texts.length === 0 || n === 0) return [];
+  const r = new Rand(deriveRng(seed, `${purpose}-pick`, 0));
+  const chosenVoices = assignVoices(voices, ctx.providers, n, deriveRng(seed, `${purpose}-voices`, 0));
+  const reqs: SynthRequest[] = [];
+  for (let i = 0; i < n; i++) {
+    const text = texts[(i * 7919 + r.int(0, texts.length - 1)) % texts.length] as string;
+    reqs.push({ text, voice: (chosenVoices[i] as Voice).id, rate: r.uniform(0.85, 1.2), pitch: r.uniform(0.85, 1.15) });
+  }
+  const audio = await synthesizeMany(ctx.providers, reqs, {
+    cacheDir: join(opts.dataDir, 'engine', 'synth-cache'),
+    signal: opts.signal,
+    onProgress: (d, t) => progress(d / t),
+  });
+  const phon = await phonemizeMany(reqs.map((q) => q.text as string));
+  const out: Sentence[] = [];
+  audio.forEach((a, i) => {
+    if (a && a.length > SR * 0.3) out.push({ text: reqs[i]?.text as string, audio: a, phonemes: stripStress(phon[i] ?? '') });
+  });
+  return out;
+}
+
+function levelled(x: Float32Array, dbfs: number): Float32Array {
+  const g = dbToAmp(dbfs) / Math.max(rms(x), 1e-9);
+  const out = new Float32Array(x.length);
+  for (let i = 0; i < x.length; i++) out[i] = (x[i] as number) * g;
+  return out;
+}
+
+/** Audio of one piece of a given kind (speech pieces are taken from the sentence queue). */
+function pieceAudio(
+  kind: Exclude<BankSourceKind, 'speech'>,
+  seconds: number,
+  r: Rand,
+  sentences: Sentence[],
+  speechFill: (seconds: number) => { audio: Float32Array; phonemes: string[] },
+): { audio: Float32Array; phonemes: string[] } {
+  const sub = () => {
+    const seed = r.int(0, 0x7fffffff);
+    return deriveRng(seed, 'piece', 0);
+  };
+  switch (kind) {
+    case 'noise': {
+      const useBabble = sentences.length >= 3 && r.chance(1 / 7);
+      const x = useBabble
+        ? babble(sentences.map((s) => s.audio), seconds, sub())
+        : noise(r.pick(NOISE_KINDS), seconds, sub());
+      return { audio: levelled(x, r.uniform(-45, -15)), phonemes: [] };
+    }
+    case 'music':
+      return { audio: levelled(music(seconds, sub()), r.uniform(-40, -12)), phonemes: [] };
+    case 'silence':
+      return { audio: silence(seconds, sub()), phonemes: [] };
+    case 'mixture': {
+      const sp = speechFill(seconds);
+      const bed = r.chance(0.5) ? music(seconds, sub()) : noise(r.pick(NOISE_KINDS), seconds, sub());
+      return { audio: addNoiseAtSnr(sp.audio, bed, r.uniform(0, 20), sub()), phonemes: sp.phonemes };
+    }
+  }
+}
+
+async function buildBankData(
+  opts: BankOptions,
+  ctx: BankContext,
+  rt: EngineRuntime,
+): Promise<{ index: BankIndex; train: Float32Array; evalRows: Float32Array }> {
+  const scale = opts.scale ?? 1;
+  const seed = opts.installationSeed ?? 1;
+  const report = opts.onProgress ?? (() => {});
+  const sentenceLists = loadSentences();
+  const nBlocks = Math.max(KIND_PATTERN.length > 0 ? 2 : 1, Math.ceil((TRAIN_SECONDS * scale) / BLOCK_SECONDS));
+  const evalSeconds = Math.max(60, EVAL_SECONDS * scale);
+  const trainKinds = Array.from({ length: nBlocks }, (_, i) => KIND_PATTERN[i % KIND_PATTERN.length] as BankSourceKind);
+  // ≈ 2.5 s per sentence; speech and mixture blocks need speech
+  const speechSecondsTrain = trainKinds.filter((k) => k === 'speech' || k === 'mixture').length * BLOCK_SECONDS;
+  const nTrainSent = Math.ceil((speechSecondsTrain / 2.3) * 1.1) + 8;
+  const nEvalSent = Math.ceil(((evalSeconds * 0.75) / 2.3) * 1.1) + 8;
+
+  report('Synthesizing speech for the negative bank...', 0);
+  const trainSent = await synthSentences(sentenceLists.train, ctx.voices.train, nTrainSent, seed, 'bank-train', ctx, opts, (f) =>
+    report('Synthesizing speech for the negative bank (train part)...', 0.3 * f),
+  );
+  const evalSent = await synthSentences(sentenceLists.eval, ctx.voices.eval, nEvalSent, seed, 'bank-eval', ctx, opts, (f) =>
+    report('Synthesizing speech for the negative bank (evaluation stream)...', 0.3 + 0.2 * f),
+  );
+
+  // ---- train part: 30 s blocks, each its own stream and split group
+  const r = new Rand(deriveRng(seed, 'bank-train-layout', 0));
+  let sq = 0;
+  const speechFill = (list: Sentence[], cursor: { i: number }, rr: Rand) => (seconds: number) => {
+    const n = Math.round(seconds * SR);
+    const out = noiseFloor(n, deriveRng(seed, 'bank-gap', cursor.i));
+    const phonemes: string[] = [];
+    let t = Math.round(rr.uniform(0.2, 1.0) * SR);
+    while (list.length > 0 && t < n) {
+      const s = list[cursor.i++ % list.length] as Sentence;
+      const len = Math.min(s.audio.length, n - t);
+      out.set(s.audio.subarray(0, len), t);
+      phonemes.push(s.phonemes);
+      t += s.audio.length + Math.round(rr.uniform(0.2, 1.0) * SR);
+    }
+    return { audio: out, phonemes };
+  };
+  const trainCursor = { i: 0 };
+  const trainRows: Float32Array[] = [];
+  const segments: BankSegment[] = [];
+  let offset = 0;
+  for (let b = 0; b < nBlocks; b++) {
+    opts.signal?.throwIfAborted();
+    const kind = trainKinds[b] as BankSourceKind;
+    const piece =
+      kind === 'speech'
+        ? speechFill(trainSent, trainCursor, r)(BLOCK_SECONDS)
+        : pieceAudio(kind, BLOCK_SECONDS, r, trainSent, speechFill(trainSent, trainCursor, r));
+    const emb = await rt.embed(piece.audio);
+    const rows = new Float32Array(emb.length + WARM_ROWS * EMB_DIM);
+    for (let w = 0; w < WARM_ROWS; w++) rows.set(rt.warm, w * EMB_DIM);
+    rows.set(emb, WARM_ROWS * EMB_DIM);
+    trainRows.push(rows);
+    segments.push({ offset, rows: rows.length / EMB_DIM, kind, group: b, phonemes: piece.phonemes });
+    offset += rows.length / EMB_DIM;
+    sq++;
+    report(`Embedding the negative bank (train block ${b + 1}/${nBlocks})...`, 0.5 + (0.2 * (b + 1)) / nBlocks);
+  }
+  const train = new Float32Array(offset * EMB_DIM);
+  {
+    let o = 0;
+    for (const t of trainRows) {
+      train.set(t, o);
+      o += t.length;
+    }
+  }
+
+  // ---- evaluation stream: one continuous stream, pieces of 5–30 s (speech: sentences) with 0.2–1.0 s gaps
+  const er = new Rand(deriveRng(seed, 'bank-eval-layout', 0));
+  const stream = rt.frontend.createStream();
+  const evalChunks: Float32Array[] = [rt.warm.slice()];
+  for (let w = 1; w < WARM_ROWS; w++) evalChunks.push(rt.warm.slice());
+  const spans: StreamSpan[] = [];
+  const evalCursor = { i: 0 };
+  let samples = 0;
+  let pending = new Float32Array(0);
+  const total = Math.round(evalSeconds * SR);
+  let pieceNo = 0;
+  const push = async (x: Float32Array) => {
+    const joined = new Float32Array(pending.length + x.length);
+    joined.set(pending);
+    joined.set(x, pending.length);
+    const whole = Math.floor(joined.length / STEP) * STEP;
+    if (whole > 0) {
+      const f = await stream.push(joined.subarray(0, whole));
+      evalChunks.push(f.embeddings);
+    }
+    pending = joined.slice(whole);
+    samples += x.length;
+  };
+  while (samples < total) {
+    opts.signal?.throwIfAborted();
+    const kind = KIND_PATTERN[pieceNo++ % KIND_PATTERN.length] as BankSourceKind;
+    const gap = noiseFloor(Math.round(er.uniform(0.2, 1.0) * SR), deriveRng(seed, 'bank-eval-gap', pieceNo));
+    await push(gap);
+    if (kind === 'speech') {
+      // a run of 2–6 sentences, each recorded as a span
+      const n = er.int(2, 6);
+      for (let i = 0; i < n && evalSent.length > 0 && samples < total; i++) {
+        const s = evalSent[evalCursor.i++ % evalSent.length] as Sentence;
+        const startStep = Math.floor(samples / STEP) + 1;
+        await push(s.audio);
+        spans.push({ startStep, endStep: Math.ceil(samples / STEP) + 1, phonemes: s.phonemes });
+        await push(noiseFloor(Math.round(er.uniform(0.2, 1.0) * SR), deriveRng(seed, 'bank-eval-sgap', evalCursor.i)));
+      }
+    } else {
+      const secs = er.uniform(5, 30);
+      const startStep = Math.floor(samples / STEP) + 1;
+      const p = pieceAudio(kind, secs, er, evalSent, speechFill(evalSent, evalCursor, er));
+      await push(p.audio);
+      for (const ph of p.phonemes) spans.push({ startStep, endStep: Math.ceil(samples / STEP) + 1, phonemes: ph });
+    }
+    report(
+      `Embedding the negative bank (evaluation stream ${Math.min(100, Math.round((100 * samples) / total))} %)...`,
+      0.7 + (0.3 * Math.min(samples, total)) / total,
+    );
+  }
+  if (pending.length > 0) {
+    const pad = new Float32Array(STEP);
+    pad.set(pending);
+    pad.set(noiseFloor(STEP - pending.length, deriveRng(seed, 'bank-eval-end', 0)), pending.length);
+    const f = await stream.push(pad);
+    evalChunks.push(f.embeddings);
+    samples += STEP - pending.length;
+  }
+  stream.dispose();
+  const evalLen = evalChunks.reduce((a, c) => a + c.length, 0);
+  const evalRows = new Float32Array(evalLen);
+  {
+    let o = 0;
+    for (const c of evalChunks) {
+      evalRows.set(c, o);
+      o += c.length;
+    }
+  }
+  const evalRowCount = evalLen / EMB_DIM;
+  const index: BankIndex = {
+    format: 'violawake.bank.v1',
+    key: ctx.key,
+    generator_version: BANK_GENERATOR_VERSION,
+    scale,
+    installation_seed: seed,
+    voices: { train: ctx.voices.train.map((v) => v.id), eval: ctx.voices.eval.map((v) => v.id) },
+    providers: ctx.providers.map((p) => p.id),
+    build_seconds: 0,
+    train: { rows: offset, seconds: nBlocks * BLOCK_SECONDS, segments },
+    eval: {
+      rows: evalRowCount,
+      seconds: samples / SR,
+      segments: [{ offset: 0, rows: evalRowCount, kind: 'speech', group: -1, phonemes: [] }],
+      spans,
+    },
+  };
+  void sq;
+  return { index, train, evalRows };
+}
