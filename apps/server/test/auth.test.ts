@@ -158,7 +158,8 @@ describe('login and tokens', () => {
     expect(me.status).toBe(200);
     expect(me.body).toEqual({ id: u.id, email: 'me@example.com', name: 'Me', email_verified: true, created_at: expect.stringMatching(/Z$/) });
 
-    for (const headers of [{}, { Authorization: 'Basic abc' }, { Authorization: 'Bearer ' }, { Authorization: 'Bearer' }]) {
+    const variants: Record<string, string>[] = [{}, { Authorization: 'Basic abc' }, { Authorization: 'Bearer ' }, { Authorization: 'Bearer' }];
+    for (const headers of variants) {
       const r = await call('GET', '/api/auth/me', { headers });
       expect(r.status).toBe(401);
       expect(r.body).toEqual(NOT_AUTH);
