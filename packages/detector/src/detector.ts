@@ -4,10 +4,11 @@
  */
 import { DEFAULT_THRESHOLD, SAMPLE_RATE, STEP_SAMPLES, STEP_SECONDS, WARMUP_STEPS } from './constants.ts';
 import { DisposedError, ModelHashError, SampleRateError } from './errors.ts';
-import { createFrontend, type Frontend, type FrontendModels, type FeatureStream } from './frontend.ts';
+import { createFrontend, type FeatureStream, type Frontend, type FrontendModels, type StepFeatures } from './frontend.ts';
 import { sha256Hex } from './hash.ts';
 import { type Head, loadHead } from './head.ts';
 import { asOrt } from './ort.ts';
+import { noiseFloor } from './noise.ts';
 import { floatToInt16Magnitude, writeInt16Magnitudes } from './pcm.ts';
 import { StreamingResampler } from './resample.ts';
 import { RuleState } from './rules.ts';
@@ -106,6 +107,9 @@ interface RunningHead extends ResolvedHead {
   rules: RuleState;
 }
 
+/** Front-end slice for long pushes: 64 steps (5.12 s). */
+const SLICE_SAMPLES = 64 * STEP_SAMPLES;
+
 function isFrontend(x: FrontendModels | Frontend): x is Frontend {
   return typeof (x as Frontend).createStream === 'function';
 }
@@ -195,10 +199,19 @@ class DetectorImpl implements Detector {
   private async process(pcm: Int16Array | Float32Array): Promise<PushResult> {
     const mags = this.toMagnitudes(pcm);
     if (this.vad) await this.vad.pushMagnitudes(mags);
-    const f = await this.stream.pushMagnitudes(mags);
     const steps: StepResult[] = [];
     const detections: Detection[] = [];
-    if (f.count === 0) return { steps, detections };
+    // Long pushes go through the front end in slices, so memory stays bounded (windows are 6 KB per step).
+    for (let pos = 0; pos < mags.length; pos += SLICE_SAMPLES) {
+      const f = await this.stream.pushMagnitudes(mags.subarray(pos, pos + SLICE_SAMPLES));
+      if (f.count > 0) await this.score(f, steps, detections);
+    }
+    for (const s of steps) for (const l of this.listeners.score) l(s);
+    for (const d of detections) for (const l of this.listeners.detection) l(d);
+    return { steps, detections };
+  }
+
+  private async score(f: StepFeatures, steps: StepResult[], detections: Detection[]): Promise<void> {
     const scores = await Promise.all(this.running.map((h) => h.head.scoreWindows(f.windows, f.count)));
     for (let i = 0; i < f.count; i++) {
       const k = f.firstStep + i;
@@ -218,9 +231,6 @@ class DetectorImpl implements Detector {
       }
       steps.push(result);
     }
-    for (const s of steps) for (const l of this.listeners.score) l(s);
-    for (const d of detections) for (const l of this.listeners.detection) l(d);
-    return { steps, detections };
   }
 
   async reset(): Promise<void> {
@@ -312,11 +322,45 @@ export async function createDetector(opts: CreateDetectorOptions): Promise<Detec
 }
 
 /**
- * Scores a whole 16 kHz clip with one head exactly as the streaming detector would (steps 1 … K, the clip
- * right-padded to a whole step): batch front end, windows with the warm-up ring, batched head calls.
+ * Scores 16 kHz audio with several heads exactly as the streaming detector would (steps 1 … K, the audio
+ * right-padded to a whole step with the −72 dBFS noise floor, like batch mode): a feature stream fed in slices,
+ * so memory stays bounded for hours of audio. Returns one Float32Array of K scores per head.
  */
-export async function scoreClip(frontend: Frontend, head: Head, pcm16k: Int16Array | Float32Array): Promise<Float32Array> {
-  const emb = await frontend.embedClip(pcm16k);
-  const K = emb.length / 96;
-  return head.scoreWindows(frontend.windowsFrom(emb, 1, K), K);
+export async function scoreHeads(
+  frontend: Frontend,
+  heads: readonly Head[],
+  pcm16k: Int16Array | Float32Array,
+  opts: { pad?: (samples: number) => Float32Array } = {},
+): Promise<Float32Array[]> {
+  const K = frontend.stepsFor(pcm16k.length);
+  const out = heads.map(() => new Float32Array(K));
+  const stream = frontend.createStream();
+  try {
+    const buf = new Float32Array(SLICE_SAMPLES);
+    for (let pos = 0; pos < K * STEP_SAMPLES; pos += SLICE_SAMPLES) {
+      const n = Math.min(SLICE_SAMPLES, K * STEP_SAMPLES - pos);
+      const have = Math.max(0, Math.min(n, pcm16k.length - pos));
+      writeInt16Magnitudes(pcm16k.subarray(pos, pos + have), buf);
+      if (have < n) {
+        const pad = opts.pad ? opts.pad(n - have) : noiseFloor(n - have);
+        for (let i = have; i < n; i++) buf[i] = floatToInt16Magnitude(pad[i - have]);
+      }
+      const f = await stream.pushMagnitudes(buf.subarray(0, n));
+      const scores = await Promise.all(heads.map((h) => h.scoreWindows(f.windows, f.count)));
+      for (let h = 0; h < heads.length; h++) out[h].set(scores[h], f.firstStep - 1);
+    }
+  } finally {
+    stream.dispose();
+  }
+  return out;
+}
+
+/** scoreHeads for one head. */
+export async function scoreClip(
+  frontend: Frontend,
+  head: Head,
+  pcm16k: Int16Array | Float32Array,
+  opts: { pad?: (samples: number) => Float32Array } = {},
+): Promise<Float32Array> {
+  return (await scoreHeads(frontend, [head], pcm16k, opts))[0];
 }

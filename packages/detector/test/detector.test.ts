@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EMBEDDING_DIM, STEP_SAMPLES } from '../src/constants.ts';
-import { createDetector, type Detection, scoreClip, type StepResult } from '../src/detector.ts';
+import { createDetector, type Detection, scoreClip, scoreHeads, type StepResult } from '../src/detector.ts';
 import { DisposedError, ModelHashError, ModelShapeError, SampleRateError } from '../src/errors.ts';
 import { createFrontend, type Frontend, type FrontendModels } from '../src/frontend.ts';
 import { sha256Hex } from '../src/hash.ts';
@@ -139,11 +139,22 @@ describe('several heads on one front end', () => {
     expect(scoreEvents).toEqual(steps);
     expect(detEvents).toEqual(detections);
     expect(detections.map((d) => d.name)).toEqual(['jarvis']);
-    // Every head's streamed scores equal its batch scores on the same clip.
+    // Every head's streamed scores equal its scores on batch-mode features of the same clip.
+    const K = whole.length / STEP_SAMPLES;
+    const batchWindows = fe.windowsFrom(await fe.embedClip(whole));
     for (const [i, name] of ['jarvis', 'alexa', 'mycroft'].entries()) {
-      const ref = await scoreClip(fe, heads[i], whole);
+      const ref = await heads[i].scoreWindows(batchWindows, K);
       expect(maxAbsDiff(steps.map((s) => s.scores[name]), ref)).toBeLessThanOrEqual(1e-6);
     }
+    // scoreHeads (bounded-memory scoring for evaluation) gives the same numbers, and pads like batch mode.
+    const odd = clip.subarray(0, whole.length + 300);
+    const viaScoreHeads = await scoreHeads(fe, heads, odd);
+    const oddWindows = fe.windowsFrom(await fe.embedClip(odd));
+    expect(viaScoreHeads[0].length).toBe(K + 1);
+    for (let i = 0; i < 3; i++) {
+      expect(maxAbsDiff(viaScoreHeads[i], await heads[i].scoreWindows(oddWindows, K + 1))).toBeLessThanOrEqual(1e-6);
+    }
+    expect(maxAbsDiff(await scoreClip(fe, heads[0], odd), viaScoreHeads[0])).toBe(0);
     expect(maxAbsDiff(steps.map((s) => s.scores.jarvis_strict), steps.map((s) => s.scores.jarvis))).toBe(0);
     expect(steps.filter((s) => s.warmingUp).map((s) => s.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
     await det.dispose();
@@ -151,6 +162,30 @@ describe('several heads on one front end', () => {
     const w = fe.windowsFrom(await fe.embedClip(whole.subarray(0, 16 * STEP_SAMPLES)));
     expect((await heads[1].scoreWindows(w, 16)).length).toBe(16);
     await Promise.all(heads.map((h) => h.dispose()));
+  });
+});
+
+describe('push sizes', () => {
+  it('one long push (sliced internally) and step-sized pushes give the same steps and detections', async () => {
+    const parts = [padClip(fixture('other_weather.wav'), 1.5, 0.5, 1), padClip(fixture('hey_jarvis_en-gb.wav'), 2.0, 1.0, 2), padClip(fixture('other_lights.wav'), 0.5, 0.5, 3)];
+    const all = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
+    let o = 0;
+    for (const p of parts) {
+      all.set(p, o);
+      o += p.length;
+    }
+    expect(all.length).toBeGreaterThan(2 * 64 * STEP_SAMPLES);
+    const d1 = await createDetector({ ort, frontend: fe, heads: [{ name: 'j', model: jarvisBytes }] });
+    const d2 = await createDetector({ ort, frontend: fe, heads: [{ name: 'j', model: jarvisBytes }] });
+    const one = await d1.push(all);
+    const many = await pushAll(d2, randomChunks(all, lcg(8), STEP_SAMPLES, STEP_SAMPLES));
+    expect(one.steps.length).toBe(Math.floor(all.length / STEP_SAMPLES));
+    expect(one.steps).toEqual(many.steps);
+    expect(one.detections).toEqual(many.detections);
+    expect(one.detections).toHaveLength(1);
+    expect((await d1.push(new Int16Array(0))).steps).toEqual([]);
+    await d1.dispose();
+    await d2.dispose();
   });
 });
 
