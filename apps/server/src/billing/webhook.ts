@@ -14,7 +14,7 @@ import type { AppContext } from '../core/context.ts';
 import { type DbOrTx, rowCountOf } from '../core/db/client.ts';
 import { STRIPE_STATUSES, subscriptions, users } from '../core/db/schema.ts';
 import { HttpError } from '../core/http/errors.ts';
-import { enqueueEmail } from './email.ts';
+import { enqueueEmail } from '../core/email/outbox.ts';
 import { lockSubscription, type SubscriptionRow, type Tier } from './quota.ts';
 import { stripeOf } from './service.ts';
 import { StripeSignatureVerificationError, stripeWebhooks } from './stripe.ts';
