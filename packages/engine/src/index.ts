@@ -5,3 +5,7 @@ export * from './onnx/index.ts';
 export * from './train/index.ts';
 export * from './eval/metrics.ts';
 export * from './eval/errors.ts';
+export * from './audio/index.ts';
+export * from './synth/index.ts';
+export * from './negatives/index.ts';
+export * from './augment/index.ts';

@@ -1,6 +1,6 @@
 import { setRms } from '../audio/levels.ts';
 import { type RandomSource, Rand } from '../audio/random.ts';
-import { GENERATOR_RMS, SR, bandpass, highpass } from './noise.ts';
+import { GENERATOR_RMS, GENERATOR_SAMPLE_RATE as SR, bandpass, highpass } from './noise.ts';
 
 /**
  * Procedural music-like audio (engine.md §6.5): a chord progression of additive harmonic tones with envelopes, a

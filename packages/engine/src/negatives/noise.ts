@@ -6,7 +6,8 @@ import { type RandomSource, Rand } from '../audio/random.ts';
  * Generic noise negatives (engine.md §6.5), 16 kHz, seeded. Every generator returns audio normalised to
  * `GENERATOR_RMS` (−20 dBFS); callers set the level they need.
  */
-export const SR = 16000;
+export const GENERATOR_SAMPLE_RATE = 16000;
+const SR = GENERATOR_SAMPLE_RATE;
 export const GENERATOR_RMS = 0.1;
 
 export type NoiseKind = 'white' | 'pink' | 'brown' | 'hum' | 'clicks' | 'fan';

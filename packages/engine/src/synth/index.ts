@@ -70,17 +70,26 @@ function hashUnit(text: string): number {
 }
 
 /**
- * Deterministic ≈ 80/20 train/eval split by hashing each voice's group (whole espeak accents together) with the
- * installation seed. Both sides are non-empty when there are at least two groups.
+ * Deterministic ≈ 80/20 train/eval split (§6.3). Voices are grouped (whole espeak accents, a Piper model's speakers);
+ * groups are ordered by SHA-256 of (installation seed, group id) and moved to eval in that order until eval holds
+ * ≈ `evalFraction` of the voices. Both sides are non-empty when there are at least two groups.
  */
 export function splitVoices(voices: Voice[], installationSeed: number, evalFraction = 0.2): { train: Voice[]; eval: Voice[] } {
-  const groups = [...new Set(voices.map((v) => v.group ?? v.id))].sort();
+  const size = new Map<string, number>();
+  for (const v of voices) size.set(v.group ?? v.id, (size.get(v.group ?? v.id) ?? 0) + 1);
+  const groups = [...size.keys()].sort();
   const u = new Map(groups.map((g) => [g, hashUnit(`violawake-voice-split:${installationSeed}:${g}`)]));
-  const evalGroups = new Set(groups.filter((g) => (u.get(g) as number) < evalFraction));
-  if (groups.length >= 2) {
-    const byU = [...groups].sort((a, b) => (u.get(a) as number) - (u.get(b) as number));
-    if (evalGroups.size === 0) evalGroups.add(byU[0] as string);
-    if (evalGroups.size === groups.length) evalGroups.delete(byU[byU.length - 1] as string);
+  const ordered = [...groups].sort((a, b) => (u.get(a) as number) - (u.get(b) as number) || (a < b ? -1 : 1));
+  const target = evalFraction * voices.length;
+  const evalGroups = new Set<string>();
+  let count = 0;
+  for (const g of ordered) {
+    if (count >= target || evalGroups.size >= groups.length - 1) break;
+    const n = size.get(g) as number;
+    // skip a group that would overshoot the target by more than half of it, unless nothing is in eval yet
+    if (count > 0 && count + n > target * 1.5) continue;
+    evalGroups.add(g);
+    count += n;
   }
   return {
     train: voices.filter((v) => !evalGroups.has(v.group ?? v.id)),
