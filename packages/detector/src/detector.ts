@@ -198,12 +198,14 @@ class DetectorImpl implements Detector {
   /** Pushes accepted before dispose() still complete: dispose waits for them before releasing the models. */
   private async process(pcm: Int16Array | Float32Array): Promise<PushResult> {
     const mags = this.toMagnitudes(pcm);
-    if (this.vad) await this.vad.pushMagnitudes(mags);
     const steps: StepResult[] = [];
     const detections: Detection[] = [];
-    // Long pushes go through the front end in slices, so memory stays bounded (windows are 6 KB per step).
+    // Long pushes go through the VAD and the front end in slices, so memory stays bounded (windows are 6 KB per
+    // step) and the VAD history (VAD_HISTORY_SAMPLES) always covers the steps being scored.
     for (let pos = 0; pos < mags.length; pos += SLICE_SAMPLES) {
-      const f = await this.stream.pushMagnitudes(mags.subarray(pos, pos + SLICE_SAMPLES));
+      const slice = mags.subarray(pos, pos + SLICE_SAMPLES);
+      if (this.vad) await this.vad.pushMagnitudes(slice);
+      const f = await this.stream.pushMagnitudes(slice);
       if (f.count > 0) await this.score(f, steps, detections);
     }
     for (const s of steps) for (const l of this.listeners.score) l(s);

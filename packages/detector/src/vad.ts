@@ -10,12 +10,17 @@ import { asOrt, createSession, formatShape, ioMetadata, type OrtModule, type Ort
 export const VAD_FRAME_SAMPLES = 512;
 /** History kept for the gate: 1.0 s. */
 export const VAD_GATE_SAMPLES = SAMPLE_RATE;
-const HISTORY = 64; // > 1 s of 32 ms frames
+/** Frames of history kept (8.2 s): covers the gate span plus the detector's largest slice (5.12 s). */
+const HISTORY = 256;
+export const VAD_HISTORY_SAMPLES = HISTORY * VAD_FRAME_SAMPLES;
 
 export interface Vad {
   /** Feeds 16 kHz int16 magnitudes; runs the model on every completed 512-sample frame. */
   pushMagnitudes(magnitudes: Float32Array): Promise<void>;
-  /** Max speech probability over frames that ended in (endSample − 16,000, endSample]; 0 when none. */
+  /**
+   * Max speech probability over frames that ended in (endSample − 16,000, endSample]; 0 when none. Only the last
+   * 256 frames (8.2 s) are kept: query each step before pushing more than about 7 s beyond it.
+   */
   maxOver(endSample: number, spanSamples?: number): number;
   /** The most recent frame probability (0 before the first frame). */
   readonly last: number;

@@ -166,7 +166,7 @@ describe('several heads on one front end', () => {
 });
 
 describe('push sizes', () => {
-  it('one long push (sliced internally) and step-sized pushes give the same steps and detections', async () => {
+  it('one long push (sliced internally) and step-sized pushes give the same steps, VAD values and detections', async () => {
     const parts = [padClip(fixture('other_weather.wav'), 1.5, 0.5, 1), padClip(fixture('hey_jarvis_en-gb.wav'), 2.0, 1.0, 2), padClip(fixture('other_lights.wav'), 0.5, 0.5, 3)];
     const all = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
     let o = 0;
@@ -175,14 +175,18 @@ describe('push sizes', () => {
       o += p.length;
     }
     expect(all.length).toBeGreaterThan(2 * 64 * STEP_SAMPLES);
-    const d1 = await createDetector({ ort, frontend: fe, heads: [{ name: 'j', model: jarvisBytes }] });
-    const d2 = await createDetector({ ort, frontend: fe, heads: [{ name: 'j', model: jarvisBytes }] });
+    const vad = { model: await loadVadModel() };
+    const d1 = await createDetector({ ort, frontend: fe, heads: [{ name: 'j', model: jarvisBytes }], vad });
+    const d2 = await createDetector({ ort, frontend: fe, heads: [{ name: 'j', model: jarvisBytes }], vad });
     const one = await d1.push(all);
     const many = await pushAll(d2, randomChunks(all, lcg(8), STEP_SAMPLES, STEP_SAMPLES));
     expect(one.steps.length).toBe(Math.floor(all.length / STEP_SAMPLES));
     expect(one.steps).toEqual(many.steps);
     expect(one.detections).toEqual(many.detections);
     expect(one.detections).toHaveLength(1);
+    // VAD values are there for every step, also deep inside the long push.
+    expect(one.steps.every((s) => typeof s.vad === 'number')).toBe(true);
+    expect(Math.max(...one.steps.slice(0, 120).map((s) => s.vad ?? 0))).toBeGreaterThan(0.5);
     expect((await d1.push(new Int16Array(0))).steps).toEqual([]);
     await d1.dispose();
     await d2.dispose();
