@@ -95,7 +95,26 @@ export class RedisRateLimitStore implements RateLimitStore {
     this.client.on('error', () => {});
   }
 
+  /** The first connection may still be in progress right after startup: wait for it briefly, never for reconnects. */
+  private async ready(): Promise<void> {
+    const status = this.client.status;
+    if (status === 'ready') return;
+    if (status !== 'connecting' && status !== 'connect' && status !== 'wait') throw new Error(`redis ${status}`);
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.client.off('ready', onReady);
+        reject(new Error('redis not ready'));
+      }, 1000);
+      const onReady = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.client.once('ready', onReady);
+    });
+  }
+
   async hit(key: string, windowMs: number): Promise<HitResult> {
+    await this.ready();
     const r = (await this.client.eval(HIT_SCRIPT, 1, this.prefix + key, String(windowMs))) as [number, number];
     return { count: Number(r[0]), resetMs: Math.max(0, Number(r[1])) };
   }
@@ -208,6 +227,7 @@ function setHeaders(reply: FastifyReply, limit: number, remaining: number, reset
 /** Route hook counting the request in `bucket`; 429 "Rate limit exceeded" beyond `limit` per window. */
 export function rateLimit(ctx: AppContext, opts: RateLimitOptions): preHandlerAsyncHookHandler {
   const windowMs = Math.round(opts.windowSeconds * 1000);
+  rateLimitStore(ctx); // connect early (Redis)
   return async function rateLimitHook(request, reply) {
     const store = rateLimitStore(ctx);
     const subject = opts.key === 'user' && request.user ? `u${request.user.id}` : `ip:${clientIp(ctx, request)}`;
