@@ -12,9 +12,9 @@ import {
 import { type Database, execRows, openDatabase } from '../src/core/db/client.ts';
 import { runMigrations } from '../src/core/db/migrate.ts';
 import { HttpError } from '../src/core/http/errors.ts';
-import { createTestDatabase, type TestDatabase } from './helpers/db.ts';
+import { createTestDatabase, DRIVERS, type TestDatabase } from './helpers/db.ts';
 
-let tdb: TestDatabase;
+let tdb: TestDatabase | null = null;
 let database: Database;
 
 async function insertUser(email: string): Promise<number> {
@@ -25,15 +25,6 @@ async function insertUser(email: string): Promise<number> {
   return Number(rows[0]!.id);
 }
 
-beforeAll(async () => {
-  tdb = await createTestDatabase();
-  database = await openDatabase({ dbUrl: tdb.url, dataDir: '/tmp', poolMax: 20 });
-  await runMigrations(database);
-});
-afterAll(async () => {
-  await database?.close();
-  await tdb?.drop();
-});
 
 describe('tiers and periods', () => {
   it('maps status to the effective tier', () => {
@@ -61,7 +52,22 @@ describe('tiers and periods', () => {
   });
 });
 
-describe('quota on PostgreSQL', () => {
+describe.each(DRIVERS)('quota on %s', (driver) => {
+  beforeAll(async () => {
+    if (driver === 'postgres') {
+      tdb = await createTestDatabase();
+      database = await openDatabase({ dbUrl: tdb.url, dataDir: '/tmp', poolMax: 20 });
+    } else {
+      database = await openDatabase({ dbUrl: null, dataDir: '/tmp', inMemory: true });
+    }
+    await runMigrations(database);
+  });
+  afterAll(async () => {
+    await database?.close();
+    await tdb?.drop();
+    tdb = null;
+  });
+
   it('creates the subscription row lazily as free/active', async () => {
     const userId = await insertUser('lazy@example.com');
     const row = await database.db.transaction((tx) => lockSubscription(tx, userId));
