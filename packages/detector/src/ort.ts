@@ -2,7 +2,7 @@
  * The minimal slice of the ONNX Runtime API the detector uses. The caller injects the module
  * (`onnxruntime-node` in Node, `onnxruntime-web` in the browser); both implement this shape in 1.30.
  */
-import { ModelShapeError } from './errors.ts';
+import { DisposedError, ModelShapeError } from './errors.ts';
 
 export interface OrtTensor {
   readonly data: unknown;
@@ -55,17 +55,21 @@ export function sessionOptions(threads: number | undefined): Record<string, unkn
  */
 export function serialized(session: OrtSession): OrtSession {
   let tail: Promise<unknown> = Promise.resolve();
+  let released = false;
   return {
     inputNames: session.inputNames,
     outputNames: session.outputNames,
     inputMetadata: session.inputMetadata,
     outputMetadata: session.outputMetadata,
     run(feeds) {
+      if (released) return Promise.reject(new DisposedError('the model session'));
       const next = tail.then(() => session.run(feeds));
       tail = next.catch(() => undefined);
       return next;
     },
     async release() {
+      if (released) return;
+      released = true;
       await tail;
       await session.release();
     },
