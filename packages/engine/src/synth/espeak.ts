@@ -8,8 +8,8 @@ import { type SpeechProvider, type SynthAudio, type SynthRequest, type Synthesiz
 
 /**
  * eSpeak NG providers. Both run espeak-ng as a separate program: the system binary (`espeak`) or the npm
- * WebAssembly build hosted by `espeak-child.mjs` (`espeak-wasm`). Utterances of one voice are batched into one SSML
- * document (per-utterance `prosody` rate and pitch, a 700 ms break between them), the output is split on silences
+ * WebAssembly build hosted by `espeak-child.mjs` (`espeak-wasm`). Up to `batchSize` utterances go into one SSML
+ * document (per-utterance `voice` and `prosody` rate and pitch, a 700 ms break between them), the output is split on silences
  * ≥ 500 ms, and a batch whose piece count differs from the request count is redone one utterance per call.
  * mbrola voices (`mb-*`) are never listed or used (engine.md §14).
  */
@@ -45,9 +45,11 @@ function ssmlUtterance(r: SynthRequest): string {
   const pitchPct = Math.round((r.pitch - 1) * 100);
   // the space after `]]` matters: in SSML mode espeak-ng otherwise keeps reading the closing tag as phonemes
   const body = r.phonemes !== undefined ? `[[${escapeXml(r.phonemes)}]] ` : escapeXml(r.text ?? '');
-  return `<prosody rate="${rate}%" pitch="${pitchPct >= 0 ? '+' : ''}${pitchPct}%">${body}</prosody>`;
+  const prosody = `<prosody rate="${rate}%" pitch="${pitchPct >= 0 ? '+' : ''}${pitchPct}%">${body}</prosody>`;
+  return `<voice name="${escapeXml(espeakVoiceName(r.voice))}">${prosody}</voice>`;
 }
 
+/** One SSML document; each utterance carries its own voice (accent + variant), rate and pitch. */
 export function buildSsml(batch: SynthRequest[]): string {
   return `<speak>${batch.map(ssmlUtterance).join(`<break time="${BATCH_BREAK_MS}ms"/>`)}</speak>`;
 }
@@ -242,7 +244,7 @@ export class EspeakProvider implements SpeechProvider {
     }
   }
 
-  /** Synthesises one batch of a single voice; falls back to one call per utterance on a piece-count mismatch. */
+  /** Synthesises one batch (any voices); falls back to one call per utterance on a piece-count mismatch. */
   async synthesizeBatch(batch: SynthRequest[], signal?: AbortSignal): Promise<Array<SynthAudio | null>> {
     if (batch.length === 1) return [await this.single(batch[0] as SynthRequest, signal)];
     try {
@@ -262,14 +264,14 @@ export class EspeakProvider implements SpeechProvider {
   fallbacks = 0;
 
   async synthesize(reqs: SynthRequest[], opts: SynthesizeOptions = {}): Promise<Array<SynthAudio | null>> {
-    const byVoice = new Map<string, number[]>();
-    reqs.forEach((r, i) => {
-      const l = byVoice.get(r.voice) ?? [];
-      l.push(i);
-      byVoice.set(r.voice, l);
+    // voices switch inside the SSML document, so batches mix voices; sorting by voice keeps the order stable
+    const order = reqs.map((_, i) => i).sort((a, b) => {
+      const va = (reqs[a] as SynthRequest).voice;
+      const vb = (reqs[b] as SynthRequest).voice;
+      return va < vb ? -1 : va > vb ? 1 : a - b;
     });
     const chunks: number[][] = [];
-    for (const idx of byVoice.values()) for (let i = 0; i < idx.length; i += this.batchSize) chunks.push(idx.slice(i, i + this.batchSize));
+    for (let i = 0; i < order.length; i += this.batchSize) chunks.push(order.slice(i, i + this.batchSize));
     const out = new Array<SynthAudio | null>(reqs.length).fill(null);
     await mapLimit(chunks, opts.concurrency ?? this.poolSize, async (chunk) => {
       opts.signal?.throwIfAborted();
