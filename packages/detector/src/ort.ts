@@ -35,7 +35,9 @@ export interface OrtModule {
 export function asOrt(ort: unknown): OrtModule {
   const o = ort as Partial<OrtModule> | null;
   if (!o || typeof o.Tensor !== 'function' || typeof o.InferenceSession?.create !== 'function') {
-    throw new TypeError('`ort` must be the onnxruntime-node or onnxruntime-web module (with Tensor and InferenceSession)');
+    throw new TypeError(
+      '`ort` must be the onnxruntime-node or onnxruntime-web module (with Tensor and InferenceSession)',
+    );
   }
   return o as OrtModule;
 }
@@ -90,7 +92,10 @@ export async function createSession(
 }
 
 /** Input/output metadata in onnxruntime 1.30's form; a clear error if the runtime does not expose it. */
-export function ioMetadata(session: OrtSession, what: string): { inputs: OrtValueMetadata[]; outputs: OrtValueMetadata[] } {
+export function ioMetadata(
+  session: OrtSession,
+  what: string,
+): { inputs: OrtValueMetadata[]; outputs: OrtValueMetadata[] } {
   const inputs = session.inputMetadata;
   const outputs = session.outputMetadata;
   if (!Array.isArray(inputs) || !Array.isArray(outputs)) {
@@ -111,6 +116,7 @@ export function dimAccepts(d: number | string | undefined, value: number): boole
 }
 
 export function tensorData(t: OrtTensor | undefined, what: string): Float32Array {
-  if (!t || !(t.data instanceof Float32Array)) throw new ModelShapeError(`${what}: expected a float32 output`);
+  if (!t || !(t.data instanceof Float32Array))
+    throw new ModelShapeError(`${what}: expected a float32 output`);
   return t.data;
 }

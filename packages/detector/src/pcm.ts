@@ -7,7 +7,7 @@
 /** Converts one float sample (unit scale) to its int16 magnitude. */
 export function floatToInt16Magnitude(v: number): number {
   if (!Number.isFinite(v)) return 0;
-  const c = v > 1 ? 1 : v < -1 ? -1 : v;
+  const c = v > 1 ? 1 : Math.max(v, -1);
   const s = c * 32767;
   return s < 0 ? -Math.round(-s) : Math.round(s);
 }

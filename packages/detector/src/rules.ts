@@ -27,7 +27,8 @@ export interface RuleOptions {
 
 function normalise(opts: RuleOptions): Required<RuleOptions> {
   const threshold = opts.threshold;
-  if (typeof threshold !== 'number' || Number.isNaN(threshold)) throw new RangeError('threshold must be a number');
+  if (typeof threshold !== 'number' || Number.isNaN(threshold))
+    throw new RangeError('threshold must be a number');
   const patience = opts.patience ?? 1;
   const refractorySteps = opts.refractorySteps ?? REFRACTORY_STEPS;
   const warmupSteps = opts.warmupSteps ?? WARMUP_STEPS;
@@ -35,7 +36,8 @@ function normalise(opts: RuleOptions): Required<RuleOptions> {
   if (!Number.isInteger(refractorySteps) || refractorySteps < 0) {
     throw new RangeError('refractorySteps must be an integer ≥ 0');
   }
-  if (!Number.isInteger(warmupSteps) || warmupSteps < 0) throw new RangeError('warmupSteps must be an integer ≥ 0');
+  if (!Number.isInteger(warmupSteps) || warmupSteps < 0)
+    throw new RangeError('warmupSteps must be an integer ≥ 0');
   return { threshold, patience, refractorySteps, warmupSteps };
 }
 

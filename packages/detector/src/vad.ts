@@ -5,7 +5,16 @@
  */
 import { SAMPLE_RATE } from './constants.ts';
 import { DisposedError, ModelShapeError } from './errors.ts';
-import { asOrt, createSession, formatShape, ioMetadata, type OrtModule, type OrtSession, type OrtTensor, tensorData } from './ort.ts';
+import {
+  asOrt,
+  createSession,
+  formatShape,
+  ioMetadata,
+  type OrtModule,
+  type OrtSession,
+  type OrtTensor,
+  tensorData,
+} from './ort.ts';
 
 export const VAD_FRAME_SAMPLES = 512;
 /** History kept for the gate: 1.0 s. */
@@ -45,7 +54,15 @@ class VadImpl implements Vad {
   constructor(
     private readonly ort: OrtModule,
     private readonly session: OrtSession,
-    private readonly names: { input: string; sr: string; h: string; c: string; out: string; hn: string; cn: string },
+    private readonly names: {
+      input: string;
+      sr: string;
+      h: string;
+      c: string;
+      out: string;
+      hn: string;
+      cn: string;
+    },
   ) {
     this.inputTensor = new ort.Tensor('float32', this.frame, [1, VAD_FRAME_SAMPLES]);
     this.srTensor = new ort.Tensor('int64', BigInt64Array.from([BigInt(SAMPLE_RATE)]), []);
@@ -114,7 +131,11 @@ class VadImpl implements Vad {
   }
 }
 
-export async function loadVad(ort: unknown, model: Uint8Array, opts: { threads?: number } = {}): Promise<Vad> {
+export async function loadVad(
+  ort: unknown,
+  model: Uint8Array,
+  opts: { threads?: number } = {},
+): Promise<Vad> {
   const o = asOrt(ort);
   const session = await createSession(o, model, opts.threads, 'silero_vad.onnx');
   try {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EMBEDDING_DIM, STEP_SAMPLES } from '../src/constants.ts';
-import { createDetector, type Detection, scoreClip, scoreHeads, type StepResult } from '../src/detector.ts';
+import { createDetector, type Detection, type StepResult, scoreClip, scoreHeads } from '../src/detector.ts';
 import { DisposedError, ModelHashError, ModelShapeError, SampleRateError } from '../src/errors.ts';
 import { createFrontend, type Frontend, type FrontendModels } from '../src/frontend.ts';
 import { sha256Hex } from '../src/hash.ts';
@@ -30,7 +30,10 @@ afterAll(async () => {
   await fe.dispose();
 });
 
-async function pushAll(det: Awaited<ReturnType<typeof createDetector>>, chunks: (Int16Array | Float32Array)[]) {
+async function pushAll(
+  det: Awaited<ReturnType<typeof createDetector>>,
+  chunks: (Int16Array | Float32Array)[],
+) {
   const steps: StepResult[] = [];
   const detections: Detection[] = [];
   for (const c of chunks) {
@@ -43,7 +46,11 @@ async function pushAll(det: Awaited<ReturnType<typeof createDetector>>, chunks: 
 
 describe('pretrained hey_jarvis head as a test fixture (engine.md §13)', () => {
   it('fires once on each synthesized "hey jarvis", shortly after the word', async () => {
-    const det = await createDetector({ ort, frontend: fe, heads: [{ name: 'hey_jarvis', model: jarvisBytes }] });
+    const det = await createDetector({
+      ort,
+      frontend: fe,
+      heads: [{ name: 'hey_jarvis', model: jarvisBytes }],
+    });
     for (const [i, f] of JARVIS.entries()) {
       await det.reset();
       const word = fixture(f);
@@ -64,7 +71,11 @@ describe('pretrained hey_jarvis head as a test fixture (engine.md §13)', () => 
   });
 
   it('does not fire on other speech (synthesized and real "computer"/"snowboy" clips) or on noise', async () => {
-    const det = await createDetector({ ort, frontend: fe, heads: [{ name: 'hey_jarvis', model: jarvisBytes }] });
+    const det = await createDetector({
+      ort,
+      frontend: fe,
+      heads: [{ name: 'hey_jarvis', model: jarvisBytes }],
+    });
     const speech = [
       ...OTHER.map(fixture),
       ...picovoiceClips('computer', 4).map((p) => readWav(p).samples),
@@ -74,7 +85,9 @@ describe('pretrained hey_jarvis head as a test fixture (engine.md §13)', () => 
     const parts = speech.map((x, i) => padClip(x, 1.0, 0, 50 + i));
     const rand = lcg(3);
     const white = Int16Array.from({ length: 16_000 * 5 }, () => Math.round((rand() * 2 - 1) * 1800)); // ≈ −28 dBFS
-    const hum = Int16Array.from({ length: 16_000 * 3 }, (_, i) => Math.round(6000 * Math.sin((2 * Math.PI * 120 * i) / 16_000)));
+    const hum = Int16Array.from({ length: 16_000 * 3 }, (_, i) =>
+      Math.round(6000 * Math.sin((2 * Math.PI * 120 * i) / 16_000)),
+    );
     const all = new Int16Array(parts.reduce((n, p) => n + p.length, 0) + white.length + hum.length);
     let o = 0;
     for (const p of [...parts, white, hum]) {
@@ -95,7 +108,12 @@ describe('pretrained hey_jarvis head as a test fixture (engine.md §13)', () => 
       const hi = resample(unit, 16_000, rate);
       const asInt = Int16Array.from(hi, (v) => Math.round(v * 32768));
       for (const input of [hi, asInt]) {
-        const det = await createDetector({ ort, frontend: fe, heads: [{ name: 'j', model: jarvisBytes }], inputSampleRate: rate });
+        const det = await createDetector({
+          ort,
+          frontend: fe,
+          heads: [{ name: 'j', model: jarvisBytes }],
+          inputSampleRate: rate,
+        });
         const { detections, steps } = await pushAll(det, randomChunks(input, lcg(rate), 64, 20_000));
         expect(detections).toHaveLength(1);
         expect(detections[0].t).toBeGreaterThan(2.0);
@@ -144,7 +162,12 @@ describe('several heads on one front end', () => {
     const batchWindows = fe.windowsFrom(await fe.embedClip(whole));
     for (const [i, name] of ['jarvis', 'alexa', 'mycroft'].entries()) {
       const ref = await heads[i].scoreWindows(batchWindows, K);
-      expect(maxAbsDiff(steps.map((s) => s.scores[name]), ref)).toBeLessThanOrEqual(1e-6);
+      expect(
+        maxAbsDiff(
+          steps.map((s) => s.scores[name]),
+          ref,
+        ),
+      ).toBeLessThanOrEqual(1e-6);
     }
     // scoreHeads (bounded-memory scoring for evaluation) gives the same numbers, and pads like batch mode.
     const odd = clip.subarray(0, whole.length + 300);
@@ -152,10 +175,17 @@ describe('several heads on one front end', () => {
     const oddWindows = fe.windowsFrom(await fe.embedClip(odd));
     expect(viaScoreHeads[0].length).toBe(K + 1);
     for (let i = 0; i < 3; i++) {
-      expect(maxAbsDiff(viaScoreHeads[i], await heads[i].scoreWindows(oddWindows, K + 1))).toBeLessThanOrEqual(1e-6);
+      expect(
+        maxAbsDiff(viaScoreHeads[i], await heads[i].scoreWindows(oddWindows, K + 1)),
+      ).toBeLessThanOrEqual(1e-6);
     }
     expect(maxAbsDiff(await scoreClip(fe, heads[0], odd), viaScoreHeads[0])).toBe(0);
-    expect(maxAbsDiff(steps.map((s) => s.scores.jarvis_strict), steps.map((s) => s.scores.jarvis))).toBe(0);
+    expect(
+      maxAbsDiff(
+        steps.map((s) => s.scores.jarvis_strict),
+        steps.map((s) => s.scores.jarvis),
+      ),
+    ).toBe(0);
     expect(steps.filter((s) => s.warmingUp).map((s) => s.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
     await det.dispose();
     // Heads passed as loaded objects belong to the caller: still usable.
@@ -167,7 +197,11 @@ describe('several heads on one front end', () => {
 
 describe('push sizes', () => {
   it('one long push (sliced internally) and step-sized pushes give the same steps, VAD values and detections', async () => {
-    const parts = [padClip(fixture('other_weather.wav'), 1.5, 0.5, 1), padClip(fixture('hey_jarvis_en-gb.wav'), 2.0, 1.0, 2), padClip(fixture('other_lights.wav'), 0.5, 0.5, 3)];
+    const parts = [
+      padClip(fixture('other_weather.wav'), 1.5, 0.5, 1),
+      padClip(fixture('hey_jarvis_en-gb.wav'), 2.0, 1.0, 2),
+      padClip(fixture('other_lights.wav'), 0.5, 0.5, 3),
+    ];
     const all = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
     let o = 0;
     for (const p of parts) {
@@ -197,7 +231,12 @@ describe('VAD gate (engine.md §5 rule 4)', () => {
   it('reports speech probability and only lets firings through when speech was seen in the last second', async () => {
     const vadModel = await loadVadModel();
     const clip = padClip(fixture('hey_jarvis_en-us.wav'), 2.0, 1.0, 21);
-    const open = await createDetector({ ort, frontend: fe, heads: [{ name: 'j', model: jarvisBytes }], vad: { model: vadModel } });
+    const open = await createDetector({
+      ort,
+      frontend: fe,
+      heads: [{ name: 'j', model: jarvisBytes }],
+      vad: { model: vadModel },
+    });
     const closed = await createDetector({
       ort,
       frontend: fe,
@@ -228,9 +267,9 @@ describe('errors and lifecycle', () => {
     expect(err.message).toContain('76');
     await expect(loadHead(ort, model('silero_vad.onnx'))).rejects.toThrow(ModelShapeError);
     await expect(loadHead(ort, new Uint8Array([1, 2, 3, 4]))).rejects.toThrow(ModelShapeError);
-    await expect(createDetector({ ort, frontend: fe, heads: [{ name: 'x', model: model('melspectrogram.onnx') }] })).rejects.toThrow(
-      /input "input" must be float32 \[batch, 16, 96\]/,
-    );
+    await expect(
+      createDetector({ ort, frontend: fe, heads: [{ name: 'x', model: model('melspectrogram.onnx') }] }),
+    ).rejects.toThrow(/input "input" must be float32 \[batch, 16, 96\]/);
   });
 
   it('checks a head against its manifest hash and the threshold from the manifest', async () => {
@@ -238,21 +277,42 @@ describe('errors and lifecycle', () => {
     const det = await createDetector({
       ort,
       frontend: fe,
-      heads: [{ name: 'j', model: jarvisBytes, manifest: { model_sha256: good, threshold: 0.7, detection: { patience: 2, refractory_s: 1.0 } } }],
+      heads: [
+        {
+          name: 'j',
+          model: jarvisBytes,
+          manifest: { model_sha256: good, threshold: 0.7, detection: { patience: 2, refractory_s: 1.0 } },
+        },
+      ],
     });
     expect(det.heads[0]).toEqual({ name: 'j', threshold: 0.7, patience: 2, refractorySteps: 13 });
     await det.dispose();
     const bad = `${good.slice(0, -1)}${good.endsWith('0') ? '1' : '0'}`;
     await expect(
-      createDetector({ ort, frontend: fe, heads: [{ name: 'j', model: jarvisBytes, manifest: { model_sha256: bad } }] }),
+      createDetector({
+        ort,
+        frontend: fe,
+        heads: [{ name: 'j', model: jarvisBytes, manifest: { model_sha256: bad } }],
+      }),
     ).rejects.toThrow(ModelHashError);
   });
 
   it('rejects bad sample rates and duplicate head names', async () => {
-    await expect(createDetector({ ort, frontend: fe, heads: [], inputSampleRate: 44_100.5 })).rejects.toThrow(SampleRateError);
-    await expect(createDetector({ ort, frontend: fe, heads: [], inputSampleRate: 0 })).rejects.toThrow(SampleRateError);
+    await expect(createDetector({ ort, frontend: fe, heads: [], inputSampleRate: 44_100.5 })).rejects.toThrow(
+      SampleRateError,
+    );
+    await expect(createDetector({ ort, frontend: fe, heads: [], inputSampleRate: 0 })).rejects.toThrow(
+      SampleRateError,
+    );
     await expect(
-      createDetector({ ort, frontend: fe, heads: [{ name: 'a', model: jarvisBytes }, { name: 'a', model: jarvisBytes }] }),
+      createDetector({
+        ort,
+        frontend: fe,
+        heads: [
+          { name: 'a', model: jarvisBytes },
+          { name: 'a', model: jarvisBytes },
+        ],
+      }),
     ).rejects.toThrow(/two heads/);
   });
 
@@ -322,7 +382,14 @@ describe('errors and lifecycle', () => {
       },
     };
     await expect(
-      createDetector({ ort: counting, frontend: models, heads: [{ name: 'a', model: jarvisBytes }, { name: 'b', model: model('embedding_model.onnx') }] }),
+      createDetector({
+        ort: counting,
+        frontend: models,
+        heads: [
+          { name: 'a', model: jarvisBytes },
+          { name: 'b', model: model('embedding_model.onnx') },
+        ],
+      }),
     ).rejects.toThrow(ModelShapeError);
     expect(live.size).toBe(0);
   });

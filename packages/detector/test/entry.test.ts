@@ -16,7 +16,9 @@ function importGraph(entry: string): { files: string[]; external: string[] } {
     if (seen.has(file)) continue;
     seen.add(file);
     const src = readFileSync(file, 'utf8');
-    for (const m of src.matchAll(/(?:^|\n)\s*(?:import|export)\s[^;]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g)) {
+    for (const m of src.matchAll(
+      /(?:^|\n)\s*(?:import|export)\s[^;]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g,
+    )) {
       const spec = m[1] ?? m[2];
       if (spec.startsWith('.')) stack.push(resolve(dirname(file), spec));
       else external.add(spec);
@@ -30,7 +32,9 @@ describe('package entries', () => {
     const { files, external } = importGraph(join(packageRoot, 'src', 'index.ts'));
     expect(files.length).toBeGreaterThan(8);
     const builtins = new Set(builtinModules);
-    const bad = external.filter((s) => s.startsWith('node:') || builtins.has(s.split('/')[0]) || s.startsWith('onnxruntime'));
+    const bad = external.filter(
+      (s) => s.startsWith('node:') || builtins.has(s.split('/')[0]) || s.startsWith('onnxruntime'),
+    );
     expect(bad).toEqual([]);
     expect(files.some((f) => f.endsWith('node.ts'))).toBe(false);
   });
@@ -56,7 +60,13 @@ describe('package entries', () => {
     ]) {
       expect(typeof (main as Record<string, unknown>)[name], name).toBe('function');
     }
-    for (const name of ['loadFrontendModels', 'loadVadModel', 'openWakeWordModelPath', 'createNodeDetector', 'createNodeFrontend']) {
+    for (const name of [
+      'loadFrontendModels',
+      'loadVadModel',
+      'openWakeWordModelPath',
+      'createNodeDetector',
+      'createNodeFrontend',
+    ]) {
       expect(typeof (nodeEntry as Record<string, unknown>)[name], name).toBe('function');
     }
   });

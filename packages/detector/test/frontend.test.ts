@@ -40,9 +40,9 @@ describe('front-end model pinning (engine.md §2.1)', () => {
     expect(err.actual).toBe(await sha256Hex(mel));
     expect(err.message).toContain('melspectrogram.onnx');
     // Swapped files are caught too.
-    await expect(createFrontend({ ort, models: { mel: models.embedding, embedding: models.mel } })).rejects.toThrow(
-      FrontendMismatchError,
-    );
+    await expect(
+      createFrontend({ ort, models: { mel: models.embedding, embedding: models.mel } }),
+    ).rejects.toThrow(FrontendMismatchError);
     const truncated = models.embedding.subarray(0, models.embedding.length - 1);
     await expect(createFrontend({ ort, models: { mel: models.mel, embedding: truncated } })).rejects.toThrow(
       FrontendMismatchError,
@@ -89,7 +89,10 @@ describe('streaming and batch produce the same features (engine.md §2.5–2.6)'
   }
 
   it('random push sizes from 1 sample to 5 s give the batch embeddings and windows (max |Δ| ≤ 1e-6)', async () => {
-    const clips = [padClip(readWav(picovoiceClips('computer', 1)[0]).samples, 3.0, 2.5), padClip(fixture('other_weather.wav'), 0.3, 0.2)];
+    const clips = [
+      padClip(readWav(picovoiceClips('computer', 1)[0]).samples, 3.0, 2.5),
+      padClip(fixture('other_weather.wav'), 0.3, 0.2),
+    ];
     for (const [c, clip] of clips.entries()) {
       const K = Math.floor(clip.length / STEP_SAMPLES);
       const whole = clip.subarray(0, K * STEP_SAMPLES);
@@ -98,7 +101,10 @@ describe('streaming and batch produce the same features (engine.md §2.5–2.6)'
       const windows = fe.windowsFrom(batch);
       const rand = lcg(100 + c);
       // One run of log-uniform sizes 1 … 80,000 samples, and one that starts with single-sample pushes.
-      const runs = [randomChunks(whole, rand, 1, 80_000), [...randomChunks(whole.subarray(0, 3000), rand, 1, 1), whole.subarray(3000)]];
+      const runs = [
+        randomChunks(whole, rand, 1, 80_000),
+        [...randomChunks(whole.subarray(0, 3000), rand, 1, 1), whole.subarray(3000)],
+      ];
       for (const chunks of runs) {
         const s = await streamAll(chunks);
         expect(s.steps).toBe(K);
@@ -151,7 +157,8 @@ describe('streaming and batch produce the same features (engine.md §2.5–2.6)'
     const s = fe.createStream();
     const w0 = s.window();
     expect(w0.length).toBe(WINDOW_SIZE);
-    for (let r = 0; r < 16; r++) expect(maxAbsDiff(w0.subarray(r * 96, r * 96 + 96), fe.warmupEmbedding)).toBe(0);
+    for (let r = 0; r < 16; r++)
+      expect(maxAbsDiff(w0.subarray(r * 96, r * 96 + 96), fe.warmupEmbedding)).toBe(0);
     const clip = fixture('other_harvest.wav');
     const first = await s.push(clip);
     s.reset();

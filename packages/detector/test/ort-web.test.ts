@@ -44,7 +44,11 @@ describe('onnxruntime-web (wasm, 1 thread) vs onnxruntime-node', () => {
   it('a shared onnxruntime-web front end serves concurrent streams and batch calls (runs are serialised)', async () => {
     const clip = padClip(fixture('other_lights.wav'), 0.2, 0.1);
     const fe = web.frontend;
-    const [a, b, c] = await Promise.all([fe.createStream().push(clip), fe.createStream().push(clip), fe.embedClip(clip)]);
+    const [a, b, c] = await Promise.all([
+      fe.createStream().push(clip),
+      fe.createStream().push(clip),
+      fe.embedClip(clip),
+    ]);
     expect(a.count).toBeGreaterThan(10);
     expect(maxAbsDiff(a.embeddings, b.embeddings)).toBe(0);
     expect(maxAbsDiff(a.embeddings, c.subarray(0, a.embeddings.length))).toBeLessThanOrEqual(1e-6);
@@ -75,9 +79,19 @@ describe('onnxruntime-web (wasm, 1 thread) vs onnxruntime-node', () => {
     expect(sw.length).toBe(sn.length);
     expect(sw.length).toBeGreaterThanOrEqual(Math.floor(clip16.length / STEP_SAMPLES) - 1);
     for (const name of ['jarvis', 'alexa']) {
-      expect(maxAbsDiff(sw.map((s) => s.scores[name]), sn.map((s) => s.scores[name]))).toBeLessThan(1e-4);
+      expect(
+        maxAbsDiff(
+          sw.map((s) => s.scores[name]),
+          sn.map((s) => s.scores[name]),
+        ),
+      ).toBeLessThan(1e-4);
     }
-    expect(maxAbsDiff(sw.map((s) => s.vad ?? -1), sn.map((s) => s.vad ?? -1))).toBeLessThan(1e-4);
+    expect(
+      maxAbsDiff(
+        sw.map((s) => s.vad ?? -1),
+        sn.map((s) => s.vad ?? -1),
+      ),
+    ).toBeLessThan(1e-4);
     const dw = rw.flatMap((r) => r.detections);
     const dn = rn.flatMap((r) => r.detections);
     expect(dn.map((d) => [d.name, d.step])).toEqual([['jarvis', dn[0]?.step]]);

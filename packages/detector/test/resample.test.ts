@@ -88,7 +88,7 @@ describe.each([44_100, 48_000])('resampling %i Hz → 16 kHz', (fromRate) => {
     const y = resample(x, fromRate, 16_000);
     expect(y.length).toBe(Math.ceil((n * 16_000) / fromRate));
     // Instantaneous frequency f(t) = nyq · t / seconds.
-    const at = (f: number) => Math.round(((f / nyq) * seconds) * 16_000);
+    const at = (f: number) => Math.round((f / nyq) * seconds * 16_000);
     const inBand = rms(y, at(500), at(7000));
     const outBand = rms(y, at(8200), y.length - 200);
     expect(Math.abs(db(inBand / (0.5 / Math.SQRT2)))).toBeLessThan(0.05);

@@ -6,7 +6,7 @@ const script = (s: string) => Array.from(s, (c) => (c === '#' ? 0.9 : 0.1));
 
 describe('detection rules (engine.md §5)', () => {
   it('patience 1 fires on every upward crossing separated by more than the refractory period', () => {
-    const scores = script('..###....' + '.'.repeat(30) + '##..');
+    const scores = script(`..###....${'.'.repeat(30)}##..`);
     expect(detectFirings(scores, { threshold: 0.5, warmupSteps: 0 })).toEqual([2, 39]);
   });
 
@@ -16,7 +16,7 @@ describe('detection rules (engine.md §5)', () => {
   });
 
   it('patience N fires at the N-th consecutive step, never for shorter runs', () => {
-    const scores = script('.##.###.####' + '.'.repeat(40) + '###');
+    const scores = script(`.##.###.####${'.'.repeat(40)}###`);
     expect(detectFirings(scores, { threshold: 0.5, patience: 3, warmupSteps: 0 })).toEqual([6, 54]);
     expect(detectFirings(scores, { threshold: 0.5, patience: 4, warmupSteps: 0 })).toEqual([11]);
     expect(detectFirings(scores, { threshold: 0.5, patience: 5, warmupSteps: 0 })).toEqual([]);
@@ -29,14 +29,14 @@ describe('detection rules (engine.md §5)', () => {
 
   it('refractory: 25 steps (2.0 s) after a firing nothing fires; step 26 can', () => {
     // Firing at 0, then crossings at 25 (inside) and 26 (outside, since the 25-crossing's run ended at 25).
-    const inside = script('#' + '.'.repeat(24) + '#');
+    const inside = script(`#${'.'.repeat(24)}#`);
     expect(detectFirings(inside, { threshold: 0.5, warmupSteps: 0 })).toEqual([0]);
-    const outside = script('#' + '.'.repeat(25) + '#');
+    const outside = script(`#${'.'.repeat(25)}#`);
     expect(detectFirings(outside, { threshold: 0.5, warmupSteps: 0 })).toEqual([0, 26]);
   });
 
   it('a run that reaches N inside the refractory period does not fire later, even if it lasts past it', () => {
-    const scores = script('#.' + '.'.repeat(20) + '#'.repeat(20) + '..#');
+    const scores = script(`#.${'.'.repeat(20)}${'#'.repeat(20)}..#`);
     // Run starting at 22 is inside the refractory period of the firing at 0 and keeps going until 41: no firing.
     // It must fall and rise again: the crossing at 44 fires.
     expect(detectFirings(scores, { threshold: 0.5, warmupSteps: 0 })).toEqual([0, 44]);
@@ -46,7 +46,7 @@ describe('detection rules (engine.md §5)', () => {
     const scores = script('..#..' + '....' + '#' + '....');
     // index 2 is warming up; index 9 (step k = 10) is the first that can fire.
     expect(detectFirings(scores, { threshold: 0.5 })).toEqual([9]);
-    const longRun = script('....' + '#'.repeat(10) + '...#');
+    const longRun = script(`....${'#'.repeat(10)}...#`);
     // The run reaching length 1 at index 4 (warming up) continues past the warm-up: no firing until it re-crosses.
     expect(detectFirings(longRun, { threshold: 0.5 })).toEqual([17]);
     // A warming-up step starts no refractory period.
@@ -61,7 +61,10 @@ describe('detection rules (engine.md §5)', () => {
 
   it('RuleState gives the same firings as detectFirings and resets cleanly', () => {
     let seed = 7;
-    const rand = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+    const rand = () => {
+      seed = (seed * 16807) % 2147483647;
+      return seed / 2147483647;
+    };
     const scores = Array.from({ length: 2000 }, () => (rand() < 0.3 ? 0.6 + rand() * 0.4 : rand() * 0.6));
     for (const patience of [1, 2, 3]) {
       const opts = { threshold: 0.6, patience, refractorySteps: 25 };
@@ -86,6 +89,8 @@ describe('detection rules (engine.md §5)', () => {
   });
 
   it('NaN scores count as below the threshold', () => {
-    expect(detectFirings([0.9, Number.NaN, 0.9], { threshold: 0.5, warmupSteps: 0, refractorySteps: 0 })).toEqual([0, 2]);
+    expect(
+      detectFirings([0.9, Number.NaN, 0.9], { threshold: 0.5, warmupSteps: 0, refractorySteps: 0 }),
+    ).toEqual([0, 2]);
   });
 });

@@ -28,11 +28,19 @@ export function padClip(x: Int16Array, before = 2.0, after = 1.0, seed = 1): Int
 }
 
 /** Splits `x` into consecutive chunks with sizes drawn log-uniformly from [min, max]. */
-export function randomChunks<T extends Int16Array | Float32Array>(x: T, rand: () => number, min = 1, max = 80_000): T[] {
+export function randomChunks<T extends Int16Array | Float32Array>(
+  x: T,
+  rand: () => number,
+  min = 1,
+  max = 80_000,
+): T[] {
   const out: T[] = [];
   let pos = 0;
   while (pos < x.length) {
-    const len = Math.min(x.length - pos, Math.round(Math.exp(Math.log(min) + rand() * (Math.log(max) - Math.log(min)))));
+    const len = Math.min(
+      x.length - pos,
+      Math.round(Math.exp(Math.log(min) + rand() * (Math.log(max) - Math.log(min)))),
+    );
     out.push(x.subarray(pos, pos + len) as T);
     pos += len;
   }
