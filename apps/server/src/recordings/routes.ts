@@ -1,7 +1,171 @@
+/**
+ * Recordings routes (api.md §2.4), registered with prefix `/api/recordings`.
+ */
+import multipart from '@fastify/multipart';
 import type { FastifyPluginAsync } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { authUser, requireVerified } from '../auth/guard.ts';
 import type { AppContext } from '../core/context.ts';
+import { HttpError } from '../core/http/errors.ts';
+import { rateLimit } from '../core/http/rate-limit.ts';
+import { setupStorage } from '../core/storage/index.ts';
+import { AudioError } from './audio/errors.ts';
+import { processRecording } from './audio/pipeline.ts';
+import {
+  deleteRecording,
+  listRecordings,
+  normalizeWakeWordOr400,
+  openRecordingAudio,
+  recordingKeysOfUser,
+  saveRecording,
+} from './service.ts';
+import { fileTooLarge, MAX_REQUEST_BYTES, receiveUpload } from './upload.ts';
 
-/** recordings routes (being built; see the issue for this domain). */
-export function routes(_ctx: AppContext): FastifyPluginAsync {
-  return async () => {};
+const TAGS = ['recordings'];
+const BEARER = [{ bearer: [] }];
+
+const Warning = z.object({ code: z.string(), message: z.string(), value: z.number() });
+const UploadResponse = z.object({
+  recording_id: z.number().int(),
+  filename: z.string(),
+  wake_word: z.string(),
+  duration_s: z.number(),
+  warnings: z.array(Warning),
+});
+const RecordingOut = z.object({
+  id: z.number().int(),
+  wake_word: z.string(),
+  filename: z.string(),
+  duration_s: z.number(),
+  created_at: z.string(),
+});
+const Detail = z.object({ detail: z.string() });
+const IdParams = z.object({ recording_id: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER) });
+
+export function routes(ctx: AppContext): FastifyPluginAsync {
+  ctx.accountCleanup.push({ name: 'recordings', collectKeys: recordingKeysOfUser });
+  return async (app) => {
+    setupStorage(ctx);
+    // Only this plugin's routes see these parsers: multipart for the upload; anything else is left unread so the
+    // upload can answer the spec's 422 instead of a content-type error.
+    app.removeAllContentTypeParsers();
+    app.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
+    await app.register(multipart, { throwFileSizeLimit: true });
+
+    const r = app.withTypeProvider<ZodTypeProvider>();
+    const verified = requireVerified(ctx);
+
+    r.post(
+      '/upload',
+      {
+        preValidation: [
+          verified,
+          rateLimit(ctx, { bucket: 'upload', limit: 50, windowSeconds: 3600, key: 'user' }),
+          async (request) => {
+            const length = Number(request.headers['content-length'] ?? 0);
+            if (Number.isFinite(length) && length > MAX_REQUEST_BYTES) {
+              ctx.metrics.uploads.inc({ result: 'too_large' });
+              throw fileTooLarge();
+            }
+          },
+        ],
+        schema: {
+          tags: TAGS,
+          summary: 'Upload a recording (multipart: file, wake_word)',
+          description:
+            'WAV (PCM 8/16/24/32-bit, float 32/64, extensible), WebM Opus or Ogg Opus, 0.5–5.0 s, at most 10 MiB. ' +
+            'Stored as 16 kHz mono 16-bit WAV.',
+          consumes: ['multipart/form-data'],
+          security: BEARER,
+          response: { 200: UploadResponse, 400: Detail, 409: Detail, 413: Detail },
+        },
+      },
+      async (request) => {
+        const user = authUser(request);
+        let result = 'rejected';
+        try {
+          const upload = await receiveUpload(request, ctx.config.tmpDir);
+          const wakeWord = normalizeWakeWordOr400(upload.wakeWord);
+          let processed: Awaited<ReturnType<typeof processRecording>>;
+          try {
+            processed = await processRecording(upload.file!);
+          } catch (err) {
+            if (err instanceof AudioError) throw new HttpError(400, err.message);
+            throw err;
+          }
+          const out = await saveRecording(ctx, user.id, wakeWord, processed);
+          result = 'ok';
+          return out;
+        } catch (err) {
+          if (err instanceof HttpError && err.statusCode === 413) result = 'too_large';
+          else if (!(err instanceof HttpError)) result = 'error';
+          throw err;
+        } finally {
+          ctx.metrics.uploads.inc({ result });
+        }
+      },
+    );
+
+    r.get(
+      '/',
+      {
+        preValidation: [verified],
+        schema: {
+          tags: TAGS,
+          summary: 'List your recordings, newest first',
+          querystring: z.object({ wake_word: z.string().optional() }),
+          security: BEARER,
+          response: { 200: z.array(RecordingOut), 400: Detail },
+        },
+      },
+      async (request) => {
+        const user = authUser(request);
+        const q = request.query.wake_word;
+        return listRecordings(ctx, user.id, q === undefined ? null : normalizeWakeWordOr400(q));
+      },
+    );
+
+    r.get(
+      '/:recording_id/audio',
+      {
+        preValidation: [verified],
+        schema: {
+          tags: TAGS,
+          summary: 'The stored 16 kHz mono WAV of one of your recordings',
+          params: IdParams,
+          security: BEARER,
+          produces: ['audio/wav'],
+        },
+      },
+      async (request, reply) => {
+        const user = authUser(request);
+        const { stream, size, filename } = await openRecordingAudio(ctx, user.id, request.params.recording_id);
+        reply
+          .header('Content-Type', 'audio/wav')
+          .header('Content-Disposition', `inline; filename="${filename}"`)
+          .header('Cache-Control', 'no-store')
+          .header('Content-Length', String(size));
+        return reply.send(stream);
+      },
+    );
+
+    r.delete(
+      '/:recording_id',
+      {
+        preValidation: [verified],
+        schema: {
+          tags: TAGS,
+          summary: 'Delete one of your recordings (object and row)',
+          params: IdParams,
+          security: BEARER,
+        },
+      },
+      async (request, reply) => {
+        const user = authUser(request);
+        await deleteRecording(ctx, user.id, request.params.recording_id);
+        return reply.status(204).send();
+      },
+    );
+  };
 }
