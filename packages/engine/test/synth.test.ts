@@ -183,6 +183,10 @@ describe('synthesizeMany', () => {
     const b = await synthesizeMany(ps, rs, { cacheDir });
     expect(lastSynthStats?.cached).toBe(24);
     for (let i = 0; i < 24; i++) expect(b[i]).toEqual(a[i]);
+    // deterministic without the cache too (same requests → same samples)
+    const c = await synthesizeMany(ps, rs);
+    expect(lastSynthStats?.cached).toBe(0);
+    for (let i = 0; i < 24; i++) expect(c[i]).toEqual(a[i]);
     expect(() => assertSynthesisCounts(rs, a)).toThrow(SynthesisError);
     try {
       assertSynthesisCounts(rs, a);
@@ -241,5 +245,90 @@ describe('voices, variants, phonemes', () => {
     const texts = ['computer', 'hey jarvis', 'what time is it', 'alexa'];
     const many = await phonemizeMany(texts);
     expect(many).toEqual(await Promise.all(texts.map(phonemize)));
+  });
+});
+
+describe('piper provider (wiring through onnxruntime-node)', () => {
+  /**
+   * A Piper-shaped model: inputs `input` [1,n] int64, `input_lengths` [1], `scales` [3], optional `sid` [1]; output
+   * [1,1,1,n] = ids × length_scale (+ sid), so the test sees exactly what the provider fed the model.
+   */
+  async function piperLikeModel(multiSpeaker: boolean): Promise<Uint8Array> {
+    const { default: onnxProto } = await import('onnx-proto');
+    const { onnx } = onnxProto;
+    const F = onnx.TensorProto.DataType.FLOAT;
+    const I64 = onnx.TensorProto.DataType.INT64;
+    const vi = (name: string, elemType: number, dims: Array<number | string>) => ({
+      name,
+      type: { tensorType: { elemType, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } },
+    });
+    const nodes = [
+      { opType: 'Cast', input: ['input'], output: ['idsf'], attribute: [{ name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: F }] },
+      { opType: 'Gather', input: ['scales', 'one'], output: ['ls'], attribute: [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 0 }] },
+      { opType: 'Mul', input: ['idsf', 'ls'], output: ['y'] },
+      ...(multiSpeaker
+        ? [
+            { opType: 'Cast', input: ['sid'], output: ['sidf'], attribute: [{ name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: F }] },
+            { opType: 'Add', input: ['y', 'sidf'], output: ['y2'] },
+          ]
+        : []),
+      { opType: 'Reshape', input: [multiSpeaker ? 'y2' : 'y', 'shape'], output: ['output'] },
+    ];
+    const model = {
+      irVersion: 7,
+      opsetImport: [{ domain: '', version: 13 }],
+      graph: {
+        name: 'piper_like',
+        node: nodes,
+        initializer: [
+          { name: 'one', dims: [], dataType: I64, int64Data: [1] },
+          { name: 'shape', dims: [4], dataType: I64, int64Data: [1, 1, 1, -1] },
+        ],
+        input: [
+          vi('input', I64, [1, 'n']),
+          vi('input_lengths', I64, [1]),
+          vi('scales', F, [3]),
+          ...(multiSpeaker ? [vi('sid', I64, [1])] : []),
+        ],
+        output: [vi('output', F, [1, 1, 1, 'n'])],
+      },
+    };
+    return onnx.ModelProto.encode(onnx.ModelProto.create(model)).finish();
+  }
+
+  it.skipIf(!hasSystem && !hasWasm)('lists every speaker, phonemises with espeak IPA and feeds ids, scales and sid', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'vw-piper-'));
+    const map: Record<string, number[]> = { _: [0], '^': [1], $: [2], ' ': [3], h: [20], 'ˈ': [120], e: [18], 'ɪ': [74], v: [34], a: [14], 'ʊ': [100], l: [24], 'ə': [59], o: [27] };
+    const config = (speakers: number) => ({
+      audio: { sample_rate: 16000 },
+      espeak: { voice: 'en-us' },
+      inference: { noise_scale: 0.667, length_scale: 1, noise_w: 0.8 },
+      phoneme_id_map: map,
+      num_speakers: speakers,
+    });
+    await writeFile(path.join(dir, 'solo.onnx'), await piperLikeModel(false));
+    await writeFile(path.join(dir, 'solo.onnx.json'), JSON.stringify(config(1)));
+    await writeFile(path.join(dir, 'multi.onnx'), await piperLikeModel(true));
+    await writeFile(path.join(dir, 'multi.onnx.json'), JSON.stringify(config(3)));
+    const espeak = hasSystem ? system : wasm;
+    const piper = new PiperProvider(dir, espeak);
+    expect(await piper.available()).toBe(true);
+    const voices = await piper.voices();
+    expect(voices.map((v) => v.id)).toEqual(['piper:multi#0', 'piper:multi#1', 'piper:multi#2', 'piper:solo']);
+    expect(new Set(voices.map((v) => v.group))).toEqual(new Set(['piper/multi', 'piper/solo']));
+    const out = await piper.synthesize([
+      { text: 'hey viola', voice: 'piper:solo', rate: 2, pitch: 1 },
+      { text: 'hey viola', voice: 'piper:multi#2', rate: 1, pitch: 1 },
+      { phonemes: "h'eI", voice: 'piper:solo', rate: 1, pitch: 1 },
+      { text: 'hey', voice: 'piper:nosuch', rate: 1, pitch: 1 },
+    ]);
+    const ids = piperPhonemeIds(await espeak.ipa('hey viola'), map);
+    expect(ids.slice(0, 4)).toEqual([1, 0, 20, 0]); // ^ _ h _
+    expect(ids.length).toBeGreaterThan(12);
+    expect(out[0]!.sampleRate).toBe(16000);
+    expect(Array.from(out[0]!.samples)).toEqual(ids.map((i) => i * 0.5)); // length_scale = 1 / rate
+    expect(Array.from(out[1]!.samples)).toEqual(ids.map((i) => i + 2)); // speaker id 2
+    expect(Array.from(out[2]!.samples)).toEqual(piperPhonemeIds(await espeak.ipa("[[h'eI]]"), map));
+    expect(out[3]).toBeNull();
   });
 });
