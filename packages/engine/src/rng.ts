@@ -31,44 +31,36 @@ export function fnv1a32(text: string): number {
   return h >>> 0;
 }
 
-function rotl(x: number, k: number): number {
-  return ((x << k) | (x >>> (32 - k))) >>> 0;
-}
-
 /** xoshiro128** generator with convenience draws. */
 export class Rng {
-  private s0: number;
-  private s1: number;
-  private s2: number;
-  private s3: number;
+  /** state words as signed 32-bit integers (kept in an Int32Array so that V8 stays in integer registers) */
+  private readonly s = new Int32Array(4);
 
   /** Seeds the four state words from a SplitMix32 stream started at `seed`. */
   constructor(seed: number) {
     let st = seed | 0;
-    const words: number[] = [];
     for (let i = 0; i < 4; i++) {
       const [ns, out] = splitMix32Step(st);
       st = ns;
-      words.push(out);
+      this.s[i] = out;
     }
-    if ((words[0] | words[1] | words[2] | words[3]) === 0) words[0] = 1; // the all-zero state is a fixed point
-    this.s0 = words[0];
-    this.s1 = words[1];
-    this.s2 = words[2];
-    this.s3 = words[3];
+    if ((this.s[0] | this.s[1] | this.s[2] | this.s[3]) === 0) this.s[0] = 1; // the all-zero state is a fixed point
   }
 
   /** Next 32-bit unsigned integer. */
   nextUint32(): number {
-    const result = Math.imul(rotl(Math.imul(this.s1, 5) >>> 0, 7), 9) >>> 0;
-    const t = (this.s1 << 9) >>> 0;
-    this.s2 = (this.s2 ^ this.s0) >>> 0;
-    this.s3 = (this.s3 ^ this.s1) >>> 0;
-    this.s1 = (this.s1 ^ this.s2) >>> 0;
-    this.s0 = (this.s0 ^ this.s3) >>> 0;
-    this.s2 = (this.s2 ^ t) >>> 0;
-    this.s3 = rotl(this.s3, 11);
-    return result;
+    const s = this.s;
+    const s0 = s[0];
+    const s1 = s[1];
+    const s2 = s[2] ^ s0;
+    const s3 = s[3] ^ s1;
+    const m = Math.imul(s1, 5);
+    const result = Math.imul((m << 7) | (m >>> 25), 9);
+    s[0] = s0 ^ s3;
+    s[1] = s1 ^ s2;
+    s[2] = s2 ^ (s1 << 9);
+    s[3] = (s3 << 11) | (s3 >>> 21);
+    return result >>> 0;
   }
 
   /** Uniform float in [0, 1) with 32 bits of resolution. */

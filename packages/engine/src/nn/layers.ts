@@ -78,7 +78,8 @@ export class Linear implements Layer {
     const rows = batch * this.rowsIn;
     const out = this.colsOut;
     const y = this.y;
-    for (let r = 0; r < rows; r++) y.set(this.b, r * out);
+    const b = this.b;
+    for (let r = 0, o = 0; r < rows; r++, o += out) for (let j = 0; j < out; j++) y[o + j] = b[j];
     gemmNN(rows, out, this.colsIn, x, this.W, y);
     this.x = x;
     return y;
@@ -183,7 +184,8 @@ export class Conv1d implements Layer {
     const rows = batch * this.steps;
     const out = this.colsOut;
     const y = this.y;
-    for (let r = 0; r < rows; r++) y.set(this.b, r * out);
+    const b = this.b;
+    for (let r = 0, o = 0; r < rows; r++, o += out) for (let j = 0; j < out; j++) y[o + j] = b[j];
     const col = this.im2col(x, batch);
     gemmNN(rows, out, this.kernel * this.colsIn, col, this.W, y);
     this.x = x;
@@ -457,8 +459,15 @@ export class Dropout implements Layer {
     const n = batch * this.rowsIn * this.colsIn;
     const mask = this.mask;
     if (!this.frozen) {
+      // one 32-bit draw gives two 16-bit uniforms; an element is dropped when its uniform is below p·65536
       const keep = 1 / (1 - this.p);
-      for (let i = 0; i < n; i++) mask[i] = this.rng.next() >= this.p ? keep : 0;
+      const thr = Math.round(this.p * 65536);
+      const rng = this.rng;
+      for (let i = 0; i < n; i += 2) {
+        const u = rng.nextUint32();
+        mask[i] = (u & 0xffff) >= thr ? keep : 0;
+        if (i + 1 < n) mask[i + 1] = u >>> 16 >= thr ? keep : 0;
+      }
     }
     const y = this.y;
     for (let i = 0; i < n; i++) y[i] = x[i] * mask[i];
