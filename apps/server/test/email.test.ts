@@ -102,7 +102,7 @@ async function post(server: TestServer, p: string, body: unknown, token?: string
     headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
     body: JSON.stringify(body),
   });
-  return { status: res.status, body: await res.json() };
+  return { status: res.status, body: (await res.json()) as any };
 }
 
 const tokenFrom = (text: string, route: string): string => {
@@ -221,7 +221,7 @@ describe('SMTP delivery through the outbox', () => {
     expect(row.attempts).toBe(1);
     expect(row.last_error).toMatch(/550/);
     const res = await fetch(`${server.url}/api/health/details`, { headers: { 'X-Admin-Token': 'admin-token-email-tests' } });
-    const details = await res.json();
+    const details = (await res.json()) as any;
     expect(details.components.email).toMatchObject({ status: 'degraded', provider: 'smtp', outbox_failed: 1 });
     expect(details.components.email.outbox_pending).toBeTypeOf('number');
     expect(details.status).toBe('degraded');
