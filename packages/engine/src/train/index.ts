@@ -147,14 +147,16 @@ export async function trainHead(data: WindowSet, opts: TrainOptions): Promise<Tr
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     try {
       const shared = toShared(data.embeddings);
-      results = await Promise.all(
-        archs.map((arch) =>
-          runInWorker(data, shared, split, options(arch), stopFlag, progress).catch((e: unknown) => {
-            Atomics.store(stop, 0, 1); // stop the other candidate too
-            throw e;
-          }),
-        ),
-      );
+      const run = (arch: Architecture) =>
+        runInWorker(data, shared, split, options(arch), stopFlag, progress).catch((e: unknown) => {
+          Atomics.store(stop, 0, 1); // stop the other candidate too
+          throw e;
+        });
+      if (threads >= archs.length) results = await Promise.all(archs.map(run));
+      else {
+        results = [];
+        for (const arch of archs) results.push(await run(arch));
+      }
     } finally {
       opts.signal?.removeEventListener('abort', onAbort);
     }

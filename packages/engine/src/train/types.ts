@@ -53,7 +53,10 @@ export interface TrainOptions {
   maxEpochs?: number;
   signal?: AbortSignal;
   onProgress?: (p: TrainProgress) => void;
-  /** worker threads: 0 trains in the calling thread (candidates one after the other); default 2 */
+  /**
+   * 0 trains in the calling thread; 1 trains the candidates one after the other in a worker thread; 2 (default) or
+   * more trains them concurrently, one worker each. A single architecture uses one worker.
+   */
   threads?: number;
   /** loss; default weighted BCE */
   loss?: 'bce' | 'focal';
