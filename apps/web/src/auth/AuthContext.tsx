@@ -8,6 +8,8 @@ interface AuthState {
   loading: boolean;
   /** Set when the last session ended because the server rejected the token. */
   expired: boolean;
+  /** Set when the user signed out on purpose (signed-in pages then go to /login without a `next`). */
+  signedOut: boolean;
   signIn: (res: AuthResponse) => Promise<void>;
   /** Replace the token only (after a password change). */
   replaceToken: (token: string) => void;
@@ -23,6 +25,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   const [user, setUser] = useState<UserOut | null>(null);
   const [loading, setLoading] = useState<boolean>(() => getToken() !== null);
   const [expired, setExpired] = useState(false);
+  const [signedOut, setSignedOut] = useState(false);
 
   const clear = useCallback(() => {
     setToken(null);
@@ -62,6 +65,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     setToken(res.token);
     setTokenState(res.token);
     setExpired(false);
+    setSignedOut(false);
     setUser({ ...res.user, created_at: new Date().toISOString() });
     try {
       setUser(await api<UserOut>('/api/auth/me'));
@@ -77,20 +81,28 @@ export function AuthProvider({ children }: { children: ReactNode }) {
 
   const signOut = useCallback(
     async (options?: { everywhere?: boolean }) => {
-      try {
-        await api(options?.everywhere ? '/api/auth/logout-all' : '/api/auth/logout', { method: 'POST' });
-      } catch {
-        /* the local session ends either way */
-      }
+      // End the local session first, so no page acts on a session that is going away; then revoke it.
+      const previous = getToken();
       setExpired(false);
+      setSignedOut(true);
       clear();
+      if (!previous) return;
+      try {
+        await api(options?.everywhere ? '/api/auth/logout-all' : '/api/auth/logout', {
+          method: 'POST',
+          auth: false,
+          headers: { Authorization: `Bearer ${previous}` },
+        });
+      } catch {
+        /* the local session has ended either way */
+      }
     },
     [clear],
   );
 
   const value = useMemo(
-    () => ({ user, token, loading, expired, signIn, replaceToken, signOut, clear, refresh }),
-    [user, token, loading, expired, signIn, replaceToken, signOut, clear, refresh],
+    () => ({ user, token, loading, expired, signedOut, signIn, replaceToken, signOut, clear, refresh }),
+    [user, token, loading, expired, signedOut, signIn, replaceToken, signOut, clear, refresh],
   );
   return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;
 }

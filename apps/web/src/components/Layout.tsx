@@ -49,8 +49,8 @@ export function Layout() {
                   type="button"
                   className="link-button"
                   onClick={async () => {
+                    navigate('/login', { replace: true });
                     await signOut();
-                    navigate('/login');
                   }}
                 >
                   Sign out
@@ -97,9 +97,10 @@ function VerifyBanner() {
 
 /** Pages that need a session: redirect to /login (remembering where to return) once the session is known. */
 export function RequireAuth({ children }: { children?: ReactNode }) {
-  const { user, loading } = useAuth();
+  const { user, loading, signedOut } = useAuth();
   const location = useLocation();
   if (loading) return <Spinner />;
+  if (!user && signedOut) return <Navigate to="/login" replace />;
   if (!user) return <Navigate to={`/login?next=${encodeURIComponent(location.pathname + location.search)}`} replace />;
   return children ? <>{children}</> : <Outlet />;
 }

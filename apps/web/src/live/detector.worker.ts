@@ -1,13 +1,21 @@
 /// <reference lib="webworker" />
 /**
- * Runs @violawake/detector with onnxruntime-web (wasm, single thread, files served by this app under /ort/) on
- * microphone blocks posted by the page, and posts scores back once per 80 ms step (12.5 Hz).
- * onnxruntime-web runs single-threaded (no cross-origin isolation needed) with its .wasm served by this app.
+ * Runs @violawake/detector with onnxruntime-web on microphone blocks posted by the page and posts the scores
+ * back once per 80 ms step (12.5 Hz), plus detections. onnxruntime-web runs single-threaded (no cross-origin
+ * isolation needed) with its .wasm served by this app.
  */
+import {
+  createDetector,
+  createFrontend,
+  type Detector,
+  type Frontend,
+  type Head,
+  loadHead,
+  type ManifestLike,
+} from '@violawake/detector';
 import * as ort from 'onnxruntime-web/wasm';
 // Vite copies the runtime's .wasm into the build (hashed asset) and gives its same-origin URL: no CDN, no network.
 import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.wasm?url';
-import * as detectorModule from '@violawake/detector';
 import type { FromWorker, ScorePoint, ToWorker } from './protocol.ts';
 
 declare const self: DedicatedWorkerGlobalScope;
@@ -16,37 +24,8 @@ ort.env.wasm.wasmPaths = { wasm: new URL(ortWasmUrl, self.location.href).href };
 ort.env.wasm.numThreads = 1;
 ort.env.wasm.proxy = false;
 
-/** The part of the engine.md §5 detector this page uses. */
-interface StepResult {
-  step: number;
-  t: number;
-  scores: Record<string, number>;
-  warmingUp: boolean;
-}
-interface DetectionResult {
-  name: string;
-  t: number;
-  score: number;
-}
-interface Detector {
-  push(pcm: Float32Array): Promise<unknown> | unknown;
-  dispose(): Promise<void> | void;
-}
-type CreateDetector = (options: Record<string, unknown>) => Promise<Detector>;
-
-function createDetector(options: Record<string, unknown>): Promise<Detector> {
-  const factory = (detectorModule as unknown as { createDetector?: CreateDetector }).createDetector;
-  if (typeof factory !== 'function') throw new Error('The detector runtime is not available in this build.');
-  return factory(options);
-}
-
-/** Accepts `{steps, detections}` or `{results, detections}` or a bare array of steps. */
-function readPush(result: unknown): { steps: StepResult[]; detections: DetectionResult[] } {
-  if (Array.isArray(result)) return { steps: result as StepResult[], detections: [] };
-  const r = (result ?? {}) as { steps?: StepResult[]; results?: StepResult[]; detections?: DetectionResult[] };
-  return { steps: r.steps ?? r.results ?? [], detections: r.detections ?? [] };
-}
-
+let frontend: Frontend | null = null;
+let head: Head | null = null;
 let detector: Detector | null = null;
 let init: Extract<ToWorker, { type: 'init' }> | null = null;
 let threshold = 0.5;
@@ -57,28 +36,29 @@ function post(msg: FromWorker) {
   self.postMessage(msg);
 }
 
+/** (Re)creates the detector on the shared front end and head: a threshold change costs no model loading. */
 async function build(): Promise<void> {
   if (!init) return;
   const previous = detector;
   detector = null;
   await previous?.dispose();
+  if (!frontend) {
+    frontend = await createFrontend({ ort, models: { mel: new Uint8Array(init.mel), embedding: new Uint8Array(init.embedding) } });
+  }
+  if (!head) head = await loadHead(ort, new Uint8Array(init.head), { name: init.name });
   detector = await createDetector({
     ort,
-    frontend: { mel: new Uint8Array(init.mel), embedding: new Uint8Array(init.embedding) },
-    heads: [{ name: init.name, model: new Uint8Array(init.head), manifest: init.manifest ?? undefined, threshold }],
+    frontend,
+    heads: [{ name: init.name, model: head, manifest: (init.manifest ?? undefined) as ManifestLike | undefined, threshold }],
     inputSampleRate: init.sampleRate,
   });
 }
 
 async function push(pcm: Float32Array, gen: number): Promise<void> {
   if (!detector || gen !== generation || !init) return;
-  const result = readPush(await detector.push(pcm));
-  const points: ScorePoint[] = result.steps.map((s) => ({
-    step: s.step,
-    t: s.t,
-    score: s.scores?.[init?.name ?? ''] ?? 0,
-    warmingUp: s.warmingUp,
-  }));
+  const name = init.name;
+  const result = await detector.push(pcm);
+  const points: ScorePoint[] = result.steps.map((s) => ({ step: s.step, t: s.t, score: s.scores[name] ?? 0, warmingUp: s.warmingUp }));
   if (points.length) post({ type: 'scores', points });
   for (const d of result.detections) post({ type: 'detection', t: d.t, score: d.score });
 }
@@ -103,6 +83,7 @@ self.onmessage = (e: MessageEvent<ToWorker>) => {
     const gen = generation;
     enqueue(() => push(msg.pcm, gen));
   } else if (msg.type === 'threshold') {
+    if (msg.value === threshold) return;
     threshold = msg.value;
     generation++;
     enqueue(build);
@@ -110,7 +91,11 @@ self.onmessage = (e: MessageEvent<ToWorker>) => {
     generation++;
     enqueue(async () => {
       await detector?.dispose();
+      await head?.dispose();
+      await frontend?.dispose();
       detector = null;
+      head = null;
+      frontend = null;
       self.close();
     });
   }

@@ -152,8 +152,8 @@ export function AccountPage() {
     setError(null);
     try {
       await api('/api/auth/account', { method: 'DELETE' });
-      clear();
       navigate('/', { replace: true });
+      clear();
     } catch (err) {
       setError((err as ApiError).message);
       setBusy(false);
@@ -192,8 +192,8 @@ export function AccountPage() {
             type="button"
             className="button button-secondary"
             onClick={async () => {
+              navigate('/login', { replace: true });
               await signOut({ everywhere: true });
-              navigate('/login');
             }}
           >
             Sign out everywhere

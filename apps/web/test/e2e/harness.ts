@@ -1,0 +1,218 @@
+/**
+ * Browser-test harness: Debian Chromium through playwright-core (fake microphone from a WAV file), the real server
+ * as a child process (`node apps/server/bin/violawake.mjs serve`, the `violawake` command, fresh PostgreSQL database, temp data dir,
+ * free port) serving a fresh `vite build` of the console, and console-error collection.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { type Browser, type ConsoleMessage, chromium, type Page } from 'playwright-core';
+import { findSpeech } from '../../src/audio/checks.ts';
+import { decodeWav, encodeWav } from '../../src/audio/wav.ts';
+
+export const CHROMIUM = '/usr/bin/chromium';
+export const hasChromium = existsSync(CHROMIUM);
+export const webRoot = path.resolve(import.meta.dirname, '../..');
+export const repoRoot = path.resolve(webRoot, '../..');
+export const dataDir = path.resolve(repoRoot, '../shared/data/picovoice-dev');
+export const artifactsDir = path.join(webRoot, 'test/artifacts');
+
+export function buildWeb(): void {
+  const r = spawnSync(process.execPath, [path.join(webRoot, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'error'], {
+    cwd: webRoot,
+    encoding: 'utf8',
+  });
+  if (r.status !== 0) throw new Error(`vite build failed:\n${r.stdout}\n${r.stderr}`);
+}
+
+export async function launch(fakeAudioFile?: string): Promise<Browser> {
+  const args = [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--use-fake-ui-for-media-stream',
+    '--use-fake-device-for-media-stream',
+    '--autoplay-policy=no-user-gesture-required',
+  ];
+  if (fakeAudioFile) args.push(`--use-file-for-fake-audio-capture=${fakeAudioFile}`);
+  return chromium.launch({ executablePath: CHROMIUM, args, headless: true });
+}
+
+export interface ConsoleLog {
+  errors: string[];
+}
+
+/** Records console errors and uncaught page errors; `allow` filters expected ones (e.g. a deliberate 401). */
+export function watchConsole(page: Page, allow: RegExp[] = []): ConsoleLog {
+  const log: ConsoleLog = { errors: [] };
+  page.on('console', (msg: ConsoleMessage) => {
+    if (msg.type() !== 'error') return;
+    const text = `${msg.text()} @ ${msg.location().url}`;
+    if (!allow.some((re) => re.test(text))) log.errors.push(text);
+  });
+  page.on('pageerror', (err) => log.errors.push(`pageerror: ${err.message}`));
+  return log;
+}
+
+export async function screenshot(page: Page, name: string): Promise<string> {
+  mkdirSync(artifactsDir, { recursive: true });
+  const file = path.join(artifactsDir, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  return file;
+}
+
+function wavFiles(word: 'computer' | 'snowboy'): string[] {
+  const dir = path.join(dataDir, word);
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.wav'))
+    .sort()
+    .map((f) => path.join(dir, f));
+}
+
+/**
+ * A fake-microphone file: the phrase of each chosen clip (found with the console's own `findSpeech`) followed by
+ * silence, so every `period` seconds the microphone says the word once. Chromium loops the file.
+ */
+export function makeFakeMicFile(name: string, word: 'computer' | 'snowboy', from: number, count: number, period = 1.6): string {
+  mkdirSync(artifactsDir, { recursive: true });
+  const periodSamples = Math.round(period * 16000);
+  const parts: Int16Array[] = [];
+  for (const file of wavFiles(word).slice(from, from + count)) {
+    const wav = decodeWav(readFileSync(file));
+    const seg = findSpeech(wav.samples, wav.sampleRate, 0.05, 0.3);
+    if (!seg) continue;
+    const phrase = wav.samples.slice(seg.start, Math.min(seg.end, seg.start + periodSamples - 8000));
+    const slot = new Int16Array(periodSamples);
+    slot.set(phrase, 0);
+    parts.push(slot);
+  }
+  const total = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    total.set(p, o);
+    o += p.length;
+  }
+  const out = path.join(artifactsDir, `${name}.wav`);
+  writeFileSync(out, Buffer.from(encodeWav(total, 16000)));
+  return out;
+}
+
+const PG_ADMIN_URL = process.env.VIOLAWAKE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function adminQuery(sql: string): Promise<void> {
+  const c = new pg.Client({ connectionString: PG_ADMIN_URL });
+  await c.connect();
+  try {
+    await c.query(sql);
+  } finally {
+    await c.end();
+  }
+}
+
+export interface RunningServer {
+  url: string;
+  dataDir: string;
+  logFile: string;
+  /** Whether a route exists on this server (anything but 404 "Not Found" for the method). */
+  has(method: string, route: string): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/** Starts `violawake serve` (API + workers) on a free port with its own database and data directory. */
+export async function startServer(name: string, env: Record<string, string> = {}): Promise<RunningServer> {
+  mkdirSync(artifactsDir, { recursive: true });
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'vw-web-'));
+  const dbName = `vwweb_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
+  await adminQuery(`CREATE DATABASE ${dbName}`);
+  const dbUrl = new URL(PG_ADMIN_URL);
+  dbUrl.pathname = `/${dbName}`;
+  const port = await freePort();
+  const logFile = path.join(artifactsDir, `${name}-server.log`);
+  const logStream = createWriteStream(logFile);
+  const child: ChildProcess = spawn(process.execPath, ['apps/server/bin/violawake.mjs', 'serve'], {
+    cwd: repoRoot,
+    env: {
+      ...process.env,
+      VIOLAWAKE_DATA_DIR: dataDir,
+      VIOLAWAKE_HOST: '127.0.0.1',
+      VIOLAWAKE_PORT: String(port),
+      VIOLAWAKE_DB_URL: dbUrl.toString(),
+      VIOLAWAKE_SECRET_KEY: 'web-browser-test-secret-key-0123456789abcdef',
+      VIOLAWAKE_EMAIL_PROVIDER: 'log',
+      VIOLAWAKE_LOG_LEVEL: 'info',
+      VIOLAWAKE_CONSOLE_BASE_URL: `http://127.0.0.1:${port}`,
+      VIOLAWAKE_CORS_ORIGINS: `http://127.0.0.1:${port}`,
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.pipe(logStream);
+  child.stderr?.pipe(logStream);
+  const url = `http://127.0.0.1:${port}`;
+  let exited = false;
+  child.once('exit', () => {
+    exited = true;
+  });
+  const close = async () => {
+    if (!exited) {
+      const done = new Promise<void>((r) => child.once('exit', () => r()));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await done;
+      clearTimeout(timer);
+    }
+    await adminQuery(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => undefined);
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    if (exited) {
+      await close();
+      throw new Error(`the server exited during start-up; see ${logFile}`);
+    }
+    try {
+      const res = await fetch(`${url}/api/health/ready`);
+      if (res.status === 200) break;
+    } catch {
+      /* not listening yet */
+    }
+    if (Date.now() > deadline) {
+      await close();
+      throw new Error(`the server did not become ready; see ${logFile}`);
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  return {
+    url,
+    dataDir,
+    logFile,
+    async has(method: string, route: string) {
+      const res = await fetch(url + route, { method, headers: { 'Content-Type': 'application/json' }, body: method === 'GET' ? undefined : '{}' });
+      if (res.status !== 404) return true;
+      const body = (await res.json().catch(() => ({}))) as { detail?: unknown };
+      return body.detail !== 'Not Found';
+    },
+    close,
+  };
+}

@@ -1,0 +1,173 @@
+/**
+ * Browser test of the console against the real server: every page renders without console errors, registration
+ * and sign-in work through the forms, and the login lockout message appears after repeated wrong passwords.
+ */
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { buildWeb, hasChromium, launch, type RunningServer, screenshot, startServer, watchConsole } from './e2e/harness.ts';
+
+if (!hasChromium) console.warn('SKIPPED apps/web browser tests: /usr/bin/chromium is absent (apt-get install -y chromium).');
+
+describe.skipIf(!hasChromium)('console pages in Chromium', () => {
+  let server: RunningServer;
+  let browser: Browser;
+  let hasAuth = false;
+
+  beforeAll(async () => {
+    buildWeb();
+    server = await startServer('pages');
+    hasAuth = await server.has('POST', '/api/auth/register');
+    browser = await launch();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('renders the public pages without console errors', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+    const page = await context.newPage();
+    const log = watchConsole(page);
+    for (const [route, heading, shot] of [
+      ['/', /Your own wake word/, 'landing'],
+      ['/pricing', /Plans/, 'pricing'],
+      ['/privacy', /Privacy/, 'privacy'],
+      ['/terms', /Terms of service/, 'terms'],
+      ['/login', /Sign in/, 'login'],
+      ['/register', /Create your account/, 'register'],
+      ['/forgot-password', /Reset your password/, 'forgot-password'],
+      ['/reset-password?token=x', /Choose a new password/, 'reset-password'],
+      ['/no-such-page', /Page not found/, 'not-found'],
+    ] as const) {
+      await page.goto(server.url + route);
+      await expect.poll(() => page.locator('h1').first().textContent()).toMatch(heading);
+      await screenshot(page, shot);
+    }
+    // Signed-in pages send a visitor to the login form, remembering where to return.
+    await page.goto(`${server.url}/dashboard`);
+    await page.waitForURL(/\/login\?next=%2Fdashboard/);
+    // The small-screen layout collapses the navigation behind a menu button.
+    await page.setViewportSize({ width: 390, height: 800 });
+    await page.goto(`${server.url}/`);
+    await page.getByRole('button', { name: 'Menu' }).click();
+    await expect.poll(() => page.getByRole('link', { name: 'Pricing' }).first().isVisible()).toBe(true);
+    await screenshot(page, 'landing-mobile');
+    expect(log.errors).toEqual([]);
+    await context.close();
+  });
+
+  it('registers through the form and renders every signed-in page without console errors', async (ctx) => {
+    if (!hasAuth) {
+      console.warn('SKIPPED: the server has no /api/auth routes yet');
+      ctx.skip();
+    }
+    const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+    const page = await context.newPage();
+    const log = watchConsole(page);
+    const base = server.url;
+
+    // Register through the form (the log email provider verifies new accounts automatically).
+    await page.goto(`${base}/register`);
+    const email = `web-${Date.now()}@example.com`;
+    await page.getByLabel('Name').fill('Ada Tester');
+    await page.getByLabel('Email').fill(email);
+    await page.getByLabel('Password').fill('correct horse battery');
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await page.waitForURL(/\/record$/);
+    await expect.poll(() => page.locator('h1').first().textContent()).toMatch(/New wake word/);
+    await screenshot(page, 'record-start');
+
+    // Pages whose API routes have not landed on this server yet are skipped (listed in the warning).
+    const pages: { route: string; heading: RegExp; shot: string; needs: [string, string][] }[] = [
+      { route: '/dashboard', heading: /Welcome, Ada Tester/, shot: 'dashboard', needs: [['GET', '/api/models'], ['GET', '/api/jobs'], ['GET', '/api/billing/subscription'], ['GET', '/api/jobs/circuit-breaker/state']] },
+      { route: '/teams', heading: /Teams/, shot: 'teams', needs: [['GET', '/api/teams']] },
+      { route: '/billing', heading: /Billing/, shot: 'billing', needs: [['GET', '/api/billing/subscription']] },
+      { route: '/account', heading: /Account settings/, shot: 'account', needs: [['GET', '/api/auth/api-keys']] },
+      { route: '/verify-email', heading: /Verify your email/, shot: 'verify-email', needs: [] },
+      { route: '/pricing', heading: /Plans/, shot: 'pricing-signed-in', needs: [['GET', '/api/billing/subscription']] },
+    ];
+    const skipped: string[] = [];
+    for (const p of pages) {
+      const missing = [];
+      for (const [method, route] of p.needs) if (!(await server.has(method, route))) missing.push(route);
+      if (missing.length) {
+        skipped.push(`${p.route} (missing ${missing.join(', ')})`);
+        continue;
+      }
+      await page.goto(base + p.route);
+      await expect.poll(() => page.locator('h1').first().textContent()).toMatch(p.heading);
+      await page.waitForLoadState('networkidle');
+      await expect(page.getByRole('alert').count()).resolves.toBe(0);
+      await screenshot(page, p.shot);
+    }
+    if (skipped.length) console.warn(`SKIPPED pages whose API is not on the server yet: ${skipped.join('; ')}`);
+
+    if (!skipped.some((x) => x.startsWith('/dashboard'))) {
+      // The dashboard shows the free plan's limit from the API.
+      await page.goto(`${base}/dashboard`);
+      await expect.poll(() => page.locator('.stat').nth(1).textContent()).toMatch(/0 \/ 3/);
+    }
+    if (await server.has('POST', '/api/teams')) {
+      await page.goto(`${base}/teams`);
+      await page.getByLabel('Team name').fill('Sound Lab');
+      await page.getByRole('button', { name: 'Create team' }).click();
+      await page.waitForURL(/\/teams\/\d+$/);
+      await expect.poll(() => page.locator('h1').first().textContent()).toBe('Sound Lab');
+      await screenshot(page, 'team');
+    }
+    if (await server.has('POST', '/api/auth/api-keys')) {
+      await page.goto(`${base}/account`);
+      await page.getByLabel('New key name').fill('ci');
+      await page.getByRole('button', { name: 'Create key' }).click();
+      await expect.poll(async () => (await page.getByTestId('new-api-key').textContent()) ?? '').toMatch(/^vw_[A-Za-z0-9_-]{43}$/);
+      await screenshot(page, 'account-api-key');
+    }
+
+    // Sign out, then back in through the login form.
+    await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+    await expect.poll(() => new URL(page.url()).pathname + new URL(page.url()).search).toBe('/login');
+    await page.goto(`${base}/login?next=%2Faccount`);
+    await page.getByLabel('Email').fill(email);
+    await page.getByLabel('Password').fill('correct horse battery');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(/\/account$/);
+    await expect.poll(() => page.locator('h1').first().textContent()).toMatch(/Account settings/);
+
+    expect(log.errors).toEqual([]);
+    await context.close();
+  }, 180_000);
+
+  it('shows the lockout message after five wrong passwords', async (ctx) => {
+    if (!hasAuth) {
+      console.warn('SKIPPED: the server has no /api/auth routes yet');
+      ctx.skip();
+    }
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    // The deliberate 401 and 423 answers are logged by Chromium as failed resource loads.
+    const log = watchConsole(page, [/status of 40[13]|status of 42[39]/]);
+    // A server of its own: the login limit (5/minute per IP) is shared with the other tests' sign-ins.
+    const server = await startServer('lockout');
+    onTestFinished(() => server.close());
+    const email = `lock-${Date.now()}@example.com`;
+    const res = await fetch(`${server.url}/api/auth/register`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ email, password: 'the right password', name: 'Lock Test' }),
+    });
+    expect(res.status).toBe(201);
+    await page.goto(`${server.url}/login`);
+    await page.getByLabel('Email').fill(email);
+    for (let i = 1; i <= 5; i++) {
+      await page.getByLabel('Password').fill(`wrong password ${i}`);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      const expected = i < 5 ? /email or password is not correct/ : /account is locked for 15 minutes/;
+      await expect.poll(async () => (await page.getByRole('alert').textContent()) ?? '').toMatch(expected);
+    }
+    await expect.poll(() => page.getByRole('button', { name: 'Sign in' }).isDisabled()).toBe(true);
+    await screenshot(page, 'login-locked');
+    expect(log.errors).toEqual([]);
+    await context.close();
+  });
+});
