@@ -78,6 +78,7 @@ export interface CreateDetectorOptions {
   /** Model bytes (a front end is created, verified and owned by the detector) or a shared front end. */
   frontend: FrontendModels | Frontend;
   heads: HeadSpec[];
+  /** Optional gate (off by default): silero VAD bytes; threshold default = a manifest's `detection.vad_threshold`, else 0.5. */
   vad?: { model: Uint8Array; threshold?: number };
   /** Sample rate of the pushed PCM (default 16,000); anything else is resampled. */
   inputSampleRate?: number;
@@ -95,6 +96,8 @@ export interface Detector {
   readonly heads: readonly ResolvedHead[];
   readonly frontend: Frontend;
   readonly inputSampleRate: number;
+  /** The VAD gate's threshold, or null without a gate. */
+  readonly vadThreshold: number | null;
   /** Steps completed since the start or the last reset. */
   readonly step: number;
   push(pcm: Int16Array | Float32Array): Promise<PushResult>;
@@ -136,7 +139,7 @@ class DetectorImpl implements Detector {
     private readonly ownsFrontend: boolean,
     private readonly running: RunningHead[],
     private readonly vad: Vad | null,
-    private readonly vadThreshold: number,
+    private readonly gateThreshold: number,
     readonly inputSampleRate: number,
   ) {
     this.stream = frontend.createStream();
@@ -155,6 +158,10 @@ class DetectorImpl implements Detector {
 
   get step(): number {
     return this.stream.step;
+  }
+
+  get vadThreshold(): number | null {
+    return this.vad ? this.gateThreshold : null;
   }
 
   get disposed(): boolean {
@@ -235,7 +242,7 @@ class DetectorImpl implements Detector {
       let gated = false;
       if (this.vad) {
         result.vad = this.vad.maxOver(k * STEP_SAMPLES);
-        gated = result.vad < this.vadThreshold;
+        gated = result.vad < this.gateThreshold;
       }
       for (let h = 0; h < this.running.length; h++) {
         const head = this.running[h];
@@ -339,7 +346,11 @@ export async function createDetector(opts: CreateDetectorOptions): Promise<Detec
       vad = await loadVad(ort, opts.vad.model, { threads: opts.threads });
       loaded.push(vad);
     }
-    const vadThreshold = opts.vad?.threshold ?? 0.5;
+    // Gate threshold: the option, else the first manifest that sets detection.vad_threshold, else 0.5.
+    const fromManifest = opts.heads
+      .map((h) => h.manifest?.detection?.vad_threshold)
+      .find((v) => typeof v === 'number');
+    const vadThreshold = opts.vad?.threshold ?? fromManifest ?? 0.5;
     return new DetectorImpl(frontend, ownsFrontend, running, vad, vadThreshold, rate);
   } catch (err) {
     await Promise.all(loaded.map((x) => x.dispose().catch(() => undefined)));

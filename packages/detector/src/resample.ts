@@ -276,10 +276,17 @@ export function resample(input: Float32Array, fromRate: number, toRate: number):
   checkRate(toRate, 'toRate');
   if (fromRate === toRate) return input.slice();
   const r = new StreamingResampler(fromRate, toRate);
-  const head = r.process(input);
-  const tail = r.flush();
-  const out = new Float32Array(head.length + tail.length);
-  out.set(head);
-  out.set(tail, head.length);
+  const total = Math.ceil((input.length * toRate) / fromRate);
+  const out = new Float32Array(total);
+  let o = 0;
+  // In slices, so that the working buffers stay small for hours of audio.
+  for (let pos = 0; pos < input.length; pos += ONE_SHOT_SLICE) {
+    const y = r.processView(input.subarray(pos, pos + ONE_SHOT_SLICE));
+    out.set(y, o);
+    o += y.length;
+  }
+  out.set(r.flush(), o);
   return out;
 }
+
+const ONE_SHOT_SLICE = 1 << 18;

@@ -243,6 +243,8 @@ describe('VAD gate (engine.md §5 rule 4)', () => {
       heads: [{ name: 'j', model: jarvisBytes }],
       vad: { model: vadModel, threshold: 1.0 },
     });
+    expect(open.vadThreshold).toBe(0.5);
+    expect(closed.vadThreshold).toBe(1.0);
     const a = await open.push(clip);
     const b = await closed.push(clip);
     expect(a.detections).toHaveLength(1);
@@ -256,6 +258,19 @@ describe('VAD gate (engine.md §5 rule 4)', () => {
     expect(speechMax).toBeGreaterThan(0.8);
     await open.dispose();
     await closed.dispose();
+    // Without the option, a manifest's detection.vad_threshold sets the gate; without a gate it is null.
+    const fromManifest = await createDetector({
+      ort,
+      frontend: fe,
+      heads: [{ name: 'j', model: jarvisBytes, manifest: { detection: { vad_threshold: 0.3 } } }],
+      vad: { model: vadModel },
+    });
+    expect(fromManifest.vadThreshold).toBe(0.3);
+    await fromManifest.dispose();
+    const none = await createDetector({ ort, frontend: fe, heads: [{ name: 'j', model: jarvisBytes }] });
+    expect(none.vadThreshold).toBeNull();
+    expect((await none.push(clip.subarray(0, 12_800))).steps.every((s) => s.vad === undefined)).toBe(true);
+    await none.dispose();
   });
 });
 

@@ -134,6 +134,29 @@ describe('StreamingResampler', () => {
     expect(maxDiff).toBe(0);
   });
 
+  it('one-shot conversion of long input (processed in slices) equals streaming it in small chunks', () => {
+    let seed = 99;
+    const rand = () => {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      return seed / 2 ** 32;
+    };
+    const x = Float32Array.from({ length: 48_000 * 8 }, () => rand() - 0.5);
+    const ref = resample(x, 48_000, 16_000);
+    expect(ref.length).toBe(128_000);
+    const r = new StreamingResampler(48_000, 16_000);
+    const parts: Float32Array[] = [];
+    for (let i = 0; i < x.length; i += 4096) parts.push(r.process(x.subarray(i, i + 4096)));
+    parts.push(r.flush());
+    let o = 0;
+    let maxDiff = 0;
+    for (const p of parts) {
+      for (let i = 0; i < p.length; i++) maxDiff = Math.max(maxDiff, Math.abs(p[i] - ref[o + i]));
+      o += p.length;
+    }
+    expect(o).toBe(ref.length);
+    expect(maxDiff).toBe(0);
+  });
+
   it('upsampling 8 kHz keeps a 3 kHz tone and its level', () => {
     const y = resample(tone(3000, 8000, 0.3), 8000, 16_000);
     const { amp, residualRms } = fitAmplitude(y, 3000, 16_000);
