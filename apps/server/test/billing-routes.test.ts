@@ -112,6 +112,12 @@ describe('checkout', () => {
     const already = await post('/api/billing/checkout', user.headers, { tier: 'developer' });
     expect(already.status).toBe(409);
     expect(await already.json()).toEqual({ detail: 'You are already on the developer plan (or higher).' });
+    // A higher tier also refuses; the message names the requested tier ("or higher").
+    await setSub(user.id, { tier: 'business', status: 'active' });
+    const higher = await post('/api/billing/checkout', user.headers, { tier: 'developer' });
+    expect(higher.status).toBe(409);
+    expect(await higher.json()).toEqual({ detail: 'You are already on the developer plan (or higher).' });
+    await setSub(user.id, { tier: 'developer', status: 'trialing' });
 
     // Past due: effectively free, but the Stripe subscription has not ended → portal, not a second subscription.
     await setSub(user.id, { status: 'past_due', stripe_subscription_id: newId('sub') });

@@ -50,7 +50,7 @@ export async function createCheckout(ctx: AppContext, user: { id: number; email:
     const row = await lockSubscription(tx, user.id);
     const current = effectiveTier(row);
     if (TIERS[current].rank >= TIERS[tier].rank) {
-      throw new HttpError(409, `You are already on the ${current} plan (or higher).`);
+      throw new HttpError(409, `You are already on the ${tier} plan (or higher).`);
     }
     if (hasLiveSubscription(row)) {
       throw new HttpError(409, 'You already have a subscription. Use the billing portal to change plans.');
