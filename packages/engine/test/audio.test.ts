@@ -2,7 +2,18 @@ import path from 'node:path';
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { deriveRng } from '../src/rng.ts';
-import { dbfs, noiseFloor, readWav, readWavFile16k, trimClip, trimClipAsync, writeWav16 } from '../src/audio/index.ts';
+import {
+  type FeatureSequence,
+  dbfs,
+  dtwDistance,
+  findInconsistentClips,
+  noiseFloor,
+  readWav,
+  readWavFile16k,
+  trimClip,
+  trimClipAsync,
+  writeWav16,
+} from '../src/audio/index.ts';
 
 const repoRoot = path.resolve(import.meta.dirname, '../../..');
 const devData = path.resolve(repoRoot, '../shared/data/picovoice-dev');
@@ -229,4 +240,77 @@ describe('trimClip', () => {
     }
     expect(ok).toBeGreaterThanOrEqual(8);
   });
+});
+
+describe('clip consistency (DTW)', () => {
+  const dim = 16;
+  /** A "word": a smooth trajectory through feature space, time-warped and noised per take. */
+  function take(word: number, seed: number, steps: number): FeatureSequence {
+    const r = deriveRng(seed, 'take', word);
+    const data = new Float32Array(steps * dim);
+    const warp = r.uniform(0.8, 1.25);
+    for (let t = 0; t < steps; t++) {
+      const u = Math.min(1, (t / (steps - 1)) ** warp);
+      for (let k = 0; k < dim; k++) data[t * dim + k] = Math.sin(3 * u * (k + 1) + word * 1.7 * (k % 5)) + 1.2 + 0.15 * r.normal();
+    }
+    return { data, steps, dim };
+  }
+
+  it('is zero for identical sequences, symmetric, and smaller for a time-warped take than for another word', () => {
+    const a = take(1, 1, 20);
+    const b = take(1, 2, 26);
+    const c = take(2, 3, 22);
+    expect(dtwDistance(a, a)).toBe(0);
+    expect(dtwDistance(a, b)).toBeCloseTo(dtwDistance(b, a), 12);
+    expect(dtwDistance(a, b)).toBeLessThan(dtwDistance(a, c));
+    expect(() => dtwDistance(a, { data: new Float32Array(8), steps: 1, dim: 8 })).toThrow();
+  });
+
+  it('flags the clip that differs from the others', () => {
+    const seqs = Array.from({ length: 9 }, (_, i) => take(1, 10 + i, 18 + (i % 5) * 2));
+    seqs.splice(4, 0, take(3, 99, 22));
+    const res = findInconsistentClips(seqs);
+    expect(res.flagged).toEqual([4]);
+    expect(res.medians[4]).toBeGreaterThan(2 * res.overallMedian);
+    expect(findInconsistentClips(seqs.filter((_, i) => i !== 4)).flagged).toEqual([]);
+    expect(findInconsistentClips(seqs.slice(0, 2)).flagged).toEqual([]);
+  });
+});
+
+describe('clip consistency on real recordings (front-end embeddings)', () => {
+  it('ranks a different word highest and flags nothing among takes of one word', async () => {
+    const { createNodeFrontend } = await import('@violawake/detector/node');
+    const fe = await createNodeFrontend();
+    try {
+      const list = (w: string) =>
+        readdirSync(path.join(devData, w))
+          .filter((f) => f.endsWith('.wav'))
+          .sort()
+          .map((f) => path.join(devData, w, f));
+      const embed = async (file: string): Promise<FeatureSequence> => {
+        const r = trimClip(await readWavFile16k(file));
+        if (!r.ok) throw new Error(`${file}: ${r.reason}`);
+        const e = await fe.embedClip(r.samples);
+        return { data: e, steps: e.length / 96, dim: 96 };
+      };
+      const computer = list('computer');
+      const snowboy = list('snowboy');
+      let flaggedOdd = 0;
+      for (const start of [0, 20, 40]) {
+        const seqs: FeatureSequence[] = [];
+        for (const f of computer.slice(start, start + 9)) seqs.push(await embed(f));
+        seqs.push(await embed(snowboy[start]!));
+        const res = findInconsistentClips(seqs);
+        const top = res.medians.indexOf(Math.max(...res.medians));
+        expect(top).toBe(9);
+        expect(res.flagged.every((i) => i === 9)).toBe(true);
+        if (res.flagged.includes(9)) flaggedOdd++;
+        expect(findInconsistentClips(seqs.slice(0, 9)).flagged).toEqual([]);
+      }
+      // picovoice-dev takes come from many speakers (harder than one user's takes); the odd word still stands out
+      expect(flaggedOdd).toBeGreaterThanOrEqual(2);
+    } finally {
+      await fe.dispose();
+    }
+  }, 60_000);
 });
