@@ -1,5 +1,100 @@
-import { UsageError } from './args.ts';
+/** `violawake train` (engine.md §10): runs the pipeline and writes `<out>/<name>.onnx`, `.json` and optionally `.zip`. */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createBundle, manifestJson, slugify } from '@violawake/engine/artifacts/index';
+import { trainWakeWord, type TrainResult } from '@violawake/engine/pipeline/train';
+import { bool, num, parseArgs, str, UsageError } from './args.ts';
+import { QUICK_BANK_SCALE } from './bank.ts';
+import { EXIT_OK } from './index.ts';
+import { listWavs } from './io.ts';
+import { engineDataDir } from './paths.ts';
 
-export async function runTrain(_argv: string[]): Promise<number> {
-  throw new UsageError('violawake train is not available yet in this build');
+const SPEC = {
+  'wake-word': { type: 'string' },
+  recordings: { type: 'string' },
+  'text-only': { type: 'boolean' },
+  out: { type: 'string' },
+  name: { type: 'string' },
+  'target-fa-per-hour': { type: 'string' },
+  seed: { type: 'string' },
+  arch: { type: 'string' },
+  corpus: { type: 'string' },
+  folds: { type: 'string' },
+  bundle: { type: 'boolean' },
+  json: { type: 'boolean' },
+  quick: { type: 'boolean' },
+  'bank-scale': { type: 'string' },
+  'data-dir': { type: 'string' },
+  'exclude-voice': { type: 'list' },
+} as const;
+
+export async function runTrain(argv: string[]): Promise<number> {
+  const p = parseArgs(argv, SPEC);
+  if (p.positionals.length > 0) throw new UsageError(`unexpected argument "${p.positionals[0]}"`);
+  const wakeWord = str(p, 'wake-word');
+  const recordings = str(p, 'recordings');
+  const textOnly = bool(p, 'text-only');
+  const out = str(p, 'out');
+  if (!wakeWord) throw new UsageError('--wake-word is required');
+  if (!out) throw new UsageError('--out is required');
+  if (recordings && textOnly) throw new UsageError('give either --recordings or --text-only, not both');
+  if (!recordings && !textOnly) throw new UsageError('give --recordings <dir> or --text-only');
+  const arch = str(p, 'arch') ?? 'auto';
+  if (!['auto', 'mlp', 'tcn'].includes(arch)) throw new UsageError('--arch must be auto, mlp or tcn');
+  if (str(p, 'folds') !== undefined) throw new UsageError('--folds is not supported by this engine version');
+  const name = str(p, 'name') ?? 'model';
+  if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new UsageError('--name may contain letters, digits, ".", "_" and "-" only');
+  const seed = num(p, 'seed', { min: 0, max: 2 ** 32 - 1, integer: true });
+  const target = num(p, 'target-fa-per-hour', { min: 0.05, max: 5 });
+  const quick = bool(p, 'quick');
+  const bankScale = num(p, 'bank-scale', { min: 0.001, max: 10 }) ?? (quick ? QUICK_BANK_SCALE : 1);
+  const clips = recordings ? await listWavs(recordings) : [];
+
+  let lastLine = '';
+  const result: TrainResult = await trainWakeWord({
+    wakeWord,
+    clips,
+    textOnly,
+    dataDir: str(p, 'data-dir') ?? engineDataDir(),
+    seed,
+    targetFaPerHour: target,
+    arch: arch as 'auto' | 'mlp' | 'tcn',
+    corpusDir: str(p, 'corpus'),
+    excludeVoices: p.flags['exclude-voice'] as string[] | undefined,
+    bankScale,
+    synthScale: quick ? 0.3 : 1,
+    name,
+    onProgress: (pr) => {
+      const line = `[${pr.stage} ${pr.progress.toFixed(0).padStart(3)} %] ${pr.message}`;
+      if (line !== lastLine) process.stderr.write(`${line}\n`);
+      lastLine = line;
+    },
+  });
+  await mkdir(out, { recursive: true });
+  const files = [join(out, `${name}.onnx`), join(out, `${name}.json`)];
+  await writeFile(files[0] as string, result.onnx);
+  await writeFile(files[1] as string, manifestJson(result.manifest));
+  if (bool(p, 'bundle')) {
+    const { loadFrontendModels } = await import('@violawake/detector/node');
+    const fm = await loadFrontendModels();
+    const zip = await createBundle({ onnx: result.onnx, manifest: result.manifest, melModel: fm.mel, embeddingModel: fm.embedding, slug: slugify(name) });
+    const zipPath = join(out, `${name}.zip`);
+    await writeFile(zipPath, zip);
+    files.push(zipPath);
+  }
+  const m = result.manifest;
+  if (bool(p, 'json')) {
+    process.stdout.write(`${JSON.stringify({ files, manifest: m, timings: result.evaluation.timings })}\n`);
+  } else {
+    process.stdout.write(
+      [
+        `Trained "${m.wake_word}" (${m.training.architecture}, ${m.training.params} parameters) in ${m.training.duration_s} s`,
+        `  grade ${m.metrics.quality_grade}, d' ${m.metrics.d_prime.toFixed(2)}, AUC ${m.metrics.auc.toFixed(4)}, EER ${m.metrics.eer.toFixed(4)}`,
+        `  threshold ${m.threshold.toFixed(2)}: miss rate ${(m.metrics.miss_rate_at_target * 100).toFixed(1)} %, ${m.metrics.fa_per_hour_at_threshold.toFixed(2)} FA/h (target ${m.metrics.target_fa_per_hour})`,
+        ...(m.evaluation?.warnings ?? []).map((w) => `  warning: ${w}`),
+        ...files.map((f) => `  wrote ${f}`),
+      ].join('\n') + '\n',
+    );
+  }
+  return EXIT_OK;
 }

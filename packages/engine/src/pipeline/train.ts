@@ -1,0 +1,591 @@
+/**
+ * The training pipeline (engine.md §1, §6–§9): ONE library function from a job description to artifacts plus
+ * metrics, or a typed EngineError. The server worker and the CLI both call `trainWakeWord`.
+ *
+ * Stages and progress ranges follow api.md §4.9: preparing 0–5, synthesizing 5–30, extracting 30–45,
+ * training 45–90, evaluating 90–98, exporting 98–100.
+ */
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { normalizeWakeWord, toInt16Magnitudes } from '@violawake/detector';
+import * as detectorNode from '@violawake/detector/node';
+import { readWavFile16k } from '../audio/wav.ts';
+import { trimClipAsync, type TrimResult } from '../audio/trim.ts';
+import type { RandomSource } from '../audio/random.ts';
+import { Rand } from '../audio/random.ts';
+import { augment, augmentPlaced, augmentUtterance } from '../augment/index.ts';
+import { type Manifest, type ManifestEvaluation, buildManifest } from '../artifacts/manifest.ts';
+import { ensureBank } from '../bank/build.ts';
+import { EMB_DIM, type LoadedBank, STEP_SECONDS, WINDOW, segmentWindowCount } from '../bank/store.ts';
+import {
+  EngineError,
+  cancelledError,
+  insufficientDataError,
+  qualityGateError,
+  toEngineError,
+  type QualityDiagnostics,
+} from '../eval/errors.ts';
+import { confusables as findConfusables } from '../negatives/confusables.ts';
+import { music } from '../negatives/music.ts';
+import { NOISE_KINDS, noise } from '../negatives/noise.ts';
+import { normalizePhonemes } from '../negatives/phonemes.ts';
+import { exportHeadOnnx } from '../onnx/index.ts';
+import { deriveRng } from '../rng.ts';
+import {
+  SynthesisError,
+  assertSynthesisCounts,
+  discoverProviders,
+  disposeProviders,
+  listVoices,
+  phraseVariants,
+  randomProsody,
+  splitVoices,
+  synthesizeMany,
+} from '../synth/index.ts';
+import { trimSilence } from '../synth/split.ts';
+import type { SpeechProvider, SynthRequest, Voice } from '../synth/types.ts';
+import { trainHead } from '../train/index.ts';
+import { POOL_BANK_NEGATIVE, POOL_POSITIVE, POOL_WORD_NEGATIVE, SOURCE_KINDS, type SourceKind, type TrainedHead } from '../train/types.ts';
+import { ENGINE_VERSION } from '../version.ts';
+import { CANVAS_ROWS, MAX_UTTERANCE_SAMPLES, fitLength, padForScoring, placeOnCanvas } from './canvas.ts';
+import { evaluateScores, type ScoreEvaluation, segmentMaxima } from './evaluate.ts';
+import { loadHeadRunner } from './heads.ts';
+import { clipScore, fireSteps, openRuntime, scoreAllSteps, withWarmPrefix, type EngineRuntime } from './runtime.ts';
+import { assignVoices } from './voices.ts';
+
+export type Stage = 'preparing' | 'synthesizing' | 'extracting' | 'training' | 'evaluating' | 'exporting';
+
+export interface Progress {
+  stage: Stage;
+  progress: number;
+  message: string;
+  epoch?: number;
+  total_epochs?: number;
+  train_loss?: number;
+  val_loss?: number;
+}
+
+export const STAGE_RANGES: Record<Stage, [number, number]> = {
+  preparing: [0, 5],
+  synthesizing: [5, 30],
+  extracting: [30, 45],
+  training: [45, 90],
+  evaluating: [90, 98],
+  exporting: [98, 100],
+};
+
+export interface TrainJob {
+  wakeWord: string;
+  /** WAV paths of the user's recordings. */
+  clips?: string[];
+  textOnly?: boolean;
+  /** Data directory: the bank lives in `<dataDir>/engine/bank/`, the synthesis cache in `<dataDir>/engine/synth-cache/`. */
+  dataDir: string;
+  seed?: number;
+  targetFaPerHour?: number;
+  arch?: 'auto' | 'mlp' | 'tcn';
+  /** Optional curated negatives corpus (paid tiers, §6.6): not used by this version of the pipeline. */
+  corpusDir?: string;
+  /** Voice ids training and evaluation must not use (benchmark reservations). */
+  excludeVoices?: string[];
+  signal?: AbortSignal;
+  onProgress?: (p: Progress) => void;
+  /** Negative bank size (1 = default ≈ 1.5 h + 3 h; CI uses ≈ 0.02). */
+  bankScale?: number;
+  /** Model name (file stem) written into the manifest (default `model`). */
+  name?: string;
+  /** Scale of the synthetic data volumes (1 = engine.md §6.1 counts); the CI test uses less. */
+  synthScale?: number;
+  /** Upper bound on training epochs (the trainer's budget may lower it). */
+  maxEpochs?: number;
+  /** Clock for `created_at` (tests). */
+  now?: () => Date;
+}
+
+export interface TrainMetrics {
+  d_prime: number;
+  eer: number;
+  auc: number;
+  miss_rate_at_target: number;
+  target_fa_per_hour: number;
+  fa_per_hour_at_threshold: number;
+  quality_grade: 'A' | 'B' | 'C' | 'D' | 'F';
+  threshold: number;
+}
+
+export interface TrainResult {
+  onnx: Uint8Array;
+  manifest: Manifest;
+  metrics: TrainMetrics;
+  evaluation: ManifestEvaluation & { detail: ScoreEvaluation; timings: Record<string, number> };
+  scores: { positive: number[]; negative: number[] };
+}
+
+const SR = 16000;
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+interface Item {
+  audio: Float32Array;
+  kind: SourceKind;
+  pool: number;
+  label: 0 | 1;
+  group: number;
+  id: number;
+}
+
+/** Progress reporter that keeps progress monotonic within the attempt. */
+function reporter(cb: TrainJob['onProgress']) {
+  let last = 0;
+  return (stage: Stage, frac: number, message: string, extra: Partial<Progress> = {}) => {
+    const [a, b] = STAGE_RANGES[stage];
+    const p = Math.max(last, Math.min(b, a + (b - a) * Math.max(0, Math.min(1, frac))));
+    last = p;
+    cb?.({ stage, progress: Math.round(p * 100) / 100, message, ...extra });
+  };
+}
+
+async function vadMean(vad: Awaited<ReturnType<typeof detectorNode.loadVad>>, run: Float32Array): Promise<number> {
+  vad.reset();
+  const mags = toInt16Magnitudes(run);
+  let sum = 0;
+  let n = 0;
+  for (let i = 0; i + 512 <= mags.length; i += 512) {
+    await vad.pushMagnitudes(mags.subarray(i, i + 512));
+    sum += vad.last;
+    n++;
+  }
+  return n > 0 ? sum / n : 0;
+}
+
+function bedGenerator(length: number, rng: RandomSource): Float32Array {
+  const r = new Rand(rng);
+  const sec = length / SR;
+  const sub = deriveRng(r.int(0, 0x7fffffff), 'bed', 0);
+  return r.chance(0.5) ? music(sec, sub) : noise(r.pick(NOISE_KINDS), sec, sub);
+}
+
+const median = (a: number[]) => {
+  if (a.length === 0) return null;
+  const s = [...a].sort((x, y) => x - y);
+  const m = s.length >> 1;
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+};
+
+/** Trains, evaluates and exports a wake-word head. Rejects with an EngineError. */
+export async function trainWakeWord(job: TrainJob): Promise<TrainResult> {
+  try {
+    return await runPipeline(job);
+  } catch (err) {
+    if (job.signal?.aborted) throw cancelledError();
+    if (err instanceof SynthesisError) throw new EngineError('synthesis_unavailable', err.message, err.counts);
+    if ((err as Error)?.name === 'FrontendMismatchError') {
+      throw new EngineError('frontend_mismatch', (err as Error).message);
+    }
+    throw toEngineError(err);
+  }
+}
+
+async function runPipeline(job: TrainJob): Promise<TrainResult> {
+  const t0 = performance.now();
+  const timings: Record<string, number> = {};
+  let tStage = t0;
+  const lap = (name: string) => {
+    const now = performance.now();
+    timings[name] = Math.round(now - tStage) / 1000;
+    tStage = now;
+  };
+  const seed = (job.seed ?? 1) >>> 0;
+  const target = job.targetFaPerHour ?? 0.5;
+  const report = reporter(job.onProgress);
+  const check = () => {
+    if (job.signal?.aborted) throw cancelledError();
+  };
+  const synthScale = job.synthScale ?? 1;
+  const textOnly = job.textOnly === true || (job.clips ?? []).length === 0;
+
+  // ---------------------------------------------------------------- preparing
+  report('preparing', 0, 'Preparing training data...');
+  const wakeWord = normalizeWakeWord(job.wakeWord);
+  const rt = await openRuntime();
+  const vad = await detectorNode.loadVad(rt.ort, await detectorNode.loadVadModel());
+  const clipPaths = job.clips ?? [];
+  const trims: { path: string; res: TrimResult }[] = [];
+  for (const path of clipPaths) {
+    check();
+    let x: Float32Array;
+    try {
+      x = await readWavFile16k(path);
+    } catch (err) {
+      trims.push({ path, res: { ok: false, reason: 'empty', diagnostics: { durationSec: 0, noiseFloorDbfs: -120, speechDbfs: -120, snrDb: 0, speechSec: 0, clippedFraction: 0, clipping: false, lowSnr: false, runs: 0 } } });
+      void err;
+      continue;
+    }
+    trims.push({ path, res: await trimClipAsync(x, { vadProb: (run) => vadMean(vad, run) }) });
+  }
+  await vad.dispose();
+  const usable = trims.filter((t) => t.res.ok) as { path: string; res: Extract<TrimResult, { ok: true }> }[];
+  const silentClips = trims.filter((t) => !t.res.ok && ['empty', 'no_speech', 'vad_rejected'].includes(t.res.reason)).length;
+  if (!textOnly && usable.length < 5) throw insufficientDataError(usable.length);
+  report('preparing', 0.2, `Loaded ${usable.length} recordings.`);
+  // hold out max(1, round(n/5)) user clips by seed
+  const order = usable.map((_, i) => i);
+  new Rand(deriveRng(seed, 'holdout', 0)).shuffle(order);
+  const nHold = textOnly ? 0 : Math.max(1, Math.round(usable.length / 5));
+  const heldOut = new Set(order.slice(0, nHold));
+  const userTrain = usable.filter((_, i) => !heldOut.has(i)).map((u) => u.res.samples);
+  const userHeld = usable.filter((_, i) => heldOut.has(i)).map((u) => u.res.samples);
+
+  const conf = await findConfusables(wakeWord, { cacheDir: join(job.dataDir, 'engine', 'lexicon') });
+  const wakePhon = normalizePhonemes(conf.wakePhonemes).replace(/\s+/g, '');
+  report('preparing', 0.4, 'Checking the negative bank...');
+  const bankT0 = performance.now();
+  let bankBuilt = false;
+  const bank: LoadedBank = await ensureBank({
+    dataDir: job.dataDir,
+    scale: job.bankScale ?? 1,
+    excludeVoices: job.excludeVoices,
+    signal: job.signal,
+    onProgress: (m, f) => {
+      bankBuilt = true;
+      report('preparing', 0.4 + 0.55 * f, m);
+    },
+  });
+  const bankSeconds = bankBuilt ? (performance.now() - bankT0) / 1000 : 0;
+  lap('preparing');
+  const jobStart = performance.now() - (bankBuilt ? bankSeconds * 1000 : 0);
+
+  // ---------------------------------------------------------------- synthesizing
+  report('synthesizing', 0, 'Generating synthetic speech...');
+  let providers: SpeechProvider[] = [];
+  try {
+    providers = await discoverProviders();
+    const exclude = new Set(job.excludeVoices ?? []);
+    const voices = (await listVoices(providers)).filter((v) => !exclude.has(v.id));
+    const split = splitVoices(voices, bank.index.installation_seed);
+    const trainVoices = split.train;
+    const evalVoices = split.eval;
+    const phonemeVoices = (vs: Voice[]) => {
+      const ok = new Set(providers.filter((p) => p.acceptsPhonemes).map((p) => p.id));
+      return vs.filter((v) => ok.has(v.provider));
+    };
+    const variants = phraseVariants(job.wakeWord.trim() || wakeWord);
+    const nPos = Math.max(20, Math.round((textOnly ? 600 : 300) * synthScale));
+    const nEvalPos = Math.max(10, Math.round(120 * synthScale));
+    const reqs: SynthRequest[] = [];
+    const kinds: { kind: SourceKind | 'eval-pos' | 'eval-neg'; group: number }[] = [];
+    const addReqs = (texts: { text?: string; phonemes?: string; group: number }[], vs: Voice[], kind: (typeof kinds)[number]['kind'], purpose: string) => {
+      const chosen = assignVoices(vs, providers, texts.length, deriveRng(seed, purpose, 0));
+      texts.forEach((t, i) => {
+        const pr = randomProsody(deriveRng(seed, `${purpose}-prosody`, i));
+        reqs.push({ ...(t.phonemes ? { phonemes: t.phonemes } : { text: t.text }), voice: (chosen[i] as Voice).id, rate: pr.rate, pitch: pr.pitch });
+        kinds.push({ kind, group: t.group });
+      });
+    };
+    let group = 1_000_000;
+    // positives: phrase variants in train voices, one group per utterance
+    addReqs(Array.from({ length: nPos }, (_, i) => ({ text: variants[i % variants.length], group: group++ })), trainVoices, 'synthetic', 'syn-pos');
+    // word-specific negatives: every candidate in ≈ 6 train voices, one group per candidate
+    const perCand = Math.max(2, Math.round(6 * Math.min(1, synthScale * 1.5)));
+    const negTexts: { text?: string; phonemes?: string; group: number; kind: SourceKind }[] = [];
+    const nNonce = Math.max(8, Math.round(40 * synthScale));
+    const nReal = Math.max(5, Math.round(20 * synthScale));
+    for (const p of conf.nonce.slice(0, nNonce)) negTexts.push({ phonemes: p, group: group++, kind: 'confusable' });
+    for (const t of conf.realWords.slice(0, nReal)) negTexts.push({ text: t, group: group++, kind: 'confusable' });
+    conf.partials.forEach((p, i) => {
+      const text = conf.partialTexts[i];
+      negTexts.push({ ...(text ? { text } : { phonemes: p }), group: group++, kind: 'partial' });
+    });
+    for (const t of conf.prefixPhrases) negTexts.push({ text: t, group: group++, kind: 'partial' });
+    const trainPhonVoices = phonemeVoices(trainVoices);
+    for (const kind of ['confusable', 'partial'] as const) {
+      const items = negTexts.filter((n) => n.kind === kind);
+      const withText = items.filter((n) => n.text).flatMap((n) => Array.from({ length: perCand }, () => n));
+      const withPh = items.filter((n) => !n.text).flatMap((n) => Array.from({ length: perCand }, () => n));
+      addReqs(withText, trainVoices, kind, `syn-${kind}-text`);
+      if (trainPhonVoices.length > 0) addReqs(withPh, trainPhonVoices, kind, `syn-${kind}-ph`);
+    }
+    // held-out evaluation: positives and word-specific negatives in eval voices
+    addReqs(Array.from({ length: nEvalPos }, (_, i) => ({ text: variants[i % variants.length], group: -1 })), evalVoices, 'eval-pos', 'eval-pos');
+    const evalNegCands = negTexts.filter((n) => n.text).slice(0, Math.max(10, Math.round(100 * synthScale)));
+    addReqs(
+      Array.from({ length: Math.max(10, Math.round(100 * synthScale)) }, (_, i) => ({ text: (evalNegCands[i % evalNegCands.length] as { text: string }).text, group: -1 })),
+      evalVoices,
+      'eval-neg',
+      'eval-neg',
+    );
+    const audio = await synthesizeMany(providers, reqs, {
+      cacheDir: join(job.dataDir, 'engine', 'synth-cache'),
+      signal: job.signal,
+      onProgress: (d, t) => report('synthesizing', d / t, `Generating synthetic speech (${d}/${t})...`),
+    });
+    check();
+    const posIdx = kinds.map((k, i) => (k.kind === 'synthetic' ? i : -1)).filter((i) => i >= 0);
+    assertSynthesisCounts(
+      posIdx.map((i) => reqs[i] as SynthRequest),
+      posIdx.map((i) => audio[i] ?? null),
+      { minUtterances: Math.min(100, Math.round(nPos / 3)), minVoices: 3 },
+    );
+    const trimmed = audio.map((a) => (a ? trimSilence(a) : null));
+    lap('synthesizing');
+
+    // ---------------------------------------------------------------- extracting
+    report('extracting', 0, 'Extracting features...');
+    const items: Item[] = [];
+    let id = 0;
+    const copies = userTrain.length > 0 ? Math.max(2, Math.ceil((160 * Math.min(1, synthScale)) / userTrain.length)) : 0;
+    userTrain.forEach((clip, ci) => {
+      for (let c = 0; c < copies; c++) items.push({ audio: clip, kind: 'user', pool: POOL_POSITIVE, label: 1, group: ci, id: id++ });
+    });
+    let nSynthPos = 0;
+    let longSynth = 0;
+    const synthDur: number[] = [];
+    trimmed.forEach((a, i) => {
+      const k = kinds[i] as (typeof kinds)[number];
+      if (!a || k.kind === 'eval-pos' || k.kind === 'eval-neg') return;
+      if (k.kind === 'synthetic') synthDur.push(a.length / SR);
+      if (a.length > MAX_UTTERANCE_SAMPLES) {
+        if (k.kind === 'synthetic') longSynth++;
+        return; // synthetic utterances that do not fit are dropped (§6.8)
+      }
+      const isPos = k.kind === 'synthetic';
+      if (isPos) nSynthPos++;
+      items.push({ audio: a, kind: k.kind as SourceKind, pool: isPos ? POOL_POSITIVE : POOL_WORD_NEGATIVE, label: isPos ? 1 : 0, group: k.group, id: id++ });
+    });
+    // canvases → embeddings e_10 … e_28 (19 rows each)
+    const canvasRows = new Float32Array(items.length * CANVAS_ROWS * EMB_DIM);
+    const winStarts: number[] = [];
+    const winLabels: number[] = [];
+    const winPools: number[] = [];
+    const winGroups: number[] = [];
+    const winKinds: number[] = [];
+    for (let n = 0; n < items.length; n++) {
+      check();
+      const it = items[n] as Item;
+      const rng = deriveRng(seed, 'canvas', it.id);
+      const r = new Rand(rng);
+      const pre = augmentUtterance(it.audio, deriveRng(r.int(0, 0x7fffffff), 'aug-pre', it.id));
+      const fitted = fitLength(pre);
+      const placed = placeOnCanvas(fitted, { rng: deriveRng(r.int(0, 0x7fffffff), 'place', it.id), bed: bedGenerator });
+      const canvas = augmentPlaced(placed.canvas, deriveRng(r.int(0, 0x7fffffff), 'aug-post', it.id), { region: [placed.start, placed.end] });
+      const emb = await rt.frontend.embedClip(canvas, { firstStep: 10 });
+      canvasRows.set(emb.subarray(0, CANVAS_ROWS * EMB_DIM), n * CANVAS_ROWS * EMB_DIM);
+      const wins = it.label === 1 ? placed.windows : [0, 1, 2, 3];
+      for (const j of wins) {
+        winStarts.push(n * CANVAS_ROWS + j);
+        winLabels.push(it.label);
+        winPools.push(it.pool);
+        winGroups.push(it.group);
+        winKinds.push(SOURCE_KINDS.indexOf(it.kind));
+      }
+      if (n % 20 === 0 || n === items.length - 1) {
+        report('extracting', (n + 1) / items.length, `Extracting features (${n + 1}/${items.length} clips)...`);
+      }
+    }
+    // bank windows: every step ≥ 10 of every 30 s block, minus blocks whose speech contains the wake word
+    const canvasRowCount = items.length * CANVAS_ROWS;
+    let bankWindows = 0;
+    let bankSecondsUsed = 0;
+    const bankKindIndex = (k: string) => SOURCE_KINDS.indexOf(k === 'mixture' ? 'speech' : (k as SourceKind));
+    for (const seg of bank.index.train.segments) {
+      if (seg.phonemes.some((p) => p.replace(/\s+/g, '').includes(wakePhon))) continue;
+      const n = segmentWindowCount(seg.rows);
+      for (let w = 0; w < n; w++) {
+        winStarts.push(canvasRowCount + seg.offset + 9 + w);
+        winLabels.push(0);
+        winPools.push(POOL_BANK_NEGATIVE);
+        winGroups.push(2_000_000 + seg.group);
+        winKinds.push(bankKindIndex(seg.kind));
+      }
+      bankWindows += n;
+      bankSecondsUsed += (seg.rows - 15) * STEP_SECONDS;
+    }
+    const embeddings = new Float32Array(new SharedArrayBuffer((canvasRowCount + bank.index.train.rows) * EMB_DIM * 4));
+    embeddings.set(canvasRows, 0);
+    embeddings.set(bank.train, canvasRowCount * EMB_DIM);
+    const windowSet = {
+      embeddings,
+      starts: Int32Array.from(winStarts),
+      labels: Uint8Array.from(winLabels),
+      pools: Uint8Array.from(winPools),
+      groups: Int32Array.from(winGroups),
+      kinds: Uint8Array.from(winKinds),
+    };
+    lap('extracting');
+
+    // ---------------------------------------------------------------- training
+    report('training', 0, 'Training...');
+    const followed = job.arch && job.arch !== 'auto' ? job.arch : 'mlp';
+    const head: TrainedHead = await trainHead(windowSet, {
+      arch: job.arch ?? 'auto',
+      seed,
+      signal: job.signal,
+      maxEpochs: job.maxEpochs,
+      onProgress: (p) => {
+        if (p.candidate !== followed) return;
+        report('training', p.epoch / p.total_epochs, `Epoch ${p.epoch}/${p.total_epochs} - loss: ${p.train_loss.toFixed(4)}`, {
+          epoch: p.epoch,
+          total_epochs: p.total_epochs,
+          train_loss: Math.round(p.train_loss * 1e6) / 1e6,
+          val_loss: Math.round(p.val_loss * 1e6) / 1e6,
+        });
+      },
+    });
+    check();
+    lap('training');
+
+    // ---------------------------------------------------------------- evaluating
+    report('evaluating', 0, 'Evaluating on held-out audio...');
+    const onnx = exportHeadOnnx(head, { wakeWord, engineVersion: ENGINE_VERSION });
+    const runner = await loadHeadRunner(rt.ort, onnx);
+    try {
+      const scoreClip = async (x: Float32Array, padId: number) =>
+        scoreAllSteps(runner, withWarmPrefix(await rt.embed(padForScoring(x, deriveRng(seed, 'eval-pad', padId))), rt.warm));
+      let padId = 0;
+      const userSteps: Float32Array[] = [];
+      for (const [ci, clip] of userHeld.entries()) {
+        userSteps.push(await scoreClip(clip, padId++));
+        for (let a = 0; a < 9; a++) {
+          const aug = fitLength(augment(clip, deriveRng(seed, 'eval-aug', ci * 16 + a)), 3 * SR);
+          userSteps.push(await scoreClip(aug, padId++));
+        }
+      }
+      report('evaluating', 0.2, 'Evaluating on held-out audio...');
+      const synthSteps: Float32Array[] = [];
+      const negSteps: Float32Array[] = [];
+      let k = 0;
+      for (let i = 0; i < trimmed.length; i++) {
+        const kk = kinds[i] as (typeof kinds)[number];
+        const a = trimmed[i];
+        if (!a || (kk.kind !== 'eval-pos' && kk.kind !== 'eval-neg')) continue;
+        const x = k++ % 2 === 1 ? augment(a, deriveRng(seed, 'eval-syn-aug', i)) : a;
+        (kk.kind === 'eval-pos' ? synthSteps : negSteps).push(await scoreClip(x, padId++));
+      }
+      report('evaluating', 0.5, 'Scoring the negative stream...');
+      const stream = await scoreAllSteps(runner, bank.eval);
+      // drop stream sentences that contain the wake word (their firings are not false accepts)
+      for (const sp of bank.index.eval.spans) {
+        if (!sp.phonemes.replace(/\s+/g, '').includes(wakePhon)) continue;
+        for (let s = Math.max(0, sp.startStep - 1); s < Math.min(stream.length, sp.endStep + 25); s++) stream[s] = 0;
+      }
+      const streamHours = bank.index.eval.seconds / 3600;
+      const positives = [...userSteps, ...synthSteps];
+      const detail = evaluateScores({
+        positives: positives.map(clipScore),
+        positiveSteps: positives,
+        negativeClips: negSteps.map(clipScore),
+        stream,
+        streamHours,
+        targetFaPerHour: target,
+      });
+      const thr = detail.threshold;
+      const missOf = (steps: Float32Array[]) =>
+        steps.length === 0 ? null : steps.filter((s) => fireSteps(s, { threshold: thr }).length === 0).length / steps.length;
+      const confFa = negSteps.length === 0 ? null : negSteps.filter((s) => fireSteps(s, { threshold: thr }).length > 0).length / negSteps.length;
+      const warnings: string[] = [];
+      const medSynth = median(synthDur);
+      if (medSynth !== null && medSynth > 1.6) warnings.push(`The typical synthetic duration of '${wakeWord}' is ${medSynth.toFixed(2)} s (> 1.6 s).`);
+      if (longSynth > 0) warnings.push(`${longSynth} synthetic utterances longer than 1.75 s were dropped.`);
+      if (detail.resolution_limited) warnings.push(`The negative stream (${(streamHours * 60).toFixed(1)} min) is too short to resolve ${target} FA/h.`);
+      if (job.corpusDir) warnings.push('The curated negatives corpus is not used by this engine version.');
+      const rejected = trims.filter((t) => !t.res.ok);
+      if (rejected.length > 0) warnings.push(`${rejected.length} recordings were rejected (${rejected.map((t) => (t.res as { reason: string }).reason).join(', ')}).`);
+      report('evaluating', 0.9, 'Grading...');
+      if (detail.quality_grade === 'F') {
+        const diag: QualityDiagnostics = {
+          wakeWord,
+          clipsTotal: clipPaths.length,
+          silentClips,
+          medianSpeechSeconds: median(usable.map((u) => u.res.diagnostics.speechSec)),
+          syllables: (conf.wakePhonemes.match(/[aeiouAEIOU@3]+/g) ?? []).length,
+          phonemes: wakePhon.replace(/[^A-Za-z@3]/g, '').length,
+          inconsistentClips: 0,
+          heldOutUserMissRate: missOf(userSteps),
+          evalSyntheticMissRate: missOf(synthSteps),
+          clippedOrNoisyClips: usable.filter((u) => u.res.diagnostics.clipping || u.res.diagnostics.lowSnr).length,
+          confusableFaRate: confFa,
+          closestConfusable: conf.realWords[0] ?? null,
+        };
+        throw qualityGateError(diag, { d_prime: detail.d_prime, quality_grade: 'F', miss_rate: detail.miss_rate_at_threshold });
+      }
+      lap('evaluating');
+
+      // ---------------------------------------------------------------- exporting
+      report('exporting', 0, 'Exporting model...');
+      const metrics: TrainMetrics = {
+        d_prime: detail.d_prime as number,
+        eer: detail.eer as number,
+        auc: detail.auc as number,
+        miss_rate_at_target: detail.miss_rate_at_threshold as number,
+        target_fa_per_hour: target,
+        fa_per_hour_at_threshold: detail.fa_per_hour_at_threshold,
+        quality_grade: detail.quality_grade,
+        threshold: thr,
+      };
+      const evaluation: TrainResult['evaluation'] = {
+        n_positive_clips: positives.length,
+        n_negative_clips: detail.n_negative_clips,
+        negatives_hours: streamHours,
+        negatives_kind: 'synthetic',
+        user_clips_held_out: userHeld.length,
+        miss_rate_by_source: { user: missOf(userSteps), synthetic: missOf(synthSteps) },
+        confusable_fa_rate: confFa,
+        resolution_limited: detail.resolution_limited,
+        warnings,
+        providers: providers.map((p) => p.id),
+        voices: { train: trainVoices.length, eval: evalVoices.length },
+        text_only: textOnly,
+        detail,
+        timings: { ...timings, bank_build_s: Math.round(bankSeconds * 10) / 10 },
+      };
+      const durationS = Math.round((performance.now() - jobStart) / 100) / 10;
+      const { detail: _d, timings: _t, ...manifestEvaluation } = evaluation;
+      const manifest = buildManifest({
+        name: job.name ?? 'model',
+        wakeWord,
+        createdAt: (job.now ?? (() => new Date()))(),
+        engineVersion: ENGINE_VERSION,
+        modelSha256: sha256(onnx),
+        melSha256: rt.melSha256,
+        embeddingSha256: rt.embeddingSha256,
+        threshold: thr,
+        metrics: {
+          d_prime: metrics.d_prime,
+          eer: metrics.eer,
+          auc: metrics.auc,
+          miss_rate_at_target: metrics.miss_rate_at_target,
+          target_fa_per_hour: target,
+          fa_per_hour_at_threshold: metrics.fa_per_hour_at_threshold,
+          quality_grade: metrics.quality_grade,
+        },
+        training: {
+          n_user_clips: userTrain.length,
+          n_synth_positives: nSynthPos,
+          n_negatives: bankWindows + winLabels.filter((l, i) => l === 0 && winPools[i] === POOL_WORD_NEGATIVE).length,
+          negatives_hours: Math.round((bankSecondsUsed / 3600) * 1000) / 1000,
+          epochs: head.epochs,
+          best_epoch: head.bestEpoch,
+          duration_s: durationS,
+          seed,
+          architecture: head.arch,
+          params: head.params,
+        },
+        evaluation: manifestEvaluation,
+      });
+      lap('exporting');
+      report('exporting', 1, 'Training complete.');
+      return {
+        onnx,
+        manifest,
+        metrics,
+        evaluation: { ...evaluation, timings: { ...timings, bank_build_s: Math.round(bankSeconds * 10) / 10, total_s: durationS } },
+        scores: { positive: detail ? positives.map(clipScore) : [], negative: [...negSteps.map(clipScore), ...segmentMaxima(stream)] },
+      };
+    } finally {
+      await runner.release();
+    }
+  } finally {
+    disposeProviders(providers);
+  }
+}
+
+export { WINDOW };
