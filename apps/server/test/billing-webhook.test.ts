@@ -2,6 +2,7 @@
  * The Stripe webhook on real PostgreSQL: payloads signed by the real `stripe` SDK, the subscription retrieved through
  * the SDK from a local stub. Exactly-once processing, rollback on failure, ordering guard, price mapping, purge.
  */
+import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from './helpers/app.ts';
 import {
@@ -120,6 +121,42 @@ describe('webhook verification', () => {
       expect(await res.json()).toEqual({ detail: 'Malformed event payload.' });
     }
     expect(await q(`SELECT count(*)::int AS n FROM processed_stripe_events`)).toEqual(before);
+  });
+
+  it('reads the body raw whatever the content type, up to 1 MiB', async () => {
+    const payload = body();
+    const id = JSON.parse(payload).id as string;
+    // No Content-Type at all (node:http, so nothing is added).
+    const status = await new Promise<number>((resolve, reject) => {
+      const u = new URL(`${server.url}/api/billing/webhook`);
+      const req = http.request(
+        { host: u.hostname, port: u.port, path: u.pathname, method: 'POST', headers: { 'Stripe-Signature': signPayload(payload), 'Content-Length': Buffer.byteLength(payload) } },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        },
+      );
+      req.on('error', reject);
+      req.end(payload);
+    });
+    expect(status).toBe(200);
+    expect(await q(`SELECT 1 FROM processed_stripe_events WHERE event_id = $1`, [id])).toHaveLength(1);
+    // Another content type is verified the same way.
+    const other = eventPayload({ id: newId('evt'), type: 'invoice.paid', created: now(), object: { id: newId('in'), customer: 'cus_none' } });
+    const res = await fetch(`${server.url}/api/billing/webhook`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'text/plain', 'Stripe-Signature': signPayload(other) },
+      body: other,
+    });
+    expect(res.status).toBe(200);
+    const big = JSON.stringify({ id: newId('evt'), pad: 'x'.repeat(1024 * 1024) });
+    const tooLarge = await fetch(`${server.url}/api/billing/webhook`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'Stripe-Signature': signPayload(big) },
+      body: big,
+    });
+    expect(tooLarge.status).toBe(413);
+    expect(await tooLarge.json()).toEqual({ detail: 'Request body too large' });
   });
 
   it('records unknown event types and answers 200', async () => {
