@@ -96,7 +96,9 @@ describe('register', () => {
     );
     expect(row!.password_hash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
     expect(row!.email_verified).toBe(false);
-    const mails = await q('SELECT template, to_address FROM email_outbox WHERE user_id = $1', [res.body.user.id]);
+    const mails = await q('SELECT template, to_address FROM email_outbox WHERE user_id = $1', [
+      res.body.user.id,
+    ]);
     expect(mails).toEqual([{ template: 'verify_email', to_address: 'grace.hopper@example.com' }]);
     expect(res.headers.get('cache-control')).toBe('no-store');
   });
@@ -111,7 +113,11 @@ describe('register', () => {
   it('validates email, password and name with 422 items', async () => {
     const bad = await register('not-an-email');
     expect(bad.status).toBe(422);
-    expect(bad.body.detail[0]).toMatchObject({ loc: ['body', 'email'], msg: 'value is not a valid email address', type: 'value_error' });
+    expect(bad.body.detail[0]).toMatchObject({
+      loc: ['body', 'email'],
+      msg: 'value is not a valid email address',
+      type: 'value_error',
+    });
     const short = await register('short@example.com', 'seven77');
     expect(short.status).toBe(422);
     expect(short.body.detail[0]).toMatchObject({ loc: ['body', 'password'], type: 'string_too_short' });
@@ -122,8 +128,15 @@ describe('register', () => {
       type: 'string_too_short',
     });
     expect((await register('ctl@example.com', 'correct horse', 'a\u0007b')).status).toBe(422);
-    const missing = await call('POST', '/api/auth/register', { body: { email: 'm@example.com' }, ip: freshIp() });
-    expect(missing.body.detail).toContainEqual({ loc: ['body', 'password'], msg: 'Field required', type: 'missing' });
+    const missing = await call('POST', '/api/auth/register', {
+      body: { email: 'm@example.com' },
+      ip: freshIp(),
+    });
+    expect(missing.body.detail).toContainEqual({
+      loc: ['body', 'password'],
+      msg: 'Field required',
+      type: 'missing',
+    });
     expect((await register(`${'a'.repeat(250)}@example.com`)).status).toBe(422);
   });
 });
@@ -131,16 +144,30 @@ describe('register', () => {
 describe('login and tokens', () => {
   it('signs in (200) with a case-insensitive email and answers 401 for a wrong password or unknown email', async () => {
     await register('login@example.com', 'the right password');
-    const ok = await call('POST', '/api/auth/login', { body: { email: 'LOGIN@example.com', password: 'the right password' }, ip: freshIp() });
+    const ok = await call('POST', '/api/auth/login', {
+      body: { email: 'LOGIN@example.com', password: 'the right password' },
+      ip: freshIp(),
+    });
     expect(ok.status).toBe(200);
-    expect(ok.body).toMatchObject({ token_type: 'bearer', user: { email: 'login@example.com', email_verified: false } });
-    const wrong = await call('POST', '/api/auth/login', { body: { email: 'login@example.com', password: 'the wrong password' }, ip: freshIp() });
+    expect(ok.body).toMatchObject({
+      token_type: 'bearer',
+      user: { email: 'login@example.com', email_verified: false },
+    });
+    const wrong = await call('POST', '/api/auth/login', {
+      body: { email: 'login@example.com', password: 'the wrong password' },
+      ip: freshIp(),
+    });
     expect(wrong.status).toBe(401);
     expect(wrong.body).toEqual({ detail: 'Invalid email or password' });
-    const unknown = await call('POST', '/api/auth/login', { body: { email: 'nobody@example.com', password: 'the right password' }, ip: freshIp() });
+    const unknown = await call('POST', '/api/auth/login', {
+      body: { email: 'nobody@example.com', password: 'the right password' },
+      ip: freshIp(),
+    });
     expect(unknown.status).toBe(401);
     expect(unknown.body).toEqual({ detail: 'Invalid email or password' });
-    expect((await call('POST', '/api/auth/login', { body: { email: 'login@example.com' }, ip: freshIp() })).status).toBe(422);
+    expect(
+      (await call('POST', '/api/auth/login', { body: { email: 'login@example.com' }, ip: freshIp() })).status,
+    ).toBe(422);
   });
 
   it('access tokens carry typ, jti, ver, sub, iat and a 2 h exp', async () => {
@@ -156,9 +183,20 @@ describe('login and tokens', () => {
     const u = await createUser(server, { email: 'Me@Example.com', name: 'Me' });
     const me = await call('GET', '/api/auth/me', { token: u.token });
     expect(me.status).toBe(200);
-    expect(me.body).toEqual({ id: u.id, email: 'me@example.com', name: 'Me', email_verified: true, created_at: expect.stringMatching(/Z$/) });
+    expect(me.body).toEqual({
+      id: u.id,
+      email: 'me@example.com',
+      name: 'Me',
+      email_verified: true,
+      created_at: expect.stringMatching(/Z$/),
+    });
 
-    const variants: Record<string, string>[] = [{}, { Authorization: 'Basic abc' }, { Authorization: 'Bearer ' }, { Authorization: 'Bearer' }];
+    const variants: Record<string, string>[] = [
+      {},
+      { Authorization: 'Basic abc' },
+      { Authorization: 'Bearer ' },
+      { Authorization: 'Bearer' },
+    ];
     for (const headers of variants) {
       const r = await call('GET', '/api/auth/me', { headers });
       expect(r.status).toBe(401);
@@ -176,11 +214,42 @@ describe('login and tokens', () => {
       .setIssuedAt(now)
       .setExpirationTime(now + 600)
       .sign(new TextEncoder().encode('another-secret-key-another-secret-key-xx'));
-    const hs512 = await new SignJWT({ ...base, typ: 'access' }).setProtectedHeader({ alg: 'HS512' }).setIssuedAt(now).setExpirationTime(now + 600).sign(key);
-    const noTyp = await new SignJWT({ ...base }).setProtectedHeader({ alg: 'HS256' }).setIssuedAt(now).setExpirationTime(now + 600).setSubject(String(u.id)).sign(key);
-    const staleVer = await new SignJWT({ ...base, typ: 'access', ver: 7 }).setProtectedHeader({ alg: 'HS256' }).setSubject(String(u.id)).setIssuedAt(now).setExpirationTime(now + 600).setJti(base.jti).sign(key);
-    const ghost = await new SignJWT({ ...base, typ: 'access' }).setProtectedHeader({ alg: 'HS256' }).setSubject('987654321').setIssuedAt(now).setExpirationTime(now + 600).setJti(base.jti).sign(key);
-    for (const token of ['garbage', 'a.b.c', unsigned, otherKey, hs512, noTyp, staleVer, ghost, 'vw_notarealkey']) {
+    const hs512 = await new SignJWT({ ...base, typ: 'access' })
+      .setProtectedHeader({ alg: 'HS512' })
+      .setIssuedAt(now)
+      .setExpirationTime(now + 600)
+      .sign(key);
+    const noTyp = await new SignJWT({ ...base })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setIssuedAt(now)
+      .setExpirationTime(now + 600)
+      .setSubject(String(u.id))
+      .sign(key);
+    const staleVer = await new SignJWT({ ...base, typ: 'access', ver: 7 })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(String(u.id))
+      .setIssuedAt(now)
+      .setExpirationTime(now + 600)
+      .setJti(base.jti)
+      .sign(key);
+    const ghost = await new SignJWT({ ...base, typ: 'access' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('987654321')
+      .setIssuedAt(now)
+      .setExpirationTime(now + 600)
+      .setJti(base.jti)
+      .sign(key);
+    for (const token of [
+      'garbage',
+      'a.b.c',
+      unsigned,
+      otherKey,
+      hs512,
+      noTyp,
+      staleVer,
+      ghost,
+      'vw_notarealkey',
+    ]) {
       const r = await call('GET', '/api/auth/me', { token });
       expect(r.status, token).toBe(401);
       expect(r.body).toEqual(INVALID);
@@ -220,13 +289,18 @@ describe('login and tokens', () => {
 describe('logout', () => {
   it('revokes only the token used (200), which then answers 401', async () => {
     const u = await createUser(server);
-    const second = await call('POST', '/api/auth/login', { body: { email: u.email, password: u.password }, ip: freshIp() });
+    const second = await call('POST', '/api/auth/login', {
+      body: { email: u.email, password: u.password },
+      ip: freshIp(),
+    });
     const out = await call('POST', '/api/auth/logout', { token: u.token });
     expect(out.status).toBe(200);
     expect(out.body).toEqual({ message: 'Logged out' });
     expect((await call('GET', '/api/auth/me', { token: u.token })).body).toEqual(INVALID);
     expect((await call('GET', '/api/auth/me', { token: second.body.token })).status).toBe(200);
-    const [row] = await q<{ n: number }>('SELECT count(*)::int AS n FROM revoked_tokens WHERE user_id = $1', [u.id]);
+    const [row] = await q<{ n: number }>('SELECT count(*)::int AS n FROM revoked_tokens WHERE user_id = $1', [
+      u.id,
+    ]);
     expect(row!.n).toBe(1);
     expect((await call('POST', '/api/auth/logout')).status).toBe(401);
   });
@@ -237,14 +311,20 @@ describe('logout', () => {
     const byKey = await call('POST', '/api/auth/logout', { token: key });
     expect(byKey.status).toBe(400);
     expect(byKey.body).toEqual({ detail: 'API keys are revoked with DELETE /api/auth/api-keys/{id}' });
-    const second = await call('POST', '/api/auth/login', { body: { email: u.email, password: u.password }, ip: freshIp() });
+    const second = await call('POST', '/api/auth/login', {
+      body: { email: u.email, password: u.password },
+      ip: freshIp(),
+    });
     const all = await call('POST', '/api/auth/logout-all', { token: u.token });
     expect(all.status).toBe(200);
     expect(all.body).toEqual({ message: 'Signed out on all devices' });
     expect((await call('GET', '/api/auth/me', { token: u.token })).status).toBe(401);
     expect((await call('GET', '/api/auth/me', { token: second.body.token })).status).toBe(401);
     expect((await call('GET', '/api/auth/me', { token: key })).status).toBe(200);
-    const fresh = await call('POST', '/api/auth/login', { body: { email: u.email, password: u.password }, ip: freshIp() });
+    const fresh = await call('POST', '/api/auth/login', {
+      body: { email: u.email, password: u.password },
+      ip: freshIp(),
+    });
     expect((await call('GET', '/api/auth/me', { token: fresh.body.token })).status).toBe(200);
   });
 });
@@ -252,7 +332,8 @@ describe('logout', () => {
 describe('lockout', () => {
   it('locks after 5 consecutive failures for 15 minutes (423 + Retry-After) and unlocks on the clock', async () => {
     const u = await createUser(server, { password: 'lockout password' });
-    const attempt = (password: string) => call('POST', '/api/auth/login', { body: { email: u.email, password }, ip: freshIp() });
+    const attempt = (password: string) =>
+      call('POST', '/api/auth/login', { body: { email: u.email, password }, ip: freshIp() });
     for (let i = 0; i < 4; i++) expect((await attempt('wrong password!')).status).toBe(401);
     const locked = await attempt('wrong password!');
     expect(locked.status).toBe(423);
@@ -275,7 +356,8 @@ describe('lockout', () => {
 
   it('a success resets the counter; wrong current passwords of change-password do not count', async () => {
     const u = await createUser(server, { password: 'counter password' });
-    const attempt = (password: string) => call('POST', '/api/auth/login', { body: { email: u.email, password }, ip: freshIp() });
+    const attempt = (password: string) =>
+      call('POST', '/api/auth/login', { body: { email: u.email, password }, ip: freshIp() });
     for (let i = 0; i < 4; i++) expect((await attempt('wrong password!')).status).toBe(401);
     expect((await attempt('counter password')).status).toBe(200);
     for (let i = 0; i < 4; i++) expect((await attempt('wrong password!')).status).toBe(401);
@@ -297,19 +379,33 @@ describe('email verification', () => {
     const ok = await call('POST', '/api/auth/verify-email', { body: { token }, ip: freshIp() });
     expect(ok.status).toBe(200);
     expect(ok.body).toEqual({ message: 'Email verified successfully' });
-    expect((await call('POST', '/api/auth/verify-email', { body: { token }, ip: freshIp() })).status).toBe(200);
+    expect((await call('POST', '/api/auth/verify-email', { body: { token }, ip: freshIp() })).status).toBe(
+      200,
+    );
     const me = await call('GET', '/api/auth/me', { token: reg.body.token });
     expect(me.body.email_verified).toBe(true);
-    const welcome = await q('SELECT dedupe_key FROM email_outbox WHERE user_id = $1 AND template = $2', [id, 'welcome']);
+    const welcome = await q('SELECT dedupe_key FROM email_outbox WHERE user_id = $1 AND template = $2', [
+      id,
+      'welcome',
+    ]);
     expect(welcome).toEqual([{ dedupe_key: `welcome:${id}` }]);
 
-    const bad = await call('POST', '/api/auth/verify-email', { body: { token: 'not-a-token' }, ip: freshIp() });
+    const bad = await call('POST', '/api/auth/verify-email', {
+      body: { token: 'not-a-token' },
+      ip: freshIp(),
+    });
     expect(bad.status).toBe(400);
     expect(bad.body).toEqual(INVALID);
-    const accessAsVerify = await call('POST', '/api/auth/verify-email', { body: { token: reg.body.token }, ip: freshIp() });
+    const accessAsVerify = await call('POST', '/api/auth/verify-email', {
+      body: { token: reg.body.token },
+      ip: freshIp(),
+    });
     expect(accessAsVerify.status).toBe(400);
-    expect((await call('POST', '/api/auth/verify-email', { body: { token: '' }, ip: freshIp() })).status).toBe(422);
-    const ghost = (await signJwt(server.ctx, 'verify_email', 987654321, 600, { email: 'ghost@example.com' })).token;
+    expect(
+      (await call('POST', '/api/auth/verify-email', { body: { token: '' }, ip: freshIp() })).status,
+    ).toBe(422);
+    const ghost = (await signJwt(server.ctx, 'verify_email', 987654321, 600, { email: 'ghost@example.com' }))
+      .token;
     const nf = await call('POST', '/api/auth/verify-email', { body: { token: ghost }, ip: freshIp() });
     expect(nf.status).toBe(404);
     expect(nf.body).toEqual({ detail: 'User not found' });
@@ -317,7 +413,9 @@ describe('email verification', () => {
     const later = await register('verify-late@example.com');
     const lateToken = await outboxToken(later.body.user.id, 'verify_email');
     clock.advance(48 * 3600_000 + 60_000);
-    expect((await call('POST', '/api/auth/verify-email', { body: { token: lateToken }, ip: freshIp() })).status).toBe(400);
+    expect(
+      (await call('POST', '/api/auth/verify-email', { body: { token: lateToken }, ip: freshIp() })).status,
+    ).toBe(400);
   });
 
   it('resend-verification: sent, deduplicated per minute, already verified, limited 3/hour per user', async () => {
@@ -330,7 +428,10 @@ describe('email verification', () => {
     expect(r1.headers.get('ratelimit-limit')).toBe('3');
     expect(r1.headers.get('ratelimit-remaining')).toBe('2');
     expect((await call('POST', '/api/auth/resend-verification', { token })).status).toBe(200);
-    const rows = await q('SELECT id FROM email_outbox WHERE user_id = $1 AND template = $2', [reg.body.user.id, 'verify_email']);
+    const rows = await q('SELECT id FROM email_outbox WHERE user_id = $1 AND template = $2', [
+      reg.body.user.id,
+      'verify_email',
+    ]);
     expect(rows).toHaveLength(2); // register + one per UTC minute
     expect((await call('POST', '/api/auth/resend-verification', { token })).status).toBe(200);
     const limited = await call('POST', '/api/auth/resend-verification', { token });
@@ -352,7 +453,9 @@ describe('email verification', () => {
       const denied = await app.inject({ url: '/guarded', headers: unverified.headers });
       expect(denied.statusCode).toBe(403);
       expect(denied.json()).toEqual({ detail: VERIFY_REQUIRED });
-      expect(VERIFY_REQUIRED).toBe('Verify your email address to access recording, training, and billing features.');
+      expect(VERIFY_REQUIRED).toBe(
+        'Verify your email address to access recording, training, and billing features.',
+      );
       const allowed = await app.inject({ url: '/guarded', headers: verified.headers });
       expect(allowed.json()).toEqual({ id: verified.id });
       expect((await app.inject({ url: '/guarded' })).statusCode).toBe(401);
@@ -368,36 +471,71 @@ describe('password reset and change', () => {
     const ip = freshIp();
     const a = await call('POST', '/api/auth/forgot-password', { body: { email: 'FORGOT@example.com' }, ip });
     const b = await call('POST', '/api/auth/forgot-password', { body: { email: 'forgot@example.com' }, ip });
-    const c = await call('POST', '/api/auth/forgot-password', { body: { email: 'nobody-here@example.com' }, ip });
+    const c = await call('POST', '/api/auth/forgot-password', {
+      body: { email: 'nobody-here@example.com' },
+      ip,
+    });
     for (const r of [a, b, c]) {
       expect(r.status).toBe(200);
       expect(r.body).toEqual({ message: 'If an account exists for that email, a reset link has been sent.' });
     }
-    const rows = await q('SELECT id FROM email_outbox WHERE user_id = $1 AND template = $2', [u.id, 'password_reset']);
+    const rows = await q('SELECT id FROM email_outbox WHERE user_id = $1 AND template = $2', [
+      u.id,
+      'password_reset',
+    ]);
     expect(rows).toHaveLength(1);
     expect((await call('POST', '/api/auth/forgot-password', { body: { email: 'x' }, ip })).status).toBe(422);
   });
 
   it('reset-password sets the password once, revokes sessions and clears a lockout', async () => {
     const u = await createUser(server, { password: 'old password 1' });
-    for (let i = 0; i < 5; i++) await call('POST', '/api/auth/login', { body: { email: u.email, password: 'bad password' }, ip: freshIp() });
+    for (let i = 0; i < 5; i++)
+      await call('POST', '/api/auth/login', {
+        body: { email: u.email, password: 'bad password' },
+        ip: freshIp(),
+      });
     await call('POST', '/api/auth/forgot-password', { body: { email: u.email }, ip: freshIp() });
     const token = await outboxToken(u.id, 'password_reset');
-    const ok = await call('POST', '/api/auth/reset-password', { body: { token, password: 'new password 2' }, ip: freshIp() });
+    const ok = await call('POST', '/api/auth/reset-password', {
+      body: { token, password: 'new password 2' },
+      ip: freshIp(),
+    });
     expect(ok.status).toBe(200);
     expect(ok.body).toEqual({ message: 'Password reset successfully' });
     expect((await call('GET', '/api/auth/me', { token: u.token })).status).toBe(401);
-    const again = await call('POST', '/api/auth/reset-password', { body: { token, password: 'new password 3' }, ip: freshIp() });
+    const again = await call('POST', '/api/auth/reset-password', {
+      body: { token, password: 'new password 3' },
+      ip: freshIp(),
+    });
     expect(again.status).toBe(400);
     expect(again.body).toEqual(INVALID);
-    const oldPw = await call('POST', '/api/auth/login', { body: { email: u.email, password: 'old password 1' }, ip: freshIp() });
+    const oldPw = await call('POST', '/api/auth/login', {
+      body: { email: u.email, password: 'old password 1' },
+      ip: freshIp(),
+    });
     expect(oldPw.status).toBe(401);
-    const newPw = await call('POST', '/api/auth/login', { body: { email: u.email, password: 'new password 2' }, ip: freshIp() });
+    const newPw = await call('POST', '/api/auth/login', {
+      body: { email: u.email, password: 'new password 2' },
+      ip: freshIp(),
+    });
     expect(newPw.status).toBe(200);
-    expect((await call('POST', '/api/auth/reset-password', { body: { token: 'junk', password: 'new password 4' }, ip: freshIp() })).status).toBe(400);
-    expect((await call('POST', '/api/auth/reset-password', { body: { token, password: 'short' }, ip: freshIp() })).status).toBe(422);
+    expect(
+      (
+        await call('POST', '/api/auth/reset-password', {
+          body: { token: 'junk', password: 'new password 4' },
+          ip: freshIp(),
+        })
+      ).status,
+    ).toBe(400);
+    expect(
+      (await call('POST', '/api/auth/reset-password', { body: { token, password: 'short' }, ip: freshIp() }))
+        .status,
+    ).toBe(422);
     const ghost = (await signJwt(server.ctx, 'reset_password', 987654321, 600, { ver: 0 })).token;
-    const nf = await call('POST', '/api/auth/reset-password', { body: { token: ghost, password: 'new password 5' }, ip: freshIp() });
+    const nf = await call('POST', '/api/auth/reset-password', {
+      body: { token: ghost, password: 'new password 5' },
+      ip: freshIp(),
+    });
     expect(nf.status).toBe(404);
     expect(nf.body).toEqual({ detail: 'User not found' });
   });
@@ -409,12 +547,21 @@ describe('password reset and change', () => {
       body: { current_password: 'change me please', new_password: 'changed password' },
     });
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ message: 'Password changed successfully', expires_at: expect.any(String) });
+    expect(res.body).toMatchObject({
+      message: 'Password changed successfully',
+      expires_at: expect.any(String),
+    });
     expect((await call('GET', '/api/auth/me', { token: u.token })).status).toBe(401);
     expect((await call('GET', '/api/auth/me', { token: res.body.token })).status).toBe(200);
-    const login = await call('POST', '/api/auth/login', { body: { email: u.email, password: 'changed password' }, ip: freshIp() });
+    const login = await call('POST', '/api/auth/login', {
+      body: { email: u.email, password: 'changed password' },
+      ip: freshIp(),
+    });
     expect(login.status).toBe(200);
-    const bad = await call('POST', '/api/auth/change-password', { token: res.body.token, body: { current_password: 'x', new_password: 'short' } });
+    const bad = await call('POST', '/api/auth/change-password', {
+      token: res.body.token,
+      body: { current_password: 'x', new_password: 'short' },
+    });
     expect(bad.status).toBe(422);
   });
 });
@@ -422,12 +569,17 @@ describe('password reset and change', () => {
 describe('API keys', () => {
   it('creates (201, shown once, stored hashed), lists, authenticates and deletes (204) keys', async () => {
     const u = await createUser(server);
-    const created = await call('POST', '/api/auth/api-keys', { token: u.token, body: { name: '  laptop  ' } });
+    const created = await call('POST', '/api/auth/api-keys', {
+      token: u.token,
+      body: { name: '  laptop  ' },
+    });
     expect(created.status).toBe(201);
     const key: string = created.body.key;
     expect(key).toMatch(/^vw_[A-Za-z0-9_-]{43}$/);
     expect(created.body).toMatchObject({ name: 'laptop', prefix: key.slice(0, 11), last_used_at: null });
-    const [row] = await q<{ key_hash: string }>('SELECT key_hash FROM api_keys WHERE id = $1', [created.body.id]);
+    const [row] = await q<{ key_hash: string }>('SELECT key_hash FROM api_keys WHERE id = $1', [
+      created.body.id,
+    ]);
     expect(row!.key_hash).toBe(createHash('sha256').update(key).digest('hex'));
     const dump = JSON.stringify(await q('SELECT * FROM api_keys'));
     expect(dump).not.toContain(key);
@@ -454,9 +606,13 @@ describe('API keys', () => {
     const del = await call('DELETE', `/api/auth/api-keys/${created.body.id}`, { token: u.token });
     expect(del.status).toBe(204);
     expect((await call('GET', '/api/auth/me', { token: key })).body).toEqual(INVALID);
-    expect((await call('DELETE', `/api/auth/api-keys/${created.body.id}`, { token: u.token })).status).toBe(404);
+    expect((await call('DELETE', `/api/auth/api-keys/${created.body.id}`, { token: u.token })).status).toBe(
+      404,
+    );
     expect((await call('DELETE', '/api/auth/api-keys/abc', { token: u.token })).status).toBe(422);
-    expect((await call('POST', '/api/auth/api-keys', { token: u.token, body: { name: '   ' } })).status).toBe(422);
+    expect((await call('POST', '/api/auth/api-keys', { token: u.token, body: { name: '   ' } })).status).toBe(
+      422,
+    );
   });
 
   it('refuses a 26th key (409) and limits creation to 10 an hour', async () => {
@@ -468,14 +624,19 @@ describe('API keys', () => {
         createHash('sha256').update(`k${i}-${u.id}`).digest('hex'),
       ]);
     }
-    expect((await call('POST', '/api/auth/api-keys', { token: u.token, body: { name: 'last' } })).status).toBe(201);
+    expect(
+      (await call('POST', '/api/auth/api-keys', { token: u.token, body: { name: 'last' } })).status,
+    ).toBe(201);
     const full = await call('POST', '/api/auth/api-keys', { token: u.token, body: { name: 'too many' } });
     expect(full.status).toBe(409);
     expect(full.body).toEqual({ detail: 'API key limit reached' });
 
     const v = await createUser(server);
     const codes: number[] = [];
-    for (let i = 0; i < 11; i++) codes.push((await call('POST', '/api/auth/api-keys', { token: v.token, body: { name: `n${i}` } })).status);
+    for (let i = 0; i < 11; i++)
+      codes.push(
+        (await call('POST', '/api/auth/api-keys', { token: v.token, body: { name: `n${i}` } })).status,
+      );
     expect(codes.slice(0, 10).every((c) => c === 201)).toBe(true);
     expect(codes[10]).toBe(429);
   });
@@ -496,12 +657,14 @@ describe('download tokens', () => {
     const owner = await createUser(server);
     const member = await createUser(server);
     const stranger = await createUser(server);
-    const [team] = await q<{ id: number }>(`INSERT INTO teams (name, owner_id) VALUES ('t', $1) RETURNING id`, [owner.id]);
-    await q(`INSERT INTO team_members (team_id, user_id, role, invited_at) VALUES ($1, $2, 'owner', now()), ($1, $3, 'member', now())`, [
-      team!.id,
-      owner.id,
-      member.id,
-    ]);
+    const [team] = await q<{ id: number }>(
+      `INSERT INTO teams (name, owner_id) VALUES ('t', $1) RETURNING id`,
+      [owner.id],
+    );
+    await q(
+      `INSERT INTO team_members (team_id, user_id, role, invited_at) VALUES ($1, $2, 'owner', now()), ($1, $3, 'member', now())`,
+      [team!.id, owner.id, member.id],
+    );
     const shared = await insertModel(owner.id, team!.id);
     const privateModel = await insertModel(owner.id);
     const mint = (token: string, action: string, resource_id: number) =>
@@ -524,17 +687,25 @@ describe('download tokens', () => {
 
     // Consumed once, for the right action and resource only, and refused as a session.
     expect((await call('GET', '/api/auth/me', { token: res.body.token })).status).toBe(401);
-    await expect(consumeDownloadToken(server.ctx, res.body.token, 'training_stream', shared)).rejects.toMatchObject({ statusCode: 401 });
-    await expect(consumeDownloadToken(server.ctx, res.body.token, 'model_download', privateModel)).rejects.toMatchObject({ statusCode: 401 });
+    await expect(
+      consumeDownloadToken(server.ctx, res.body.token, 'training_stream', shared),
+    ).rejects.toMatchObject({ statusCode: 401 });
+    await expect(
+      consumeDownloadToken(server.ctx, res.body.token, 'model_download', privateModel),
+    ).rejects.toMatchObject({ statusCode: 401 });
     expect(await consumeDownloadToken(server.ctx, res.body.token, 'model_download', shared)).toBe(member.id);
-    await expect(consumeDownloadToken(server.ctx, res.body.token, 'model_download', shared)).rejects.toMatchObject({
+    await expect(
+      consumeDownloadToken(server.ctx, res.body.token, 'model_download', shared),
+    ).rejects.toMatchObject({
       statusCode: 401,
       detail: 'Invalid or expired token',
     });
     // Expires after 60 s.
     const late = await mint(owner.token, 'model_download', privateModel);
     clock.advance(61_000);
-    await expect(consumeDownloadToken(server.ctx, late.body.token, 'model_download', privateModel)).rejects.toMatchObject({ statusCode: 401 });
+    await expect(
+      consumeDownloadToken(server.ctx, late.body.token, 'model_download', privateModel),
+    ).rejects.toMatchObject({ statusCode: 401 });
   });
 });
 
@@ -544,7 +715,14 @@ describe('account deletion', () => {
     const friend = await createUser(server);
     const id = u.id;
     const key = (await call('POST', '/api/auth/api-keys', { token: u.token, body: { name: 'k' } })).body.key;
-    await call('POST', '/api/auth/logout', { token: (await call('POST', '/api/auth/login', { body: { email: u.email, password: u.password }, ip: freshIp() })).body.token });
+    await call('POST', '/api/auth/logout', {
+      token: (
+        await call('POST', '/api/auth/login', {
+          body: { email: u.email, password: u.password },
+          ip: freshIp(),
+        })
+      ).body.token,
+    });
     await mintDownloadToken(server.ctx, server.ctx.db, id, 'model_download', 1);
     const [rec] = await q<{ id: number }>(
       `INSERT INTO recordings (user_id, wake_word, filename, storage_key, source_format, duration_s, size_bytes)
@@ -560,13 +738,28 @@ describe('account deletion', () => {
       [id, rec!.id, model!.id],
     );
     await q(`INSERT INTO subscriptions (user_id) VALUES ($1)`, [id]);
-    await q(`INSERT INTO usage_records (user_id, action, period_start, count) VALUES ($1, 'training_job', now(), 1)`, [id]);
+    await q(
+      `INSERT INTO usage_records (user_id, action, period_start, count) VALUES ($1, 'training_job', now(), 1)`,
+      [id],
+    );
     await q(`INSERT INTO circuit_breakers (user_id) VALUES ($1)`, [id]);
     // A team the user owns (with the friend in it and the friend's model shared to it) and a team the user joined.
-    const [owned] = await q<{ id: number }>(`INSERT INTO teams (name, owner_id) VALUES ('mine', $1) RETURNING id`, [id]);
-    const [joined] = await q<{ id: number }>(`INSERT INTO teams (name, owner_id) VALUES ('theirs', $1) RETURNING id`, [friend.id]);
-    await q(`INSERT INTO team_members (team_id, user_id, role, invited_at) VALUES ($1, $2, 'owner', now()), ($1, $3, 'member', now())`, [owned!.id, id, friend.id]);
-    await q(`INSERT INTO team_members (team_id, user_id, role, invited_at) VALUES ($1, $2, 'owner', now()), ($1, $3, 'member', now())`, [joined!.id, friend.id, id]);
+    const [owned] = await q<{ id: number }>(
+      `INSERT INTO teams (name, owner_id) VALUES ('mine', $1) RETURNING id`,
+      [id],
+    );
+    const [joined] = await q<{ id: number }>(
+      `INSERT INTO teams (name, owner_id) VALUES ('theirs', $1) RETURNING id`,
+      [friend.id],
+    );
+    await q(
+      `INSERT INTO team_members (team_id, user_id, role, invited_at) VALUES ($1, $2, 'owner', now()), ($1, $3, 'member', now())`,
+      [owned!.id, id, friend.id],
+    );
+    await q(
+      `INSERT INTO team_members (team_id, user_id, role, invited_at) VALUES ($1, $2, 'owner', now()), ($1, $3, 'member', now())`,
+      [joined!.id, friend.id, id],
+    );
     const [friendModel] = await q<{ id: number }>(
       `INSERT INTO trained_models (user_id, team_id, wake_word, storage_key, manifest_key, size_bytes) VALUES ($1, $2, 'hi', $3, $4, 10) RETURNING id`,
       [friend.id, owned!.id, `models/${friend.id}/9.onnx`, `models/${friend.id}/9.json`],
@@ -577,24 +770,51 @@ describe('account deletion', () => {
               ($4, $5, 'member', $6, $7, now() + interval '1 day', now(), $8)`,
       [owned!.id, 'a'.repeat(64), id, joined!.id, u.email, 'b'.repeat(64), friend.id, id],
     );
-    await q(`INSERT INTO email_outbox (to_address, user_id, template, payload) VALUES ($1, $2, 'welcome', '{}'), ($1, $2, 'welcome', '{}')`, [u.email, id]);
-    await q(`UPDATE email_outbox SET status = 'sent' WHERE id = (SELECT min(id) FROM email_outbox WHERE user_id = $1)`, [id]);
+    await q(
+      `INSERT INTO email_outbox (to_address, user_id, template, payload) VALUES ($1, $2, 'welcome', '{}'), ($1, $2, 'welcome', '{}')`,
+      [u.email, id],
+    );
+    await q(
+      `UPDATE email_outbox SET status = 'sent' WHERE id = (SELECT min(id) FROM email_outbox WHERE user_id = $1)`,
+      [id],
+    );
 
     const res = await call('DELETE', '/api/auth/account', { token: u.token });
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ message: 'Account and associated data deleted.' });
     expect((await call('GET', '/api/auth/me', { token: u.token })).body).toEqual(INVALID);
     expect((await call('GET', '/api/auth/me', { token: key })).body).toEqual(INVALID);
-    for (const table of ['users WHERE id', 'api_keys WHERE user_id', 'revoked_tokens WHERE user_id', 'download_tokens WHERE user_id', 'recordings WHERE user_id', 'trained_models WHERE user_id', 'training_jobs WHERE user_id', 'subscriptions WHERE user_id', 'usage_records WHERE user_id', 'circuit_breakers WHERE user_id', 'team_members WHERE user_id', 'teams WHERE owner_id']) {
+    for (const table of [
+      'users WHERE id',
+      'api_keys WHERE user_id',
+      'revoked_tokens WHERE user_id',
+      'download_tokens WHERE user_id',
+      'recordings WHERE user_id',
+      'trained_models WHERE user_id',
+      'training_jobs WHERE user_id',
+      'subscriptions WHERE user_id',
+      'usage_records WHERE user_id',
+      'circuit_breakers WHERE user_id',
+      'team_members WHERE user_id',
+      'teams WHERE owner_id',
+    ]) {
       const [c] = await q<{ n: number }>(`SELECT count(*)::int AS n FROM ${table} = $1`, [id]);
       expect(c!.n, table).toBe(0);
     }
     // Unsent outbox rows are gone; the sent one stays, detached.
-    expect(await q(`SELECT status, user_id FROM email_outbox WHERE to_address = $1`, [u.email])).toEqual([{ status: 'sent', user_id: null }]);
+    expect(await q(`SELECT status, user_id FROM email_outbox WHERE to_address = $1`, [u.email])).toEqual([
+      { status: 'sent', user_id: null },
+    ]);
     // The friend keeps their model (unshared from the deleted team) and their own team.
-    expect(await q(`SELECT team_id FROM trained_models WHERE id = $1`, [friendModel!.id])).toEqual([{ team_id: null }]);
-    expect(await q(`SELECT count(*)::int AS n FROM team_members WHERE team_id = $1`, [joined!.id])).toEqual([{ n: 1 }]);
-    expect(await q(`SELECT accepted_by FROM team_invitations WHERE team_id = $1`, [joined!.id])).toEqual([{ accepted_by: null }]);
+    expect(await q(`SELECT team_id FROM trained_models WHERE id = $1`, [friendModel!.id])).toEqual([
+      { team_id: null },
+    ]);
+    expect(await q(`SELECT count(*)::int AS n FROM team_members WHERE team_id = $1`, [joined!.id])).toEqual([
+      { n: 1 },
+    ]);
+    expect(await q(`SELECT accepted_by FROM team_invitations WHERE team_id = $1`, [joined!.id])).toEqual([
+      { accepted_by: null },
+    ]);
     expect((await call('GET', '/api/auth/me', { token: friend.token })).status).toBe(200);
   });
 
@@ -651,6 +871,9 @@ describe('OpenAPI', () => {
     expect(body.properties.password).toMatchObject({ minLength: 8, maxLength: 128 });
     expect(register.responses['201'].content['application/json'].schema.properties).toHaveProperty('token');
     expect(doc.paths['/api/auth/me'].get.security).toEqual([{ bearer: [] }]);
-    expect(doc.paths['/api/auth/api-keys/{key_id}'].delete.parameters[0]).toMatchObject({ name: 'key_id', in: 'path' });
+    expect(doc.paths['/api/auth/api-keys/{key_id}'].delete.parameters[0]).toMatchObject({
+      name: 'key_id',
+      in: 'path',
+    });
   });
 });

@@ -27,7 +27,9 @@ interface Received {
 }
 
 function decodeQuotedPrintable(s: string): string {
-  return s.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_m, h: string) => String.fromCharCode(Number.parseInt(h, 16)));
+  return s
+    .replace(/=\r?\n/g, '')
+    .replace(/=([0-9A-F]{2})/g, (_m, h: string) => String.fromCharCode(Number.parseInt(h, 16)));
 }
 
 /** A real SMTP server on loopback collecting messages; `rejectTo` answers 550 for those recipients. */
@@ -85,7 +87,10 @@ class SmtpSink {
   }
 }
 
-async function waitFor<T>(fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 15_000): Promise<T> {
+async function waitFor<T>(
+  fn: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 15_000,
+): Promise<T> {
   const start = Date.now();
   for (;;) {
     const v = await fn();
@@ -121,7 +126,10 @@ describe('SMTP delivery through the outbox', () => {
     server = await startTestServer({
       driver: 'postgres',
       clock,
-      env: { VIOLAWAKE_SMTP_URL: `smtp://127.0.0.1:${sink.port}`, VIOLAWAKE_ADMIN_TOKEN: 'admin-token-email-tests' },
+      env: {
+        VIOLAWAKE_SMTP_URL: `smtp://127.0.0.1:${sink.port}`,
+        VIOLAWAKE_ADMIN_TOKEN: 'admin-token-email-tests',
+      },
     });
   });
   afterAll(async () => {
@@ -130,10 +138,16 @@ describe('SMTP delivery through the outbox', () => {
   });
 
   it('sends exactly one verification email; its link verifies; welcome follows once', async () => {
-    const reg = await post(server, '/api/auth/register', { email: 'Smtp.User@Example.com', password: 'smtp password', name: 'Smtp <User>' });
+    const reg = await post(server, '/api/auth/register', {
+      email: 'Smtp.User@Example.com',
+      password: 'smtp password',
+      name: 'Smtp <User>',
+    });
     expect(reg.status).toBe(201);
     expect(reg.body.user.email_verified).toBe(false); // a real provider never auto-verifies
-    const [mail] = await waitFor(() => sink.to('smtp.user@example.com').length > 0 && sink.to('smtp.user@example.com'));
+    const [mail] = await waitFor(
+      () => sink.to('smtp.user@example.com').length > 0 && sink.to('smtp.user@example.com'),
+    );
     expect(mail!.subject).toBe('Verify your ViolaWake email');
     expect(mail!.from).toBe('noreply@violawake.com');
     expect(mail!.raw).toMatch(/Content-Type: multipart\/alternative/);
@@ -149,12 +163,18 @@ describe('SMTP delivery through the outbox', () => {
     await post(server, '/api/auth/verify-email', { token });
     await sleep(1500);
     expect(welcome).toHaveLength(1);
-    expect(sink.to('smtp.user@example.com').map((m) => m.subject)).toEqual(['Verify your ViolaWake email', 'Welcome to ViolaWake Console']);
+    expect(sink.to('smtp.user@example.com').map((m) => m.subject)).toEqual([
+      'Verify your ViolaWake email',
+      'Welcome to ViolaWake Console',
+    ]);
     // Sent rows keep no token.
-    const rows = await server.ctx.database.query<{ status: string; payload: Record<string, unknown>; attempts: number }>(
-      'SELECT status, payload, attempts FROM email_outbox WHERE user_id = $1 ORDER BY id',
-      [reg.body.user.id],
-    );
+    const rows = await server.ctx.database.query<{
+      status: string;
+      payload: Record<string, unknown>;
+      attempts: number;
+    }>('SELECT status, payload, attempts FROM email_outbox WHERE user_id = $1 ORDER BY id', [
+      reg.body.user.id,
+    ]);
     expect(rows.rows.map((r) => r.status)).toEqual(['sent', 'sent']);
     expect(rows.rows[0]!.payload).toEqual({ name: 'Smtp <User>' });
     expect(rows.rows[0]!.attempts).toBe(1);
@@ -162,14 +182,21 @@ describe('SMTP delivery through the outbox', () => {
 
   it('sends one reset email for a burst of requests; its link resets the password', async () => {
     const u = await createUser(server, { email: 'reset.me@example.com', password: 'before reset' });
-    for (let i = 0; i < 3; i++) expect((await post(server, '/api/auth/forgot-password', { email: 'Reset.Me@example.com' })).status).toBe(200);
+    for (let i = 0; i < 3; i++)
+      expect(
+        (await post(server, '/api/auth/forgot-password', { email: 'Reset.Me@example.com' })).status,
+      ).toBe(200);
     const [mail] = await waitFor(() => sink.to(u.email).length > 0 && sink.to(u.email));
     await sleep(1500);
     expect(sink.to(u.email)).toHaveLength(1);
     expect(mail!.subject).toBe('Reset your ViolaWake password');
     const token = tokenFrom(mail!.text, 'reset-password');
-    expect((await post(server, '/api/auth/reset-password', { token, password: 'after reset' })).status).toBe(200);
-    expect((await post(server, '/api/auth/login', { email: u.email, password: 'after reset' })).status).toBe(200);
+    expect((await post(server, '/api/auth/reset-password', { token, password: 'after reset' })).status).toBe(
+      200,
+    );
+    expect((await post(server, '/api/auth/login', { email: u.email, password: 'after reset' })).status).toBe(
+      200,
+    );
   });
 
   it('keeps a message while the sink is down and delivers it later, once', async () => {
@@ -179,7 +206,12 @@ describe('SMTP delivery through the outbox', () => {
     clock.advance(60_000); // a new UTC minute: a new reset dedupe key
     expect((await post(server, '/api/auth/forgot-password', { email: u.email })).status).toBe(200);
     const failed = await waitFor(async () => {
-      const r = await server.ctx.database.query<{ status: string; attempts: number; last_error: string | null; next_attempt_at: Date }>(
+      const r = await server.ctx.database.query<{
+        status: string;
+        attempts: number;
+        last_error: string | null;
+        next_attempt_at: Date;
+      }>(
         `SELECT status, attempts, last_error, next_attempt_at FROM email_outbox WHERE user_id = $1 AND template = 'password_reset'`,
         [u.id],
       );
@@ -211,7 +243,12 @@ describe('SMTP delivery through the outbox', () => {
 
   it('fails a permanently rejected message at once and reports it in health details', async () => {
     sink.rejectTo.add('bounce@example.com');
-    await enqueueEmail(server.ctx.db, { to: 'bounce@example.com', userId: null, template: 'payment_failed', payload: { name: 'B' } });
+    await enqueueEmail(server.ctx.db, {
+      to: 'bounce@example.com',
+      userId: null,
+      template: 'payment_failed',
+      payload: { name: 'B' },
+    });
     const row = await waitFor(async () => {
       const r = await server.ctx.database.query<{ status: string; attempts: number; last_error: string }>(
         `SELECT status, attempts, last_error FROM email_outbox WHERE to_address = 'bounce@example.com'`,
@@ -220,18 +257,32 @@ describe('SMTP delivery through the outbox', () => {
     });
     expect(row.attempts).toBe(1);
     expect(row.last_error).toMatch(/550/);
-    const res = await fetch(`${server.url}/api/health/details`, { headers: { 'X-Admin-Token': 'admin-token-email-tests' } });
+    const res = await fetch(`${server.url}/api/health/details`, {
+      headers: { 'X-Admin-Token': 'admin-token-email-tests' },
+    });
     const details = (await res.json()) as any;
-    expect(details.components.email).toMatchObject({ status: 'degraded', provider: 'smtp', outbox_failed: 1 });
+    expect(details.components.email).toMatchObject({
+      status: 'degraded',
+      provider: 'smtp',
+      outbox_failed: 1,
+    });
     expect(details.components.email.outbox_pending).toBeTypeOf('number');
     expect(details.status).toBe('degraded');
   });
 
   it('a dedupe key sends at most once', async () => {
-    const msg = { to: 'dedupe@example.com', userId: null, template: 'quota_warning' as const, payload: { models_used: 4, models_limit: 5 }, dedupeKey: 'quota:test:1' };
+    const msg = {
+      to: 'dedupe@example.com',
+      userId: null,
+      template: 'quota_warning' as const,
+      payload: { models_used: 4, models_limit: 5 },
+      dedupeKey: 'quota:test:1',
+    };
     expect(await enqueueEmail(server.ctx.db, msg)).toBe(true);
     expect(await enqueueEmail(server.ctx.db, msg)).toBe(false);
-    const [mail] = await waitFor(() => sink.to('dedupe@example.com').length > 0 && sink.to('dedupe@example.com'));
+    const [mail] = await waitFor(
+      () => sink.to('dedupe@example.com').length > 0 && sink.to('dedupe@example.com'),
+    );
     expect(await enqueueEmail(server.ctx.db, msg)).toBe(false);
     await sleep(1000);
     expect(sink.to('dedupe@example.com')).toHaveLength(1);
@@ -262,7 +313,9 @@ describe('two worker processes on one database', () => {
       const recipients = sink.messages.map((m) => m.to[0]);
       expect(recipients).toHaveLength(n);
       expect(new Set(recipients).size).toBe(n);
-      const r = await a.ctx.database.query<{ n: number }>(`SELECT count(*)::int AS n FROM email_outbox WHERE status = 'sent' AND attempts = 1`);
+      const r = await a.ctx.database.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM email_outbox WHERE status = 'sent' AND attempts = 1`,
+      );
       expect(r.rows[0]!.n).toBe(n);
     } finally {
       await a.close();
@@ -277,16 +330,30 @@ describe('log provider', () => {
   it('auto-verifies new users and keeps each message in the data dir with a clickable link', async () => {
     const server = await startTestServer({ driver: 'postgres' });
     try {
-      const reg = await post(server, '/api/auth/register', { email: 'dev@example.com', password: 'dev password', name: 'Dev' });
+      const reg = await post(server, '/api/auth/register', {
+        email: 'dev@example.com',
+        password: 'dev password',
+        name: 'Dev',
+      });
       expect(reg.body.user.email_verified).toBe(true);
       const u = await createUser(server, { email: 'forgetful@example.com' });
       await post(server, '/api/auth/forgot-password', { email: u.email });
       const dir = path.join(server.dataDir, 'mail');
-      const files = await waitFor(() => existsSync(dir) && readdirSync(dir).filter((f) => f.endsWith('password_reset.html')).length > 0 && readdirSync(dir));
+      const files = await waitFor(
+        () =>
+          existsSync(dir) &&
+          readdirSync(dir).filter((f) => f.endsWith('password_reset.html')).length > 0 &&
+          readdirSync(dir),
+      );
       expect(files.some((f) => f.endsWith('-welcome.txt'))).toBe(true);
-      const html = readFileSync(path.join(dir, files.find((f) => f.endsWith('password_reset.html'))!), 'utf8');
+      const html = readFileSync(
+        path.join(dir, files.find((f) => f.endsWith('password_reset.html'))!),
+        'utf8',
+      );
       const token = tokenFrom(html, 'reset-password');
-      expect((await post(server, '/api/auth/reset-password', { token, password: 'a new password' })).status).toBe(200);
+      expect(
+        (await post(server, '/api/auth/reset-password', { token, password: 'a new password' })).status,
+      ).toBe(200);
     } finally {
       await server.close();
     }
@@ -303,21 +370,38 @@ describe('Resend provider', () => {
       req.on('end', () => {
         seen.push({ headers: req.headers, body: JSON.parse(data) });
         res.writeHead(answer, { 'Content-Type': 'application/json' });
-        res.end(JSON.stringify(answer === 200 ? { id: 'abc' } : { name: 'validation_error', message: 'bad' }));
+        res.end(
+          JSON.stringify(answer === 200 ? { id: 'abc' } : { name: 'validation_error', message: 'bad' }),
+        );
       });
     });
     await new Promise<void>((r) => api.listen(0, '127.0.0.1', r));
     const base = `http://127.0.0.1:${(api.address() as AddressInfo).port}`;
     try {
       const provider = new ResendEmailProvider('re_test_key', base);
-      const msg = { id: 42, from: 'ViolaWake <noreply@violawake.com>', to: 'r@example.com', template: 'welcome', ...renderEmail('welcome', { name: 'R' }, 'http://console.test') };
+      const msg = {
+        id: 42,
+        from: 'ViolaWake <noreply@violawake.com>',
+        to: 'r@example.com',
+        template: 'welcome',
+        ...renderEmail('welcome', { name: 'R' }, 'http://console.test'),
+      };
       await provider.send(msg);
       expect(seen[0]!.headers.authorization).toBe('Bearer re_test_key');
       expect(seen[0]!.headers['idempotency-key']).toBe('outbox-42');
-      expect(seen[0]!.body).toMatchObject({ from: msg.from, to: ['r@example.com'], subject: 'Welcome to ViolaWake Console' });
+      expect(seen[0]!.body).toMatchObject({
+        from: msg.from,
+        to: ['r@example.com'],
+        subject: 'Welcome to ViolaWake Console',
+      });
       expect(seen[0]!.body.html).toContain('http://console.test/dashboard');
       expect(seen[0]!.body.text).toContain('http://console.test/dashboard');
-      for (const [status, permanent] of [[422, true], [403, true], [429, false], [500, false]] as const) {
+      for (const [status, permanent] of [
+        [422, true],
+        [403, true],
+        [429, false],
+        [500, false],
+      ] as const) {
         answer = status;
         const err = await provider.send(msg).catch((e: unknown) => e);
         expect(err).toBeInstanceOf(EmailSendError);
@@ -368,9 +452,17 @@ describe('templates', () => {
       expect(r.html).not.toContain('<script>');
       expect(r.html).toContain('&lt;script&gt;');
     }
-    expect(renderEmail('team_invite', payload, 'https://c.example').subject).toBe(`Join ${evil} on ViolaWake`);
-    expect(renderEmail('training_complete', { wake_word: 'hey viola' }, 'https://c.example').subject).toBe('Your model hey viola is ready');
-    expect(renderEmail('trial_will_end', payload, 'https://c.example').subject).toBe('Your ViolaWake trial ends on 2026-12-01');
-    expect(renderEmail('verify_email', { name: 'a\r\nBcc: x@y' }, 'https://c.example').subject).toBe('Verify your ViolaWake email');
+    expect(renderEmail('team_invite', payload, 'https://c.example').subject).toBe(
+      `Join ${evil} on ViolaWake`,
+    );
+    expect(renderEmail('training_complete', { wake_word: 'hey viola' }, 'https://c.example').subject).toBe(
+      'Your model hey viola is ready',
+    );
+    expect(renderEmail('trial_will_end', payload, 'https://c.example').subject).toBe(
+      'Your ViolaWake trial ends on 2026-12-01',
+    );
+    expect(renderEmail('verify_email', { name: 'a\r\nBcc: x@y' }, 'https://c.example').subject).toBe(
+      'Verify your ViolaWake email',
+    );
   });
 });

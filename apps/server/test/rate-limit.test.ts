@@ -8,9 +8,11 @@ import type { FastifyRequest } from 'fastify';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/core/clock.ts';
 import type { AppContext } from '../src/core/context.ts';
+import { HttpError } from '../src/core/http/errors.ts';
 import { clientIp, normalizeIp } from '../src/core/http/rate-limit.ts';
 import { startTestServer, type TestServer } from './helpers/app.ts';
 import { createTestDatabase } from './helpers/db.ts';
+import { createUser } from './helpers/users.ts';
 
 const servers: TestServer[] = [];
 afterAll(async () => {
@@ -18,7 +20,12 @@ afterAll(async () => {
 });
 
 async function start(env: Record<string, string>, extra: Parameters<typeof startTestServer>[0] = {}) {
-  const s = await startTestServer({ driver: 'postgres', workers: false, ...extra, env: { ...env, ...extra.env } });
+  const s = await startTestServer({
+    driver: 'postgres',
+    workers: false,
+    ...extra,
+    env: { ...env, ...extra.env },
+  });
   servers.push(s);
   return s;
 }
@@ -41,7 +48,10 @@ const randomIp = () => `10.${randomInt(256)}.${randomInt(256)}.${randomInt(1, 25
 describe('client address', () => {
   const ctx = (n: number) => ({ config: { trustedProxyCount: n } }) as unknown as AppContext;
   const req = (remote: string, xff?: string) =>
-    ({ socket: { remoteAddress: remote }, headers: xff === undefined ? {} : { 'x-forwarded-for': xff } }) as unknown as FastifyRequest;
+    ({
+      socket: { remoteAddress: remote },
+      headers: xff === undefined ? {} : { 'x-forwarded-for': xff },
+    }) as unknown as FastifyRequest;
 
   it('takes the N-th X-Forwarded-For entry from the right, the leftmost when there are fewer, the socket otherwise', () => {
     expect(clientIp(ctx(0), req('192.0.2.1', '1.1.1.1, 2.2.2.2'))).toBe('192.0.2.1');
@@ -88,7 +98,11 @@ describe('limits behind trusted proxies', () => {
     expect(limited.headers.get('ratelimit-reset')).toBe('40');
     expect(limited.headers.get('ratelimit-remaining')).toBe('0');
     // Invalid bodies count too (the limiter runs before validation) and still get 429.
-    const invalid = await fetch(`${s.url}/api/auth/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
+    const invalid = await fetch(`${s.url}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: '{}',
+    });
     expect(invalid.status).toBe(429);
     // The fixed window ends 60 s after the first counted request.
     clock.advance(40_001);
@@ -113,7 +127,8 @@ describe('limits behind trusted proxies', () => {
   it('2 proxies: the second entry from the right is the client', async () => {
     const s = await start({ VIOLAWAKE_TRUSTED_PROXY_COUNT: '2' });
     const client = '192.0.2.20';
-    for (let i = 0; i < 5; i++) expect((await login(s, `${randomIp()}, ${client}, 10.1.1.${i + 1}`)).status).toBe(401);
+    for (let i = 0; i < 5; i++)
+      expect((await login(s, `${randomIp()}, ${client}, 10.1.1.${i + 1}`)).status).toBe(401);
     expect((await login(s, `spoofed, ${client}, 10.9.9.9`)).status).toBe(429);
     // The client's own address moved to the left is not the key.
     expect((await login(s, `${client}, 192.0.2.21, 10.1.1.1`)).status).toBe(401);
@@ -154,5 +169,75 @@ describe('Redis store', () => {
       expect(r.status).toBe(401);
       expect(r.headers.get('ratelimit-limit')).toBeNull();
     }
+  });
+});
+
+describe('every auth bucket', () => {
+  it('allows exactly its limit per window, counting invalid requests too', async () => {
+    const s = await start({ VIOLAWAKE_TRUSTED_PROXY_COUNT: '1' });
+    const buckets: { method: string; path: string; limit: number; window: number; user?: boolean }[] = [
+      { method: 'POST', path: '/api/auth/register', limit: 100, window: 3600 },
+      { method: 'POST', path: '/api/auth/login', limit: 5, window: 60 },
+      { method: 'POST', path: '/api/auth/verify-email', limit: 20, window: 300 },
+      { method: 'POST', path: '/api/auth/forgot-password', limit: 5, window: 300 },
+      { method: 'POST', path: '/api/auth/reset-password', limit: 10, window: 300 },
+      { method: 'POST', path: '/api/auth/download-token', limit: 60, window: 60, user: true },
+      { method: 'POST', path: '/api/auth/change-password', limit: 10, window: 3600, user: true },
+      { method: 'POST', path: '/api/auth/api-keys', limit: 10, window: 3600, user: true },
+    ];
+    for (const b of buckets) {
+      const ip = randomIp();
+      const headers: Record<string, string> = { 'Content-Type': 'application/json', 'X-Forwarded-For': ip };
+      if (b.user) headers.Authorization = `Bearer ${(await createUser(s)).token}`;
+      const statuses = new Set<number>();
+      for (let i = 0; i < b.limit; i++) {
+        const r = await fetch(`${s.url}${b.path}`, { method: b.method, headers, body: '{"invalid": true}' });
+        await r.text();
+        statuses.add(r.status);
+        if (i === 0) {
+          expect(r.headers.get('ratelimit-limit'), b.path).toBe(String(b.limit));
+          expect(Number(r.headers.get('ratelimit-reset'))).toBe(b.window);
+        }
+      }
+      expect([...statuses], b.path).toEqual([422]);
+      const over = await fetch(`${s.url}${b.path}`, { method: b.method, headers, body: '{"invalid": true}' });
+      expect(over.status, b.path).toBe(429);
+      expect(Number(over.headers.get('retry-after'))).toBeGreaterThan(b.window - 5);
+      // A user bucket follows the user, not the address.
+      if (b.user) {
+        const other = { ...headers, Authorization: `Bearer ${(await createUser(s)).token}` };
+        expect(
+          (await fetch(`${s.url}${b.path}`, { method: b.method, headers: other, body: '{}' })).status,
+        ).toBe(422);
+      }
+    }
+    // resend-verification and account deletion (3/hour per user) have no body: 3 real requests, then 429.
+    const u = await createUser(s, { verified: true });
+    const resend: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const r = await fetch(`${s.url}/api/auth/resend-verification`, {
+        method: 'POST',
+        headers: { ...u.headers, 'X-Forwarded-For': randomIp() },
+      });
+      await r.text();
+      resend.push(r.status);
+    }
+    expect(resend).toEqual([200, 200, 200, 429]);
+    // Deletion refused by a cleanup step (as billing does when Stripe fails) so the account survives each attempt.
+    const step = {
+      name: 'refuse',
+      before: async () => {
+        throw new HttpError(502, 'no');
+      },
+    };
+    s.ctx.accountCleanup.push(step);
+    const del: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const r = await fetch(`${s.url}/api/auth/account`, { method: 'DELETE', headers: u.headers });
+      await r.text();
+      del.push(r.status);
+    }
+    s.ctx.accountCleanup.splice(s.ctx.accountCleanup.indexOf(step), 1);
+    expect(del).toEqual([502, 502, 502, 429]);
   });
 });

@@ -1,7 +1,8 @@
 /** The auth domain's lifecycle hooks: email health, the outbox deliverer (workers) and the rate-limit store. */
-import type { DomainModule } from '../domains.ts';
+
 import { emailHealth, emailService, startOutboxWorker } from '../core/email/outbox.ts';
 import { closeRateLimitStore } from '../core/http/rate-limit.ts';
+import type { DomainModule } from '../domains.ts';
 import { warmPasswordHashing } from './passwords.ts';
 
 export const authDomain: DomainModule = {

@@ -12,7 +12,14 @@ import type { AppContext } from '../core/context.ts';
 import { execRows } from '../core/db/client.ts';
 import { apiKeys } from '../core/db/schema.ts';
 import { HttpError } from '../core/http/errors.ts';
-import { consumeDownloadToken, INVALID_TOKEN, isApiKey, NOT_AUTHENTICATED, sha256Hex, verifyJwt } from './tokens.ts';
+import {
+  consumeDownloadToken,
+  INVALID_TOKEN,
+  isApiKey,
+  NOT_AUTHENTICATED,
+  sha256Hex,
+  verifyJwt,
+} from './tokens.ts';
 
 export interface AuthUser {
   id: number;
@@ -36,7 +43,8 @@ declare module 'fastify' {
   }
 }
 
-export const VERIFY_REQUIRED = 'Verify your email address to access recording, training, and billing features.';
+export const VERIFY_REQUIRED =
+  'Verify your email address to access recording, training, and billing features.';
 
 /** The bearer value, or null when there is none (no header, another scheme, empty value). */
 export function bearerValue(request: FastifyRequest): string | null {
@@ -57,7 +65,10 @@ interface UserRow {
   revoked: boolean;
 }
 
-async function userForAccessToken(ctx: AppContext, token: string): Promise<{ user: AuthUser; session: AuthSession }> {
+async function userForAccessToken(
+  ctx: AppContext,
+  token: string,
+): Promise<{ user: AuthUser; session: AuthSession }> {
   const claims = await verifyJwt(ctx, token, 'access');
   if (!claims || typeof claims.claims.ver !== 'number') throw new HttpError(401, INVALID_TOKEN);
   if (!/^[0-9a-f-]{36}$/i.test(claims.jti)) throw new HttpError(401, INVALID_TOKEN);
@@ -70,14 +81,22 @@ async function userForAccessToken(ctx: AppContext, token: string): Promise<{ use
   const row = rows[0];
   if (!row || row.token_version !== claims.claims.ver || row.revoked) throw new HttpError(401, INVALID_TOKEN);
   return {
-    user: { id: Number(row.id), email: row.email, name: row.name, emailVerified: row.email_verified, via: 'token' },
+    user: {
+      id: Number(row.id),
+      email: row.email,
+      name: row.name,
+      emailVerified: row.email_verified,
+      via: 'token',
+    },
     session: { jti: claims.jti, exp: claims.exp },
   };
 }
 
 async function userForApiKey(ctx: AppContext, key: string): Promise<{ user: AuthUser; keyId: number }> {
   if (key.length > 100) throw new HttpError(401, INVALID_TOKEN);
-  const rows = await execRows<Omit<UserRow, 'revoked' | 'token_version'> & { key_id: number; last_used_at: unknown }>(
+  const rows = await execRows<
+    Omit<UserRow, 'revoked' | 'token_version'> & { key_id: number; last_used_at: unknown }
+  >(
     ctx.db,
     sql`SELECT k.id AS key_id, k.last_used_at, u.id, u.email, u.name, u.email_verified
           FROM api_keys k JOIN users u ON u.id = k.user_id
@@ -94,7 +113,13 @@ async function userForApiKey(ctx: AppContext, key: string): Promise<{ user: Auth
     .set({ lastUsedAt: now })
     .where(and(eq(apiKeys.id, keyId), or(isNull(apiKeys.lastUsedAt), lt(apiKeys.lastUsedAt, minuteAgo))));
   return {
-    user: { id: Number(row.id), email: row.email, name: row.name, emailVerified: row.email_verified, via: 'api_key' },
+    user: {
+      id: Number(row.id),
+      email: row.email,
+      name: row.name,
+      emailVerified: row.email_verified,
+      via: 'api_key',
+    },
     keyId,
   };
 }

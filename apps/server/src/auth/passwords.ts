@@ -4,7 +4,12 @@
  */
 import { hash, verify } from '@node-rs/argon2';
 
-const OPTIONS = { algorithm: 2 /* Algorithm.Argon2id (an ambient const enum) */, memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
+const OPTIONS = {
+  algorithm: 2 /* Algorithm.Argon2id (an ambient const enum) */,
+  memoryCost: 19456,
+  timeCost: 2,
+  parallelism: 1,
+} as const;
 
 export async function hashPassword(password: string): Promise<string> {
   return hash(password, OPTIONS);
@@ -29,7 +34,9 @@ export async function verifyPassword(stored: string | null, password: string): P
 
 /** True when the hash is not argon2id with the current parameters. */
 export function needsRehash(stored: string): boolean {
-  return !stored.startsWith(`$argon2id$v=19$m=${OPTIONS.memoryCost},t=${OPTIONS.timeCost},p=${OPTIONS.parallelism}$`);
+  return !stored.startsWith(
+    `$argon2id$v=19$m=${OPTIONS.memoryCost},t=${OPTIONS.timeCost},p=${OPTIONS.parallelism}$`,
+  );
 }
 
 /** Warm the dummy hash at startup (the first unknown-email login is not slower than the others). */

@@ -25,7 +25,12 @@ const Name = z
   .regex(/^[^\p{Cc}]*$/u, 'Name must not contain control characters');
 
 const Message = z.object({ message: z.string() });
-const UserBrief = z.object({ id: z.number().int(), email: z.string(), name: z.string(), email_verified: z.boolean() });
+const UserBrief = z.object({
+  id: z.number().int(),
+  email: z.string(),
+  name: z.string(),
+  email_verified: z.boolean(),
+});
 const AuthResponse = z.object({
   token: z.string(),
   token_type: z.literal('bearer'),
@@ -88,7 +93,15 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
 
     app.post(
       '/logout',
-      { preValidation: [user], schema: { tags: TAGS, summary: 'Revoke this access token', security: BEARER, response: { 200: Message } } },
+      {
+        preValidation: [user],
+        schema: {
+          tags: TAGS,
+          summary: 'Revoke this access token',
+          security: BEARER,
+          response: { 200: Message },
+        },
+      },
       async (request) => {
         const u = authUser(request);
         if (u.via === 'api_key' || !request.authSession) throw new HttpError(400, svc.MSG.apiKeyLogout);
@@ -101,7 +114,12 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
       '/logout-all',
       {
         preValidation: [user],
-        schema: { tags: TAGS, summary: 'Revoke every access token of the user', security: BEARER, response: { 200: Message } },
+        schema: {
+          tags: TAGS,
+          summary: 'Revoke every access token of the user',
+          security: BEARER,
+          response: { 200: Message },
+        },
       },
       async (request) => {
         await svc.logoutAll(ctx, authUser(request).id);
@@ -111,7 +129,10 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
 
     app.get(
       '/me',
-      { preValidation: [user], schema: { tags: TAGS, summary: 'The signed-in user', security: BEARER, response: { 200: UserOut } } },
+      {
+        preValidation: [user],
+        schema: { tags: TAGS, summary: 'The signed-in user', security: BEARER, response: { 200: UserOut } },
+      },
       async (request) => svc.me(ctx, authUser(request).id),
     );
 
@@ -168,7 +189,12 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
       '/resend-verification',
       {
         preValidation: [user, userLimit('resend-verification', 3, HOUR)],
-        schema: { tags: TAGS, summary: 'Send the verification email again', security: BEARER, response: { 200: Message } },
+        schema: {
+          tags: TAGS,
+          summary: 'Send the verification email again',
+          security: BEARER,
+          response: { 200: Message },
+        },
       },
       async (request) => ({ message: await svc.resendVerification(ctx, authUser(request).id) }),
     );
@@ -220,14 +246,24 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
         },
       },
       async (request) =>
-        svc.changePassword(ctx, authUser(request).id, request.body.current_password, request.body.new_password),
+        svc.changePassword(
+          ctx,
+          authUser(request).id,
+          request.body.current_password,
+          request.body.new_password,
+        ),
     );
 
     app.delete(
       '/account',
       {
         preValidation: [user, userLimit('delete-account', 3, HOUR)],
-        schema: { tags: TAGS, summary: 'Delete the account and all its data', security: BEARER, response: { 200: Message } },
+        schema: {
+          tags: TAGS,
+          summary: 'Delete the account and all its data',
+          security: BEARER,
+          response: { 200: Message },
+        },
       },
       async (request) => {
         await svc.deleteAccount(ctx, authUser(request).id);
@@ -247,12 +283,21 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
           response: { 201: ApiKeyOut.extend({ key: z.string() }) },
         },
       },
-      async (request, reply) => reply.status(201).send(await svc.createApiKey(ctx, authUser(request).id, request.body.name)),
+      async (request, reply) =>
+        reply.status(201).send(await svc.createApiKey(ctx, authUser(request).id, request.body.name)),
     );
 
     app.get(
       '/api-keys',
-      { preValidation: [user], schema: { tags: TAGS, summary: 'List personal API keys', security: BEARER, response: { 200: z.array(ApiKeyOut) } } },
+      {
+        preValidation: [user],
+        schema: {
+          tags: TAGS,
+          summary: 'List personal API keys',
+          security: BEARER,
+          response: { 200: z.array(ApiKeyOut) },
+        },
+      },
       async (request) => svc.listApiKeys(ctx, authUser(request).id),
     );
 

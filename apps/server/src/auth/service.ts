@@ -73,7 +73,10 @@ export function autoVerifies(ctx: AppContext): boolean {
   return ctx.config.emailProvider === 'log' && ctx.config.emailAutoVerify;
 }
 
-export async function register(ctx: AppContext, input: { email: string; password: string; name: string }): Promise<AuthResponse> {
+export async function register(
+  ctx: AppContext,
+  input: { email: string; password: string; name: string },
+): Promise<AuthResponse> {
   const email = normalizeEmail(input.email);
   const passwordHash = await hashPassword(input.password);
   const now = ctx.clock.now();
@@ -81,12 +84,24 @@ export async function register(ctx: AppContext, input: { email: string; password
   const user = await ctx.db.transaction(async (tx) => {
     const [row] = await tx
       .insert(users)
-      .values({ email, passwordHash, name: input.name, emailVerified: verified, emailVerifiedAt: verified ? now : null })
+      .values({
+        email,
+        passwordHash,
+        name: input.name,
+        emailVerified: verified,
+        emailVerifiedAt: verified ? now : null,
+      })
       .onConflictDoNothing({ target: users.email })
       .returning();
     if (!row) throw new HttpError(409, MSG.emailTaken);
     if (verified) {
-      await enqueueEmail(tx, { to: email, userId: row.id, template: 'welcome', payload: { name: row.name }, dedupeKey: `welcome:${row.id}` });
+      await enqueueEmail(tx, {
+        to: email,
+        userId: row.id,
+        template: 'welcome',
+        payload: { name: row.name },
+        dedupeKey: `welcome:${row.id}`,
+      });
     } else {
       const { token } = await signVerifyEmailToken(ctx, row);
       await enqueueEmail(tx, {
@@ -102,7 +117,10 @@ export async function register(ctx: AppContext, input: { email: string; password
   return authResponse(ctx, user);
 }
 
-export async function login(ctx: AppContext, input: { email: string; password: string }): Promise<AuthResponse> {
+export async function login(
+  ctx: AppContext,
+  input: { email: string; password: string },
+): Promise<AuthResponse> {
   const email = normalizeEmail(input.email);
   const now = ctx.clock.now();
   const [user] = await ctx.db.select().from(users).where(eq(users.email, email));
@@ -134,7 +152,11 @@ export async function login(ctx: AppContext, input: { email: string; password: s
   const rehash = needsRehash(user.passwordHash) ? await hashPassword(input.password) : null;
   await ctx.db
     .update(users)
-    .set({ failedLoginCount: 0, lockedUntil: null, ...(rehash ? { passwordHash: rehash, updatedAt: now } : {}) })
+    .set({
+      failedLoginCount: 0,
+      lockedUntil: null,
+      ...(rehash ? { passwordHash: rehash, updatedAt: now } : {}),
+    })
     .where(eq(users.id, user.id));
   return authResponse(ctx, user);
 }
@@ -142,10 +164,20 @@ export async function login(ctx: AppContext, input: { email: string; password: s
 export async function me(ctx: AppContext, userId: number) {
   const [u] = await ctx.db.select().from(users).where(eq(users.id, userId));
   if (!u) throw new HttpError(401, INVALID_TOKEN);
-  return { id: u.id, email: u.email, name: u.name, email_verified: u.emailVerified, created_at: iso(u.createdAt)! };
+  return {
+    id: u.id,
+    email: u.email,
+    name: u.name,
+    email_verified: u.emailVerified,
+    created_at: iso(u.createdAt)!,
+  };
 }
 
-export async function logout(ctx: AppContext, userId: number, session: { jti: string; exp: Date }): Promise<void> {
+export async function logout(
+  ctx: AppContext,
+  userId: number,
+  session: { jti: string; exp: Date },
+): Promise<void> {
   await ctx.db
     .insert(revokedTokens)
     .values({ jti: session.jti, userId, expiresAt: session.exp, revokedAt: ctx.clock.now() })
@@ -173,7 +205,13 @@ export async function verifyEmail(ctx: AppContext, token: string): Promise<void>
       .where(and(eq(users.id, user.id), eq(users.emailVerified, false)))
       .returning({ id: users.id });
     if (rows.length > 0) {
-      await enqueueEmail(tx, { to: user.email, userId: user.id, template: 'welcome', payload: { name: user.name }, dedupeKey: `welcome:${user.id}` });
+      await enqueueEmail(tx, {
+        to: user.email,
+        userId: user.id,
+        template: 'welcome',
+        payload: { name: user.name },
+        dedupeKey: `welcome:${user.id}`,
+      });
     }
   });
 }
@@ -276,7 +314,11 @@ export async function createApiKey(ctx: AppContext, userId: number, name: string
 }
 
 export async function listApiKeys(ctx: AppContext, userId: number) {
-  const rows = await ctx.db.select().from(apiKeys).where(eq(apiKeys.userId, userId)).orderBy(desc(apiKeys.createdAt), desc(apiKeys.id));
+  const rows = await ctx.db
+    .select()
+    .from(apiKeys)
+    .where(eq(apiKeys.userId, userId))
+    .orderBy(desc(apiKeys.createdAt), desc(apiKeys.id));
   return rows.map(apiKeyOut);
 }
 
@@ -333,7 +375,11 @@ export async function deleteAccount(ctx: AppContext, userId: number): Promise<vo
   const storage = (ctx as unknown as { storage?: StorageLike }).storage;
   if (storage && keys.size > 0) {
     for (const key of keys) {
-      await storage.delete(key).catch((err: unknown) => ctx.logger.error({ err, key }, 'could not delete a stored object of a deleted account'));
+      await storage
+        .delete(key)
+        .catch((err: unknown) =>
+          ctx.logger.error({ err, key }, 'could not delete a stored object of a deleted account'),
+        );
     }
   }
   ctx.logger.info({ user_id: userId, objects: keys.size }, 'account deleted');

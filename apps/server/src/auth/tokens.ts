@@ -7,8 +7,8 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { and, eq, gt, isNull } from 'drizzle-orm';
 import { jwtVerify, SignJWT } from 'jose';
 import type { AppContext } from '../core/context.ts';
-import { downloadTokens } from '../core/db/schema.ts';
 import type { DbOrTx } from '../core/db/client.ts';
+import { downloadTokens } from '../core/db/schema.ts';
 import { HttpError } from '../core/http/errors.ts';
 
 export type JwtType = 'access' | 'verify_email' | 'reset_password';
@@ -88,18 +88,31 @@ export async function verifyJwt(ctx: AppContext, token: string, typ: JwtType): P
     if (payload.typ !== typ) return null;
     if (typeof payload.sub !== 'string' || !/^[1-9]\d{0,15}$/.test(payload.sub)) return null;
     if (typeof payload.jti !== 'string' || typeof payload.exp !== 'number') return null;
-    return { userId: Number(payload.sub), jti: payload.jti, exp: new Date(payload.exp * 1000), claims: payload };
+    return {
+      userId: Number(payload.sub),
+      jti: payload.jti,
+      exp: new Date(payload.exp * 1000),
+      claims: payload,
+    };
   } catch {
     return null;
   }
 }
 
 /** A new access token for a user at its current token version. */
-export async function signAccessToken(ctx: AppContext, user: { id: number; tokenVersion: number }): Promise<SignedToken> {
-  return signJwt(ctx, 'access', user.id, ctx.config.accessTokenExpireHours * 3600, { ver: user.tokenVersion });
+export async function signAccessToken(
+  ctx: AppContext,
+  user: { id: number; tokenVersion: number },
+): Promise<SignedToken> {
+  return signJwt(ctx, 'access', user.id, ctx.config.accessTokenExpireHours * 3600, {
+    ver: user.tokenVersion,
+  });
 }
 
-export async function signVerifyEmailToken(ctx: AppContext, user: { id: number; email: string }): Promise<SignedToken> {
+export async function signVerifyEmailToken(
+  ctx: AppContext,
+  user: { id: number; email: string },
+): Promise<SignedToken> {
   return signJwt(ctx, 'verify_email', user.id, VERIFY_EMAIL_TTL_SECONDS, { email: user.email });
 }
 
@@ -159,7 +172,8 @@ export async function consumeDownloadToken(
   action: DownloadAction,
   resourceId: number,
 ): Promise<number> {
-  if (typeof token !== 'string' || token.length === 0 || token.length > 200) throw new HttpError(401, INVALID_TOKEN);
+  if (typeof token !== 'string' || token.length === 0 || token.length > 200)
+    throw new HttpError(401, INVALID_TOKEN);
   const now = ctx.clock.now();
   const rows = await ctx.db
     .update(downloadTokens)

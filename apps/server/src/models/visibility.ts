@@ -13,6 +13,9 @@ export function modelVisibleSql(alias: string, userId: number) {
 }
 
 export async function modelVisibleTo(db: DbOrTx, userId: number, modelId: number): Promise<boolean> {
-  const rows = await execRows(db, sql`SELECT 1 AS ok FROM trained_models m WHERE m.id = ${modelId} AND ${modelVisibleSql('m', userId)}`);
+  const rows = await execRows(
+    db,
+    sql`SELECT 1 AS ok FROM trained_models m WHERE m.id = ${modelId} AND ${modelVisibleSql('m', userId)}`,
+  );
   return rows.length > 0;
 }

@@ -3,8 +3,8 @@
  * the registration rate limit. `verified` defaults to true.
  */
 import { randomBytes } from 'node:crypto';
-import { signAccessToken } from '../../src/auth/tokens.ts';
 import { hashPassword } from '../../src/auth/passwords.ts';
+import { signAccessToken } from '../../src/auth/tokens.ts';
 import { users } from '../../src/core/db/schema.ts';
 import type { TestServer } from './app.ts';
 

@@ -110,12 +110,23 @@ function createEmailService(ctx: AppContext, provider: EmailProvider): EmailServ
       );
       const out = { sent: 0, failed: 0, retried: 0 };
       for (const row of claimed) {
-        const payload = (typeof row.payload === 'string' ? JSON.parse(row.payload) : row.payload) as Record<string, unknown>;
+        const payload = (typeof row.payload === 'string' ? JSON.parse(row.payload) : row.payload) as Record<
+          string,
+          unknown
+        >;
         const id = Number(row.id);
         try {
           const rendered = renderEmail(row.template, payload, ctx.config.consoleBaseUrl);
-          await provider.send({ ...rendered, id, from: ctx.config.emailFrom, to: row.to_address, template: row.template });
-          const kept = Object.fromEntries(Object.entries(payload).filter(([k]) => !SECRET_PAYLOAD_KEYS.includes(k)));
+          await provider.send({
+            ...rendered,
+            id,
+            from: ctx.config.emailFrom,
+            to: row.to_address,
+            template: row.template,
+          });
+          const kept = Object.fromEntries(
+            Object.entries(payload).filter(([k]) => !SECRET_PAYLOAD_KEYS.includes(k)),
+          );
           await db.execute(
             sql`UPDATE email_outbox SET status = 'sent', sent_at = ${ctx.clock.now()}, locked_until = NULL,
                        attempts = attempts + 1, last_error = NULL, payload = ${JSON.stringify(kept)}::jsonb
@@ -133,7 +144,10 @@ function createEmailService(ctx: AppContext, provider: EmailProvider): EmailServ
                          locked_until = NULL WHERE id = ${id}`,
             );
             out.failed++;
-            ctx.logger.error({ email_id: id, template: row.template, attempts, error: message }, 'email delivery failed');
+            ctx.logger.error(
+              { email_id: id, template: row.template, attempts, error: message },
+              'email delivery failed',
+            );
           } else {
             const next = new Date(Math.max(Date.now(), ctx.clock.now().getTime()) + backoffMs(attempts));
             await db.execute(
@@ -141,7 +155,10 @@ function createEmailService(ctx: AppContext, provider: EmailProvider): EmailServ
                          locked_until = NULL, next_attempt_at = ${next} WHERE id = ${id}`,
             );
             out.retried++;
-            ctx.logger.warn({ email_id: id, template: row.template, attempts, error: message }, 'email delivery will be retried');
+            ctx.logger.warn(
+              { email_id: id, template: row.template, attempts, error: message },
+              'email delivery will be retried',
+            );
           }
         }
       }
@@ -179,10 +196,12 @@ export async function startOutboxWorker(ctx: AppContext): Promise<() => Promise<
       }
     })();
   };
-  const unlisten = await ctx.database.listen(OUTBOX_CHANNEL, () => run()).catch((err) => {
-    ctx.logger.warn({ err }, 'email outbox: LISTEN failed; polling only');
-    return null;
-  });
+  const unlisten = await ctx.database
+    .listen(OUTBOX_CHANNEL, () => run())
+    .catch((err) => {
+      ctx.logger.warn({ err }, 'email outbox: LISTEN failed; polling only');
+      return null;
+    });
   const timer = setInterval(run, OUTBOX_POLL_MS);
   timer.unref();
   run();

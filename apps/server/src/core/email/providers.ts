@@ -116,7 +116,13 @@ export class ResendEmailProvider implements EmailProvider {
           'Content-Type': 'application/json',
           'Idempotency-Key': `outbox-${msg.id}`,
         },
-        body: JSON.stringify({ from: msg.from, to: [msg.to], subject: msg.subject, html: msg.html, text: msg.text }),
+        body: JSON.stringify({
+          from: msg.from,
+          to: [msg.to],
+          subject: msg.subject,
+          html: msg.html,
+          text: msg.text,
+        }),
         signal: AbortSignal.timeout(15_000),
       });
     } catch (err) {
@@ -134,7 +140,10 @@ export class ResendEmailProvider implements EmailProvider {
       /* not JSON */
     }
     const permanent = res.status >= 400 && res.status < 500 && res.status !== 429 && res.status !== 409;
-    throw new EmailSendError(`resend HTTP ${res.status}${detail ? `: ${detail}` : ''}`.slice(0, 500), permanent);
+    throw new EmailSendError(
+      `resend HTTP ${res.status}${detail ? `: ${detail}` : ''}`.slice(0, 500),
+      permanent,
+    );
   }
 }
 
@@ -143,7 +152,10 @@ export function createEmailProvider(config: Config, logger: Logger): EmailProvid
     case 'smtp':
       return new SmtpEmailProvider(config.smtpUrl!);
     case 'resend':
-      return new ResendEmailProvider(config.resendApiKey!, process.env.VIOLAWAKE_RESEND_API_BASE || undefined);
+      return new ResendEmailProvider(
+        config.resendApiKey!,
+        process.env.VIOLAWAKE_RESEND_API_BASE || undefined,
+      );
     default:
       return new LogEmailProvider(logger, path.join(config.dataDir, 'mail'));
   }

@@ -32,7 +32,7 @@ export function escapeHtml(value: unknown): string {
 /** Subjects are header text: no line breaks, bounded length. */
 function headerSafe(value: unknown): string {
   return String(value ?? '')
-    .replace(/[\r\n\t\u0000-\u001f\u007f]+/g, ' ')
+    .replace(/\p{Cc}+/gu, ' ')
     .trim()
     .slice(0, 150);
 }
@@ -76,7 +76,11 @@ function layout(p: Parts): RenderedEmail {
 }
 
 /** Render a template with its payload (variables as stored in `email_outbox.payload`). */
-export function renderEmail(template: EmailTemplate, payload: Record<string, unknown>, baseUrl: string): RenderedEmail {
+export function renderEmail(
+  template: EmailTemplate,
+  payload: Record<string, unknown>,
+  baseUrl: string,
+): RenderedEmail {
   const name = str(payload, 'name');
   switch (template) {
     case 'verify_email':
@@ -92,14 +96,19 @@ export function renderEmail(template: EmailTemplate, payload: Record<string, unk
         subject: 'Reset your ViolaWake password',
         greetingName: name,
         paragraphs: ['Someone asked to reset the password of your ViolaWake account.'],
-        action: { label: 'Choose a new password', url: link(baseUrl, '/reset-password', str(payload, 'token')) },
+        action: {
+          label: 'Choose a new password',
+          url: link(baseUrl, '/reset-password', str(payload, 'token')),
+        },
         footer: 'The link is valid for 2 hours and works once. If you did not ask for it, ignore this email.',
       });
     case 'welcome':
       return layout({
         subject: 'Welcome to ViolaWake Console',
         greetingName: name,
-        paragraphs: ['Your email is verified. Record a wake word or type one, train it in under a minute, and test it live.'],
+        paragraphs: [
+          'Your email is verified. Record a wake word or type one, train it in under a minute, and test it live.',
+        ],
         action: { label: 'Open the dashboard', url: link(baseUrl, '/dashboard') },
       });
     case 'team_invite': {
@@ -113,7 +122,11 @@ export function renderEmail(template: EmailTemplate, payload: Record<string, unk
         ],
         action: {
           label: 'Join the team',
-          url: link(baseUrl, `/teams/${encodeURIComponent(str(payload, 'team_id'))}/join`, str(payload, 'token')),
+          url: link(
+            baseUrl,
+            `/teams/${encodeURIComponent(str(payload, 'team_id'))}/join`,
+            str(payload, 'token'),
+          ),
         },
         footer: 'The invitation is valid for 72 hours.',
       });
@@ -124,7 +137,9 @@ export function renderEmail(template: EmailTemplate, payload: Record<string, unk
       return layout({
         subject: `Your model ${word} is ready`,
         greetingName: name,
-        paragraphs: [`Training of "${word}" finished${grade ? ` with quality grade ${grade}` : ''}. Test it live in the browser and download it.`],
+        paragraphs: [
+          `Training of "${word}" finished${grade ? ` with quality grade ${grade}` : ''}. Test it live in the browser and download it.`,
+        ],
         action: { label: 'Open the dashboard', url: link(baseUrl, '/dashboard') },
       });
     }
@@ -134,7 +149,9 @@ export function renderEmail(template: EmailTemplate, payload: Record<string, unk
       return layout({
         subject: 'You are close to your ViolaWake training limit',
         greetingName: name,
-        paragraphs: [`You have used ${used} of ${limit} trainings this month. Upgrade your plan to keep training.`],
+        paragraphs: [
+          `You have used ${used} of ${limit} trainings this month. Upgrade your plan to keep training.`,
+        ],
         action: { label: 'See plans', url: link(baseUrl, '/billing') },
       });
     }

@@ -83,7 +83,10 @@ return {c, t}
 export class RedisRateLimitStore implements RateLimitStore {
   readonly kind = 'redis' as const;
   private readonly client: Redis;
-  constructor(url: string, private readonly prefix = 'violawake:rl:') {
+  constructor(
+    url: string,
+    private readonly prefix = 'violawake:rl:',
+  ) {
     this.client = new Redis(url, {
       lazyConnect: false,
       enableOfflineQueue: false,
@@ -99,7 +102,8 @@ export class RedisRateLimitStore implements RateLimitStore {
   private async ready(): Promise<void> {
     const status = this.client.status;
     if (status === 'ready') return;
-    if (status !== 'connecting' && status !== 'connect' && status !== 'wait') throw new Error(`redis ${status}`);
+    if (status !== 'connecting' && status !== 'connect' && status !== 'wait')
+      throw new Error(`redis ${status}`);
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.client.off('ready', onReady);
@@ -115,7 +119,10 @@ export class RedisRateLimitStore implements RateLimitStore {
 
   async hit(key: string, windowMs: number): Promise<HitResult> {
     await this.ready();
-    const r = (await this.client.eval(HIT_SCRIPT, 1, this.prefix + key, String(windowMs))) as [number, number];
+    const r = (await this.client.eval(HIT_SCRIPT, 1, this.prefix + key, String(windowMs))) as [
+      number,
+      number,
+    ];
     return { count: Number(r[0]), resetMs: Math.max(0, Number(r[1])) };
   }
 
@@ -230,7 +237,8 @@ export function rateLimit(ctx: AppContext, opts: RateLimitOptions): preHandlerAs
   rateLimitStore(ctx); // connect early (Redis)
   return async function rateLimitHook(request, reply) {
     const store = rateLimitStore(ctx);
-    const subject = opts.key === 'user' && request.user ? `u${request.user.id}` : `ip:${clientIp(ctx, request)}`;
+    const subject =
+      opts.key === 'user' && request.user ? `u${request.user.id}` : `ip:${clientIp(ctx, request)}`;
     let result: HitResult;
     try {
       result = await store.hit(`${opts.bucket}:${subject}`, windowMs);
