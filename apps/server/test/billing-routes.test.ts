@@ -299,6 +299,16 @@ describe('billing off', () => {
         expect(res.status).toBe(503);
         expect(await res.json()).toEqual({ detail: 'Billing is not configured' });
       }
+      const doc = (await (await fetch(`${off.url}/api/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> };
+      for (const [p, m] of [
+        ['/api/billing/checkout', 'post'],
+        ['/api/billing/portal', 'post'],
+        ['/api/billing/subscription', 'get'],
+        ['/api/billing/usage', 'get'],
+        ['/api/billing/webhook', 'post'],
+      ] as const) {
+        expect(doc.paths[p]?.[m], p).toBeDefined();
+      }
       // Deletion without billing does not touch Stripe.
       expect((await fetch(`${off.url}/api/auth/account`, { method: 'DELETE', headers: user.headers })).status).toBe(200);
     } finally {
