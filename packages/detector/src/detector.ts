@@ -182,7 +182,14 @@ class DetectorImpl implements Detector {
     if (!(pcm instanceof Int16Array) && !(pcm instanceof Float32Array)) {
       return Promise.reject(new TypeError('push() takes an Int16Array or a Float32Array of mono PCM'));
     }
-    const run = this.queue.then(() => this.process(pcm));
+    // Converted (and resampled) now, in call order: the caller may reuse its buffer as soon as push() returns.
+    let mags: Float32Array;
+    try {
+      mags = this.toMagnitudes(pcm);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const run = this.queue.then(() => this.process(mags));
     this.queue = run.catch(() => undefined);
     return run;
   }
@@ -215,8 +222,7 @@ class DetectorImpl implements Detector {
   }
 
   /** Pushes accepted before dispose() still complete: dispose waits for them before releasing the models. */
-  private async process(pcm: Int16Array | Float32Array): Promise<PushResult> {
-    const mags = this.toMagnitudes(pcm);
+  private async process(mags: Float32Array): Promise<PushResult> {
     const steps: StepResult[] = [];
     const detections: Detection[] = [];
     // Long pushes go through the VAD and the front end in slices, so memory stays bounded (windows are 6 KB per
@@ -255,13 +261,17 @@ class DetectorImpl implements Detector {
     }
   }
 
-  async reset(): Promise<void> {
-    if (this.released) throw new DisposedError('the detector');
-    await this.queue;
-    this.stream.reset();
+  reset(): Promise<void> {
+    if (this.released) return Promise.reject(new DisposedError('the detector'));
+    // The resampler works at push() time, so it resets now; the rest after the pushes already queued.
     this.resampler?.reset();
-    this.vad?.reset();
-    for (const h of this.running) h.rules.reset();
+    const run = this.queue.then(() => {
+      this.stream.reset();
+      this.vad?.reset();
+      for (const h of this.running) h.rules.reset();
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
   }
 
   async dispose(): Promise<void> {

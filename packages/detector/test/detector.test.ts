@@ -227,6 +227,46 @@ describe('push sizes', () => {
   });
 });
 
+describe('push ordering', () => {
+  it('the caller may reuse its buffer right after push(); a reset() that is not awaited applies in order', async () => {
+    const clip = Float32Array.from(padClip(fixture('hey_jarvis_en-us.wav'), 2.0, 1.0, 4), (v) => v / 32768);
+    const ref = await createDetector({
+      ort,
+      frontend: fe,
+      heads: [{ name: 'j', model: jarvisBytes }],
+      inputSampleRate: 48_000,
+    });
+    const det = await createDetector({
+      ort,
+      frontend: fe,
+      heads: [{ name: 'j', model: jarvisBytes }],
+      inputSampleRate: 48_000,
+    });
+    const x48 = resample(clip, 16_000, 48_000);
+    const expected = await pushAll(ref, randomChunks(x48, lcg(1), 4800, 4800));
+    // One reused buffer, refilled right after each (not awaited) push, with garbage pushed before a reset.
+    const buf = new Float32Array(4800);
+    const pending: Promise<{ steps: StepResult[]; detections: Detection[] }>[] = [];
+    const garbage = Float32Array.from({ length: 48_000 }, (_, i) => Math.sin(i));
+    pending.push(det.push(garbage));
+    const reset = det.reset();
+    for (let pos = 0; pos < x48.length; pos += 4800) {
+      buf.fill(0);
+      buf.set(x48.subarray(pos, pos + 4800));
+      pending.push(det.push(pos + 4800 <= x48.length ? buf : buf.slice(0, x48.length - pos)));
+      buf.fill(1); // would corrupt the input if push() kept a reference
+    }
+    await reset;
+    const results = await Promise.all(pending);
+    const steps = results.slice(1).flatMap((r) => r.steps);
+    expect(steps).toEqual(expected.steps);
+    expect(results.slice(1).flatMap((r) => r.detections)).toEqual(expected.detections);
+    expect(expected.detections).toHaveLength(1);
+    await ref.dispose();
+    await det.dispose();
+  });
+});
+
 describe('VAD gate (engine.md §5 rule 4)', () => {
   it('reports speech probability and only lets firings through when speech was seen in the last second', async () => {
     const vadModel = await loadVadModel();
