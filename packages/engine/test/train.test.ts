@@ -203,6 +203,13 @@ describe('training', () => {
     await expect(trainHead(data, { arch: 'mlp', seed: 1, signal: pre.signal })).rejects.toBeInstanceOf(EngineError);
   });
 
+  it('rejects non-finite inputs as a diverged training (typed internal error, no hang)', async () => {
+    const d = tinySet(2);
+    d.embeddings[5] = Number.NaN;
+    await expect(trainHead(d, { arch: 'mlp', seed: 1, threads: 0, maxEpochs: 2 })).rejects.toMatchObject({ code: 'internal' });
+    await expect(trainHead(d, { arch: 'mlp', seed: 1, maxEpochs: 2 })).rejects.toMatchObject({ code: 'internal' });
+  });
+
   it('rejects a window set without negatives as insufficient data', async () => {
     const d = tinySet(1);
     d.labels.fill(1);

@@ -2,7 +2,7 @@
  * Training of one candidate architecture (engine.md §7.3, §7.5). Runs in a worker thread or in the calling thread;
  * the result depends only on the data, the split, the seed and the options (never on timing or thread placement).
  */
-import { cancelledError } from '../eval/errors.ts';
+import { cancelledError, EngineError } from '../eval/errors.ts';
 import { partialAuc } from '../eval/metrics.ts';
 import type { FloatArray } from '../nn/gemm.ts';
 import { type LossKind, lossWithLogits, sigmoid, smoothTarget } from '../nn/loss.ts';
@@ -108,6 +108,12 @@ class Validator {
   }
 }
 
+/** ReLU maps NaN to 0, so a non-finite input can poison the weights while the loss stays finite: check the state. */
+function allFinite(state: FloatArray[]): boolean {
+  for (const a of state) for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return false;
+  return true;
+}
+
 function cloneState(state: FloatArray[]): Float32Array[] {
   return state.map((s) => Float32Array.from(s));
 }
@@ -168,6 +174,8 @@ export function trainCandidate(d: WindowSet, split: Split, opts: CandidateOption
     macs += 3 * macsPerWindow * B * batches;
     ran = epoch;
     lastTrainLoss = lossSum / batches;
+    if (!Number.isFinite(lastTrainLoss) || !allFinite(net.state()))
+      throw new EngineError('internal', 'Training diverged (the loss is not a finite number).', { arch, epoch });
     let valLoss = lastTrainLoss;
     let source: 'raw' | 'ema' = 'raw';
     if (validator) {
