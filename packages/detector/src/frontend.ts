@@ -388,8 +388,10 @@ class StreamImpl implements FeatureStream {
     } catch (err) {
       return Promise.reject(err);
     }
-    // Pushes are processed strictly in order even when the caller does not await each one.
-    const run = this.queue.then(() => this.process(magnitudes));
+    // Pushes are processed strictly in order even when the caller does not await each one; the samples are
+    // copied now, so the caller may reuse its buffer.
+    const x = magnitudes.slice();
+    const run = this.queue.then(() => this.process(x));
     this.queue = run.catch(() => undefined);
     return run;
   }
