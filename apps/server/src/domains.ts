@@ -5,6 +5,7 @@
 import { billingDomain } from './billing/domain.ts';
 import { authDomain } from './auth/domain.ts';
 import type { AppContext } from './core/context.ts';
+import { trainingDomain } from './training/domain.ts';
 
 export interface DomainModule {
   name: string;
@@ -16,4 +17,4 @@ export interface DomainModule {
   startListeners?: (ctx: AppContext) => Promise<() => Promise<void>>;
 }
 
-export const domains: DomainModule[] = [authDomain, billingDomain];
+export const domains: DomainModule[] = [authDomain, billingDomain, trainingDomain];

@@ -43,6 +43,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
 
   const database = await openDatabase({ dbUrl: config.dbUrl, dataDir: config.dataDir, poolMax: config.dbPoolMax });
   const stoppers: (() => Promise<void>)[] = [];
+  const listenerStoppers: (() => Promise<void>)[] = [];
   let app: FastifyInstance | null = null;
   let metricsApp: FastifyInstance | null = null;
   let ctx: AppContext | null = null;
@@ -73,7 +74,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
         });
         await metricsApp.listen({ host: config.host, port: config.metricsPort });
       }
-      for (const d of domains) if (d.startListeners) stoppers.push(await d.startListeners(ctx));
+      for (const d of domains) if (d.startListeners) listenerStoppers.push(await d.startListeners(ctx));
     }
     if (opts.workers) {
       for (const d of domains) if (d.startWorkers) stoppers.push(await d.startWorkers(ctx));
@@ -92,6 +93,8 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
         }, grace);
         timer.unref();
         try {
+          // Event streams end first (they would otherwise hold the HTTP server open), then in-flight requests drain.
+          for (const stop of listenerStoppers) await stop().catch((err) => logger.error({ err }, 'error while stopping a listener'));
           if (app) await app.close();
           if (metricsApp) await metricsApp.close();
           for (const stop of stoppers.reverse()) {

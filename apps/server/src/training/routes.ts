@@ -1,7 +1,115 @@
 import type { FastifyPluginAsync } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { authUser, requireVerified, userForDownload, VERIFY_REQUIRED } from '../auth/guard.ts';
 import type { AppContext } from '../core/context.ts';
+import { execRows } from '../core/db/client.ts';
+import { HttpError } from '../core/http/errors.ts';
+import { rateLimit } from '../core/http/rate-limit.ts';
+import { sql } from 'drizzle-orm';
+import { z } from 'zod';
+import { streamJob } from './events.ts';
+import {
+  BreakerState,
+  JobAccepted,
+  JobIdParams,
+  JobResponse,
+  ListQuery,
+  Message,
+  TrainingRequest,
+  TrainingStatus,
+} from './schemas.ts';
+import { breakerState, cancelJob, jobResponse, listJobs, ownJob, resumeQueue, submitJob, trainingStatus } from './service.ts';
 
-/** training routes (being built; see the issue for this domain). */
-export function routes(_ctx: AppContext): FastifyPluginAsync {
-  return async () => {};
+const TAGS = ['training'];
+const SECURITY = [{ bearer: [] }];
+
+export function routes(ctx: AppContext): FastifyPluginAsync {
+  return async (app) => {
+    const r = app.withTypeProvider<ZodTypeProvider>();
+    const verified = requireVerified(ctx);
+    const submitLimit = rateLimit(ctx, { bucket: 'training-submit', limit: 5, windowSeconds: 3600, key: 'user' });
+
+    const submitSchema = {
+      tags: TAGS,
+      security: SECURITY,
+      body: TrainingRequest,
+      response: { 202: JobAccepted },
+    };
+    const submit = async (request: any, reply: any) => {
+      const user = authUser(request);
+      const jobId = await submitJob(ctx, user.id, request.body, request.id);
+      return reply.status(202).send({ job_id: jobId, status: 'queued' as const });
+    };
+    r.post('/training/start', { schema: { ...submitSchema, summary: 'Start a training job' }, preHandler: [verified, submitLimit] }, submit);
+    r.post('/jobs', { schema: { ...submitSchema, summary: 'Submit a training job' }, preHandler: [verified, submitLimit] }, submit);
+
+    r.get(
+      '/training/status/:job_id',
+      { schema: { tags: TAGS, security: SECURITY, params: JobIdParams, response: { 200: TrainingStatus } }, preHandler: verified },
+      async (request) => {
+        const job = await ownJob(ctx, authUser(request).id, request.params.job_id);
+        return trainingStatus(ctx.db, job);
+      },
+    );
+
+    r.get(
+      '/training/stream/:job_id',
+      {
+        schema: {
+          tags: TAGS,
+          summary: 'Progress as Server-Sent Events (bearer header, or ?token= from POST /api/auth/download-token)',
+          params: JobIdParams,
+          querystring: z.object({ token: z.string().optional() }),
+        },
+      },
+      async (request, reply) => {
+        const jobId = request.params.job_id;
+        const { userId } = await userForDownload(ctx, request, 'training_stream', jobId);
+        const rows = await execRows<{ email_verified: boolean }>(ctx.db, sql`SELECT email_verified FROM users WHERE id = ${userId}`);
+        if (!rows[0]) throw new HttpError(401, 'Invalid or expired token');
+        if (!rows[0].email_verified) throw new HttpError(403, VERIFY_REQUIRED);
+        await ownJob(ctx, userId, jobId);
+        await streamJob(ctx, request, reply, jobId);
+      },
+    );
+
+    r.get(
+      '/jobs',
+      { schema: { tags: TAGS, security: SECURITY, querystring: ListQuery, response: { 200: JobResponse.array() } }, preHandler: verified },
+      async (request) => {
+        const jobs = await listJobs(ctx, authUser(request).id, request.query.limit);
+        return Promise.all(jobs.map((j) => jobResponse(ctx.db, j)));
+      },
+    );
+
+    r.get(
+      '/jobs/circuit-breaker/state',
+      { schema: { tags: TAGS, security: SECURITY, response: { 200: BreakerState } }, preHandler: verified },
+      async (request) => breakerState(ctx, authUser(request).id),
+    );
+
+    r.post(
+      '/jobs/resume',
+      { schema: { tags: TAGS, security: SECURITY, response: { 200: Message } }, preHandler: verified },
+      async (request) => {
+        await resumeQueue(ctx, authUser(request).id);
+        return { message: 'Training queue resumed' };
+      },
+    );
+
+    r.get(
+      '/jobs/:job_id',
+      { schema: { tags: TAGS, security: SECURITY, params: JobIdParams, response: { 200: JobResponse } }, preHandler: verified },
+      async (request) => jobResponse(ctx.db, await ownJob(ctx, authUser(request).id, request.params.job_id)),
+    );
+
+    r.delete(
+      '/jobs/:job_id',
+      { schema: { tags: TAGS, security: SECURITY, params: JobIdParams, response: { 200: Message } }, preHandler: verified },
+      async (request) => {
+        await cancelJob(ctx, authUser(request).id, request.params.job_id);
+        return { message: 'Training job cancellation requested' };
+      },
+    );
+  };
 }

@@ -6,7 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import type { SQL } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
@@ -193,6 +193,29 @@ async function openPglite(opts: DatabaseOptions): Promise<Database> {
       if (closed) return;
       closed = true;
       await client.close();
+    },
+  };
+}
+
+/**
+ * A pg-boss executor over a drizzle transaction, so a queue message is written in the same transaction as the rows
+ * that cause it (pg-boss `send(..., { db })`). `$n` placeholders become drizzle parameters.
+ */
+export function drizzleExecutor(tx: DbOrTx): SqlExecutor {
+  return {
+    async executeSql(text, values = []) {
+      const chunks: SQL[] = [];
+      const re = /\$(\d+)/g;
+      let last = 0;
+      for (let m = re.exec(text); m; m = re.exec(text)) {
+        chunks.push(sql.raw(text.slice(last, m.index)));
+        const v = values[Number(m[1]) - 1];
+        chunks.push(sql`${v === undefined ? null : v}`);
+        last = m.index + m[0].length;
+      }
+      chunks.push(sql.raw(text.slice(last)));
+      const result = await tx.execute(sql.join(chunks, sql.raw('')));
+      return { rows: rowsOf(result), rowCount: rowCountOf(result) };
     },
   };
 }

@@ -1,0 +1,68 @@
+import { z } from 'zod';
+
+export const TrainingRequest = z
+  .object({
+    wake_word: z.string().min(1).max(100),
+    recording_ids: z.array(z.number().int().min(1)).max(100).default([]),
+    epochs: z.number().int().min(5).max(500).default(80),
+    /** Train from synthetic speech only (no recordings); the engine's --text-only path. */
+    text_only: z.boolean().default(false),
+  })
+  .describe('TrainingRequest');
+
+export const JobAccepted = z.object({ job_id: z.number(), status: z.literal('queued') });
+
+const nullableNumber = z.number().nullable();
+const nullableString = z.string().nullable();
+
+export const TrainingStatus = z.object({
+  job_id: z.number(),
+  status: z.enum(['queued', 'running', 'completed', 'failed', 'cancelled']),
+  progress: z.number(),
+  d_prime: nullableNumber,
+  model_id: nullableNumber,
+  error: nullableString,
+  stage: z.string(),
+  message: nullableString,
+  epoch: nullableNumber,
+  total_epochs: nullableNumber,
+  queue_position: nullableNumber,
+  quality_grade: nullableString,
+  error_code: nullableString,
+  train_loss: nullableNumber,
+  val_loss: nullableNumber,
+});
+
+export const JobResponse = z.object({
+  job_id: z.number(),
+  user_id: z.number(),
+  wake_word: z.string(),
+  status: z.enum(['pending', 'running', 'completed', 'failed', 'cancelled']),
+  created_at: z.string(),
+  started_at: nullableString,
+  completed_at: nullableString,
+  error: nullableString,
+  progress_pct: z.number(),
+  d_prime: nullableNumber,
+  model_id: nullableNumber,
+  stage: z.string(),
+  error_code: nullableString,
+  quality_grade: nullableString,
+  queue_position: nullableNumber,
+  epochs: z.number(),
+  attempts: z.number(),
+  cancel_requested: z.boolean(),
+  text_only: z.boolean(),
+});
+
+export const BreakerState = z.object({
+  consecutive_failures: z.number(),
+  paused: z.boolean(),
+  next_attempt_at: nullableString,
+  last_failure_at: nullableString,
+  pause_reason: nullableString,
+});
+
+export const Message = z.object({ message: z.string() });
+export const JobIdParams = z.object({ job_id: z.coerce.number().int().min(1) });
+export const ListQuery = z.object({ limit: z.coerce.number().int().min(1).max(500).default(100) });
