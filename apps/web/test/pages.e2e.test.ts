@@ -14,7 +14,7 @@ describe.skipIf(!hasChromium)('console pages in Chromium', () => {
   let hasAuth = false;
 
   beforeAll(async () => {
-    buildWeb();
+    await buildWeb();
     server = await startServer('pages');
     hasAuth = await server.has('POST', '/api/auth/register');
     browser = await launch();

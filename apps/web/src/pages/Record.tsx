@@ -375,7 +375,7 @@ function TakeRow(props: { index: number; take: Take | null; disabled: boolean; o
           <strong>{status}</strong>
           <span className="muted small">
             {' '}
-            · length {(take.samples.length / 16000).toFixed(2)} s · peak {Math.round(take.analysis.peakDb)} dBFS · SNR {Math.round(take.analysis.snrDb)} dB
+            · length {(take.samples.length / 16000).toFixed(2)} s · peak {Math.round(take.analysis.peakDb)} dBFS · SNR {take.analysis.snrDb > 60 ? '> 60' : Math.round(take.analysis.snrDb)} dB
           </span>
         </p>
         {take.analysis.issues.map((issue) => (

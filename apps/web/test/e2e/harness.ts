@@ -5,7 +5,7 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -21,12 +21,51 @@ export const repoRoot = path.resolve(webRoot, '../..');
 export const dataDir = path.resolve(repoRoot, '../shared/data/picovoice-dev');
 export const artifactsDir = path.join(webRoot, 'test/artifacts');
 
-export function buildWeb(): void {
-  const r = spawnSync(process.execPath, [path.join(webRoot, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'error'], {
-    cwd: webRoot,
-    encoding: 'utf8',
-  });
-  if (r.status !== 0) throw new Error(`vite build failed:\n${r.stdout}\n${r.stderr}`);
+function newestMtime(dir: string): number {
+  let newest = 0;
+  if (!existsSync(dir)) return 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) newest = Math.max(newest, newestMtime(full));
+    else newest = Math.max(newest, statSync(full).mtimeMs);
+  }
+  return newest;
+}
+
+/**
+ * Builds the console into apps/web/dist when any source is newer than the last build. Test files run in parallel,
+ * so the build holds a directory lock (mkdir is atomic) and the others wait for it.
+ */
+export async function buildWeb(): Promise<void> {
+  const lock = path.join(tmpdir(), 'violawake-web-build.lock');
+  const deadline = Date.now() + 180_000;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      if (Date.now() > deadline) throw new Error(`could not take ${lock}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+  try {
+    const built = path.join(webRoot, 'dist/index.html');
+    const sources = Math.max(
+      newestMtime(path.join(webRoot, 'src')),
+      newestMtime(path.join(webRoot, 'public')),
+      newestMtime(path.join(repoRoot, 'packages/detector/src')),
+      statSync(path.join(webRoot, 'index.html')).mtimeMs,
+      statSync(path.join(webRoot, 'vite.config.ts')).mtimeMs,
+    );
+    if (existsSync(built) && statSync(built).mtimeMs > sources) return;
+    const r = spawnSync(process.execPath, [path.join(webRoot, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'error'], {
+      cwd: webRoot,
+      encoding: 'utf8',
+    });
+    if (r.status !== 0) throw new Error(`vite build failed:\n${r.stdout}\n${r.stderr}`);
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
 }
 
 export async function launch(fakeAudioFile?: string): Promise<Browser> {
@@ -100,6 +139,12 @@ export function makeFakeMicFile(name: string, word: 'computer' | 'snowboy', from
   for (const p of parts) {
     total.set(p, o);
     o += p.length;
+  }
+  // A real microphone is never digitally silent: add a deterministic noise floor around −66 dBFS.
+  let seed = 12345;
+  for (let i = 0; i < total.length; i++) {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    total[i] = Math.max(-32768, Math.min(32767, total[i] + Math.round(((seed / 0x7fffffff) - 0.5) * 30)));
   }
   const out = path.join(artifactsDir, `${name}.wav`);
   writeFileSync(out, Buffer.from(encodeWav(total, 16000)));
@@ -215,4 +260,20 @@ export async function startServer(name: string, env: Record<string, string> = {}
     },
     close,
   };
+}
+
+/**
+ * Whether the server can run the engine's training pipeline: `trainWakeWord` exists in the engine and the
+ * server's training child can reach it (through the engine's main entry or the pipeline module directly).
+ */
+export function hasTrainingPipeline(): boolean {
+  const read = (rel: string) => {
+    const file = path.join(repoRoot, rel);
+    return existsSync(file) ? readFileSync(file, 'utf8') : '';
+  };
+  const pipeline = read('packages/engine/src/pipeline/train.ts');
+  if (!/export\s+(async\s+)?function\s+trainWakeWord\b/.test(pipeline)) return false;
+  const child = read('apps/server/src/training/child.ts');
+  const engineIndex = read('packages/engine/src/index.ts');
+  return /pipeline\/train/.test(child) || /pipeline\/train|trainWakeWord/.test(engineIndex);
 }
