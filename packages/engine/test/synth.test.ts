@@ -332,3 +332,22 @@ describe('piper provider (wiring through onnxruntime-node)', () => {
     expect(out[3]).toBeNull();
   });
 });
+
+describe('ResamplePool', () => {
+  it('gives exactly the main-thread resampler output from worker threads and leaves the input intact', async () => {
+    const { resample } = await import('@violawake/detector');
+    const { ResamplePool } = await import('../src/synth/index.ts');
+    const pool = new ResamplePool(2);
+    try {
+      const r = deriveRng(1, 'pool', 0);
+      const inputs = [22050, 16000, 11025, 48000].map((rate, k) => ({ rate, x: Float32Array.from({ length: Math.round(rate / 2) + k * 37 }, () => 0.3 * r.normal()) }));
+      const outs = await Promise.all(inputs.map(({ rate, x }) => pool.resample(x, rate, 16000)));
+      inputs.forEach(({ rate, x }, k) => {
+        expect(x.length).toBe(Math.round(rate / 2) + k * 37);
+        expect(outs[k]).toEqual(rate === 16000 ? x : resample(x, rate, 16000));
+      });
+    } finally {
+      await pool.dispose();
+    }
+  }, 30_000);
+});

@@ -19,6 +19,7 @@ export class WavFormatError extends Error {
 const WAVE_FORMAT_PCM = 1;
 const WAVE_FORMAT_IEEE_FLOAT = 3;
 const WAVE_FORMAT_EXTENSIBLE = 0xfffe;
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 function tag(view: DataView, off: number): string {
   return String.fromCharCode(view.getUint8(off), view.getUint8(off + 1), view.getUint8(off + 2), view.getUint8(off + 3));
@@ -79,6 +80,12 @@ export function readWav(bytes: Uint8Array): DecodedWav {
   const frameBytes = bytesPer * channels;
   const frames = Math.floor(dataLen / frameBytes);
   const out = new Float32Array(frames);
+  if (bits === 16 && channels === 1 && LITTLE_ENDIAN) {
+    // fast path for the common case (16-bit mono): typed-array view instead of DataView calls
+    const pcm = new Int16Array(bytes.buffer.slice(bytes.byteOffset + dataOff, bytes.byteOffset + dataOff + frames * 2));
+    for (let i = 0; i < frames; i++) out[i] = (pcm[i] as number) / 32768;
+    return { sampleRate, channels, samples: out, bitsPerSample: bits, float: isFloat };
+  }
   const inv = 1 / channels;
   for (let i = 0; i < frames; i++) {
     let acc = 0;

@@ -7,6 +7,7 @@ import { EspeakProvider } from './espeak.ts';
 import { FestivalProvider } from './festival.ts';
 import { FliteProvider } from './flite.ts';
 import { PiperProvider } from './piper.ts';
+import { ResamplePool } from './resample-pool.ts';
 import { type SpeechProvider, type SynthRequest, SynthesisError, type Voice } from './types.ts';
 
 export * from './types.ts';
@@ -15,6 +16,7 @@ export { FliteProvider } from './flite.ts';
 export { FestivalProvider } from './festival.ts';
 export { PiperProvider, piperPhonemeIds } from './piper.ts';
 export { splitOnSilence, trimSilence } from './split.ts';
+export { ResamplePool } from './resample-pool.ts';
 
 /** Bump when synthesis output for the same request changes (invalidates the cache). */
 export const SYNTH_CACHE_VERSION = 1;
@@ -179,6 +181,18 @@ export interface SynthesizeManyOptions {
   concurrency?: number;
   signal?: AbortSignal;
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Worker threads for resampling to 16 kHz (default 2, or `VIOLAWAKE_RESAMPLE_THREADS`; 0 = main thread). The
+   * result is identical either way.
+   */
+  resampleThreads?: number;
+}
+
+let sharedPool: ResamplePool | null = null;
+function resamplePool(threads: number): ResamplePool | null {
+  if (threads <= 0) return null;
+  if (!sharedPool) sharedPool = new ResamplePool(threads);
+  return sharedPool;
 }
 
 export interface SynthStats {
@@ -232,6 +246,8 @@ export async function synthesizeMany(
     todo.push(i);
   }
   if (stats.cached) tick(stats.cached);
+  const threads = opts.resampleThreads ?? Number(process.env.VIOLAWAKE_RESAMPLE_THREADS ?? 2);
+  const pool = todo.length >= 20 ? resamplePool(threads) : null;
   const byProvider = new Map<string, number[]>();
   for (const i of todo) {
     const pid = (reqs[i] as SynthRequest).voice.split(':')[0] as string;
@@ -247,8 +263,9 @@ export async function synthesizeMany(
         tick(idx.length);
         return;
       }
-      // progress in slices so long jobs report as they go
+      // progress in slices so long jobs report as they go; resampling of one slice overlaps synthesis of the next
       const slice = 80;
+      const pending: Array<Promise<void>> = [];
       for (let s = 0; s < idx.length; s += slice) {
         opts.signal?.throwIfAborted();
         const part = idx.slice(s, s + slice);
@@ -256,24 +273,32 @@ export async function synthesizeMany(
           part.map((i) => reqs[i] as SynthRequest),
           { signal: opts.signal, concurrency: opts.concurrency ?? 2 },
         );
-        for (let k = 0; k < part.length; k++) {
-          const a = res[k];
-          const i = part[k] as number;
-          if (!a || a.samples.length === 0) continue;
-          const x = quantize(to16k(a.samples, a.sampleRate));
-          out[i] = x;
-          st.produced++;
-          if (opts.cacheDir) {
-            const key = keys[i] as string;
-            const dir = join(opts.cacheDir, key.slice(0, 2));
-            await mkdir(dir, { recursive: true });
-            const tmp = join(dir, `${key}.${process.pid}.${i}.tmp`);
-            await writeFile(tmp, writeWav16(x, 16000));
-            await rename(tmp, join(dir, `${key}.wav`));
-          }
-        }
-        tick(part.length);
+        pending.push(
+          (async () => {
+            await Promise.all(
+              part.map(async (i, k) => {
+                const a = res[k];
+                if (!a || a.samples.length === 0) return;
+                const x = quantize(
+                  a.sampleRate === 16000 ? a.samples : pool ? await pool.resample(a.samples, a.sampleRate, 16000) : to16k(a.samples, a.sampleRate),
+                );
+                out[i] = x;
+                st.produced++;
+                if (opts.cacheDir) {
+                  const key = keys[i] as string;
+                  const dir = join(opts.cacheDir, key.slice(0, 2));
+                  await mkdir(dir, { recursive: true });
+                  const tmp = join(dir, `${key}.${process.pid}.${i}.tmp`);
+                  await writeFile(tmp, writeWav16(x, 16000));
+                  await rename(tmp, join(dir, `${key}.wav`));
+                }
+              }),
+            );
+            tick(part.length);
+          })(),
+        );
       }
+      await Promise.all(pending);
     }),
   );
   stats.produced = out.filter((x) => x !== null).length;
