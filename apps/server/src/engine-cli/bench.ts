@@ -1,5 +1,532 @@
-import { UsageError } from './args.ts';
+/**
+ * `violawake bench` / `npm run bench:engine` (engine.md §11): dev corpus, runs and report.
+ *
+ *   --quick            one word ("computer"), 5 minutes of negatives, a small bank (checks the harness)
+ *   --neg-hours h      length of the benchmark's negative stream (default 2)
+ *   --words a,b        subset of: hey jarvis, alexa, hey mycroft, computer, snowboy
+ *   --seed N           corpus and training seed (default 1)
+ *   --bank-scale s     negative bank size (default 1; --quick 0.02)
+ *   --positives n      test positives per synthetic word (default 200; --quick 40)
+ *   --synth-scale s    synthetic data volume of each training job (default 1; --quick 0.3)
+ *   --out dir          results directory (default bench/results)
+ */
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import { join, resolve } from 'node:path';
+import { createNodeFrontend, openWakeWordModelPath, PRETRAINED_BASELINES } from '@violawake/detector/node';
+import { noiseFloor } from '@violawake/engine/audio/floor';
+import { dbToAmp, rms } from '@violawake/engine/audio/levels';
+import { Rand } from '@violawake/engine/audio/random';
+import { readWavFile16k, writeWav16 } from '@violawake/engine/audio/wav';
+import { addNoiseAtSnr, applyGain, applyRoom, roomImpulseResponse } from '@violawake/engine/augment/index';
+import { ensureBank } from '@violawake/engine/bank/build';
+import { calibrateThreshold, clipMetrics, countFirings, missRateStreams } from '@violawake/engine/eval/metrics';
+import { music } from '@violawake/engine/negatives/music';
+import { NOISE_KINDS, noise } from '@violawake/engine/negatives/noise';
+import { deriveRng } from '@violawake/engine/rng';
+import { discoverProviders, disposeProviders, listVoices, randomProsody, splitVoices, synthesizeMany } from '@violawake/engine/synth/index';
+import type { SynthRequest, Voice } from '@violawake/engine/synth/types';
+import { padForScoring } from '@violawake/engine/pipeline/canvas';
+import { segmentMaxima } from '@violawake/engine/pipeline/evaluate';
+import { loadHeadRunner } from '@violawake/engine/pipeline/heads';
+import { clipScore, openRuntime, scoreAllSteps, withWarmPrefix } from '@violawake/engine/pipeline/runtime';
+import { trainWakeWord } from '@violawake/engine/pipeline/train';
+import { ENGINE_VERSION } from '@violawake/engine/version';
+import { bool, num, parseArgs, str, UsageError } from './args.ts';
+import { EXIT_OK } from './index.ts';
 
-export async function runBench(_argv: string[]): Promise<number> {
-  throw new UsageError('violawake bench is not available yet in this build');
+const SR = 16000;
+const STEP = 1280;
+const repoRoot = resolve(import.meta.dirname, '../../../..');
+const ALL_WORDS = ['hey jarvis', 'alexa', 'hey mycroft', 'computer', 'snowboy'] as const;
+type Word = (typeof ALL_WORDS)[number];
+const REAL: Partial<Record<Word, string>> = { computer: 'computer', snowboy: 'snowboy' };
+const BASELINE: Partial<Record<Word, keyof typeof PRETRAINED_BASELINES>> = {
+  'hey jarvis': 'hey_jarvis',
+  alexa: 'alexa',
+  'hey mycroft': 'hey_mycroft',
+};
+
+const SPEC = {
+  quick: { type: 'boolean' },
+  'neg-hours': { type: 'string' },
+  words: { type: 'string' },
+  seed: { type: 'string' },
+  'bank-scale': { type: 'string' },
+  positives: { type: 'string' },
+  out: { type: 'string' },
+  'synth-scale': { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
+const log = (m: string) => process.stderr.write(`[bench] ${m}\n`);
+const sha = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
+
+/** Benchmark sentences: a template grammar of its own, disjoint from the engine's sentence list. */
+export function benchSentences(n: number, seed: number): string[] {
+  const r = new Rand(deriveRng(seed, 'bench-sentences', 0));
+  const who = ['my sister', 'the neighbour', 'our teacher', 'a friend of mine', 'the driver', 'your cousin', 'the manager', 'nobody'];
+  const verb = ['painted', 'borrowed', 'forgot', 'described', 'repaired', 'ordered', 'carried', 'photographed'];
+  const what = ['the old bicycle', 'a blue umbrella', 'three wooden chairs', 'the kitchen window', 'a paper map', 'the garden fence', 'some fresh bread', 'a heavy suitcase'];
+  const when = ['last Tuesday', 'before lunch', 'after the storm', 'in the morning', 'during the holidays', 'on the way home', 'yesterday evening', 'at the weekend'];
+  const q = ['Do you think', 'Did anyone notice whether', 'I wonder if', 'Can you tell me why'];
+  const out: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const s = `${r.pick(who)} ${r.pick(verb)} ${r.pick(what)} ${r.pick(when)}`;
+    out.push(r.chance(0.3) ? `${r.pick(q)} ${s}?` : `${s[0]?.toUpperCase()}${s.slice(1)}.`);
+  }
+  return out;
+}
+
+function setupVoices(): string[] {
+  const notes: string[] = [];
+  const missing = ['espeak-ng', 'flite', 'text2wave'].filter((c) => spawnSync('sh', ['-c', `command -v ${c}`]).status !== 0);
+  if (missing.length > 0 && process.getuid?.() === 0) {
+    log(`installing voices from Debian (missing: ${missing.join(', ')})`);
+    const r = spawnSync('sh', ['-c', 'apt-get install -y -qq espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k'], {
+      stdio: 'ignore',
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
+    notes.push(`apt-get install exit ${r.status}`);
+  } else if (missing.length > 0) notes.push(`missing ${missing.join(', ')} (not root: npm espeak-ng fallback)`);
+  return notes;
+}
+
+function level(x: Float32Array, dbfs: number): Float32Array {
+  const g = dbToAmp(dbfs) / Math.max(rms(x), 1e-9);
+  return x.map((v) => v * g);
+}
+
+interface StreamData {
+  rows: Float32Array; // warm-prefixed
+  seconds: number;
+  /** own-word spans (steps, 1-based [start, end)) of real clips in the stream */
+  spans: Record<string, [number, number][]>;
+  hash: string;
+}
+
+async function buildStream(
+  hours: number,
+  seed: number,
+  voices: Voice[],
+  providers: Awaited<ReturnType<typeof discoverProviders>>,
+  cacheDir: string,
+): Promise<StreamData> {
+  const rt = await openRuntime();
+  const total = Math.round(hours * 3600 * SR);
+  const r = new Rand(deriveRng(seed + 1000, 'bench-stream', 0));
+  // speech: reserved voices, benchmark sentences
+  const nSent = Math.ceil((hours * 3600 * 0.55) / 2.6) + 10;
+  const sentences = benchSentences(nSent, seed);
+  const reqs: SynthRequest[] = sentences.map((text, i) => {
+    const p = randomProsody(deriveRng(seed, 'bench-stream-prosody', i));
+    return { text, voice: (voices[i % voices.length] as Voice).id, rate: p.rate, pitch: p.pitch };
+  });
+  log(`synthesizing ${reqs.length} benchmark sentences in ${voices.length} reserved voices`);
+  const speech = (await synthesizeMany(providers, reqs, { cacheDir: join(cacheDir, 'synth') })).filter((x): x is Float32Array => !!x);
+  // real human speech: every computer/snowboy clip, tagged with its word
+  const real: { word: string; audio: Float32Array }[] = [];
+  const realBudget = Math.round(total * 0.25);
+  let realLen = 0;
+  const realFiles = (['computer', 'snowboy'] as const).flatMap((w) => {
+    const d = resolve(repoRoot, '../shared/data/picovoice-dev', w);
+    return readdirSync(d).sort().map((f) => ({ word: w, path: join(d, f) }));
+  });
+  new Rand(deriveRng(seed, 'bench-real-order', 0)).shuffle(realFiles);
+  for (const f of realFiles) {
+    if (realLen > realBudget) break;
+    const a = await readWavFile16k(f.path);
+    real.push({ word: f.word, audio: a });
+    realLen += a.length;
+  }
+  const stream = rt.frontend.createStream();
+  const chunks: Float32Array[] = [withWarmPrefix(new Float32Array(0), rt.warm)];
+  const spans: Record<string, [number, number][]> = { computer: [], snowboy: [] };
+  let samples = 0;
+  let pending = new Float32Array(0);
+  const push = async (x: Float32Array) => {
+    const joined = new Float32Array(pending.length + x.length);
+    joined.set(pending);
+    joined.set(x, pending.length);
+    const whole = Math.floor(joined.length / STEP) * STEP;
+    if (whole > 0) chunks.push((await stream.push(joined.subarray(0, whole))).embeddings);
+    pending = joined.slice(whole);
+    samples += x.length;
+  };
+  let si = 0;
+  let ri = 0;
+  let piece = 0;
+  while (samples < total) {
+    await push(noiseFloor(Math.round(r.uniform(0.2, 1.0) * SR), deriveRng(seed, 'bench-gap', piece++)));
+    const u = r.u();
+    if (u < 0.55 && speech.length > 0) {
+      for (let k = 0; k < 4 && samples < total; k++) {
+        await push(speech[si++ % speech.length] as Float32Array);
+        await push(noiseFloor(Math.round(r.uniform(0.2, 0.8) * SR), deriveRng(seed, 'bench-sgap', si)));
+      }
+    } else if (u < 0.8 && real.length > 0) {
+      for (let k = 0; k < 4 && samples < total; k++) {
+        const c = real[ri++ % real.length] as { word: string; audio: Float32Array };
+        const start = Math.floor(samples / STEP) + 1;
+        await push(c.audio);
+        spans[c.word]?.push([start, Math.ceil(samples / STEP) + 1]);
+        await push(noiseFloor(Math.round(r.uniform(0.3, 1.0) * SR), deriveRng(seed, 'bench-rgap', ri)));
+      }
+    } else if (u < 0.9) {
+      await push(level(noise(r.pick(NOISE_KINDS), r.uniform(5, 20), deriveRng(seed + 77, 'bench-noise', piece)), r.uniform(-45, -15)));
+    } else {
+      await push(level(music(r.uniform(5, 20), deriveRng(seed + 77, 'bench-music', piece)), r.uniform(-40, -12)));
+    }
+    if (piece % 50 === 0) log(`negative stream ${((100 * samples) / total).toFixed(0)} %`);
+  }
+  if (pending.length > 0) {
+    const pad = new Float32Array(STEP);
+    pad.set(pending);
+    chunks.push((await stream.push(pad)).embeddings);
+    samples += STEP - pending.length;
+  }
+  stream.dispose();
+  const rows = new Float32Array(chunks.reduce((a, c) => a + c.length, 0));
+  let o = 0;
+  for (const c of chunks) {
+    rows.set(c, o);
+    o += c.length;
+  }
+  return { rows, seconds: samples / SR, spans, hash: sha(new Uint8Array(rows.buffer)) };
+}
+
+interface HeadReport {
+  word: string;
+  model: string;
+  kind: 'violawake' | 'openwakeword';
+  train_seconds: number | null;
+  miss_at_0_5: number;
+  threshold_at_0_5: number;
+  miss_at_0_1: number;
+  threshold_at_0_1: number;
+  resolution_limited_0_5: boolean;
+  resolution_limited_0_1: boolean;
+  manifest_threshold: number | null;
+  miss_at_manifest: number | null;
+  fa_per_hour_at_manifest: number | null;
+  d_prime: number | null;
+  auc: number | null;
+  eer: number | null;
+  model_bytes: number;
+  params: number | null;
+  head_us_per_step: number;
+  grade: string | null;
+  architecture: string | null;
+}
+
+export async function runBench(argv: string[]): Promise<number> {
+  const p = parseArgs(argv, SPEC);
+  const quick = bool(p, 'quick');
+  const seed = num(p, 'seed', { min: 0, integer: true }) ?? 1;
+  const negHours = num(p, 'neg-hours', { min: 0.01, max: 100 }) ?? (quick ? 5 / 60 : 2);
+  const bankScale = num(p, 'bank-scale', { min: 0.001, max: 10 }) ?? (quick ? 0.02 : 1);
+  const nPos = num(p, 'positives', { min: 5, integer: true }) ?? (quick ? 40 : 200);
+  const synthScale = num(p, 'synth-scale', { min: 0.05, max: 2 }) ?? (quick ? 0.3 : 1);
+  const words = (str(p, 'words')?.split(',').map((w) => w.trim()) ?? (quick ? ['computer'] : [...ALL_WORDS])) as Word[];
+  for (const w of words) if (!ALL_WORDS.includes(w)) throw new UsageError(`unknown word "${w}" (choose from ${ALL_WORDS.join(', ')})`);
+  const outDir = resolve(str(p, 'out') ?? join(repoRoot, 'bench/results'));
+  const cacheDir = join(repoRoot, 'bench/.cache');
+  const dataDir = join(cacheDir, 'data');
+  await mkdir(cacheDir, { recursive: true });
+  const tStart = performance.now();
+
+  // 1. voices
+  const setupNotes = setupVoices();
+  const providers = await discoverProviders();
+  const allVoices = await listVoices(providers);
+  const r = new Rand(deriveRng(seed, 'bench-reserve', 0));
+  const espeakGroups = [...new Set(allVoices.filter((v) => v.provider === 'espeak' || v.provider === 'espeak-wasm').map((v) => v.group ?? v.id))].sort();
+  const reservedGroups = new Set(r.shuffle([...espeakGroups]).slice(0, 2));
+  const fliteVoices = allVoices.filter((v) => v.provider === 'flite').map((v) => v.id).sort();
+  const reserved = allVoices.filter(
+    (v) =>
+      v.provider === 'festival' ||
+      reservedGroups.has(v.group ?? v.id) ||
+      fliteVoices.slice(0, 2).includes(v.id),
+  );
+  const reservedIds = reserved.map((v) => v.id).sort();
+  const engineVoices = allVoices.filter((v) => !reservedIds.includes(v.id));
+  const userVoice = splitVoices(engineVoices, 1).train.filter((v) => v.provider.startsWith('espeak'))[0] ?? engineVoices[0];
+  log(`voices: ${allVoices.length} (${providers.map((x) => x.id).join(', ')}), reserved ${reservedIds.length}, user voice ${userVoice?.id}`);
+
+  // 2. bank (timed separately)
+  const tb = performance.now();
+  const bank = await ensureBank({ dataDir, scale: bankScale, excludeVoices: reservedIds, onProgress: (m, f) => log(`bank ${(f * 100).toFixed(0)} % ${m}`) });
+  const bankSeconds = bank.built ? (performance.now() - tb) / 1000 : bank.index.build_seconds;
+
+  // 3. negative stream (cached)
+  const streamKey = sha(JSON.stringify({ negHours, seed, reservedIds, v: 1 })).slice(0, 16);
+  const streamFile = join(cacheDir, `stream-${streamKey}`);
+  let stream: StreamData;
+  if (existsSync(`${streamFile}.json`)) {
+    const meta = JSON.parse(await readFile(`${streamFile}.json`, 'utf8'));
+    const buf = await readFile(`${streamFile}.f32`);
+    const rows = new Float32Array(buf.byteLength / 4);
+    new Uint8Array(rows.buffer).set(buf);
+    stream = { ...meta, rows };
+  } else {
+    stream = await buildStream(negHours, seed, reserved, providers, cacheDir);
+    await writeFile(`${streamFile}.f32`, new Uint8Array(stream.rows.buffer));
+    await writeFile(`${streamFile}.json`, JSON.stringify({ seconds: stream.seconds, spans: stream.spans, hash: stream.hash }));
+  }
+  log(`negative stream: ${(stream.seconds / 3600).toFixed(2)} h`);
+
+  const rt = await openRuntime();
+  const rows: HeadReport[] = [];
+  const corpusHashes: Record<string, string> = { stream: stream.hash };
+  for (const word of words) {
+    // 4. corpus for this word
+    const wordDir = join(cacheDir, 'corpus', word.replace(/\s+/g, '_'));
+    await mkdir(join(wordDir, 'user'), { recursive: true });
+    let userPaths: string[];
+    let testClips: Float32Array[];
+    const real = REAL[word];
+    if (real) {
+      const d = resolve(repoRoot, '../shared/data/picovoice-dev', real);
+      const files = readdirSync(d).sort().map((f) => join(d, f));
+      new Rand(deriveRng(seed, `bench-user-${word}`, 0)).shuffle(files);
+      userPaths = files.slice(0, 10);
+      const rest = files.slice(10, quick ? 10 + nPos : undefined);
+      testClips = [];
+      for (const f of rest) testClips.push(await readWavFile16k(f));
+    } else {
+      const ureqs: SynthRequest[] = Array.from({ length: 10 }, (_, i) => {
+        const rr = new Rand(deriveRng(seed, `bench-take-${word}`, i));
+        return { text: word, voice: (userVoice as Voice).id, rate: rr.uniform(0.85, 1.15), pitch: rr.uniform(0.9, 1.1) };
+      });
+      const takes = await synthesizeMany(providers, ureqs, { cacheDir: join(cacheDir, 'synth') });
+      userPaths = [];
+      for (const [i, t] of takes.entries()) {
+        if (!t) continue;
+        const rr = new Rand(deriveRng(seed, `bench-take-room-${word}`, i));
+        let x = applyGain(t, rr.uniform(-8, 4));
+        if (rr.chance(0.6)) x = applyRoom(x, roomImpulseResponse(rr.uniform(0.15, 0.5), deriveRng(seed, 'bench-ir', i)));
+        const pad = noiseFloor(Math.round(0.4 * SR), deriveRng(seed, 'bench-take-pad', i), -60);
+        const clip = new Float32Array(pad.length * 2 + x.length);
+        clip.set(pad);
+        clip.set(x, pad.length);
+        clip.set(pad, pad.length + x.length);
+        const path = join(wordDir, 'user', `take${String(i).padStart(2, '0')}.wav`);
+        await writeFile(path, writeWav16(clip, SR));
+        userPaths.push(path);
+      }
+      const preqs: SynthRequest[] = Array.from({ length: nPos }, (_, i) => {
+        const pr = randomProsody(deriveRng(seed, `bench-pos-${word}`, i));
+        return { text: word, voice: (reserved[i % reserved.length] as Voice).id, rate: pr.rate, pitch: pr.pitch };
+      });
+      const pos = await synthesizeMany(providers, preqs, { cacheDir: join(cacheDir, 'synth') });
+      testClips = [];
+      for (const [i, a] of pos.entries()) {
+        if (!a) continue;
+        if (i % 2 === 0) testClips.push(a);
+        else {
+          const rr = new Rand(deriveRng(seed, `bench-pos-aug-${word}`, i));
+          const roomed = applyRoom(a, roomImpulseResponse(rr.uniform(0.1, 0.6), deriveRng(seed, 'bench-pos-ir', i)));
+          const bed = rr.chance(0.5) ? music(3, deriveRng(seed, 'bench-pos-bed', i)) : noise(rr.pick(NOISE_KINDS), 3, deriveRng(seed, 'bench-pos-bed', i));
+          testClips.push(addNoiseAtSnr(roomed, bed, rr.uniform(5, 20), deriveRng(seed, 'bench-pos-snr', i)));
+        }
+      }
+    }
+    corpusHashes[word] = sha(Buffer.concat(await Promise.all(userPaths.map((f) => readFile(f)))));
+    log(`${word}: ${userPaths.length} user clips, ${testClips.length} test positives`);
+    // embeddings of the padded test positives, shared by every head of this word
+    const posRows: Float32Array[] = [];
+    for (const [i, c] of testClips.entries()) posRows.push(withWarmPrefix(await rt.embed(padForScoring(c, deriveRng(seed, 'bench-pad', i))), rt.warm));
+
+    // 5. train with the pipeline, timed
+    const heads: { model: string; kind: HeadReport['kind']; bytes: Uint8Array; trainSeconds: number | null; manifest: Awaited<ReturnType<typeof trainWakeWord>>['manifest'] | null }[] = [];
+    const tt = performance.now();
+    try {
+      const res = await trainWakeWord({
+        wakeWord: word,
+        clips: userPaths,
+        dataDir,
+        seed,
+        excludeVoices: reservedIds,
+        bankScale,
+        synthScale,
+        onProgress: (pr) => {
+          if (pr.stage === 'training' && pr.epoch) return;
+          log(`${word}: [${pr.stage} ${pr.progress.toFixed(0)} %] ${pr.message}`);
+        },
+      });
+      const trainSeconds = (performance.now() - tt) / 1000;
+      await mkdir(join(cacheDir, 'models'), { recursive: true });
+      await writeFile(join(cacheDir, 'models', `${word.replace(/\s+/g, '_')}.onnx`), res.onnx);
+      heads.push({ model: 'violawake', kind: 'violawake', bytes: res.onnx, trainSeconds, manifest: res.manifest });
+    } catch (err) {
+      log(`${word}: training failed: ${(err as Error).message}`);
+      rows.push({ word, model: 'violawake (failed)', kind: 'violawake', train_seconds: (performance.now() - tt) / 1000, miss_at_0_5: 1, threshold_at_0_5: 0, miss_at_0_1: 1, threshold_at_0_1: 0, resolution_limited_0_5: false, resolution_limited_0_1: false, manifest_threshold: null, miss_at_manifest: null, fa_per_hour_at_manifest: null, d_prime: null, auc: null, eer: null, model_bytes: 0, params: null, head_us_per_step: 0, grade: `F: ${(err as Error).message}`, architecture: null });
+    }
+    const base = BASELINE[word];
+    if (base) {
+      const file = PRETRAINED_BASELINES[base].file;
+      heads.push({ model: file, kind: 'openwakeword', bytes: new Uint8Array(await readFile(openWakeWordModelPath(file))), trainSeconds: null, manifest: null });
+    }
+    // 6. evaluate every head on the same positives and stream with the same rules
+    for (const h of heads) {
+      const runner = await loadHeadRunner(rt.ort, h.bytes);
+      try {
+        const posSteps: Float32Array[] = [];
+        for (const pr of posRows) posSteps.push(await scoreAllSteps(runner, pr));
+        const th = performance.now();
+        const s = await scoreAllSteps(runner, stream.rows);
+        const headUs = ((performance.now() - th) * 1000) / s.length;
+        let masked = 0;
+        for (const [a, b] of stream.spans[REAL[word] ?? ''] ?? []) {
+          for (let k = Math.max(0, a - 1); k < Math.min(s.length, b + 25); k++) {
+            s[k] = 0;
+            masked++;
+          }
+        }
+        const hours = (s.length - masked) * 0.08 / 3600;
+        const c05 = calibrateThreshold(s, hours, 0.5);
+        const c01 = calibrateThreshold(s, hours, 0.1);
+        const cm = clipMetrics(posSteps.map(clipScore), segmentMaxima(s));
+        const mt = h.manifest?.threshold ?? null;
+        rows.push({
+          word,
+          model: h.model,
+          kind: h.kind,
+          train_seconds: h.trainSeconds,
+          miss_at_0_5: missRateStreams(posSteps, { threshold: c05.threshold }),
+          threshold_at_0_5: c05.threshold,
+          miss_at_0_1: missRateStreams(posSteps, { threshold: c01.threshold }),
+          threshold_at_0_1: c01.threshold,
+          resolution_limited_0_5: c05.resolutionLimited,
+          resolution_limited_0_1: c01.resolutionLimited,
+          manifest_threshold: mt,
+          miss_at_manifest: mt === null ? null : missRateStreams(posSteps, { threshold: mt }),
+          fa_per_hour_at_manifest: mt === null ? null : countFirings(s, { threshold: mt }) / hours,
+          d_prime: cm.d_prime,
+          auc: cm.auc,
+          eer: cm.eer,
+          model_bytes: h.bytes.length,
+          params: h.manifest?.training.params ?? null,
+          head_us_per_step: headUs,
+          grade: h.manifest?.metrics.quality_grade ?? null,
+          architecture: h.manifest?.training.architecture ?? null,
+        });
+        log(`${word} / ${h.model}: miss ${(100 * (rows.at(-1) as HeadReport).miss_at_0_5).toFixed(1)} % at 0.5 FA/h`);
+      } finally {
+        await runner.release();
+      }
+    }
+  }
+  disposeProviders(providers);
+
+  // 7. front end CPU per second of audio, one thread
+  const fe = await createNodeFrontend({ threads: 1 });
+  const audio = new Float32Array(20 * SR);
+  const rr = new Rand(deriveRng(seed, 'bench-fe', 0));
+  for (let i = 0; i < audio.length; i++) audio[i] = 0.05 * Math.sin(i / (5 + 3 * Math.sin(i / 8000))) + 0.01 * rr.normal();
+  await fe.embedClip(audio.subarray(0, SR));
+  const cpu0 = process.cpuUsage();
+  const w0 = performance.now();
+  await fe.embedClip(audio);
+  const cpu = process.cpuUsage(cpu0);
+  const frontendCpuMsPerS = (cpu.user + cpu.system) / 1000 / 20;
+  const frontendWallMsPerS = (performance.now() - w0) / 20;
+  await fe.dispose();
+
+  const trained = rows.filter((x) => x.kind === 'violawake' && x.train_seconds !== null && x.model === 'violawake');
+  const pct = (v: number) => `${(v * 100).toFixed(1)} %`;
+  const targets = [
+    { target: 'training wall time ≤ 60 s (10 clips, warm bank)', value: trained.map((x) => `${x.word} ${x.train_seconds?.toFixed(0)} s`).join(', '), pass: trained.length > 0 && trained.every((x) => (x.train_seconds ?? 1e9) <= 60) },
+    { target: 'feature extraction ≤ 10 ms CPU per second of audio (one thread)', value: `${frontendCpuMsPerS.toFixed(1)} ms`, pass: frontendCpuMsPerS <= 10 },
+    { target: 'head inference < 5 % of the front end', value: trained.map((x) => `${x.word} ${((x.head_us_per_step / 1000 / (frontendCpuMsPerS * 0.08)) * 100).toFixed(2)} %`).join(', '), pass: trained.every((x) => x.head_us_per_step / 1000 < 0.05 * frontendCpuMsPerS * 0.08) },
+    { target: 'miss rate ≤ 5 % at 0.5 FA/h', value: trained.map((x) => `${x.word} ${pct(x.miss_at_0_5)}`).join(', '), pass: trained.length > 0 && trained.every((x) => x.miss_at_0_5 <= 0.05) },
+    {
+      target: 'not worse than openWakeWord at 0.5 and 0.1 FA/h',
+      value: words.filter((w) => BASELINE[w]).map((w) => {
+        const a = rows.find((x) => x.word === w && x.model === 'violawake');
+        const b = rows.find((x) => x.word === w && x.kind === 'openwakeword');
+        return `${w}: ${a ? pct(a.miss_at_0_5) : 'n/a'} vs ${b ? pct(b.miss_at_0_5) : 'n/a'} (0.5), ${a ? pct(a.miss_at_0_1) : 'n/a'} vs ${b ? pct(b.miss_at_0_1) : 'n/a'} (0.1)`;
+      }).join('; ') || 'no baseline word in this run',
+      pass: words.filter((w) => BASELINE[w]).every((w) => {
+        const a = rows.find((x) => x.word === w && x.model === 'violawake');
+        const b = rows.find((x) => x.word === w && x.kind === 'openwakeword');
+        return !!a && !!b && a.miss_at_0_5 <= b.miss_at_0_5 && a.miss_at_0_1 <= b.miss_at_0_1;
+      }) && words.some((w) => BASELINE[w]),
+    },
+    { target: 'model < 500 KB', value: trained.map((x) => `${x.word} ${(x.model_bytes / 1024).toFixed(0)} KB`).join(', '), pass: trained.length > 0 && trained.every((x) => x.model_bytes < 500 * 1024) },
+  ];
+  const report = {
+    generated_at: new Date().toISOString(),
+    mode: quick ? 'quick' : 'full',
+    machine: { cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, loadavg_at_end: os.loadavg(), node: process.version, platform: `${os.platform()} ${os.arch()}` },
+    versions: { engine: ENGINE_VERSION, onnxruntime_node: (await import('onnxruntime-node/package.json', { with: { type: 'json' } })).default.version },
+    seeds: { corpus: seed, training: seed },
+    options: { neg_hours: negHours, bank_scale: bankScale, synth_scale: synthScale, positives_per_synthetic_word: nPos, words },
+    setup: setupNotes,
+    voices: { providers: providers.map((x) => x.id), total: allVoices.length, reserved: reservedIds, user_voice: userVoice?.id ?? null, engine_train_eval: { train: bank.index.voices.train.length, eval: bank.index.voices.eval.length } },
+    corpus_hashes: corpusHashes,
+    bank: { build_seconds: bankSeconds, built_in_this_run: bank.built, train_hours: bank.index.train.seconds / 3600, eval_hours: bank.index.eval.seconds / 3600, key: bank.index.key },
+    negative_stream_hours: stream.seconds / 3600,
+    frontend: { cpu_ms_per_audio_second_one_thread: frontendCpuMsPerS, wall_ms_per_audio_second: frontendWallMsPerS },
+    results: rows,
+    targets,
+    total_seconds: (performance.now() - tStart) / 1000,
+  };
+  await mkdir(outDir, { recursive: true });
+  const base = quick ? 'engine-quick' : 'engine';
+  await writeFile(join(outDir, `${base}.json`), `${JSON.stringify(report, null, 2)}\n`);
+  await writeFile(join(outDir, `${base}.md`), renderMarkdown(report));
+  if (bool(p, 'json')) process.stdout.write(`${JSON.stringify(report)}\n`);
+  else process.stdout.write(renderMarkdown(report));
+  return EXIT_OK;
+}
+
+type Report = {
+  generated_at: string;
+  mode: string;
+  machine: { cpu: string; cores: number; loadavg_at_end: number[]; node: string; platform: string };
+  versions: Record<string, string>;
+  options: { neg_hours: number; bank_scale: number; synth_scale: number; positives_per_synthetic_word: number; words: string[] };
+  voices: { providers: string[]; total: number; reserved: string[]; user_voice: string | null };
+  bank: { build_seconds: number; built_in_this_run: boolean; train_hours: number; eval_hours: number };
+  negative_stream_hours: number;
+  frontend: { cpu_ms_per_audio_second_one_thread: number; wall_ms_per_audio_second: number };
+  results: HeadReport[];
+  targets: { target: string; value: string; pass: boolean }[];
+  seeds: Record<string, number>;
+  corpus_hashes: Record<string, string>;
+  total_seconds: number;
+};
+
+function renderMarkdown(r: Report): string {
+  const f = (v: number | null, d = 3) => (v === null || Number.isNaN(v) ? '–' : v.toFixed(d));
+  const pc = (v: number | null, lim = false) => (v === null || Number.isNaN(v) ? '–' : `${(v * 100).toFixed(1)} %${lim ? ' (res.-limited)' : ''}`);
+  const lines = [
+    `# Engine benchmark (${r.mode})`,
+    '',
+    `Generated ${r.generated_at} on ${r.machine.cpu} × ${r.machine.cores} (${r.machine.platform}, Node ${r.machine.node}, onnxruntime-node ${r.versions.onnxruntime_node}, engine ${r.versions.engine}); load average at the end ${r.machine.loadavg_at_end.map((x) => x.toFixed(1)).join(' / ')}.`,
+    `Negative stream ${r.negative_stream_hours.toFixed(2)} h; bank ${r.bank.train_hours.toFixed(2)} h train + ${r.bank.eval_hours.toFixed(2)} h eval (scale ${r.options.bank_scale}), built in ${r.bank.build_seconds.toFixed(0)} s${r.bank.built_in_this_run ? '' : ' (cached)'}; training synth scale ${r.options.synth_scale}; seeds ${JSON.stringify(r.seeds)}.`,
+    `Voices: ${r.voices.total} (${r.voices.providers.join(', ')}); reserved for testing: ${r.voices.reserved.length}; simulated user voice ${r.voices.user_voice}.`,
+    `Front end: ${r.frontend.cpu_ms_per_audio_second_one_thread.toFixed(1)} ms CPU per second of audio (one thread).`,
+    '',
+    '| word | model | train s | miss @0.5 FA/h (thr) | miss @0.1 FA/h (thr) | manifest thr: miss / FA/h | d′ | AUC | EER | size KB | params | head µs/step | grade |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    ...r.results.map((x) =>
+      `| ${x.word} | ${x.model}${x.architecture ? ` (${x.architecture})` : ''} | ${x.train_seconds === null ? '–' : x.train_seconds.toFixed(0)} | ${pc(x.miss_at_0_5, x.resolution_limited_0_5)} (${x.threshold_at_0_5.toFixed(2)}) | ${pc(x.miss_at_0_1, x.resolution_limited_0_1)} (${x.threshold_at_0_1.toFixed(2)}) | ${x.manifest_threshold === null ? '–' : `${x.manifest_threshold.toFixed(2)}: ${pc(x.miss_at_manifest)} / ${f(x.fa_per_hour_at_manifest, 2)}`} | ${f(x.d_prime, 2)} | ${f(x.auc, 4)} | ${f(x.eer, 4)} | ${(x.model_bytes / 1024).toFixed(0)} | ${x.params ?? '–'} | ${x.head_us_per_step.toFixed(1)} | ${x.grade ?? '–'} |`,
+    ),
+    '',
+    '## Targets (engine.md §12)',
+    '',
+    '| target | measured | pass |',
+    '|---|---|---|',
+    ...r.targets.map((t) => `| ${t.target} | ${t.value} | ${t.pass ? 'PASS' : 'FAIL'} |`),
+    '',
+    `Corpus hashes: ${Object.entries(r.corpus_hashes).map(([k, v]) => `${k} ${v.slice(0, 12)}`).join(', ')}. Total run time ${(r.total_seconds / 60).toFixed(1)} min.`,
+    '',
+  ];
+  return lines.join('\n');
 }
