@@ -7,7 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import Fastify from 'fastify';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireVerified, VERIFY_REQUIRED } from '../src/auth/guard.ts';
+import { requireVerified, userForDownload, VERIFY_REQUIRED } from '../src/auth/guard.ts';
 import { API_KEY_LIMIT } from '../src/auth/service.ts';
 import { consumeDownloadToken, mintDownloadToken, signJwt } from '../src/auth/tokens.ts';
 import { ManualClock } from '../src/core/clock.ts';
@@ -329,6 +329,33 @@ describe('logout', () => {
   });
 });
 
+describe('legacy bcrypt hashes', () => {
+  it('accepts a bcrypt hash from the original console (with the SHA-256 pre-hash above 72 bytes) and rehashes to argon2id', async () => {
+    const { default: bcrypt } = await import('bcryptjs');
+    const long = `${'ü'.repeat(40)} long password`; // 95 bytes in UTF-8
+    for (const password of ['short legacy pw', long]) {
+      const input =
+        Buffer.byteLength(password) > 72 ? createHash('sha256').update(password).digest('hex') : password;
+      const u = await createUser(server);
+      await q('UPDATE users SET password_hash = $1 WHERE id = $2', [bcrypt.hashSync(input, 4), u.id]);
+      const wrong = await call('POST', '/api/auth/login', {
+        body: { email: u.email, password: 'not the password' },
+        ip: freshIp(),
+      });
+      expect(wrong.status).toBe(401);
+      const ok = await call('POST', '/api/auth/login', { body: { email: u.email, password }, ip: freshIp() });
+      expect(ok.status).toBe(200);
+      const [row] = await q<{ password_hash: string }>('SELECT password_hash FROM users WHERE id = $1', [
+        u.id,
+      ]);
+      expect(row!.password_hash).toMatch(/^\$argon2id\$/);
+      expect(
+        (await call('POST', '/api/auth/login', { body: { email: u.email, password }, ip: freshIp() })).status,
+      ).toBe(200);
+    }
+  });
+});
+
 describe('lockout', () => {
   it('locks after 5 consecutive failures for 15 minutes (423 + Retry-After) and unlocks on the clock', async () => {
     const u = await createUser(server, { password: 'lockout password' });
@@ -459,6 +486,42 @@ describe('email verification', () => {
       const allowed = await app.inject({ url: '/guarded', headers: verified.headers });
       expect(allowed.json()).toEqual({ id: verified.id });
       expect((await app.inject({ url: '/guarded' })).statusCode).toBe(401);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe('DL credentials (header or single-use query token)', () => {
+  it('a present header wins, an invalid header is 401 even with a valid query token, the query token works once', async () => {
+    const app = Fastify();
+    installErrorHandlers(app);
+    app.get('/dl/:id', async (req) => {
+      const id = Number((req.params as { id: string }).id);
+      return userForDownload(server.ctx, req, 'model_download', id);
+    });
+    await app.ready();
+    try {
+      const u = await createUser(server);
+      const other = await createUser(server);
+      const token = await mintDownloadToken(server.ctx, server.ctx.db, u.id, 'model_download', 77);
+      const bad = await app.inject({
+        url: `/dl/77?token=${token}`,
+        headers: { authorization: 'Bearer nonsense' },
+      });
+      expect(bad.statusCode).toBe(401);
+      expect(bad.json()).toEqual(INVALID);
+      const header = await app.inject({ url: `/dl/77?token=${token}`, headers: other.headers });
+      expect(header.json()).toEqual({ userId: other.id, via: 'header' });
+      const query = await app.inject({ url: `/dl/77?token=${token}` });
+      expect(query.json()).toEqual({ userId: u.id, via: 'download_token' });
+      const reused = await app.inject({ url: `/dl/77?token=${token}` });
+      expect(reused.statusCode).toBe(401);
+      expect(reused.json()).toEqual(INVALID);
+      const none = await app.inject({ url: '/dl/77' });
+      expect(none.statusCode).toBe(401);
+      expect(none.json()).toEqual(NOT_AUTH);
+      expect(none.headers['www-authenticate']).toBe('Bearer');
     } finally {
       await app.close();
     }
