@@ -3,6 +3,7 @@ import { gemmNN, gemmNT, gemmTN } from '../src/nn/gemm.ts';
 import { BatchNorm, Conv1d, Dropout, type Layer, type LayerInit, Linear, MaxPoolTime, ReLU } from '../src/nn/layers.ts';
 import { lossWithLogits, smoothTarget } from '../src/nn/loss.ts';
 import { buildNetwork } from '../src/nn/network.ts';
+import { Arena, arenaOf, wasmSimdAvailable } from '../src/nn/wasm-gemm.ts';
 import { deriveRng, type Rng } from '../src/rng.ts';
 
 const init: LayerInit = { ctor: Float64Array, maxBatch: 6, needInputGrad: true };
@@ -97,6 +98,67 @@ describe('GEMM kernels', () => {
         expect(c3[i]).toBeCloseTo(ref[i] + 1, 12);
       }
     }
+  });
+});
+
+describe('WebAssembly SIMD GEMM', () => {
+  it('is available on Node 20 and matches the JavaScript kernels (float32 accumulation)', () => {
+    expect(wasmSimdAvailable()).toBe(true);
+    const arena = new Arena(4 << 20);
+    const rng = deriveRng(2, 'wasm', 0);
+    for (const [M, N, K] of [
+      [4, 8, 1],
+      [12, 16, 37],
+      [128, 32, 1536],
+      [96, 32, 256],
+    ]) {
+      for (const kind of ['NN', 'NT', 'TN'] as const) {
+        const aLen = M * K;
+        const bLen = K * N;
+        const A = arena.alloc(aLen);
+        const B = arena.alloc(bLen);
+        const C = arena.alloc(M * N);
+        for (let i = 0; i < aLen; i++) A[i] = rng.normal();
+        for (let i = 0; i < bLen; i++) B[i] = rng.normal();
+        for (let i = 0; i < M * N; i++) C[i] = rng.normal();
+        expect(arenaOf(A, B, C)).toBe(arena);
+        const A2 = Float32Array.from(A);
+        const B2 = Float32Array.from(B);
+        const C2 = Float32Array.from(C);
+        expect(arenaOf(A2, B2, C2)).toBeNull();
+        const f = kind === 'NN' ? gemmNN : kind === 'NT' ? gemmNT : gemmTN;
+        f(M, N, K, A, B, C); // wasm
+        f(M, N, K, A2, B2, C2); // JavaScript (float64 accumulation)
+        let maxDiff = 0;
+        let maxAbs = 0;
+        for (let i = 0; i < M * N; i++) {
+          maxDiff = Math.max(maxDiff, Math.abs(C[i] - C2[i]));
+          maxAbs = Math.max(maxAbs, Math.abs(C2[i]));
+        }
+        expect(maxDiff).toBeLessThanOrEqual(1e-5 * Math.max(1, maxAbs) * Math.sqrt(K));
+        expect(maxDiff).toBeGreaterThanOrEqual(0);
+      }
+    }
+    // shapes the kernel does not cover (M % 4, N % 8) fall back to JavaScript and still accumulate correctly
+    const A = arena.alloc(6);
+    const B = arena.alloc(3);
+    const C = arena.alloc(2);
+    A.set([1, 2, 3, 4, 5, 6]);
+    B.set([1, 1, 1]);
+    gemmNN(2, 1, 3, A, B, C);
+    expect(Array.from(C)).toEqual([6, 15]);
+  });
+
+  it('gives a trainable network the same forward result through either kernel', () => {
+    const arena = new Arena(16 << 20);
+    const a = buildNetwork('tcn', { maxBatch: 8, seed: 4, arena });
+    const b = buildNetwork('tcn', { maxBatch: 8, seed: 4 });
+    const x = arena.alloc(8 * 1536);
+    const rng = deriveRng(5, 'x', 0);
+    for (let i = 0; i < x.length; i++) x[i] = rng.normal();
+    const ya = Array.from(a.forward(x, 8, false).subarray(0, 8));
+    const yb = Array.from(b.forward(Float32Array.from(x), 8, false).subarray(0, 8));
+    for (let i = 0; i < 8; i++) expect(ya[i]).toBeCloseTo(yb[i], 4);
   });
 });
 

@@ -3,13 +3,21 @@
  * array type so that the gradient checks run them in Float64Array and training in Float32Array.
  *
  * All three variants accumulate (C += …) and use 4×4 register blocking with a contiguous inner loop over the shared
- * dimension (or over the output row for the NN variant), plus plain loops for the edges.
+ * dimension (or over the output row for the NN variant), plus plain loops for the edges. When all three operands
+ * are float32 buffers of one wasm `Arena` (wasm-gemm.ts) and the shape allows it, the WebAssembly SIMD kernel runs
+ * instead.
  */
+import { arenaOf } from './wasm-gemm.ts';
+
 export type FloatArray = Float32Array | Float64Array;
 export type FloatArrayCtor = Float32ArrayConstructor | Float64ArrayConstructor;
 
 /** C[M×N] += A[M×K] · B[K×N]. */
 export function gemmNN(M: number, N: number, K: number, A: FloatArray, B: FloatArray, C: FloatArray): void {
+  if ((M & 3) === 0 && (N & 7) === 0) {
+    const arena = arenaOf(A, B, C);
+    if (arena) return arena.gemm(M, N, K, A as Float32Array, K, 1, B as Float32Array, C as Float32Array);
+  }
   const M4 = M - (M % 4);
   const N4 = N - (N % 4);
   for (let i = 0; i < M4; i += 4) {
@@ -59,6 +67,10 @@ export function gemmNN(M: number, N: number, K: number, A: FloatArray, B: FloatA
 
 /** C[M×N] += A[M×K] · B[N×K]ᵀ. */
 export function gemmNT(M: number, N: number, K: number, A: FloatArray, B: FloatArray, C: FloatArray): void {
+  if ((M & 3) === 0 && (N & 7) === 0) {
+    const arena = arenaOf(A, B, C);
+    if (arena?.gemmNT(M, N, K, A as Float32Array, B as Float32Array, C as Float32Array)) return;
+  }
   const M4 = M - (M % 4);
   const N4 = N - (N % 4);
   for (let i = 0; i < M4; i += 4) {
@@ -112,6 +124,10 @@ export function gemmNT(M: number, N: number, K: number, A: FloatArray, B: FloatA
 
 /** C[M×N] += A[K×M]ᵀ · B[K×N]. */
 export function gemmTN(M: number, N: number, K: number, A: FloatArray, B: FloatArray, C: FloatArray): void {
+  if ((M & 3) === 0 && (N & 7) === 0) {
+    const arena = arenaOf(A, B, C);
+    if (arena) return arena.gemm(M, N, K, A as Float32Array, 1, M, B as Float32Array, C as Float32Array);
+  }
   const M4 = M - (M % 4);
   const N4 = N - (N % 4);
   for (let i = 0; i < M4; i += 4) {

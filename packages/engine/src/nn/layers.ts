@@ -35,9 +35,15 @@ export interface Layer {
 
 export interface LayerInit {
   ctor: FloatArrayCtor;
+  /** allocator for the layer's buffers (a wasm arena); default `new ctor(n)` */
+  alloc?: (n: number) => FloatArray;
   maxBatch: number;
   /** compute dL/dx in backward (false for the first layer) */
   needInputGrad: boolean;
+}
+
+function allocator(init: LayerInit): (n: number) => FloatArray {
+  return init.alloc ?? ((n: number) => new init.ctor(n));
 }
 
 /** Kaiming-uniform initialisation, bound √(6 / fan_in) (He, for ReLU networks). */
@@ -65,13 +71,13 @@ export class Linear implements Layer {
     init: LayerInit,
   ) {
     this.rowsOut = rowsIn;
-    const C = init.ctor;
-    this.W = new C(colsIn * colsOut);
-    this.b = new C(colsOut);
-    this.dW = new C(colsIn * colsOut);
-    this.db = new C(colsOut);
-    this.y = new C(init.maxBatch * rowsIn * colsOut);
-    this.dx = init.needInputGrad ? new C(init.maxBatch * rowsIn * colsIn) : null;
+    const C = allocator(init);
+    this.W = C(colsIn * colsOut);
+    this.b = C(colsOut);
+    this.dW = C(colsIn * colsOut);
+    this.db = C(colsOut);
+    this.y = C(init.maxBatch * rowsIn * colsOut);
+    this.dx = init.needInputGrad ? C(init.maxBatch * rowsIn * colsIn) : null;
   }
 
   forward(x: FloatArray, batch: number, _train: boolean): FloatArray {
@@ -144,17 +150,17 @@ export class Conv1d implements Layer {
     if (steps + 2 * padding - kernel + 1 !== steps) throw new Error('Conv1d: only "same" padding is supported');
     this.rowsIn = steps;
     this.rowsOut = steps;
-    const C = init.ctor;
+    const C = allocator(init);
     const kc = kernel * colsIn;
-    this.W = new C(kc * colsOut);
-    this.b = new C(colsOut);
-    this.dW = new C(kc * colsOut);
-    this.db = new C(colsOut);
+    this.W = C(kc * colsOut);
+    this.b = C(colsOut);
+    this.dW = C(kc * colsOut);
+    this.db = C(colsOut);
     const rows = init.maxBatch * steps;
-    this.col = kernel > 1 ? new C(rows * kc) : null;
-    this.dcol = kernel > 1 && init.needInputGrad ? new C(rows * kc) : null;
-    this.y = new C(rows * colsOut);
-    this.dx = init.needInputGrad ? new C(rows * colsIn) : null;
+    this.col = kernel > 1 ? C(rows * kc) : null;
+    this.dcol = kernel > 1 && init.needInputGrad ? C(rows * kc) : null;
+    this.y = C(rows * colsOut);
+    this.dx = init.needInputGrad ? C(rows * colsIn) : null;
   }
 
   private im2col(x: FloatArray, batch: number): FloatArray {
@@ -272,17 +278,17 @@ export class BatchNorm implements Layer {
   ) {
     this.colsOut = colsIn;
     this.rowsOut = rowsIn;
-    const C = init.ctor;
-    this.gamma = new C(colsIn).fill(1);
-    this.beta = new C(colsIn);
-    this.dGamma = new C(colsIn);
-    this.dBeta = new C(colsIn);
-    this.runningMean = new C(colsIn);
-    this.runningVar = new C(colsIn).fill(1);
+    const C = allocator(init);
+    this.gamma = C(colsIn).fill(1);
+    this.beta = C(colsIn);
+    this.dGamma = C(colsIn);
+    this.dBeta = C(colsIn);
+    this.runningMean = C(colsIn);
+    this.runningVar = C(colsIn).fill(1);
     const n = init.maxBatch * rowsIn * colsIn;
-    this.y = new C(n);
-    this.xhat = new C(n);
-    this.dx = init.needInputGrad ? new C(n) : null;
+    this.y = C(n);
+    this.xhat = C(n);
+    this.dx = init.needInputGrad ? C(n) : null;
     this.mean = new Float64Array(colsIn);
     this.invStd = new Float64Array(colsIn);
     this.s1 = new Float64Array(colsIn);
@@ -394,8 +400,8 @@ export class ReLU implements Layer {
   ) {
     this.rowsOut = rowsIn;
     this.colsOut = colsIn;
-    this.y = new init.ctor(init.maxBatch * rowsIn * colsIn);
-    this.dx = new init.ctor(init.maxBatch * rowsIn * colsIn);
+    this.y = allocator(init)(init.maxBatch * rowsIn * colsIn);
+    this.dx = allocator(init)(init.maxBatch * rowsIn * colsIn);
   }
 
   forward(x: FloatArray, batch: number, _train: boolean): FloatArray {
@@ -449,9 +455,9 @@ export class Dropout implements Layer {
     this.rowsOut = rowsIn;
     this.colsOut = colsIn;
     const n = init.maxBatch * rowsIn * colsIn;
-    this.mask = new init.ctor(n);
-    this.y = new init.ctor(n);
-    this.dx = new init.ctor(n);
+    this.mask = allocator(init)(n);
+    this.y = allocator(init)(n);
+    this.dx = allocator(init)(n);
   }
 
   forward(x: FloatArray, batch: number, train: boolean): FloatArray {
@@ -516,9 +522,9 @@ export class MaxPoolTime implements Layer {
     this.colsOut = colsIn;
     this.rowsOut = Math.floor(rowsIn / kernel);
     const nOut = init.maxBatch * this.rowsOut * colsIn;
-    this.y = new init.ctor(nOut);
+    this.y = allocator(init)(nOut);
     this.arg = new Int32Array(nOut);
-    this.dx = new init.ctor(init.maxBatch * rowsIn * colsIn);
+    this.dx = allocator(init)(init.maxBatch * rowsIn * colsIn);
   }
 
   forward(x: FloatArray, batch: number, _train: boolean): FloatArray {

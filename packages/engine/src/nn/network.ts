@@ -6,6 +6,7 @@
 import { deriveRng } from '../rng.ts';
 import type { Architecture } from '../train/types.ts';
 import type { FloatArray, FloatArrayCtor } from './gemm.ts';
+import type { Arena } from './wasm-gemm.ts';
 import {
   BatchNorm,
   Conv1d,
@@ -33,6 +34,8 @@ export interface NetworkOptions {
   dropout?: boolean;
   /** compute dL/dinput too (gradient checks) */
   inputGrad?: boolean;
+  /** allocate float32 buffers in this wasm arena, so that the SIMD GEMM kernel runs */
+  arena?: Arena;
 }
 
 export class Network {
@@ -93,8 +96,10 @@ export class Network {
 /** Builds an initialised MLP or CNN (Kaiming-uniform weights, zero biases, output bias logit(0.1)). */
 export function buildNetwork(arch: Architecture, opts: NetworkOptions): Network {
   const ctor = opts.ctor ?? Float32Array;
-  const first: LayerInit = { ctor, maxBatch: opts.maxBatch, needInputGrad: opts.inputGrad ?? false };
-  const rest: LayerInit = { ctor, maxBatch: opts.maxBatch, needInputGrad: true };
+  const arena = opts.arena;
+  const alloc = arena && ctor === Float32Array ? (n: number) => arena.alloc(n) : undefined;
+  const first: LayerInit = { ctor, alloc, maxBatch: opts.maxBatch, needInputGrad: opts.inputGrad ?? false };
+  const rest: LayerInit = { ctor, alloc, maxBatch: opts.maxBatch, needInputGrad: true };
   const dropRng = (i: number) => deriveRng(opts.seed, `dropout:${arch}`, i);
   const drop = (p: number) => (opts.dropout === false ? 0 : p);
   const layers: Layer[] = [];

@@ -7,6 +7,7 @@ import { partialAuc } from '../eval/metrics.ts';
 import type { FloatArray } from '../nn/gemm.ts';
 import { type LossKind, lossWithLogits, sigmoid, smoothTarget } from '../nn/loss.ts';
 import { buildNetwork, type Network, WINDOW_FLOATS } from '../nn/network.ts';
+import { Arena, wasmSimdAvailable } from '../nn/wasm-gemm.ts';
 import { countParams, foldNetwork } from '../onnx/fold.ts';
 import { BATCH_SIZE, BATCHES_PER_EPOCH, classWeights, gatherWindows, PoolSampler, type Split } from './data.ts';
 import { ADAMW_DEFAULTS, AdamW, clipGradNorm, Ema, learningRate } from './optim.ts';
@@ -20,6 +21,8 @@ export const LABEL_SMOOTHING = 0.02;
 export const GRAD_CLIP = 1.0;
 /** pAUC range for the architecture choice */
 export const PAUC_MAX_FPR = 0.01;
+/** wasm memory per candidate: both networks' buffers and the batch inputs (≈ 17 MB for the CNN) */
+export const ARENA_BYTES = 48 << 20;
 
 export interface CandidateOptions {
   arch: Architecture;
@@ -35,6 +38,8 @@ export interface CandidateOptions {
   batchesPerEpoch?: number;
   /** disable early stopping (tests) */
   earlyStopping?: boolean;
+  /** false forces the JavaScript GEMM kernels (default: WebAssembly SIMD when available) */
+  wasm?: boolean;
 }
 
 export interface CandidateResult {
@@ -69,7 +74,6 @@ export function epochCap(macsPerWindow: number, epochWindows: number, valWindows
 
 /** Eval-mode logits of the validation windows, then the weighted loss with smoothed targets. */
 class Validator {
-  private readonly x: Float32Array;
   readonly logits: Float32Array;
   private readonly targets: Float32Array;
   private readonly weights: Float32Array;
@@ -80,8 +84,8 @@ class Validator {
     private readonly chunk: number,
     private readonly loss: LossKind,
     smoothing: number,
+    private readonly x: Float32Array,
   ) {
-    this.x = new Float32Array(chunk * WINDOW_FLOATS);
     this.logits = new Float32Array(idx.length);
     this.targets = new Float32Array(idx.length);
     this.weights = new Float32Array(idx.length);
@@ -125,21 +129,24 @@ export function trainCandidate(d: WindowSet, split: Split, opts: CandidateOption
   const loss = opts.loss ?? 'bce';
   const smoothing = opts.labelSmoothing ?? LABEL_SMOOTHING;
   const arch = opts.arch;
-  const net = buildNetwork(arch, { maxBatch: B, seed: opts.seed, dropout: opts.dropout });
-  const emaNet = buildNetwork(arch, { maxBatch: B, seed: opts.seed, dropout: false });
+  // one wasm arena for both networks and the input buffers, so that every GEMM can run the SIMD kernel
+  const arena = opts.wasm !== false && wasmSimdAvailable() ? new Arena(ARENA_BYTES) : undefined;
+  const net = buildNetwork(arch, { maxBatch: B, seed: opts.seed, dropout: opts.dropout, arena });
+  const emaNet = buildNetwork(arch, { maxBatch: B, seed: opts.seed, dropout: false, arena });
   emaNet.copyStateFrom(net.state());
   const ema = new Ema(emaNet.state());
   const params = net.params();
   const adam = new AdamW(params, { ...ADAMW_DEFAULTS, weightDecay: opts.weightDecay ?? ADAMW_DEFAULTS.weightDecay });
   const peakLr = opts.lr ?? ADAMW_DEFAULTS.lr;
   const sampler = new PoolSampler(d, split.train, opts.seed, B);
-  const validator = split.val.length ? new Validator(d, split.val, B, loss, smoothing) : null;
+  const alloc = (n: number) => (arena ? arena.alloc(n) : new Float32Array(n));
+  const validator = split.val.length ? new Validator(d, split.val, B, loss, smoothing, alloc(B * WINDOW_FLOATS)) : null;
   const macsPerWindow = net.macsPerWindow();
   const epochs = epochCap(macsPerWindow, B * batches, split.val.length, opts.maxEpochs);
   const totalSteps = epochs * batches;
 
   const idx = new Int32Array(B);
-  const x = new Float32Array(B * WINDOW_FLOATS);
+  const x = alloc(B * WINDOW_FLOATS);
   const targets = new Float32Array(B);
   const weights = new Float32Array(B);
   const grad = new Float32Array(B);
