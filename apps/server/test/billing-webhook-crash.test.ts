@@ -15,7 +15,7 @@ import { createTestDatabase, type TestDatabase } from './helpers/db.ts';
 import { REPO_ROOT, SERVER_BIN } from './helpers/repo.ts';
 import { deliver, eventPayload, startStripeStub, type StripeStub, subscriptionObject, TEST_WEBHOOK_SECRET, type TestEvent } from './helpers/stripe-stub.ts';
 
-const USERS = 100;
+const USERS = 50;
 const PRICE_DEV = 'price_dev_crash';
 const PRICE_BIZ = 'price_biz_crash';
 
