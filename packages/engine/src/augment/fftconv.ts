@@ -21,8 +21,9 @@ export function fftConvolve(a: Float32Array, b: Float32Array): Float32Array {
   pa.set(a);
   const pb = new Float64Array(size);
   pb.set(b);
-  const A = fft.createComplexArray() as number[];
-  const B = fft.createComplexArray() as number[];
+  // typed arrays instead of fft.js's plain-array helpers (several times faster at these sizes)
+  const A = new Float64Array(2 * size) as unknown as number[];
+  const B = new Float64Array(2 * size) as unknown as number[];
   fft.realTransform(A, pa);
   fft.completeSpectrum(A);
   fft.realTransform(B, pb);
@@ -33,7 +34,7 @@ export function fftConvolve(a: Float32Array, b: Float32Array): Float32Array {
     A[2 * k] = re;
     A[2 * k + 1] = im;
   }
-  const C = fft.createComplexArray() as number[];
+  const C = new Float64Array(2 * size) as unknown as number[];
   fft.inverseTransform(C, A);
   const out = new Float32Array(outLen);
   for (let i = 0; i < outLen; i++) out[i] = C[2 * i] as number; // fft.js inverse is already scaled by 1/size

@@ -33,7 +33,8 @@ export function changeSpeed(x: Float32Array, factor: number): Float32Array {
 
 /**
  * WSOLA time-stretch (waveform-similarity overlap-add): Hann frames of 20 ms at a 10 ms synthesis hop, each analysis
- * frame moved within ±5 ms of its nominal position to best continue the previous frame (cross-correlation).
+ * frame moved within ±5 ms of its nominal position to best continue the previous frame (cross-correlation: coarse
+ * search on every 4th offset and sample, refined ±3 samples at full resolution).
  * Output length is exactly round(length · stretch).
  */
 export function wsola(x: Float32Array, stretch: number, opts: { frame?: number; tolerance?: number } = {}): Float32Array {
@@ -46,27 +47,50 @@ export function wsola(x: Float32Array, stretch: number, opts: { frame?: number; 
   const win = new Float32Array(N);
   for (let i = 0; i < N; i++) win[i] = 0.5 - 0.5 * Math.cos((2 * Math.PI * i) / N);
   const Ha = Hs / stretch;
-  const at = (i: number) => (i >= 0 && i < x.length ? (x[i] as number) : 0);
+  // zero-padded copy so frame reads never need bounds checks: input sample i is at pad + i
+  const pad = tol + N;
+  const xp = new Float32Array(x.length + 2 * pad + N);
+  xp.set(x, pad);
+  const maxStart = x.length + pad; // keep reads inside xp
+  const clamp = (c: number) => Math.max(-pad, Math.min(maxStart - N, c));
+  const corr = (c: number, natural: number, step: number) => {
+    let s = 0;
+    const a = pad + c;
+    const b = pad + natural;
+    for (let i = 0; i < N; i += step) s += (xp[a + i] as number) * (xp[b + i] as number);
+    return s;
+  };
   let prev = 0; // input position of the previous frame
   for (let k = 0; k * Hs < outLen; k++) {
     const sPos = k * Hs;
     const nominal = Math.round(k * Ha);
-    let chosen = nominal;
+    let chosen = clamp(nominal);
     if (k > 0) {
-      const natural = prev + Hs; // where the previous frame would naturally continue
+      const natural = clamp(prev + Hs); // where the previous frame would naturally continue
+      // coarse search (every 4th offset, every 4th sample), then refine ±3 around the best at full resolution
       let best = -Infinity;
-      for (let d = -tol; d <= tol; d += 2) {
-        const c = nominal + d;
-        let s = 0;
-        for (let i = 0; i < N; i += 2) s += at(c + i) * at(natural + i);
-        if (s > best) {
-          best = s;
+      let coarse = chosen;
+      for (let d = -tol; d <= tol; d += 4) {
+        const c = clamp(nominal + d);
+        const v = corr(c, natural, 4);
+        if (v > best) {
+          best = v;
+          coarse = c;
+        }
+      }
+      best = -Infinity;
+      for (let d = -3; d <= 3; d++) {
+        const c = clamp(coarse + d);
+        const v = corr(c, natural, 1);
+        if (v > best) {
+          best = v;
           chosen = c;
         }
       }
     }
+    const base = pad + chosen;
     for (let i = 0; i < N; i++) {
-      out[sPos + i] = (out[sPos + i] as number) + (win[i] as number) * at(chosen + i);
+      out[sPos + i] = (out[sPos + i] as number) + (win[i] as number) * (xp[base + i] as number);
       norm[sPos + i] = (norm[sPos + i] as number) + (win[i] as number);
     }
     prev = chosen;
@@ -122,19 +146,20 @@ export function addNoiseAtSnr(
 /**
  * Synthetic room impulse response (16 kHz): direct path (1.0 at t = 0), 2–6 early reflections at 2–25 ms (at most
  * 0.15·rt60), each ±2–4 times the diffuse tail's local standard deviation, and a Gaussian noise tail from the first
- * sample with an exponential envelope that decays 60 dB over `rt60` seconds; direct-to-reverberant ratio uniform −3…+8 dB. Length 1.5·rt60 (the tail reaches −90 dB).
+ * sample with an exponential envelope that decays 60 dB over `rt60` seconds; direct-to-reverberant ratio uniform −3…+8 dB. Length 1.2·rt60 (the tail reaches −72 dB).
  */
 export function roomImpulseResponse(rt60: number, rng: RandomSource, opts: { drrDb?: number } = {}): Float32Array {
   const r = new Rand(rng);
-  const len = Math.max(64, Math.ceil(1.5 * rt60 * SR));
+  const len = Math.max(64, Math.ceil(1.2 * rt60 * SR));
   const h = new Float32Array(len);
   h[0] = 1;
   const k60 = (3 * Math.LN10) / (rt60 * SR); // amplitude envelope exp(-k60·n) is −60 dB at n = rt60·SR
   const drr = opts.drrDb ?? r.uniform(-3, 8);
   const start = 1;
   // diffuse tail energy = g² Σ exp(−2·k60·n); set it to 10^(−drr/10) of the direct path's energy
-  let e = 0;
-  for (let n = start; n < len; n++) e += Math.exp(-2 * k60 * (n - start));
+  // Σ_{n=0}^{len−start−1} exp(−2·k60·n), a geometric series
+  const q = Math.exp(-2 * k60);
+  const e = (1 - q ** (len - start)) / (1 - q);
   const g = Math.sqrt(10 ** (-drr / 10) / e);
   // early reflections: 2 ms … min(25 ms, 0.15·rt60), each ±2–4 times the tail's local standard deviation
   const reflections = r.int(2, 6);
@@ -143,7 +168,9 @@ export function roomImpulseResponse(rt60: number, rng: RandomSource, opts: { drr
     const d = Math.min(len - 1, Math.round(r.uniform(0.002, maxDelay) * SR));
     h[d] = (h[d] as number) + (r.chance(0.5) ? 1 : -1) * r.uniform(2, 4) * g * Math.exp(-k60 * (d - start));
   }
-  for (let n = start; n < len; n++) h[n] = (h[n] as number) + g * Math.exp(-k60 * (n - start)) * r.normal();
+  const decay = Math.exp(-k60);
+  let env = g;
+  for (let n = start; n < len; n++, env *= decay) h[n] = (h[n] as number) + env * r.normal();
   return h;
 }
 

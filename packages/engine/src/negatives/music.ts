@@ -26,6 +26,24 @@ const PROGRESSIONS = [
 
 const midiHz = (m: number) => 440 * 2 ** ((m - 69) / 12);
 
+const TABLE_SIZE = 4096;
+
+/** One period of Σ_k sin(2πk·t)/k^bright for k = 1…partials (a band-limited additive tone), cached per shape. */
+function toneTable(partials: number, bright: number, cache: Map<string, Float32Array>): Float32Array {
+  const key = `${partials}:${bright}`;
+  let t = cache.get(key);
+  if (!t) {
+    t = new Float32Array(TABLE_SIZE + 1);
+    for (let i = 0; i <= TABLE_SIZE; i++) {
+      let v = 0;
+      for (let k = 1; k <= partials; k++) v += Math.sin((2 * Math.PI * k * i) / TABLE_SIZE) / k ** bright;
+      t[i] = v;
+    }
+    cache.set(key, t);
+  }
+  return t;
+}
+
 function addTone(
   out: Float32Array,
   start: number,
@@ -33,6 +51,7 @@ function addTone(
   hz: number,
   amp: number,
   partials: number,
+  cache: Map<string, Float32Array>,
   opts: { attack?: number; release?: number; vibratoHz?: number; vibratoSemi?: number; bright?: number } = {},
 ): void {
   const attack = Math.max(1, Math.round((opts.attack ?? 0.01) * SR));
@@ -40,23 +59,28 @@ function addTone(
   const total = dur + release;
   const vHz = opts.vibratoHz ?? 0;
   const vDepth = opts.vibratoSemi ?? 0;
-  const bright = opts.bright ?? 1;
-  let phase = 0;
+  // partials above ≈ 7.5 kHz are left out (band-limited at 16 kHz)
+  const n = Math.max(1, Math.min(partials, Math.floor((SR / 2 - 500) / hz)));
+  const table = toneTable(n, opts.bright ?? 1, cache);
+  const vibK = (vDepth * Math.LN2) / 12;
+  const vibW = (2 * Math.PI * vHz) / SR;
+  let phase = 0; // cycles, in [0, 1)
   for (let i = 0; i < total; i++) {
     const idx = start + i;
     if (idx >= out.length) break;
-    const f = vHz > 0 ? hz * 2 ** ((vDepth * Math.sin((2 * Math.PI * vHz * i) / SR)) / 12) : hz;
+    const f = vHz > 0 ? hz * Math.exp(vibK * Math.sin(vibW * i)) : hz;
     phase += f / SR;
+    phase -= Math.floor(phase);
     let env: number;
     if (i < attack) env = i / attack;
     else if (i < dur) env = 1 - 0.3 * ((i - attack) / Math.max(1, dur - attack));
     else env = 0.7 * (1 - (i - dur) / release);
-    let v = 0;
-    for (let k = 1; k <= partials; k++) {
-      if (hz * k > SR / 2 - 500) break;
-      v += Math.sin(2 * Math.PI * k * phase) / k ** bright;
-    }
-    if (idx >= 0) out[idx] = (out[idx] as number) + amp * env * v;
+    if (idx < 0) continue;
+    const x = phase * TABLE_SIZE;
+    const j = x | 0;
+    const fr = x - j;
+    const v = (table[j] as number) * (1 - fr) + (table[j + 1] as number) * fr;
+    out[idx] = (out[idx] as number) + amp * env * v;
   }
 }
 
@@ -104,6 +128,7 @@ export function music(seconds: number, rng: RandomSource, params?: Partial<Music
   const vibratoSemi = r.uniform(0.1, 0.4);
   const beats = Math.ceil(n / beat) + 1;
   let melodyDegree = r.int(0, 6);
+  const tables = new Map<string, Float32Array>();
   for (let b = 0; b < beats; b++) {
     const t0 = Math.round(b * beat);
     const bar = Math.floor(b / 4);
@@ -113,10 +138,10 @@ export function music(seconds: number, rng: RandomSource, params?: Partial<Music
       for (const step of [0, 2, 4]) {
         const d = degree + step;
         const midi = p.rootMidi + (scale[d % 7] as number) + 12 * Math.floor(d / 7);
-        addTone(out, t0, Math.round(4 * beat * 0.95), midiHz(midi), 0.12, partials, { attack: 0.03, release: 0.2, bright });
+        addTone(out, t0, Math.round(4 * beat * 0.95), midiHz(midi), 0.12, partials, tables, { attack: 0.03, release: 0.2, bright });
       }
       const bassDeg = degree;
-      addTone(out, t0, Math.round(4 * beat * 0.9), midiHz(p.rootMidi - 12 + (scale[bassDeg % 7] as number)), 0.18, 3, { attack: 0.01 });
+      addTone(out, t0, Math.round(4 * beat * 0.9), midiHz(p.rootMidi - 12 + (scale[bassDeg % 7] as number)), 0.18, 3, tables, { attack: 0.01 });
     }
     // melody: one or two notes per beat, stepwise motion
     const notes = r.chance(0.4) ? 2 : r.chance(0.85) ? 1 : 0;
@@ -124,7 +149,7 @@ export function music(seconds: number, rng: RandomSource, params?: Partial<Music
       melodyDegree = Math.max(0, Math.min(13, melodyDegree + r.int(-2, 2)));
       const midi = p.rootMidi + 12 + (scale[melodyDegree % 7] as number) + 12 * Math.floor(melodyDegree / 7);
       const dur = Math.round((beat / notes) * 0.9);
-      addTone(out, t0 + Math.round((k * beat) / notes), dur, midiHz(midi), 0.15, melodyPartials, {
+      addTone(out, t0 + Math.round((k * beat) / notes), dur, midiHz(midi), 0.15, melodyPartials, tables, {
         attack: 0.02,
         release: 0.06,
         vibratoHz,

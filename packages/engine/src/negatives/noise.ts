@@ -104,14 +104,25 @@ function hum(n: number, r: Rand): Float32Array {
   const driftHz = r.uniform(0.2, 0.8); // peak deviation
   const driftRate = r.uniform(0.03, 0.2);
   const driftPhase = r.uniform(0, 2 * Math.PI);
-  const x = new Float32Array(n);
-  let phase = 0; // phase of the fundamental in cycles
-  for (let i = 0; i < n; i++) {
-    const f = f0 + driftHz * Math.sin((2 * Math.PI * driftRate * i) / SR + driftPhase);
-    phase += f / SR;
+  // one period of the harmonic series as a wavetable, read with a drifting phase accumulator
+  const TABLE = 4096;
+  const table = new Float32Array(TABLE + 1);
+  for (let i = 0; i <= TABLE; i++) {
     let v = 0;
-    for (let k = 0; k < nh; k++) v += (amps[k] as number) * Math.sin(2 * Math.PI * (k + 1) * phase + (phases[k] as number));
-    x[i] = v;
+    for (let k = 0; k < nh; k++) v += (amps[k] as number) * Math.sin((2 * Math.PI * (k + 1) * i) / TABLE + (phases[k] as number));
+    table[i] = v;
+  }
+  const x = new Float32Array(n);
+  let phase = 0; // phase of the fundamental in cycles, in [0, 1)
+  const dw = (2 * Math.PI * driftRate) / SR;
+  for (let i = 0; i < n; i++) {
+    const f = f0 + driftHz * Math.sin(dw * i + driftPhase);
+    phase += f / SR;
+    phase -= Math.floor(phase);
+    const p = phase * TABLE;
+    const j = p | 0;
+    const fr = p - j;
+    x[i] = (table[j] as number) * (1 - fr) + (table[j + 1] as number) * fr;
   }
   const hiss = setRms(white(n, r), 0.01 * Math.sqrt(amps.reduce((a, b) => a + (b * b) / 2, 0)));
   for (let i = 0; i < n; i++) x[i] = (x[i] as number) + (hiss[i] as number);
