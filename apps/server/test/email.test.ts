@@ -458,6 +458,9 @@ describe('templates', () => {
     expect(renderEmail('training_complete', { wake_word: 'hey viola' }, 'https://c.example').subject).toBe(
       'Your model hey viola is ready',
     );
+    expect(renderEmail('quota_warning', { used: 8, limit: 10 }, 'https://c.example').text).toContain(
+      '8 of 10 trainings',
+    );
     expect(renderEmail('trial_will_end', payload, 'https://c.example').subject).toBe(
       'Your ViolaWake trial ends on 2026-12-01',
     );

@@ -144,8 +144,8 @@ export function renderEmail(
       });
     }
     case 'quota_warning': {
-      const used = str(payload, 'models_used', '?');
-      const limit = str(payload, 'models_limit', '?');
+      const used = str(payload, 'models_used', str(payload, 'used', '?'));
+      const limit = str(payload, 'models_limit', str(payload, 'limit', '?'));
       return layout({
         subject: 'You are close to your ViolaWake training limit',
         greetingName: name,
