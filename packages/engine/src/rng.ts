@@ -97,7 +97,6 @@ export class Rng {
   }
 
   /** In-place Fisher–Yates shuffle. */
-  // biome-ignore lint/suspicious/noExplicitAny: element type is irrelevant to a shuffle
   shuffle<A extends { length: number; [i: number]: any }>(items: A): A {
     for (let i = items.length - 1; i > 0; i--) {
       const j = this.int(i + 1);

@@ -60,7 +60,12 @@ describe('d′, AUC, EER on hand-computed cases', () => {
   it('one class empty → null with a reason', () => {
     expect(rocAuc([], [0.1])).toBeNull();
     expect(eer([0.2], [])).toBeNull();
-    expect(clipMetrics([], [0.1, 0.2])).toEqual({ d_prime: null, auc: null, eer: null, reason: 'no positive clips' });
+    expect(clipMetrics([], [0.1, 0.2])).toEqual({
+      d_prime: null,
+      auc: null,
+      eer: null,
+      reason: 'no positive clips',
+    });
     expect(clipMetrics([0.9], []).reason).toBe('no negative clips');
     const ok = clipMetrics([0.7, 0.9], [0.1, 0.3]);
     expect(ok).toEqual({ d_prime: dPrime([0.7, 0.9], [0.1, 0.3]), auc: 1, eer: 0, reason: null });
@@ -141,9 +146,17 @@ describe('threshold calibration (§8.4)', () => {
     expect([at(0.71), at(0.7), at(0.51), at(0.5), at(0.1)]).toEqual([0, 2, 2, 1, 1]);
     // target 1 FA/h over 1 h: 0.99 … 0.71 meet it, 0.70 exceeds it → the scan stops there, although 0.50 would
     // meet the target again
-    expect(calibrateThreshold(s, 1, 1, 1, { warmupSteps: 0 })).toEqual({ threshold: 0.71, faPerHour: 0, resolutionLimited: false });
+    expect(calibrateThreshold(s, 1, 1, 1, { warmupSteps: 0 })).toEqual({
+      threshold: 0.71,
+      faPerHour: 0,
+      resolutionLimited: false,
+    });
     // with a target of 2 the whole range passes and the floor 0.10 is returned
-    expect(calibrateThreshold(s, 1, 2, 1, { warmupSteps: 0 })).toEqual({ threshold: 0.1, faPerHour: 1, resolutionLimited: false });
+    expect(calibrateThreshold(s, 1, 2, 1, { warmupSteps: 0 })).toEqual({
+      threshold: 0.1,
+      faPerHour: 1,
+      resolutionLimited: false,
+    });
   });
 
   it('flags the resolution limit when the target is below 1/H', () => {
@@ -181,7 +194,14 @@ describe('grade table (§8.5)', () => {
 describe('typed errors and actionable messages (§8.6)', () => {
   it('has the codes of the spec', () => {
     expect([...ENGINE_ERROR_CODES].sort()).toEqual(
-      ['cancelled', 'frontend_mismatch', 'insufficient_data', 'internal', 'quality_gate', 'synthesis_unavailable'].sort(),
+      [
+        'cancelled',
+        'frontend_mismatch',
+        'insufficient_data',
+        'internal',
+        'quality_gate',
+        'synthesis_unavailable',
+      ].sort(),
     );
     const e = insufficientDataError(3);
     expect(e).toBeInstanceOf(EngineError);
@@ -212,7 +232,9 @@ describe('typed errors and actionable messages (§8.6)', () => {
 
   it('checks the diagnostics in the order of the table', () => {
     // silent wins over everything after it; too short wins over noisy
-    expect(diagnoseQuality({ ...base, silentClips: 5, medianSpeechSeconds: 0.2, confusableFaRate: 0.9 })).toBe('silent');
+    expect(
+      diagnoseQuality({ ...base, silentClips: 5, medianSpeechSeconds: 0.2, confusableFaRate: 0.9 }),
+    ).toBe('silent');
     expect(diagnoseQuality({ ...base, medianSpeechSeconds: 0.2, clippedOrNoisyClips: 9 })).toBe('too_short');
     expect(diagnoseQuality({ ...base, silentClips: 1 })).toBe('inseparable');
   });

@@ -17,7 +17,12 @@ export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)
 export const devDataDir = path.resolve(repoRoot, '../shared/data/picovoice-dev');
 
 /** A network with random weights and random BatchNorm parameters and running statistics. */
-export function randomNetwork(arch: Architecture, seed: number, maxBatch = 256, ctor: Float32ArrayConstructor | Float64ArrayConstructor = Float32Array): Network {
+export function randomNetwork(
+  arch: Architecture,
+  seed: number,
+  maxBatch = 256,
+  ctor: Float32ArrayConstructor | Float64ArrayConstructor = Float32Array,
+): Network {
   const net = buildNetwork(arch, { maxBatch, seed, ctor });
   const rng = deriveRng(seed, 'test:bn', 0);
   for (const l of net.layers) {
@@ -77,16 +82,20 @@ export async function realWindows(count: number): Promise<Float32Array> {
     const pcm = readWavInt16(file);
     const padded = new Float32Array(pcm.length + 16000); // 0.5 s of silence each side
     for (let i = 0; i < pcm.length; i++) padded[8000 + i] = pcm[i];
-    const melOut = await mel.run({ [mel.inputNames[0]]: new ort.Tensor('float32', padded, [1, padded.length]) });
+    const melOut = await mel.run({
+      [mel.inputNames[0]]: new ort.Tensor('float32', padded, [1, padded.length]),
+    });
     const m = melOut[mel.outputNames[0]].data as Float32Array;
     const frames = m.length / 32;
     const steps = Math.floor((frames - 76) / 8) + 1;
     if (steps < 16) continue;
     const input = new Float32Array(steps * 76 * 32);
-    for (let s = 0; s < steps; s++) for (let j = 0; j < 76 * 32; j++) input[s * 76 * 32 + j] = m[s * 8 * 32 + j] / 10 + 2;
+    for (let s = 0; s < steps; s++)
+      for (let j = 0; j < 76 * 32; j++) input[s * 76 * 32 + j] = m[s * 8 * 32 + j] / 10 + 2;
     const e = await emb.run({ [emb.inputNames[0]]: new ort.Tensor('float32', input, [steps, 76, 32, 1]) });
     const rows = e[emb.outputNames[0]].data as Float32Array; // steps × 96
-    for (let s = 0; s + 16 <= steps && filled < count; s++, filled++) out.set(rows.subarray(s * 96, (s + 16) * 96), filled * WINDOW_FLOATS);
+    for (let s = 0; s + 16 <= steps && filled < count; s++, filled++)
+      out.set(rows.subarray(s * 96, (s + 16) * 96), filled * WINDOW_FLOATS);
   }
   await mel.release();
   await emb.release();

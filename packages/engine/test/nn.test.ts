@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { gemmNN, gemmNT, gemmTN } from '../src/nn/gemm.ts';
-import { BatchNorm, Conv1d, Dropout, type Layer, type LayerInit, Linear, MaxPoolTime, ReLU } from '../src/nn/layers.ts';
+import {
+  BatchNorm,
+  Conv1d,
+  Dropout,
+  type Layer,
+  type LayerInit,
+  Linear,
+  MaxPoolTime,
+  ReLU,
+} from '../src/nn/layers.ts';
 import { lossWithLogits, smoothTarget } from '../src/nn/loss.ts';
 import { buildNetwork } from '../src/nn/network.ts';
 import { Arena, arenaOf, wasmSimdAvailable } from '../src/nn/wasm-gemm.ts';
@@ -227,7 +236,13 @@ describe('finite-difference gradient checks (Float64Array, rel. err ≤ 1e-6)', 
 
   for (const arch of ['mlp', 'tcn'] as const) {
     it(`whole ${arch} network, train mode, through the BCE loss`, () => {
-      const net = buildNetwork(arch, { maxBatch: 4, seed: 3, ctor: Float64Array, inputGrad: true, dropout: false });
+      const net = buildNetwork(arch, {
+        maxBatch: 4,
+        seed: 3,
+        ctor: Float64Array,
+        inputGrad: true,
+        dropout: false,
+      });
       const rng = deriveRng(13, arch, 0);
       const x = randomFill(new Float64Array(4 * 1536), rng);
       const y = [1, 0, 1, 0];

@@ -1,11 +1,18 @@
 import { createHash } from 'node:crypto';
+import type onnxProto from 'onnx-proto';
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
-import type onnxProto from 'onnx-proto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { sigmoid } from '../src/nn/loss.ts';
 import { WINDOW_FLOATS } from '../src/nn/network.ts';
-import { ALLOWED_OPS, countParams, decodeOnnx, exportHeadOnnx, foldNetwork, forwardHead } from '../src/onnx/index.ts';
+import {
+  ALLOWED_OPS,
+  countParams,
+  decodeOnnx,
+  exportHeadOnnx,
+  foldNetwork,
+  forwardHead,
+} from '../src/onnx/index.ts';
 import type { Architecture, TrainedHead } from '../src/train/types.ts';
 import { ENGINE_VERSION } from '../src/version.ts';
 import { randomNetwork, randomWindows, realWindows } from './nn-fixtures.ts';
@@ -14,7 +21,12 @@ ortWeb.env.wasm.numThreads = 1;
 
 type Ort = typeof ortNode | typeof ortWeb;
 
-async function runOrt(ort: Ort, bytes: Uint8Array, windows: Float32Array, count: number): Promise<Float32Array> {
+async function runOrt(
+  ort: Ort,
+  bytes: Uint8Array,
+  windows: Float32Array,
+  count: number,
+): Promise<Float32Array> {
   const session = await ort.InferenceSession.create(bytes);
   const input = new ort.Tensor('float32', windows.subarray(0, count * WINDOW_FLOATS), [count, 16, 96]);
   const out = await session.run({ embeddings: input as never });
@@ -35,7 +47,15 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 function headOf(arch: Architecture, seed: number) {
   const net = randomNetwork(arch, seed);
   const tensors = foldNetwork(net);
-  const head: TrainedHead = { arch, tensors, params: countParams(tensors), bestEpoch: 1, epochs: 1, valLoss: 0, valPauc: 0 };
+  const head: TrainedHead = {
+    arch,
+    tensors,
+    params: countParams(tensors),
+    bestEpoch: 1,
+    epochs: 1,
+    valLoss: 0,
+    valPauc: 0,
+  };
   return { net, head };
 }
 
@@ -103,10 +123,16 @@ describe.each(['mlp', 'tcn'] as const)('ONNX export round trip (%s)', (arch) => 
   });
 
   it('writes deterministic bytes', () => {
-    const again = exportHeadOnnx(headOf(arch, 11).head, { wakeWord: 'hey viola', engineVersion: ENGINE_VERSION });
+    const again = exportHeadOnnx(headOf(arch, 11).head, {
+      wakeWord: 'hey viola',
+      engineVersion: ENGINE_VERSION,
+    });
     const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
     expect(sha(again)).toBe(sha(bytes));
-    const other = exportHeadOnnx(headOf(arch, 12).head, { wakeWord: 'hey viola', engineVersion: ENGINE_VERSION });
+    const other = exportHeadOnnx(headOf(arch, 12).head, {
+      wakeWord: 'hey viola',
+      engineVersion: ENGINE_VERSION,
+    });
     expect(sha(other)).not.toBe(sha(bytes));
   });
 });

@@ -130,29 +130,55 @@ describe('trainer building blocks', () => {
 });
 
 describe('training', () => {
-  it.each(['mlp', 'tcn'] as const)('overfits 32 random windows to loss < 0.01 (%s)', (arch) => {
-    const d = tinySet(5);
-    const all = Int32Array.from({ length: 32 }, (_, i) => i);
-    const r = trainCandidate(
-      d,
-      { train: all, val: new Int32Array(0) },
-      { arch, seed: 1, batchSize: 32, batchesPerEpoch: 10, maxEpochs: 30, dropout: false, weightDecay: 0, labelSmoothing: 0, earlyStopping: false, lr: 1e-2 },
-    );
-    const x = new Float32Array(32 * WINDOW_FLOATS);
-    gatherWindows(d, all, 0, 32, x);
-    const head: TrainedHead = { ...r, arch };
-    const scores = forwardHead(head, x, 32);
-    const logits = Array.from(scores, (p) => Math.log(p / (1 - p)));
-    const loss = lossWithLogits('bce', logits, Array.from(d.labels), null, 32, null);
-    expect(r.trainLoss).toBeLessThan(0.01);
-    expect(loss).toBeLessThan(0.01);
-  }, 120_000);
+  it.each(['mlp', 'tcn'] as const)(
+    'overfits 32 random windows to loss < 0.01 (%s)',
+    (arch) => {
+      const d = tinySet(5);
+      const all = Int32Array.from({ length: 32 }, (_, i) => i);
+      const r = trainCandidate(
+        d,
+        { train: all, val: new Int32Array(0) },
+        {
+          arch,
+          seed: 1,
+          batchSize: 32,
+          batchesPerEpoch: 10,
+          maxEpochs: 30,
+          dropout: false,
+          weightDecay: 0,
+          labelSmoothing: 0,
+          earlyStopping: false,
+          lr: 1e-2,
+        },
+      );
+      const x = new Float32Array(32 * WINDOW_FLOATS);
+      gatherWindows(d, all, 0, 32, x);
+      const head: TrainedHead = { ...r, arch };
+      const scores = forwardHead(head, x, 32);
+      const logits = Array.from(scores, (p) => Math.log(p / (1 - p)));
+      const loss = lossWithLogits('bce', logits, Array.from(d.labels), null, 32, null);
+      expect(r.trainLoss).toBeLessThan(0.01);
+      expect(loss).toBeLessThan(0.01);
+    },
+    120_000,
+  );
 
-  const data = syntheticWindows({ positives: 160, wordNegatives: 120, bankRows: 2500, seed: 6, shared: true });
+  const data = syntheticWindows({
+    positives: 160,
+    wordNegatives: 120,
+    bankRows: 2500,
+    seed: 6,
+    shared: true,
+  });
 
   it('trains both candidates in worker threads, reports progress, and is deterministic (same ONNX SHA-256)', async () => {
     const events: TrainProgress[] = [];
-    const a = await trainHead(data, { arch: 'auto', seed: 9, maxEpochs: 2, onProgress: (p) => events.push(p) });
+    const a = await trainHead(data, {
+      arch: 'auto',
+      seed: 9,
+      maxEpochs: 2,
+      onProgress: (p) => events.push(p),
+    });
     const b = await trainHead(data, { arch: 'auto', seed: 9, maxEpochs: 2 });
     expect(onnxSha(a)).toBe(onnxSha(b));
     for (const arch of ['mlp', 'tcn'] as const) {
@@ -181,13 +207,23 @@ describe('training', () => {
   it('learns the synthetic task: held-out windows separate (AUC > 0.9)', async () => {
     const head = await trainHead(data, { arch: 'mlp', seed: 2, maxEpochs: 6 });
     // the training set's class patterns with fresh noise and placements
-    const test = syntheticWindows({ positives: 60, wordNegatives: 60, bankRows: 800, seed: 1006, patternSeed: 6 });
+    const test = syntheticWindows({
+      positives: 60,
+      wordNegatives: 60,
+      bankRows: 800,
+      seed: 1006,
+      patternSeed: 6,
+    });
     const idx = Int32Array.from({ length: test.starts.length }, (_, i) => i);
     const x = new Float32Array(idx.length * WINDOW_FLOATS);
     gatherWindows(test, idx, 0, idx.length, x);
     const s = forwardHead(head, x, idx.length);
-    const pos = Array.from(idx).filter((i) => test.labels[i] === 1).map((i) => s[i]);
-    const neg = Array.from(idx).filter((i) => test.labels[i] === 0).map((i) => s[i]);
+    const pos = Array.from(idx)
+      .filter((i) => test.labels[i] === 1)
+      .map((i) => s[i]);
+    const neg = Array.from(idx)
+      .filter((i) => test.labels[i] === 0)
+      .map((i) => s[i]);
     expect(head.valPauc).toBeGreaterThan(0);
     expect(rocAuc(pos, neg)).toBeGreaterThan(0.9);
   }, 120_000);
@@ -200,19 +236,27 @@ describe('training', () => {
     expect(performance.now() - t0).toBeLessThan(30_000);
     const pre = new AbortController();
     pre.abort();
-    await expect(trainHead(data, { arch: 'mlp', seed: 1, signal: pre.signal })).rejects.toBeInstanceOf(EngineError);
+    await expect(trainHead(data, { arch: 'mlp', seed: 1, signal: pre.signal })).rejects.toBeInstanceOf(
+      EngineError,
+    );
   });
 
   it('rejects non-finite inputs as a diverged training (typed internal error, no hang)', async () => {
     const d = tinySet(2);
     d.embeddings[5] = Number.NaN;
-    await expect(trainHead(d, { arch: 'mlp', seed: 1, threads: 0, maxEpochs: 2 })).rejects.toMatchObject({ code: 'internal' });
-    await expect(trainHead(d, { arch: 'mlp', seed: 1, maxEpochs: 2 })).rejects.toMatchObject({ code: 'internal' });
+    await expect(trainHead(d, { arch: 'mlp', seed: 1, threads: 0, maxEpochs: 2 })).rejects.toMatchObject({
+      code: 'internal',
+    });
+    await expect(trainHead(d, { arch: 'mlp', seed: 1, maxEpochs: 2 })).rejects.toMatchObject({
+      code: 'internal',
+    });
   });
 
   it('rejects a window set without negatives as insufficient data', async () => {
     const d = tinySet(1);
     d.labels.fill(1);
-    await expect(trainHead(d, { arch: 'mlp', seed: 1, threads: 0 })).rejects.toMatchObject({ code: 'insufficient_data' });
+    await expect(trainHead(d, { arch: 'mlp', seed: 1, threads: 0 })).rejects.toMatchObject({
+      code: 'insufficient_data',
+    });
   });
 });

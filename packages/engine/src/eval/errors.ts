@@ -42,7 +42,12 @@ export function toEngineError(e: unknown): EngineError {
   if (e instanceof EngineError) return e;
   if (e instanceof Error && e.name === 'AbortError') return cancelledError();
   const message = e instanceof Error ? e.message : String(e);
-  return new EngineError('internal', 'Training failed because of an internal error.', { message }, { cause: e });
+  return new EngineError(
+    'internal',
+    'Training failed because of an internal error.',
+    { message },
+    { cause: e },
+  );
 }
 
 export function cancelledError(): EngineError {
@@ -50,9 +55,13 @@ export function cancelledError(): EngineError {
 }
 
 export function insufficientDataError(usable: number): EngineError {
-  return new EngineError('insufficient_data', `Not enough usable recordings (${usable}). At least 5 are required.`, {
-    usable,
-  });
+  return new EngineError(
+    'insufficient_data',
+    `Not enough usable recordings (${usable}). At least 5 are required.`,
+    {
+      usable,
+    },
+  );
 }
 
 /** Diagnostics collected along the pipeline, used to explain a failed quality gate. Every field is optional. */
@@ -100,7 +109,8 @@ export function diagnoseQuality(d: QualityDiagnostics): QualityCause {
   const L = DIAGNOSTIC_LIMITS;
   const total = d.clipsTotal ?? 0;
   const silent = d.silentClips ?? 0;
-  if (silent > 0 && (silent >= L.silentClipsMin || (total > 0 && silent / total >= L.silentClipsShare))) return 'silent';
+  if (silent > 0 && (silent >= L.silentClipsMin || (total > 0 && silent / total >= L.silentClipsShare)))
+    return 'silent';
   if (
     (d.medianSpeechSeconds != null && d.medianSpeechSeconds < L.minSpeechSeconds) ||
     (d.syllables != null && d.syllables < L.minSyllables) ||

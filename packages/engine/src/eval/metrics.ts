@@ -203,7 +203,11 @@ export function missRateStreams(clips: ArrayLike<number>[], rule: StreamRule): n
 export type QualityGrade = 'A' | 'B' | 'C' | 'D' | 'F';
 
 /** Grade table (§8.5): the best row whose two conditions both hold; F otherwise. No grade E. */
-export const GRADE_TABLE: readonly { grade: Exclude<QualityGrade, 'F'>; maxMissRate: number; minDPrime: number }[] = [
+export const GRADE_TABLE: readonly {
+  grade: Exclude<QualityGrade, 'F'>;
+  maxMissRate: number;
+  minDPrime: number;
+}[] = [
   { grade: 'A', maxMissRate: 0.03, minDPrime: 5.0 },
   { grade: 'B', maxMissRate: 0.07, minDPrime: 3.5 },
   { grade: 'C', maxMissRate: 0.15, minDPrime: 2.5 },
@@ -213,7 +217,8 @@ export const GRADE_TABLE: readonly { grade: Exclude<QualityGrade, 'F'>; maxMissR
 export function qualityGrade(missRateAtTarget: number | null, dPrimeValue: number | null): QualityGrade {
   if (missRateAtTarget == null || dPrimeValue == null) return 'F';
   if (!Number.isFinite(missRateAtTarget) || !Number.isFinite(dPrimeValue)) return 'F';
-  for (const row of GRADE_TABLE) if (missRateAtTarget <= row.maxMissRate && dPrimeValue >= row.minDPrime) return row.grade;
+  for (const row of GRADE_TABLE)
+    if (missRateAtTarget <= row.maxMissRate && dPrimeValue >= row.minDPrime) return row.grade;
   return 'F';
 }
 

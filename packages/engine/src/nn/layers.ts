@@ -147,7 +147,8 @@ export class Conv1d implements Layer {
     readonly steps: number,
     init: LayerInit,
   ) {
-    if (steps + 2 * padding - kernel + 1 !== steps) throw new Error('Conv1d: only "same" padding is supported');
+    if (steps + 2 * padding - kernel + 1 !== steps)
+      throw new Error('Conv1d: only "same" padding is supported');
     this.rowsIn = steps;
     this.rowsOut = steps;
     const C = allocator(init);

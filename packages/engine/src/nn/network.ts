@@ -6,7 +6,6 @@
 import { deriveRng } from '../rng.ts';
 import type { Architecture } from '../train/types.ts';
 import type { FloatArray, FloatArrayCtor } from './gemm.ts';
-import type { Arena } from './wasm-gemm.ts';
 import {
   BatchNorm,
   Conv1d,
@@ -19,6 +18,7 @@ import {
   type Param,
   ReLU,
 } from './layers.ts';
+import type { Arena } from './wasm-gemm.ts';
 
 export const WINDOW_STEPS = 16;
 export const EMBEDDING_DIM = 96;

@@ -117,20 +117,39 @@ function gemmBody(): number[] {
 
 function moduleBytes(pages: number): Uint8Array {
   const bytes = [
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    0x00,
+    0x61,
+    0x73,
+    0x6d,
+    0x01,
+    0x00,
+    0x00,
+    0x00,
     ...section(1, vec([[0x60, ...vec(new Array(8).fill([I32])), 0x00]])), // type: (i32 × 8) → ()
     ...section(3, vec([[0x00]])), // function 0 has type 0
     ...section(5, vec([[0x01, ...enc.u32(pages), ...enc.u32(pages)]])), // memory, fixed size
-    ...section(7, vec([
-      [...enc.u32(4), ...[..."gemm"].map((c) => c.charCodeAt(0)), 0x00, 0x00], // export "gemm": function 0
-      [...enc.u32(3), ...[..."mem"].map((c) => c.charCodeAt(0)), 0x02, 0x00], // export "mem": memory 0
-    ])),
+    ...section(
+      7,
+      vec([
+        [...enc.u32(4), ...[...'gemm'].map((c) => c.charCodeAt(0)), 0x00, 0x00], // export "gemm": function 0
+        [...enc.u32(3), ...[...'mem'].map((c) => c.charCodeAt(0)), 0x02, 0x00], // export "mem": memory 0
+      ]),
+    ),
     ...section(10, vec([gemmBody()])),
   ];
   return Uint8Array.from(bytes);
 }
 
-type GemmFn = (M: number, N: number, K: number, a: number, sai: number, sak: number, b: number, c: number) => void;
+type GemmFn = (
+  M: number,
+  N: number,
+  K: number,
+  a: number,
+  sai: number,
+  sak: number,
+  b: number,
+  c: number,
+) => void;
 
 /** The part of the WebAssembly API used here (the project's TypeScript libs do not declare it). */
 interface WasmApi {
@@ -167,7 +186,16 @@ export class Arena {
   }
 
   /** C += A(i,k)·B for operands in this arena. */
-  gemm(M: number, N: number, K: number, A: Float32Array, sai: number, sak: number, B: Float32Array, C: Float32Array): void {
+  gemm(
+    M: number,
+    N: number,
+    K: number,
+    A: Float32Array,
+    sai: number,
+    sak: number,
+    B: Float32Array,
+    C: Float32Array,
+  ): void {
     this.fn(M, N, K, A.byteOffset, sai, sak, B.byteOffset, C.byteOffset);
   }
 

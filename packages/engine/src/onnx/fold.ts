@@ -37,7 +37,8 @@ export function foldNetwork(net: Network): Record<string, HeadTensor> {
     // internal layout: W[(kk·cin + c) × cout]
     for (let o = 0; o < cout; o++)
       for (let c = 0; c < cin; c++)
-        for (let kk = 0; kk < k; kk++) w[(o * cin + c) * k + kk] = layer.W[(kk * cin + c) * cout + o] * scale[o];
+        for (let kk = 0; kk < k; kk++)
+          w[(o * cin + c) * k + kk] = layer.W[(kk * cin + c) * cout + o] * scale[o];
     const dims = layer instanceof Conv1d ? [cout, cin, k] : [cout, cin];
     out[`${layer.name}.weight`] = { dims, data: w };
     out[`${layer.name}.bias`] = { dims: [cout], data: Float32Array.from(shift) };

@@ -16,7 +16,14 @@ function tensor(tensors: Record<string, HeadTensor>, name: string): HeadTensor {
 }
 
 /** rows × out = x · Wᵀ + b, optional ReLU (W in [out, in] layout). */
-function dense(x: Float32Array, rows: number, W: HeadTensor, b: HeadTensor, relu: boolean, y: Float32Array): void {
+function dense(
+  x: Float32Array,
+  rows: number,
+  W: HeadTensor,
+  b: HeadTensor,
+  relu: boolean,
+  y: Float32Array,
+): void {
   const out = W.dims[0];
   const inp = W.dims[1];
   for (let r = 0; r < rows; r++) y.set(b.data, r * out);
@@ -29,7 +36,8 @@ function convMatrix(W: HeadTensor): Float32Array {
   const [cout, cin, k] = W.dims;
   const m = new Float32Array(cout * cin * k);
   for (let o = 0; o < cout; o++)
-    for (let c = 0; c < cin; c++) for (let kk = 0; kk < k; kk++) m[o * k * cin + kk * cin + c] = W.data[(o * cin + c) * k + kk];
+    for (let c = 0; c < cin; c++)
+      for (let kk = 0; kk < k; kk++) m[o * k * cin + kk * cin + c] = W.data[(o * cin + c) * k + kk];
   return m;
 }
 

@@ -19,7 +19,16 @@ export const ONNX_OPSET = 13;
 export const MANIFEST_SCHEMA = 'violawake.model.v1';
 export const HEAD_INPUT_NAME = 'embeddings';
 export const HEAD_OUTPUT_NAME = 'score';
-export const ALLOWED_OPS = ['Transpose', 'Flatten', 'Gemm', 'Conv', 'MaxPool', 'ReduceMax', 'Relu', 'Sigmoid'];
+export const ALLOWED_OPS = [
+  'Transpose',
+  'Flatten',
+  'Gemm',
+  'Conv',
+  'MaxPool',
+  'ReduceMax',
+  'Relu',
+  'Sigmoid',
+];
 
 export interface ExportMeta {
   wakeWord: string;
@@ -45,7 +54,8 @@ function rawFloat32(data: Float32Array): Uint8Array {
 
 function initializer(name: string, t: HeadTensor): onnxProto.onnx.ITensorProto {
   const n = t.dims.reduce((a, b) => a * b, 1);
-  if (n !== t.data.length) throw new Error(`tensor ${name}: dims ${t.dims.join('×')} do not match ${t.data.length} values`);
+  if (n !== t.data.length)
+    throw new Error(`tensor ${name}: dims ${t.dims.join('×')} do not match ${t.data.length} values`);
   return { name, dims: t.dims, dataType: onnx.TensorProto.DataType.FLOAT, rawData: rawFloat32(t.data) };
 }
 
@@ -62,7 +72,9 @@ function valueInfo(name: string, dims: (number | string)[]): onnxProto.onnx.IVal
 }
 
 function gemm(layer: string, input: string, output: string): INode {
-  return node('Gemm', `${layer}_gemm`, [input, `${layer}.weight`, `${layer}.bias`], output, [int('transB', 1)]);
+  return node('Gemm', `${layer}_gemm`, [input, `${layer}.weight`, `${layer}.bias`], output, [
+    int('transB', 1),
+  ]);
 }
 
 function conv(layer: string, input: string, output: string, k: number): INode {

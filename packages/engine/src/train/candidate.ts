@@ -9,7 +9,14 @@ import { type LossKind, lossWithLogits, sigmoid, smoothTarget } from '../nn/loss
 import { buildNetwork, type Network, WINDOW_FLOATS } from '../nn/network.ts';
 import { Arena, wasmSimdAvailable } from '../nn/wasm-gemm.ts';
 import { countParams, foldNetwork } from '../onnx/fold.ts';
-import { BATCH_SIZE, BATCHES_PER_EPOCH, classWeights, gatherWindows, PoolSampler, type Split } from './data.ts';
+import {
+  BATCH_SIZE,
+  BATCHES_PER_EPOCH,
+  classWeights,
+  gatherWindows,
+  PoolSampler,
+  type Split,
+} from './data.ts';
 import { ADAMW_DEFAULTS, AdamW, clipGradNorm, Ema, learningRate } from './optim.ts';
 import type { Architecture, HeadTensor, TrainProgress, WindowSet } from './types.ts';
 
@@ -67,7 +74,12 @@ export interface CandidateHooks {
  * Epoch cap derived from the multiply-add budget (§7.3): training costs ≈ 3 forward passes per window, validation
  * 2 (raw and EMA weights) per validation window.
  */
-export function epochCap(macsPerWindow: number, epochWindows: number, valWindows: number, maxEpochs = MAX_EPOCHS): number {
+export function epochCap(
+  macsPerWindow: number,
+  epochWindows: number,
+  valWindows: number,
+  maxEpochs = MAX_EPOCHS,
+): number {
   const perEpoch = macsPerWindow * (3 * epochWindows + 2 * valWindows);
   return Math.max(1, Math.min(MAX_EPOCHS, maxEpochs, Math.floor(MAC_BUDGET / perEpoch)));
 }
@@ -107,7 +119,8 @@ class Validator {
   pauc(): number {
     const pos: number[] = [];
     const neg: number[] = [];
-    for (let j = 0; j < this.idx.length; j++) (this.d.labels[this.idx[j]] === 1 ? pos : neg).push(sigmoid(this.logits[j]));
+    for (let j = 0; j < this.idx.length; j++)
+      (this.d.labels[this.idx[j]] === 1 ? pos : neg).push(sigmoid(this.logits[j]));
     return partialAuc(pos, neg, PAUC_MAX_FPR) ?? 0;
   }
 }
@@ -122,7 +135,12 @@ function cloneState(state: FloatArray[]): Float32Array[] {
   return state.map((s) => Float32Array.from(s));
 }
 
-export function trainCandidate(d: WindowSet, split: Split, opts: CandidateOptions, hooks: CandidateHooks = {}): CandidateResult {
+export function trainCandidate(
+  d: WindowSet,
+  split: Split,
+  opts: CandidateOptions,
+  hooks: CandidateHooks = {},
+): CandidateResult {
   const t0 = performance.now();
   const B = opts.batchSize ?? BATCH_SIZE;
   const batches = opts.batchesPerEpoch ?? BATCHES_PER_EPOCH;
@@ -136,11 +154,16 @@ export function trainCandidate(d: WindowSet, split: Split, opts: CandidateOption
   emaNet.copyStateFrom(net.state());
   const ema = new Ema(emaNet.state());
   const params = net.params();
-  const adam = new AdamW(params, { ...ADAMW_DEFAULTS, weightDecay: opts.weightDecay ?? ADAMW_DEFAULTS.weightDecay });
+  const adam = new AdamW(params, {
+    ...ADAMW_DEFAULTS,
+    weightDecay: opts.weightDecay ?? ADAMW_DEFAULTS.weightDecay,
+  });
   const peakLr = opts.lr ?? ADAMW_DEFAULTS.lr;
   const sampler = new PoolSampler(d, split.train, opts.seed, B);
   const alloc = (n: number) => (arena ? arena.alloc(n) : new Float32Array(n));
-  const validator = split.val.length ? new Validator(d, split.val, B, loss, smoothing, alloc(B * WINDOW_FLOATS)) : null;
+  const validator = split.val.length
+    ? new Validator(d, split.val, B, loss, smoothing, alloc(B * WINDOW_FLOATS))
+    : null;
   const macsPerWindow = net.macsPerWindow();
   const epochs = epochCap(macsPerWindow, B * batches, split.val.length, opts.maxEpochs);
   const totalSteps = epochs * batches;
@@ -182,7 +205,10 @@ export function trainCandidate(d: WindowSet, split: Split, opts: CandidateOption
     ran = epoch;
     lastTrainLoss = lossSum / batches;
     if (!Number.isFinite(lastTrainLoss) || !allFinite(net.state()))
-      throw new EngineError('internal', 'Training diverged (the loss is not a finite number).', { arch, epoch });
+      throw new EngineError('internal', 'Training diverged (the loss is not a finite number).', {
+        arch,
+        epoch,
+      });
     let valLoss = lastTrainLoss;
     let source: 'raw' | 'ema' = 'raw';
     if (validator) {
@@ -192,7 +218,14 @@ export function trainCandidate(d: WindowSet, split: Split, opts: CandidateOption
       source = emaLoss < rawLoss ? 'ema' : 'raw';
       valLoss = Math.min(rawLoss, emaLoss);
     }
-    hooks.onEpoch?.({ stage: 'training', candidate: arch, epoch, total_epochs: epochs, train_loss: lastTrainLoss, val_loss: valLoss });
+    hooks.onEpoch?.({
+      stage: 'training',
+      candidate: arch,
+      epoch,
+      total_epochs: epochs,
+      train_loss: lastTrainLoss,
+      val_loss: valLoss,
+    });
     if (valLoss < best) {
       best = valLoss;
       bestEpoch = epoch;

@@ -31,8 +31,10 @@ export function validateWindowSet(d: WindowSet): void {
     ['groups', d.groups],
     ['kinds', d.kinds],
   ] as const)
-    if (a.length !== n) throw new EngineError('internal', `WindowSet.${name} has ${a.length} entries, expected ${n}`);
-  if (d.weights && d.weights.length !== n) throw new EngineError('internal', 'WindowSet.weights length mismatch');
+    if (a.length !== n)
+      throw new EngineError('internal', `WindowSet.${name} has ${a.length} entries, expected ${n}`);
+  if (d.weights && d.weights.length !== n)
+    throw new EngineError('internal', 'WindowSet.weights length mismatch');
   const rows = Math.floor(d.embeddings.length / EMBEDDING_DIM);
   for (let i = 0; i < n; i++)
     if (d.starts[i] < 0 || d.starts[i] + WINDOW_STEPS > rows)
@@ -42,7 +44,10 @@ export function validateWindowSet(d: WindowSet): void {
   for (let i = 0; i < n; i++) if (d.labels[i]) pos++;
   neg = n - pos;
   if (pos === 0 || neg === 0)
-    throw new EngineError('insufficient_data', 'Training needs both positive and negative windows.', { pos, neg });
+    throw new EngineError('insufficient_data', 'Training needs both positive and negative windows.', {
+      pos,
+      neg,
+    });
 }
 
 /**
@@ -88,7 +93,8 @@ function stratifiedTake(d: WindowSet, idx: number[], count: number, rng: Rng): n
   let left = count;
   kinds.forEach((k, j) => {
     const list = byKind.get(k) as number[];
-    const quota = j === kinds.length - 1 ? left : Math.min(left, Math.round((count * list.length) / idx.length));
+    const quota =
+      j === kinds.length - 1 ? left : Math.min(left, Math.round((count * list.length) / idx.length));
     rng.shuffle(list);
     out.push(...list.slice(0, quota));
     left -= Math.min(quota, list.length);
@@ -141,14 +147,22 @@ export class PoolSampler {
   constructor(d: WindowSet, train: Int32Array, seed: number, batchSize = BATCH_SIZE) {
     const lists: number[][] = [[], [], []];
     for (const i of train) {
-      const p = d.labels[i] === 1 ? POOL_POSITIVE : d.pools[i] === POOL_WORD_NEGATIVE ? POOL_WORD_NEGATIVE : POOL_BANK_NEGATIVE;
+      const p =
+        d.labels[i] === 1
+          ? POOL_POSITIVE
+          : d.pools[i] === POOL_WORD_NEGATIVE
+            ? POOL_WORD_NEGATIVE
+            : POOL_BANK_NEGATIVE;
       lists[p].push(i);
     }
     if (lists[0].length === 0 || lists[1].length + lists[2].length === 0)
-      throw new EngineError('insufficient_data', 'Training needs positive and negative windows after the split.');
+      throw new EngineError(
+        'insufficient_data',
+        'Training needs positive and negative windows after the split.',
+      );
     this.pools = lists.map((l) => Int32Array.from(l));
     this.rngs = [0, 1, 2].map((p) => deriveRng(seed, 'sample', p));
-    this.pools.forEach((p, k) => this.rngs[k].shuffle(p));
+    for (let k = 0; k < 3; k++) this.rngs[k].shuffle(this.pools[k]);
     this.pos = [0, 0, 0];
     const c0 = Math.round(batchSize * POOL_SHARES[0]);
     let c1 = Math.round(batchSize * POOL_SHARES[1]);
@@ -180,7 +194,13 @@ export class PoolSampler {
 }
 
 /** Copies windows idx[from … from+count) into x (count × 1,536). */
-export function gatherWindows(d: WindowSet, idx: ArrayLike<number>, from: number, count: number, x: Float32Array): void {
+export function gatherWindows(
+  d: WindowSet,
+  idx: ArrayLike<number>,
+  from: number,
+  count: number,
+  x: Float32Array,
+): void {
   const e = d.embeddings;
   for (let j = 0; j < count; j++) {
     const s = d.starts[idx[from + j]] * EMBEDDING_DIM;

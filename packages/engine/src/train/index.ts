@@ -12,8 +12,8 @@ import { type Split, splitWindows, validateWindowSet } from './data.ts';
 import type { WorkerInput, WorkerMessage } from './protocol.ts';
 import type { Architecture, TrainedHead, TrainOptions, TrainProgress, WindowSet } from './types.ts';
 
-export { epochCap, MAC_BUDGET, MAX_EPOCHS, trainCandidate } from './candidate.ts';
 export type { CandidateOptions, CandidateResult } from './candidate.ts';
+export { epochCap, MAC_BUDGET, MAX_EPOCHS, trainCandidate } from './candidate.ts';
 export { PoolSampler, splitWindows, validateWindowSet } from './data.ts';
 export * from './types.ts';
 
@@ -42,7 +42,8 @@ export function startTrainWorker(workerData: WorkerInput): Worker {
 }
 
 function toShared(e: Float32Array): { buffer: SharedArrayBuffer; offset: number; length: number } {
-  if (e.buffer instanceof SharedArrayBuffer) return { buffer: e.buffer, offset: e.byteOffset, length: e.length };
+  if (e.buffer instanceof SharedArrayBuffer)
+    return { buffer: e.buffer, offset: e.byteOffset, length: e.length };
   const buffer = new SharedArrayBuffer(e.byteLength);
   new Float32Array(buffer).set(e);
   return { buffer, offset: 0, length: e.length };
@@ -84,8 +85,16 @@ function runInWorker(
       } else if (m.type === 'done') finish(() => resolve(m.result));
       else finish(() => reject(new EngineError(m.code, m.message, m.details)));
     });
-    worker.on('error', (e) => finish(() => reject(new EngineError('internal', 'A training worker failed.', { message: e.message }, { cause: e }))));
-    worker.on('exit', (code) => finish(() => reject(new EngineError('internal', `A training worker exited early (code ${code}).`))));
+    worker.on('error', (e) =>
+      finish(() =>
+        reject(
+          new EngineError('internal', 'A training worker failed.', { message: e.message }, { cause: e }),
+        ),
+      ),
+    );
+    worker.on('exit', (code) =>
+      finish(() => reject(new EngineError('internal', `A training worker exited early (code ${code}).`))),
+    );
   });
 }
 
@@ -99,7 +108,13 @@ function toHead(winner: CandidateResult, all: CandidateResult[]): TrainedHead {
     valLoss: winner.valLoss,
     valPauc: winner.valPauc,
     weightsSource: winner.weightsSource,
-    candidates: all.map((c) => ({ arch: c.arch, valLoss: c.valLoss, valPauc: c.valPauc, bestEpoch: c.bestEpoch, epochs: c.epochs })),
+    candidates: all.map((c) => ({
+      arch: c.arch,
+      valLoss: c.valLoss,
+      valPauc: c.valPauc,
+      bestEpoch: c.bestEpoch,
+      epochs: c.epochs,
+    })),
   };
 }
 
@@ -138,7 +153,10 @@ export async function trainHead(data: WindowSet, opts: TrainOptions): Promise<Tr
   const threads = opts.threads ?? 2;
   if (threads <= 0) {
     results = archs.map((arch) =>
-      trainCandidate(data, split, options(arch), { onEpoch: progress, shouldStop: () => opts.signal?.aborted === true }),
+      trainCandidate(data, split, options(arch), {
+        onEpoch: progress,
+        shouldStop: () => opts.signal?.aborted === true,
+      }),
     );
   } else {
     const stopFlag = new SharedArrayBuffer(4);
@@ -164,7 +182,13 @@ export async function trainHead(data: WindowSet, opts: TrainOptions): Promise<Tr
   }
   lastStats = {
     seconds: (performance.now() - t0) / 1000,
-    candidates: results.map((r) => ({ arch: r.arch, seconds: r.seconds, macs: r.macs, epochs: r.epochs, gflops: (2 * r.macs) / r.seconds / 1e9 })),
+    candidates: results.map((r) => ({
+      arch: r.arch,
+      seconds: r.seconds,
+      macs: r.macs,
+      epochs: r.epochs,
+      gflops: (2 * r.macs) / r.seconds / 1e9,
+    })),
   };
   return toHead(chooseCandidate(results), results);
 }

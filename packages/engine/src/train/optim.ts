@@ -61,7 +61,13 @@ export function clipGradNorm(params: Param[], maxNorm: number): number {
 }
 
 /** One epoch (warmupSteps) of linear warm-up, then cosine decay to `floor` × peak at totalSteps. */
-export function learningRate(step: number, peak: number, warmupSteps: number, totalSteps: number, floor = 0.05): number {
+export function learningRate(
+  step: number,
+  peak: number,
+  warmupSteps: number,
+  totalSteps: number,
+  floor = 0.05,
+): number {
   if (step < warmupSteps) return (peak * (step + 1)) / warmupSteps;
   const span = Math.max(1, totalSteps - warmupSteps);
   const t = Math.min(1, (step - warmupSteps) / span);

@@ -28,7 +28,9 @@ function syntheticSet(windows: number, seed: number): WindowSet {
   for (let c = 0; c < canvases; c++) {
     const pos = c % 5 < 3;
     const base = c * 19;
-    if (pos) for (let j = 0; j < pattern.length; j++) emb[(base + 11 + rng.int(3)) * EMBEDDING_DIM + (j % 384)] += 0.5 * pattern[j];
+    if (pos)
+      for (let j = 0; j < pattern.length; j++)
+        emb[(base + 11 + rng.int(3)) * EMBEDDING_DIM + (j % 384)] += 0.5 * pattern[j];
     for (let w = 0; w < 4; w++) {
       starts.push(base + w);
       labels.push(pos ? 1 : 0);
@@ -76,7 +78,8 @@ async function main(): Promise<void> {
   const stats = lastTrainStats();
   console.log(
     `trainHead auto, 2 worker threads: wall ${wall.toFixed(2)} s, winner ${head.arch}; ` +
-      (stats?.candidates.map((c) => `${c.arch} ${c.epochs} epochs in ${c.seconds.toFixed(2)} s`).join(', ') ?? ''),
+      (stats?.candidates.map((c) => `${c.arch} ${c.epochs} epochs in ${c.seconds.toFixed(2)} s`).join(', ') ??
+        ''),
   );
 }
 

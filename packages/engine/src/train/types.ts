@@ -2,7 +2,15 @@
 
 export type Architecture = 'mlp' | 'tcn';
 
-export type SourceKind = 'user' | 'synthetic' | 'confusable' | 'partial' | 'speech' | 'noise' | 'music' | 'silence';
+export type SourceKind =
+  | 'user'
+  | 'synthetic'
+  | 'confusable'
+  | 'partial'
+  | 'speech'
+  | 'noise'
+  | 'music'
+  | 'silence';
 /** Index order of `WindowSet.kinds`. */
 export const SOURCE_KINDS: readonly SourceKind[] = [
   'user',
