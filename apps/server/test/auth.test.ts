@@ -12,6 +12,7 @@ import { API_KEY_LIMIT } from '../src/auth/service.ts';
 import { consumeDownloadToken, mintDownloadToken, signJwt } from '../src/auth/tokens.ts';
 import { ManualClock } from '../src/core/clock.ts';
 import { installErrorHandlers } from '../src/core/http/errors.ts';
+import { getStorage } from '../src/core/storage/index.ts';
 import { startTestServer, type TestServer } from './helpers/app.ts';
 import { createUser } from './helpers/users.ts';
 
@@ -842,9 +843,16 @@ describe('account deletion', () => {
       [id],
     );
 
+    const storage = getStorage(server.ctx);
+    const ownKeys = [`recordings/${id}/1.wav`, `models/${id}/1.onnx`, `models/${id}/1.json`];
+    for (const k of [...ownKeys, `models/${friend.id}/9.onnx`])
+      await storage.put(k, new Uint8Array([1, 2, 3]));
+
     const res = await call('DELETE', '/api/auth/account', { token: u.token });
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ message: 'Account and associated data deleted.' });
+    for (const k of ownKeys) expect(await storage.exists(k), k).toBe(false);
+    expect(await storage.exists(`models/${friend.id}/9.onnx`)).toBe(true);
     expect((await call('GET', '/api/auth/me', { token: u.token })).body).toEqual(INVALID);
     expect((await call('GET', '/api/auth/me', { token: key })).body).toEqual(INVALID);
     for (const table of [

@@ -8,6 +8,7 @@ import { execRows } from '../core/db/client.ts';
 import { apiKeys, revokedTokens, users } from '../core/db/schema.ts';
 import { enqueueEmail } from '../core/email/outbox.ts';
 import { HttpError } from '../core/http/errors.ts';
+import { getStorage } from '../core/storage/index.ts';
 import { hashPassword, needsRehash, verifyPassword } from './passwords.ts';
 import {
   generateApiKey,
@@ -343,14 +344,10 @@ async function ownStorageKeys(ctx: AppContext, userId: number): Promise<string[]
   return rows.map((r) => r.key);
 }
 
-interface StorageLike {
-  delete(key: string): Promise<void>;
-}
-
 /**
  * Delete an account: every domain's `before` step (billing cancels the subscription: failure → 502, nothing
  * deleted), collect storage keys, then one transaction deleting the unsent outbox rows and the user (cascades do the
- * rest, §3.3), then remove the collected objects (failures logged).
+ * rest, §3.3), then remove the collected objects from `getStorage(ctx)` (failures logged).
  */
 export async function deleteAccount(ctx: AppContext, userId: number): Promise<void> {
   for (const step of ctx.accountCleanup) {
@@ -372,8 +369,8 @@ export async function deleteAccount(ctx: AppContext, userId: number): Promise<vo
     await tx.execute(sql`DELETE FROM email_outbox WHERE user_id = ${userId} AND status <> 'sent'`);
     await tx.delete(users).where(eq(users.id, userId));
   });
-  const storage = (ctx as unknown as { storage?: StorageLike }).storage;
-  if (storage && keys.size > 0) {
+  if (keys.size > 0) {
+    const storage = getStorage(ctx);
     for (const key of keys) {
       await storage
         .delete(key)
