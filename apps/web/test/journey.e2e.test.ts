@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildWeb, hasChromium, hasTrainingPipeline, launch, makeFakeMicFile, type RunningServer, screenshot, startServer, watchConsole } from './e2e/harness.ts';
+import { buildWeb, hasChromium, hasTrainingPipeline, launch, makeFakeMicFile, type RunningServer, screenshot, startServer, trainingEnv, watchConsole } from './e2e/harness.ts';
 
 if (!hasChromium) console.warn('SKIPPED apps/web journey test: /usr/bin/chromium is absent (apt-get install -y chromium).');
 
@@ -30,7 +30,7 @@ describe.skipIf(!hasChromium)('journey: record, train, live test, download', () 
 
   beforeAll(async () => {
     await buildWeb();
-    server = await startServer('journey');
+    server = await startServer('journey', trainingEnv(), { keepEngineCache: true });
     routes.upload = await server.has('POST', '/api/recordings/upload');
     routes.training = await server.has('POST', '/api/training/start');
     routes.models = await server.has('GET', '/api/models');
@@ -100,7 +100,7 @@ describe.skipIf(!hasChromium)('journey: record, train, live test, download', () 
     await expect.poll(() => page.locator('.stage-active, .stage-done').count(), { timeout: 20_000 }).toBeGreaterThan(0);
     await screenshot(page, 'training-progress');
     await expect
-      .poll(async () => (await page.locator('.status').first().textContent()) ?? '', { timeout: 240_000, interval: 1000 })
+      .poll(async () => (await page.locator('.status').first().textContent()) ?? '', { timeout: 480_000, interval: 1000 })
       .toMatch(/completed|failed|cancelled/);
     await screenshot(page, 'training-done');
     expect(await page.locator('.status').first().textContent()).toBe('completed');
@@ -112,7 +112,7 @@ describe.skipIf(!hasChromium)('journey: record, train, live test, download', () 
     await screenshot(page, 'model');
     expect(log.errors).toEqual([]);
     await context.close();
-  }, 420_000);
+  }, 660_000);
 
   it('downloads the ONNX head, the manifest and the bundle', async (ctx) => {
     if (!modelUrl) {

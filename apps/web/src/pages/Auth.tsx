@@ -13,6 +13,8 @@ export function RegisterPage() {
   usePageTitle('Create account');
   const { signIn } = useAuth();
   const navigate = useNavigate();
+  const [params] = useSearchParams();
+  const next = params.get('next');
   const [name, setName] = useState('');
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
@@ -26,7 +28,7 @@ export function RegisterPage() {
     try {
       const res = await api<AuthResponse>('/api/auth/register', { body: { name, email, password }, auth: false });
       await signIn(res);
-      navigate(res.user.email_verified ? '/record' : '/verify-email', { replace: true });
+      navigate(!res.user.email_verified ? '/verify-email' : next ? safeNext(next) : '/record', { replace: true });
     } catch (err) {
       setError(err as ApiError);
     } finally {
@@ -63,7 +65,7 @@ export function RegisterPage() {
         By creating an account you agree to the <Link to="/terms">terms</Link> and the <Link to="/privacy">privacy notice</Link>.
       </p>
       <p>
-        Already have an account? <Link to="/login">Sign in</Link>
+        Already have an account? <Link to={next ? `/login?next=${encodeURIComponent(next)}` : '/login'}>Sign in</Link>
       </p>
     </section>
   );
@@ -143,7 +145,7 @@ export function LoginPage() {
         <Link to="/forgot-password">Forgot your password?</Link>
       </p>
       <p>
-        New here? <Link to="/register">Create an account</Link>
+        New here? <Link to={params.get('next') ? `/register?next=${encodeURIComponent(params.get('next') ?? '')}` : '/register'}>Create an account</Link>
       </p>
     </section>
   );

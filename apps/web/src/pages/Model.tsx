@@ -298,7 +298,8 @@ export function ModelPage() {
                 Measured on held-out audio never used in training
                 {ev?.eval_positive_count != null ? `: ${ev.eval_positive_count} wake-word clips` : ''}
                 {ev?.eval_negative_hours != null ? ` and ${formatNumber(ev.eval_negative_hours, 2)} h of other audio` : ''}. The threshold keeps false
-                accepts within {formatNumber(config.target_fa_per_hour, 1)} per hour.
+                accepts within {formatNumber(config.target_fa_per_hour, 1)} per hour. Grades: A (miss ≤ 3 %, d′ ≥ 5), B (≤ 7 %, ≥ 3.5),
+                C (≤ 15 %, ≥ 2.5), D (≤ 30 %, ≥ 1.5).
               </p>
               <ScoreDistribution positive={perf.positive_scores ?? []} negative={perf.negative_scores ?? []} threshold={threshold} />
             </>

@@ -185,9 +185,13 @@ export interface RunningServer {
 }
 
 /** Starts `violawake serve` (API + workers) on a free port with its own database and data directory. */
-export async function startServer(name: string, env: Record<string, string> = {}): Promise<RunningServer> {
+export async function startServer(name: string, env: Record<string, string> = {}, opts: { keepEngineCache?: boolean } = {}): Promise<RunningServer> {
   mkdirSync(artifactsDir, { recursive: true });
   const dataDir = mkdtempSync(path.join(tmpdir(), 'vw-web-'));
+  // The engine caches synthetic speech and lexicons under <data dir>/engine; a journey that trains keeps them in
+  // a persistent (git-ignored) data dir so reruns do not regenerate them, while storage stays per run.
+  const serverDataDir = opts.keepEngineCache ? path.join(artifactsDir, 'engine-data') : dataDir;
+  mkdirSync(serverDataDir, { recursive: true });
   const dbName = `vwweb_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
   await adminQuery(`CREATE DATABASE ${dbName}`);
   const dbUrl = new URL(PG_ADMIN_URL);
@@ -199,7 +203,9 @@ export async function startServer(name: string, env: Record<string, string> = {}
     cwd: repoRoot,
     env: {
       ...process.env,
-      VIOLAWAKE_DATA_DIR: dataDir,
+      VIOLAWAKE_DATA_DIR: serverDataDir,
+      VIOLAWAKE_STORAGE_DIR: path.join(dataDir, 'storage'),
+      VIOLAWAKE_TMP_DIR: path.join(dataDir, 'tmp'),
       VIOLAWAKE_HOST: '127.0.0.1',
       VIOLAWAKE_PORT: String(port),
       VIOLAWAKE_DB_URL: dbUrl.toString(),
@@ -262,18 +268,22 @@ export async function startServer(name: string, env: Record<string, string> = {}
   };
 }
 
-/**
- * Whether the server can run the engine's training pipeline: `trainWakeWord` exists in the engine and the
- * server's training child can reach it (through the engine's main entry or the pipeline module directly).
- */
+const readRepo = (rel: string) => {
+  const file = path.join(repoRoot, rel);
+  return existsSync(file) ? readFileSync(file, 'utf8') : '';
+};
+
+/** Whether the engine's training pipeline (`trainWakeWord` in packages/engine/src/pipeline/train.ts) exists. */
 export function hasTrainingPipeline(): boolean {
-  const read = (rel: string) => {
-    const file = path.join(repoRoot, rel);
-    return existsSync(file) ? readFileSync(file, 'utf8') : '';
-  };
-  const pipeline = read('packages/engine/src/pipeline/train.ts');
-  if (!/export\s+(async\s+)?function\s+trainWakeWord\b/.test(pipeline)) return false;
-  const child = read('apps/server/src/training/child.ts');
-  const engineIndex = read('packages/engine/src/index.ts');
-  return /pipeline\/train/.test(child) || /pipeline\/train|trainWakeWord/.test(engineIndex);
+  return /export\s+(async\s+)?function\s+trainWakeWord\b/.test(readRepo('packages/engine/src/pipeline/train.ts'));
+}
+
+/**
+ * Server environment that makes its training child load the engine's real pipeline: the child imports
+ * `@violawake/engine` unless `VIOLAWAKE_TRAINING_PIPELINE_MODULE` names another module, and while the engine's main
+ * entry does not export `trainWakeWord` yet, this points it at the pipeline module itself.
+ */
+export function trainingEnv(): Record<string, string> {
+  if (/trainWakeWord|pipeline\/train/.test(readRepo('packages/engine/src/index.ts'))) return {};
+  return { VIOLAWAKE_TRAINING_PIPELINE_MODULE: '@violawake/engine/pipeline/train' };
 }
