@@ -6,6 +6,8 @@ import { billingDomain } from './billing/domain.ts';
 import { authDomain } from './auth/domain.ts';
 import type { AppContext } from './core/context.ts';
 import { trainingDomain } from './training/domain.ts';
+import { modelsDomain } from './models/domain.ts';
+import { opsDomain } from './ops/domain.ts';
 
 export interface DomainModule {
   name: string;
@@ -17,4 +19,4 @@ export interface DomainModule {
   startListeners?: (ctx: AppContext) => Promise<() => Promise<void>>;
 }
 
-export const domains: DomainModule[] = [authDomain, billingDomain, trainingDomain];
+export const domains: DomainModule[] = [authDomain, billingDomain, trainingDomain, modelsDomain, opsDomain];

@@ -16,11 +16,11 @@ describe.each(DRIVERS)('health on %s', (driver) => {
   it('answers ready with the summary shape', async () => {
     const res = await fetch(`${server.url}/api/health/ready`);
     expect(res.status).toBe(200);
-    const body = await res.json();
+    const body = (await res.json()) as any;
     expect(body).toMatchObject({ status: 'ok', ready: true, version: '0.1.0' });
     expect(typeof body.uptime_s).toBe('number');
     expect((await fetch(`${server.url}/api/health/live`)).status).toBe(200);
-    const overall = await (await fetch(`${server.url}/api/health`)).json();
+    const overall = (await (await fetch(`${server.url}/api/health`)).json()) as any;
     // Billing is not configured in tests: degraded, still ready.
     expect(overall).toMatchObject({ status: 'degraded', ready: true });
   });
@@ -114,7 +114,7 @@ describe('readiness follows the database', () => {
       expect(await down.json()).toMatchObject({ status: 'error', ready: false });
       const overall = await fetch(`${server.url}/api/health`);
       expect(overall.status).toBe(200);
-      expect((await overall.json()).status).toBe('error');
+      expect(((await overall.json()) as any).status).toBe('error');
       expect((await fetch(`${server.url}/api/health/live`)).status).toBe(200);
       proxy.restore();
       let status = 0;

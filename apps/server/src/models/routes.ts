@@ -1,7 +1,175 @@
 import type { FastifyPluginAsync } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { authenticate, authUser, requireUser, userForDownload } from '../auth/guard.ts';
 import type { AppContext } from '../core/context.ts';
+import { HttpError } from '../core/http/errors.ts';
+import { getStorage, StorageNotFoundError } from '../core/storage/index.ts';
+import {
+  deleteModel,
+  FRONTEND_FILES,
+  frontendAsset,
+  listVisibleModels,
+  modelConfig,
+  modelDownload,
+  modelPerformance,
+  modelSummary,
+  visibleModel,
+} from './service.ts';
 
-/** models routes (being built; see the issue for this domain). */
-export function routes(_ctx: AppContext): FastifyPluginAsync {
-  return async () => {};
+const TAGS = ['models'];
+const SECURITY = [{ bearer: [] }];
+const n = z.number().nullable();
+export const ModelSummary = z.object({
+  id: z.number(),
+  wake_word: z.string(),
+  d_prime: n,
+  created_at: z.string(),
+  size_bytes: z.number(),
+  team_id: n,
+  shared: z.boolean(),
+  owner_id: z.number(),
+  quality_grade: z.string().nullable(),
+  threshold: n,
+  eer: n,
+});
+const ModelConfig = z.object({
+  d_prime: n,
+  far_per_hour: n,
+  frr: n,
+  threshold: n,
+  eer: n,
+  auc: n,
+  miss_rate_at_target: n,
+  target_fa_per_hour: n,
+  quality_grade: z.string().nullable(),
+  training_config: z.record(z.string(), z.unknown()),
+});
+const ModelPerformance = z.object({
+  model_name: z.string(),
+  cohen_d: n,
+  d_prime: n,
+  threshold: n,
+  file_size: z.number(),
+  created_at: z.string(),
+  positive_scores: z.array(z.number()),
+  negative_scores: z.array(z.number()),
+  evaluation_available: z.boolean(),
+  evaluation_data: z
+    .object({
+      eer: n,
+      auc: n,
+      far_per_hour: n,
+      frr: n,
+      miss_rate_at_target: n,
+      target_fa_per_hour: n,
+      quality_grade: z.string().nullable(),
+      eval_positive_count: n,
+      eval_negative_count: n,
+      eval_negative_hours: n,
+    })
+    .nullable(),
+});
+const ModelParams = z.object({ model_id: z.coerce.number().int().min(1) });
+
+export function routes(ctx: AppContext): FastifyPluginAsync {
+  return async (app) => {
+    const r = app.withTypeProvider<ZodTypeProvider>();
+    const user = requireUser(ctx);
+
+    r.get(
+      '/models',
+      { schema: { tags: TAGS, security: SECURITY, response: { 200: ModelSummary.array() } }, preHandler: user },
+      async (request) => {
+        const me = authUser(request).id;
+        return (await listVisibleModels(ctx.db, me)).map((m) => modelSummary(m, me));
+      },
+    );
+
+    r.get(
+      '/models/:model_id/download',
+      {
+        schema: {
+          tags: TAGS,
+          summary: 'Download the head (onnx), the manifest (json) or the bundle (zip); bearer header or ?token=',
+          params: ModelParams,
+          querystring: z.object({ format: z.enum(['onnx', 'json', 'zip']).default('onnx'), token: z.string().optional() }),
+        },
+      },
+      async (request, reply) => {
+        const id = request.params.model_id;
+        const { userId } = await userForDownload(ctx, request, 'model_download', id);
+        const m = await visibleModel(ctx.db, userId, id);
+        const dl = await modelDownload(ctx, m, request.query.format);
+        reply.header('Cache-Control', 'no-store');
+        if (dl.kind === 'redirect') return reply.redirect(dl.url, 307);
+        reply.header('Content-Type', dl.contentType);
+        reply.header('Content-Disposition', `attachment; filename="${dl.filename}"`);
+        return reply.send(dl.body instanceof Uint8Array ? Buffer.from(dl.body.buffer, dl.body.byteOffset, dl.body.byteLength) : dl.body);
+      },
+    );
+
+    r.get(
+      '/models/:model_id/config',
+      { schema: { tags: TAGS, security: SECURITY, params: ModelParams, response: { 200: ModelConfig } }, preHandler: user },
+      async (request) => modelConfig(await visibleModel(ctx.db, authUser(request).id, request.params.model_id)),
+    );
+
+    r.get(
+      '/models/:model_id/performance',
+      { schema: { tags: TAGS, security: SECURITY, params: ModelParams, response: { 200: ModelPerformance } }, preHandler: user },
+      async (request) => modelPerformance(await visibleModel(ctx.db, authUser(request).id, request.params.model_id)),
+    );
+
+    r.delete(
+      '/models/:model_id',
+      { schema: { tags: TAGS, security: SECURITY, params: ModelParams }, preHandler: user },
+      async (request, reply) => {
+        await deleteModel(ctx, authUser(request).id, request.params.model_id);
+        return reply.status(204).send();
+      },
+    );
+
+    r.get(
+      '/assets/frontend/:file',
+      { schema: { tags: TAGS, summary: 'Front-end feature models for the browser runtime', params: z.object({ file: z.string() }) } },
+      async (request, reply) => {
+        const file = request.params.file;
+        if (!(file in FRONTEND_FILES)) throw new HttpError(404, 'Not Found');
+        const asset = await frontendAsset(ctx, file as keyof typeof FRONTEND_FILES);
+        const etag = `"${asset.sha256}"`;
+        reply.header('Cache-Control', 'public, max-age=31536000, immutable');
+        reply.header('ETag', etag);
+        if (request.headers['if-none-match'] === etag) return reply.status(304).send();
+        reply.header('Content-Type', 'application/octet-stream');
+        return reply.send(Buffer.from(asset.bytes));
+      },
+    );
+
+    r.get(
+      '/files/*',
+      { schema: { tags: TAGS, summary: 'Compatibility: a stored object of the caller (local storage only)', security: SECURITY } },
+      async (request, reply) => {
+        const me = (await authenticate(ctx, request)).id; // header only: no query tokens here
+        const storage = getStorage(ctx);
+        if (storage.backend !== 'local') throw new HttpError(404, 'Local file route is unavailable for object storage');
+        const key = decodeURIComponent((request.params as { '*': string })['*'] ?? '');
+        const m = /^(recordings|models)\/(\d+)\/[A-Za-z0-9._-]+$/.exec(key);
+        if (!m || key.includes('..')) throw new HttpError(400, 'Invalid file key');
+        if (Number(m[2]) !== me) throw new HttpError(403, 'You do not have access to this file');
+        try {
+          const body = await storage.get(key);
+          const ext = key.slice(key.lastIndexOf('.') + 1);
+          const types: Record<string, string> = { wav: 'audio/wav', onnx: 'application/octet-stream', json: 'application/json' };
+          reply.header('Content-Type', types[ext] ?? 'application/octet-stream');
+          reply.header('Cache-Control', 'no-store');
+          if (m[1] === 'models') reply.header('Content-Disposition', `attachment; filename="${key.slice(key.lastIndexOf('/') + 1)}"`);
+          return reply.send(body);
+        } catch (err) {
+          if (err instanceof StorageNotFoundError) throw new HttpError(404, 'Not Found');
+          throw err;
+        }
+      },
+    );
+  };
 }

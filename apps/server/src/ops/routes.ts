@@ -3,7 +3,9 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AppContext } from '../core/context.ts';
 import { requireAdmin } from '../core/http/admin.ts';
+import { HttpError } from '../core/http/errors.ts';
 import { collectGauges, healthDetails, healthSummary } from './health.ts';
+import { CleanupRunningError, runRetention } from './retention.ts';
 
 const HealthSummary = z.object({
   status: z.enum(['ok', 'degraded', 'error']),
@@ -52,6 +54,37 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
       async (request) => {
         requireAdmin(ctx, request);
         return healthDetails(ctx);
+      },
+    );
+
+    r.post(
+      '/api/admin/cleanup',
+      {
+        schema: {
+          tags: ['ops'],
+          summary: 'Run retention and housekeeping now (admin)',
+          security: [{ admin: [] }],
+          response: {
+            200: z.object({
+              soft_deleted_recordings_purged: z.number(),
+              recordings_deleted: z.number(),
+              models_deleted: z.number(),
+              tokens_purged: z.number(),
+              invitations_purged: z.number(),
+              outbox_purged: z.number(),
+              stripe_events_purged: z.number(),
+            }),
+          },
+        },
+      },
+      async (request) => {
+        requireAdmin(ctx, request);
+        try {
+          return await runRetention(ctx);
+        } catch (err) {
+          if (err instanceof CleanupRunningError) throw new HttpError(409, 'Cleanup already running');
+          throw err;
+        }
       },
     );
 

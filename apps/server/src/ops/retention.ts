@@ -1,0 +1,159 @@
+/**
+ * Retention and housekeeping (api.md §4.14): a pg-boss schedule fires once per tick across all processes, and
+ * `POST /api/admin/cleanup` runs the same steps on demand. An advisory lock keeps two runs from overlapping (the
+ * second answers 409). Storage errors are logged and the row is still deleted.
+ */
+import { sql } from 'drizzle-orm';
+import type { AppContext } from '../core/context.ts';
+import { execRows, rowCountOf } from '../core/db/client.ts';
+import { getStorage } from '../core/storage/index.ts';
+
+export const RETENTION_QUEUE = 'retention';
+const RETENTION_LOCK_KEY = 727_003;
+const BATCH = 500;
+
+export interface CleanupResult {
+  soft_deleted_recordings_purged: number;
+  recordings_deleted: number;
+  models_deleted: number;
+  tokens_purged: number;
+  invitations_purged: number;
+  outbox_purged: number;
+  stripe_events_purged: number;
+}
+
+export class CleanupRunningError extends Error {}
+
+let localRunning = false;
+
+/** Run `fn` holding the retention advisory lock; throws CleanupRunningError when another run holds it. */
+async function withRetentionLock<T>(ctx: AppContext, fn: () => Promise<T>): Promise<T> {
+  if (ctx.database.driver === 'pglite') {
+    if (localRunning) throw new CleanupRunningError();
+    localRunning = true;
+    try {
+      return await fn();
+    } finally {
+      localRunning = false;
+    }
+  }
+  const client = await ctx.database.pool!.connect();
+  try {
+    const got = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [RETENTION_LOCK_KEY]);
+    if (!got.rows[0]?.ok) throw new CleanupRunningError();
+    try {
+      return await fn();
+    } finally {
+      await client.query('SELECT pg_advisory_unlock($1)', [RETENTION_LOCK_KEY]);
+    }
+  } finally {
+    client.release();
+  }
+}
+
+const ACTIVE_RECORDINGS = sql`NOT EXISTS (SELECT 1 FROM training_jobs j
+  WHERE j.status IN ('queued', 'running') AND r.id = ANY(j.recording_ids))`;
+
+async function purgeRecordings(ctx: AppContext, where: ReturnType<typeof sql>): Promise<number> {
+  const storage = getStorage(ctx);
+  let total = 0;
+  for (;;) {
+    const rows = await execRows<{ id: number; storage_key: string }>(
+      ctx.db,
+      sql`SELECT r.id, r.storage_key FROM recordings r WHERE ${where} AND ${ACTIVE_RECORDINGS} ORDER BY r.id LIMIT ${BATCH}`,
+    );
+    if (rows.length === 0) return total;
+    for (const row of rows) {
+      await storage.delete(row.storage_key).catch((err) => ctx.logger.error({ err, recording_id: row.id }, 'retention: delete failed'));
+    }
+    const ids = rows.map((r) => Number(r.id));
+    await ctx.db.execute(sql`DELETE FROM recordings WHERE id = ANY(${sql.raw(`ARRAY[${ids.join(',')}]::bigint[]`)})`);
+    total += rows.length;
+    if (rows.length < BATCH) return total;
+  }
+}
+
+export async function runRetention(ctx: AppContext): Promise<CleanupResult> {
+  return withRetentionLock(ctx, async () => {
+    const c = ctx.config;
+    const now = ctx.clock.now().toISOString();
+    const result: CleanupResult = {
+      soft_deleted_recordings_purged: 0,
+      recordings_deleted: 0,
+      models_deleted: 0,
+      tokens_purged: 0,
+      invitations_purged: 0,
+      outbox_purged: 0,
+      stripe_events_purged: 0,
+    };
+    if (c.postTrainingRetentionHours > 0) {
+      result.soft_deleted_recordings_purged = await purgeRecordings(
+        ctx,
+        sql`r.deleted_at IS NOT NULL AND r.deleted_at < ${now}::timestamptz - make_interval(hours => ${c.postTrainingRetentionHours})`,
+      );
+    }
+    if (c.recordingRetentionDays > 0) {
+      result.recordings_deleted = await purgeRecordings(
+        ctx,
+        sql`r.created_at < ${now}::timestamptz - make_interval(days => ${c.recordingRetentionDays})`,
+      );
+    }
+    if (c.modelRetentionDays > 0) {
+      const storage = getStorage(ctx);
+      for (;;) {
+        const rows = await execRows<{ id: number; storage_key: string; manifest_key: string }>(
+          ctx.db,
+          sql`SELECT id, storage_key, manifest_key FROM trained_models
+               WHERE created_at < ${now}::timestamptz - make_interval(days => ${c.modelRetentionDays}) ORDER BY id LIMIT ${BATCH}`,
+        );
+        if (rows.length === 0) break;
+        for (const row of rows) {
+          for (const key of [row.storage_key, row.manifest_key]) {
+            await storage.delete(key).catch((err) => ctx.logger.error({ err, model_id: row.id }, 'retention: delete failed'));
+          }
+        }
+        await ctx.db.execute(
+          sql`DELETE FROM trained_models WHERE id = ANY(${sql.raw(`ARRAY[${rows.map((r) => Number(r.id)).join(',')}]::bigint[]`)})`,
+        );
+        result.models_deleted += rows.length;
+        if (rows.length < BATCH) break;
+      }
+      await ctx.db.execute(sql`DELETE FROM training_jobs WHERE status IN ('completed', 'failed', 'cancelled')
+        AND created_at < ${now}::timestamptz - make_interval(days => ${c.modelRetentionDays})`);
+    }
+    const count = async (q: ReturnType<typeof sql>) => rowCountOf(await ctx.db.execute(q));
+    result.tokens_purged =
+      (await count(sql`DELETE FROM revoked_tokens WHERE expires_at < ${now}::timestamptz`)) +
+      (await count(sql`DELETE FROM download_tokens WHERE expires_at < ${now}::timestamptz - interval '1 hour'`));
+    result.invitations_purged = await count(sql`DELETE FROM team_invitations
+      WHERE coalesce(accepted_at, revoked_at, expires_at) < ${now}::timestamptz - interval '30 days'`);
+    result.outbox_purged = await count(sql`DELETE FROM email_outbox WHERE status IN ('sent', 'failed')
+      AND created_at < ${now}::timestamptz - interval '30 days'`);
+    result.stripe_events_purged = await count(
+      sql`DELETE FROM processed_stripe_events WHERE processed_at < ${now}::timestamptz - interval '30 days'`,
+    );
+    ctx.logger.info({ ...result }, 'retention complete');
+    return result;
+  });
+}
+
+/** Create the queue and the schedule (idempotent), and run retention when the schedule fires. */
+export async function startRetention(ctx: AppContext): Promise<() => Promise<void>> {
+  const boss = ctx.queue!;
+  if (!(await boss.getQueue(RETENTION_QUEUE))) {
+    await boss.createQueue(RETENTION_QUEUE).catch(async (err) => {
+      if (!(await boss.getQueue(RETENTION_QUEUE))) throw err;
+    });
+  }
+  await boss.schedule(RETENTION_QUEUE, ctx.config.retentionCron, {}, { tz: 'UTC' });
+  const id = await boss.work(RETENTION_QUEUE, async () => {
+    try {
+      await runRetention(ctx);
+    } catch (err) {
+      if (!(err instanceof CleanupRunningError)) throw err;
+    }
+  });
+  return async () => {
+    await boss.offWork({ id } as never).catch(() => {});
+  };
+}
