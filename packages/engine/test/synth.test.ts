@@ -37,6 +37,31 @@ const hasWasm = await wasm.available();
 const hasFlite = await new FliteProvider().available();
 const hasFestival = await new FestivalProvider().available();
 
+/** Median F0 (Hz) over voiced 1024-sample frames, by autocorrelation (70–400 Hz). */
+const f0 = (a: { samples: Float32Array; sampleRate: number }) => {
+  const x = a.samples;
+  const sr = a.sampleRate;
+  const est: number[] = [];
+  for (let s = 0; s + 1024 <= x.length; s += 512) {
+    let e = 0;
+    for (let i = s; i < s + 1024; i++) e += x[i]! ** 2;
+    if (e / 1024 < 1e-3) continue;
+    let best = 0;
+    let lag = 0;
+    for (let l = Math.floor(sr / 400); l < Math.floor(sr / 70); l++) {
+      let c = 0;
+      for (let i = s; i < s + 1024 - l; i++) c += x[i]! * x[i + l]!;
+      if (c > best) {
+        best = c;
+        lag = l;
+      }
+    }
+    est.push(sr / lag);
+  }
+  est.sort((p, q) => p - q);
+  return est[est.length >> 1]!;
+};
+
 function reqs(voices: string[], n: number, seed: number): SynthRequest[] {
   const texts = ['hey viola', 'hey, viola!', 'computer?', 'turn on the kitchen lights', 'snowboy'];
   return Array.from({ length: n }, (_, i) => ({
@@ -75,6 +100,33 @@ describe.each([
     // phoneme input gives the same length as the text it came from (same voice, same prosody)
     const [t] = await provider.synthesizeBatch([{ text: 'hey viola', voice: voices[0]!, rate: 1, pitch: 1 }]);
     expect(Math.abs(out[36]!.samples.length - t!.samples.length) / t!.samples.length).toBeLessThan(0.1);
+  });
+
+  it.skipIf(!ok)('switches voices inside a mixed batch (each piece has its own voice\'s pitch)', async () => {
+    const ids = (await provider.voices()).map((v) => v.id);
+    const male = ids.find((v) => v.endsWith('en-us'))!;
+    const female = ids.find((v) => v.endsWith('en-us+f2'))!;
+    const batch: SynthRequest[] = [male, female, male, female].map((voice) => ({ text: 'hello there my friend', voice, rate: 1, pitch: 1 }));
+    const mixed = await provider.synthesize(batch);
+    const [m1, fa1, m2, fa2] = mixed.map((a) => f0(a!));
+    expect(fa1! / m1!).toBeGreaterThan(1.3);
+    expect(fa2! / m2!).toBeGreaterThan(1.3);
+    const [soloF] = await provider.synthesizeBatch([batch[1]!]);
+    expect(Math.abs(f0(soloF!) / fa1! - 1)).toBeLessThan(0.1);
+    // the system binary does it inside one SSML document; the WASM build ignores <voice>, so it batches per voice
+    const oneDoc = (await provider.synthesizeBatch(batch)).map((a) => f0(a!));
+    if (provider.mixesVoices) expect(oneDoc[1]! / oneDoc[0]!).toBeGreaterThan(1.3);
+    else expect(Math.abs(oneDoc[1]! / oneDoc[0]! - 1)).toBeLessThan(0.1);
+  });
+
+  it.skipIf(!ok)('applies rate and pitch (pitch mapped so ±15 % moves F0 by roughly ±10–15 %)', async () => {
+    const voice = `${provider.id}:en-us`;
+    const p = await provider.synthesize([0.85, 1, 1.15].map((pitch) => ({ text: 'hello there my friend', voice, rate: 1, pitch })));
+    const [lo, mid, hi] = p.map((a) => f0(a!));
+    expect(hi! / mid!).toBeGreaterThan(1.08);
+    expect(mid! / lo!).toBeGreaterThan(1.05);
+    const r = await provider.synthesize([0.85, 1.2].map((rate) => ({ text: 'hello there my friend', voice, rate, pitch: 1 })));
+    expect(r[0]!.samples.length / r[1]!.samples.length).toBeGreaterThan(1.15);
   });
 
   it.skipIf(!ok)('redoes a batch one by one when the piece count differs, keeping order', async () => {

@@ -9,7 +9,8 @@ import { type SpeechProvider, type SynthAudio, type SynthRequest, type Synthesiz
 /**
  * eSpeak NG providers. Both run espeak-ng as a separate program: the system binary (`espeak`) or the npm
  * WebAssembly build hosted by `espeak-child.mjs` (`espeak-wasm`). Up to `batchSize` utterances go into one SSML
- * document (per-utterance `voice` and `prosody` rate and pitch, a 700 ms break between them), the output is split on silences
+ * document (per-utterance `voice` — the WASM build ignores it, so its batches hold one voice — and `prosody` rate
+ * and pitch, a break between them), the output is split on silences
  * ≥ 500 ms, and a batch whose piece count differs from the request count is redone one utterance per call.
  * mbrola voices (`mb-*`) are never listed or used (engine.md §14).
  */
@@ -42,7 +43,9 @@ interface EspeakRunner {
 
 function ssmlUtterance(r: SynthRequest): string {
   const rate = Math.round(Math.max(0.3, r.rate) * 100);
-  const pitchPct = Math.round((r.pitch - 1) * 100);
+  // espeak's prosody pitch moves F0 by about half the nominal percentage (measured: +30 % → +15 %, −30 % → −11 %),
+  // so the requested factor is doubled to give ≈ the requested F0 change
+  const pitchPct = Math.round((r.pitch - 1) * 200);
   // the space after `]]` matters: in SSML mode espeak-ng otherwise keeps reading the closing tag as phonemes
   const body = r.phonemes !== undefined ? `[[${escapeXml(r.phonemes)}]] ` : escapeXml(r.text ?? '');
   const prosody = `<prosody rate="${rate}%" pitch="${pitchPct >= 0 ? '+' : ''}${pitchPct}%">${body}</prosody>`;
@@ -181,6 +184,10 @@ export class EspeakProvider implements SpeechProvider {
   private voiceList: Promise<Voice[]> | null = null;
   /** Utterances per SSML document. */
   batchSize = 40;
+  /** Whether one SSML document may switch voices (`<voice name>`): the system binary does, the WASM build does not. */
+  get mixesVoices(): boolean {
+    return this.id === 'espeak';
+  }
 
   constructor(
     readonly id: 'espeak' | 'espeak-wasm',
@@ -264,14 +271,24 @@ export class EspeakProvider implements SpeechProvider {
   fallbacks = 0;
 
   async synthesize(reqs: SynthRequest[], opts: SynthesizeOptions = {}): Promise<Array<SynthAudio | null>> {
-    // voices switch inside the SSML document, so batches mix voices; sorting by voice keeps the order stable
+    // Sorted by voice (stable). The system binary switches voices inside the SSML document, so its batches mix
+    // voices; the WebAssembly build ignores <voice> (tested), so its batches hold one voice each.
     const order = reqs.map((_, i) => i).sort((a, b) => {
       const va = (reqs[a] as SynthRequest).voice;
       const vb = (reqs[b] as SynthRequest).voice;
       return va < vb ? -1 : va > vb ? 1 : a - b;
     });
     const chunks: number[][] = [];
-    for (let i = 0; i < order.length; i += this.batchSize) chunks.push(order.slice(i, i + this.batchSize));
+    let cur: number[] = [];
+    for (const i of order) {
+      const sameVoice = cur.length === 0 || (reqs[cur[0] as number] as SynthRequest).voice === (reqs[i] as SynthRequest).voice;
+      if (cur.length >= this.batchSize || (!this.mixesVoices && !sameVoice)) {
+        chunks.push(cur);
+        cur = [];
+      }
+      cur.push(i);
+    }
+    if (cur.length) chunks.push(cur);
     const out = new Array<SynthAudio | null>(reqs.length).fill(null);
     await mapLimit(chunks, opts.concurrency ?? this.poolSize, async (chunk) => {
       opts.signal?.throwIfAborted();

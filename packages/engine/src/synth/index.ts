@@ -19,7 +19,7 @@ export { splitOnSilence, trimSilence } from './split.ts';
 export { ResamplePool } from './resample-pool.ts';
 
 /** Bump when synthesis output for the same request changes (invalidates the cache). */
-export const SYNTH_CACHE_VERSION = 1;
+export const SYNTH_CACHE_VERSION = 2;
 
 export interface DiscoverOptions {
   /** Piper voices directory (default: `VIOLAWAKE_PIPER_VOICES_DIR`). */
