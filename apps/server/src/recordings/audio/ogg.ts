@@ -1,10 +1,11 @@
 /**
- * Ogg Opus: a page walk checks that the file holds exactly one logical stream and that it is Opus (RFC 7845), then
- * `ogg-opus-decoder` decodes it in chunks, stopping once more than the allowed duration has been produced.
+ * Ogg Opus: a page walk checks that the file holds exactly one logical stream and that it is Opus (RFC 7845); the
+ * packets are reassembled from the pages and decoded by the same libopus path as WebM (`opus-decoder`), stopping once
+ * more than the allowed duration has been produced. (ogg-opus-decoder would do the same but prints every libopus
+ * error of a client's file to the server's stderr from async code, where it cannot be silenced.)
  */
-import { OggOpusDecoder } from 'ogg-opus-decoder';
 import { AUDIO_MESSAGES, AudioError } from './errors.ts';
-import { concatChannels, type DecodedPcm, OPUS_RATE, parseOpusHead } from './opus.ts';
+import { type DecodedPcm, decodeOpusPackets, OPUS_RATE, parseOpusHead } from './opus.ts';
 
 const CAPTURE = [0x4f, 0x67, 0x67, 0x53]; // "OggS"
 const FLAG_BOS = 0x02;
@@ -48,35 +49,63 @@ export function checkOggOpus(bytes: Uint8Array): void {
   if (parseOpusHead(firstPacket) === null) throw new AudioError(AUDIO_MESSAGES.decodeFailed);
 }
 
-/** Decode an Ogg Opus file at 48 kHz until more than `maxSeconds` have been produced. */
+/**
+ * The packets of the file's single logical stream, reassembled from the page segments (RFC 3533), and the last
+ * granule position seen. Parsing stops at the first byte that is not a page (or at a truncated page).
+ */
+export function oggPackets(bytes: Uint8Array): { packets: Uint8Array[]; lastGranule: number | null; complete: boolean } {
+  const packets: Uint8Array[] = [];
+  let pending: Uint8Array[] = [];
+  let pos = 0;
+  let lastGranule: number | null = null;
+  let complete = false;
+  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  while (pos + 27 <= b.length && CAPTURE.every((v, i) => b[pos + i] === v)) {
+    const flags = b[pos + 5]!;
+    const granule = b.readBigInt64LE(pos + 6);
+    const segments = b[pos + 26]!;
+    const tableEnd = pos + 27 + segments;
+    if (tableEnd > b.length) break;
+    let bodySize = 0;
+    for (let i = 0; i < segments; i++) bodySize += b[pos + 27 + i]!;
+    if (tableEnd + bodySize > b.length) break;
+    if (!(flags & 0x01)) pending = []; // not a continuation: drop any unfinished packet
+    let at = tableEnd;
+    let start = at;
+    for (let i = 0; i < segments; i++) {
+      const lace = b[pos + 27 + i]!;
+      at += lace;
+      if (lace < 255) {
+        pending.push(bytes.subarray(start, at));
+        packets.push(pending.length === 1 ? pending[0]! : Buffer.concat(pending));
+        pending = [];
+        start = at;
+      }
+    }
+    if (start < at) pending.push(bytes.subarray(start, at));
+    if (granule >= 0n && granule <= BigInt(Number.MAX_SAFE_INTEGER)) lastGranule = Number(granule);
+    if (flags & 0x04) complete = true;
+    pos = tableEnd + bodySize;
+  }
+  return { packets, lastGranule, complete };
+}
+
+/**
+ * Decode an Ogg Opus file at 48 kHz until more than `maxSeconds` have been produced. When the whole stream was
+ * decoded, the end is trimmed to the last granule position (RFC 7845 §4.4).
+ */
 export async function decodeOggOpus(bytes: Uint8Array, maxSeconds: number): Promise<DecodedPcm> {
   checkOggOpus(bytes);
-  const decoder = new OggOpusDecoder();
-  const limit = Math.floor(maxSeconds * OPUS_RATE);
-  const chunks: Float32Array[][] = [];
-  let frames = 0;
-  let channelCount = 0;
-  const take = (res: { channelData: Float32Array[]; samplesDecoded: number; errors: unknown[] }) => {
-    if (res.errors.length > 0) throw new AudioError(AUDIO_MESSAGES.decodeFailed);
-    if (res.samplesDecoded > 0) {
-      channelCount = Math.max(channelCount, res.channelData.length);
-      chunks.push(res.channelData.map((c) => c.subarray(0, res.samplesDecoded)));
-      frames += res.samplesDecoded;
+  const { packets, lastGranule, complete } = oggPackets(bytes);
+  const head = packets[0] ? parseOpusHead(packets[0]) : null;
+  if (!head) throw new AudioError(AUDIO_MESSAGES.decodeFailed);
+  // Packet 1 is OpusTags; audio starts with packet 2.
+  const pcm = await decodeOpusPackets(head, packets.slice(2), maxSeconds);
+  if (complete && lastGranule !== null) {
+    const valid = Math.max(0, lastGranule - head.preSkip);
+    if (valid < pcm.frames && pcm.frames <= Math.floor(maxSeconds * OPUS_RATE)) {
+      return { sampleRate: pcm.sampleRate, channels: pcm.channels.map((c) => c.subarray(0, valid)), frames: valid };
     }
-  };
-  try {
-    await decoder.ready;
-    const CHUNK = 32 * 1024;
-    for (let off = 0; off < bytes.length && frames <= limit; off += CHUNK) {
-      take(await decoder.decode(bytes.subarray(off, off + CHUNK)));
-    }
-    if (frames <= limit) take(await decoder.flush());
-  } catch (err) {
-    if (err instanceof AudioError) throw err;
-    throw new AudioError(AUDIO_MESSAGES.decodeFailed);
-  } finally {
-    decoder.free();
   }
-  if (channelCount === 0) return { sampleRate: OPUS_RATE, channels: [new Float32Array(0)], frames: 0 };
-  return { sampleRate: OPUS_RATE, channels: concatChannels(chunks, channelCount, frames), frames };
+  return pcm;
 }

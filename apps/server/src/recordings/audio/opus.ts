@@ -70,9 +70,8 @@ export async function decodeOpusPackets(head: OpusHead, packets: Uint8Array[], m
     await decoder.ready;
     const chunks: Float32Array[][] = [];
     let frames = 0;
-    const BATCH = 50;
-    for (let i = 0; i < packets.length && frames <= limit; i += BATCH) {
-      const res = decoder.decodeFrames(packets.slice(i, i + BATCH));
+    for (let i = 0; i < packets.length && frames <= limit; i++) {
+      const res = quietly(() => decoder.decodeFrame(packets[i]!));
       if (res.errors.length > 0) throw new AudioError(AUDIO_MESSAGES.decodeFailed);
       if (res.samplesDecoded > 0) {
         chunks.push(res.channelData.map((c) => c.subarray(0, res.samplesDecoded)));
@@ -85,6 +84,20 @@ export async function decodeOpusPackets(head: OpusHead, packets: Uint8Array[], m
     throw new AudioError(AUDIO_MESSAGES.decodeFailed);
   } finally {
     decoder.free();
+  }
+}
+
+/**
+ * Run a synchronous decoder call with `console.error` silenced: opus-decoder prints every libopus error there, which
+ * would let any client write to the server's stderr. The error is still returned in the result and handled.
+ */
+export function quietly<T>(fn: () => T): T {
+  const original = console.error;
+  console.error = () => {};
+  try {
+    return fn();
+  } finally {
+    console.error = original;
   }
 }
 
