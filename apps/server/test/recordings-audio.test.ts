@@ -1,12 +1,13 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { AudioError } from '../src/recordings/audio/errors.ts';
 import { checkOggOpus } from '../src/recordings/audio/ogg.ts';
 import { detectFormat, processRecording } from '../src/recordings/audio/pipeline.ts';
 import { demuxWebmOpus } from '../src/recordings/audio/webm.ts';
 import { makeWav, sine, toneAmplitude, type WavEncoding } from './fixtures/audio/make-wav.ts';
+import { remuxToOgg } from './fixtures/audio/ogg-mux.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '../../..');
@@ -177,6 +178,28 @@ describe('browser Opus: WebM from Chromium MediaRecorder and Ogg Opus', () => {
     expect(Math.abs(o.samples.length - w.samples.length)).toBeLessThan(16000 * 0.03);
     const n = Math.min(o.samples.length, w.samples.length);
     expect(bestCorrelation(o.samples.subarray(0, n - 100), w.samples.subarray(0, n), 0)).toBeGreaterThan(0.99);
+  });
+
+  it('the committed Ogg fixture is exactly the remux of the committed WebM', () => {
+    expect(remuxToOgg(WEBM).equals(OGG)).toBe(true);
+  });
+
+  it('corrupted Opus packets answer "Could not decode audio" without writing to stderr', async () => {
+    const spy = vi.spyOn(console, 'error');
+    try {
+      const { packets } = demuxWebmOpus(WEBM);
+      // Code-3 TOC (arbitrary frame count) with an impossible count and padding: libopus OPUS_INVALID_PACKET.
+      const bad = Buffer.from(WEBM);
+      const at = bad.indexOf(Buffer.from(packets[3]!));
+      bad[at] = (bad[at]! & 0xfc) | 3;
+      bad[at + 1] = 0xff;
+      expect(await rejection(bad)).toBe('Could not decode audio');
+      const ogg = remuxToOgg(bad);
+      expect(await rejection(ogg)).toBe('Could not decode audio');
+      expect(spy).not.toHaveBeenCalled();
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('rejects a WebM whose only track is not Opus, or that has no audio track', async () => {
