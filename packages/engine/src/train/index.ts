@@ -20,24 +20,31 @@ export * from './types.ts';
 /** Within this pAUC margin the MLP wins (less arithmetic at run time). */
 export const PAUC_TIE_MARGIN = 0.002;
 
-let tsxApiUrl: string | null = null;
-function tsxRegisterUrl(): string {
-  if (!tsxApiUrl) {
-    const req = createRequire(import.meta.url);
-    // the ESM build of tsx's API (its package `exports` hand CommonJS to require.resolve)
-    const cjs = req.resolve('tsx/esm/api');
-    tsxApiUrl = pathToFileURL(cjs.replace(/index\.cjs$/, 'index.mjs')).href;
+let tsxApiUrl: string | null | undefined;
+function tsxRegisterUrl(): string | null {
+  if (tsxApiUrl === undefined) {
+    try {
+      const req = createRequire(import.meta.url);
+      // the ESM build of tsx's API (its package `exports` hand CommonJS to require.resolve)
+      const cjs = req.resolve('tsx/esm/api');
+      tsxApiUrl = pathToFileURL(cjs.replace(/index\.cjs$/, 'index.mjs')).href;
+    } catch {
+      tsxApiUrl = null;
+    }
   }
   return tsxApiUrl;
 }
 
 /**
  * Starts a worker running `train/worker.ts`. The bootstrap registers tsx's loader inside the worker and then
- * imports the TypeScript entry, which works under vitest, tsx and `node --import tsx`.
+ * imports the TypeScript entry, which works under vitest, tsx and `node --import tsx`. Without tsx installed the
+ * entry is started directly and relies on the loader flags the worker inherits from the process.
  */
 export function startTrainWorker(workerData: WorkerInput): Worker {
-  const entry = new URL('./worker.ts', import.meta.url).href;
-  const code = `import(${JSON.stringify(tsxRegisterUrl())}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
+  const entry = new URL('./worker.ts', import.meta.url);
+  const tsx = tsxRegisterUrl();
+  if (!tsx) return new Worker(entry, { workerData });
+  const code = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); });`;
   return new Worker(code, { eval: true, workerData });
 }
 
