@@ -1,7 +1,361 @@
+/**
+ * Teams routes (api.md §2.8), registered under `/api/teams`. Every route needs a verified email (`VER`); the
+ * permission rules of §4.13 live in `service.ts`.
+ */
 import type { FastifyPluginAsync } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { authUser, requireVerified } from '../auth/guard.ts';
 import type { AppContext } from '../core/context.ts';
+import { rateLimit } from '../core/http/rate-limit.ts';
+import * as svc from './service.ts';
 
-/** teams routes (being built; see the issue for this domain). */
-export function routes(_ctx: AppContext): FastifyPluginAsync {
-  return async () => {};
+const TAGS = ['teams'];
+const SECURITY = [{ bearer: [] }];
+const HOUR = 3600;
+
+const Id = z.coerce.number().int().min(1);
+const Role = z.enum(['owner', 'admin', 'member']);
+const Email = z.string().trim().toLowerCase().max(254).email();
+const Iso = z.string();
+
+export const Member = z.object({
+  user_id: z.number(),
+  email: z.string(),
+  name: z.string(),
+  role: Role,
+  invited_at: Iso,
+  joined_at: Iso,
+});
+export const TeamResponse = z.object({
+  id: z.number(),
+  name: z.string(),
+  created_at: Iso,
+  owner_id: z.number(),
+  my_role: Role,
+  members: z.array(Member),
+});
+export const TeamSummary = z.object({
+  id: z.number(),
+  name: z.string(),
+  created_at: Iso,
+  owner_id: z.number(),
+  member_count: z.number(),
+  my_role: Role,
+});
+export const InvitationOut = z.object({
+  id: z.number(),
+  team_id: z.number(),
+  email: z.string(),
+  role: z.enum(['admin', 'member']),
+  invited_by: z.number().nullable(),
+  created_at: Iso,
+  expires_at: Iso,
+});
+/** api.md §2.1 ModelSummary (same fields as the models domain's schema). */
+export const TeamModelSummary = z.object({
+  id: z.number(),
+  wake_word: z.string(),
+  d_prime: z.number().nullable(),
+  created_at: Iso,
+  size_bytes: z.number(),
+  team_id: z.number().nullable(),
+  shared: z.boolean(),
+  owner_id: z.number(),
+  quality_grade: z.string().nullable(),
+  threshold: z.number().nullable(),
+  eer: z.number().nullable(),
+});
+const Message = z.object({ message: z.string() });
+const Detail = z.object({ detail: z.unknown() });
+
+const TeamParams = z.object({ team_id: Id });
+const MemberParams = z.object({ team_id: Id, user_id: Id });
+const ModelParams = z.object({ team_id: Id, model_id: Id });
+const InvitationParams = z.object({ team_id: Id, invitation_id: Id });
+
+const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, Detail]));
+
+export function routes(ctx: AppContext): FastifyPluginAsync {
+  return async (app) => {
+    const r = app.withTypeProvider<ZodTypeProvider>();
+    const verified = requireVerified(ctx);
+    const caller = (request: Parameters<typeof authUser>[0]): svc.Caller => {
+      const u = authUser(request);
+      return { id: u.id, email: u.email, name: u.name };
+    };
+
+    r.post(
+      '/',
+      {
+        preValidation: [verified],
+        schema: {
+          tags: TAGS,
+          summary: 'Create a team (the caller becomes its owner)',
+          security: SECURITY,
+          body: z.object({ name: z.string().min(1).max(255) }),
+          response: { 201: TeamResponse, ...errors(401, 403) },
+        },
+      },
+      async (request, reply) => reply.status(201).send(await svc.createTeam(ctx, caller(request), request.body.name)),
+    );
+
+    r.get(
+      '/',
+      {
+        preValidation: [verified],
+        schema: {
+          tags: TAGS,
+          summary: 'Teams the caller has joined',
+          security: SECURITY,
+          response: { 200: z.array(TeamSummary), ...errors(401, 403) },
+        },
+      },
+      async (request) => svc.listTeams(ctx, authUser(request).id),
+    );
+
+    // Static paths before `/:team_id/...` (find-my-way prefers static segments anyway).
+    r.post(
+      '/invitations/accept',
+      {
+        preValidation: [verified],
+        schema: {
+          tags: TAGS,
+          summary: 'Accept an invitation with its emailed token',
+          security: SECURITY,
+          body: z.object({ token: z.string().min(1).max(512) }),
+          response: { 200: TeamResponse, ...errors(400, 401, 403, 409) },
+        },
+      },
+      async (request) => svc.acceptInvitation(ctx, caller(request), request.body.token),
+    );
+
+    r.get(
+      '/:team_id',
+      {
+        preValidation: [verified],
+        schema: {
+          tags: TAGS,
+          summary: 'A team with its joined members',
+          security: SECURITY,
+          params: TeamParams,
+          response: { 200: TeamResponse, ...errors(401, 403) },
+        },
+      },
+      async (request) => svc.getTeam(ctx, authUser(request).id, request.params.team_id),
+    );
+
+    r.delete(
+      '/:team_id',
+      {
+        preValidation: [verified],
+        schema: {
+          tags: TAGS,
+          summary: 'Delete the team (owner); its models stay with their owners, unshared',
+          security: SECURITY,
+          params: TeamParams,
+          response: { 200: Message, ...errors(401, 403) },
+        },
+      },
+      async (request) => {
+        await svc.deleteTeam(ctx, authUser(request).id, request.params.team_id);
+        return { message: svc.MSG.teamDeleted };
+      },
+    );
+
+    r.post(
+      '/:team_id/invite',
+      {
+        preValidation: [verified, rateLimit(ctx, { bucket: 'team-invite', limit: 20, windowSeconds: HOUR, key: 'user' })],
+        schema: {
+          tags: TAGS,
+          summary: 'Invite an email address (owner or admin); sends the invitation email',
+          security: SECURITY,
+          params: TeamParams,
+          body: z.object({ email: Email, role: Role.default('member') }),
+          response: {
+            201: z.object({ message: z.string(), invitation: InvitationOut }),
+            ...errors(401, 403, 409, 429),
+          },
+        },
+      },
+      async (request, reply) => {
+        const { invitation } = await svc.invite(
+          ctx,
+          caller(request),
+          request.params.team_id,
+          request.body.email,
+          request.body.role,
+        );
+        return reply.status(201).send({ message: svc.MSG.invitationSent, invitation });
+      },
+    );
+
+    r.get(
+      '/:team_id/invitations',
+      {
+        preValidation: [verified],
+        schema: {
+          tags: TAGS,
+          summary: 'Pending invitations (owner or admin)',
+          security: SECURITY,
+          params: TeamParams,
+          response: { 200: z.array(InvitationOut), ...errors(401, 403) },
+        },
+      },
+      async (request) => svc.listInvitations(ctx, authUser(request).id, request.params.team_id),
+    );
+
+    r.delete(
+      '/:team_id/invitations/:invitation_id',
+      {
+        preValidation: [verified],
+        schema: {
+          tags: TAGS,
+          summary: 'Revoke a pending invitation (owner or admin)',
+          security: SECURITY,
+          params: InvitationParams,
+          response: { 204: z.null().describe('Revoked'), ...errors(401, 403, 404) },
+        },
+      },
+      async (request, reply) => {
+        await svc.revokeInvitation(ctx, authUser(request).id, request.params.team_id, request.params.invitation_id);
+        return reply.status(204).send(null);
+      },
+    );
+
+    r.post(
+      '/:team_id/join',
+      {
+        preValidation: [verified],
+        schema: {
+          tags: TAGS,
+          summary: 'Accept an invitation to this team (alias of /invitations/accept)',
+          security: SECURITY,
+          params: TeamParams,
+          querystring: z.object({ token: z.string().min(1).max(512) }),
+          response: { 200: TeamResponse, ...errors(400, 401, 403, 409) },
+        },
+      },
+      async (request) => svc.acceptInvitation(ctx, caller(request), request.query.token, request.params.team_id),
+    );
+
+    r.delete(
+      '/:team_id/members/me',
+      {
+        preValidation: [verified],
+        schema: {
+          tags: TAGS,
+          summary: 'Leave the team (the owner must transfer ownership first)',
+          security: SECURITY,
+          params: TeamParams,
+          response: { 200: Message, ...errors(401, 403, 409) },
+        },
+      },
+      async (request) => {
+        await svc.leaveTeam(ctx, authUser(request).id, request.params.team_id);
+        return { message: svc.MSG.left };
+      },
+    );
+
+    r.delete(
+      '/:team_id/members/:user_id',
+      {
+        preValidation: [verified],
+        schema: {
+          tags: TAGS,
+          summary: 'Remove a member (owner: anyone but the owner; admin: members only)',
+          security: SECURITY,
+          params: MemberParams,
+          response: { 200: Message, ...errors(401, 403, 404) },
+        },
+      },
+      async (request) => {
+        await svc.removeMember(ctx, authUser(request).id, request.params.team_id, request.params.user_id);
+        return { message: svc.MSG.memberRemoved };
+      },
+    );
+
+    r.patch(
+      '/:team_id/members/:user_id',
+      {
+        preValidation: [verified],
+        schema: {
+          tags: TAGS,
+          summary: "Change a member's role to admin or member (owner)",
+          security: SECURITY,
+          params: MemberParams,
+          querystring: z.object({ role: z.string().max(32) }),
+          response: { 200: Member, ...errors(400, 401, 403, 404) },
+        },
+      },
+      async (request) =>
+        svc.changeRole(ctx, authUser(request).id, request.params.team_id, request.params.user_id, request.query.role),
+    );
+
+    r.post(
+      '/:team_id/transfer',
+      {
+        preValidation: [verified],
+        schema: {
+          tags: TAGS,
+          summary: 'Transfer ownership to another member (owner); the previous owner becomes admin',
+          security: SECURITY,
+          params: TeamParams,
+          body: z.object({ user_id: z.number().int().min(1) }),
+          response: { 200: TeamResponse, ...errors(400, 401, 403, 404) },
+        },
+      },
+      async (request) =>
+        svc.transferOwnership(ctx, authUser(request).id, request.params.team_id, request.body.user_id),
+    );
+
+    r.get(
+      '/:team_id/models',
+      {
+        preValidation: [verified],
+        schema: {
+          tags: TAGS,
+          summary: 'Models shared to the team',
+          security: SECURITY,
+          params: TeamParams,
+          response: { 200: z.array(TeamModelSummary), ...errors(401, 403) },
+        },
+      },
+      async (request) => svc.teamModels(ctx, authUser(request).id, request.params.team_id),
+    );
+
+    r.post(
+      '/:team_id/models/:model_id/share',
+      {
+        preValidation: [verified],
+        schema: {
+          tags: TAGS,
+          summary: 'Share one of your models to the team (owner or admin)',
+          security: SECURITY,
+          params: ModelParams,
+          response: { 200: TeamModelSummary, ...errors(401, 403, 404) },
+        },
+      },
+      async (request) => svc.shareModel(ctx, authUser(request).id, request.params.team_id, request.params.model_id),
+    );
+
+    r.delete(
+      '/:team_id/models/:model_id',
+      {
+        preValidation: [verified],
+        schema: {
+          tags: TAGS,
+          summary: 'Unshare a model from the team (owner or admin; members their own models)',
+          security: SECURITY,
+          params: ModelParams,
+          response: { 200: Message, ...errors(401, 403, 404) },
+        },
+      },
+      async (request) => {
+        await svc.unshareModel(ctx, authUser(request).id, request.params.team_id, request.params.model_id);
+        return { message: svc.MSG.modelUnshared };
+      },
+    );
+  };
 }
