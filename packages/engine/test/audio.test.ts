@@ -1,11 +1,10 @@
-import path from 'node:path';
 import { readdirSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { deriveRng } from '../src/rng.ts';
 import {
-  type FeatureSequence,
   dbfs,
   dtwDistance,
+  type FeatureSequence,
   findInconsistentClips,
   noiseFloor,
   readWav,
@@ -14,6 +13,7 @@ import {
   trimClipAsync,
   writeWav16,
 } from '../src/audio/index.ts';
+import { deriveRng } from '../src/rng.ts';
 
 const repoRoot = path.resolve(import.meta.dirname, '../../..');
 const devData = path.resolve(repoRoot, '../shared/data/picovoice-dev');
@@ -32,7 +32,9 @@ function encodeWav(
   const dataLen = n * c * bps;
   const buf = new Uint8Array(12 + 8 + fmtLen + extra + 8 + dataLen);
   const v = new DataView(buf.buffer);
-  const str = (o: number, s: string) => [...s].forEach((ch, i) => v.setUint8(o + i, ch.charCodeAt(0)));
+  const str = (o: number, s: string) => {
+    for (let i = 0; i < s.length; i++) v.setUint8(o + i, s.charCodeAt(i));
+  };
   str(0, 'RIFF');
   v.setUint32(4, buf.length - 8, true);
   str(8, 'WAVE');
@@ -121,7 +123,9 @@ describe('WAV', () => {
     expect(w.samples[5]).toBeCloseTo(32767 / 32768, 8);
     expect(w.samples[6]).toBe(-1);
     const ints = Int16Array.from([0, 1, -1, 32767, -32768]);
-    expect(Array.from(readWav(writeWav16(ints, 8000)).samples, (s) => s * 32768)).toEqual([0, 1, -1, 32767, -32768]);
+    expect(Array.from(readWav(writeWav16(ints, 8000)).samples, (s) => s * 32768)).toEqual([
+      0, 1, -1, 32767, -32768,
+    ]);
   });
 
   it('rejects non-WAV and unsupported formats', () => {
@@ -133,13 +137,21 @@ describe('WAV', () => {
 
   it('reads a real 16 kHz recording and resamples other rates to 16 kHz', async () => {
     const dir = path.join(devData, 'computer');
-    const file = path.join(dir, readdirSync(dir).filter((f) => f.endsWith('.wav')).sort()[0]!);
+    const file = path.join(
+      dir,
+      readdirSync(dir)
+        .filter((f) => f.endsWith('.wav'))
+        .sort()[0]!,
+    );
     const x = await readWavFile16k(file);
     expect(x.length).toBeGreaterThan(8000);
     expect(dbfs(x)).toBeGreaterThan(-60);
     const { writeFile, mkdtemp } = await import('node:fs/promises');
     const tmp = await mkdtemp(path.join((await import('node:os')).tmpdir(), 'vw-wav-'));
-    const tone = Float64Array.from({ length: 44100 }, (_, i) => 0.5 * Math.sin((2 * Math.PI * 1000 * i) / 44100));
+    const tone = Float64Array.from(
+      { length: 44100 },
+      (_, i) => 0.5 * Math.sin((2 * Math.PI * 1000 * i) / 44100),
+    );
     await writeFile(path.join(tmp, 't.wav'), encodeWav([tone], 44100, { bits: 24, float: false }));
     const y = await readWavFile16k(path.join(tmp, 't.wav'));
     expect(Math.abs(y.length - 16000)).toBeLessThanOrEqual(1);
@@ -148,19 +160,35 @@ describe('WAV', () => {
 });
 
 /** Clip of silence/floor with a "speech" burst (harmonic tone with syllable envelope) in known samples. */
-function syntheticClip(opts: { total: number; bursts: Array<[number, number]>; floorDb: number; speechAmp: number; seed: number }) {
+function syntheticClip(opts: {
+  total: number;
+  bursts: Array<[number, number]>;
+  floorDb: number;
+  speechAmp: number;
+  seed: number;
+}) {
   const x = noiseFloor(opts.total, deriveRng(opts.seed, 'test-floor', 0), opts.floorDb);
   for (const [a, b] of opts.bursts)
     for (let i = a; i < b; i++) {
       const t = i / 16000;
-      x[i]! += opts.speechAmp * (0.6 * Math.sin(2 * Math.PI * 180 * t) + 0.3 * Math.sin(2 * Math.PI * 360 * t) + 0.1 * Math.sin(2 * Math.PI * 900 * t));
+      x[i]! +=
+        opts.speechAmp *
+        (0.6 * Math.sin(2 * Math.PI * 180 * t) +
+          0.3 * Math.sin(2 * Math.PI * 360 * t) +
+          0.1 * Math.sin(2 * Math.PI * 900 * t));
     }
   return x;
 }
 
 describe('trimClip', () => {
   it('finds a known speech run and pads 100 ms within the clip', () => {
-    const x = syntheticClip({ total: 48000, bursts: [[16000, 27200]], floorDb: -70, speechAmp: 0.3, seed: 1 });
+    const x = syntheticClip({
+      total: 48000,
+      bursts: [[16000, 27200]],
+      floorDb: -70,
+      speechAmp: 0.3,
+      seed: 1,
+    });
     const r = trimClip(x);
     expect(r.ok).toBe(true);
     if (!r.ok) return;
@@ -175,7 +203,17 @@ describe('trimClip', () => {
 
   it('merges runs separated by < 300 ms, keeps the longest run otherwise, and clamps padding to the clip', () => {
     // two syllables 200 ms apart → one run; a far-away short blip is dropped
-    const x = syntheticClip({ total: 40000, bursts: [[800, 6400], [9600, 16000], [32000, 33600]], floorDb: -75, speechAmp: 0.2, seed: 2 });
+    const x = syntheticClip({
+      total: 40000,
+      bursts: [
+        [800, 6400],
+        [9600, 16000],
+        [32000, 33600],
+      ],
+      floorDb: -75,
+      speechAmp: 0.2,
+      seed: 2,
+    });
     const r = trimClip(x);
     expect(r.ok).toBe(true);
     if (!r.ok) return;
@@ -183,7 +221,16 @@ describe('trimClip', () => {
     expect(Math.abs(r.end - (16000 + 1600))).toBeLessThanOrEqual(160);
     expect(r.diagnostics.runs).toBe(2);
     // gap of 400 ms → two runs; the longer (second) wins
-    const y = syntheticClip({ total: 40000, bursts: [[4000, 8000], [14400, 24000]], floorDb: -75, speechAmp: 0.2, seed: 3 });
+    const y = syntheticClip({
+      total: 40000,
+      bursts: [
+        [4000, 8000],
+        [14400, 24000],
+      ],
+      floorDb: -75,
+      speechAmp: 0.2,
+      seed: 3,
+    });
     const s = trimClip(y);
     expect(s.ok && Math.abs(s.start - (14400 - 1600)) <= 160).toBe(true);
   });
@@ -193,12 +240,30 @@ describe('trimClip', () => {
     expect(trimClip(silent)).toMatchObject({ ok: false, reason: 'no_speech' });
     expect(trimClip(new Float32Array(32000))).toMatchObject({ ok: false, reason: 'no_speech' });
     expect(trimClip(new Float32Array(10))).toMatchObject({ ok: false, reason: 'empty' });
-    const short = syntheticClip({ total: 32000, bursts: [[10000, 12000]], floorDb: -70, speechAmp: 0.3, seed: 4 });
+    const short = syntheticClip({
+      total: 32000,
+      bursts: [[10000, 12000]],
+      floorDb: -70,
+      speechAmp: 0.3,
+      seed: 4,
+    });
     expect(trimClip(short)).toMatchObject({ ok: false, reason: 'too_short' });
-    const long = syntheticClip({ total: 80000, bursts: [[8000, 56000]], floorDb: -70, speechAmp: 0.3, seed: 5 });
+    const long = syntheticClip({
+      total: 80000,
+      bursts: [[8000, 56000]],
+      floorDb: -70,
+      speechAmp: 0.3,
+      seed: 5,
+    });
     expect(trimClip(long)).toMatchObject({ ok: false, reason: 'too_long' });
     // quiet "speech" under −50 dBFS is not speech even though it is far above the floor
-    const quiet = syntheticClip({ total: 32000, bursts: [[8000, 20000]], floorDb: -90, speechAmp: 0.002, seed: 6 });
+    const quiet = syntheticClip({
+      total: 32000,
+      bursts: [[8000, 20000]],
+      floorDb: -90,
+      speechAmp: 0.002,
+      seed: 6,
+    });
     expect(trimClip(quiet)).toMatchObject({ ok: false, reason: 'no_speech' });
   });
 
@@ -208,7 +273,13 @@ describe('trimClip', () => {
     const r = trimClip(x);
     expect(r.diagnostics.clipping).toBe(true);
     expect(r.diagnostics.clippedFraction).toBeGreaterThan(0.01);
-    const noisy = syntheticClip({ total: 32000, bursts: [[8000, 20000]], floorDb: -30, speechAmp: 0.06, seed: 8 });
+    const noisy = syntheticClip({
+      total: 32000,
+      bursts: [[8000, 20000]],
+      floorDb: -30,
+      speechAmp: 0.06,
+      seed: 8,
+    });
     // the floor is −30 dBFS; speech must be ≥ floor+10 dB to count, so SNR of the run is low but positive
     const n = trimClip(noisy, { floorMarginDb: 3 });
     expect(n.diagnostics.snrDb).toBeLessThan(5);
@@ -218,7 +289,12 @@ describe('trimClip', () => {
   it('confirms with a VAD callback (sync and async)', async () => {
     const x = syntheticClip({ total: 32000, bursts: [[8000, 20000]], floorDb: -70, speechAmp: 0.3, seed: 9 });
     let seen = 0;
-    const ok = trimClip(x, { vadProb: (run) => ((seen = run.length), 0.9) });
+    const ok = trimClip(x, {
+      vadProb: (run) => {
+        seen = run.length;
+        return 0.9;
+      },
+    });
     expect(ok.ok).toBe(true);
     expect(Math.abs(seen - 12000)).toBeLessThanOrEqual(160);
     expect(trimClip(x, { vadProb: () => 0.2 })).toMatchObject({ ok: false, reason: 'vad_rejected' });
@@ -228,7 +304,10 @@ describe('trimClip', () => {
 
   it('trims real recordings to plausible word lengths', async () => {
     const dir = path.join(devData, 'snowboy');
-    const files = readdirSync(dir).filter((f) => f.endsWith('.wav')).sort().slice(0, 10);
+    const files = readdirSync(dir)
+      .filter((f) => f.endsWith('.wav'))
+      .sort()
+      .slice(0, 10);
     let ok = 0;
     for (const f of files) {
       const r = trimClip(await readWavFile16k(path.join(dir, f)));
@@ -251,7 +330,8 @@ describe('clip consistency (DTW)', () => {
     const warp = r.uniform(0.8, 1.25);
     for (let t = 0; t < steps; t++) {
       const u = Math.min(1, (t / (steps - 1)) ** warp);
-      for (let k = 0; k < dim; k++) data[t * dim + k] = Math.sin(3 * u * (k + 1) + word * 1.7 * (k % 5)) + 1.2 + 0.15 * r.normal();
+      for (let k = 0; k < dim; k++)
+        data[t * dim + k] = Math.sin(3 * u * (k + 1) + word * 1.7 * (k % 5)) + 1.2 + 0.15 * r.normal();
     }
     return { data, steps, dim };
   }

@@ -52,7 +52,11 @@ function toneHz(x: Float32Array, from = 0.25, to = 0.75): number {
   return ((count - 1) * SR) / (last - first);
 }
 
-const tone = (hz: number, seconds: number) => Float32Array.from({ length: Math.round(seconds * SR) }, (_, i) => 0.5 * Math.sin((2 * Math.PI * hz * i) / SR));
+const tone = (hz: number, seconds: number) =>
+  Float32Array.from(
+    { length: Math.round(seconds * SR) },
+    (_, i) => 0.5 * Math.sin((2 * Math.PI * hz * i) / SR),
+  );
 
 describe('additive noise', () => {
   it('hits the requested SNR within ±0.5 dB for every noise kind', () => {
@@ -81,7 +85,9 @@ describe('additive noise', () => {
     const canvas = new Float32Array(SR * 2);
     const utt = utterance(3, 0.8);
     canvas.set(utt, 16000);
-    const out = addNoiseAtSnr(canvas, noise('pink', 2, deriveRng(3, 'n', 0)), 10, undefined, { region: [16000, 16000 + utt.length] });
+    const out = addNoiseAtSnr(canvas, noise('pink', 2, deriveRng(3, 'n', 0)), 10, undefined, {
+      region: [16000, 16000 + utt.length],
+    });
     let pn = 0;
     for (let i = 16000; i < 16000 + utt.length; i++) pn += (out[i]! - canvas[i]!) ** 2;
     const ps = rms(utt) ** 2 * utt.length;
@@ -103,7 +109,8 @@ describe('room impulse response', () => {
     const n = pts.length;
     const mx = pts.reduce((a, p) => a + p[0], 0) / n;
     const my = pts.reduce((a, p) => a + p[1], 0) / n;
-    const slope = pts.reduce((a, p) => a + (p[0] - mx) * (p[1] - my), 0) / pts.reduce((a, p) => a + (p[0] - mx) ** 2, 0);
+    const slope =
+      pts.reduce((a, p) => a + (p[0] - mx) * (p[1] - my), 0) / pts.reduce((a, p) => a + (p[0] - mx) ** 2, 0);
     return -60 / slope;
   }
 
@@ -165,7 +172,11 @@ describe('speed, pitch, gain, mask', () => {
         const x = tone(220, len / SR);
         const y = pitchShift(x, semis);
         expect(Math.abs(y.length - x.length)).toBeLessThanOrEqual(1);
-        if (len === 16000) expect(toneHz(y) / 220).toBeCloseTo(2 ** (Math.round(2 ** (semis / 12) * 400) / 400 === 0 ? 0 : semis / 12), 2);
+        if (len === 16000)
+          expect(toneHz(y) / 220).toBeCloseTo(
+            2 ** (Math.round(2 ** (semis / 12) * 400) / 400 === 0 ? 0 : semis / 12),
+            2,
+          );
       }
     }
     // the word stays where it was: the envelope of a burst keeps its position
@@ -212,7 +223,8 @@ describe('augment', () => {
     const b = augment(x, deriveRng(1, 'augment', 5));
     expect(b).toEqual(a);
     let differs = 0;
-    for (let i = 6; i < 10; i++) if (augment(x, deriveRng(1, 'augment', i)).some((v, k) => v !== a[k])) differs++;
+    for (let i = 6; i < 10; i++)
+      if (augment(x, deriveRng(1, 'augment', i)).some((v, k) => v !== a[k])) differs++;
     expect(differs).toBe(4);
   });
 

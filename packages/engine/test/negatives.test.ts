@@ -1,11 +1,9 @@
 import { readFileSync } from 'node:fs';
 import FFT from 'fft.js';
 import { describe, expect, it } from 'vitest';
-import { dbfs, rms } from '../src/audio/levels.ts';
 import { generate } from '../data/generate-sentences.ts';
+import { dbfs, rms } from '../src/audio/levels.ts';
 import {
-  NOISE_KINDS,
-  SENTENCES_PATH,
   babble,
   confusables,
   isEvalSentence,
@@ -13,18 +11,21 @@ import {
   loadSentences,
   mixture,
   music,
+  NOISE_KINDS,
   noise,
   normalizePhonemes,
   parsePhonemes,
   phonemeDistance,
   renderPhonemes,
+  SENTENCES_PATH,
   silence,
 } from '../src/negatives/index.ts';
 import { deriveRng } from '../src/rng.ts';
 import { EspeakProvider, phonemize } from '../src/synth/index.ts';
 
 const SR = 16000;
-const hasEspeak = (await new EspeakProvider('espeak').available()) || (await new EspeakProvider('espeak-wasm').available());
+const hasEspeak =
+  (await new EspeakProvider('espeak').available()) || (await new EspeakProvider('espeak-wasm').available());
 
 /** Mean power per octave band from averaged 4096-point periodograms. */
 function bandPower(x: Float32Array, lo: number, hi: number): number {
@@ -46,7 +47,8 @@ function bandPower(x: Float32Array, lo: number, hi: number): number {
   }
   return p / frames;
 }
-const slopeDbPerOctave = (x: Float32Array) => (10 * Math.log10(bandPower(x, 2000, 4000) / bandPower(x, 250, 500))) / 3;
+const slopeDbPerOctave = (x: Float32Array) =>
+  (10 * Math.log10(bandPower(x, 2000, 4000) / bandPower(x, 250, 500))) / 3;
 
 describe('noise generators', () => {
   it('are seeded, deterministic and normalised to −20 dBFS', () => {
@@ -119,7 +121,12 @@ describe('noise generators', () => {
   });
 
   it('babble overlaps 3–6 speakers; silence is zeros or a −90…−60 dBFS floor; mixtures are 0–20 dB', () => {
-    const utts = [0, 1, 2, 3].map((k) => Float32Array.from({ length: 8000 }, (_, i) => Math.sin((i * (k + 2)) / 30) * (0.5 - 0.5 * Math.cos((2 * Math.PI * i) / 8000))));
+    const utts = [0, 1, 2, 3].map((k) =>
+      Float32Array.from(
+        { length: 8000 },
+        (_, i) => Math.sin((i * (k + 2)) / 30) * (0.5 - 0.5 * Math.cos((2 * Math.PI * i) / 8000)),
+      ),
+    );
     const b = babble(utts, 5, deriveRng(7, 'babble', 0));
     expect(b.length).toBe(5 * SR);
     expect(dbfs(b)).toBeCloseTo(-20, 3);
@@ -181,7 +188,7 @@ describe('phonemes', () => {
     expect(normalizePhonemes("h'eI vaI'oUl@")).toBe('heIvaIoUl@');
     expect(phonemeDistance(parsePhonemes("b'Ot"), parsePhonemes("p'Ot"))).toBe(0.5); // voicing pair
     expect(phonemeDistance(parsePhonemes("b'Ot"), parsePhonemes("k'Ot"))).toBe(1);
-    expect(phonemeDistance(parsePhonemes("b'Ot"), parsePhonemes("b,Ot"))).toBe(0.25); // stress only
+    expect(phonemeDistance(parsePhonemes("b'Ot"), parsePhonemes('b,Ot'))).toBe(0.25); // stress only
   });
 
   it('excludes homophones and candidates containing the wake word', () => {
@@ -205,7 +212,8 @@ describe.skipIf(!hasEspeak)('confusables', () => {
     expect(normalizePhonemes(await phonemize('see'))).toBe(normalizePhonemes(seaPh));
     expect(c.realWords).not.toContain('see');
     expect(c.realWords.some((w) => w.split(' ').includes('see'))).toBe(false);
-    for (const p of [...c.realWordPhonemes, ...c.nonce, ...c.partials]) expect(isExcludedCandidate(p, seaPh)).toBe(false);
+    for (const p of [...c.realWordPhonemes, ...c.nonce, ...c.partials])
+      expect(isExcludedCandidate(p, seaPh)).toBe(false);
   });
 
   it('builds ranked nonce, real-word, partial and prefix candidates for a two-word phrase', async () => {

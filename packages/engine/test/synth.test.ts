@@ -1,26 +1,26 @@
-import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { rms } from '../src/audio/levels.ts';
 import { deriveRng } from '../src/rng.ts';
 import {
-  EspeakProvider,
-  FestivalProvider,
-  FliteProvider,
-  PiperProvider,
-  SynthesisError,
-  type SynthRequest,
   assertSynthesisCounts,
   discoverProviders,
   disposeProviders,
+  EspeakProvider,
+  FestivalProvider,
+  FliteProvider,
   lastSynthStats,
   listVoices,
+  PiperProvider,
   phonemize,
   phonemizeMany,
   phraseVariants,
   piperPhonemeIds,
   randomProsody,
+  SynthesisError,
+  type SynthRequest,
   splitOnSilence,
   splitVoices,
   synthesizeMany,
@@ -83,30 +83,40 @@ describe.each([
     expect(new Set(voices.map((v) => v.id)).size).toBe(voices.length);
   });
 
-  it.skipIf(!ok)('batches utterances per voice, splits them back into the right count, matching single calls', async () => {
-    const voices = (await provider.voices()).map((v) => v.id);
-    const batch = reqs([voices[0]!, voices[11]!, voices[23]!], 36, 1);
-    batch.push({ phonemes: "h'eI vaI'oUl@", voice: voices[0]!, rate: 1, pitch: 1 });
-    const before = provider.fallbacks;
-    const out = await provider.synthesize(batch);
-    expect(out).toHaveLength(batch.length);
-    expect(out.every((a) => a !== null && a.samples.length > 0.2 * a.sampleRate)).toBe(true);
-    // batching did not collapse pieces: every split piece is the length of the same utterance synthesised alone
-    const alone = await provider.synthesizeBatch([batch[3]!]);
-    const a = alone[0]!.samples.length;
-    const b = out[3]!.samples.length;
-    expect(Math.abs(a - b) / a).toBeLessThan(0.1);
-    expect(provider.fallbacks - before).toBeLessThanOrEqual(1);
-    // phoneme input gives the same length as the text it came from (same voice, same prosody)
-    const [t] = await provider.synthesizeBatch([{ text: 'hey viola', voice: voices[0]!, rate: 1, pitch: 1 }]);
-    expect(Math.abs(out[36]!.samples.length - t!.samples.length) / t!.samples.length).toBeLessThan(0.1);
-  });
+  it.skipIf(!ok)(
+    'batches utterances per voice, splits them back into the right count, matching single calls',
+    async () => {
+      const voices = (await provider.voices()).map((v) => v.id);
+      const batch = reqs([voices[0]!, voices[11]!, voices[23]!], 36, 1);
+      batch.push({ phonemes: "h'eI vaI'oUl@", voice: voices[0]!, rate: 1, pitch: 1 });
+      const before = provider.fallbacks;
+      const out = await provider.synthesize(batch);
+      expect(out).toHaveLength(batch.length);
+      expect(out.every((a) => a !== null && a.samples.length > 0.2 * a.sampleRate)).toBe(true);
+      // batching did not collapse pieces: every split piece is the length of the same utterance synthesised alone
+      const alone = await provider.synthesizeBatch([batch[3]!]);
+      const a = alone[0]!.samples.length;
+      const b = out[3]!.samples.length;
+      expect(Math.abs(a - b) / a).toBeLessThan(0.1);
+      expect(provider.fallbacks - before).toBeLessThanOrEqual(1);
+      // phoneme input gives the same length as the text it came from (same voice, same prosody)
+      const [t] = await provider.synthesizeBatch([
+        { text: 'hey viola', voice: voices[0]!, rate: 1, pitch: 1 },
+      ]);
+      expect(Math.abs(out[36]!.samples.length - t!.samples.length) / t!.samples.length).toBeLessThan(0.1);
+    },
+  );
 
-  it.skipIf(!ok)('switches voices inside a mixed batch (each piece has its own voice\'s pitch)', async () => {
+  it.skipIf(!ok)("switches voices inside a mixed batch (each piece has its own voice's pitch)", async () => {
     const ids = (await provider.voices()).map((v) => v.id);
     const male = ids.find((v) => v.endsWith('en-us'))!;
     const female = ids.find((v) => v.endsWith('en-us+f2'))!;
-    const batch: SynthRequest[] = [male, female, male, female].map((voice) => ({ text: 'hello there my friend', voice, rate: 1, pitch: 1 }));
+    const batch: SynthRequest[] = [male, female, male, female].map((voice) => ({
+      text: 'hello there my friend',
+      voice,
+      rate: 1,
+      pitch: 1,
+    }));
     const mixed = await provider.synthesize(batch);
     const [m1, fa1, m2, fa2] = mixed.map((a) => f0(a!));
     expect(fa1! / m1!).toBeGreaterThan(1.3);
@@ -121,11 +131,15 @@ describe.each([
 
   it.skipIf(!ok)('applies rate and pitch (pitch mapped so ±15 % moves F0 by roughly ±10–15 %)', async () => {
     const voice = `${provider.id}:en-us`;
-    const p = await provider.synthesize([0.85, 1, 1.15].map((pitch) => ({ text: 'hello there my friend', voice, rate: 1, pitch })));
+    const p = await provider.synthesize(
+      [0.85, 1, 1.15].map((pitch) => ({ text: 'hello there my friend', voice, rate: 1, pitch })),
+    );
     const [lo, mid, hi] = p.map((a) => f0(a!));
     expect(hi! / mid!).toBeGreaterThan(1.08);
     expect(mid! / lo!).toBeGreaterThan(1.05);
-    const r = await provider.synthesize([0.85, 1.2].map((rate) => ({ text: 'hello there my friend', voice, rate, pitch: 1 })));
+    const r = await provider.synthesize(
+      [0.85, 1.2].map((rate) => ({ text: 'hello there my friend', voice, rate, pitch: 1 })),
+    );
     expect(r[0]!.samples.length / r[1]!.samples.length).toBeGreaterThan(1.15);
   });
 
@@ -163,7 +177,9 @@ describe('splitOnSilence', () => {
     tone(24000, 30000); // 0.75 s gap: new piece
     tone(40000, 41000);
     const p = splitOnSilence(x, sr);
-    expect(p.map((q) => q.length)).toEqual([11000, 6000, 1000].map((n) => p.find((q) => Math.abs(q.length - n) < 4)?.length));
+    expect(p.map((q) => q.length)).toEqual(
+      [11000, 6000, 1000].map((n) => p.find((q) => Math.abs(q.length - n) < 4)?.length),
+    );
     expect(p).toHaveLength(3);
   });
 });
@@ -194,16 +210,20 @@ describe('system and other providers', () => {
   });
 
   const festival = new FestivalProvider();
-  it.skipIf(!hasFestival)('festival synthesises a batch in one process', async () => {
-    const voices = (await festival.voices()).map((v) => v.id);
-    expect(voices.length).toBeGreaterThan(0);
-    const out = await festival.synthesize([
-      { text: 'hey viola', voice: voices[0]!, rate: 1, pitch: 1 },
-      { text: 'say "hello", computer', voice: voices[0]!, rate: 0.9, pitch: 1.1 },
-    ]);
-    expect(out.every((a) => a !== null && rms(a.samples) > 0.01)).toBe(true);
-    expect(festival.maxShare).toBe(0.1);
-  }, 30_000);
+  it.skipIf(!hasFestival)(
+    'festival synthesises a batch in one process',
+    async () => {
+      const voices = (await festival.voices()).map((v) => v.id);
+      expect(voices.length).toBeGreaterThan(0);
+      const out = await festival.synthesize([
+        { text: 'hey viola', voice: voices[0]!, rate: 1, pitch: 1 },
+        { text: 'say "hello", computer', voice: voices[0]!, rate: 0.9, pitch: 1.1 },
+      ]);
+      expect(out.every((a) => a !== null && rms(a.samples) > 0.01)).toBe(true);
+      expect(festival.maxShare).toBe(0.1);
+    },
+    30_000,
+  );
 
   it('piper is unavailable without voices and maps IPA to ids like Piper', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'vw-piper-'));
@@ -211,49 +231,62 @@ describe('system and other providers', () => {
     expect(await new PiperProvider(undefined, system).available()).toBe(false);
     // a config without its model file is not a voice
     await mkdir(path.join(dir, 'x'), { recursive: true });
-    await writeFile(path.join(dir, 'a.onnx.json'), JSON.stringify({ audio: { sample_rate: 22050 }, phoneme_id_map: { _: [0] } }));
+    await writeFile(
+      path.join(dir, 'a.onnx.json'),
+      JSON.stringify({ audio: { sample_rate: 22050 }, phoneme_id_map: { _: [0] } }),
+    );
     expect(await new PiperProvider(dir, system).voices()).toEqual([]);
-    const map = { _: [0], '^': [1], $: [2], ' ': [3], h: [20], 'ˈ': [120], e: [18], 'ɪ': [74] };
+    const map = { _: [0], '^': [1], $: [2], ' ': [3], h: [20], ˈ: [120], e: [18], ɪ: [74] };
     expect(piperPhonemeIds('hˈeɪ', map)).toEqual([1, 0, 20, 0, 120, 0, 18, 0, 74, 0, 2]);
   });
 });
 
 describe('synthesizeMany', () => {
-  it.skipIf(!hasSystem && !hasWasm)('synthesises at 16 kHz in order, caches, and reports failures as null', async () => {
-    const ps = await discoverProviders({ only: hasSystem ? ['espeak'] : ['espeak-wasm'] });
-    const voices = (await listVoices(ps)).map((v) => v.id);
-    const cacheDir = await mkdtemp(path.join(tmpdir(), 'vw-synth-cache-'));
-    const rs = reqs(voices.slice(0, 4), 24, 7);
-    rs.push({ text: 'hello', voice: 'nosuch:voice', rate: 1, pitch: 1 });
-    const progress: number[] = [];
-    const a = await synthesizeMany(ps, rs, { cacheDir, onProgress: (d) => progress.push(d) });
-    expect(a).toHaveLength(25);
-    expect(a[24]).toBeNull();
-    expect(a.slice(0, 24).every((x) => x !== null && x.length > 3000 && x.length < 48000)).toBe(true);
-    expect(progress[progress.length - 1]).toBe(25);
-    expect(lastSynthStats?.cached).toBe(0);
-    const b = await synthesizeMany(ps, rs, { cacheDir });
-    expect(lastSynthStats?.cached).toBe(24);
-    for (let i = 0; i < 24; i++) expect(b[i]).toEqual(a[i]);
-    // deterministic without the cache too (same requests → same samples)
-    const c = await synthesizeMany(ps, rs);
-    expect(lastSynthStats?.cached).toBe(0);
-    for (let i = 0; i < 24; i++) expect(c[i]).toEqual(a[i]);
-    expect(() => assertSynthesisCounts(rs, a)).toThrow(SynthesisError);
-    try {
-      assertSynthesisCounts(rs, a);
-    } catch (e) {
-      expect((e as SynthesisError).code).toBe('synthesis_unavailable');
-      expect((e as SynthesisError).counts).toEqual({ produced: 24, requested: 25, voices: 4 });
-    }
-    expect(assertSynthesisCounts(rs, a, { minUtterances: 20, minVoices: 4 })).toEqual({ produced: 24, voices: 4 });
-    disposeProviders(ps);
-  });
+  it.skipIf(!hasSystem && !hasWasm)(
+    'synthesises at 16 kHz in order, caches, and reports failures as null',
+    async () => {
+      const ps = await discoverProviders({ only: hasSystem ? ['espeak'] : ['espeak-wasm'] });
+      const voices = (await listVoices(ps)).map((v) => v.id);
+      const cacheDir = await mkdtemp(path.join(tmpdir(), 'vw-synth-cache-'));
+      const rs = reqs(voices.slice(0, 4), 24, 7);
+      rs.push({ text: 'hello', voice: 'nosuch:voice', rate: 1, pitch: 1 });
+      const progress: number[] = [];
+      const a = await synthesizeMany(ps, rs, { cacheDir, onProgress: (d) => progress.push(d) });
+      expect(a).toHaveLength(25);
+      expect(a[24]).toBeNull();
+      expect(a.slice(0, 24).every((x) => x !== null && x.length > 3000 && x.length < 48000)).toBe(true);
+      expect(progress[progress.length - 1]).toBe(25);
+      expect(lastSynthStats?.cached).toBe(0);
+      const b = await synthesizeMany(ps, rs, { cacheDir });
+      expect(lastSynthStats?.cached).toBe(24);
+      for (let i = 0; i < 24; i++) expect(b[i]).toEqual(a[i]);
+      // deterministic without the cache too (same requests → same samples)
+      const c = await synthesizeMany(ps, rs);
+      expect(lastSynthStats?.cached).toBe(0);
+      for (let i = 0; i < 24; i++) expect(c[i]).toEqual(a[i]);
+      expect(() => assertSynthesisCounts(rs, a)).toThrow(SynthesisError);
+      try {
+        assertSynthesisCounts(rs, a);
+      } catch (e) {
+        expect((e as SynthesisError).code).toBe('synthesis_unavailable');
+        expect((e as SynthesisError).counts).toEqual({ produced: 24, requested: 25, voices: 4 });
+      }
+      expect(assertSynthesisCounts(rs, a, { minUtterances: 20, minVoices: 4 })).toEqual({
+        produced: 24,
+        voices: 4,
+      });
+      disposeProviders(ps);
+    },
+  );
 });
 
 describe('voices, variants, phonemes', () => {
   it('splits voices deterministically ≈ 80/20 keeping accents together', async () => {
-    const voices = Array.from({ length: 200 }, (_, i) => ({ id: `p:v${i}`, provider: 'p', group: `g${i % 50}` }));
+    const voices = Array.from({ length: 200 }, (_, i) => ({
+      id: `p:v${i}`,
+      provider: 'p',
+      group: `g${i % 50}`,
+    }));
     const a = splitVoices(voices, 42);
     expect(splitVoices(voices, 42)).toEqual(a);
     expect(a.train.length + a.eval.length).toBe(200);
@@ -263,7 +296,11 @@ describe('voices, variants, phonemes', () => {
     expect(a.eval.length).toBeLessThanOrEqual(48);
     // uneven groups (like espeak accents of 10 voices next to single flite voices) still give ≈ 20 % of voices
     const uneven = [
-      ...Array.from({ length: 80 }, (_, i) => ({ id: `espeak:a${i % 8}+v${i}`, provider: 'espeak', group: `espeak/a${i % 8}` })),
+      ...Array.from({ length: 80 }, (_, i) => ({
+        id: `espeak:a${i % 8}+v${i}`,
+        provider: 'espeak',
+        group: `espeak/a${i % 8}`,
+      })),
       ...Array.from({ length: 7 }, (_, i) => ({ id: `flite:v${i}`, provider: 'flite' })),
     ];
     for (const seed of [1, 2, 3, 4, 5, 6]) {
@@ -273,13 +310,25 @@ describe('voices, variants, phonemes', () => {
     }
     const other = splitVoices(voices, 43);
     expect(other.eval.map((v) => v.id)).not.toEqual(a.eval.map((v) => v.id));
-    const two = splitVoices([{ id: 'a', provider: 'p' }, { id: 'b', provider: 'p' }], 1);
+    const two = splitVoices(
+      [
+        { id: 'a', provider: 'p' },
+        { id: 'b', provider: 'p' },
+      ],
+      1,
+    );
     expect(two.train).toHaveLength(1);
     expect(two.eval).toHaveLength(1);
   });
 
   it('builds phrase variants', () => {
-    expect(phraseVariants('Hey  Viola')).toEqual(['Hey Viola', 'Hey, Viola', 'Hey Viola?', 'Hey Viola!', 'hey viola']);
+    expect(phraseVariants('Hey  Viola')).toEqual([
+      'Hey Viola',
+      'Hey, Viola',
+      'Hey Viola?',
+      'Hey Viola!',
+      'hey viola',
+    ]);
     expect(phraseVariants('computer')).toEqual(['computer', 'computer?', 'computer!']);
   });
 
@@ -312,15 +361,35 @@ describe('piper provider (wiring through onnxruntime-node)', () => {
     const I64 = onnx.TensorProto.DataType.INT64;
     const vi = (name: string, elemType: number, dims: Array<number | string>) => ({
       name,
-      type: { tensorType: { elemType, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } },
+      type: {
+        tensorType: {
+          elemType,
+          shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
+        },
+      },
     });
     const nodes = [
-      { opType: 'Cast', input: ['input'], output: ['idsf'], attribute: [{ name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: F }] },
-      { opType: 'Gather', input: ['scales', 'one'], output: ['ls'], attribute: [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 0 }] },
+      {
+        opType: 'Cast',
+        input: ['input'],
+        output: ['idsf'],
+        attribute: [{ name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: F }],
+      },
+      {
+        opType: 'Gather',
+        input: ['scales', 'one'],
+        output: ['ls'],
+        attribute: [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 0 }],
+      },
       { opType: 'Mul', input: ['idsf', 'ls'], output: ['y'] },
       ...(multiSpeaker
         ? [
-            { opType: 'Cast', input: ['sid'], output: ['sidf'], attribute: [{ name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: F }] },
+            {
+              opType: 'Cast',
+              input: ['sid'],
+              output: ['sidf'],
+              attribute: [{ name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: F }],
+            },
             { opType: 'Add', input: ['y', 'sidf'], output: ['y2'] },
           ]
         : []),
@@ -348,41 +417,64 @@ describe('piper provider (wiring through onnxruntime-node)', () => {
     return onnx.ModelProto.encode(onnx.ModelProto.create(model)).finish();
   }
 
-  it.skipIf(!hasSystem && !hasWasm)('lists every speaker, phonemises with espeak IPA and feeds ids, scales and sid', async () => {
-    const dir = await mkdtemp(path.join(tmpdir(), 'vw-piper-'));
-    const map: Record<string, number[]> = { _: [0], '^': [1], $: [2], ' ': [3], h: [20], 'ˈ': [120], e: [18], 'ɪ': [74], v: [34], a: [14], 'ʊ': [100], l: [24], 'ə': [59], o: [27] };
-    const config = (speakers: number) => ({
-      audio: { sample_rate: 16000 },
-      espeak: { voice: 'en-us' },
-      inference: { noise_scale: 0.667, length_scale: 1, noise_w: 0.8 },
-      phoneme_id_map: map,
-      num_speakers: speakers,
-    });
-    await writeFile(path.join(dir, 'solo.onnx'), await piperLikeModel(false));
-    await writeFile(path.join(dir, 'solo.onnx.json'), JSON.stringify(config(1)));
-    await writeFile(path.join(dir, 'multi.onnx'), await piperLikeModel(true));
-    await writeFile(path.join(dir, 'multi.onnx.json'), JSON.stringify(config(3)));
-    const espeak = hasSystem ? system : wasm;
-    const piper = new PiperProvider(dir, espeak);
-    expect(await piper.available()).toBe(true);
-    const voices = await piper.voices();
-    expect(voices.map((v) => v.id)).toEqual(['piper:multi#0', 'piper:multi#1', 'piper:multi#2', 'piper:solo']);
-    expect(new Set(voices.map((v) => v.group))).toEqual(new Set(['piper/multi', 'piper/solo']));
-    const out = await piper.synthesize([
-      { text: 'hey viola', voice: 'piper:solo', rate: 2, pitch: 1 },
-      { text: 'hey viola', voice: 'piper:multi#2', rate: 1, pitch: 1 },
-      { phonemes: "h'eI", voice: 'piper:solo', rate: 1, pitch: 1 },
-      { text: 'hey', voice: 'piper:nosuch', rate: 1, pitch: 1 },
-    ]);
-    const ids = piperPhonemeIds(await espeak.ipa('hey viola'), map);
-    expect(ids.slice(0, 4)).toEqual([1, 0, 20, 0]); // ^ _ h _
-    expect(ids.length).toBeGreaterThan(12);
-    expect(out[0]!.sampleRate).toBe(16000);
-    expect(Array.from(out[0]!.samples)).toEqual(ids.map((i) => i * 0.5)); // length_scale = 1 / rate
-    expect(Array.from(out[1]!.samples)).toEqual(ids.map((i) => i + 2)); // speaker id 2
-    expect(Array.from(out[2]!.samples)).toEqual(piperPhonemeIds(await espeak.ipa("[[h'eI]]"), map));
-    expect(out[3]).toBeNull();
-  });
+  it.skipIf(!hasSystem && !hasWasm)(
+    'lists every speaker, phonemises with espeak IPA and feeds ids, scales and sid',
+    async () => {
+      const dir = await mkdtemp(path.join(tmpdir(), 'vw-piper-'));
+      const map: Record<string, number[]> = {
+        _: [0],
+        '^': [1],
+        $: [2],
+        ' ': [3],
+        h: [20],
+        ˈ: [120],
+        e: [18],
+        ɪ: [74],
+        v: [34],
+        a: [14],
+        ʊ: [100],
+        l: [24],
+        ə: [59],
+        o: [27],
+      };
+      const config = (speakers: number) => ({
+        audio: { sample_rate: 16000 },
+        espeak: { voice: 'en-us' },
+        inference: { noise_scale: 0.667, length_scale: 1, noise_w: 0.8 },
+        phoneme_id_map: map,
+        num_speakers: speakers,
+      });
+      await writeFile(path.join(dir, 'solo.onnx'), await piperLikeModel(false));
+      await writeFile(path.join(dir, 'solo.onnx.json'), JSON.stringify(config(1)));
+      await writeFile(path.join(dir, 'multi.onnx'), await piperLikeModel(true));
+      await writeFile(path.join(dir, 'multi.onnx.json'), JSON.stringify(config(3)));
+      const espeak = hasSystem ? system : wasm;
+      const piper = new PiperProvider(dir, espeak);
+      expect(await piper.available()).toBe(true);
+      const voices = await piper.voices();
+      expect(voices.map((v) => v.id)).toEqual([
+        'piper:multi#0',
+        'piper:multi#1',
+        'piper:multi#2',
+        'piper:solo',
+      ]);
+      expect(new Set(voices.map((v) => v.group))).toEqual(new Set(['piper/multi', 'piper/solo']));
+      const out = await piper.synthesize([
+        { text: 'hey viola', voice: 'piper:solo', rate: 2, pitch: 1 },
+        { text: 'hey viola', voice: 'piper:multi#2', rate: 1, pitch: 1 },
+        { phonemes: "h'eI", voice: 'piper:solo', rate: 1, pitch: 1 },
+        { text: 'hey', voice: 'piper:nosuch', rate: 1, pitch: 1 },
+      ]);
+      const ids = piperPhonemeIds(await espeak.ipa('hey viola'), map);
+      expect(ids.slice(0, 4)).toEqual([1, 0, 20, 0]); // ^ _ h _
+      expect(ids.length).toBeGreaterThan(12);
+      expect(out[0]!.sampleRate).toBe(16000);
+      expect(Array.from(out[0]!.samples)).toEqual(ids.map((i) => i * 0.5)); // length_scale = 1 / rate
+      expect(Array.from(out[1]!.samples)).toEqual(ids.map((i) => i + 2)); // speaker id 2
+      expect(Array.from(out[2]!.samples)).toEqual(piperPhonemeIds(await espeak.ipa("[[h'eI]]"), map));
+      expect(out[3]).toBeNull();
+    },
+  );
 });
 
 describe('ResamplePool', () => {
@@ -392,7 +484,10 @@ describe('ResamplePool', () => {
     const pool = new ResamplePool(2);
     try {
       const r = deriveRng(1, 'pool', 0);
-      const inputs = [22050, 16000, 11025, 48000].map((rate, k) => ({ rate, x: Float32Array.from({ length: Math.round(rate / 2) + k * 37 }, () => 0.3 * r.normal()) }));
+      const inputs = [22050, 16000, 11025, 48000].map((rate, k) => ({
+        rate,
+        x: Float32Array.from({ length: Math.round(rate / 2) + k * 37 }, () => 0.3 * r.normal()),
+      }));
       const outs = await Promise.all(inputs.map(({ rate, x }) => pool.resample(x, rate, 16000)));
       inputs.forEach(({ rate, x }, k) => {
         expect(x.length).toBe(Math.round(rate / 2) + k * 37);

@@ -70,13 +70,15 @@ export function centerSequences(seqs: FeatureSequence[]): FeatureSequence[] {
   const mean = new Float64Array(dim);
   let frames = 0;
   for (const s of seqs) {
-    for (let t = 0; t < s.steps; t++) for (let k = 0; k < dim; k++) mean[k] = (mean[k] as number) + (s.data[t * dim + k] as number);
+    for (let t = 0; t < s.steps; t++)
+      for (let k = 0; k < dim; k++) mean[k] = (mean[k] as number) + (s.data[t * dim + k] as number);
     frames += s.steps;
   }
   for (let k = 0; k < dim; k++) mean[k] = (mean[k] as number) / Math.max(1, frames);
   return seqs.map((s) => {
     const data = new Float32Array(s.steps * dim);
-    for (let t = 0; t < s.steps; t++) for (let k = 0; k < dim; k++) data[t * dim + k] = (s.data[t * dim + k] as number) - (mean[k] as number);
+    for (let t = 0; t < s.steps; t++)
+      for (let k = 0; k < dim; k++) data[t * dim + k] = (s.data[t * dim + k] as number) - (mean[k] as number);
     return { data, steps: s.steps, dim };
   });
 }
@@ -119,7 +121,13 @@ export function findInconsistentClips(
       (distances[j] as number[])[i] = d;
       all.push(d);
     }
-  if (n < 3) return { flagged: [], medians: new Array(n).fill(0), overallMedian: all.length ? median(all) : 0, distances };
+  if (n < 3)
+    return {
+      flagged: [],
+      medians: new Array(n).fill(0),
+      overallMedian: all.length ? median(all) : 0,
+      distances,
+    };
   const medians = distances.map((row, i) => median(row.filter((_, j) => j !== i)));
   // "overall median" = median of the per-clip medians: unlike the median of all pairs, one odd clip cannot raise it
   const overallMedian = median(medians);

@@ -1,4 +1,4 @@
-import { type RandomSource, Rand } from './random.ts';
+import { Rand, type RandomSource } from './random.ts';
 
 /** Default noise floor used for canvases and scoring pads (§6.8). */
 export const NOISE_FLOOR_DBFS = -72;

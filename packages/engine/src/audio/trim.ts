@@ -115,7 +115,14 @@ function resolve(opts: TrimOptions | undefined): Required<Omit<TrimOptions, 'vad
 
 type Prepared =
   | { done: TrimResult }
-  | { done?: undefined; run: Float32Array; s0: number; s1: number; diag: TrimDiagnostics; o: Required<Omit<TrimOptions, 'vadProb'>> };
+  | {
+      done?: undefined;
+      run: Float32Array;
+      s0: number;
+      s1: number;
+      diag: TrimDiagnostics;
+      o: Required<Omit<TrimOptions, 'vadProb'>>;
+    };
 
 function prepare(x: Float32Array, opts?: TrimOptions): Prepared {
   const o = resolve(opts);
@@ -148,7 +155,11 @@ function prepare(x: Float32Array, opts?: TrimOptions): Prepared {
   return { run: x.subarray(s0, s1), s0, s1, diag, o };
 }
 
-function finish(x: Float32Array, p: Exclude<Prepared, { done: TrimResult }>, vadMean: number | undefined): TrimResult {
+function finish(
+  x: Float32Array,
+  p: Exclude<Prepared, { done: TrimResult }>,
+  vadMean: number | undefined,
+): TrimResult {
   const { diag, o } = p;
   if (vadMean !== undefined) {
     diag.vadMean = vadMean;

@@ -22,7 +22,12 @@ const WAVE_FORMAT_EXTENSIBLE = 0xfffe;
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 function tag(view: DataView, off: number): string {
-  return String.fromCharCode(view.getUint8(off), view.getUint8(off + 1), view.getUint8(off + 2), view.getUint8(off + 3));
+  return String.fromCharCode(
+    view.getUint8(off),
+    view.getUint8(off + 1),
+    view.getUint8(off + 2),
+    view.getUint8(off + 3),
+  );
 }
 
 /**
@@ -35,7 +40,8 @@ export function readWav(bytes: Uint8Array): DecodedWav {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (tag(view, 0) !== 'RIFF' || tag(view, 8) !== 'WAVE') throw new WavFormatError('not a RIFF/WAVE file');
   let off = 12;
-  let fmt: { format: number; channels: number; sampleRate: number; blockAlign: number; bits: number } | null = null;
+  let fmt: { format: number; channels: number; sampleRate: number; blockAlign: number; bits: number } | null =
+    null;
   let dataOff = -1;
   let dataLen = 0;
   while (off + 8 <= bytes.byteLength) {
@@ -50,7 +56,8 @@ export function readWav(bytes: Uint8Array): DecodedWav {
       const blockAlign = view.getUint16(body + 12, true);
       const bits = view.getUint16(body + 14, true);
       if (format === WAVE_FORMAT_EXTENSIBLE) {
-        if (size < 40 || body + 26 > bytes.byteLength) throw new WavFormatError('extensible fmt chunk too short');
+        if (size < 40 || body + 26 > bytes.byteLength)
+          throw new WavFormatError('extensible fmt chunk too short');
         format = view.getUint16(body + 24, true); // first two bytes of the sub-format GUID
       }
       fmt = { format, channels, sampleRate, blockAlign, bits };
@@ -82,7 +89,9 @@ export function readWav(bytes: Uint8Array): DecodedWav {
   const out = new Float32Array(frames);
   if (bits === 16 && channels === 1 && LITTLE_ENDIAN) {
     // fast path for the common case (16-bit mono): typed-array view instead of DataView calls
-    const pcm = new Int16Array(bytes.buffer.slice(bytes.byteOffset + dataOff, bytes.byteOffset + dataOff + frames * 2));
+    const pcm = new Int16Array(
+      bytes.buffer.slice(bytes.byteOffset + dataOff, bytes.byteOffset + dataOff + frames * 2),
+    );
     for (let i = 0; i < frames; i++) out[i] = (pcm[i] as number) / 32768;
     return { sampleRate, channels, samples: out, bitsPerSample: bits, float: isFloat };
   }
@@ -111,7 +120,7 @@ export function floatToInt16(samples: Float32Array): Int16Array {
   const out = new Int16Array(samples.length);
   for (let i = 0; i < samples.length; i++) {
     const v = Math.round((samples[i] as number) * 32768);
-    out[i] = v > 32767 ? 32767 : v < -32768 ? -32768 : v;
+    out[i] = v > 32767 ? 32767 : Math.max(v, -32768);
   }
   return out;
 }

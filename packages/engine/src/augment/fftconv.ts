@@ -29,8 +29,10 @@ export function fftConvolve(a: Float32Array, b: Float32Array): Float32Array {
   fft.realTransform(B, pb);
   fft.completeSpectrum(B);
   for (let k = 0; k < size; k++) {
-    const re = (A[2 * k] as number) * (B[2 * k] as number) - (A[2 * k + 1] as number) * (B[2 * k + 1] as number);
-    const im = (A[2 * k] as number) * (B[2 * k + 1] as number) + (A[2 * k + 1] as number) * (B[2 * k] as number);
+    const re =
+      (A[2 * k] as number) * (B[2 * k] as number) - (A[2 * k + 1] as number) * (B[2 * k + 1] as number);
+    const im =
+      (A[2 * k] as number) * (B[2 * k + 1] as number) + (A[2 * k + 1] as number) * (B[2 * k] as number);
     A[2 * k] = re;
     A[2 * k + 1] = im;
   }

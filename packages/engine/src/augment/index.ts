@@ -1,11 +1,19 @@
-import { type RandomSource, Rand } from '../audio/random.ts';
+import { Rand, type RandomSource } from '../audio/random.ts';
 import { music } from '../negatives/music.ts';
-import { Rng } from '../rng.ts';
 import { noise } from '../negatives/noise.ts';
-import { addNoiseAtSnr, applyGain, applyRoom, changeSpeed, pitchShift, roomImpulseResponse, timeMask } from './transforms.ts';
+import { Rng } from '../rng.ts';
+import {
+  addNoiseAtSnr,
+  applyGain,
+  applyRoom,
+  changeSpeed,
+  pitchShift,
+  roomImpulseResponse,
+  timeMask,
+} from './transforms.ts';
 
-export * from './transforms.ts';
 export { fftConvolve } from './fftconv.ts';
+export * from './transforms.ts';
 
 /** §6.9 table: parameters and probabilities (exported for tests and documentation). */
 export const AUGMENT_CONFIG = {
@@ -37,7 +45,11 @@ export interface AugmentOptions {
 }
 
 /** The part before placement: speed → pitch → room (all applied to the utterance itself). */
-export function augmentUtterance(clip: Float32Array, rng: RandomSource, log?: Partial<AugmentLog>): Float32Array {
+export function augmentUtterance(
+  clip: Float32Array,
+  rng: RandomSource,
+  log?: Partial<AugmentLog>,
+): Float32Array {
   const r = new Rand(rng);
   const c = AUGMENT_CONFIG;
   let x = clip;
@@ -92,7 +104,7 @@ export function augmentPlaced(
     const sec = Math.max(0.1, x.length / 16000);
     const nr = new Rand(seedFn(noiseSeed)).u;
     const bed = useBed
-      ? (opts.noiseBeds as Float32Array[])[bedIndex] as Float32Array
+      ? ((opts.noiseBeds as Float32Array[])[bedIndex] as Float32Array)
       : kind === 'music'
         ? music(sec, nr)
         : noise(kind, sec, nr);

@@ -1,6 +1,6 @@
 import { resample } from '@violawake/detector';
 import { rms } from '../audio/levels.ts';
-import { type RandomSource, Rand } from '../audio/random.ts';
+import { Rand, type RandomSource } from '../audio/random.ts';
 import { fftConvolve } from './fftconv.ts';
 
 const SR = 16000;
@@ -11,7 +11,7 @@ export function applyGain(x: Float32Array, db: number): Float32Array {
   const out = new Float32Array(x.length);
   for (let i = 0; i < x.length; i++) {
     const v = (x[i] as number) * g;
-    out[i] = v > 1 ? 1 : v < -1 ? -1 : v;
+    out[i] = v > 1 ? 1 : Math.max(v, -1);
   }
   return out;
 }
@@ -37,7 +37,11 @@ export function changeSpeed(x: Float32Array, factor: number): Float32Array {
  * search on every 4th offset and sample, refined ±3 samples at full resolution).
  * Output length is exactly round(length · stretch).
  */
-export function wsola(x: Float32Array, stretch: number, opts: { frame?: number; tolerance?: number } = {}): Float32Array {
+export function wsola(
+  x: Float32Array,
+  stretch: number,
+  opts: { frame?: number; tolerance?: number } = {},
+): Float32Array {
   const N = opts.frame ?? 320;
   const Hs = N / 2;
   const tol = opts.tolerance ?? 80;
@@ -148,7 +152,11 @@ export function addNoiseAtSnr(
  * 0.15·rt60), each ±2–4 times the diffuse tail's local standard deviation, and a Gaussian noise tail from the first
  * sample with an exponential envelope that decays 60 dB over `rt60` seconds; direct-to-reverberant ratio uniform −3…+8 dB. Length 1.2·rt60 (the tail reaches −72 dB).
  */
-export function roomImpulseResponse(rt60: number, rng: RandomSource, opts: { drrDb?: number } = {}): Float32Array {
+export function roomImpulseResponse(
+  rt60: number,
+  rng: RandomSource,
+  opts: { drrDb?: number } = {},
+): Float32Array {
   const r = new Rand(rng);
   const len = Math.max(64, Math.ceil(1.2 * rt60 * SR));
   const h = new Float32Array(len);
@@ -186,7 +194,11 @@ export function measureRt60(h: Float32Array, sampleRate = SR, fromDb = -5, toDb 
     edc[i] = acc;
   }
   const total = edc[0] as number;
-  let sx = 0, sy = 0, sxx = 0, sxy = 0, n = 0;
+  let sx = 0,
+    sy = 0,
+    sxx = 0,
+    sxy = 0,
+    n = 0;
   for (let i = 0; i < h.length; i++) {
     const db = 10 * Math.log10((edc[i] as number) / total);
     if (db > fromDb) continue;

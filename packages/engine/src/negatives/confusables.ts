@@ -3,25 +3,91 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { phonemize, phonemizeMany } from '../synth/index.ts';
 import {
-  type Unit,
   isVowel,
   nearPhonemes,
   normalizePhonemes,
   parsePhonemes,
   phonemeDistance,
   renderPhonemes,
+  type Unit,
 } from './phonemes.ts';
 import { loadSentences, sentenceVocabulary } from './sentences.ts';
 
 /** Common first names used for shared-prefix phrases ("hey" + name). */
 export const COMMON_NAMES = [
-  'Anna', 'Ben', 'Carla', 'David', 'Emma', 'Frank', 'Grace', 'Henry', 'Isabel', 'Jack', 'Kate', 'Liam', 'Maria',
-  'Noah', 'Olivia', 'Peter', 'Rachel', 'Sam', 'Tina', 'Victor', 'Wendy', 'Zoe', 'Oscar', 'Lucy', 'Marcus', 'Nina',
-  'Paul', 'Sophie', 'Tom', 'Julia', 'Daniel', 'Eva', 'George', 'Hannah', 'Laura', 'Mike', 'Sara', 'Nora', 'Rosa',
-  'Alex', 'Mary', 'James', 'Linda', 'Robert', 'Susan', 'Kevin', 'Joe', 'Amy', 'Chris', 'Dave',
+  'Anna',
+  'Ben',
+  'Carla',
+  'David',
+  'Emma',
+  'Frank',
+  'Grace',
+  'Henry',
+  'Isabel',
+  'Jack',
+  'Kate',
+  'Liam',
+  'Maria',
+  'Noah',
+  'Olivia',
+  'Peter',
+  'Rachel',
+  'Sam',
+  'Tina',
+  'Victor',
+  'Wendy',
+  'Zoe',
+  'Oscar',
+  'Lucy',
+  'Marcus',
+  'Nina',
+  'Paul',
+  'Sophie',
+  'Tom',
+  'Julia',
+  'Daniel',
+  'Eva',
+  'George',
+  'Hannah',
+  'Laura',
+  'Mike',
+  'Sara',
+  'Nora',
+  'Rosa',
+  'Alex',
+  'Mary',
+  'James',
+  'Linda',
+  'Robert',
+  'Susan',
+  'Kevin',
+  'Joe',
+  'Amy',
+  'Chris',
+  'Dave',
 ];
 /** Onsets tried by the "swap a syllable onset" edit. */
-const ONSETS = ['b', 'd', 'g', 'k', 'm', 'n', 'p', 's', 't', 'l', 'r', 'w', 'h', 'f', 'v', 'dZ', 'tS', 'S', 'j'];
+const ONSETS = [
+  'b',
+  'd',
+  'g',
+  'k',
+  'm',
+  'n',
+  'p',
+  's',
+  't',
+  'l',
+  'r',
+  'w',
+  'h',
+  'f',
+  'v',
+  'dZ',
+  'tS',
+  'S',
+  'j',
+];
 
 export interface ConfusableOptions {
   /** Nonce candidates to keep (40). */
@@ -67,7 +133,8 @@ export function phonemeEdits(units: Unit[]): Unit[][] {
     for (let k = 0; k < base.length; k++) {
       const u = base[k] as Unit;
       if (u.ph === ' ') continue;
-      for (const near of nearPhonemes(u.ph)) res.push([...base.slice(0, k), { ph: near, stress: u.stress }, ...base.slice(k + 1)]);
+      for (const near of nearPhonemes(u.ph))
+        res.push([...base.slice(0, k), { ph: near, stress: u.stress }, ...base.slice(k + 1)]);
       // deletion (keep at least two phonemes)
       if (base.filter((x) => x.ph !== ' ').length > 2) res.push([...base.slice(0, k), ...base.slice(k + 1)]);
       // schwa insertion between two consonants
@@ -77,7 +144,8 @@ export function phonemeEdits(units: Unit[]): Unit[][] {
       // onset swap: a consonant right before a stressed vowel, or starting a word before a vowel
       const prev = base[k - 1];
       if (!isVowel(u.ph) && next && isVowel(next.ph) && (next.stress > 0 || !prev || prev.ph === ' '))
-        for (const o of ONSETS) if (o !== u.ph) res.push([...base.slice(0, k), { ph: o, stress: 0 }, ...base.slice(k + 1)]);
+        for (const o of ONSETS)
+          if (o !== u.ph) res.push([...base.slice(0, k), { ph: o, stress: 0 }, ...base.slice(k + 1)]);
     }
     return res;
   };
@@ -90,7 +158,8 @@ export function phonemeEdits(units: Unit[]): Unit[][] {
       for (let k = 0; k < c.length; k++) {
         const u = c[k] as Unit;
         if (u.ph === ' ' || u.ph !== (units[k] as Unit).ph) continue;
-        for (const near of nearPhonemes(u.ph)) out.push([...c.slice(0, k), { ph: near, stress: u.stress }, ...c.slice(k + 1)]);
+        for (const near of nearPhonemes(u.ph))
+          out.push([...c.slice(0, k), { ph: near, stress: u.stress }, ...c.slice(k + 1)]);
       }
     }
   }
@@ -131,7 +200,8 @@ export function loadLexicon(cacheDir?: string): Promise<Array<{ text: string; ph
         const ws = s.toLowerCase().match(/[a-z']+/g) ?? [];
         for (let i = 0; i + 1 < ws.length; i++) {
           const pair = `${ws[i]} ${ws[i + 1]}`;
-          if (!entries.has(pair)) entries.set(pair, `${words[ws[i] as string] ?? ''} ${words[ws[i + 1] as string] ?? ''}`.trim());
+          if (!entries.has(pair))
+            entries.set(pair, `${words[ws[i] as string] ?? ''} ${words[ws[i + 1] as string] ?? ''}`.trim());
         }
       }
       return [...entries].map(([text, phonemes]) => ({ text, phonemes }));
@@ -163,7 +233,8 @@ export async function confusables(wakeWord: string, opts: ConfusableOptions = {}
   const wakeWords = splitUnits(wake);
   const textWords = wakeWord.trim().toLowerCase().split(/\s+/);
   const excluded = (p: string) => isExcludedCandidate(p, wakePh);
-  const stripStress = (u: Unit[]) => u.filter((x) => x.ph !== ' ').map((x) => ({ ph: x.ph, stress: 0 as const }));
+  const stripStress = (u: Unit[]) =>
+    u.filter((x) => x.ph !== ' ').map((x) => ({ ph: x.ph, stress: 0 as const }));
   const wakeFlat = stripStress(wake);
 
   // nonce candidates
@@ -181,7 +252,10 @@ export async function confusables(wakeWord: string, opts: ConfusableOptions = {}
   // real words and pairs
   const lexicon = await loadLexicon(opts.cacheDir);
   // the whole phrase, and each of its words that is long enough (≥ 4 phonemes) not to match every short word
-  const targets = [wakeFlat, ...(wakeWords.length > 1 ? wakeWords.map(stripStress).filter((w) => w.length >= 4) : [])];
+  const targets = [
+    wakeFlat,
+    ...(wakeWords.length > 1 ? wakeWords.map(stripStress).filter((w) => w.length >= 4) : []),
+  ];
   const real: Array<{ text: string; p: string; d: number }> = [];
   const realSeen = new Set<string>();
   const wakeText = textWords.join(' ');
@@ -192,7 +266,9 @@ export async function confusables(wakeWord: string, opts: ConfusableOptions = {}
     const u = stripStress(parsePhonemes(e.phonemes));
     // quick length filter: far longer or shorter entries cannot be close
     let d = Infinity;
-    for (const t of targets) if (Math.abs(u.length - t.length) <= 3) d = Math.min(d, phonemeDistance(u, t) / Math.max(u.length, t.length));
+    for (const t of targets)
+      if (Math.abs(u.length - t.length) <= 3)
+        d = Math.min(d, phonemeDistance(u, t) / Math.max(u.length, t.length));
     if (!Number.isFinite(d)) continue;
     realSeen.add(norm);
     real.push({ text: e.text, p: e.phonemes, d });

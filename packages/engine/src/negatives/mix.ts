@@ -1,4 +1,4 @@
-import { type RandomSource, Rand } from '../audio/random.ts';
+import { Rand, type RandomSource } from '../audio/random.ts';
 import { addNoiseAtSnr } from '../augment/transforms.ts';
 
 /** Mixture (§6.5): speech over a noise or music bed at a seeded SNR in [minDb, maxDb] (default 0–20 dB). */

@@ -1,6 +1,6 @@
 import { setRms } from '../audio/levels.ts';
-import { type RandomSource, Rand } from '../audio/random.ts';
-import { GENERATOR_RMS, GENERATOR_SAMPLE_RATE as SR, bandpass, highpass } from './noise.ts';
+import { Rand, type RandomSource } from '../audio/random.ts';
+import { bandpass, GENERATOR_RMS, highpass, GENERATOR_SAMPLE_RATE as SR } from './noise.ts';
 
 /**
  * Procedural music-like audio (engine.md §6.5): a chord progression of additive harmonic tones with envelopes, a
@@ -102,7 +102,8 @@ function addBurst(out: Float32Array, start: number, amp: number, r: Rand, kind: 
   burst = kind === 'snare' ? bandpass(burst, 1800, 0.8) : highpass(highpass(burst, 6000), 6000);
   const tau = (kind === 'snare' ? 0.045 : 0.012) * SR;
   for (let i = 0; i < len && start + i < out.length; i++) {
-    const body = kind === 'snare' ? 0.5 * Math.sin((2 * Math.PI * 185 * i) / SR) * Math.exp(-i / (0.02 * SR)) : 0;
+    const body =
+      kind === 'snare' ? 0.5 * Math.sin((2 * Math.PI * 185 * i) / SR) * Math.exp(-i / (0.02 * SR)) : 0;
     out[start + i] = (out[start + i] as number) + amp * (Math.exp(-i / tau) * (burst[i] as number) + body);
   }
 }
@@ -138,10 +139,23 @@ export function music(seconds: number, rng: RandomSource, params?: Partial<Music
       for (const step of [0, 2, 4]) {
         const d = degree + step;
         const midi = p.rootMidi + (scale[d % 7] as number) + 12 * Math.floor(d / 7);
-        addTone(out, t0, Math.round(4 * beat * 0.95), midiHz(midi), 0.12, partials, tables, { attack: 0.03, release: 0.2, bright });
+        addTone(out, t0, Math.round(4 * beat * 0.95), midiHz(midi), 0.12, partials, tables, {
+          attack: 0.03,
+          release: 0.2,
+          bright,
+        });
       }
       const bassDeg = degree;
-      addTone(out, t0, Math.round(4 * beat * 0.9), midiHz(p.rootMidi - 12 + (scale[bassDeg % 7] as number)), 0.18, 3, tables, { attack: 0.01 });
+      addTone(
+        out,
+        t0,
+        Math.round(4 * beat * 0.9),
+        midiHz(p.rootMidi - 12 + (scale[bassDeg % 7] as number)),
+        0.18,
+        3,
+        tables,
+        { attack: 0.01 },
+      );
     }
     // melody: one or two notes per beat, stepwise motion
     const notes = r.chance(0.4) ? 2 : r.chance(0.85) ? 1 : 0;

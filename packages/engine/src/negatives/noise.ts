@@ -1,6 +1,6 @@
-import { setRms } from '../audio/levels.ts';
 import { noiseFloor } from '../audio/floor.ts';
-import { type RandomSource, Rand } from '../audio/random.ts';
+import { setRms } from '../audio/levels.ts';
+import { Rand, type RandomSource } from '../audio/random.ts';
 
 /**
  * Generic noise negatives (engine.md §6.5), 16 kHz, seeded. Every generator returns audio normalised to
@@ -22,7 +22,13 @@ function white(n: number, r: Rand): Float32Array {
 /** Pink (1/f) noise: Paul Kellet's refined filter on white noise. */
 function pink(n: number, r: Rand): Float32Array {
   const x = new Float32Array(n);
-  let b0 = 0, b1 = 0, b2 = 0, b3 = 0, b4 = 0, b5 = 0, b6 = 0;
+  let b0 = 0,
+    b1 = 0,
+    b2 = 0,
+    b3 = 0,
+    b4 = 0,
+    b5 = 0,
+    b6 = 0;
   for (let i = 0; i < n; i++) {
     const w = r.normal();
     b0 = 0.99886 * b0 + w * 0.0555179;
@@ -82,7 +88,10 @@ export function bandpass(x: Float32Array, hz: number, q: number): Float32Array {
   const b2 = -alpha / a0;
   const a1 = (-2 * Math.cos(w0)) / a0;
   const a2 = (1 - alpha) / a0;
-  let x1 = 0, x2 = 0, y1 = 0, y2 = 0;
+  let x1 = 0,
+    x2 = 0,
+    y1 = 0,
+    y2 = 0;
   for (let i = 0; i < x.length; i++) {
     const v = x[i] as number;
     const y = b0 * v + b2 * x2 - a1 * y1 - a2 * y2;
@@ -109,7 +118,8 @@ function hum(n: number, r: Rand): Float32Array {
   const table = new Float32Array(TABLE + 1);
   for (let i = 0; i <= TABLE; i++) {
     let v = 0;
-    for (let k = 0; k < nh; k++) v += (amps[k] as number) * Math.sin((2 * Math.PI * (k + 1) * i) / TABLE + (phases[k] as number));
+    for (let k = 0; k < nh; k++)
+      v += (amps[k] as number) * Math.sin((2 * Math.PI * (k + 1) * i) / TABLE + (phases[k] as number));
     table[i] = v;
   }
   const x = new Float32Array(n);
@@ -156,13 +166,17 @@ function clicks(n: number, r: Rand): Float32Array {
 /** Fan-like noise: band-passed noise with slow amplitude wobble, a low rumble and a faint blade tone. */
 function fan(n: number, r: Rand): Float32Array {
   const x = bandpass(white(n, r), r.uniform(150, 900), r.uniform(0.5, 1.5));
-  const rumble = setRms(lowpass(white(n, r), r.uniform(40, 120)), 0.3 * Math.sqrt(x.reduce((a, v) => a + v * v, 0) / Math.max(1, n)));
+  const rumble = setRms(
+    lowpass(white(n, r), r.uniform(40, 120)),
+    0.3 * Math.sqrt(x.reduce((a, v) => a + v * v, 0) / Math.max(1, n)),
+  );
   const blade = r.uniform(60, 240);
   const wobbleHz = r.uniform(0.2, 2);
   const toneAmp = r.uniform(0, 0.05);
   for (let i = 0; i < n; i++) {
     const wob = 1 + 0.15 * Math.sin((2 * Math.PI * wobbleHz * i) / SR);
-    x[i] = wob * (x[i] as number) + (rumble[i] as number) + toneAmp * Math.sin((2 * Math.PI * blade * i) / SR);
+    x[i] =
+      wob * (x[i] as number) + (rumble[i] as number) + toneAmp * Math.sin((2 * Math.PI * blade * i) / SR);
   }
   return x;
 }
@@ -198,7 +212,11 @@ export function noise(kind: NoiseKind, seconds: number, rng: RandomSource): Floa
 }
 
 /** Silence (§6.5): digital zeros, or a white noise floor between −90 and −60 dBFS. */
-export function silence(seconds: number, rng: RandomSource, opts: { digitalProbability?: number } = {}): Float32Array {
+export function silence(
+  seconds: number,
+  rng: RandomSource,
+  opts: { digitalProbability?: number } = {},
+): Float32Array {
   const r = new Rand(rng);
   const n = Math.max(0, Math.round(seconds * SR));
   if (r.chance(opts.digitalProbability ?? 0.3)) return new Float32Array(n);
@@ -209,7 +227,12 @@ export function silence(seconds: number, rng: RandomSource, opts: { digitalProba
  * Babble (§6.5): 3–6 overlapping speakers, each a sequence of the given utterances (seeded choice, short gaps,
  * ±4 dB per speaker), summed; RMS 0.1.
  */
-export function babble(utterances: Float32Array[], seconds: number, rng: RandomSource, opts: { speakers?: number } = {}): Float32Array {
+export function babble(
+  utterances: Float32Array[],
+  seconds: number,
+  rng: RandomSource,
+  opts: { speakers?: number } = {},
+): Float32Array {
   const r = new Rand(rng);
   const n = Math.max(0, Math.round(seconds * SR));
   const out = new Float32Array(n);
@@ -222,7 +245,8 @@ export function babble(utterances: Float32Array[], seconds: number, rng: RandomS
     while (t < n) {
       const u = r.pick(usable);
       const g = gain / Math.max(1e-6, Math.sqrt(u.reduce((a, v) => a + v * v, 0) / u.length));
-      for (let i = Math.max(0, -t); i < u.length && t + i < n; i++) out[t + i] = (out[t + i] as number) + g * (u[i] as number);
+      for (let i = Math.max(0, -t); i < u.length && t + i < n; i++)
+        out[t + i] = (out[t + i] as number) + g * (u[i] as number);
       t += u.length + Math.round(r.uniform(0.05, 0.4) * SR);
     }
   }

@@ -5,9 +5,48 @@
 
 /** Multi-character phoneme mnemonics of espeak-ng's English tables, longest first. */
 const MULTI = [
-  'aI@', 'aU@', 'i@3', 'aI3', 'oU#',
-  '@2', '@5', '@L', '3:', 'a#', 'A:', 'A@', 'aI', 'aU', 'e#', 'e@', 'eI', 'i:', 'I#', 'I2', 'i@', 'o@', '0#', 'O:',
-  'O@', 'OI', 'oU', 'u:', 'U@', 'dZ', 'tS', 't#', 'd#', 'n-', 'l-', 'm-', 'r-', 't2', 'd2', 'aa', 'z#', 's2',
+  'aI@',
+  'aU@',
+  'i@3',
+  'aI3',
+  'oU#',
+  '@2',
+  '@5',
+  '@L',
+  '3:',
+  'a#',
+  'A:',
+  'A@',
+  'aI',
+  'aU',
+  'e#',
+  'e@',
+  'eI',
+  'i:',
+  'I#',
+  'I2',
+  'i@',
+  'o@',
+  '0#',
+  'O:',
+  'O@',
+  'OI',
+  'oU',
+  'u:',
+  'U@',
+  'dZ',
+  'tS',
+  't#',
+  'd#',
+  'n-',
+  'l-',
+  'm-',
+  'r-',
+  't2',
+  'd2',
+  'aa',
+  'z#',
+  's2',
 ];
 const VOWEL_START = new Set(['@', '3', 'a', 'A', 'e', 'E', 'i', 'I', 'o', 'O', '0', 'u', 'U', 'V', '&']);
 
@@ -44,7 +83,7 @@ export function parsePhonemes(s: string): Unit[] {
       i++;
       continue;
     }
-    if (c === '_' || c === '|' || c === '=' || c === '!' || c === ';' || c === '-' && !out.length) {
+    if (c === '_' || c === '|' || c === '=' || c === '!' || c === ';' || (c === '-' && !out.length)) {
       i++;
       continue;
     }
@@ -77,13 +116,50 @@ export function normalizePhonemes(s: string): string {
 
 const NEAR_PAIRS: Array<[string, string]> = [
   // voicing pairs
-  ['b', 'p'], ['d', 't'], ['g', 'k'], ['v', 'f'], ['z', 's'], ['D', 'T'], ['Z', 'S'], ['dZ', 'tS'],
+  ['b', 'p'],
+  ['d', 't'],
+  ['g', 'k'],
+  ['v', 'f'],
+  ['z', 's'],
+  ['D', 'T'],
+  ['Z', 'S'],
+  ['dZ', 'tS'],
   // place neighbours
-  ['m', 'n'], ['n', 'N'], ['l', 'r'], ['w', 'v'], ['s', 'S'], ['f', 'T'], ['t#', 'd'], ['t#', 't'], ['j', 'w'],
+  ['m', 'n'],
+  ['n', 'N'],
+  ['l', 'r'],
+  ['w', 'v'],
+  ['s', 'S'],
+  ['f', 'T'],
+  ['t#', 'd'],
+  ['t#', 't'],
+  ['j', 'w'],
   // vowel neighbourhoods
-  ['i:', 'I'], ['I', 'E'], ['E', 'a'], ['a', 'V'], ['V', '0'], ['0', 'O:'], ['O:', 'oU'], ['U', 'u:'], ['u:', 'oU'],
-  ['eI', 'E'], ['eI', 'aI'], ['aI', 'OI'], ['aU', 'oU'], ['@', 'V'], ['@', 'I2'], ['3:', '@'], ['A:', 'a'], ['A:', '0'],
-  ['i@', 'e@'], ['I#', 'I'], ['I', '@'], ['eI', 'i:'], ['A@', 'O@'], ['a#', 'a'], ['a#', '@'],
+  ['i:', 'I'],
+  ['I', 'E'],
+  ['E', 'a'],
+  ['a', 'V'],
+  ['V', '0'],
+  ['0', 'O:'],
+  ['O:', 'oU'],
+  ['U', 'u:'],
+  ['u:', 'oU'],
+  ['eI', 'E'],
+  ['eI', 'aI'],
+  ['aI', 'OI'],
+  ['aU', 'oU'],
+  ['@', 'V'],
+  ['@', 'I2'],
+  ['3:', '@'],
+  ['A:', 'a'],
+  ['A:', '0'],
+  ['i@', 'e@'],
+  ['I#', 'I'],
+  ['I', '@'],
+  ['eI', 'i:'],
+  ['A@', 'O@'],
+  ['a#', 'a'],
+  ['a#', '@'],
 ];
 const NEAR = new Map<string, Set<string>>();
 for (const [a, b] of NEAR_PAIRS) {

@@ -16,7 +16,10 @@ let cached: { train: string[]; eval: string[]; hash: string } | null = null;
 export function loadSentences(): { train: string[]; eval: string[] } {
   if (!cached) {
     const text = readFileSync(SENTENCES_PATH, 'utf8');
-    const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+    const lines = text
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
     cached = {
       train: lines.filter((l) => !isEvalSentence(l)),
       eval: lines.filter(isEvalSentence),

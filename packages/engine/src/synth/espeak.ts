@@ -1,10 +1,17 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { readWav } from '../audio/wav.ts';
 import { mapLimit, onPath, runProcess } from './proc.ts';
 import { splitOnSilence, trimSilence } from './split.ts';
-import { type SpeechProvider, type SynthAudio, type SynthRequest, type SynthesizeOptions, type Voice, escapeXml } from './types.ts';
+import {
+  escapeXml,
+  type SpeechProvider,
+  type SynthAudio,
+  type SynthesizeOptions,
+  type SynthRequest,
+  type Voice,
+} from './types.ts';
 
 /**
  * eSpeak NG providers. Both run espeak-ng as a separate program: the system binary (`espeak`) or the npm
@@ -85,7 +92,11 @@ interface Pending {
 
 /** A pool of `espeak-child.mjs` processes (each compiles the WebAssembly module once). */
 class WasmRunner implements EspeakRunner {
-  private children: Array<{ proc: ChildProcessWithoutNullStreams; pending: Map<number, Pending>; load: number }> = [];
+  private children: Array<{
+    proc: ChildProcessWithoutNullStreams;
+    pending: Map<number, Pending>;
+    load: number;
+  }> = [];
   private nextId = 1;
   constructor(private readonly size: number) {}
 
@@ -128,7 +139,10 @@ class WasmRunner implements EspeakRunner {
   private setRef(proc: ChildProcessWithoutNullStreams, on: boolean) {
     const m = on ? 'ref' : 'unref';
     proc[m]();
-    for (const s of [proc.stdout, proc.stderr, proc.stdin] as unknown as Array<{ ref?: () => void; unref?: () => void }>) {
+    for (const s of [proc.stdout, proc.stderr, proc.stdin] as unknown as Array<{
+      ref?: () => void;
+      unref?: () => void;
+    }>) {
       const f = s[m];
       if (typeof f === 'function') f.call(s);
     }
@@ -168,12 +182,19 @@ function wavToAudio(bytes: Uint8Array): SynthAudio {
 }
 
 /** Parses `espeak-ng --voices=…` output into (language, file) rows. */
-export function parseVoiceList(out: string): Array<{ language: string; gender: string; name: string; file: string }> {
+export function parseVoiceList(
+  out: string,
+): Array<{ language: string; gender: string; name: string; file: string }> {
   const rows: Array<{ language: string; gender: string; name: string; file: string }> = [];
   for (const line of out.split('\n').slice(1)) {
     const cols = line.trim().split(/\s+/);
     if (cols.length < 5) continue;
-    rows.push({ language: cols[1] as string, gender: (cols[2] as string).split('/')[1] ?? '', name: cols[3] as string, file: cols[4] as string });
+    rows.push({
+      language: cols[1] as string,
+      gender: (cols[2] as string).split('/')[1] ?? '',
+      name: cols[3] as string,
+      file: cols[4] as string,
+    });
   }
   return rows;
 }
@@ -255,9 +276,12 @@ export class EspeakProvider implements SpeechProvider {
   async synthesizeBatch(batch: SynthRequest[], signal?: AbortSignal): Promise<Array<SynthAudio | null>> {
     if (batch.length === 1) return [await this.single(batch[0] as SynthRequest, signal)];
     try {
-      const a = wavToAudio(await this.run.wav(espeakVoiceName((batch[0] as SynthRequest).voice), buildSsml(batch), true, signal));
+      const a = wavToAudio(
+        await this.run.wav(espeakVoiceName((batch[0] as SynthRequest).voice), buildSsml(batch), true, signal),
+      );
       const pieces = splitOnSilence(a.samples, a.sampleRate, { minGapSec: SPLIT_GAP_SEC });
-      if (pieces.length === batch.length) return pieces.map((p) => ({ samples: p, sampleRate: a.sampleRate }));
+      if (pieces.length === batch.length)
+        return pieces.map((p) => ({ samples: p, sampleRate: a.sampleRate }));
     } catch (err) {
       if (signal?.aborted) throw err;
     }
@@ -273,15 +297,19 @@ export class EspeakProvider implements SpeechProvider {
   async synthesize(reqs: SynthRequest[], opts: SynthesizeOptions = {}): Promise<Array<SynthAudio | null>> {
     // Sorted by voice (stable). The system binary switches voices inside the SSML document, so its batches mix
     // voices; the WebAssembly build ignores <voice> (tested), so its batches hold one voice each.
-    const order = reqs.map((_, i) => i).sort((a, b) => {
-      const va = (reqs[a] as SynthRequest).voice;
-      const vb = (reqs[b] as SynthRequest).voice;
-      return va < vb ? -1 : va > vb ? 1 : a - b;
-    });
+    const order = reqs
+      .map((_, i) => i)
+      .sort((a, b) => {
+        const va = (reqs[a] as SynthRequest).voice;
+        const vb = (reqs[b] as SynthRequest).voice;
+        return va < vb ? -1 : va > vb ? 1 : a - b;
+      });
     const chunks: number[][] = [];
     let cur: number[] = [];
     for (const i of order) {
-      const sameVoice = cur.length === 0 || (reqs[cur[0] as number] as SynthRequest).voice === (reqs[i] as SynthRequest).voice;
+      const sameVoice =
+        cur.length === 0 ||
+        (reqs[cur[0] as number] as SynthRequest).voice === (reqs[i] as SynthRequest).voice;
       if (cur.length >= this.batchSize || (!this.mixesVoices && !sameVoice)) {
         chunks.push(cur);
         cur = [];
@@ -306,7 +334,11 @@ export class EspeakProvider implements SpeechProvider {
   /** Kirshenbaum phonemes (`espeak-ng -q -x`), one space between words, lines joined. */
   async phonemes(text: string, voice = 'en-us'): Promise<string> {
     const out = await this.run.text(['-q', '-x', '-v', voice, text]);
-    return out.split('\n').map((l) => l.trim()).filter(Boolean).join(' ');
+    return out
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean)
+      .join(' ');
   }
 
   /**
@@ -316,14 +348,21 @@ export class EspeakProvider implements SpeechProvider {
   async phonemeLines(texts: string[], voice = 'en-us'): Promise<string[]> {
     const input = texts.map((t) => `${t.replace(/[,.;:!?()"\n]+/g, ' ').trim() || 'um'}.`).join('\n');
     const out = await this.run.text(['-q', '-x', '-v', voice, input]);
-    const lines = out.split('\n').map((l) => l.trim()).filter(Boolean);
+    const lines = out
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
     return lines.length === texts.length ? lines : [];
   }
 
   /** IPA phonemes (for Piper). */
   async ipa(text: string, voice = 'en-us'): Promise<string> {
     const out = await this.run.text(['-q', '--ipa', '-v', voice, text]);
-    return out.split('\n').map((l) => l.trim()).filter(Boolean).join(' ');
+    return out
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean)
+      .join(' ');
   }
 
   dispose(): void {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readWav } from '../audio/wav.ts';
 import { mapLimit, onPath, runProcess } from './proc.ts';
-import { type SpeechProvider, type SynthAudio, type SynthRequest, type SynthesizeOptions, type Voice } from './types.ts';
+import type { SpeechProvider, SynthAudio, SynthesizeOptions, SynthRequest, Voice } from './types.ts';
 
 /** Festival voices used when installed (Debian festvox-kallpc16k, festvox-kdlpc16k, festvox-us-slt-hts). */
 export const FESTIVAL_VOICES: Array<{ name: string; dir: string; gender: string; diphone: boolean }> = [
@@ -58,7 +58,8 @@ export class FestivalProvider implements SpeechProvider {
       byVoice.set(r.voice, l);
     });
     const chunks: number[][] = [];
-    for (const idx of byVoice.values()) for (let i = 0; i < idx.length; i += this.batchSize) chunks.push(idx.slice(i, i + this.batchSize));
+    for (const idx of byVoice.values())
+      for (let i = 0; i < idx.length; i += this.batchSize) chunks.push(idx.slice(i, i + this.batchSize));
     const out = new Array<SynthAudio | null>(reqs.length).fill(null);
     const dir = await mkdtemp(join(tmpdir(), 'vw-festival-'));
     try {
@@ -75,7 +76,9 @@ export class FestivalProvider implements SpeechProvider {
             lines.push(
               `(set! int_lr_params '((target_f0_mean ${(105 * r.pitch).toFixed(1)}) (target_f0_std 14) (model_f0_mean 170) (model_f0_std 34)))`,
             );
-          lines.push(`(utt.save.wave (utt.synth (Utterance Text ${schemeString(r.text ?? '')})) ${schemeString(join(dir, `${c}-${i}.wav`))} 'riff)`);
+          lines.push(
+            `(utt.save.wave (utt.synth (Utterance Text ${schemeString(r.text ?? '')})) ${schemeString(join(dir, `${c}-${i}.wav`))} 'riff)`,
+          );
         }
         const script = join(dir, `${c}.scm`);
         await writeFile(script, `${lines.join('\n')}\n`);

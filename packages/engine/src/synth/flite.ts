@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readWav } from '../audio/wav.ts';
 import { mapLimit, onPath, runProcess } from './proc.ts';
-import { type SpeechProvider, type SynthAudio, type SynthRequest, type SynthesizeOptions, type Voice } from './types.ts';
+import type { SpeechProvider, SynthAudio, SynthesizeOptions, SynthRequest, Voice } from './types.ts';
 
 /** flite's built-in voices (awb_time is a limited-domain clock voice and is left out) with their mean F0 (Hz). */
 export const FLITE_VOICES: Record<string, { gender: string; f0: number }> = {
@@ -31,7 +31,12 @@ export class FliteProvider implements SpeechProvider {
         const names = r.stdout.toString().replace(/^.*?:/, '').trim().split(/\s+/);
         return Object.keys(FLITE_VOICES)
           .filter((v) => names.includes(v))
-          .map((v) => ({ id: `flite:${v}`, provider: 'flite', language: 'en-us', gender: FLITE_VOICES[v]?.gender }));
+          .map((v) => ({
+            id: `flite:${v}`,
+            provider: 'flite',
+            language: 'en-us',
+            gender: FLITE_VOICES[v]?.gender,
+          }));
       })();
     }
     return this.listed;
@@ -50,11 +55,16 @@ export class FliteProvider implements SpeechProvider {
         const res = await runProcess(
           'flite',
           [
-            '-voice', name,
-            '--setf', `duration_stretch=${(1 / r.rate).toFixed(4)}`,
-            '--setf', `int_f0_target_mean=${(info.f0 * r.pitch).toFixed(1)}`,
-            '-t', r.text,
-            '-o', out,
+            '-voice',
+            name,
+            '--setf',
+            `duration_stretch=${(1 / r.rate).toFixed(4)}`,
+            '--setf',
+            `int_f0_target_mean=${(info.f0 * r.pitch).toFixed(1)}`,
+            '-t',
+            r.text,
+            '-o',
+            out,
           ],
           { signal: opts.signal },
         );

@@ -1,22 +1,22 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Rand, type RandomSource } from '../audio/random.ts';
 import { readWav, to16k, writeWav16 } from '../audio/wav.ts';
-import { type RandomSource, Rand } from '../audio/random.ts';
 import { EspeakProvider } from './espeak.ts';
 import { FestivalProvider } from './festival.ts';
 import { FliteProvider } from './flite.ts';
 import { PiperProvider } from './piper.ts';
 import { ResamplePool } from './resample-pool.ts';
-import { type SpeechProvider, type SynthRequest, SynthesisError, type Voice } from './types.ts';
+import { type SpeechProvider, SynthesisError, type SynthRequest, type Voice } from './types.ts';
 
-export * from './types.ts';
-export { EspeakProvider, buildSsml, ESPEAK_ACCENTS, ESPEAK_VARIANTS } from './espeak.ts';
-export { FliteProvider } from './flite.ts';
+export { buildSsml, ESPEAK_ACCENTS, ESPEAK_VARIANTS, EspeakProvider } from './espeak.ts';
 export { FestivalProvider } from './festival.ts';
+export { FliteProvider } from './flite.ts';
 export { PiperProvider, piperPhonemeIds } from './piper.ts';
-export { splitOnSilence, trimSilence } from './split.ts';
 export { ResamplePool } from './resample-pool.ts';
+export { splitOnSilence, trimSilence } from './split.ts';
+export * from './types.ts';
 
 /** Bump when synthesis output for the same request changes (invalidates the cache). */
 export const SYNTH_CACHE_VERSION = 2;
@@ -42,12 +42,16 @@ export async function discoverProviders(opts: DiscoverOptions = {}): Promise<Spe
   const wasm = new EspeakProvider('espeak-wasm', opts.poolSize ?? 2);
   const sysOk = await sys.available();
   let espeak: EspeakProvider | null = null;
-  if (want('espeak') && sysOk) out.push((espeak = sys));
+  if (want('espeak') && sysOk) {
+    espeak = sys;
+    out.push(sys);
+  }
   if (want('espeak-wasm') && (opts.only ? true : !sysOk) && (await wasm.available())) {
     out.push(wasm);
     espeak ??= wasm;
   }
-  for (const p of [new FliteProvider(), new FestivalProvider()]) if (want(p.id) && (await p.available())) out.push(p);
+  for (const p of [new FliteProvider(), new FestivalProvider()])
+    if (want(p.id) && (await p.available())) out.push(p);
   if (want('piper')) {
     const phon = espeak ?? (sysOk ? sys : (await wasm.available()) ? wasm : null);
     const piper = new PiperProvider(opts.piperDir ?? process.env.VIOLAWAKE_PIPER_VOICES_DIR, phon);
@@ -76,7 +80,11 @@ function hashUnit(text: string): number {
  * groups are ordered by SHA-256 of (installation seed, group id) and moved to eval in that order until eval holds
  * ≈ `evalFraction` of the voices. Both sides are non-empty when there are at least two groups.
  */
-export function splitVoices(voices: Voice[], installationSeed: number, evalFraction = 0.2): { train: Voice[]; eval: Voice[] } {
+export function splitVoices(
+  voices: Voice[],
+  installationSeed: number,
+  evalFraction = 0.2,
+): { train: Voice[]; eval: Voice[] } {
   const size = new Map<string, number>();
   for (const v of voices) size.set(v.group ?? v.id, (size.get(v.group ?? v.id) ?? 0) + 1);
   const groups = [...size.keys()].sort();
@@ -122,7 +130,12 @@ export function phonemize(text: string): Promise<string> {
   if (!p) {
     p = (async () => {
       const e = await defaultPhonemizer();
-      if (!e) throw new SynthesisError('espeak-ng is not available for phonemisation', { produced: 0, requested: 1, voices: 0 });
+      if (!e)
+        throw new SynthesisError('espeak-ng is not available for phonemisation', {
+          produced: 0,
+          requested: 1,
+          voices: 0,
+        });
       return e.phonemes(text);
     })();
     phonemeCache.set(text, p);
@@ -134,7 +147,12 @@ export function phonemize(text: string): Promise<string> {
 /** Phonemises many texts in one espeak call per ≤ 200 texts (one line each). */
 export async function phonemizeMany(texts: string[]): Promise<string[]> {
   const e = await defaultPhonemizer();
-  if (!e) throw new SynthesisError('espeak-ng is not available for phonemisation', { produced: 0, requested: texts.length, voices: 0 });
+  if (!e)
+    throw new SynthesisError('espeak-ng is not available for phonemisation', {
+      produced: 0,
+      requested: texts.length,
+      voices: 0,
+    });
   const out: string[] = [];
   for (let i = 0; i < texts.length; i += 200) {
     const chunk = texts.slice(i, i + 200);
@@ -211,7 +229,7 @@ function quantize(x: Float32Array): Float32Array {
   const out = new Float32Array(x.length);
   for (let i = 0; i < x.length; i++) {
     const v = Math.round((x[i] as number) * 32768) | 0; // | 0 also turns −0 into 0
-    out[i] = (v > 32767 ? 32767 : v < -32768 ? -32768 : v) / 32768;
+    out[i] = (v > 32767 ? 32767 : Math.max(v, -32768)) / 32768;
   }
   return out;
 }
@@ -238,7 +256,9 @@ export async function synthesizeMany(
     if (opts.cacheDir) {
       try {
         const k = keys[i] as string;
-        out[i] = readWav(new Uint8Array(await readFile(join(opts.cacheDir, k.slice(0, 2), `${k}.wav`)))).samples;
+        out[i] = readWav(
+          new Uint8Array(await readFile(join(opts.cacheDir, k.slice(0, 2), `${k}.wav`))),
+        ).samples;
         stats.cached++;
         continue;
       } catch {}
@@ -258,7 +278,8 @@ export async function synthesizeMany(
   await Promise.all(
     [...byProvider].map(async ([pid, idx]) => {
       const p = providers.find((x) => x.id === pid);
-      const st = (stats.byProvider[pid] = { requested: idx.length, produced: 0 });
+      const st = { requested: idx.length, produced: 0 };
+      stats.byProvider[pid] = st;
       if (!p) {
         tick(idx.length);
         return;
@@ -280,7 +301,11 @@ export async function synthesizeMany(
                 const a = res[k];
                 if (!a || a.samples.length === 0) return;
                 const x = quantize(
-                  a.sampleRate === 16000 ? a.samples : pool ? await pool.resample(a.samples, a.sampleRate, 16000) : to16k(a.samples, a.sampleRate),
+                  a.sampleRate === 16000
+                    ? a.samples
+                    : pool
+                      ? await pool.resample(a.samples, a.sampleRate, 16000)
+                      : to16k(a.samples, a.sampleRate),
                 );
                 out[i] = x;
                 st.produced++;

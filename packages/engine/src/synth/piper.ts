@@ -2,7 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import type { EspeakProvider } from './espeak.ts';
-import { type SpeechProvider, type SynthAudio, type SynthRequest, type SynthesizeOptions, type Voice } from './types.ts';
+import type { SpeechProvider, SynthAudio, SynthesizeOptions, SynthRequest, Voice } from './types.ts';
 
 /** The parts of a Piper voice config (`<model>.onnx.json`) the provider reads. */
 export interface PiperConfig {
@@ -90,7 +90,12 @@ export class PiperProvider implements SpeechProvider {
       const n = m.config.num_speakers ?? 1;
       const lang = m.config.espeak?.voice ?? m.config.language?.code;
       for (let s = 0; s < n; s++)
-        out.push({ id: n > 1 ? `piper:${m.name}#${s}` : `piper:${m.name}`, provider: 'piper', language: lang, group: `piper/${m.name}` });
+        out.push({
+          id: n > 1 ? `piper:${m.name}#${s}` : `piper:${m.name}`,
+          provider: 'piper',
+          language: lang,
+          group: `piper/${m.name}`,
+        });
     }
     return out;
   }
@@ -98,7 +103,9 @@ export class PiperProvider implements SpeechProvider {
   private session(m: PiperModel): Promise<InferenceSession> {
     let s = this.sessions.get(m.name);
     if (!s) {
-      s = import('onnxruntime-node').then((ort) => ort.InferenceSession.create(m.onnx, { intraOpNumThreads: 1 }));
+      s = import('onnxruntime-node').then((ort) =>
+        ort.InferenceSession.create(m.onnx, { intraOpNumThreads: 1 }),
+      );
       this.sessions.set(m.name, s);
     }
     return s;
@@ -118,7 +125,10 @@ export class PiperProvider implements SpeechProvider {
           continue;
         }
         const lang = m.config.espeak?.voice ?? 'en-us';
-        const ipa = await this.espeak.ipa(r.phonemes !== undefined ? `[[${r.phonemes}]]` : (r.text ?? ''), lang);
+        const ipa = await this.espeak.ipa(
+          r.phonemes !== undefined ? `[[${r.phonemes}]]` : (r.text ?? ''),
+          lang,
+        );
         const ids = piperPhonemeIds(ipa, m.config.phoneme_id_map);
         const inf = m.config.inference ?? {};
         const scales = Float32Array.from([
@@ -131,7 +141,8 @@ export class PiperProvider implements SpeechProvider {
           input_lengths: new ort.Tensor('int64', BigInt64Array.from([BigInt(ids.length)]), [1]),
           scales: new ort.Tensor('float32', scales, [3]),
         };
-        if ((m.config.num_speakers ?? 1) > 1) feeds.sid = new ort.Tensor('int64', BigInt64Array.from([BigInt(Number(spk ?? 0))]), [1]);
+        if ((m.config.num_speakers ?? 1) > 1)
+          feeds.sid = new ort.Tensor('int64', BigInt64Array.from([BigInt(Number(spk ?? 0))]), [1]);
         const session = await this.session(m);
         const res = await session.run(feeds);
         const first = Object.values(res)[0] as Tensor | undefined;

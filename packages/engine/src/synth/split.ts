@@ -13,7 +13,7 @@ export function splitOnSilence(
   const thr = 10 ** ((opts.thresholdDbfs ?? -60) / 20);
   const thr2 = thr * thr * frame;
   const nFrames = Math.ceil(samples.length / frame);
-  const minGapFrames = Math.ceil((opts.minGapSec ?? 0.5) * sampleRate / frame);
+  const minGapFrames = Math.ceil(((opts.minGapSec ?? 0.5) * sampleRate) / frame);
   const pieces: Float32Array[] = [];
   let startF = -1;
   let lastLoudF = -1;
@@ -30,7 +30,10 @@ export function splitOnSilence(
       lastLoudF = f;
     }
   }
-  if (startF >= 0) pieces.push(trimSilence(samples.subarray(startF * frame, Math.min(samples.length, (lastLoudF + 1) * frame))));
+  if (startF >= 0)
+    pieces.push(
+      trimSilence(samples.subarray(startF * frame, Math.min(samples.length, (lastLoudF + 1) * frame))),
+    );
   return pieces;
 }
 
