@@ -205,6 +205,7 @@ async function runPipeline(job: TrainJob): Promise<TrainResult> {
 
   // ---------------------------------------------------------------- preparing
   report('preparing', 0, 'Preparing training data...');
+  check();
   const wakeWord = normalizeWakeWord(job.wakeWord);
   const rt = await openRuntime();
   const vad = await detectorNode.loadVad(rt.ort, await detectorNode.loadVadModel());

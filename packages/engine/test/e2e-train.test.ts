@@ -1,0 +1,119 @@
+/**
+ * End to end, kept fast for CI (engine.md §13): train on 10 real "computer" clips with a small bank; the exported
+ * model, run in the project's detector, detects held-out "computer" clips and not "snowboy" clips; the manifest
+ * validates; input/output names and shapes are openWakeWord's; the same seed gives the same bytes.
+ *
+ * The bank and the synthesis cache live in `<repo>/.tmp/e2e-data` (git-ignored) so that reruns are quick.
+ */
+import { createHash } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { createNodeDetector } from '@violawake/detector/node';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { validateManifest } from '../src/artifacts/manifest.ts';
+import { readWavFile16k } from '../src/audio/wav.ts';
+import { trainWakeWord, type Progress, type TrainResult, type TrainJob, STAGE_RANGES } from '../src/pipeline/train.ts';
+import { Rand } from '../src/audio/random.ts';
+import { deriveRng } from '../src/rng.ts';
+
+const repoRoot = resolve(import.meta.dirname, '../../..');
+const dev = resolve(repoRoot, '../shared/data/picovoice-dev');
+const dataDir = join(repoRoot, '.tmp', 'e2e-data');
+const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+const computer = readdirSync(join(dev, 'computer')).sort().map((f) => join(dev, 'computer', f));
+const snowboy = readdirSync(join(dev, 'snowboy')).sort().map((f) => join(dev, 'snowboy', f));
+// 10 training clips and 16 held-out test clips of each word, chosen by seed
+const order = new Rand(deriveRng(7, 'e2e-pick', 0)).shuffle(computer.map((_, i) => i));
+const trainClips = order.slice(0, 10).map((i) => computer[i] as string);
+const testComputer = order.slice(10, 26).map((i) => computer[i] as string);
+const testSnowboy = new Rand(deriveRng(7, 'e2e-pick', 1)).shuffle([...snowboy]).slice(0, 16);
+
+const job = (onProgress?: (p: Progress) => void): TrainJob => ({
+  wakeWord: 'computer',
+  clips: trainClips,
+  dataDir,
+  seed: 3,
+  bankScale: 0.02,
+  synthScale: 0.15,
+  maxEpochs: 8,
+  now: () => new Date('2026-11-27T06:00:00Z'),
+  onProgress,
+});
+
+let result: TrainResult;
+const progress: Progress[] = [];
+
+beforeAll(async () => {
+  result = await trainWakeWord(job((p) => progress.push(p)));
+}, 1_200_000);
+
+/** Streams one clip with 2 s of noise floor before and 1 s after (as `violawake detect` does); detections in it. */
+async function detections(det: Awaited<ReturnType<typeof createNodeDetector>>, path: string): Promise<number> {
+  const x = await readWavFile16k(path);
+  const padded = new Float32Array(48000 + x.length);
+  padded.set(x, 32000);
+  await det.reset();
+  let n = 0;
+  for (let i = 0; i < padded.length; i += 4000) n += (await det.push(padded.subarray(i, i + 4000))).detections.length;
+  return n;
+}
+
+describe('trainWakeWord end to end (10 real "computer" clips, small bank)', () => {
+  it('reports the api.md §4.9 stages in order with monotonic progress', () => {
+    const stages = [...new Set(progress.map((p) => p.stage))];
+    expect(stages).toEqual(['preparing', 'synthesizing', 'extracting', 'training', 'evaluating', 'exporting']);
+    for (let i = 1; i < progress.length; i++) expect(progress[i]!.progress).toBeGreaterThanOrEqual(progress[i - 1]!.progress);
+    for (const p of progress) {
+      const [a, b] = STAGE_RANGES[p.stage];
+      expect(p.progress).toBeGreaterThanOrEqual(a);
+      expect(p.progress).toBeLessThanOrEqual(b);
+    }
+    const epochs = progress.filter((p) => p.stage === 'training' && p.epoch !== undefined);
+    expect(epochs.length).toBeGreaterThan(0);
+    expect(epochs[0]!.message).toMatch(/^Epoch 1\/\d+ - loss: \d\.\d{4}$/);
+    expect(progress.at(-1)!.progress).toBe(100);
+  });
+
+  it('writes a manifest that validates, with openWakeWord input/output names and shapes', async () => {
+    const m = result.manifest;
+    expect(validateManifest(JSON.parse(JSON.stringify(m)))).toEqual([]);
+    expect(m.wake_word).toBe('computer');
+    expect(m.model_sha256).toBe(sha(result.onnx));
+    expect(m.training.n_user_clips).toBe(8); // 2 of 10 held out
+    expect(m.evaluation?.user_clips_held_out).toBe(2);
+    expect(result.onnx.length).toBeLessThan(500 * 1024);
+    const s = await ort.InferenceSession.create(result.onnx);
+    expect(s.inputNames).toEqual(['embeddings']);
+    expect(s.outputNames).toEqual(['score']);
+    const meta = s as unknown as { inputMetadata: { shape: unknown[] }[]; outputMetadata: { shape: unknown[] }[] };
+    expect(meta.inputMetadata[0]!.shape).toEqual(['batch', 16, 96]);
+    expect(meta.outputMetadata[0]!.shape).toEqual(['batch', 1]);
+    await s.release();
+    expect(['A', 'B', 'C', 'D']).toContain(m.metrics.quality_grade);
+    expect(m.threshold).toBeGreaterThanOrEqual(0.1);
+  });
+
+  it('detects held-out "computer" clips and not "snowboy" clips in the project detector', async () => {
+    const det = await createNodeDetector({
+      heads: [{ name: 'computer', model: result.onnx, manifest: JSON.parse(JSON.stringify(result.manifest)) }],
+    });
+    try {
+      let hit = 0;
+      for (const f of testComputer) if ((await detections(det, f)) > 0) hit++;
+      let fa = 0;
+      for (const f of testSnowboy) if ((await detections(det, f)) > 0) fa++;
+      expect(hit / testComputer.length).toBeGreaterThanOrEqual(0.75);
+      expect(fa / testSnowboy.length).toBeLessThanOrEqual(0.125);
+    } finally {
+      await det.dispose();
+    }
+  });
+
+  it('gives the same bytes for the same seed', async () => {
+    const again = await trainWakeWord(job());
+    expect(sha(again.onnx)).toBe(sha(result.onnx));
+    expect(again.manifest.threshold).toBe(result.manifest.threshold);
+  }, 1_200_000);
+});
