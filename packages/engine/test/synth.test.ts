@@ -321,6 +321,26 @@ describe('voices, variants, phonemes', () => {
     expect(two.eval).toHaveLength(1);
   });
 
+  it('keeps the split stable when voices are excluded', () => {
+    const voices = Array.from({ length: 87 }, (_, i) => ({
+      id: `p:v${i}`,
+      provider: 'p',
+      group: `g${i % 15}`,
+    }));
+    const full = splitVoices(voices, 9);
+    const exclude = full.eval
+      .slice(0, 3)
+      .map((v) => v.id)
+      .concat(full.train.slice(0, 5).map((v) => v.id));
+    const ex = splitVoices(voices, 9, 0.2, { exclude });
+    expect(ex.eval.map((v) => v.id)).toEqual(
+      full.eval.map((v) => v.id).filter((id) => !exclude.includes(id)),
+    );
+    expect(ex.train.map((v) => v.id)).toEqual(
+      full.train.map((v) => v.id).filter((id) => !exclude.includes(id)),
+    );
+  });
+
   it('builds phrase variants', () => {
     expect(phraseVariants('Hey  Viola')).toEqual([
       'Hey Viola',

@@ -79,11 +79,14 @@ function hashUnit(text: string): number {
  * Deterministic ≈ 80/20 train/eval split (§6.3). Voices are grouped (whole espeak accents, a Piper model's speakers);
  * groups are ordered by SHA-256 of (installation seed, group id) and moved to eval in that order until eval holds
  * ≈ `evalFraction` of the voices. Both sides are non-empty when there are at least two groups.
+ * `exclude` (voice ids, e.g. the benchmark's reserved voices) removes voices AFTER splitting the whole inventory, so
+ * the split of the remaining voices is the same as the bank's (pass the full inventory, not a pre-filtered one).
  */
 export function splitVoices(
   voices: Voice[],
   installationSeed: number,
   evalFraction = 0.2,
+  opts: { exclude?: Iterable<string> } = {},
 ): { train: Voice[]; eval: Voice[] } {
   const size = new Map<string, number>();
   for (const v of voices) size.set(v.group ?? v.id, (size.get(v.group ?? v.id) ?? 0) + 1);
@@ -101,9 +104,10 @@ export function splitVoices(
     evalGroups.add(g);
     count += n;
   }
+  const excluded = new Set(opts.exclude ?? []);
   return {
-    train: voices.filter((v) => !evalGroups.has(v.group ?? v.id)),
-    eval: voices.filter((v) => evalGroups.has(v.group ?? v.id)),
+    train: voices.filter((v) => !evalGroups.has(v.group ?? v.id) && !excluded.has(v.id)),
+    eval: voices.filter((v) => evalGroups.has(v.group ?? v.id) && !excluded.has(v.id)),
   };
 }
 
