@@ -64,7 +64,8 @@ export class ApiError extends Error {
 }
 
 export function describeWait(seconds: number): string {
-  if (seconds < 60) return `${Math.max(1, Math.round(seconds))} seconds`;
+  const n = Math.max(1, Math.round(seconds));
+  if (n < 60) return n === 1 ? '1 second' : `${n} seconds`;
   const minutes = Math.ceil(seconds / 60);
   return minutes === 1 ? '1 minute' : `${minutes} minutes`;
 }
