@@ -219,7 +219,14 @@ describe('teams: invitations and shared models', () => {
     // Register (auto-verify is off here): the unverified account may not accept yet.
     const reg = await call(server, 'POST', '/api/auth/register', null, { email: `NEWCOMER-${t}@example.com`, password: 'a-long-password-1', name: 'New Comer' });
     expect(reg.status).toBe(201);
-    const newcomer = { id: reg.body.user.id, headers: { Authorization: `Bearer ${reg.body.token}` } } as TestUser;
+    const newcomer: TestUser = {
+      id: reg.body.user.id,
+      email,
+      password: 'a-long-password-1',
+      name: 'New Comer',
+      token: reg.body.token,
+      headers: { Authorization: `Bearer ${reg.body.token}` },
+    };
     const early = await call(server, 'POST', `/api/teams/${t}/join?token=${encodeURIComponent(token)}`, newcomer);
     expect(early.status).toBe(403);
     expect(early.body.detail).toMatch(/^Verify your email address/);
