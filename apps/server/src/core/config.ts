@@ -60,6 +60,9 @@ export interface Config {
   shutdownGraceSeconds: number;
   negativesCorpusDir: string | null;
   piperVoicesDir: string | null;
+  /** Engine data volumes relative to engine.md (1 = full); smaller values trade accuracy for speed (tests, demos). */
+  engineBankScale: number;
+  engineSynthScale: number;
   targetFaPerHour: number;
   recordingRetentionDays: number;
   modelRetentionDays: number;
@@ -366,6 +369,8 @@ export function loadConfig(envInput: Record<string, string> = readEnvironment(),
     shutdownGraceSeconds: r.num('VIOLAWAKE_SHUTDOWN_GRACE_SECONDS', 20, 0, 3600),
     negativesCorpusDir: r.raw('VIOLAWAKE_NEGATIVES_CORPUS_DIR'),
     piperVoicesDir: r.raw('VIOLAWAKE_PIPER_VOICES_DIR'),
+    engineBankScale: r.num('VIOLAWAKE_ENGINE_BANK_SCALE', 1, 0.001, 10),
+    engineSynthScale: r.num('VIOLAWAKE_ENGINE_SYNTH_SCALE', 1, 0.01, 10),
     targetFaPerHour: r.num('VIOLAWAKE_TARGET_FA_PER_HOUR', 0.5, 0.05, 5),
     recordingRetentionDays: r.num('VIOLAWAKE_RECORDING_RETENTION_DAYS', 90, 0, 36500),
     modelRetentionDays: r.num('VIOLAWAKE_MODEL_RETENTION_DAYS', 365, 0, 36500),

@@ -20,7 +20,9 @@ export interface ChildJob {
   seed?: number;
   targetFaPerHour?: number;
   corpusDir?: string;
-  epochs?: number;
+  maxEpochs?: number;
+  bankScale?: number;
+  synthScale?: number;
 }
 
 /** The manifest fields the service reads (engine.md §4); the whole manifest is stored as is. */

@@ -26,7 +26,7 @@ process.on('message', async (msg: { type: 'start'; job: ChildJob }) => {
   if (msg?.type !== 'start') return;
   aborter = new AbortController();
   try {
-    const modulePath = process.env.VIOLAWAKE_TRAINING_PIPELINE_MODULE || '@violawake/engine';
+    const modulePath = process.env.VIOLAWAKE_TRAINING_PIPELINE_MODULE || '@violawake/engine/pipeline/train';
     const mod = (await import(modulePath)) as PipelineModule;
     const result = await mod.trainWakeWord({
       ...msg.job,

@@ -16,7 +16,7 @@ import type { AppContext } from '../core/context.ts';
 import { type DbOrTx, execRows } from '../core/db/client.ts';
 import { enqueueEmail } from '../core/email/outbox.ts';
 import { getStorage } from '../core/storage/index.ts';
-import type { ChildMessage, ChildResult, PipelineProgress } from './child-protocol.ts';
+import type { ChildJob, ChildMessage, ChildResult, PipelineProgress } from './child-protocol.ts';
 import { CONTROL_CHANNEL, type JobRow, TRAINING_QUEUE, jobById, publish, sendMessage } from './service.ts';
 
 const CHILD_ENTRY = fileURLToPath(new URL('./child.ts', import.meta.url));
@@ -187,7 +187,9 @@ export class TrainingWorker {
         dataDir: ctx.config.dataDir,
         seed: 1,
         targetFaPerHour: ctx.config.targetFaPerHour,
-        epochs: job.epochs,
+        maxEpochs: job.epochs,
+        bankScale: ctx.config.engineBankScale,
+        synthScale: ctx.config.engineSynthScale,
       });
       if (result.kind === 'stopped') {
         outcome = await this.onStopped(entry, job);
@@ -226,7 +228,7 @@ export class TrainingWorker {
 
   private runChild(
     entry: RunningJob,
-    job: Parameters<typeof JSON.stringify>[0],
+    job: ChildJob,
   ): Promise<
     | { kind: 'result'; result: ChildResult }
     | { kind: 'error'; code: string; message: string; details: Record<string, unknown> | null }
