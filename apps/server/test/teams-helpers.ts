@@ -73,13 +73,22 @@ export async function addModel(
   const jsonKey = `models/${userId}/${id}.json`;
   const storage = getStorage(server.ctx);
   await storage.put(onnxKey, onnx);
-  await storage.put(jsonKey, new TextEncoder().encode(JSON.stringify({ schema: 'violawake.model.v1', wake_word: word, model_id: id })));
-  await server.ctx.database.query('UPDATE trained_models SET storage_key = $1, manifest_key = $2 WHERE id = $3', [onnxKey, jsonKey, id]);
+  await storage.put(
+    jsonKey,
+    new TextEncoder().encode(JSON.stringify({ schema: 'violawake.model.v1', wake_word: word, model_id: id })),
+  );
+  await server.ctx.database.query(
+    'UPDATE trained_models SET storage_key = $1, manifest_key = $2 WHERE id = $3',
+    [onnxKey, jsonKey, id],
+  );
   return { id, onnx };
 }
 
 export async function modelTeam(server: TestServer, modelId: number): Promise<number | null> {
-  const r = await server.ctx.database.query<{ team_id: number | null }>('SELECT team_id FROM trained_models WHERE id = $1', [modelId]);
+  const r = await server.ctx.database.query<{ team_id: number | null }>(
+    'SELECT team_id FROM trained_models WHERE id = $1',
+    [modelId],
+  );
   if (!r.rows[0]) throw new Error(`model ${modelId} is gone`);
   return r.rows[0].team_id === null ? null : Number(r.rows[0].team_id);
 }
@@ -96,7 +105,13 @@ export async function roleOf(server: TestServer, teamId: number, userId: number)
 export async function inviteMail(
   server: TestServer,
   email: string,
-): Promise<{ id: number; user_id: number | null; payload: Record<string, any>; status: string; dedupe_key: string }> {
+): Promise<{
+  id: number;
+  user_id: number | null;
+  payload: Record<string, any>;
+  status: string;
+  dedupe_key: string;
+}> {
   const r = await server.ctx.database.query<any>(
     `SELECT id, user_id, payload, status, dedupe_key FROM email_outbox
       WHERE template = 'team_invite' AND to_address = $1 ORDER BY id DESC LIMIT 1`,
@@ -105,7 +120,13 @@ export async function inviteMail(
   const row = r.rows[0];
   if (!row) throw new Error(`no team_invite email to ${email}`);
   const payload = typeof row.payload === 'string' ? JSON.parse(row.payload) : row.payload;
-  return { id: Number(row.id), user_id: row.user_id === null ? null : Number(row.user_id), payload, status: row.status, dedupe_key: row.dedupe_key };
+  return {
+    id: Number(row.id),
+    user_id: row.user_id === null ? null : Number(row.user_id),
+    payload,
+    status: row.status,
+    dedupe_key: row.dedupe_key,
+  };
 }
 
 /** Invite through the API and return the invitation and its token (from the outbox payload). */

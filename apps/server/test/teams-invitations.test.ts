@@ -49,7 +49,9 @@ describe('teams: invitations and shared models', () => {
   it('stores only the SHA-256 of a 32-byte token, expires it after 72 h and queues the invite email', async () => {
     const t = await newTeam();
     const invitee = await createUser(server, { email: 'invitee.one@example.com' });
-    const res = await call(server, 'POST', `/api/teams/${t}/invite`, admin, { email: '  Invitee.ONE@Example.com ' });
+    const res = await call(server, 'POST', `/api/teams/${t}/invite`, admin, {
+      email: '  Invitee.ONE@Example.com ',
+    });
     expect(res.status).toBe(201);
     const inv = res.body.invitation;
     expect(res.body.message).toBe('Invitation sent');
@@ -83,7 +85,11 @@ describe('teams: invitations and shared models', () => {
     expect(ok.status).toBe(200);
     expect(ok.body).toMatchObject({ id: t, my_role: 'member', owner_id: owner.id });
     const joined = ok.body.members.find((m: any) => m.user_id === invitee.id);
-    expect(joined).toMatchObject({ role: 'member', invited_at: inv.created_at, joined_at: clock.now().toISOString() });
+    expect(joined).toMatchObject({
+      role: 'member',
+      invited_at: inv.created_at,
+      joined_at: clock.now().toISOString(),
+    });
     const used = await invitationRow(inv.id);
     expect(Number(used.accepted_by)).toBe(invitee.id);
     expect(new Date(used.accepted_at).toISOString()).toBe(clock.now().toISOString());
@@ -92,11 +98,15 @@ describe('teams: invitations and shared models', () => {
 
   it('is single use, expires, and can be revoked; a re-invite replaces the pending one', async () => {
     const t = await newTeam();
-    const [a, b, c] = await Promise.all([1, 2, 3].map((i) => createUser(server, { email: `single-${i}-${t}@example.com` })));
+    const [a, b, c] = await Promise.all(
+      [1, 2, 3].map((i) => createUser(server, { email: `single-${i}-${t}@example.com` })),
+    );
 
     // Reuse: the second accept (also by another account with the same email is impossible) is a 400.
     const first = await inviteToken(server, owner, t, a!.email, 'admin');
-    expect((await call(server, 'POST', '/api/teams/invitations/accept', a, { token: first.token })).body.my_role).toBe('admin');
+    expect(
+      (await call(server, 'POST', '/api/teams/invitations/accept', a, { token: first.token })).body.my_role,
+    ).toBe('admin');
     const again = await call(server, 'POST', '/api/teams/invitations/accept', a, { token: first.token });
     expect([again.status, again.body]).toEqual([400, INVALID]);
 
@@ -107,7 +117,12 @@ describe('teams: invitations and shared models', () => {
     const expired = await call(server, 'POST', '/api/teams/invitations/accept', b, { token: late.token });
     expect([expired.status, expired.body]).toEqual([400, INVALID]);
     expect((await call(server, 'GET', `/api/teams/${t}/invitations`, owner)).body).toEqual([]);
-    const revokeExpired = await call(server, 'DELETE', `/api/teams/${t}/invitations/${late.invitation.id}`, owner);
+    const revokeExpired = await call(
+      server,
+      'DELETE',
+      `/api/teams/${t}/invitations/${late.invitation.id}`,
+      owner,
+    );
     expect([revokeExpired.status, revokeExpired.body]).toEqual([404, { detail: 'Invitation not found' }]);
 
     // A re-invite of the same address revokes the old (even expired) one and issues a new token.
@@ -116,10 +131,14 @@ describe('teams: invitations and shared models', () => {
     expect((await invitationRow(late.invitation.id)).revoked_at).not.toBeNull();
     const second = await inviteToken(server, admin, t, b!.email, 'admin');
     expect((await invitationRow(renewed.invitation.id)).revoked_at).not.toBeNull();
-    expect((await call(server, 'POST', '/api/teams/invitations/accept', b, { token: renewed.token })).body).toEqual(INVALID);
+    expect(
+      (await call(server, 'POST', '/api/teams/invitations/accept', b, { token: renewed.token })).body,
+    ).toEqual(INVALID);
     const listed = (await call(server, 'GET', `/api/teams/${t}/invitations`, admin)).body;
     expect(listed.map((i: any) => [i.id, i.role])).toEqual([[second.invitation.id, 'admin']]);
-    expect((await call(server, 'POST', '/api/teams/invitations/accept', b, { token: second.token })).body.my_role).toBe('admin');
+    expect(
+      (await call(server, 'POST', '/api/teams/invitations/accept', b, { token: second.token })).body.my_role,
+    ).toBe('admin');
 
     // Revocation: 204, then the token is dead and a second revoke is a 404.
     const revoked = await inviteToken(server, owner, t, c!.email);
@@ -128,13 +147,19 @@ describe('teams: invitations and shared models', () => {
     expect(del.text).toBe('');
     const dead = await call(server, 'POST', '/api/teams/invitations/accept', c, { token: revoked.token });
     expect([dead.status, dead.body]).toEqual([400, INVALID]);
-    expect((await call(server, 'DELETE', `/api/teams/${t}/invitations/${revoked.invitation.id}`, admin)).status).toBe(404);
+    expect(
+      (await call(server, 'DELETE', `/api/teams/${t}/invitations/${revoked.invitation.id}`, admin)).status,
+    ).toBe(404);
     // An accepted invitation is not pending either.
-    expect((await call(server, 'DELETE', `/api/teams/${t}/invitations/${first.invitation.id}`, owner)).status).toBe(404);
+    expect(
+      (await call(server, 'DELETE', `/api/teams/${t}/invitations/${first.invitation.id}`, owner)).status,
+    ).toBe(404);
 
     // Garbage tokens.
     for (const token of ['nope', 'A'.repeat(43)]) {
-      expect((await call(server, 'POST', '/api/teams/invitations/accept', c, { token })).body).toEqual(INVALID);
+      expect((await call(server, 'POST', '/api/teams/invitations/accept', c, { token })).body).toEqual(
+        INVALID,
+      );
     }
     const empty = await call(server, 'POST', '/api/teams/invitations/accept', c, { token: '' });
     expect(empty.status).toBe(422);
@@ -148,36 +173,58 @@ describe('teams: invitations and shared models', () => {
     const { invitation, token } = await inviteToken(server, owner, t, `RIGHT.person-${t}@example.com`);
     expect(invitation.email).toBe(`right.person-${t}@example.com`);
     const mismatch = await call(server, 'POST', '/api/teams/invitations/accept', wrong, { token });
-    expect([mismatch.status, mismatch.body]).toEqual([403, { detail: 'This invite was issued for a different email address' }]);
+    expect([mismatch.status, mismatch.body]).toEqual([
+      403,
+      { detail: 'This invite was issued for a different email address' },
+    ]);
     expect(await roleOf(server, t, wrong.id)).toBeNull();
     expect((await invitationRow(invitation.id)).accepted_at).toBeNull();
 
     // The join alias checks the team id in the path.
     const other = await teamWith(server, owner, [], 'Other');
-    const wrongTeam = await call(server, 'POST', `/api/teams/${other}/join?token=${encodeURIComponent(token)}`, right);
+    const wrongTeam = await call(
+      server,
+      'POST',
+      `/api/teams/${other}/join?token=${encodeURIComponent(token)}`,
+      right,
+    );
     expect([wrongTeam.status, wrongTeam.body]).toEqual([400, { detail: 'Token does not match team' }]);
     const noToken = await call(server, 'POST', `/api/teams/${t}/join`, right);
     expect(noToken.status).toBe(422);
     expect(noToken.body.detail[0]).toMatchObject({ loc: ['query', 'token'], type: 'missing' });
 
     // Already a member (joined by another path meanwhile): 409 and the invitation is not consumed.
-    await server.ctx.database.query(`INSERT INTO team_members (team_id, user_id, role, invited_at) VALUES ($1, $2, 'member', now())`, [t, right.id]);
+    await server.ctx.database.query(
+      `INSERT INTO team_members (team_id, user_id, role, invited_at) VALUES ($1, $2, 'member', now())`,
+      [t, right.id],
+    );
     const dup = await call(server, 'POST', `/api/teams/${t}/join?token=${encodeURIComponent(token)}`, right);
     expect([dup.status, dup.body]).toEqual([409, { detail: 'Already a team member' }]);
     expect((await invitationRow(invitation.id)).accepted_at).toBeNull();
-    await server.ctx.database.query('DELETE FROM team_members WHERE team_id = $1 AND user_id = $2', [t, right.id]);
+    await server.ctx.database.query('DELETE FROM team_members WHERE team_id = $1 AND user_id = $2', [
+      t,
+      right.id,
+    ]);
     const ok = await call(server, 'POST', `/api/teams/${t}/join?token=${encodeURIComponent(token)}`, right);
     expect(ok.status).toBe(200);
     expect(ok.body).toMatchObject({ id: t, my_role: 'member' });
 
     // Inviting someone who already joined is a 409; inviting as owner is a 403.
-    const dupInvite = await call(server, 'POST', `/api/teams/${t}/invite`, admin, { email: right.email.toUpperCase() });
+    const dupInvite = await call(server, 'POST', `/api/teams/${t}/invite`, admin, {
+      email: right.email.toUpperCase(),
+    });
     expect([dupInvite.status, dupInvite.body]).toEqual([409, { detail: 'User is already a team member' }]);
-    const asOwner = await call(server, 'POST', `/api/teams/${t}/invite`, owner, { email: 'boss@example.com', role: 'owner' });
+    const asOwner = await call(server, 'POST', `/api/teams/${t}/invite`, owner, {
+      email: 'boss@example.com',
+      role: 'owner',
+    });
     expect([asOwner.status, asOwner.body]).toEqual([403, { detail: 'Cannot invite a user as owner' }]);
     const badEmail = await call(server, 'POST', `/api/teams/${t}/invite`, owner, { email: 'not-an-email' });
     expect(badEmail.status).toBe(422);
-    expect(badEmail.body.detail[0]).toMatchObject({ loc: ['body', 'email'], msg: 'value is not a valid email address' });
+    expect(badEmail.body.detail[0]).toMatchObject({
+      loc: ['body', 'email'],
+      msg: 'value is not a valid email address',
+    });
   });
 
   it('two concurrent accepts of one token: exactly one joins', async () => {
@@ -188,14 +235,20 @@ describe('teams: invitations and shared models', () => {
       [1, 2, 3, 4].map(() => call(server, 'POST', '/api/teams/invitations/accept', racer, { token })),
     );
     expect(results.map((r) => r.status).sort()).toEqual([200, 400, 400, 400]);
-    const rows = await server.ctx.database.query('SELECT 1 FROM team_members WHERE team_id = $1 AND user_id = $2', [t, racer.id]);
+    const rows = await server.ctx.database.query(
+      'SELECT 1 FROM team_members WHERE team_id = $1 AND user_id = $2',
+      [t, racer.id],
+    );
     expect(rows.rows).toHaveLength(1);
   });
 
   it('a person without an account gets the email, registers, verifies and joins', async () => {
     const t = await newTeam();
     const email = `newcomer-${t}@example.com`;
-    const res = await call(server, 'POST', `/api/teams/${t}/invite`, owner, { email: `NewComer-${t}@Example.com`, role: 'admin' });
+    const res = await call(server, 'POST', `/api/teams/${t}/invite`, owner, {
+      email: `NewComer-${t}@Example.com`,
+      role: 'admin',
+    });
     expect(res.status).toBe(201);
     const queued = await inviteMail(server, email);
     expect(queued.user_id).toBeNull();
@@ -207,7 +260,9 @@ describe('teams: invitations and shared models', () => {
     expect(sent.status).toBe('sent');
     expect(sent.payload.token).toBeUndefined(); // the credential left the outbox once sent
     const mailDir = path.join(server.dataDir, 'mail');
-    const file = readdirSync(mailDir).find((f) => f.startsWith(String(sent.id).padStart(6, '0')) && f.endsWith('.txt'));
+    const file = readdirSync(mailDir).find(
+      (f) => f.startsWith(String(sent.id).padStart(6, '0')) && f.endsWith('.txt'),
+    );
     expect(file).toBeDefined();
     const message = readFileSync(path.join(mailDir, file!), 'utf8');
     expect(message).toContain(`To: ${email}`);
@@ -217,7 +272,11 @@ describe('teams: invitations and shared models', () => {
     const token = link.searchParams.get('token')!;
 
     // Register (auto-verify is off here): the unverified account may not accept yet.
-    const reg = await call(server, 'POST', '/api/auth/register', null, { email: `NEWCOMER-${t}@example.com`, password: 'a-long-password-1', name: 'New Comer' });
+    const reg = await call(server, 'POST', '/api/auth/register', null, {
+      email: `NEWCOMER-${t}@example.com`,
+      password: 'a-long-password-1',
+      name: 'New Comer',
+    });
     expect(reg.status).toBe(201);
     const newcomer: TestUser = {
       id: reg.body.user.id,
@@ -227,7 +286,12 @@ describe('teams: invitations and shared models', () => {
       token: reg.body.token,
       headers: { Authorization: `Bearer ${reg.body.token}` },
     };
-    const early = await call(server, 'POST', `/api/teams/${t}/join?token=${encodeURIComponent(token)}`, newcomer);
+    const early = await call(
+      server,
+      'POST',
+      `/api/teams/${t}/join?token=${encodeURIComponent(token)}`,
+      newcomer,
+    );
     expect(early.status).toBe(403);
     expect(early.body.detail).toMatch(/^Verify your email address/);
     const verifyMail = await server.ctx.database.query<any>(
@@ -238,10 +302,19 @@ describe('teams: invitations and shared models', () => {
     const vToken = (typeof vPayload === 'string' ? JSON.parse(vPayload) : vPayload).token;
     expect((await call(server, 'POST', '/api/auth/verify-email', null, { token: vToken })).status).toBe(200);
 
-    const joined = await call(server, 'POST', `/api/teams/${t}/join?token=${encodeURIComponent(token)}`, newcomer);
+    const joined = await call(
+      server,
+      'POST',
+      `/api/teams/${t}/join?token=${encodeURIComponent(token)}`,
+      newcomer,
+    );
     expect(joined.status).toBe(200);
     expect(joined.body).toMatchObject({ id: t, my_role: 'admin' });
-    expect(joined.body.members.find((m: any) => m.user_id === newcomer.id)).toMatchObject({ email, name: 'New Comer', role: 'admin' });
+    expect(joined.body.members.find((m: any) => m.user_id === newcomer.id)).toMatchObject({
+      email,
+      name: 'New Comer',
+      role: 'admin',
+    });
     const teams = await call(server, 'GET', '/api/teams', newcomer);
     expect(teams.body.map((x: any) => [x.id, x.my_role])).toEqual([[t, 'admin']]);
   });
@@ -250,18 +323,28 @@ describe('teams: invitations and shared models', () => {
     const inviter = await createUser(server);
     const t = await teamWith(server, inviter);
     for (let i = 0; i < 20; i++) {
-      const r = await call(server, 'POST', `/api/teams/${t}/invite`, inviter, { email: `rl-${i}-${t}@example.com` });
+      const r = await call(server, 'POST', `/api/teams/${t}/invite`, inviter, {
+        email: `rl-${i}-${t}@example.com`,
+      });
       expect(r.status, r.text).toBe(201);
       expect(r.headers.get('ratelimit-remaining')).toBe(String(19 - i));
     }
-    const over = await call(server, 'POST', `/api/teams/${t}/invite`, inviter, { email: `rl-x-${t}@example.com` });
+    const over = await call(server, 'POST', `/api/teams/${t}/invite`, inviter, {
+      email: `rl-x-${t}@example.com`,
+    });
     expect([over.status, over.body]).toEqual([429, { detail: 'Rate limit exceeded' }]);
     expect(Number(over.headers.get('retry-after'))).toBeGreaterThan(3500);
     // Another user is not affected; the window ends after an hour.
-    expect((await call(server, 'POST', `/api/teams/${t}/invite`, owner, { email: `rl-o-${t}@example.com` })).status).toBe(403);
+    expect(
+      (await call(server, 'POST', `/api/teams/${t}/invite`, owner, { email: `rl-o-${t}@example.com` }))
+        .status,
+    ).toBe(403);
     clock.advance(HOUR);
     await renew(inviter);
-    expect((await call(server, 'POST', `/api/teams/${t}/invite`, inviter, { email: `rl-y-${t}@example.com` })).status).toBe(201);
+    expect(
+      (await call(server, 'POST', `/api/teams/${t}/invite`, inviter, { email: `rl-y-${t}@example.com` }))
+        .status,
+    ).toBe(201);
   });
 
   it('members use shared models (list, download with a token); leaving or removal revokes access at once', async () => {
@@ -282,12 +365,17 @@ describe('teams: invitations and shared models', () => {
       [model.id, true],
     ]);
     const download = async (u: TestUser, token?: string) =>
-      fetch(`${server.url}/api/models/${model.id}/download${token ? `?token=${token}` : ''}`, { headers: token ? {} : u.headers });
+      fetch(`${server.url}/api/models/${model.id}/download${token ? `?token=${token}` : ''}`, {
+        headers: token ? {} : u.headers,
+      });
     const direct = await download(m1!);
     expect(direct.status).toBe(200);
     expect(new Uint8Array(await direct.arrayBuffer())).toEqual(model.onnx);
     const mint = async (u: TestUser) =>
-      call(server, 'POST', '/api/auth/download-token', u, { action: 'model_download', resource_id: model.id });
+      call(server, 'POST', '/api/auth/download-token', u, {
+        action: 'model_download',
+        resource_id: model.id,
+      });
     const m1Token = (await mint(m1!)).body.token as string;
     const m2Token = (await mint(m2!)).body.token as string;
     const viaToken = await download(m1!, m1Token);
@@ -295,7 +383,9 @@ describe('teams: invitations and shared models', () => {
     expect(new Uint8Array(await viaToken.arrayBuffer())).toEqual(model.onnx);
 
     // m2 leaves: its own shared model is unshared and its unused download token no longer opens the team's model.
-    expect((await call(server, 'DELETE', `/api/teams/${t}/members/me`, m2)).body).toEqual({ message: 'You left the team' });
+    expect((await call(server, 'DELETE', `/api/teams/${t}/members/me`, m2)).body).toEqual({
+      message: 'You left the team',
+    });
     expect(await modelTeam(server, m2Model.id)).toBeNull();
     expect((await download(m2!, m2Token)).status).toBe(404);
     expect((await mint(m2!)).status).toBe(404);
@@ -303,7 +393,9 @@ describe('teams: invitations and shared models', () => {
 
     // m1 is removed by the admin: a token minted while a member stops working at once.
     const m1Late = (await mint(m1!)).body.token as string;
-    expect((await call(server, 'DELETE', `/api/teams/${t}/members/${m1!.id}`, admin)).body).toEqual({ message: 'Member removed' });
+    expect((await call(server, 'DELETE', `/api/teams/${t}/members/${m1!.id}`, admin)).body).toEqual({
+      message: 'Member removed',
+    });
     expect((await download(m1!, m1Late)).status).toBe(404);
     expect((await download(m1!)).status).toBe(404);
     expect((await call(server, 'GET', `/api/teams/${t}/models`, m1)).status).toBe(403);
@@ -326,15 +418,22 @@ describe('teams: invitations and shared models', () => {
     const del = await call(server, 'DELETE', `/api/teams/${t}`, owner);
     expect(del.body).toEqual({ message: 'Team deleted' });
     const count = async (table: string) =>
-      Number((await server.ctx.database.query<any>(`SELECT count(*) AS n FROM ${table} WHERE team_id = $1`, [t])).rows[0].n);
+      Number(
+        (await server.ctx.database.query<any>(`SELECT count(*) AS n FROM ${table} WHERE team_id = $1`, [t]))
+          .rows[0].n,
+      );
     expect(await count('team_members')).toBe(0);
     expect(await count('team_invitations')).toBe(0);
     expect(await count('trained_models')).toBe(0);
     expect(await modelTeam(server, ownerModel.id)).toBeNull();
     expect(await modelTeam(server, memberModel.id)).toBeNull();
     expect((await call(server, 'GET', `/api/models/${ownerModel.id}/config`, member)).status).toBe(404);
-    expect((await call(server, 'POST', '/api/teams/invitations/accept', member, { token: pending.token })).body).toEqual(INVALID);
-    expect((await call(server, 'GET', `/api/teams/${t}`, owner)).body).toEqual({ detail: 'You are not a member of this team' });
+    expect(
+      (await call(server, 'POST', '/api/teams/invitations/accept', member, { token: pending.token })).body,
+    ).toEqual(INVALID);
+    expect((await call(server, 'GET', `/api/teams/${t}`, owner)).body).toEqual({
+      detail: 'You are not a member of this team',
+    });
 
     // Account deletion (§4.15 cascades): the inviter's invitations keep going (invited_by → NULL), a deleted member's
     // membership goes, a deleted owner's team goes and other members' models are unshared.
@@ -346,7 +445,10 @@ describe('teams: invitations and shared models', () => {
       { user: leaver, role: 'member' },
     ]);
     const byLeaver = await inviteToken(server, stays, t2, `later-${t2}@example.com`);
-    await server.ctx.database.query(`UPDATE team_invitations SET invited_by = $1 WHERE id = $2`, [leaver.id, byLeaver.invitation.id]);
+    await server.ctx.database.query(`UPDATE team_invitations SET invited_by = $1 WHERE id = $2`, [
+      leaver.id,
+      byLeaver.invitation.id,
+    ]);
     const staysModel = await addModel(server, stays.id, 'stays word', t2);
     await server.ctx.database.query('DELETE FROM users WHERE id = $1', [leaver.id]);
     expect(await roleOf(server, t2, leaver.id)).toBeNull();

@@ -33,18 +33,26 @@ describe('teams on PGlite', () => {
 
     const model = await addModel(server, owner.id, 'embedded word');
     expect((await call(server, 'POST', `/api/teams/${t}/models/${model.id}/share`, owner)).status).toBe(200);
-    expect((await call(server, 'GET', `/api/teams/${t}/models`, joiner)).body.map((m: any) => m.id)).toEqual([model.id]);
+    expect((await call(server, 'GET', `/api/teams/${t}/models`, joiner)).body.map((m: any) => m.id)).toEqual([
+      model.id,
+    ]);
     const dl = await fetch(`${server.url}/api/models/${model.id}/download`, { headers: joiner.headers });
     expect(dl.status).toBe(200);
     expect(new Uint8Array(await dl.arrayBuffer())).toEqual(model.onnx);
 
-    expect((await call(server, 'PATCH', `/api/teams/${t}/members/${joiner.id}?role=admin`, owner)).body.role).toBe('admin');
+    expect(
+      (await call(server, 'PATCH', `/api/teams/${t}/members/${joiner.id}?role=admin`, owner)).body.role,
+    ).toBe('admin');
     const transferred = await call(server, 'POST', `/api/teams/${t}/transfer`, owner, { user_id: joiner.id });
     expect(transferred.body).toMatchObject({ owner_id: joiner.id, my_role: 'admin' });
-    expect((await call(server, 'DELETE', `/api/teams/${t}/members/me`, owner)).body).toEqual({ message: 'You left the team' });
+    expect((await call(server, 'DELETE', `/api/teams/${t}/members/me`, owner)).body).toEqual({
+      message: 'You left the team',
+    });
     expect(await roleOf(server, t, owner.id)).toBeNull();
     expect(await modelTeam(server, model.id)).toBeNull(); // the leaver's model left with them
-    expect((await call(server, 'DELETE', `/api/teams/${t}`, joiner)).body).toEqual({ message: 'Team deleted' });
+    expect((await call(server, 'DELETE', `/api/teams/${t}`, joiner)).body).toEqual({
+      message: 'Team deleted',
+    });
     expect((await call(server, 'GET', '/api/teams', joiner)).body).toEqual([]);
   });
 });

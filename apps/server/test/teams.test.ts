@@ -27,7 +27,9 @@ describe('teams: roles and permissions', () => {
 
   beforeAll(async () => {
     server = await startTestServer({ workers: false });
-    [O, A, A2, M, M2, X] = await Promise.all([1, 2, 3, 4, 5, 6].map((i) => createUser(server, { name: `User ${i}` })));
+    [O, A, A2, M, M2, X] = await Promise.all(
+      [1, 2, 3, 4, 5, 6].map((i) => createUser(server, { name: `User ${i}` })),
+    );
     U = await createUser(server, { verified: false });
   });
   afterAll(() => server?.close());
@@ -51,13 +53,22 @@ describe('teams: roles and permissions', () => {
     name: string;
     expect: Record<Who, Cell>;
     /** Prepare the team for one cell; returns the request. */
-    run(teamId: number, who: Who, user: TestUser): Promise<{ res: Res; verify: (ok: boolean) => Promise<void> }>;
+    run(
+      teamId: number,
+      who: Who,
+      user: TestUser,
+    ): Promise<{ res: Res; verify: (ok: boolean) => Promise<void> }>;
   }
 
   const cases: Case[] = [
     {
       name: 'GET /api/teams/{id}',
-      expect: { owner: { status: 200 }, admin: { status: 200 }, member: { status: 200 }, outsider: { status: 403, body: NOT_MEMBER } },
+      expect: {
+        owner: { status: 200 },
+        admin: { status: 200 },
+        member: { status: 200 },
+        outsider: { status: 403, body: NOT_MEMBER },
+      },
       async run(teamId, who, user) {
         const res = await call(server, 'GET', `/api/teams/${teamId}`, user);
         return {
@@ -66,15 +77,26 @@ describe('teams: roles and permissions', () => {
             if (!ok) return;
             expect(res.body.my_role).toBe(who);
             expect(res.body.owner_id).toBe(O.id);
-            expect(res.body.members.map((m: any) => m.user_id).sort()).toEqual([O, A, A2, M, M2].map((u) => u.id).sort());
-            expect(res.body.members.find((m: any) => m.user_id === A.id)).toMatchObject({ role: 'admin', email: A.email, name: A.name });
+            expect(res.body.members.map((m: any) => m.user_id).sort()).toEqual(
+              [O, A, A2, M, M2].map((u) => u.id).sort(),
+            );
+            expect(res.body.members.find((m: any) => m.user_id === A.id)).toMatchObject({
+              role: 'admin',
+              email: A.email,
+              name: A.name,
+            });
           },
         };
       },
     },
     {
       name: 'GET /api/teams/{id}/models',
-      expect: { owner: { status: 200 }, admin: { status: 200 }, member: { status: 200 }, outsider: { status: 403, body: NOT_MEMBER } },
+      expect: {
+        owner: { status: 200 },
+        admin: { status: 200 },
+        member: { status: 200 },
+        outsider: { status: 403, body: NOT_MEMBER },
+      },
       async run(teamId, who, user) {
         const model = await addModel(server, A2.id, 'shared word', teamId);
         await addModel(server, A2.id, 'private word');
@@ -84,7 +106,13 @@ describe('teams: roles and permissions', () => {
           verify: async (ok) => {
             if (!ok) return;
             expect(res.body).toHaveLength(1);
-            expect(res.body[0]).toMatchObject({ id: model.id, team_id: teamId, owner_id: A2.id, shared: true, wake_word: 'shared word' });
+            expect(res.body[0]).toMatchObject({
+              id: model.id,
+              team_id: teamId,
+              owner_id: A2.id,
+              shared: true,
+              wake_word: 'shared word',
+            });
             void who;
           },
         };
@@ -104,12 +132,21 @@ describe('teams: roles and permissions', () => {
         return {
           res,
           verify: async (ok) => {
-            const rows = await server.ctx.database.query('SELECT email, role, invited_by FROM team_invitations WHERE team_id = $1', [teamId]);
-            const mails = await server.ctx.database.query(`SELECT 1 FROM email_outbox WHERE template = 'team_invite' AND to_address = $1`, [email]);
+            const rows = await server.ctx.database.query(
+              'SELECT email, role, invited_by FROM team_invitations WHERE team_id = $1',
+              [teamId],
+            );
+            const mails = await server.ctx.database.query(
+              `SELECT 1 FROM email_outbox WHERE template = 'team_invite' AND to_address = $1`,
+              [email],
+            );
             expect(rows.rows.length).toBe(ok ? 1 : 0);
             expect(mails.rows.length).toBe(ok ? 1 : 0);
             if (ok) {
-              expect(res.body).toMatchObject({ message: 'Invitation sent', invitation: { team_id: teamId, email, role: 'admin', invited_by: user.id } });
+              expect(res.body).toMatchObject({
+                message: 'Invitation sent',
+                invitation: { team_id: teamId, email, role: 'admin', invited_by: user.id },
+              });
             }
           },
         };
@@ -124,7 +161,12 @@ describe('teams: roles and permissions', () => {
         outsider: { status: 403, body: NOT_MEMBER },
       },
       async run(teamId, _who, user) {
-        const { invitation } = await inviteToken(server, O, teamId, `pending-${randomBytes(4).toString('hex')}@example.com`);
+        const { invitation } = await inviteToken(
+          server,
+          O,
+          teamId,
+          `pending-${randomBytes(4).toString('hex')}@example.com`,
+        );
         const res = await call(server, 'GET', `/api/teams/${teamId}/invitations`, user);
         return {
           res,
@@ -143,12 +185,20 @@ describe('teams: roles and permissions', () => {
         outsider: { status: 403, body: NOT_MEMBER },
       },
       async run(teamId, _who, user) {
-        const { invitation } = await inviteToken(server, O, teamId, `revoke-${randomBytes(4).toString('hex')}@example.com`);
+        const { invitation } = await inviteToken(
+          server,
+          O,
+          teamId,
+          `revoke-${randomBytes(4).toString('hex')}@example.com`,
+        );
         const res = await call(server, 'DELETE', `/api/teams/${teamId}/invitations/${invitation.id}`, user);
         return {
           res,
           verify: async (ok) => {
-            const r = await server.ctx.database.query<{ revoked_at: Date | null }>('SELECT revoked_at FROM team_invitations WHERE id = $1', [invitation.id]);
+            const r = await server.ctx.database.query<{ revoked_at: Date | null }>(
+              'SELECT revoked_at FROM team_invitations WHERE id = $1',
+              [invitation.id],
+            );
             expect(r.rows[0]!.revoked_at !== null).toBe(ok);
             if (ok) expect(res.text).toBe('');
           },
@@ -165,7 +215,10 @@ describe('teams: roles and permissions', () => {
       },
       async run(teamId, _who, user) {
         const res = await call(server, 'DELETE', `/api/teams/${teamId}/members/${M2.id}`, user);
-        return { res, verify: async (ok) => expect(await roleOf(server, teamId, M2.id)).toBe(ok ? null : 'member') };
+        return {
+          res,
+          verify: async (ok) => expect(await roleOf(server, teamId, M2.id)).toBe(ok ? null : 'member'),
+        };
       },
     },
     {
@@ -182,7 +235,13 @@ describe('teams: roles and permissions', () => {
           res,
           verify: async (ok) => {
             expect(await roleOf(server, teamId, M2.id)).toBe(ok ? 'admin' : 'member');
-            if (ok) expect(res.body).toMatchObject({ user_id: M2.id, email: M2.email, name: M2.name, role: 'admin' });
+            if (ok)
+              expect(res.body).toMatchObject({
+                user_id: M2.id,
+                email: M2.email,
+                name: M2.name,
+                role: 'admin',
+              });
           },
         };
       },
@@ -200,7 +259,10 @@ describe('teams: roles and permissions', () => {
         return {
           res,
           verify: async (ok) => {
-            const t = await server.ctx.database.query<{ owner_id: number }>('SELECT owner_id FROM teams WHERE id = $1', [teamId]);
+            const t = await server.ctx.database.query<{ owner_id: number }>(
+              'SELECT owner_id FROM teams WHERE id = $1',
+              [teamId],
+            );
             expect(Number(t.rows[0]!.owner_id)).toBe(ok ? A2.id : O.id);
             expect(await roleOf(server, teamId, A2.id)).toBe(ok ? 'owner' : 'admin');
             expect(await roleOf(server, teamId, O.id)).toBe(ok ? 'admin' : 'owner');
@@ -244,7 +306,15 @@ describe('teams: roles and permissions', () => {
           res,
           verify: async (ok) => {
             expect(await modelTeam(server, model.id)).toBe(ok ? teamId : null);
-            if (ok) expect(res.body).toMatchObject({ id: model.id, team_id: teamId, owner_id: user.id, shared: false, wake_word: 'to share', quality_grade: 'B' });
+            if (ok)
+              expect(res.body).toMatchObject({
+                id: model.id,
+                team_id: teamId,
+                owner_id: user.id,
+                shared: false,
+                wake_word: 'to share',
+                quality_grade: 'B',
+              });
           },
         };
       },
@@ -260,7 +330,10 @@ describe('teams: roles and permissions', () => {
       async run(teamId, _who, user) {
         const model = await addModel(server, A2.id, 'theirs', teamId);
         const res = await call(server, 'DELETE', `/api/teams/${teamId}/models/${model.id}`, user);
-        return { res, verify: async (ok) => expect(await modelTeam(server, model.id)).toBe(ok ? null : teamId) };
+        return {
+          res,
+          verify: async (ok) => expect(await modelTeam(server, model.id)).toBe(ok ? null : teamId),
+        };
       },
     },
     {
@@ -275,7 +348,10 @@ describe('teams: roles and permissions', () => {
         // The outsider's model cannot be in the team; use a team member's model for that cell.
         const model = await addModel(server, who === 'outsider' ? M2.id : user.id, 'mine', teamId);
         const res = await call(server, 'DELETE', `/api/teams/${teamId}/models/${model.id}`, user);
-        return { res, verify: async (ok) => expect(await modelTeam(server, model.id)).toBe(ok ? null : teamId) };
+        return {
+          res,
+          verify: async (ok) => expect(await modelTeam(server, model.id)).toBe(ok ? null : teamId),
+        };
       },
     },
     {
@@ -318,14 +394,21 @@ describe('teams: roles and permissions', () => {
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({ name: 'Acoustics', owner_id: owner.id, my_role: 'owner' });
     expect(created.body.members).toEqual([
-      { user_id: owner.id, email: owner.email, name: owner.name, role: 'owner', invited_at: expect.any(String), joined_at: expect.any(String) },
+      {
+        user_id: owner.id,
+        email: owner.email,
+        name: owner.name,
+        role: 'owner',
+        invited_at: expect.any(String),
+        joined_at: expect.any(String),
+      },
     ]);
     expect(created.body.created_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     const second = await call(server, 'POST', '/api/teams', owner, { name: 'Second' });
-    await server.ctx.database.query(`INSERT INTO team_members (team_id, user_id, role, invited_at) VALUES ($1, $2, 'member', now())`, [
-      second.body.id,
-      M.id,
-    ]);
+    await server.ctx.database.query(
+      `INSERT INTO team_members (team_id, user_id, role, invited_at) VALUES ($1, $2, 'member', now())`,
+      [second.body.id, M.id],
+    );
     const list = await call(server, 'GET', '/api/teams', owner);
     expect(list.status).toBe(200);
     expect(list.body.map((t: any) => t.id)).toEqual([second.body.id, created.body.id]);
@@ -338,7 +421,10 @@ describe('teams: roles and permissions', () => {
       my_role: 'owner',
     });
     const forMember = await call(server, 'GET', '/api/teams', M);
-    expect(forMember.body.find((t: any) => t.id === second.body.id)).toMatchObject({ my_role: 'member', member_count: 2 });
+    expect(forMember.body.find((t: any) => t.id === second.body.id)).toMatchObject({
+      my_role: 'member',
+      member_count: 2,
+    });
     expect(forMember.body.some((t: any) => t.id === created.body.id)).toBe(false);
 
     for (const name of ['', 'x'.repeat(256)]) {
@@ -408,11 +494,16 @@ describe('teams: roles and permissions', () => {
     expect(r.body.members.find((m: any) => m.user_id === M.id).role).toBe('owner');
     expect(r.body.members.find((m: any) => m.user_id === O.id).role).toBe('admin');
     // Exactly one owner row, and the new owner has the owner's rights.
-    const owners = await server.ctx.database.query(`SELECT user_id FROM team_members WHERE team_id = $1 AND role = 'owner'`, [t]);
+    const owners = await server.ctx.database.query(
+      `SELECT user_id FROM team_members WHERE team_id = $1 AND role = 'owner'`,
+      [t],
+    );
     expect(owners.rows.map((x: any) => Number(x.user_id))).toEqual([M.id]);
     expect((await call(server, 'DELETE', `/api/teams/${t}/members/me`, M)).status).toBe(409);
     expect((await call(server, 'DELETE', `/api/teams/${t}`, O)).status).toBe(403);
-    expect((await call(server, 'DELETE', `/api/teams/${t}/members/me`, O)).body).toEqual({ message: 'You left the team' });
+    expect((await call(server, 'DELETE', `/api/teams/${t}/members/me`, O)).body).toEqual({
+      message: 'You left the team',
+    });
     expect((await call(server, 'DELETE', `/api/teams/${t}`, M)).body).toEqual({ message: 'Team deleted' });
   });
 
@@ -430,7 +521,9 @@ describe('teams: roles and permissions', () => {
     r = await call(server, 'DELETE', `/api/teams/${other}/models/${mine.id}`, O);
     expect([r.status, r.body]).toEqual([404, { detail: 'Model not found' }]);
     // Member M sees it in the team list and in /api/models; A2 unshares it; M no longer sees it.
-    expect((await call(server, 'GET', `/api/teams/${t}/models`, M)).body.map((m: any) => m.id)).toEqual([mine.id]);
+    expect((await call(server, 'GET', `/api/teams/${t}/models`, M)).body.map((m: any) => m.id)).toEqual([
+      mine.id,
+    ]);
     expect((await call(server, 'GET', '/api/models', M)).body.some((m: any) => m.id === mine.id)).toBe(true);
     r = await call(server, 'DELETE', `/api/teams/${t}/models/${mine.id}`, A2);
     expect(r.body).toEqual({ message: 'Model unshared' });
@@ -480,7 +573,8 @@ describe('teams: roles and permissions', () => {
       ['GET', (id) => `/api/models/${id}/config`],
       ['GET', (id) => `/api/models/${id}/download`],
     ];
-    const ids = (path: string) => (path.includes('invitations') ? tInvite.id : path.includes('models') ? tModel.id : M.id);
+    const ids = (path: string) =>
+      path.includes('invitations') ? tInvite.id : path.includes('models') ? tModel.id : M.id;
     for (const [method, path, body] of nested) {
       const realId = ids(path(0));
       const real = await call(server, method, path(realId), X, body?.(realId));
@@ -488,7 +582,10 @@ describe('teams: roles and permissions', () => {
       expect(real.status, `${method} ${path(realId)}`).toBe(404);
       expect(real.text, `${method} ${path(realId)}`).toBe(none.text);
     }
-    const mint = await call(server, 'POST', '/api/auth/download-token', X, { action: 'model_download', resource_id: tModel.id });
+    const mint = await call(server, 'POST', '/api/auth/download-token', X, {
+      action: 'model_download',
+      resource_id: tModel.id,
+    });
     expect(mint.status).toBe(404);
 
     // Nothing changed in the other team.
@@ -497,8 +594,12 @@ describe('teams: roles and permissions', () => {
     expect(team.body.owner_id).toBe(O.id);
     expect(await roleOf(server, t, M.id)).toBe('member');
     expect(await modelTeam(server, tModel.id)).toBe(t);
-    expect((await call(server, 'GET', `/api/teams/${t}/invitations`, O)).body.map((i: any) => i.id)).toEqual([tInvite.id]);
-    const spy = await server.ctx.database.query(`SELECT 1 FROM team_invitations WHERE email = 'spy@example.com'`);
+    expect((await call(server, 'GET', `/api/teams/${t}/invitations`, O)).body.map((i: any) => i.id)).toEqual([
+      tInvite.id,
+    ]);
+    const spy = await server.ctx.database.query(
+      `SELECT 1 FROM team_invitations WHERE email = 'spy@example.com'`,
+    );
     expect(spy.rows).toEqual([]);
   });
 
@@ -516,10 +617,20 @@ describe('teams: roles and permissions', () => {
       ['post', '/api/teams/{team_id}/join', 200, ['id', 'members', 'my_role']],
       ['delete', '/api/teams/{team_id}/members/me', 200, ['message']],
       ['delete', '/api/teams/{team_id}/members/{user_id}', 200, ['message']],
-      ['patch', '/api/teams/{team_id}/members/{user_id}', 200, ['user_id', 'email', 'name', 'role', 'invited_at', 'joined_at']],
+      [
+        'patch',
+        '/api/teams/{team_id}/members/{user_id}',
+        200,
+        ['user_id', 'email', 'name', 'role', 'invited_at', 'joined_at'],
+      ],
       ['post', '/api/teams/{team_id}/transfer', 200, ['id', 'owner_id', 'members']],
       ['get', '/api/teams/{team_id}/models', 200, []],
-      ['post', '/api/teams/{team_id}/models/{model_id}/share', 200, ['id', 'wake_word', 'team_id', 'shared', 'owner_id', 'quality_grade']],
+      [
+        'post',
+        '/api/teams/{team_id}/models/{model_id}/share',
+        200,
+        ['id', 'wake_word', 'team_id', 'shared', 'owner_id', 'quality_grade'],
+      ],
       ['delete', '/api/teams/{team_id}/models/{model_id}', 200, ['message']],
     ];
     const pathKey = (p: string) => (doc.paths[p] ? p : `${p}/`);
@@ -532,24 +643,38 @@ describe('teams: roles and permissions', () => {
       expect(resp, `${method} ${path} ${status}`).toBeDefined();
       if (fields.length > 0) {
         const schema = resp.content['application/json'].schema;
-        expect(Object.keys(schema.properties).sort(), `${method} ${path}`).toEqual(expect.arrayContaining(fields));
+        expect(Object.keys(schema.properties).sort(), `${method} ${path}`).toEqual(
+          expect.arrayContaining(fields),
+        );
       }
       for (const param of path.match(/\{(\w+)\}/g) ?? []) {
         const name = param.slice(1, -1);
-        expect(op.parameters.some((p: any) => p.in === 'path' && p.name === name), `${path} ${name}`).toBe(true);
+        expect(
+          op.parameters.some((p: any) => p.in === 'path' && p.name === name),
+          `${path} ${name}`,
+        ).toBe(true);
       }
     }
     const invite = doc.paths['/api/teams/{team_id}/invite'].post;
     const body = invite.requestBody.content['application/json'].schema;
     expect(Object.keys(body.properties).sort()).toEqual(['email', 'role']);
     expect(body.properties.role.enum).toEqual(['owner', 'admin', 'member']);
-    const listSchema = doc.paths[pathKey('/api/teams')].get.responses['200'].content['application/json'].schema;
-    expect(Object.keys(listSchema.items.properties).sort()).toEqual(['created_at', 'id', 'member_count', 'my_role', 'name', 'owner_id']);
+    const listSchema =
+      doc.paths[pathKey('/api/teams')].get.responses['200'].content['application/json'].schema;
+    expect(Object.keys(listSchema.items.properties).sort()).toEqual([
+      'created_at',
+      'id',
+      'member_count',
+      'my_role',
+      'name',
+      'owner_id',
+    ]);
     const join = doc.paths['/api/teams/{team_id}/join'].post;
     expect(join.parameters.some((p: any) => p.in === 'query' && p.name === 'token' && p.required)).toBe(true);
     const patch = doc.paths['/api/teams/{team_id}/members/{user_id}'].patch;
     expect(patch.parameters.some((p: any) => p.in === 'query' && p.name === 'role')).toBe(true);
-    const accept = doc.paths['/api/teams/invitations/accept'].post.requestBody.content['application/json'].schema;
+    const accept =
+      doc.paths['/api/teams/invitations/accept'].post.requestBody.content['application/json'].schema;
     expect(accept.required).toEqual(['token']);
   });
 });

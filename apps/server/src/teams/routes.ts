@@ -97,7 +97,8 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
           response: { 201: TeamResponse, ...errors(401, 403) },
         },
       },
-      async (request, reply) => reply.status(201).send(await svc.createTeam(ctx, caller(request), request.body.name)),
+      async (request, reply) =>
+        reply.status(201).send(await svc.createTeam(ctx, caller(request), request.body.name)),
     );
 
     r.get(
@@ -166,7 +167,10 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
     r.post(
       '/:team_id/invite',
       {
-        preValidation: [verified, rateLimit(ctx, { bucket: 'team-invite', limit: 20, windowSeconds: HOUR, key: 'user' })],
+        preValidation: [
+          verified,
+          rateLimit(ctx, { bucket: 'team-invite', limit: 20, windowSeconds: HOUR, key: 'user' }),
+        ],
         schema: {
           tags: TAGS,
           summary: 'Invite an email address (owner or admin); sends the invitation email',
@@ -219,7 +223,12 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
         },
       },
       async (request, reply) => {
-        await svc.revokeInvitation(ctx, authUser(request).id, request.params.team_id, request.params.invitation_id);
+        await svc.revokeInvitation(
+          ctx,
+          authUser(request).id,
+          request.params.team_id,
+          request.params.invitation_id,
+        );
         return reply.status(204).send(null);
       },
     );
@@ -237,7 +246,8 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
           response: { 200: TeamResponse, ...errors(400, 401, 403, 409) },
         },
       },
-      async (request) => svc.acceptInvitation(ctx, caller(request), request.query.token, request.params.team_id),
+      async (request) =>
+        svc.acceptInvitation(ctx, caller(request), request.query.token, request.params.team_id),
     );
 
     r.delete(
@@ -290,7 +300,13 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
         },
       },
       async (request) =>
-        svc.changeRole(ctx, authUser(request).id, request.params.team_id, request.params.user_id, request.query.role),
+        svc.changeRole(
+          ctx,
+          authUser(request).id,
+          request.params.team_id,
+          request.params.user_id,
+          request.query.role,
+        ),
     );
 
     r.post(
@@ -337,7 +353,8 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
           response: { 200: TeamModelSummary, ...errors(401, 403, 404) },
         },
       },
-      async (request) => svc.shareModel(ctx, authUser(request).id, request.params.team_id, request.params.model_id),
+      async (request) =>
+        svc.shareModel(ctx, authUser(request).id, request.params.team_id, request.params.model_id),
     );
 
     r.delete(

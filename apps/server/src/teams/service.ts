@@ -298,7 +298,9 @@ export async function deleteTeam(ctx: AppContext, userId: number, teamId: number
 /** Remove a membership and unshare the departing user's models from that team. */
 async function dropMember(tx: DbOrTx, teamId: number, userId: number): Promise<void> {
   await tx.execute(sql`DELETE FROM team_members WHERE team_id = ${teamId} AND user_id = ${userId}`);
-  await tx.execute(sql`UPDATE trained_models SET team_id = NULL WHERE team_id = ${teamId} AND user_id = ${userId}`);
+  await tx.execute(
+    sql`UPDATE trained_models SET team_id = NULL WHERE team_id = ${teamId} AND user_id = ${userId}`,
+  );
 }
 
 export async function leaveTeam(ctx: AppContext, userId: number, teamId: number): Promise<void> {
@@ -321,7 +323,12 @@ async function targetMember(tx: DbOrTx, teamId: number, userId: number): Promise
 }
 
 /** Owner removes anyone but the owner; admin removes members only. */
-export async function removeMember(ctx: AppContext, userId: number, teamId: number, targetId: number): Promise<void> {
+export async function removeMember(
+  ctx: AppContext,
+  userId: number,
+  teamId: number,
+  targetId: number,
+): Promise<void> {
   await ctx.db.transaction(async (tx) => {
     const m = await membership(tx, teamId, userId, true);
     requireRole(m, 'owner', 'admin');
@@ -346,7 +353,9 @@ export async function changeRole(
     if (role !== 'admin' && role !== 'member') throw new HttpError(400, MSG.badRole);
     const target = await targetMember(tx, teamId, targetId);
     if (target.role === 'owner') throw new HttpError(403, MSG.cannotChangeOwner);
-    await tx.execute(sql`UPDATE team_members SET role = ${role} WHERE team_id = ${teamId} AND user_id = ${targetId}`);
+    await tx.execute(
+      sql`UPDATE team_members SET role = ${role} WHERE team_id = ${teamId} AND user_id = ${targetId}`,
+    );
     return memberOut({ ...target, role });
   });
 }
@@ -365,8 +374,12 @@ export async function transferOwnership(
     await targetMember(tx, teamId, targetId);
     const now = ctx.clock.now();
     // Demote first: at most one owner row per team (uq_team_owner).
-    await tx.execute(sql`UPDATE team_members SET role = 'admin' WHERE team_id = ${teamId} AND user_id = ${userId}`);
-    await tx.execute(sql`UPDATE team_members SET role = 'owner' WHERE team_id = ${teamId} AND user_id = ${targetId}`);
+    await tx.execute(
+      sql`UPDATE team_members SET role = 'admin' WHERE team_id = ${teamId} AND user_id = ${userId}`,
+    );
+    await tx.execute(
+      sql`UPDATE team_members SET role = 'owner' WHERE team_id = ${teamId} AND user_id = ${targetId}`,
+    );
     await tx.execute(sql`UPDATE teams SET owner_id = ${targetId}, updated_at = ${now} WHERE id = ${teamId}`);
     return teamResponse(tx, { team: { ...m.team, owner_id: targetId }, role: 'admin' });
   });
@@ -374,7 +387,9 @@ export async function transferOwnership(
 
 // ---- invitations ----------------------------------------------------------------------------------------------
 
-const INVITATION_COLS = sql.raw('id, team_id, email, role, invited_by, created_at, expires_at, accepted_at, revoked_at');
+const INVITATION_COLS = sql.raw(
+  'id, team_id, email, role, invited_by, created_at, expires_at, accepted_at, revoked_at',
+);
 
 /**
  * Owner or admin. Re-inviting an address with an open invitation revokes the old one. The `team_invite` email goes
@@ -436,7 +451,11 @@ export async function invite(
 }
 
 /** Pending invitations (not accepted, not revoked, not expired), newest first; owner or admin. */
-export async function listInvitations(ctx: AppContext, userId: number, teamId: number): Promise<InvitationOut[]> {
+export async function listInvitations(
+  ctx: AppContext,
+  userId: number,
+  teamId: number,
+): Promise<InvitationOut[]> {
   const m = await membership(ctx.db, teamId, userId);
   requireRole(m, 'owner', 'admin');
   const now = ctx.clock.now();
@@ -489,13 +508,22 @@ export async function acceptInvitation(
       sql`SELECT ${INVITATION_COLS} FROM team_invitations WHERE token_hash = ${sha256Hex(token)} FOR UPDATE`,
     );
     const inv = rows[0];
-    if (!inv || inv.accepted_at !== null || inv.revoked_at !== null || new Date(inv.expires_at).getTime() <= now.getTime()) {
+    if (
+      !inv ||
+      inv.accepted_at !== null ||
+      inv.revoked_at !== null ||
+      new Date(inv.expires_at).getTime() <= now.getTime()
+    ) {
       throw new HttpError(400, MSG.invalidInvitation);
     }
     const teamId = Number(inv.team_id);
-    if (expectTeamId !== undefined && expectTeamId !== teamId) throw new HttpError(400, MSG.tokenTeamMismatch);
+    if (expectTeamId !== undefined && expectTeamId !== teamId)
+      throw new HttpError(400, MSG.tokenTeamMismatch);
     if (inv.email !== caller.email.trim().toLowerCase()) throw new HttpError(403, MSG.wrongEmail);
-    const teams = await execRows<TeamRow>(tx, sql`SELECT id, name, owner_id, created_at FROM teams WHERE id = ${teamId} FOR UPDATE`);
+    const teams = await execRows<TeamRow>(
+      tx,
+      sql`SELECT id, name, owner_id, created_at FROM teams WHERE id = ${teamId} FOR UPDATE`,
+    );
     const team = teams[0];
     if (!team) throw new HttpError(400, MSG.invalidInvitation); // unreachable: invitations cascade with the team
     const inserted = await execRows(
@@ -509,14 +537,22 @@ export async function acceptInvitation(
     await tx.execute(
       sql`UPDATE team_invitations SET accepted_at = ${now}, accepted_by = ${caller.id} WHERE id = ${inv.id}`,
     );
-    return teamResponse(tx, { team: { ...team, id: teamId, owner_id: Number(team.owner_id) }, role: inv.role });
+    return teamResponse(tx, {
+      team: { ...team, id: teamId, owner_id: Number(team.owner_id) },
+      role: inv.role,
+    });
   });
 }
 
 // ---- models ---------------------------------------------------------------------------------------------------
 
 /** Owner or admin shares one of their own models; it moves to this team (a model is shared to one team at most). */
-export async function shareModel(ctx: AppContext, userId: number, teamId: number, modelId: number): Promise<ModelSummaryOut> {
+export async function shareModel(
+  ctx: AppContext,
+  userId: number,
+  teamId: number,
+  modelId: number,
+): Promise<ModelSummaryOut> {
   return ctx.db.transaction(async (tx) => {
     const m = await membership(tx, teamId, userId, true);
     requireRole(m, 'owner', 'admin');
@@ -531,7 +567,12 @@ export async function shareModel(ctx: AppContext, userId: number, teamId: number
 }
 
 /** Owner or admin unshares any model of the team; a member only their own. 404 unless shared to this team. */
-export async function unshareModel(ctx: AppContext, userId: number, teamId: number, modelId: number): Promise<void> {
+export async function unshareModel(
+  ctx: AppContext,
+  userId: number,
+  teamId: number,
+  modelId: number,
+): Promise<void> {
   await ctx.db.transaction(async (tx) => {
     const m = await membership(tx, teamId, userId, true);
     const rows = await execRows<{ user_id: number }>(
@@ -539,13 +580,18 @@ export async function unshareModel(ctx: AppContext, userId: number, teamId: numb
       sql`SELECT user_id FROM trained_models WHERE id = ${modelId} AND team_id = ${teamId} FOR UPDATE`,
     );
     if (!rows[0]) throw new HttpError(404, MSG.modelNotFound);
-    if (m.role === 'member' && Number(rows[0].user_id) !== userId) throw new HttpError(403, MSG.insufficientRole);
+    if (m.role === 'member' && Number(rows[0].user_id) !== userId)
+      throw new HttpError(403, MSG.insufficientRole);
     await tx.execute(sql`UPDATE trained_models SET team_id = NULL WHERE id = ${modelId}`);
   });
 }
 
 /** Models shared to the team, newest first; any member. */
-export async function teamModels(ctx: AppContext, userId: number, teamId: number): Promise<ModelSummaryOut[]> {
+export async function teamModels(
+  ctx: AppContext,
+  userId: number,
+  teamId: number,
+): Promise<ModelSummaryOut[]> {
   await membership(ctx.db, teamId, userId);
   const rows = await execRows<ModelRowLite>(
     ctx.db,
