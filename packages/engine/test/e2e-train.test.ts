@@ -12,6 +12,7 @@ import * as ort from 'onnxruntime-node';
 import { createNodeDetector } from '@violawake/detector/node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { validateManifest } from '../src/artifacts/manifest.ts';
+import { ensureBank } from '../src/bank/build.ts';
 import { readWavFile16k } from '../src/audio/wav.ts';
 import { trainWakeWord, type Progress, type TrainResult, type TrainJob, STAGE_RANGES } from '../src/pipeline/train.ts';
 import { Rand } from '../src/audio/random.ts';
@@ -109,6 +110,15 @@ describe('trainWakeWord end to end (10 real "computer" clips, small bank)', () =
     } finally {
       await det.dispose();
     }
+  });
+
+  it('keeps the bank it built: the next job finds it under its key and does not rebuild', async () => {
+    const bank = await ensureBank({ dataDir, scale: 0.02 });
+    expect(bank.built).toBe(false);
+    expect(bank.dir).toBe(join(dataDir, 'engine', 'bank', bank.index.key));
+    expect(bank.index.train.segments.length).toBeGreaterThanOrEqual(2);
+    expect(bank.index.eval.seconds).toBeGreaterThanOrEqual(60);
+    expect(result.manifest.training.negatives_hours).toBeGreaterThan(0);
   });
 
   it('gives the same bytes for the same seed', async () => {

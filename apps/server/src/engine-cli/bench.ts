@@ -341,7 +341,7 @@ export async function runBench(argv: string[]): Promise<number> {
     total_seconds: (performance.now() - tStart) / 1000,
   };
   await mkdir(outDir, { recursive: true });
-  const base = quick ? 'engine-quick' : 'engine';
+  const base = quick ? 'engine.quick' : 'engine';
   await writeFile(join(outDir, `${base}.json`), `${JSON.stringify(report, null, 2)}\n`);
   await writeFile(join(outDir, `${base}.md`), renderMarkdown(report));
   return report;

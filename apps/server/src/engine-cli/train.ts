@@ -26,6 +26,8 @@ const SPEC = {
   'bank-scale': { type: 'string' },
   'data-dir': { type: 'string' },
   'exclude-voice': { type: 'list' },
+  'synth-scale': { type: 'string' },
+  'max-epochs': { type: 'string' },
 } as const;
 
 export async function runTrain(argv: string[]): Promise<number> {
@@ -62,7 +64,8 @@ export async function runTrain(argv: string[]): Promise<number> {
     corpusDir: str(p, 'corpus'),
     excludeVoices: p.flags['exclude-voice'] as string[] | undefined,
     bankScale,
-    synthScale: quick ? 0.3 : 1,
+    synthScale: num(p, 'synth-scale', { min: 0.05, max: 2 }) ?? (quick ? 0.3 : 1),
+    maxEpochs: num(p, 'max-epochs', { min: 1, max: 30, integer: true }),
     name,
     onProgress: (pr) => {
       const line = `[${pr.stage} ${pr.progress.toFixed(0).padStart(3)} %] ${pr.message}`;

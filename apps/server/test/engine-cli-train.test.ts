@@ -1,0 +1,74 @@
+/**
+ * `violawake train` through the CLI: argument checks, exit codes, and one real training run that writes
+ * `<out>/<name>.onnx`, `.json` and `.zip`. It reuses the end-to-end test's data directory (`<repo>/.tmp/e2e-data`,
+ * small bank, synthesis cache) and its settings, so after that test it needs no new bank or synthesis.
+ */
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { validateManifest } from '@violawake/engine/artifacts/manifest';
+import { Rand } from '@violawake/engine/audio/random';
+import { deriveRng } from '@violawake/engine/rng';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const repoRoot = resolve(import.meta.dirname, '../../..');
+const dev = resolve(repoRoot, '../shared/data/picovoice-dev');
+const main = join(repoRoot, 'apps/server/src/engine-cli/main.ts');
+const tsx = join(repoRoot, 'node_modules/.bin/tsx');
+const dataDir = join(repoRoot, '.tmp', 'e2e-data');
+
+function cli(...args: string[]) {
+  const r = spawnSync(tsx, [main, ...args], { cwd: repoRoot, encoding: 'utf8', timeout: 1_500_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'vw-train-cli-'));
+  const computer = readdirSync(join(dev, 'computer')).sort();
+  const order = new Rand(deriveRng(7, 'e2e-pick', 0)).shuffle(computer.map((_, i) => i));
+  mkdirSync(join(dir, 'rec'));
+  mkdirSync(join(dir, 'few'));
+  for (const i of order.slice(0, 10)) copyFileSync(join(dev, 'computer', computer[i] as string), join(dir, 'rec', computer[i] as string));
+  for (const i of order.slice(0, 3)) copyFileSync(join(dev, 'computer', computer[i] as string), join(dir, 'few', computer[i] as string));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('violawake train', () => {
+  it('exit 1 on usage errors, 2 when there are too few usable recordings', () => {
+    expect(cli('train', '--recordings', join(dir, 'rec'), '--out', join(dir, 'o')).code).toBe(1);
+    expect(cli('train', '--wake-word', 'computer', '--out', join(dir, 'o')).code).toBe(1);
+    expect(cli('train', '--wake-word', 'computer', '--text-only', '--recordings', join(dir, 'rec'), '--out', join(dir, 'o')).code).toBe(1);
+    expect(cli('train', '--wake-word', 'computer', '--text-only', '--out', join(dir, 'o'), '--arch', 'rnn').code).toBe(1);
+    const few = cli('train', '--wake-word', 'computer', '--recordings', join(dir, 'few'), '--out', join(dir, 'o'), '--data-dir', dataDir);
+    expect(few.code).toBe(2);
+    expect(few.err).toMatch(/At least 5 are required/);
+  });
+
+  it('trains from a folder of recordings and writes the model, manifest and bundle', () => {
+    const out = join(dir, 'out');
+    const r = cli(
+      'train', '--wake-word', 'computer', '--recordings', join(dir, 'rec'), '--out', out, '--name', 'computer',
+      '--seed', '3', '--bundle', '--json', '--data-dir', dataDir, '--bank-scale', '0.02', '--synth-scale', '0.15', '--max-epochs', '8',
+    );
+    expect(r.code, r.err.slice(-2000)).toBe(0);
+    // progress lines on stderr, stage by stage
+    for (const stage of ['preparing', 'synthesizing', 'extracting', 'training', 'evaluating', 'exporting']) {
+      expect(r.err).toMatch(new RegExp(`\\[${stage} +\\d+ %\\]`));
+    }
+    const res = JSON.parse(r.out);
+    expect(res.files.map((f: string) => f.slice(out.length + 1))).toEqual(['computer.onnx', 'computer.json', 'computer.zip']);
+    const onnx = readFileSync(join(out, 'computer.onnx'));
+    const manifest = JSON.parse(readFileSync(join(out, 'computer.json'), 'utf8'));
+    expect(validateManifest(manifest)).toEqual([]);
+    expect(manifest.name).toBe('computer');
+    expect(manifest.model_sha256).toBe(createHash('sha256').update(onnx).digest('hex'));
+    expect(manifest.training.seed).toBe(3);
+    const zip = readFileSync(join(out, 'computer.zip'));
+    expect(zip.subarray(0, 4).toString('latin1')).toBe('PK\u0003\u0004');
+    expect(zip.includes(Buffer.from('computer/computer.onnx'))).toBe(true);
+    expect(zip.includes(Buffer.from('computer/embedding_model.onnx'))).toBe(true);
+  });
+});
