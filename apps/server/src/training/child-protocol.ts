@@ -1,49 +1,19 @@
-/** Messages between a training worker and its child process, and the pipeline contract the child calls. */
+/**
+ * Messages between a training worker and its child process. The job and progress shapes are the engine
+ * pipeline's own (`trainWakeWord`); only the fields the service stores cross the process boundary.
+ */
+import type { Manifest } from '@violawake/engine/artifacts/index';
+import type { Progress, TrainJob, TrainResult } from '@violawake/engine/pipeline/train';
 
-export type PipelineStage = 'preparing' | 'synthesizing' | 'extracting' | 'training' | 'evaluating' | 'exporting';
+export type PipelineProgress = Progress;
 
-export interface PipelineProgress {
-  stage: PipelineStage;
-  progress: number;
-  message: string;
-  epoch?: number;
-  total_epochs?: number;
-  train_loss?: number;
-  val_loss?: number;
-}
-
-export interface ChildJob {
-  wakeWord: string;
-  clips?: string[];
-  textOnly?: boolean;
-  dataDir: string;
-  seed?: number;
-  targetFaPerHour?: number;
-  corpusDir?: string;
-  maxEpochs?: number;
-  bankScale?: number;
-  synthScale?: number;
-}
-
-/** The manifest fields the service reads (engine.md §4); the whole manifest is stored as is. */
-export interface ManifestLike {
-  threshold: number;
-  metrics: {
-    d_prime: number | null;
-    eer: number | null;
-    auc: number | null;
-    miss_rate_at_target: number | null;
-    target_fa_per_hour: number;
-    fa_per_hour_at_threshold: number | null;
-    quality_grade: string;
-  };
-  [key: string]: unknown;
-}
+/** What the worker sends: the pipeline's job without the in-process parts (signal, callbacks, clock). */
+export type ChildJob = Omit<TrainJob, 'signal' | 'onProgress' | 'now'>;
 
 export interface ChildResult {
   onnx: Uint8Array;
-  manifest: ManifestLike;
-  scores: { positive: number[]; negative: number[] };
+  manifest: Manifest;
+  scores: TrainResult['scores'];
   evaluation: Record<string, unknown> | null;
 }
 
@@ -52,13 +22,7 @@ export type ChildMessage =
   | { type: 'result'; result: ChildResult }
   | { type: 'error'; code: string; message: string; details: Record<string, unknown> | null };
 
+/** A module that can stand in for the engine's pipeline (VIOLAWAKE_TRAINING_PIPELINE_MODULE). */
 export interface PipelineModule {
-  trainWakeWord(
-    job: ChildJob & { signal: AbortSignal; onProgress: (p: PipelineProgress) => void },
-  ): Promise<{
-    onnx: Uint8Array;
-    manifest: ManifestLike;
-    scores?: { positive: number[]; negative: number[] };
-    evaluation?: Record<string, unknown> | null;
-  }>;
+  trainWakeWord(job: TrainJob): Promise<Pick<TrainResult, 'onnx' | 'manifest'> & Partial<Pick<TrainResult, 'scores' | 'evaluation'>>>;
 }

@@ -41,7 +41,7 @@ process.on('message', async (msg: { type: 'start'; job: ChildJob }) => {
         onnx: result.onnx,
         manifest: result.manifest,
         scores: result.scores ?? { positive: [], negative: [] },
-        evaluation: result.evaluation ?? null,
+        evaluation: (result.evaluation as Record<string, unknown> | undefined) ?? null,
       },
     });
     process.exit(0);
