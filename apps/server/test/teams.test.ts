@@ -11,6 +11,7 @@ import { addModel, call, inviteToken, modelTeam, type Res, roleOf, teamWith } fr
 
 const NOT_MEMBER = { detail: 'You are not a member of this team' };
 const INSUFFICIENT = { detail: 'Insufficient team role' };
+const WRONG_EMAIL = { detail: 'This invite was issued for a different email address' };
 
 type Who = 'owner' | 'admin' | 'member' | 'outsider';
 const WHO: Who[] = ['owner', 'admin', 'member', 'outsider'];
@@ -351,6 +352,69 @@ describe('teams: roles and permissions', () => {
         return {
           res,
           verify: async (ok) => expect(await modelTeam(server, model.id)).toBe(ok ? null : teamId),
+        };
+      },
+    },
+    {
+      name: "POST /api/teams/{id}/join?token= (someone else's invitation)",
+      expect: {
+        owner: { status: 403, body: WRONG_EMAIL },
+        admin: { status: 403, body: WRONG_EMAIL },
+        member: { status: 403, body: WRONG_EMAIL },
+        outsider: { status: 403, body: WRONG_EMAIL },
+      },
+      async run(teamId, _who, user) {
+        const { invitation, token } = await inviteToken(
+          server,
+          O,
+          teamId,
+          `someone-${teamId}@example.com`,
+          'admin',
+        );
+        const res = await call(server, 'POST', `/api/teams/${teamId}/join?token=${token}`, user);
+        return {
+          res,
+          verify: async () => {
+            const r = await server.ctx.database.query<any>(
+              'SELECT accepted_at FROM team_invitations WHERE id = $1',
+              [invitation.id],
+            );
+            expect(r.rows[0].accepted_at).toBeNull();
+            expect(await roleOf(server, teamId, X.id)).toBeNull();
+          },
+        };
+      },
+    },
+    {
+      name: 'POST /api/teams/invitations/accept (own invitation)',
+      expect: {
+        owner: { status: 409, body: { detail: 'Already a team member' } },
+        admin: { status: 409, body: { detail: 'Already a team member' } },
+        member: { status: 409, body: { detail: 'Already a team member' } },
+        outsider: { status: 200 },
+      },
+      async run(teamId, who, user) {
+        // Members cannot be invited (409 at invite time), so their invitation predates a membership made meanwhile.
+        const email = user.email;
+        if (who !== 'outsider')
+          await server.ctx.database.query('DELETE FROM team_members WHERE team_id = $1 AND user_id = $2', [
+            teamId,
+            user.id,
+          ]);
+        const { token } = await inviteToken(server, who === 'admin' ? O : A, teamId, email, 'member');
+        if (who !== 'outsider') {
+          await server.ctx.database.query(
+            `INSERT INTO team_members (team_id, user_id, role, invited_at) VALUES ($1, $2, $3, now())`,
+            [teamId, user.id, who],
+          );
+        }
+        const res = await call(server, 'POST', '/api/teams/invitations/accept', user, { token });
+        return {
+          res,
+          verify: async (ok) => {
+            expect(await roleOf(server, teamId, user.id)).toBe(ok ? 'member' : who);
+            if (ok) expect(res.body).toMatchObject({ id: teamId, my_role: 'member' });
+          },
         };
       },
     },

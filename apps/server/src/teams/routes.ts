@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { authUser, requireVerified } from '../auth/guard.ts';
 import type { AppContext } from '../core/context.ts';
 import { rateLimit } from '../core/http/rate-limit.ts';
+import { ModelSummary } from '../models/routes.ts';
 import * as svc from './service.ts';
 
 const TAGS = ['teams'];
@@ -51,20 +52,6 @@ export const InvitationOut = z.object({
   invited_by: z.number().nullable(),
   created_at: Iso,
   expires_at: Iso,
-});
-/** api.md §2.1 ModelSummary (same fields as the models domain's schema). */
-export const TeamModelSummary = z.object({
-  id: z.number(),
-  wake_word: z.string(),
-  d_prime: z.number().nullable(),
-  created_at: Iso,
-  size_bytes: z.number(),
-  team_id: z.number().nullable(),
-  shared: z.boolean(),
-  owner_id: z.number(),
-  quality_grade: z.string().nullable(),
-  threshold: z.number().nullable(),
-  eer: z.number().nullable(),
 });
 const Message = z.object({ message: z.string() });
 const Detail = z.object({ detail: z.unknown() });
@@ -335,7 +322,7 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
           summary: 'Models shared to the team',
           security: SECURITY,
           params: TeamParams,
-          response: { 200: z.array(TeamModelSummary), ...errors(401, 403) },
+          response: { 200: z.array(ModelSummary), ...errors(401, 403) },
         },
       },
       async (request) => svc.teamModels(ctx, authUser(request).id, request.params.team_id),
@@ -350,7 +337,7 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
           summary: 'Share one of your models to the team (owner or admin)',
           security: SECURITY,
           params: ModelParams,
-          response: { 200: TeamModelSummary, ...errors(401, 403, 404) },
+          response: { 200: ModelSummary, ...errors(401, 403, 404) },
         },
       },
       async (request) =>
