@@ -356,7 +356,7 @@ describe('workers', () => {
     withEnv({ FAKE_PIPELINE_MS: '200', FAKE_PIPELINE_FAIL: 'internal' });
     const w = await startTestServer({
       database: db,
-      env: { VIOLAWAKE_BREAKER_BACKOFF_SECONDS: '0', VIOLAWAKE_BREAKER_FAILURE_THRESHOLD: '2' },
+      env: { VIOLAWAKE_BREAKER_BACKOFF_SECONDS: '0', VIOLAWAKE_BREAKER_FAILURE_THRESHOLD: '2', VIOLAWAKE_MAX_CONCURRENT_JOBS: '1' },
     });
     cleanup.push(async () => {
       await w.close();
