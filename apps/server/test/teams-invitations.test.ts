@@ -436,7 +436,8 @@ describe('teams: invitations and shared models', () => {
     });
 
     // Account deletion (§4.15 cascades): the inviter's invitations keep going (invited_by → NULL), a deleted member's
-    // membership goes, a deleted owner's team goes and other members' models are unshared.
+    // membership goes (row deleted directly: the bare FK cascade), and an owner who deletes the account through
+    // DELETE /api/auth/account takes the team along while other members' models stay, unshared.
     const boss = await createUser(server);
     const stays = await createUser(server);
     const leaver = await createUser(server);
@@ -455,7 +456,8 @@ describe('teams: invitations and shared models', () => {
     expect((await call(server, 'GET', `/api/teams/${t2}/invitations`, stays)).body).toEqual([
       { ...byLeaver.invitation, invited_by: null },
     ]);
-    await server.ctx.database.query('DELETE FROM users WHERE id = $1', [boss.id]);
+    const gone = await call(server, 'DELETE', '/api/auth/account', boss);
+    expect(gone.status, gone.text).toBe(200);
     expect((await server.ctx.database.query('SELECT 1 FROM teams WHERE id = $1', [t2])).rows).toEqual([]);
     expect(await modelTeam(server, staysModel.id)).toBeNull();
     expect((await call(server, 'GET', '/api/teams', stays)).body).toEqual([]);
