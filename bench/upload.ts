@@ -17,10 +17,10 @@ import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, write
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { makeWav } from '../apps/server/test/fixtures/audio/make-wav.ts';
 import { startTestServer } from '../apps/server/test/helpers/app.ts';
 import { SHARED_DATA } from '../apps/server/test/helpers/repo.ts';
 import { createUser } from '../apps/server/test/helpers/users.ts';
-import { makeWav } from '../apps/server/test/fixtures/audio/make-wav.ts';
 import { uploadBody } from '../apps/server/test/recordings-helpers.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -70,7 +70,10 @@ async function main(): Promise<void> {
   };
 
   const server = await startTestServer({ workers: false });
-  const results: Record<string, { best_ms: number; median_ms: number; per_upload_ms: { median: number; max: number } }> = {};
+  const results: Record<
+    string,
+    { best_ms: number; median_ms: number; per_upload_ms: { median: number; max: number } }
+  > = {};
   try {
     // One user per round and kind keeps each under the 50/hour upload bucket.
     const upload = async (headers: Record<string, string>, bytes: Buffer) => {
@@ -105,9 +108,14 @@ async function main(): Promise<void> {
       results[kind] = {
         best_ms: Math.round(Math.min(...totals)),
         median_ms: Math.round(median(totals)),
-        per_upload_ms: { median: Math.round(median(each) * 10) / 10, max: Math.round(Math.max(...each) * 10) / 10 },
+        per_upload_ms: {
+          median: Math.round(median(each) * 10) / 10,
+          max: Math.round(Math.max(...each) * 10) / 10,
+        },
       };
-      console.log(`${kind}: 10 uploads in a row: best ${results[kind].best_ms} ms, median ${results[kind].median_ms} ms`);
+      console.log(
+        `${kind}: 10 uploads in a row: best ${results[kind].best_ms} ms, median ${results[kind].median_ms} ms`,
+      );
     }
   } finally {
     await server.close();
@@ -143,7 +151,10 @@ async function main(): Promise<void> {
     );
   }
   const cell = (k: string) => `${results[k]!.best_ms} / ${results[k]!.median_ms}`;
-  appendFileSync(mdPath, `| ${run.at} | ${run.load_average_1m} | ${cell('wav16k')} | ${cell('wav44k')} | ${cell('webm')} |\n`);
+  appendFileSync(
+    mdPath,
+    `| ${run.at} | ${run.load_average_1m} | ${cell('wav16k')} | ${cell('wav44k')} | ${cell('webm')} |\n`,
+  );
   console.log(`wrote ${jsonPath} and ${mdPath}`);
 }
 

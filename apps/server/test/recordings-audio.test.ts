@@ -57,38 +57,44 @@ describe('WAV decoding: every supported encoding, rate and channel layout', () =
   const encodings: WavEncoding[] = ['pcm8', 'pcm16', 'pcm24', 'pcm32', 'float32', 'float64'];
   const rates = [8000, 16000, 22050, 44100, 48000];
   const cases: [WavEncoding, number, number, boolean][] = [];
-  for (const enc of encodings) for (const rate of rates) for (const ch of [1, 2]) cases.push([enc, rate, ch, false]);
+  for (const enc of encodings)
+    for (const rate of rates) for (const ch of [1, 2]) cases.push([enc, rate, ch, false]);
   for (const enc of ['pcm16', 'pcm24', 'pcm32', 'float32'] as WavEncoding[]) {
     cases.push([enc, 44100, 2, true], [enc, 16000, 1, true]);
   }
 
-  it.each(cases)('%s %i Hz, %i ch, extensible=%s → 16 kHz mono int16 with the tone preserved', async (enc, rate, nch, ext) => {
-    const seconds = 1.25;
-    const left = sine(440, seconds, rate, 0.5);
-    // Stereo: the right channel carries the same tone at 0.3, so the downmix has amplitude 0.4.
-    const channels = nch === 1 ? [left] : [left, sine(440, seconds, rate, 0.3)];
-    const wav = makeWav(channels, { sampleRate: rate, encoding: enc, extensible: ext });
-    expect(detectFormat(wav)).toBe('wav');
-    const r = await processRecording(wav);
-    expect(r.sourceFormat).toBe('wav');
-    expect(r.sourceSampleRate).toBe(rate);
-    expect(r.sourceChannels).toBe(nch);
-    expect(r.samples.length).toBe(Math.ceil((left.length * 16000) / rate));
-    expect(r.durationS).toBeCloseTo(seconds, 3);
-    // Output file: canonical 16 kHz mono 16-bit header, data = samples.
-    expect(r.wav.toString('latin1', 0, 4)).toBe('RIFF');
-    expect(r.wav.readUInt16LE(20)).toBe(1);
-    expect(r.wav.readUInt16LE(22)).toBe(1);
-    expect(r.wav.readUInt32LE(24)).toBe(16000);
-    expect(r.wav.readUInt16LE(34)).toBe(16);
-    expect(r.wav.readUInt32LE(40)).toBe(r.samples.length * 2);
-    expect(Array.from(pcm16Samples(r.wav).subarray(0, 100))).toEqual(Array.from(r.samples.subarray(0, 100)));
-    // Skip the resampler's edges; the tone keeps its amplitude (8-bit quantization allows a little more error).
-    const expected = nch === 1 ? 0.5 : 0.4;
-    const mid = r.samples.subarray(800, r.samples.length - 800);
-    expect(toneAmplitude(mid, 440, 16000)).toBeCloseTo(expected, enc === 'pcm8' ? 1 : 2);
-    expect(r.warnings).toEqual([]);
-  });
+  it.each(cases)(
+    '%s %i Hz, %i ch, extensible=%s → 16 kHz mono int16 with the tone preserved',
+    async (enc, rate, nch, ext) => {
+      const seconds = 1.25;
+      const left = sine(440, seconds, rate, 0.5);
+      // Stereo: the right channel carries the same tone at 0.3, so the downmix has amplitude 0.4.
+      const channels = nch === 1 ? [left] : [left, sine(440, seconds, rate, 0.3)];
+      const wav = makeWav(channels, { sampleRate: rate, encoding: enc, extensible: ext });
+      expect(detectFormat(wav)).toBe('wav');
+      const r = await processRecording(wav);
+      expect(r.sourceFormat).toBe('wav');
+      expect(r.sourceSampleRate).toBe(rate);
+      expect(r.sourceChannels).toBe(nch);
+      expect(r.samples.length).toBe(Math.ceil((left.length * 16000) / rate));
+      expect(r.durationS).toBeCloseTo(seconds, 3);
+      // Output file: canonical 16 kHz mono 16-bit header, data = samples.
+      expect(r.wav.toString('latin1', 0, 4)).toBe('RIFF');
+      expect(r.wav.readUInt16LE(20)).toBe(1);
+      expect(r.wav.readUInt16LE(22)).toBe(1);
+      expect(r.wav.readUInt32LE(24)).toBe(16000);
+      expect(r.wav.readUInt16LE(34)).toBe(16);
+      expect(r.wav.readUInt32LE(40)).toBe(r.samples.length * 2);
+      expect(Array.from(pcm16Samples(r.wav).subarray(0, 100))).toEqual(
+        Array.from(r.samples.subarray(0, 100)),
+      );
+      // Skip the resampler's edges; the tone keeps its amplitude (8-bit quantization allows a little more error).
+      const expected = nch === 1 ? 0.5 : 0.4;
+      const mid = r.samples.subarray(800, r.samples.length - 800);
+      expect(toneAmplitude(mid, 440, 16000)).toBeCloseTo(expected, enc === 'pcm8' ? 1 : 2);
+      expect(r.warnings).toEqual([]);
+    },
+  );
 
   it('removes content above the 16 kHz Nyquist band when downsampling (band-limited, no aliasing)', async () => {
     // 8 kHz tone + 11 kHz tone at 48 kHz: 11 kHz would alias to 5 kHz with naive decimation.
@@ -177,7 +183,9 @@ describe('browser Opus: WebM from Chromium MediaRecorder and Ogg Opus', () => {
     expect(o.sourceFormat).toBe('ogg');
     expect(Math.abs(o.samples.length - w.samples.length)).toBeLessThan(16000 * 0.03);
     const n = Math.min(o.samples.length, w.samples.length);
-    expect(bestCorrelation(o.samples.subarray(0, n - 100), w.samples.subarray(0, n), 0)).toBeGreaterThan(0.99);
+    expect(bestCorrelation(o.samples.subarray(0, n - 100), w.samples.subarray(0, n), 0)).toBeGreaterThan(
+      0.99,
+    );
   });
 
   it('the committed Ogg fixture is exactly the remux of the committed WebM', () => {
@@ -207,13 +215,17 @@ describe('browser Opus: WebM from Chromium MediaRecorder and Ogg Opus', () => {
     const at = vorbis.indexOf('A_OPUS', 0, 'latin1');
     expect(at).toBeGreaterThan(0);
     vorbis.write('A_VORB', at, 'latin1');
-    expect(await rejection(vorbis)).toBe('Unsupported audio format. Upload WAV (PCM or float) or WebM/Ogg Opus.');
+    expect(await rejection(vorbis)).toBe(
+      'Unsupported audio format. Upload WAV (PCM or float) or WebM/Ogg Opus.',
+    );
 
     const video = Buffer.from(WEBM);
     const tt = video.indexOf(Buffer.from([0x83, 0x81, 0x02])); // TrackType = 2 (audio)
     expect(tt).toBeGreaterThan(0);
     video[tt + 2] = 1; // video
-    expect(await rejection(video)).toBe('Unsupported audio format. Upload WAV (PCM or float) or WebM/Ogg Opus.');
+    expect(await rejection(video)).toBe(
+      'Unsupported audio format. Upload WAV (PCM or float) or WebM/Ogg Opus.',
+    );
   });
 
   it('rejects a WebM with two audio tracks', async () => {
@@ -225,9 +237,15 @@ describe('browser Opus: WebM from Chromium MediaRecorder and Ogg Opus', () => {
     const entry = Buffer.from(WEBM.subarray(start, start + 2 + (sizeByte & 0x7f)));
     const tn = entry.indexOf(Buffer.from([0xd7, 0x81]));
     entry[tn + 2] = 9;
-    const two = Buffer.concat([WEBM.subarray(0, start + entry.length), entry, WEBM.subarray(start + entry.length)]);
+    const two = Buffer.concat([
+      WEBM.subarray(0, start + entry.length),
+      entry,
+      WEBM.subarray(start + entry.length),
+    ]);
     expect(demuxWebmOpus(WEBM).packets.length).toBeGreaterThan(25); // 2 s of 60 ms packets
-    expect(await rejection(two)).toBe('Unsupported audio format. Upload WAV (PCM or float) or WebM/Ogg Opus.');
+    expect(await rejection(two)).toBe(
+      'Unsupported audio format. Upload WAV (PCM or float) or WebM/Ogg Opus.',
+    );
   });
 
   it('answers "Could not decode audio" for a broken OpusHead', async () => {
@@ -244,10 +262,14 @@ describe('browser Opus: WebM from Chromium MediaRecorder and Ogg Opus', () => {
     bos2.writeUInt32LE(12345, 14);
     const two = Buffer.concat([OGG.subarray(0, firstPageLen), bos2, OGG.subarray(firstPageLen)]);
     expect(() => checkOggOpus(two)).toThrow(AudioError);
-    expect(await rejection(two)).toBe('Unsupported audio format. Upload WAV (PCM or float) or WebM/Ogg Opus.');
+    expect(await rejection(two)).toBe(
+      'Unsupported audio format. Upload WAV (PCM or float) or WebM/Ogg Opus.',
+    );
     const vorbis = Buffer.from(OGG);
     vorbis.write('\x01vorbis\0', 27 + OGG[26]!, 'latin1');
-    expect(await rejection(vorbis)).toBe('Unsupported audio format. Upload WAV (PCM or float) or WebM/Ogg Opus.');
+    expect(await rejection(vorbis)).toBe(
+      'Unsupported audio format. Upload WAV (PCM or float) or WebM/Ogg Opus.',
+    );
   });
 
   it('stops decoding once 5 s is exceeded and reports the clip as too long', async () => {
@@ -268,8 +290,15 @@ describe('rejections (api.md §4.5, exact messages)', () => {
   });
 
   it('unknown magic bytes', async () => {
-    for (const bytes of [Buffer.from('ID3\x04\x00\x00garbage'), Buffer.from('fLaC\0\0\0\x22'), Buffer.from([0xff, 0xfb, 0x90, 0x00]), Buffer.from('x')]) {
-      expect(await rejection(bytes)).toBe('Unsupported audio format. Upload WAV (PCM or float) or WebM/Ogg Opus.');
+    for (const bytes of [
+      Buffer.from('ID3\x04\x00\x00garbage'),
+      Buffer.from('fLaC\0\0\0\x22'),
+      Buffer.from([0xff, 0xfb, 0x90, 0x00]),
+      Buffer.from('x'),
+    ]) {
+      expect(await rejection(bytes)).toBe(
+        'Unsupported audio format. Upload WAV (PCM or float) or WebM/Ogg Opus.',
+      );
     }
   });
 
@@ -285,16 +314,18 @@ describe('rejections (api.md §4.5, exact messages)', () => {
     const noFmt = Buffer.from(good);
     noFmt.write('fmtX', 12, 'latin1');
     expect(await rejection(noFmt)).toBe('Not a valid WAV file');
-    expect(await rejection(makeWav([tone(1)], { sampleRate: 16000, encoding: 'pcm16', fmtSize: 14 }))).toBe('Malformed fmt chunk');
+    expect(await rejection(makeWav([tone(1)], { sampleRate: 16000, encoding: 'pcm16', fmtSize: 14 }))).toBe(
+      'Malformed fmt chunk',
+    );
   });
 
   it('unsupported WAV format tags', async () => {
     expect(await rejection(makeWav([tone(1)], { sampleRate: 16000, encoding: 'pcm16', formatTag: 2 }))).toBe(
       'Unsupported WAV format (2). Use PCM or IEEE float.',
     );
-    expect(await rejection(makeWav([tone(1)], { sampleRate: 16000, encoding: 'pcm16', formatTag: 0x55 }))).toBe(
-      'Unsupported WAV format (85). Use PCM or IEEE float.',
-    );
+    expect(
+      await rejection(makeWav([tone(1)], { sampleRate: 16000, encoding: 'pcm16', formatTag: 0x55 })),
+    ).toBe('Unsupported WAV format (85). Use PCM or IEEE float.');
     const ext = makeWav([tone(1)], { sampleRate: 16000, encoding: 'pcm16', extensible: true });
     ext.writeUInt32LE(0x11, 20 + 24); // IMA ADPCM subformat
     expect(await rejection(ext)).toBe('Unsupported WAV format (17). Use PCM or IEEE float.');
@@ -302,12 +333,22 @@ describe('rejections (api.md §4.5, exact messages)', () => {
 
   it('invalid header values', async () => {
     const msg = 'Invalid WAV header values';
-    expect(await rejection(makeWav([tone(1)], { sampleRate: 16000, encoding: 'pcm16', channelsField: 0 }))).toBe(msg);
-    expect(await rejection(makeWav([tone(1)], { sampleRate: 16000, encoding: 'pcm16', channelsField: 9 }))).toBe(msg);
+    expect(
+      await rejection(makeWav([tone(1)], { sampleRate: 16000, encoding: 'pcm16', channelsField: 0 })),
+    ).toBe(msg);
+    expect(
+      await rejection(makeWav([tone(1)], { sampleRate: 16000, encoding: 'pcm16', channelsField: 9 })),
+    ).toBe(msg);
     expect(await rejection(makeWav([tone(1, 7999)], { sampleRate: 7999, encoding: 'pcm16' }))).toBe(msg);
-    expect(await rejection(makeWav([tone(0.6, 192001)], { sampleRate: 192001, encoding: 'pcm16' }))).toBe(msg);
-    expect(await rejection(makeWav([tone(1)], { sampleRate: 16000, encoding: 'pcm16', bitsField: 12 }))).toBe(msg);
-    expect(await rejection(makeWav([tone(1)], { sampleRate: 16000, encoding: 'float32', bitsField: 16 }))).toBe(msg);
+    expect(await rejection(makeWav([tone(0.6, 192001)], { sampleRate: 192001, encoding: 'pcm16' }))).toBe(
+      msg,
+    );
+    expect(await rejection(makeWav([tone(1)], { sampleRate: 16000, encoding: 'pcm16', bitsField: 12 }))).toBe(
+      msg,
+    );
+    expect(
+      await rejection(makeWav([tone(1)], { sampleRate: 16000, encoding: 'float32', bitsField: 16 })),
+    ).toBe(msg);
   });
 
   it('duration limits with two decimals', async () => {
@@ -333,7 +374,9 @@ describe('rejections (api.md §4.5, exact messages)', () => {
   it('warnings: clipping (share of full-scale source samples) and low level (dBFS)', async () => {
     // A square wave at full scale: every sample clipped.
     const square = tone(1, 44100, 1).map((v) => (v >= 0 ? 1 : -1));
-    const clipped = await processRecording(makeWav([square, tone(1, 44100, 0.2)], { sampleRate: 44100, encoding: 'float32' }));
+    const clipped = await processRecording(
+      makeWav([square, tone(1, 44100, 0.2)], { sampleRate: 44100, encoding: 'float32' }),
+    );
     const c = clipped.warnings.find((w) => w.code === 'clipping');
     expect(c).toBeDefined();
     expect(c!.value).toBeCloseTo(0.5, 2); // one of two channels at full scale

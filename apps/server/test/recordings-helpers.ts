@@ -25,7 +25,11 @@ export function multipartBody(parts: Part[]): { body: Buffer; contentType: strin
   return { body: Buffer.concat(chunks), contentType: `multipart/form-data; boundary=${boundary}` };
 }
 
-export function uploadBody(file: Uint8Array, wakeWord: string, filename = 'clip.wav'): { body: Buffer; contentType: string } {
+export function uploadBody(
+  file: Uint8Array,
+  wakeWord: string,
+  filename = 'clip.wav',
+): { body: Buffer; contentType: string } {
   return multipartBody([
     { name: 'wake_word', value: wakeWord },
     { name: 'file', value: file, filename, contentType: 'application/octet-stream' },

@@ -62,8 +62,13 @@ describe('POST /api/recordings/upload', () => {
     // Object under its id key, samples identical to the upload's.
     const key = `recordings/${alice.id}/${id}.wav`;
     const stored = await getStorage(server.ctx).getBytes(key);
-    expect(Buffer.from(wavSamples(stored).buffer).equals(Buffer.from(pcm16DataSamples(src).buffer))).toBe(true);
-    const [row] = await execRows<Record<string, unknown>>(server.ctx.db, sql`SELECT * FROM recordings WHERE id = ${id}`);
+    expect(Buffer.from(wavSamples(stored).buffer).equals(Buffer.from(pcm16DataSamples(src).buffer))).toBe(
+      true,
+    );
+    const [row] = await execRows<Record<string, unknown>>(
+      server.ctx.db,
+      sql`SELECT * FROM recordings WHERE id = ${id}`,
+    );
     expect(row).toMatchObject({
       user_id: alice.id,
       wake_word: 'hey computer',
@@ -74,14 +79,22 @@ describe('POST /api/recordings/upload', () => {
       size_bytes: stored.length,
     });
 
-    const audio = await server.app.inject({ method: 'GET', url: `/api/recordings/${id}/audio`, headers: alice.headers });
+    const audio = await server.app.inject({
+      method: 'GET',
+      url: `/api/recordings/${id}/audio`,
+      headers: alice.headers,
+    });
     expect(audio.statusCode).toBe(200);
     expect(audio.headers['content-type']).toBe('audio/wav');
     expect(audio.headers['content-disposition']).toBe(`inline; filename="${id}.wav"`);
     expect(audio.headers['cache-control']).toBe('no-store');
     expect(audio.rawPayload.equals(stored)).toBe(true);
 
-    const other = await server.app.inject({ method: 'GET', url: `/api/recordings/${id}/audio`, headers: bob.headers });
+    const other = await server.app.inject({
+      method: 'GET',
+      url: `/api/recordings/${id}/audio`,
+      headers: bob.headers,
+    });
     expect(other.statusCode).toBe(404);
     expect(other.json()).toEqual({ detail: 'Recording not found' });
 
@@ -114,7 +127,11 @@ describe('POST /api/recordings/upload', () => {
         sql`SELECT source_format FROM recordings WHERE id = ${id}`,
       );
       expect(row!.source_format).toBe(format);
-      const audio = await server.app.inject({ method: 'GET', url: `/api/recordings/${id}/audio`, headers: alice.headers });
+      const audio = await server.app.inject({
+        method: 'GET',
+        url: `/api/recordings/${id}/audio`,
+        headers: alice.headers,
+      });
       expect(audio.rawPayload.readUInt32LE(24)).toBe(16000);
       expect(audio.rawPayload.readUInt16LE(22)).toBe(1);
       expect(wavSamples(audio.rawPayload).length).toBe(Math.round(duration_s * 16000));
@@ -126,7 +143,11 @@ describe('POST /api/recordings/upload', () => {
     const res = await upload(alice, makeWav([square], { sampleRate: 48000, encoding: 'pcm16' }), 'loud');
     expect(res.statusCode).toBe(200);
     expect(res.json().warnings.map((w: { code: string }) => w.code)).toEqual(['clipping']);
-    const quiet = await upload(alice, makeWav([sine(300, 1, 16000, 0.003)], { sampleRate: 16000, encoding: 'pcm16' }), 'quiet');
+    const quiet = await upload(
+      alice,
+      makeWav([sine(300, 1, 16000, 0.003)], { sampleRate: 16000, encoding: 'pcm16' }),
+      'quiet',
+    );
     expect(quiet.statusCode).toBe(200);
     const w = quiet.json().warnings;
     expect(w).toHaveLength(1);
@@ -135,24 +156,46 @@ describe('POST /api/recordings/upload', () => {
   });
 
   it('answers each pipeline rejection with its exact 400 message', async () => {
-    const tone = (s: number, amp = 0.3) => makeWav([sine(440, s, 16000, amp)], { sampleRate: 16000, encoding: 'pcm16' });
+    const tone = (s: number, amp = 0.3) =>
+      makeWav([sine(440, s, 16000, amp)], { sampleRate: 16000, encoding: 'pcm16' });
     const cases: [Uint8Array, string][] = [
       [new Uint8Array(0), 'Empty file'],
-      [Buffer.from('GIF89a not audio at all'), 'Unsupported audio format. Upload WAV (PCM or float) or WebM/Ogg Opus.'],
+      [
+        Buffer.from('GIF89a not audio at all'),
+        'Unsupported audio format. Upload WAV (PCM or float) or WebM/Ogg Opus.',
+      ],
       [tone(1).subarray(0, 40), 'File too small to be a valid WAV'],
-      [makeWav([sine(440, 1, 16000)], { sampleRate: 16000, encoding: 'pcm16', formatTag: 2 }), 'Unsupported WAV format (2). Use PCM or IEEE float.'],
-      [makeWav([sine(440, 1, 16000)], { sampleRate: 16000, encoding: 'pcm16', fmtSize: 12 }), 'Malformed fmt chunk'],
-      [makeWav([sine(440, 1, 16000)], { sampleRate: 16000, encoding: 'pcm16', channelsField: 0 }), 'Invalid WAV header values'],
+      [
+        makeWav([sine(440, 1, 16000)], { sampleRate: 16000, encoding: 'pcm16', formatTag: 2 }),
+        'Unsupported WAV format (2). Use PCM or IEEE float.',
+      ],
+      [
+        makeWav([sine(440, 1, 16000)], { sampleRate: 16000, encoding: 'pcm16', fmtSize: 12 }),
+        'Malformed fmt chunk',
+      ],
+      [
+        makeWav([sine(440, 1, 16000)], { sampleRate: 16000, encoding: 'pcm16', channelsField: 0 }),
+        'Invalid WAV header values',
+      ],
       [tone(0.2), 'Recording too short (0.20s). Minimum is 0.5s.'],
       [tone(5.5), 'Recording too long (5.50s). Maximum is 5.0s.'],
       [tone(1, 0), 'Recording appears to be silent. Please check your microphone and try again.'],
-      [Buffer.concat([WEBM.subarray(0, 60), Buffer.alloc(200, 0x42)]), 'Unsupported audio format. Upload WAV (PCM or float) or WebM/Ogg Opus.'],
+      [
+        Buffer.concat([WEBM.subarray(0, 60), Buffer.alloc(200, 0x42)]),
+        'Unsupported audio format. Upload WAV (PCM or float) or WebM/Ogg Opus.',
+      ],
     ];
     for (const [bytes, message] of cases) {
       const res = await upload(alice, bytes, 'hey computer');
-      expect({ status: res.statusCode, body: res.json() }).toEqual({ status: 400, body: { detail: message } });
+      expect({ status: res.statusCode, body: res.json() }).toEqual({
+        status: 400,
+        body: { detail: message },
+      });
     }
-    const [n] = await execRows<{ n: string }>(server.ctx.db, sql`SELECT count(*) AS n FROM recordings WHERE wake_word = 'hey computer' AND user_id = ${alice.id}`);
+    const [n] = await execRows<{ n: string }>(
+      server.ctx.db,
+      sql`SELECT count(*) AS n FROM recordings WHERE wake_word = 'hey computer' AND user_id = ${alice.id}`,
+    );
     expect(Number(n!.n)).toBe(1); // only the first test's upload
   });
 
@@ -181,12 +224,17 @@ describe('POST /api/recordings/upload', () => {
     };
     const noFile = await only([{ name: 'wake_word', value: 'computer' }]);
     expect(noFile.statusCode).toBe(422);
-    expect(noFile.json()).toEqual({ detail: [{ loc: ['body', 'file'], msg: 'Field required', type: 'missing' }] });
+    expect(noFile.json()).toEqual({
+      detail: [{ loc: ['body', 'file'], msg: 'Field required', type: 'missing' }],
+    });
     const noWord = await only([{ name: 'file', value: realWav(1), filename: 'a.wav' }]);
     expect(noWord.statusCode).toBe(422);
     expect(noWord.json().detail[0].loc).toEqual(['body', 'wake_word']);
     const neither = await only([{ name: 'other', value: 'x' }]);
-    expect(neither.json().detail.map((d: { loc: string[] }) => d.loc.join('.'))).toEqual(['body.file', 'body.wake_word']);
+    expect(neither.json().detail.map((d: { loc: string[] }) => d.loc.join('.'))).toEqual([
+      'body.file',
+      'body.wake_word',
+    ]);
     const twoFiles = await only([
       { name: 'wake_word', value: 'computer' },
       { name: 'file', value: realWav(1), filename: 'a.wav' },
@@ -236,7 +284,9 @@ describe('POST /api/recordings/upload', () => {
       detail: 'Verify your email address to access recording, training, and billing features.',
     });
     for (const url of ['/api/recordings', '/api/recordings/1/audio']) {
-      expect((await server.app.inject({ method: 'GET', url, headers: unverified.headers })).statusCode).toBe(403);
+      expect((await server.app.inject({ method: 'GET', url, headers: unverified.headers })).statusCode).toBe(
+        403,
+      );
     }
   });
 
@@ -248,10 +298,14 @@ describe('POST /api/recordings/upload', () => {
     const ids = responses.map((r) => r.json().recording_id as number);
     expect(new Set(ids).size).toBe(files.length);
     const storage = getStorage(server.ctx);
-    expect(await storage.list(`recordings/${user.id}/`)).toEqual(ids.map((id) => `recordings/${user.id}/${id}.wav`).sort());
+    expect(await storage.list(`recordings/${user.id}/`)).toEqual(
+      ids.map((id) => `recordings/${user.id}/${id}.wav`).sort(),
+    );
     for (let i = 0; i < files.length; i++) {
       const stored = await storage.getBytes(`recordings/${user.id}/${ids[i]}.wav`);
-      expect(Buffer.from(wavSamples(stored).buffer).equals(Buffer.from(pcm16DataSamples(files[i]!).buffer))).toBe(true);
+      expect(
+        Buffer.from(wavSamples(stored).buffer).equals(Buffer.from(pcm16DataSamples(files[i]!).buffer)),
+      ).toBe(true);
     }
   });
 
@@ -269,7 +323,9 @@ describe('POST /api/recordings/upload', () => {
        VALUES ($1, 'computer', 'x.wav', $2, 'wav', 1.0, 32044, now())`,
       [user.id, `recordings/${user.id}/soft.wav`],
     );
-    const results = await Promise.all(Array.from({ length: 6 }, (_, i) => upload(user, realWav(40 + i), 'computer')));
+    const results = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => upload(user, realWav(40 + i), 'computer')),
+    );
     const codes = results.map((r) => r.statusCode).sort();
     expect(codes).toEqual([200, 409, 409, 409, 409, 409]);
     const conflict = results.find((r) => r.statusCode === 409)!;
@@ -289,19 +345,25 @@ describe('POST /api/recordings/upload', () => {
     const boundary = contentType.split('boundary=')[1]!;
 
     // 1. Declared too large: the answer comes while the client has sent only the headers.
-    const declared = await new Promise<{ status: number; body: string; connection?: string }>((resolve, reject) => {
-      const req = http.request(url, {
-        method: 'POST',
-        headers: { ...alice.headers, 'content-type': contentType, 'content-length': String(11 * 1024 * 1024) },
-      });
-      req.on('response', (res) => {
-        let body = '';
-        res.on('data', (c) => (body += c));
-        res.on('end', () => resolve({ status: res.statusCode!, body, connection: res.headers.connection }));
-      });
-      req.on('error', reject);
-      req.flushHeaders();
-    });
+    const declared = await new Promise<{ status: number; body: string; connection?: string }>(
+      (resolve, reject) => {
+        const req = http.request(url, {
+          method: 'POST',
+          headers: {
+            ...alice.headers,
+            'content-type': contentType,
+            'content-length': String(11 * 1024 * 1024),
+          },
+        });
+        req.on('response', (res) => {
+          let body = '';
+          res.on('data', (c) => (body += c));
+          res.on('end', () => resolve({ status: res.statusCode!, body, connection: res.headers.connection }));
+        });
+        req.on('error', reject);
+        req.flushHeaders();
+      },
+    );
     expect(declared.status).toBe(413);
     expect(JSON.parse(declared.body)).toEqual({ detail: 'File too large. Maximum size is 10 MiB.' });
     expect(declared.connection).toBe('close');
@@ -310,7 +372,10 @@ describe('POST /api/recordings/upload', () => {
     //    413 on its own once it has counted past 10 MiB (a server that buffered the body would wait forever).
     let sent = 0;
     const streamed = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = http.request(url, { method: 'POST', headers: { ...alice.headers, 'content-type': contentType } });
+      const req = http.request(url, {
+        method: 'POST',
+        headers: { ...alice.headers, 'content-type': contentType },
+      });
       let answered = false;
       const timer = setTimeout(() => reject(new Error('no answer while the body was incomplete')), 15_000);
       req.on('response', (res) => {
@@ -352,21 +417,33 @@ describe('GET /api/recordings', () => {
     const a = (await upload(user, realWav(60), "O'Neil")).json().recording_id;
     const b = (await upload(user, realWav(61), 'Hey Viola')).json().recording_id;
     const c = (await upload(user, realWav(62), 'hey  viola')).json().recording_id;
-    const get = (q: string) => server.app.inject({ method: 'GET', url: `/api/recordings${q}`, headers: user.headers });
+    const get = (q: string) =>
+      server.app.inject({ method: 'GET', url: `/api/recordings${q}`, headers: user.headers });
     expect((await get('')).json().map((r: { id: number }) => r.id)).toEqual([c, b, a]);
-    expect((await get(`?wake_word=${encodeURIComponent('  HEY   viola ')}`)).json().map((r: { id: number }) => r.id)).toEqual([c, b]);
-    expect((await get(`?wake_word=${encodeURIComponent('O’NEIL')}`)).json().map((r: { id: number }) => r.id)).toEqual([a]);
+    expect(
+      (await get(`?wake_word=${encodeURIComponent('  HEY   viola ')}`))
+        .json()
+        .map((r: { id: number }) => r.id),
+    ).toEqual([c, b]);
+    expect(
+      (await get(`?wake_word=${encodeURIComponent('O’NEIL')}`)).json().map((r: { id: number }) => r.id),
+    ).toEqual([a]);
     expect((await get('?wake_word=nobody')).json()).toEqual([]);
     const bad = await get(`?wake_word=${encodeURIComponent('hey!')}`);
     expect(bad.statusCode).toBe(400);
-    expect(bad.json()).toEqual({ detail: 'Wake word may only contain letters, digits, spaces, apostrophes and hyphens' });
+    expect(bad.json()).toEqual({
+      detail: 'Wake word may only contain letters, digits, spaces, apostrophes and hyphens',
+    });
     const empty = await get('?wake_word=');
     expect(empty.statusCode).toBe(400);
     expect(empty.json()).toEqual({ detail: 'wake_word is required' });
     // Soft-deleted recordings are excluded and their audio answers 404.
     await server.ctx.database.query('UPDATE recordings SET deleted_at = now() WHERE id = $1', [b]);
     expect((await get('')).json().map((r: { id: number }) => r.id)).toEqual([c, a]);
-    expect((await server.app.inject({ method: 'GET', url: `/api/recordings/${b}/audio`, headers: user.headers })).statusCode).toBe(404);
+    expect(
+      (await server.app.inject({ method: 'GET', url: `/api/recordings/${b}/audio`, headers: user.headers }))
+        .statusCode,
+    ).toBe(404);
   });
 });
 
@@ -378,29 +455,50 @@ describe('DELETE /api/recordings/{id}', () => {
     const storage = getStorage(server.ctx);
     expect(await storage.exists(key)).toBe(true);
 
-    expect((await server.app.inject({ method: 'DELETE', url: `/api/recordings/${id}`, headers: bob.headers })).statusCode).toBe(404);
+    expect(
+      (await server.app.inject({ method: 'DELETE', url: `/api/recordings/${id}`, headers: bob.headers }))
+        .statusCode,
+    ).toBe(404);
 
     await server.ctx.database.query(
       `INSERT INTO training_jobs (user_id, wake_word, recording_ids, priority, usage_period_start, status)
        VALUES ($1, 'computer', ARRAY[$2::bigint], 0, date_trunc('month', now()), 'queued')`,
       [user.id, id],
     );
-    const busy = await server.app.inject({ method: 'DELETE', url: `/api/recordings/${id}`, headers: user.headers });
+    const busy = await server.app.inject({
+      method: 'DELETE',
+      url: `/api/recordings/${id}`,
+      headers: user.headers,
+    });
     expect(busy.statusCode).toBe(409);
     expect(busy.json()).toEqual({ detail: 'Recording is used by a queued or running training job' });
     expect(await storage.exists(key)).toBe(true);
 
-    await server.ctx.database.query(`UPDATE training_jobs SET status = 'completed' WHERE user_id = $1`, [user.id]);
-    const ok = await server.app.inject({ method: 'DELETE', url: `/api/recordings/${id}`, headers: user.headers });
+    await server.ctx.database.query(`UPDATE training_jobs SET status = 'completed' WHERE user_id = $1`, [
+      user.id,
+    ]);
+    const ok = await server.app.inject({
+      method: 'DELETE',
+      url: `/api/recordings/${id}`,
+      headers: user.headers,
+    });
     expect(ok.statusCode).toBe(204);
     expect(ok.body).toBe('');
     expect(await storage.exists(key)).toBe(false);
     const [row] = await execRows(server.ctx.db, sql`SELECT id FROM recordings WHERE id = ${id}`);
     expect(row).toBeUndefined();
-    const again = await server.app.inject({ method: 'DELETE', url: `/api/recordings/${id}`, headers: user.headers });
+    const again = await server.app.inject({
+      method: 'DELETE',
+      url: `/api/recordings/${id}`,
+      headers: user.headers,
+    });
     expect(again.statusCode).toBe(404);
     expect(again.json()).toEqual({ detail: 'Recording not found' });
-    const notInt = await server.app.inject({ method: 'DELETE', url: '/api/recordings/abc', headers: user.headers });
+    const notInt = await server.app.inject({
+      method: 'DELETE',
+      url: '/api/recordings/abc',
+      headers: user.headers,
+    });
     expect(notInt.statusCode).toBe(422);
     expect(notInt.json().detail[0].loc).toEqual(['path', 'recording_id']);
   });
@@ -474,10 +572,18 @@ describe('with the S3 backend (s3rver)', () => {
     expect(storage.backend).toBe('s3');
     const key = `recordings/${user.id}/${id}.wav`;
     expect(await storage.list(`recordings/${user.id}/`)).toEqual([key]);
-    const audio = await s3server.app.inject({ method: 'GET', url: `/api/recordings/${id}/audio`, headers: user.headers });
+    const audio = await s3server.app.inject({
+      method: 'GET',
+      url: `/api/recordings/${id}/audio`,
+      headers: user.headers,
+    });
     expect(audio.statusCode).toBe(200);
     expect(audio.rawPayload.equals(await storage.getBytes(key))).toBe(true);
-    const del = await s3server.app.inject({ method: 'DELETE', url: `/api/recordings/${id}`, headers: user.headers });
+    const del = await s3server.app.inject({
+      method: 'DELETE',
+      url: `/api/recordings/${id}`,
+      headers: user.headers,
+    });
     expect(del.statusCode).toBe(204);
     expect(await storage.exists(key)).toBe(false);
   });

@@ -107,7 +107,11 @@ describe.each(backends)('%s backend: the Storage contract', (name, make) => {
     await s.put('models/42/1.onnx', Buffer.from('d'));
     await s.healthCheck();
     expect(await s.list('recordings/42/')).toEqual(['recordings/42/1.wav', 'recordings/42/2.wav']);
-    expect(await s.list('recordings/42')).toEqual(['recordings/42/1.wav', 'recordings/42/2.wav', 'recordings/420/1.wav']);
+    expect(await s.list('recordings/42')).toEqual([
+      'recordings/42/1.wav',
+      'recordings/42/2.wav',
+      'recordings/420/1.wav',
+    ]);
     expect(await s.list('models/')).toEqual(['models/42/1.onnx']);
     for (const k of await s.list('')) await s.delete(k);
     expect(await s.list('')).toEqual([]);
@@ -115,7 +119,18 @@ describe.each(backends)('%s backend: the Storage contract', (name, make) => {
 
   it('rejects keys that could escape the namespace', async () => {
     const s = make();
-    for (const bad of ['../etc/passwd', 'recordings/../../x', '/abs/key', 'a//b', 'a/./b', '.tmp/x', 'a/.hidden', 'sp ace', 'a\\b', '']) {
+    for (const bad of [
+      '../etc/passwd',
+      'recordings/../../x',
+      '/abs/key',
+      'a//b',
+      'a/./b',
+      '.tmp/x',
+      'a/.hidden',
+      'sp ace',
+      'a\\b',
+      '',
+    ]) {
       await expect(s.put(bad, Buffer.from('x'))).rejects.toBeInstanceOf(StorageKeyError);
       await expect(s.getBytes(bad)).rejects.toBeInstanceOf(StorageKeyError);
     }

@@ -24,7 +24,9 @@ export class WakeWordError extends Error {
   }
 }
 
-export type WakeWordResult = { ok: true; value: string } | { ok: false; code: WakeWordErrorCode; message: string };
+export type WakeWordResult =
+  | { ok: true; value: string }
+  | { ok: false; code: WakeWordErrorCode; message: string };
 
 // Step 2: typographic apostrophes and dashes.
 const APOSTROPHES = /[\u2018\u2019\u02BC]/g;
@@ -43,7 +45,11 @@ export function checkWakeWord(input: string): WakeWordResult {
   // Locale-independent lower-casing: String.prototype.toLowerCase uses the Unicode default mapping.
   s = s.toLowerCase();
   s = s.trim().replace(WHITESPACE_RUN, ' ');
-  const fail = (code: WakeWordErrorCode): WakeWordResult => ({ ok: false, code, message: WAKE_WORD_MESSAGES[code] });
+  const fail = (code: WakeWordErrorCode): WakeWordResult => ({
+    ok: false,
+    code,
+    message: WAKE_WORD_MESSAGES[code],
+  });
   if (s.length === 0) return fail('required');
   if (!ALLOWED.test(s)) return fail('invalidCharacters');
   if (!HAS_LETTER_OR_DIGIT.test(s)) return fail('noValidCharacters');

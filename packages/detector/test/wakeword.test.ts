@@ -1,10 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  checkWakeWord,
-  normalizeWakeWord,
-  WAKE_WORD_MESSAGES,
-  WakeWordError,
-} from '../src/wakeword.ts';
+import { checkWakeWord, normalizeWakeWord, WAKE_WORD_MESSAGES, WakeWordError } from '../src/wakeword.ts';
 
 function rejection(input: string): { code: string; message: string; status: number } {
   try {

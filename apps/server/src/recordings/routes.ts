@@ -140,7 +140,11 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
       },
       async (request, reply) => {
         const user = authUser(request);
-        const { stream, size, filename } = await openRecordingAudio(ctx, user.id, request.params.recording_id);
+        const { stream, size, filename } = await openRecordingAudio(
+          ctx,
+          user.id,
+          request.params.recording_id,
+        );
         reply
           .header('Content-Type', 'audio/wav')
           .header('Content-Disposition', `inline; filename="${filename}"`)

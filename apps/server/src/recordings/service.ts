@@ -4,8 +4,8 @@
  * identity sequence, so concurrent uploads (same user, same word) can never share a key.
  */
 import type { Readable } from 'node:stream';
-import { and, desc, eq, isNull, sql } from 'drizzle-orm';
 import { normalizeWakeWord, WakeWordError } from '@violawake/detector/wakeword';
+import { and, desc, eq, isNull, sql } from 'drizzle-orm';
 import type { AppContext } from '../core/context.ts';
 import { execRows } from '../core/db/client.ts';
 import { recordings } from '../core/db/schema.ts';
@@ -69,14 +69,20 @@ export async function saveRecording(
   let writtenKey: string | null = null;
   try {
     const row = await ctx.db.transaction(async (tx) => {
-      const locked = await execRows<{ id: number }>(tx, sql`SELECT id FROM users WHERE id = ${userId} FOR UPDATE`);
+      const locked = await execRows<{ id: number }>(
+        tx,
+        sql`SELECT id FROM users WHERE id = ${userId} FOR UPDATE`,
+      );
       if (locked.length === 0) throw new HttpError(401, 'Invalid or expired token');
       const [count] = await execRows<{ n: number | string }>(
         tx,
         sql`SELECT count(*) AS n FROM recordings WHERE user_id = ${userId} AND deleted_at IS NULL`,
       );
       if (Number(count?.n ?? 0) >= MAX_RECORDINGS_PER_USER) throw new HttpError(409, MSG.limit);
-      const [seq] = await execRows<{ id: number | string }>(tx, sql`SELECT nextval('recordings_id_seq') AS id`);
+      const [seq] = await execRows<{ id: number | string }>(
+        tx,
+        sql`SELECT nextval('recordings_id_seq') AS id`,
+      );
       const id = Number(seq!.id);
       const key = storageKeys.recording(userId, id);
       const filename = `${id}.wav`;
@@ -102,13 +108,19 @@ export async function saveRecording(
   } catch (err) {
     if (writtenKey !== null) {
       const key: string = writtenKey;
-      await storage.delete(key).catch((e: unknown) => ctx.logger.error({ err: e, key }, 'recording object cleanup failed'));
+      await storage
+        .delete(key)
+        .catch((e: unknown) => ctx.logger.error({ err: e, key }, 'recording object cleanup failed'));
     }
     throw err;
   }
 }
 
-export async function listRecordings(ctx: AppContext, userId: number, wakeWord: string | null): Promise<RecordingOut[]> {
+export async function listRecordings(
+  ctx: AppContext,
+  userId: number,
+  wakeWord: string | null,
+): Promise<RecordingOut[]> {
   const conds = [eq(recordings.userId, userId), isNull(recordings.deletedAt)];
   if (wakeWord !== null) conds.push(eq(recordings.wakeWord, wakeWord));
   const rows = await ctx.db

@@ -32,7 +32,8 @@ function multipartError(err: unknown): HttpError {
   if (err instanceof HttpError) return err;
   const code = (err as { code?: string })?.code;
   if (code === 'FST_REQ_FILE_TOO_LARGE') return fileTooLarge();
-  if (code === 'FST_FILES_LIMIT') return unprocessable(['body', 'file'], 'Only one file part is allowed', 'value_error');
+  if (code === 'FST_FILES_LIMIT')
+    return unprocessable(['body', 'file'], 'Only one file part is allowed', 'value_error');
   if (code === 'FST_FIELDS_LIMIT' || code === 'FST_PARTS_LIMIT') {
     return unprocessable(['body'], 'Too many form fields', 'value_error');
   }
@@ -50,7 +51,14 @@ export async function receiveUpload(request: FastifyRequest, tmpRoot: string): P
   let wakeWordTooLong = false;
   try {
     const parts = request.parts({
-      limits: { fileSize: MAX_FILE_BYTES, files: 1, fieldSize: MAX_FIELD_BYTES, fields: 20, parts: 25, headerPairs: 100 },
+      limits: {
+        fileSize: MAX_FILE_BYTES,
+        files: 1,
+        fieldSize: MAX_FIELD_BYTES,
+        fields: 20,
+        parts: 25,
+        headerPairs: 100,
+      },
     });
     try {
       for await (const part of parts) {
@@ -88,7 +96,11 @@ export async function receiveUpload(request: FastifyRequest, tmpRoot: string): P
     const missing: { loc: (string | number)[]; msg: string; type: string }[] = [];
     if (fileSize < 0) missing.push({ loc: ['body', 'file'], ...MISSING });
     if (wakeWordTooLong) {
-      missing.push({ loc: ['body', 'wake_word'], msg: 'String should have at most 1024 bytes', type: 'string_too_long' });
+      missing.push({
+        loc: ['body', 'wake_word'],
+        msg: 'String should have at most 1024 bytes',
+        type: 'string_too_long',
+      });
     } else if (wakeWord === null) {
       missing.push({ loc: ['body', 'wake_word'], ...MISSING });
     }

@@ -11,9 +11,9 @@ import { LocalStorage } from './local.ts';
 import { S3Storage } from './s3.ts';
 import type { Storage } from './types.ts';
 
-export * from './types.ts';
 export { LocalStorage } from './local.ts';
 export { S3Storage } from './s3.ts';
+export * from './types.ts';
 
 declare module '../context.ts' {
   interface AppContext {

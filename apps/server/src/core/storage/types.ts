@@ -68,7 +68,8 @@ const SEGMENT = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
  * and probe names cannot be addressed), at most 512 characters. Throws {@link StorageKeyError}.
  */
 export function assertValidKey(key: string): void {
-  if (typeof key !== 'string' || key.length === 0 || key.length > 512) throw new StorageKeyError('invalid storage key');
+  if (typeof key !== 'string' || key.length === 0 || key.length > 512)
+    throw new StorageKeyError('invalid storage key');
   for (const seg of key.split('/')) {
     if (!SEGMENT.test(seg)) throw new StorageKeyError('invalid storage key');
   }

@@ -53,7 +53,11 @@ export function checkOggOpus(bytes: Uint8Array): void {
  * The packets of the file's single logical stream, reassembled from the page segments (RFC 3533), and the last
  * granule position seen. Parsing stops at the first byte that is not a page (or at a truncated page).
  */
-export function oggPackets(bytes: Uint8Array): { packets: Uint8Array[]; lastGranule: number | null; complete: boolean } {
+export function oggPackets(bytes: Uint8Array): {
+  packets: Uint8Array[];
+  lastGranule: number | null;
+  complete: boolean;
+} {
   const packets: Uint8Array[] = [];
   let pending: Uint8Array[] = [];
   let pos = 0;
@@ -104,7 +108,11 @@ export async function decodeOggOpus(bytes: Uint8Array, maxSeconds: number): Prom
   if (complete && lastGranule !== null) {
     const valid = Math.max(0, lastGranule - head.preSkip);
     if (valid < pcm.frames && pcm.frames <= Math.floor(maxSeconds * OPUS_RATE)) {
-      return { sampleRate: pcm.sampleRate, channels: pcm.channels.map((c) => c.subarray(0, valid)), frames: valid };
+      return {
+        sampleRate: pcm.sampleRate,
+        channels: pcm.channels.map((c) => c.subarray(0, valid)),
+        frames: valid,
+      };
     }
   }
   return pcm;

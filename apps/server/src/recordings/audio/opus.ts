@@ -57,7 +57,11 @@ export interface DecodedPcm {
  * Decode packets until more than `maxSeconds` of audio (after the pre-skip) has been produced. Any libopus error
  * is the "Could not decode audio" 400.
  */
-export async function decodeOpusPackets(head: OpusHead, packets: Uint8Array[], maxSeconds: number): Promise<DecodedPcm> {
+export async function decodeOpusPackets(
+  head: OpusHead,
+  packets: Uint8Array[],
+  maxSeconds: number,
+): Promise<DecodedPcm> {
   const decoder = new OpusDecoder({
     channels: head.channels,
     preSkip: head.preSkip,
@@ -101,7 +105,11 @@ export function quietly<T>(fn: () => T): T {
   }
 }
 
-export function concatChannels(chunks: Float32Array[][], channelCount: number, frames: number): Float32Array[] {
+export function concatChannels(
+  chunks: Float32Array[][],
+  channelCount: number,
+  frames: number,
+): Float32Array[] {
   const out = Array.from({ length: channelCount }, () => new Float32Array(frames));
   let offset = 0;
   for (const chunk of chunks) {

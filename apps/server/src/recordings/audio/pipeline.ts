@@ -6,7 +6,7 @@
 import { resample } from '@violawake/detector';
 import { AUDIO_MESSAGES, AudioError, tooLong, tooShort } from './errors.ts';
 import { decodeOggOpus, looksLikeOgg } from './ogg.ts';
-import { decodeOpusPackets, type DecodedPcm } from './opus.ts';
+import { type DecodedPcm, decodeOpusPackets } from './opus.ts';
 import { decodeWavSamples, encodeWav16, looksLikeWav, parseWavHeader, pcm16MonoSamples } from './wav.ts';
 import { demuxWebmOpus, looksLikeWebm } from './webm.ts';
 
@@ -160,7 +160,7 @@ export function toInt16(x: Float32Array): Int16Array {
   const out = new Int16Array(x.length);
   for (let i = 0; i < x.length; i++) {
     const v = Math.round(x[i]! * 32768);
-    out[i] = v > 32767 ? 32767 : v < -32768 ? -32768 : v;
+    out[i] = Math.max(-32768, Math.min(32767, v));
   }
   return out;
 }

@@ -9,7 +9,9 @@ export const WAVE_FORMAT_IEEE_FLOAT = 3;
 export const WAVE_FORMAT_EXTENSIBLE = 0xfffe;
 
 /** The GUID tail shared by the KSDATAFORMAT_SUBTYPE_* GUIDs: xxxxxxxx-0000-0010-8000-00aa00389b71. */
-const SUBFORMAT_TAIL = Buffer.from([0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xaa, 0x00, 0x38, 0x9b, 0x71]);
+const SUBFORMAT_TAIL = Buffer.from([
+  0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xaa, 0x00, 0x38, 0x9b, 0x71,
+]);
 
 export interface WavInfo {
   /** Effective sample encoding after resolving WAVE_FORMAT_EXTENSIBLE. */
@@ -27,7 +29,10 @@ export interface WavInfo {
 /** True when the bytes look like RIFF/WAVE (either marker present): the WAV rules then decide. */
 export function looksLikeWav(bytes: Uint8Array): boolean {
   const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return (b.length >= 4 && b.toString('latin1', 0, 4) === 'RIFF') || (b.length >= 12 && b.toString('latin1', 8, 12) === 'WAVE');
+  return (
+    (b.length >= 4 && b.toString('latin1', 0, 4) === 'RIFF') ||
+    (b.length >= 12 && b.toString('latin1', 8, 12) === 'WAVE')
+  );
 }
 
 /** Parse and validate the header; throws {@link AudioError} with the §4.5 message. */
@@ -71,7 +76,8 @@ export function parseWavHeader(bytes: Uint8Array): WavInfo {
     throw unsupportedWavFormat(effectiveTag);
   }
   const encoding = effectiveTag === WAVE_FORMAT_PCM ? 'pcm' : 'float';
-  const bitsOk = encoding === 'pcm' ? [8, 16, 24, 32].includes(bitsPerSample) : [32, 64].includes(bitsPerSample);
+  const bitsOk =
+    encoding === 'pcm' ? [8, 16, 24, 32].includes(bitsPerSample) : [32, 64].includes(bitsPerSample);
   if (channels === 0 || channels > 8 || sampleRate < 8000 || sampleRate > 192_000 || !bitsOk) {
     throw new AudioError(AUDIO_MESSAGES.wavBadHeader);
   }
@@ -119,7 +125,12 @@ function sampleReader(b: Buffer, info: WavInfo): (offset: number) => number {
 
 /** The int16 samples of a 16 kHz mono 16-bit PCM file, which is stored unchanged; otherwise null. */
 export function pcm16MonoSamples(bytes: Uint8Array, info: WavInfo): Int16Array | null {
-  if (info.encoding !== 'pcm' || info.bitsPerSample !== 16 || info.channels !== 1 || info.sampleRate !== 16000) {
+  if (
+    info.encoding !== 'pcm' ||
+    info.bitsPerSample !== 16 ||
+    info.channels !== 1 ||
+    info.sampleRate !== 16000
+  ) {
     return null;
   }
   const out = new Int16Array(info.frames);

@@ -26,7 +26,15 @@ const ID = {
 } as const;
 
 /** Elements whose content is scanned as child elements. */
-const CONTAINERS = new Set<number>([ID.EBML, ID.Segment, ID.Tracks, ID.TrackEntry, ID.Audio, ID.Cluster, ID.BlockGroup]);
+const CONTAINERS = new Set<number>([
+  ID.EBML,
+  ID.Segment,
+  ID.Tracks,
+  ID.TrackEntry,
+  ID.Audio,
+  ID.Cluster,
+  ID.BlockGroup,
+]);
 
 const TRACK_TYPE_AUDIO = 2;
 
@@ -45,10 +53,16 @@ export interface DemuxedOpus {
 
 /** True when the bytes start with the EBML magic. */
 export function looksLikeWebm(bytes: Uint8Array): boolean {
-  return bytes.length >= 4 && bytes[0] === 0x1a && bytes[1] === 0x45 && bytes[2] === 0xdf && bytes[3] === 0xa3;
+  return (
+    bytes.length >= 4 && bytes[0] === 0x1a && bytes[1] === 0x45 && bytes[2] === 0xdf && bytes[3] === 0xa3
+  );
 }
 
-function readVint(b: Uint8Array, pos: number, keepMarker: boolean): { value: number; length: number; unknown: boolean } | null {
+function readVint(
+  b: Uint8Array,
+  pos: number,
+  keepMarker: boolean,
+): { value: number; length: number; unknown: boolean } | null {
   if (pos >= b.length) return null;
   const first = b[pos]!;
   if (first === 0) return null; // longer than 8 bytes: invalid
@@ -86,7 +100,8 @@ export function demuxWebmOpus(bytes: Uint8Array, maxPackets = Number.POSITIVE_IN
     if (size === null) break;
     const body = pos + id.length + size.length;
     if (CONTAINERS.has(id.value)) {
-      if (id.value === ID.TrackEntry) tracks.push({ number: null, type: null, codec: null, codecPrivate: null });
+      if (id.value === ID.TrackEntry)
+        tracks.push({ number: null, type: null, codec: null, codecPrivate: null });
       pos = body;
       continue;
     }
@@ -105,7 +120,8 @@ export function demuxWebmOpus(bytes: Uint8Array, maxPackets = Number.POSITIVE_IN
         if (track && size.value >= 1 && size.value <= 8) track.type = readUint(bytes, body, end);
         break;
       case ID.CodecID:
-        if (track) track.codec = Buffer.from(bytes.subarray(body, end)).toString('latin1').replace(/\0+$/, '');
+        if (track)
+          track.codec = Buffer.from(bytes.subarray(body, end)).toString('latin1').replace(/\0+$/, '');
         break;
       case ID.CodecPrivate:
         if (track) track.codecPrivate = bytes.subarray(body, end);
@@ -140,7 +156,9 @@ export function demuxWebmOpus(bytes: Uint8Array, maxPackets = Number.POSITIVE_IN
 
 function selectAudioTrack(tracks: Track[], docType: string | null): number {
   if (docType !== 'webm' && docType !== 'matroska') throw new AudioError(AUDIO_MESSAGES.unsupported);
-  const audio = tracks.filter((t) => t.type === TRACK_TYPE_AUDIO || (t.type === null && t.codec?.startsWith('A_')));
+  const audio = tracks.filter(
+    (t) => t.type === TRACK_TYPE_AUDIO || (t.type === null && t.codec?.startsWith('A_')),
+  );
   if (audio.length !== 1 || audio[0]!.codec !== 'A_OPUS' || audio[0]!.number === null) {
     throw new AudioError(AUDIO_MESSAGES.unsupported);
   }
