@@ -197,12 +197,28 @@ describe('training', () => {
   }, 240_000);
 
   it('gives the same bytes in a worker and in the calling thread; another seed gives another model', async () => {
-    const w = await trainHead(data, { arch: 'mlp', seed: 9, maxEpochs: 2 });
+    const w = await trainHead(data, { arch: 'mlp', seed: 9, maxEpochs: 2, threads: 1 });
     const t = await trainHead(data, { arch: 'mlp', seed: 9, maxEpochs: 2, threads: 0 });
     expect(onnxSha(t)).toBe(onnxSha(w));
     const other = await trainHead(data, { arch: 'mlp', seed: 10, maxEpochs: 2, threads: 0 });
     expect(onnxSha(other)).not.toBe(onnxSha(w));
   }, 120_000);
+
+  it('trains one architecture data-parallel on two workers, deterministically and as well as one worker', async () => {
+    const events: TrainProgress[] = [];
+    const a = await trainHead(data, {
+      arch: 'tcn',
+      seed: 3,
+      maxEpochs: 3,
+      onProgress: (p) => events.push(p),
+    });
+    const b = await trainHead(data, { arch: 'tcn', seed: 3, maxEpochs: 3 });
+    expect(onnxSha(a)).toBe(onnxSha(b));
+    expect(events.map((e) => e.epoch)).toEqual([1, 2, 3]); // one curve (rank 0)
+    const single = await trainHead(data, { arch: 'tcn', seed: 3, maxEpochs: 3, threads: 1 });
+    expect(onnxSha(single)).not.toBe(onnxSha(a)); // BatchNorm statistics per half batch
+    expect(a.valLoss).toBeLessThan(single.valLoss * 1.25 + 0.02);
+  }, 240_000);
 
   it('learns the synthetic task: held-out windows separate (AUC > 0.9)', async () => {
     const head = await trainHead(data, { arch: 'mlp', seed: 2, maxEpochs: 6 });
@@ -234,6 +250,10 @@ describe('training', () => {
     const p = trainHead(data, { arch: 'auto', seed: 1, signal: ac.signal, onProgress: () => ac.abort() });
     await expect(p).rejects.toMatchObject({ name: 'EngineError', code: 'cancelled' });
     expect(performance.now() - t0).toBeLessThan(30_000);
+    // one architecture on two data-parallel workers: a rank waiting at the gradient exchange stops too
+    const ac2 = new AbortController();
+    const p2 = trainHead(data, { arch: 'tcn', seed: 1, signal: ac2.signal, onProgress: () => ac2.abort() });
+    await expect(p2).rejects.toMatchObject({ name: 'EngineError', code: 'cancelled' });
     const pre = new AbortController();
     pre.abort();
     await expect(trainHead(data, { arch: 'mlp', seed: 1, signal: pre.signal })).rejects.toBeInstanceOf(

@@ -47,6 +47,38 @@ export interface CandidateOptions {
   earlyStopping?: boolean;
   /** false forces the JavaScript GEMM kernels (default: WebAssembly SIMD when available) */
   wasm?: boolean;
+  /**
+   * Data-parallel training of one candidate by two workers (§7.6): rank r computes the gradients of half of every
+   * batch; the halves are exchanged through `exchange` (see `exchangeBytes`) and summed in a fixed order, so both
+   * replicas apply identical updates. BatchNorm statistics are per half batch (averaged for the running values).
+   */
+  parallel?: { rank: 0 | 1; exchange: SharedArrayBuffer };
+}
+
+const CONTROL_BYTES = 64;
+
+/** Size of the exchange buffer for a data-parallel candidate. */
+export function exchangeBytes(arch: Architecture): number {
+  const net = buildNetwork(arch, { maxBatch: 1, seed: 0 });
+  const floats = net.state().reduce((n, a) => n + a.length, 0) + 1;
+  return CONTROL_BYTES + 4 * 2 * 2 * floats;
+}
+
+/** Two-party barrier on a shared Int32Array [count, generation]; polls `shouldStop` while waiting. */
+function barrier(ctrl: Int32Array, shouldStop?: () => boolean): void {
+  const gen = Atomics.load(ctrl, 1);
+  if (Atomics.add(ctrl, 0, 1) === 1) {
+    Atomics.store(ctrl, 0, 0);
+    Atomics.add(ctrl, 1, 1);
+    Atomics.notify(ctrl, 1);
+    return;
+  }
+  // spin briefly (the other worker is usually a few microseconds away), then sleep
+  for (let i = 0; i < 20000; i++) if (Atomics.load(ctrl, 1) !== gen) return;
+  while (Atomics.load(ctrl, 1) === gen) {
+    Atomics.wait(ctrl, 1, gen, 20);
+    if (shouldStop?.()) throw cancelledError();
+  }
 }
 
 export interface CandidateResult {
@@ -184,18 +216,81 @@ export function trainCandidate(
   let ran = 0;
   let macs = 0;
 
+  // data-parallel exchange: [control | parity 0: rank 0, rank 1 | parity 1: rank 0, rank 1], each slot holds the
+  // parameter gradients, the BatchNorm running statistics and the loss
+  const par = opts.parallel;
+  const H = par ? B / 2 : B;
+  const stateArrays = net.state();
+  const gradArrays = params.map((p) => p.grad);
+  const bufferArrays = stateArrays.slice(params.length);
+  const slotFloats = stateArrays.reduce((n, a) => n + a.length, 0) + 1;
+  const ctrl = par ? new Int32Array(par.exchange, 0, 2) : null;
+  const slot = (parity: number, rank: number) =>
+    new Float32Array(
+      (par as { exchange: SharedArrayBuffer }).exchange,
+      CONTROL_BYTES + 4 * slotFloats * (parity * 2 + rank),
+      slotFloats,
+    );
+  const slots = par ? [slot(0, 0), slot(0, 1), slot(1, 0), slot(1, 1)] : [];
+  const halfWeights = new Float32Array(B);
+  const halfIdx = new Int32Array(H);
+
   for (let epoch = 1; epoch <= epochs; epoch++) {
     let lossSum = 0;
     for (let b = 0; b < batches; b++) {
       if (hooks.shouldStop?.()) throw cancelledError();
       sampler.next(idx);
-      gatherWindows(d, idx, 0, B, x);
-      for (let j = 0; j < B; j++) targets[j] = smoothTarget(d.labels[idx[j]], smoothing);
-      classWeights(d, idx, weights);
-      const logits = net.forward(x, B, true);
-      lossSum += lossWithLogits(loss, logits, targets, weights, B, grad);
-      net.zeroGrad();
-      net.backward(grad, B);
+      if (!par) {
+        gatherWindows(d, idx, 0, B, x);
+        for (let j = 0; j < B; j++) targets[j] = smoothTarget(d.labels[idx[j]], smoothing);
+        classWeights(d, idx, weights);
+        const logits = net.forward(x, B, true);
+        lossSum += lossWithLogits(loss, logits, targets, weights, B, grad);
+        net.zeroGrad();
+        net.backward(grad, B);
+      } else {
+        // rank r takes batch positions r, r + 2, … so that both halves mix the pools (BatchNorm sees both classes)
+        for (let j = 0; j < H; j++) halfIdx[j] = idx[2 * j + par.rank];
+        gatherWindows(d, halfIdx, 0, H, x);
+        for (let j = 0; j < H; j++) targets[j] = smoothTarget(d.labels[halfIdx[j]], smoothing);
+        classWeights(d, idx, weights);
+        let wAll = 0;
+        let wHalf = 0;
+        for (let j = 0; j < B; j++) wAll += weights[j];
+        for (let j = 0; j < H; j++) wHalf += halfWeights[j] = weights[2 * j + par.rank];
+        const share = wAll > 0 ? wHalf / wAll : 0;
+        const logits = net.forward(x, H, true);
+        const halfLoss = lossWithLogits(loss, logits, targets, halfWeights, H, grad) * share;
+        for (let j = 0; j < H; j++) grad[j] *= share;
+        net.zeroGrad();
+        net.backward(grad, H);
+        // publish gradients, running statistics and loss; then both replicas sum rank 0 + rank 1
+        const parity = step & 1;
+        const mine = slots[parity * 2 + par.rank];
+        let o = 0;
+        for (const g of gradArrays) {
+          mine.set(g, o);
+          o += g.length;
+        }
+        for (const a of bufferArrays) {
+          mine.set(a, o);
+          o += a.length;
+        }
+        mine[o] = halfLoss;
+        barrier(ctrl as Int32Array, hooks.shouldStop);
+        const s0 = slots[parity * 2];
+        const s1 = slots[parity * 2 + 1];
+        o = 0;
+        for (const g of gradArrays) {
+          for (let i = 0; i < g.length; i++) g[i] = s0[o + i] + s1[o + i];
+          o += g.length;
+        }
+        for (const a of bufferArrays) {
+          for (let i = 0; i < a.length; i++) a[i] = (s0[o + i] + s1[o + i]) / 2;
+          o += a.length;
+        }
+        lossSum += s0[o] + s1[o];
+      }
       clipGradNorm(params, GRAD_CLIP);
       adam.step(learningRate(step, peakLr, batches, totalSteps));
       ema.update(net.state());

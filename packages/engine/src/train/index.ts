@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { cancelledError, EngineError } from '../eval/errors.ts';
-import { type CandidateOptions, type CandidateResult, trainCandidate } from './candidate.ts';
+import { type CandidateOptions, type CandidateResult, exchangeBytes, trainCandidate } from './candidate.ts';
 import { type Split, splitWindows, validateWindowSet } from './data.ts';
 import type { WorkerInput, WorkerMessage } from './protocol.ts';
 import type { Architecture, TrainedHead, TrainOptions, TrainProgress, WindowSet } from './types.ts';
@@ -177,7 +177,25 @@ export async function trainHead(data: WindowSet, opts: TrainOptions): Promise<Tr
           Atomics.store(stop, 0, 1); // stop the other candidate too
           throw e;
         });
-      if (threads >= archs.length) results = await Promise.all(archs.map(run));
+      if (archs.length === 1 && threads >= 2) {
+        // one candidate, data-parallel over two workers (gradients summed in a fixed order)
+        const arch = archs[0];
+        const exchange = new SharedArrayBuffer(exchangeBytes(arch));
+        const rank = (r: 0 | 1) =>
+          runInWorker(
+            data,
+            shared,
+            split,
+            { ...options(arch), parallel: { rank: r, exchange } },
+            stopFlag,
+            r === 0 ? progress : () => {},
+          ).catch((e: unknown) => {
+            Atomics.store(stop, 0, 1);
+            throw e;
+          });
+        const [r0] = await Promise.all([rank(0), rank(1)]);
+        results = [r0];
+      } else if (threads >= archs.length) results = await Promise.all(archs.map(run));
       else {
         results = [];
         for (const arch of archs) results.push(await run(arch));

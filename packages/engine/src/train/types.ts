@@ -63,7 +63,8 @@ export interface TrainOptions {
   onProgress?: (p: TrainProgress) => void;
   /**
    * 0 trains in the calling thread; 1 trains the candidates one after the other in a worker thread; 2 (default) or
-   * more trains them concurrently, one worker each. A single architecture uses one worker.
+   * more trains them concurrently, one worker each. A single architecture with 2 or more trains data-parallel on
+   * two workers (gradients summed in a fixed order); with 1 it uses one worker.
    */
   threads?: number;
   /** loss; default weighted BCE */
