@@ -2,7 +2,7 @@
  * A real server for tests: fresh database (PostgreSQL or PGlite), temporary data dir, HTTP on 127.0.0.1 with a
  * free port, the real lifecycle of `startServer`. Environment overrides go through `env` (VIOLAWAKE_* names).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -35,6 +35,11 @@ export interface TestServerOptions {
 export async function startTestServer(opts: TestServerOptions = {}): Promise<TestServer> {
   const driver = opts.driver ?? 'postgres';
   const dataDir = mkdtempSync(path.join(tmpdir(), 'vw-test-'));
+  // The engine's negative bank and synthesis cache are deterministic and safe to share (file lock + atomic
+  // rename): every test server reuses one cache instead of rebuilding it.
+  const engineCache = path.join(tmpdir(), 'violawake-test-engine-cache');
+  mkdirSync(engineCache, { recursive: true });
+  symlinkSync(engineCache, path.join(dataDir, 'engine'), 'dir');
   const ownDb = driver === 'postgres' && !opts.database ? await createTestDatabase() : null;
   const database = opts.database ?? ownDb;
   const env: Record<string, string> = {
