@@ -3,7 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { authenticate, authUser, requireUser, userForDownload } from '../auth/guard.ts';
 import type { AppContext } from '../core/context.ts';
-import { HttpError } from '../core/http/errors.ts';
+import { errorResponses as errors, HttpError } from '../core/http/errors.ts';
 import { getStorage, StorageNotFoundError } from '../core/storage/index.ts';
 import {
   deleteModel,
@@ -79,7 +79,7 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
 
     r.get(
       '/models',
-      { schema: { tags: TAGS, security: SECURITY, response: { 200: ModelSummary.array() } }, preHandler: user },
+      { schema: { tags: TAGS, security: SECURITY, response: { 200: ModelSummary.array(), ...errors(401) } }, preHandler: user },
       async (request) => {
         const me = authUser(request).id;
         return (await listVisibleModels(ctx.db, me)).map((m) => modelSummary(m, me));
@@ -94,6 +94,7 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
           summary: 'Download the head (onnx), the manifest (json) or the bundle (zip); bearer header or ?token=',
           params: ModelParams,
           querystring: z.object({ format: z.enum(['onnx', 'json', 'zip']).default('onnx'), token: z.string().optional() }),
+          response: { 200: z.any().describe('The file'), 307: z.any().describe('Redirect to a presigned URL'), ...errors(401, 404) },
         },
       },
       async (request, reply) => {
@@ -111,22 +112,25 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
 
     r.get(
       '/models/:model_id/config',
-      { schema: { tags: TAGS, security: SECURITY, params: ModelParams, response: { 200: ModelConfig } }, preHandler: user },
+      { schema: { tags: TAGS, security: SECURITY, params: ModelParams, response: { 200: ModelConfig, ...errors(401, 404) } }, preHandler: user },
       async (request) => modelConfig(await visibleModel(ctx.db, authUser(request).id, request.params.model_id)),
     );
 
     r.get(
       '/models/:model_id/performance',
-      { schema: { tags: TAGS, security: SECURITY, params: ModelParams, response: { 200: ModelPerformance } }, preHandler: user },
+      { schema: { tags: TAGS, security: SECURITY, params: ModelParams, response: { 200: ModelPerformance, ...errors(401, 404) } }, preHandler: user },
       async (request) => modelPerformance(await visibleModel(ctx.db, authUser(request).id, request.params.model_id)),
     );
 
     r.delete(
       '/models/:model_id',
-      { schema: { tags: TAGS, security: SECURITY, params: ModelParams }, preHandler: user },
+      {
+        schema: { tags: TAGS, security: SECURITY, params: ModelParams, response: { 204: z.null().describe('Deleted'), ...errors(401, 403, 404) } },
+        preHandler: user,
+      },
       async (request, reply) => {
         await deleteModel(ctx, authUser(request).id, request.params.model_id);
-        return reply.status(204).send();
+        return reply.status(204).send(null);
       },
     );
 

@@ -7,6 +7,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { authUser, requireVerified } from '../auth/guard.ts';
 import type { AppContext } from '../core/context.ts';
+import { errorResponses } from '../core/http/errors.ts';
 import { rateLimit } from '../core/http/rate-limit.ts';
 import { ModelSummary } from '../models/routes.ts';
 import * as svc from './service.ts';
@@ -54,14 +55,13 @@ export const InvitationOut = z.object({
   expires_at: Iso,
 });
 const Message = z.object({ message: z.string() });
-const Detail = z.object({ detail: z.unknown() });
 
 const TeamParams = z.object({ team_id: Id });
 const MemberParams = z.object({ team_id: Id, user_id: Id });
 const ModelParams = z.object({ team_id: Id, model_id: Id });
 const InvitationParams = z.object({ team_id: Id, invitation_id: Id });
 
-const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, Detail]));
+const errors = errorResponses;
 
 export function routes(ctx: AppContext): FastifyPluginAsync {
   return async (app) => {

@@ -3,7 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { authUser, requireVerified, userForDownload, VERIFY_REQUIRED } from '../auth/guard.ts';
 import type { AppContext } from '../core/context.ts';
 import { execRows } from '../core/db/client.ts';
-import { HttpError } from '../core/http/errors.ts';
+import { errorResponses as errors, HttpError } from '../core/http/errors.ts';
 import { rateLimit } from '../core/http/rate-limit.ts';
 import { sql } from 'drizzle-orm';
 import { z } from 'zod';
@@ -33,7 +33,7 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
       tags: TAGS,
       security: SECURITY,
       body: TrainingRequest,
-      response: { 202: JobAccepted },
+      response: { 202: JobAccepted, ...errors(400, 401, 403, 404, 429, 503) },
     };
     const submit = async (request: any, reply: any) => {
       const user = authUser(request);
@@ -45,7 +45,7 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
 
     r.get(
       '/training/status/:job_id',
-      { schema: { tags: TAGS, security: SECURITY, params: JobIdParams, response: { 200: TrainingStatus } }, preHandler: verified },
+      { schema: { tags: TAGS, security: SECURITY, params: JobIdParams, response: { 200: TrainingStatus, ...errors(401, 403, 404) } }, preHandler: verified },
       async (request) => {
         const job = await ownJob(ctx, authUser(request).id, request.params.job_id);
         return trainingStatus(ctx.db, job);
@@ -60,6 +60,7 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
           summary: 'Progress as Server-Sent Events (bearer header, or ?token= from POST /api/auth/download-token)',
           params: JobIdParams,
           querystring: z.object({ token: z.string().optional() }),
+          response: { 200: z.string().describe('text/event-stream of `training` events'), ...errors(401, 403, 404) },
         },
       },
       async (request, reply) => {
@@ -75,7 +76,7 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
 
     r.get(
       '/jobs',
-      { schema: { tags: TAGS, security: SECURITY, querystring: ListQuery, response: { 200: JobResponse.array() } }, preHandler: verified },
+      { schema: { tags: TAGS, security: SECURITY, querystring: ListQuery, response: { 200: JobResponse.array(), ...errors(401, 403) } }, preHandler: verified },
       async (request) => {
         const jobs = await listJobs(ctx, authUser(request).id, request.query.limit);
         return Promise.all(jobs.map((j) => jobResponse(ctx.db, j)));
@@ -84,13 +85,13 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
 
     r.get(
       '/jobs/circuit-breaker/state',
-      { schema: { tags: TAGS, security: SECURITY, response: { 200: BreakerState } }, preHandler: verified },
+      { schema: { tags: TAGS, security: SECURITY, response: { 200: BreakerState, ...errors(401, 403) } }, preHandler: verified },
       async (request) => breakerState(ctx, authUser(request).id),
     );
 
     r.post(
       '/jobs/resume',
-      { schema: { tags: TAGS, security: SECURITY, response: { 200: Message } }, preHandler: verified },
+      { schema: { tags: TAGS, security: SECURITY, response: { 200: Message, ...errors(401, 403) } }, preHandler: verified },
       async (request) => {
         await resumeQueue(ctx, authUser(request).id);
         return { message: 'Training queue resumed' };
@@ -99,13 +100,13 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
 
     r.get(
       '/jobs/:job_id',
-      { schema: { tags: TAGS, security: SECURITY, params: JobIdParams, response: { 200: JobResponse } }, preHandler: verified },
+      { schema: { tags: TAGS, security: SECURITY, params: JobIdParams, response: { 200: JobResponse, ...errors(401, 403, 404) } }, preHandler: verified },
       async (request) => jobResponse(ctx.db, await ownJob(ctx, authUser(request).id, request.params.job_id)),
     );
 
     r.delete(
       '/jobs/:job_id',
-      { schema: { tags: TAGS, security: SECURITY, params: JobIdParams, response: { 200: Message } }, preHandler: verified },
+      { schema: { tags: TAGS, security: SECURITY, params: JobIdParams, response: { 200: Message, ...errors(401, 403, 404, 409) } }, preHandler: verified },
       async (request) => {
         await cancelJob(ctx, authUser(request).id, request.params.job_id);
         return { message: 'Training job cancellation requested' };

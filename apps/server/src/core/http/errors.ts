@@ -4,6 +4,7 @@
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 
 export class HttpError extends Error {
   constructor(
@@ -151,4 +152,10 @@ export function installMethodNotAllowed(app: FastifyInstance): NotFoundControl {
     return reply.status(404).send({ detail: 'Not Found' });
   });
   return control;
+}
+
+/** OpenAPI entries for error statuses of a route: every error body is `{"detail": ...}`. */
+const ErrorBody = z.object({ detail: z.unknown() }).describe('Error');
+export function errorResponses(...codes: number[]): Record<number, typeof ErrorBody> {
+  return Object.fromEntries(codes.map((c) => [c, ErrorBody]));
 }
