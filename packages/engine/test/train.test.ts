@@ -197,7 +197,7 @@ describe('training', () => {
   }, 240_000);
 
   it('gives the same bytes in a worker and in the calling thread; another seed gives another model', async () => {
-    const w = await trainHead(data, { arch: 'mlp', seed: 9, maxEpochs: 2, threads: 1 });
+    const w = await trainHead(data, { arch: 'mlp', seed: 9, maxEpochs: 2 });
     const t = await trainHead(data, { arch: 'mlp', seed: 9, maxEpochs: 2, threads: 0 });
     expect(onnxSha(t)).toBe(onnxSha(w));
     const other = await trainHead(data, { arch: 'mlp', seed: 10, maxEpochs: 2, threads: 0 });
@@ -210,12 +210,13 @@ describe('training', () => {
       arch: 'tcn',
       seed: 3,
       maxEpochs: 3,
+      dataParallel: true,
       onProgress: (p) => events.push(p),
     });
-    const b = await trainHead(data, { arch: 'tcn', seed: 3, maxEpochs: 3 });
+    const b = await trainHead(data, { arch: 'tcn', seed: 3, maxEpochs: 3, dataParallel: true });
     expect(onnxSha(a)).toBe(onnxSha(b));
     expect(events.map((e) => e.epoch)).toEqual([1, 2, 3]); // one curve (rank 0)
-    const single = await trainHead(data, { arch: 'tcn', seed: 3, maxEpochs: 3, threads: 1 });
+    const single = await trainHead(data, { arch: 'tcn', seed: 3, maxEpochs: 3 });
     expect(onnxSha(single)).not.toBe(onnxSha(a)); // BatchNorm statistics per half batch
     expect(a.valLoss).toBeLessThan(single.valLoss * 1.25 + 0.02);
   }, 240_000);
@@ -252,7 +253,13 @@ describe('training', () => {
     expect(performance.now() - t0).toBeLessThan(30_000);
     // one architecture on two data-parallel workers: a rank waiting at the gradient exchange stops too
     const ac2 = new AbortController();
-    const p2 = trainHead(data, { arch: 'tcn', seed: 1, signal: ac2.signal, onProgress: () => ac2.abort() });
+    const p2 = trainHead(data, {
+      arch: 'tcn',
+      seed: 1,
+      dataParallel: true,
+      signal: ac2.signal,
+      onProgress: () => ac2.abort(),
+    });
     await expect(p2).rejects.toMatchObject({ name: 'EngineError', code: 'cancelled' });
     const pre = new AbortController();
     pre.abort();

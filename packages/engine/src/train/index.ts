@@ -177,7 +177,7 @@ export async function trainHead(data: WindowSet, opts: TrainOptions): Promise<Tr
           Atomics.store(stop, 0, 1); // stop the other candidate too
           throw e;
         });
-      if (archs.length === 1 && threads >= 2) {
+      if (archs.length === 1 && threads >= 2 && opts.dataParallel === true) {
         // one candidate, data-parallel over two workers (gradients summed in a fixed order)
         const arch = archs[0];
         const exchange = new SharedArrayBuffer(exchangeBytes(arch));

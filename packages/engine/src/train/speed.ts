@@ -2,7 +2,8 @@
  * Trainer speed probe: `npx tsx packages/engine/src/train/speed.ts [windows=20000]`.
  * Builds a synthetic window set of the pipeline's typical size (canvases of 19 rows with 4 windows each, plus a
  * bank stream), then (1) trains each candidate alone in this thread and reports CPU seconds, GFLOP/s and seconds
- * per epoch, and (2) runs `trainHead` with both candidates in worker threads and reports the wall time.
+ * per epoch, (2) runs `trainHead` for one architecture in one worker and data-parallel on two, and (3) with both
+ * candidates in worker threads, reporting wall times.
  * The numbers in the engine README come from this script.
  */
 import { EMBEDDING_DIM } from '../nn/network.ts';
@@ -70,6 +71,17 @@ async function main(): Promise<void> {
       `${arch}: ${r.epochs} epochs (best ${r.bestEpoch}), wall ${r.seconds.toFixed(2)} s, CPU ${cpu.toFixed(2)} s, ` +
         `${((2 * r.macs) / cpu / 1e9).toFixed(2)} GFLOP/s, ${(r.seconds / r.epochs).toFixed(3)} s/epoch, ` +
         `val pAUC ${r.valPauc.toFixed(4)}`,
+    );
+  }
+  for (const arch of ['mlp', 'tcn'] as const) {
+    const t1 = performance.now();
+    await trainHead(data, { arch, seed: 1, threads: 1 });
+    const one = (performance.now() - t1) / 1000;
+    const t2 = performance.now();
+    await trainHead(data, { arch, seed: 1, dataParallel: true });
+    const two = (performance.now() - t2) / 1000;
+    console.log(
+      `trainHead ${arch}: one worker ${one.toFixed(2)} s, data-parallel on two workers ${two.toFixed(2)} s (wall)`,
     );
   }
   const t0 = performance.now();

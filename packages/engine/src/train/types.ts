@@ -63,10 +63,14 @@ export interface TrainOptions {
   onProgress?: (p: TrainProgress) => void;
   /**
    * 0 trains in the calling thread; 1 trains the candidates one after the other in a worker thread; 2 (default) or
-   * more trains them concurrently, one worker each. A single architecture with 2 or more trains data-parallel on
-   * two workers (gradients summed in a fixed order); with 1 it uses one worker.
+   * more trains them concurrently, one worker each. A single architecture uses one worker unless `dataParallel`.
    */
   threads?: number;
+  /**
+   * A single architecture (`arch` 'mlp' or 'tcn') trains data-parallel on two workers, gradients summed in a fixed
+   * order (§7.6). Off by default: on a loaded machine the per-step exchange made it slower than one worker.
+   */
+  dataParallel?: boolean;
   /** loss; default weighted BCE */
   loss?: 'bce' | 'focal';
 }
