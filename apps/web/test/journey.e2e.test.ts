@@ -100,9 +100,18 @@ describe.skipIf(!hasChromium)('journey: record, train, live test, download', () 
     await page.waitForURL(/\/training\/\d+$/);
     await expect.poll(() => page.locator('.stage-active, .stage-done').count(), { timeout: 20_000 }).toBeGreaterThan(0);
     await screenshot(page, 'training-progress');
-    await expect
-      .poll(async () => (await page.locator('.status').first().textContent()) ?? '', { timeout: 480_000, interval: 1000 })
-      .toMatch(/completed|failed|cancelled/);
+    const deadline = Date.now() + 480_000;
+    for (;;) {
+      const ended = server.exit();
+      if (ended) throw new Error(`the server ${ended} during training`);
+      const status = (await page.locator('.status').first().textContent()) ?? '';
+      if (/completed|failed|cancelled/.test(status)) break;
+      if (Date.now() > deadline) {
+        await screenshot(page, 'training-timeout');
+        throw new Error(`training still ${status} after 8 minutes: ${await page.locator('.progress-text').textContent()}`);
+      }
+      await page.waitForTimeout(1000);
+    }
     await screenshot(page, 'training-done');
     expect(await page.locator('.status').first().textContent()).toBe('completed');
     await page.getByRole('link', { name: 'Test it live and download' }).click();

@@ -1,6 +1,6 @@
 /**
  * Browser-test harness: Debian Chromium through playwright-core (fake microphone from a WAV file), the real server
- * as a child process (`node apps/server/bin/violawake.mjs serve`, the `violawake` command, fresh PostgreSQL database, temp data dir,
+ * as a child process (`test/e2e/server-process.mjs` = `violawake serve`, fresh PostgreSQL database, temp data dir,
  * free port) serving a fresh `vite build` of the console, and console-error collection.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
@@ -179,6 +179,8 @@ export interface RunningServer {
   url: string;
   dataDir: string;
   logFile: string;
+  /** Null while the process runs; how it ended otherwise. */
+  exit(): string | null;
   /** Whether a route exists on this server (anything but 404 "Not Found" for the method). */
   has(method: string, route: string): Promise<boolean>;
   close(): Promise<void>;
@@ -199,7 +201,7 @@ export async function startServer(name: string, env: Record<string, string> = {}
   const port = await freePort();
   const logFile = path.join(artifactsDir, `${name}-server.log`);
   const logStream = createWriteStream(logFile);
-  const child: ChildProcess = spawn(process.execPath, ['apps/server/bin/violawake.mjs', 'serve'], {
+  const child: ChildProcess = spawn(process.execPath, [path.join(webRoot, 'test/e2e/server-process.mjs')], {
     cwd: repoRoot,
     env: {
       ...process.env,
@@ -221,12 +223,17 @@ export async function startServer(name: string, env: Record<string, string> = {}
   child.stdout?.pipe(logStream);
   child.stderr?.pipe(logStream);
   const url = `http://127.0.0.1:${port}`;
+  let closing = false;
   let exited = false;
-  child.once('exit', () => {
+  let exitInfo: string | null = null;
+  child.once('exit', (code, signal) => {
     exited = true;
+    exitInfo = signal ? `killed by ${signal}` : `exited with code ${code}`;
+    if (!closing) console.warn(`the test server ${exitInfo} while the test was running; see ${logFile}`);
   });
   const close = async () => {
     if (!exited) {
+      closing = true;
       const done = new Promise<void>((r) => child.once('exit', () => r()));
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
@@ -258,6 +265,7 @@ export async function startServer(name: string, env: Record<string, string> = {}
     url,
     dataDir,
     logFile,
+    exit: () => exitInfo,
     async has(method: string, route: string) {
       const res = await fetch(url + route, { method, headers: { 'Content-Type': 'application/json' }, body: method === 'GET' ? undefined : '{}' });
       if (res.status !== 404) return true;
