@@ -36,6 +36,8 @@ export interface NetworkOptions {
   inputGrad?: boolean;
   /** allocate float32 buffers in this wasm arena, so that the SIMD GEMM kernel runs */
   arena?: Arena;
+  /** separate dropout streams for replicas that share the seed (data-parallel ranks); default 0 */
+  dropoutStream?: number;
 }
 
 export class Network {
@@ -100,7 +102,8 @@ export function buildNetwork(arch: Architecture, opts: NetworkOptions): Network 
   const alloc = arena && ctor === Float32Array ? (n: number) => arena.alloc(n) : undefined;
   const first: LayerInit = { ctor, alloc, maxBatch: opts.maxBatch, needInputGrad: opts.inputGrad ?? false };
   const rest: LayerInit = { ctor, alloc, maxBatch: opts.maxBatch, needInputGrad: true };
-  const dropRng = (i: number) => deriveRng(opts.seed, `dropout:${arch}`, i);
+  const dropRng = (i: number) =>
+    deriveRng(opts.seed, `dropout:${arch}`, i + 1000 * (opts.dropoutStream ?? 0));
   const drop = (p: number) => (opts.dropout === false ? 0 : p);
   const layers: Layer[] = [];
   if (arch === 'mlp') {

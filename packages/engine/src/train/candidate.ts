@@ -181,7 +181,13 @@ export function trainCandidate(
   const arch = opts.arch;
   // one wasm arena for both networks and the input buffers, so that every GEMM can run the SIMD kernel
   const arena = opts.wasm !== false && wasmSimdAvailable() ? new Arena(ARENA_BYTES) : undefined;
-  const net = buildNetwork(arch, { maxBatch: B, seed: opts.seed, dropout: opts.dropout, arena });
+  const net = buildNetwork(arch, {
+    maxBatch: B,
+    seed: opts.seed,
+    dropout: opts.dropout,
+    arena,
+    dropoutStream: opts.parallel?.rank ?? 0,
+  });
   const emaNet = buildNetwork(arch, { maxBatch: B, seed: opts.seed, dropout: false, arena });
   emaNet.copyStateFrom(net.state());
   const ema = new Ema(emaNet.state());
