@@ -273,6 +273,34 @@ describe('POST /api/recordings/upload', () => {
     expect(broken.statusCode).toBeLessThan(500);
   });
 
+  it('answers 422 (instead of hanging) when busboy stalls on mangled part headers', async () => {
+    // Found by the fuzz test: with these headers the multipart parser stops producing parts without finishing.
+    const b = '----vwtestboundary';
+    const body = Buffer.concat([
+      Buffer.from(
+        `--${b}\r\nContent-Disposition: f{rm-data; name="wake_word"\r\n\r\nhey computer\r\n`,
+        'latin1',
+      ),
+      Buffer.from(
+        `--${b}\r\nContent-Disposition: 6orm-data; \u00a3ame="file"; filename="clip.wav"\r\n` +
+          'Content-Type: application/octet-stream\r\n\r\n',
+        'latin1',
+      ),
+      realWav(1),
+      Buffer.from(`\r\n--${b}--\r\n`, 'latin1'),
+    ]);
+    const t0 = Date.now();
+    const res = await server.app.inject({
+      method: 'POST',
+      url: '/api/recordings/upload',
+      headers: { 'content-type': `multipart/form-data; boundary=${b}`, ...alice.headers },
+      payload: body,
+    });
+    expect(res.statusCode).toBe(422);
+    expect(res.json().detail[0].loc).toEqual(['body']);
+    expect(Date.now() - t0).toBeLessThan(20_000);
+  });
+
   it('requires a verified user', async () => {
     const anon = await upload(null, realWav(0), 'computer');
     expect(anon.statusCode).toBe(401);

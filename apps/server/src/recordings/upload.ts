@@ -40,6 +40,52 @@ function multipartError(err: unknown): HttpError {
   return unprocessable(['body'], 'Invalid multipart/form-data body', 'value_error');
 }
 
+/** How long parsing may make no progress while request bytes wait unread (or the body has ended). */
+const STALL_MS = 3000;
+
+/**
+ * Busboy (through @fastify/multipart) can stop consuming the body without ever finishing when a part's headers are
+ * malformed (found by the fuzz test with a mangled Content-Disposition): the request would never be answered.
+ * `progress()` counts parts and chunks; when it has not moved for STALL_MS while the request has ended, has unread
+ * bytes buffered or is paused by backpressure (so the wait is on the server, not on a slow client), the open file
+ * stream (if any) is destroyed and the request is answered 422.
+ */
+async function untilStalled<T>(
+  request: FastifyRequest,
+  work: Promise<T>,
+  progress: () => number,
+  abort: () => void,
+): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const raw = request.raw;
+  const stalled = new Promise<never>((_, reject) => {
+    let last = progress();
+    let since = Date.now();
+    timer = setInterval(() => {
+      const now = Date.now();
+      const p = progress();
+      // Ended, bytes buffered, or paused by the parser's backpressure: the wait is on our side.
+      const serverSide = raw.readableEnded || raw.readableLength > 0 || raw.readableFlowing === false;
+      if (p !== last || !serverSide) {
+        last = p;
+        since = now;
+      } else if (now - since >= STALL_MS) {
+        clearInterval(timer);
+        abort();
+        reject(unprocessable(['body'], 'Invalid multipart/form-data body', 'value_error'));
+      }
+    }, 250);
+    timer.unref();
+  });
+  try {
+    return await Promise.race([work, stalled]);
+  } finally {
+    clearInterval(timer);
+    // The losing branch must not become an unhandled rejection.
+    work.catch(() => {});
+  }
+}
+
 /** Read the parts; the temporary file is always removed before this returns. */
 export async function receiveUpload(request: FastifyRequest, tmpRoot: string): Promise<ReceivedUpload> {
   if (!request.isMultipart()) throw unprocessable(['body'], 'Expected multipart/form-data', 'value_error');
@@ -60,21 +106,27 @@ export async function receiveUpload(request: FastifyRequest, tmpRoot: string): P
         headerPairs: 100,
       },
     });
-    try {
+    let currentFile: (NodeJS.ReadableStream & { destroy(err?: Error): void }) | null = null;
+    let steps = 0;
+    const readParts = async () => {
       for await (const part of parts) {
+        steps++;
         if (part.type === 'file') {
           if (part.fieldname !== 'file' || fileSize >= 0) {
             // Not ours: drain it (it still counts against the one-file limit).
+            currentFile = part.file;
             for await (const _ of part.file) void _;
             continue;
           }
           fileSize = 0;
+          currentFile = part.file;
           // Busboy stops delivering data at the limit but would only end the stream at the part's end boundary,
           // i.e. after reading the rest of the body: fail at once instead.
           part.file.once('limit', () => part.file.destroy(fileTooLarge()));
           const fh = await open(tmp, 'wx', 0o600);
           try {
             for await (const chunk of part.file as AsyncIterable<Buffer>) {
+              steps++;
               fileSize += chunk.length;
               if (fileSize > MAX_FILE_BYTES) throw fileTooLarge();
               let off = 0;
@@ -90,6 +142,14 @@ export async function receiveUpload(request: FastifyRequest, tmpRoot: string): P
           else wakeWord = String(part.value);
         }
       }
+    };
+    try {
+      await untilStalled(
+        request,
+        readParts(),
+        () => steps,
+        () => currentFile?.destroy(new Error('stalled')),
+      );
     } catch (err) {
       throw multipartError(err);
     }
