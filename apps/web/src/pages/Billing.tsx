@@ -56,7 +56,8 @@ export function BillingPage() {
 
   const usage = sub.usage;
   const upgrades = DEFAULT_PLANS.filter((p) => p.purchasable && RANK[p.tier] > RANK[sub.effective_tier]);
-  const hasStripeSubscription = sub.stripe_status !== null;
+  // A paid tier or a billing period means a Stripe subscription exists (stripe_status alone is also set for free rows).
+  const hasStripeSubscription = sub.tier !== 'free' || sub.current_period_end !== null;
   return (
     <>
       <PageHeader title="Billing" />
