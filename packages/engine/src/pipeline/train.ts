@@ -237,7 +237,7 @@ async function runPipeline(job: TrainJob): Promise<TrainResult> {
   const userHeld = usable.filter((_, i) => heldOut.has(i)).map((u) => u.res.samples);
 
   const conf = await findConfusables(wakeWord, { cacheDir: join(job.dataDir, 'engine', 'lexicon') });
-  const wakePhon = normalizePhonemes(conf.wakePhonemes).replace(/\s+/g, '');
+  const wakePhon = normalizePhonemes(conf.wakePhonemes);
   report('preparing', 0.4, 'Checking the negative bank...');
   const bankT0 = performance.now();
   let bankBuilt = false;
@@ -388,7 +388,7 @@ async function runPipeline(job: TrainJob): Promise<TrainResult> {
     let bankSecondsUsed = 0;
     const bankKindIndex = (k: string) => SOURCE_KINDS.indexOf(k === 'mixture' ? 'speech' : (k as SourceKind));
     for (const seg of bank.index.train.segments) {
-      if (seg.phonemes.some((p) => p.replace(/\s+/g, '').includes(wakePhon))) continue;
+      if (seg.phonemes.some((p) => normalizePhonemes(p).includes(wakePhon))) continue;
       const n = segmentWindowCount(seg.rows);
       for (let w = 0; w < n; w++) {
         winStarts.push(canvasRowCount + seg.offset + 9 + w);
@@ -465,7 +465,7 @@ async function runPipeline(job: TrainJob): Promise<TrainResult> {
       const stream = await scoreAllSteps(runner, bank.eval);
       // drop stream sentences that contain the wake word (their firings are not false accepts)
       for (const sp of bank.index.eval.spans) {
-        if (!sp.phonemes.replace(/\s+/g, '').includes(wakePhon)) continue;
+        if (!normalizePhonemes(sp.phonemes).includes(wakePhon)) continue;
         for (let s = Math.max(0, sp.startStep - 1); s < Math.min(stream.length, sp.endStep + 25); s++) stream[s] = 0;
       }
       const streamHours = bank.index.eval.seconds / 3600;
