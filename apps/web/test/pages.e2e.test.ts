@@ -2,6 +2,8 @@
  * Browser test of the console against the real server: every page renders without console errors, registration
  * and sign-in work through the forms, and the login lockout message appears after repeated wrong passwords.
  */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { buildWeb, hasChromium, launch, type RunningServer, screenshot, startServer, watchConsole } from './e2e/harness.ts';
@@ -176,4 +178,74 @@ describe.skipIf(!hasChromium)('console pages in Chromium', () => {
     expect(log.errors).toEqual([]);
     await context.close();
   });
+
+  it('invites a member by email; the invitee accepts through the link and joins the team', async (ctx) => {
+    if (!hasAuth || !(await server.has('POST', '/api/teams'))) {
+      console.warn('SKIPPED: the server has no /api/auth or /api/teams routes yet');
+      ctx.skip();
+    }
+    const register = async (name: string) => {
+      const email = `${name.toLowerCase()}-${Date.now()}@example.com`;
+      const res = await fetch(`${server.url}/api/auth/register`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ email, password: 'invitation test password', name }),
+      });
+      expect(res.status).toBe(201);
+      return { email, token: ((await res.json()) as { token: string }).token };
+    };
+    const asUser = async (token: string) => {
+      const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+      await context.addInitScript((t) => localStorage.setItem('violawake.token', t), token);
+      const page = await context.newPage();
+      return { context, page, log: watchConsole(page) };
+    };
+    const owner = await register('Olivia');
+    const invitee = await register('Ivan');
+
+    const o = await asUser(owner.token);
+    await o.page.goto(`${server.url}/teams`);
+    await o.page.getByLabel('Team name').fill('Invite Lab');
+    await o.page.getByRole('button', { name: 'Create team' }).click();
+    await o.page.waitForURL(/\/teams\/\d+$/);
+    const teamId = Number(new URL(o.page.url()).pathname.split('/').pop());
+    await o.page.getByLabel('Email').fill(invitee.email);
+    await o.page.getByRole('button', { name: 'Send invitation' }).click();
+    await expect.poll(async () => (await o.page.getByRole('status').allTextContents()).join(' ')).toContain(`Invitation sent to ${invitee.email}`);
+    await expect.poll(() => o.page.getByText(invitee.email).count()).toBeGreaterThan(0);
+
+    // The log email provider writes each message under <data dir>/mail; the invitation link is in it.
+    const mailDir = path.join(server.dataDir, 'mail');
+    let link = '';
+    await expect
+      .poll(
+        () => {
+          if (!existsSync(mailDir)) return '';
+          for (const f of readdirSync(mailDir).filter((n) => n.endsWith('-team_invite.txt'))) {
+            const text = readFileSync(path.join(mailDir, f), 'utf8');
+            const m = text.match(/\/teams\/(\d+)\/join\?token=([A-Za-z0-9_-]+)/);
+            if (text.includes(`To: ${invitee.email}`) && m) link = m[0];
+          }
+          return link;
+        },
+        { timeout: 30_000 },
+      )
+      .toMatch(new RegExp(`^/teams/${teamId}/join\\?token=`));
+
+    const i = await asUser(invitee.token);
+    await i.page.goto(server.url + link);
+    await expect.poll(() => i.page.locator('h1').first().textContent()).toBe('Join a team');
+    await screenshot(i.page, 'team-invitation');
+    await i.page.getByRole('button', { name: 'Accept invitation' }).click();
+    await i.page.waitForURL(new RegExp(`/teams/${teamId}$`));
+    await expect.poll(() => i.page.locator('h1').first().textContent()).toBe('Invite Lab');
+    await expect.poll(() => i.page.locator('tbody tr').count()).toBe(2);
+    await o.page.reload();
+    await expect.poll(() => o.page.locator('tbody tr').count()).toBe(2);
+    await screenshot(o.page, 'team-joined');
+    expect(o.log.errors).toEqual([]);
+    expect(i.log.errors).toEqual([]);
+    await o.context.close();
+    await i.context.close();
+  }, 120_000);
 });

@@ -177,6 +177,7 @@ async function adminQuery(sql: string): Promise<void> {
 
 export interface RunningServer {
   url: string;
+  /** The server's VIOLAWAKE_DATA_DIR (the log email provider writes messages to its mail/ folder). */
   dataDir: string;
   logFile: string;
   /** Null while the process runs; how it ended otherwise. */
@@ -263,7 +264,7 @@ export async function startServer(name: string, env: Record<string, string> = {}
   }
   return {
     url,
-    dataDir,
+    dataDir: serverDataDir,
     logFile,
     exit: () => exitInfo,
     async has(method: string, route: string) {
