@@ -1,9 +1,15 @@
 import { useEffect } from 'react';
 import { Route, Routes, useLocation } from 'react-router-dom';
 import { Layout, RequireAuth } from './components/Layout.tsx';
-import { AccountPage } from './pages/Account.tsx';
 import { AcceptInvitePage } from './pages/AcceptInvite.tsx';
-import { ForgotPasswordPage, LoginPage, RegisterPage, ResetPasswordPage, VerifyEmailPage } from './pages/Auth.tsx';
+import { AccountPage } from './pages/Account.tsx';
+import {
+  ForgotPasswordPage,
+  LoginPage,
+  RegisterPage,
+  ResetPasswordPage,
+  VerifyEmailPage,
+} from './pages/Auth.tsx';
 import { BillingPage } from './pages/Billing.tsx';
 import { DashboardPage } from './pages/Dashboard.tsx';
 import { LandingPage } from './pages/Landing.tsx';
@@ -17,6 +23,7 @@ import { TrainingPage } from './pages/Training.tsx';
 
 function FocusOnNavigate() {
   const { pathname } = useLocation();
+  // biome-ignore lint/correctness/useExhaustiveDependencies: runs on every navigation (pathname is the trigger)
   useEffect(() => {
     window.scrollTo(0, 0);
     document.getElementById('main')?.focus({ preventScroll: true });

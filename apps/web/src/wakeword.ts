@@ -8,7 +8,8 @@ export function normalizeWakeWord(raw: string): { value: string; error: string |
   if (!/^[\p{L}\p{M}\p{Nd} '-]+$/u.test(s)) {
     return { value: s, error: 'Use only letters, digits, spaces, apostrophes and hyphens.' };
   }
-  if (!/[\p{L}\p{Nd}]/u.test(s)) return { value: s, error: 'The wake word needs at least one letter or digit.' };
+  if (!/[\p{L}\p{Nd}]/u.test(s))
+    return { value: s, error: 'The wake word needs at least one letter or digit.' };
   if ([...s].length > 64) return { value: s, error: 'Keep the wake word to 64 characters or fewer.' };
   return { value: s, error: null };
 }

@@ -54,7 +54,15 @@ describe('WAV encoding', () => {
     expect(back.sampleRate).toBe(16000);
     expect(back.channels).toBe(1);
     expect(Array.from(back.samples)).toEqual(Array.from(clip));
-    const original = readFileSync(path.join(dataDir, 'computer', readdirSync(path.join(dataDir, 'computer')).filter((f) => f.endsWith('.wav')).sort()[0]));
+    const original = readFileSync(
+      path.join(
+        dataDir,
+        'computer',
+        readdirSync(path.join(dataDir, 'computer'))
+          .filter((f) => f.endsWith('.wav'))
+          .sort()[0],
+      ),
+    );
     // Same header fields as a standard 16 kHz mono PCM file.
     const header = new DataView(bytes);
     expect(header.getUint16(20, true)).toBe(1);
@@ -123,7 +131,9 @@ describe('take checks on real recordings', () => {
     const quiet = Int16Array.from(computer[0], (s) => Math.round(s / 100));
     const a = analyzeTake(quiet);
     expect(a.ok).toBe(false);
-    expect(a.issues.map((i) => i.code)).toEqual(expect.arrayContaining([expect.stringMatching(/silent|too_quiet/)]));
+    expect(a.issues.map((i) => i.code)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/silent|too_quiet/)]),
+    );
   });
 
   it('flags a recording amplified into clipping', () => {
@@ -141,7 +151,9 @@ describe('take checks on real recordings', () => {
     };
     const clean = analyzeTake(computer[2]);
     const noiseAmp = 10 ** ((clean.speechDb - 3) / 20) * 32768 * 1.7;
-    const noisy = Int16Array.from(computer[2], (s) => Math.max(-32768, Math.min(32767, Math.round(s + rand() * noiseAmp))));
+    const noisy = Int16Array.from(computer[2], (s) =>
+      Math.max(-32768, Math.min(32767, Math.round(s + rand() * noiseAmp))),
+    );
     const a = analyzeTake(noisy);
     expect(a.snrDb).toBeLessThan(clean.snrDb);
     expect(a.issues.map((i) => i.code)).toContain('noisy');

@@ -13,17 +13,23 @@ describe('API error messages', () => {
   });
 
   it('adds the lockout time to a 423', () => {
-    expect(errorMessage(423, 'Account temporarily locked. Try again later.', new Headers({ 'Retry-After': '61' }))).toBe(
-      'Account temporarily locked. Try again later. (about 2 minutes)',
-    );
+    expect(
+      errorMessage(423, 'Account temporarily locked. Try again later.', new Headers({ 'Retry-After': '61' })),
+    ).toBe('Account temporarily locked. Try again later. (about 2 minutes)');
   });
 
   it('turns 422 bodies into field messages', () => {
     const detail = [
       { loc: ['body', 'email'], msg: 'value is not a valid email address', type: 'value_error' },
-      { loc: ['body', 'password'], msg: 'String should have at least 8 characters', type: 'string_too_short' },
+      {
+        loc: ['body', 'password'],
+        msg: 'String should have at least 8 characters',
+        type: 'string_too_short',
+      },
     ];
-    expect(errorMessage(422, detail, null)).toBe('email: value is not a valid email address; password: String should have at least 8 characters');
+    expect(errorMessage(422, detail, null)).toBe(
+      'email: value is not a valid email address; password: String should have at least 8 characters',
+    );
     const err = new ApiError(422, 'x', detail, null);
     expect(err.fieldMessage('password')).toBe('String should have at least 8 characters');
     expect(err.fieldMessage('name')).toBeNull();

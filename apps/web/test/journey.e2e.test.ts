@@ -7,15 +7,30 @@
 import { readFileSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildWeb, hasChromium, hasTrainingPipeline, launch, makeFakeMicFile, type RunningServer, screenshot, startServer, trainingEnv, watchConsole } from './e2e/harness.ts';
+import {
+  buildWeb,
+  hasChromium,
+  hasTrainingPipeline,
+  launch,
+  makeFakeMicFile,
+  type RunningServer,
+  screenshot,
+  startServer,
+  trainingEnv,
+  watchConsole,
+} from './e2e/harness.ts';
 
-if (!hasChromium) console.warn('SKIPPED apps/web journey test: /usr/bin/chromium is absent (apt-get install -y chromium).');
+if (!hasChromium)
+  console.warn('SKIPPED apps/web journey test: /usr/bin/chromium is absent (apt-get install -y chromium).');
 
 const TOKEN_KEY = 'violawake.token';
 
 async function openAs(browser: Browser, token: string, url: string): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
-  await context.addInitScript(([key, value]) => localStorage.setItem(key, value), [TOKEN_KEY, token] as const);
+  await context.addInitScript(([key, value]) => localStorage.setItem(key, value), [
+    TOKEN_KEY,
+    token,
+  ] as const);
   const page = await context.newPage();
   await page.goto(url);
   return page;
@@ -31,7 +46,11 @@ describe.skipIf(!hasChromium)('journey: record, train, live test, download', () 
   beforeAll(async () => {
     await buildWeb();
     // The quick negative bank (scale 0.02, as `violawake bank build --quick`) keeps a cold start to minutes.
-    server = await startServer('journey', { ...trainingEnv(), VIOLAWAKE_ENGINE_BANK_SCALE: '0.02' }, { keepEngineCache: true });
+    server = await startServer(
+      'journey',
+      { ...trainingEnv(), VIOLAWAKE_ENGINE_BANK_SCALE: '0.02' },
+      { keepEngineCache: true },
+    );
     routes.upload = await server.has('POST', '/api/recordings/upload');
     routes.training = await server.has('POST', '/api/training/start');
     routes.models = await server.has('GET', '/api/models');
@@ -81,9 +100,17 @@ describe.skipIf(!hasChromium)('journey: record, train, live test, download', () 
       await button.click();
       // Countdown, 3 s capture, then checks and upload.
       await expect
-        .poll(async () => (await page.getByTestId(`take-${slot}`).locator('.take-status strong').textContent().catch(() => '')) ?? '', {
-          timeout: 20_000,
-        })
+        .poll(
+          async () =>
+            (await page
+              .getByTestId(`take-${slot}`)
+              .locator('.take-status strong')
+              .textContent()
+              .catch(() => '')) ?? '',
+          {
+            timeout: 20_000,
+          },
+        )
         .toMatch(/^(Uploaded|Rejected|Upload failed)$/);
       const status = await page.getByTestId(`take-${slot}`).locator('.take-status strong').textContent();
       expect(status).not.toBe('Upload failed');
@@ -98,7 +125,9 @@ describe.skipIf(!hasChromium)('journey: record, train, live test, download', () 
     }
     await page.getByRole('button', { name: 'Train model with 10 takes' }).click();
     await page.waitForURL(/\/training\/\d+$/);
-    await expect.poll(() => page.locator('.stage-active, .stage-done').count(), { timeout: 20_000 }).toBeGreaterThan(0);
+    await expect
+      .poll(() => page.locator('.stage-active, .stage-done').count(), { timeout: 20_000 })
+      .toBeGreaterThan(0);
     await screenshot(page, 'training-progress');
     const deadline = Date.now() + 480_000;
     for (;;) {
@@ -108,7 +137,9 @@ describe.skipIf(!hasChromium)('journey: record, train, live test, download', () 
       if (/completed|failed|cancelled/.test(status)) break;
       if (Date.now() > deadline) {
         await screenshot(page, 'training-timeout');
-        throw new Error(`training still ${status} after 8 minutes: ${await page.locator('.progress-text').textContent()}`);
+        throw new Error(
+          `training still ${status} after 8 minutes: ${await page.locator('.progress-text').textContent()}`,
+        );
       }
       await page.waitForTimeout(1000);
     }
@@ -135,7 +166,10 @@ describe.skipIf(!hasChromium)('journey: record, train, live test, download', () 
     const log = watchConsole(page);
     await expect.poll(() => page.getByRole('button', { name: 'Model (.onnx)' }).isEnabled()).toBe(true);
     const grab = async (button: string) => {
-      const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: button }).click()]);
+      const [download] = await Promise.all([
+        page.waitForEvent('download'),
+        page.getByRole('button', { name: button }).click(),
+      ]);
       const file = await download.path();
       return { name: download.suggestedFilename(), bytes: readFileSync(file) };
     };
@@ -144,7 +178,12 @@ describe.skipIf(!hasChromium)('journey: record, train, live test, download', () 
     expect(onnx.bytes.length).toBeGreaterThan(1000);
     const json = await grab('Manifest (.json)');
     expect(json.name).toMatch(/^computer-\d+\.json$/);
-    const manifest = JSON.parse(json.bytes.toString('utf8')) as { schema: string; wake_word: string; threshold: number; model_sha256: string };
+    const manifest = JSON.parse(json.bytes.toString('utf8')) as {
+      schema: string;
+      wake_word: string;
+      threshold: number;
+      model_sha256: string;
+    };
     expect(manifest.schema).toBe('violawake.model.v1');
     expect(manifest.wake_word).toBe('computer');
     const { createHash } = await import('node:crypto');
@@ -167,11 +206,15 @@ describe.skipIf(!hasChromium)('journey: record, train, live test, download', () 
       const page = await openAs(browser, token, modelUrl);
       const log = watchConsole(page);
       await page.getByRole('button', { name: 'Start live test' }).click();
-      await expect.poll(() => page.getByRole('button', { name: 'Stop live test' }).count(), { timeout: 30_000 }).toBe(1);
+      await expect
+        .poll(() => page.getByRole('button', { name: 'Stop live test' }).count(), { timeout: 30_000 })
+        .toBe(1);
       // Scores arrive at 12.5 Hz: wait until the graph has `seconds` of them.
       const started = Date.now();
       await expect
-        .poll(async () => Number(await page.getByTestId('live-score').textContent()) >= 0, { timeout: 15_000 })
+        .poll(async () => Number(await page.getByTestId('live-score').textContent()) >= 0, {
+          timeout: 15_000,
+        })
         .toBe(true);
       await page.waitForTimeout(Math.max(0, seconds * 1000 - (Date.now() - started)));
       const detections = Number(await page.getByTestId('detection-count').textContent());

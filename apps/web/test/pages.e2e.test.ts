@@ -6,9 +6,18 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { buildWeb, hasChromium, launch, type RunningServer, screenshot, startServer, watchConsole } from './e2e/harness.ts';
+import {
+  buildWeb,
+  hasChromium,
+  launch,
+  type RunningServer,
+  screenshot,
+  startServer,
+  watchConsole,
+} from './e2e/harness.ts';
 
-if (!hasChromium) console.warn('SKIPPED apps/web browser tests: /usr/bin/chromium is absent (apt-get install -y chromium).');
+if (!hasChromium)
+  console.warn('SKIPPED apps/web browser tests: /usr/bin/chromium is absent (apt-get install -y chromium).');
 
 describe.skipIf(!hasChromium)('console pages in Chromium', () => {
   let server: RunningServer;
@@ -82,12 +91,37 @@ describe.skipIf(!hasChromium)('console pages in Chromium', () => {
 
     // Pages whose API routes have not landed on this server yet are skipped (listed in the warning).
     const pages: { route: string; heading: RegExp; shot: string; needs: [string, string][] }[] = [
-      { route: '/dashboard', heading: /Welcome, Ada Tester/, shot: 'dashboard', needs: [['GET', '/api/models'], ['GET', '/api/jobs'], ['GET', '/api/billing/subscription'], ['GET', '/api/jobs/circuit-breaker/state']] },
+      {
+        route: '/dashboard',
+        heading: /Welcome, Ada Tester/,
+        shot: 'dashboard',
+        needs: [
+          ['GET', '/api/models'],
+          ['GET', '/api/jobs'],
+          ['GET', '/api/billing/subscription'],
+          ['GET', '/api/jobs/circuit-breaker/state'],
+        ],
+      },
       { route: '/teams', heading: /Teams/, shot: 'teams', needs: [['GET', '/api/teams']] },
-      { route: '/billing', heading: /Billing/, shot: 'billing', needs: [['GET', '/api/billing/subscription']] },
-      { route: '/account', heading: /Account settings/, shot: 'account', needs: [['GET', '/api/auth/api-keys']] },
+      {
+        route: '/billing',
+        heading: /Billing/,
+        shot: 'billing',
+        needs: [['GET', '/api/billing/subscription']],
+      },
+      {
+        route: '/account',
+        heading: /Account settings/,
+        shot: 'account',
+        needs: [['GET', '/api/auth/api-keys']],
+      },
       { route: '/verify-email', heading: /Verify your email/, shot: 'verify-email', needs: [] },
-      { route: '/pricing', heading: /Plans/, shot: 'pricing-signed-in', needs: [['GET', '/api/billing/subscription']] },
+      {
+        route: '/pricing',
+        heading: /Plans/,
+        shot: 'pricing-signed-in',
+        needs: [['GET', '/api/billing/subscription']],
+      },
     ];
     const skipped: string[] = [];
     for (const p of pages) {
@@ -103,7 +137,8 @@ describe.skipIf(!hasChromium)('console pages in Chromium', () => {
       await expect(page.getByRole('alert').count()).resolves.toBe(0);
       await screenshot(page, p.shot);
     }
-    if (skipped.length) console.warn(`SKIPPED pages whose API is not on the server yet: ${skipped.join('; ')}`);
+    if (skipped.length)
+      console.warn(`SKIPPED pages whose API is not on the server yet: ${skipped.join('; ')}`);
 
     if (!skipped.some((x) => x.startsWith('/billing'))) {
       // A free account without a Stripe subscription is offered checkout, not the billing portal.
@@ -128,7 +163,9 @@ describe.skipIf(!hasChromium)('console pages in Chromium', () => {
       await page.goto(`${base}/account`);
       await page.getByLabel('New key name').fill('ci');
       await page.getByRole('button', { name: 'Create key' }).click();
-      await expect.poll(async () => (await page.getByTestId('new-api-key').textContent()) ?? '').toMatch(/^vw_[A-Za-z0-9_-]{43}$/);
+      await expect
+        .poll(async () => (await page.getByTestId('new-api-key').textContent()) ?? '')
+        .toMatch(/^vw_[A-Za-z0-9_-]{43}$/);
       await screenshot(page, 'account-api-key');
     }
 
@@ -211,7 +248,9 @@ describe.skipIf(!hasChromium)('console pages in Chromium', () => {
     const teamId = Number(new URL(o.page.url()).pathname.split('/').pop());
     await o.page.getByLabel('Email').fill(invitee.email);
     await o.page.getByRole('button', { name: 'Send invitation' }).click();
-    await expect.poll(async () => (await o.page.getByRole('status').allTextContents()).join(' ')).toContain(`Invitation sent to ${invitee.email}`);
+    await expect
+      .poll(async () => (await o.page.getByRole('status').allTextContents()).join(' '))
+      .toContain(`Invitation sent to ${invitee.email}`);
     await expect.poll(() => o.page.getByText(invitee.email).count()).toBeGreaterThan(0);
 
     // The log email provider writes each message under <data dir>/mail; the invitation link is in it.

@@ -115,7 +115,12 @@ export async function apiFetch(path: string, options: RequestOptions = {}): Prom
   }
   let res: Response;
   try {
-    res = await fetch(path, { method: options.method ?? (body ? 'POST' : 'GET'), headers, body, signal: options.signal });
+    res = await fetch(path, {
+      method: options.method ?? (body ? 'POST' : 'GET'),
+      headers,
+      body,
+      signal: options.signal,
+    });
   } catch (err) {
     if ((err as Error).name === 'AbortError') throw err;
     throw new ApiError(0, 'Could not reach the server. Check your connection and try again.', null, null);
@@ -141,7 +146,10 @@ export async function api<T>(path: string, options: RequestOptions = {}): Promis
 }
 
 /** Mints a single-use 60 s token for a download or the training stream (api.md §2.2, §4.1). */
-export async function mintDownloadToken(action: 'model_download' | 'training_stream', resourceId: number): Promise<string> {
+export async function mintDownloadToken(
+  action: 'model_download' | 'training_stream',
+  resourceId: number,
+): Promise<string> {
   const res = await api<{ token: string }>('/api/auth/download-token', {
     method: 'POST',
     body: { action, resource_id: resourceId },

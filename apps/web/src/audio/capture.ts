@@ -23,7 +23,9 @@ export class MicCapture {
 
   static async open(): Promise<MicCapture> {
     if (!navigator.mediaDevices?.getUserMedia) {
-      throw new Error('This browser cannot access a microphone here. Use a current browser over HTTPS or localhost.');
+      throw new Error(
+        'This browser cannot access a microphone here. Use a current browser over HTTPS or localhost.',
+      );
     }
     let stream: MediaStream;
     try {
@@ -43,7 +45,11 @@ export class MicCapture {
     try {
       await context.audioWorklet.addModule('/worklets/capture-processor.js');
       const source = context.createMediaStreamSource(stream);
-      const node = new AudioWorkletNode(context, 'violawake-capture', { numberOfInputs: 1, numberOfOutputs: 1, channelCount: 1 });
+      const node = new AudioWorkletNode(context, 'violawake-capture', {
+        numberOfInputs: 1,
+        numberOfOutputs: 1,
+        channelCount: 1,
+      });
       // The worklet must be pulled by the graph; a muted gain keeps it running without playing the microphone back.
       const sink = context.createGain();
       sink.gain.value = 0;

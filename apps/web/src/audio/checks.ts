@@ -87,19 +87,39 @@ export function analyzeTake(samples: Int16Array, sampleRate = 16000): TakeAnalys
 
   const issues: TakeIssue[] = [];
   if (rms < CHECK_LIMITS.silentRms) {
-    issues.push({ code: 'silent', severity: 'error', message: 'Nothing was heard. Check that the right microphone is selected and not muted.' });
+    issues.push({
+      code: 'silent',
+      severity: 'error',
+      message: 'Nothing was heard. Check that the right microphone is selected and not muted.',
+    });
   } else if (peakDb < CHECK_LIMITS.tooQuietPeakDb) {
-    issues.push({ code: 'too_quiet', severity: 'error', message: 'Too quiet. Move closer to the microphone or speak louder.' });
+    issues.push({
+      code: 'too_quiet',
+      severity: 'error',
+      message: 'Too quiet. Move closer to the microphone or speak louder.',
+    });
   } else {
     if (durationS < CHECK_LIMITS.minDurationS || speechS < CHECK_LIMITS.minSpeechS) {
-      issues.push({ code: 'too_short', severity: 'error', message: 'Too short: say the whole phrase after the countdown ends.' });
+      issues.push({
+        code: 'too_short',
+        severity: 'error',
+        message: 'Too short: say the whole phrase after the countdown ends.',
+      });
     }
     if (snrDb < CHECK_LIMITS.minSnrDb) {
-      issues.push({ code: 'noisy', severity: 'warning', message: 'Background noise is high compared with your voice. A quieter room gives a better model.' });
+      issues.push({
+        code: 'noisy',
+        severity: 'warning',
+        message: 'Background noise is high compared with your voice. A quieter room gives a better model.',
+      });
     }
   }
   if (clippedShare > CHECK_LIMITS.clippedShare) {
-    issues.push({ code: 'clipped', severity: 'warning', message: 'The take is distorted (clipped). Speak a little softer or move back from the microphone.' });
+    issues.push({
+      code: 'clipped',
+      severity: 'warning',
+      message: 'The take is distorted (clipped). Speak a little softer or move back from the microphone.',
+    });
   }
   return {
     durationS,
@@ -128,7 +148,12 @@ export interface SpeechSegment {
  * prefers a region that does not touch the window's edges, then the loudest one; pads it by `padS` each side and
  * to at least `minS`. Returns null when nothing stands out.
  */
-export function findSpeech(samples: Int16Array, sampleRate = 16000, padS = 0.25, minS = 0.6): SpeechSegment | null {
+export function findSpeech(
+  samples: Int16Array,
+  sampleRate = 16000,
+  padS = 0.25,
+  minS = 0.6,
+): SpeechSegment | null {
   const frameSize = Math.round((FRAME * sampleRate) / 16000);
   const frames = Math.floor(samples.length / frameSize);
   if (frames < 3) return null;

@@ -17,7 +17,11 @@ function retriable(err: unknown): boolean {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Uploads one take as a 16 kHz mono 16-bit WAV, retrying network failures, 429 and 5xx with backoff. */
-export async function uploadTake(samples: Int16Array, wakeWord: string, options: UploadOptions = {}): Promise<UploadResponse> {
+export async function uploadTake(
+  samples: Int16Array,
+  wakeWord: string,
+  options: UploadOptions = {},
+): Promise<UploadResponse> {
   const attempts = options.attempts ?? 3;
   const wav = encodeWav(samples, 16000);
   let lastError: unknown = null;
@@ -27,12 +31,19 @@ export async function uploadTake(samples: Int16Array, wakeWord: string, options:
     form.append('wake_word', wakeWord);
     form.append('file', new Blob([wav], { type: 'audio/wav' }), 'take.wav');
     try {
-      return await api<UploadResponse>('/api/recordings/upload', { method: 'POST', form, signal: options.signal });
+      return await api<UploadResponse>('/api/recordings/upload', {
+        method: 'POST',
+        form,
+        signal: options.signal,
+      });
     } catch (err) {
       lastError = err;
       if (!retriable(err) || attempt === attempts) break;
       const retryAfter = err instanceof ApiError ? err.retryAfter : null;
-      const delay = retryAfter !== null ? Math.min(retryAfter * 1000, 10_000) : (options.baseDelayMs ?? 1000) * 2 ** (attempt - 1);
+      const delay =
+        retryAfter !== null
+          ? Math.min(retryAfter * 1000, 10_000)
+          : (options.baseDelayMs ?? 1000) * 2 ** (attempt - 1);
       await sleep(delay);
     }
   }

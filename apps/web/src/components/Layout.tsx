@@ -1,5 +1,5 @@
-import { type ReactNode, useState } from 'react';
-import { Link, NavLink, Navigate, Outlet, useLocation, useNavigate } from 'react-router-dom';
+import { type ReactNode, useEffect, useState } from 'react';
+import { Link, Navigate, NavLink, Outlet, useLocation, useNavigate } from 'react-router-dom';
 import { useAuth } from '../auth/AuthContext.tsx';
 import { Spinner } from './ui.tsx';
 
@@ -19,6 +19,10 @@ export function Layout() {
   const { user, signOut } = useAuth();
   const navigate = useNavigate();
   const [open, setOpen] = useState(false);
+  const { pathname } = useLocation();
+  // Close the small-screen menu after every navigation.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: pathname is the trigger
+  useEffect(() => setOpen(false), [pathname]);
   const signedIn = user !== null;
   return (
     <div className="app">
@@ -37,7 +41,7 @@ export function Layout() {
           >
             Menu
           </button>
-          <nav id="main-nav" className={open ? 'nav open' : 'nav'} aria-label="Main" onClick={() => setOpen(false)}>
+          <nav id="main-nav" className={open ? 'nav open' : 'nav'} aria-label="Main">
             {signedIn ? (
               <>
                 <NavLink to="/dashboard">Dashboard</NavLink>
@@ -90,7 +94,8 @@ export function Layout() {
 function VerifyBanner() {
   return (
     <div className="banner" role="status">
-      Please verify your email address to record, train and manage billing. <Link to="/verify-email">Resend the email</Link>
+      Please verify your email address to record, train and manage billing.{' '}
+      <Link to="/verify-email">Resend the email</Link>
     </div>
   );
 }
@@ -101,8 +106,9 @@ export function RequireAuth({ children }: { children?: ReactNode }) {
   const location = useLocation();
   if (loading) return <Spinner />;
   if (!user && signedOut) return <Navigate to="/login" replace />;
-  if (!user) return <Navigate to={`/login?next=${encodeURIComponent(location.pathname + location.search)}`} replace />;
-  return children ? <>{children}</> : <Outlet />;
+  if (!user)
+    return <Navigate to={`/login?next=${encodeURIComponent(location.pathname + location.search)}`} replace />;
+  return children ?? <Outlet />;
 }
 
 export function PageHeader({ title, children }: { title: string; children?: ReactNode }) {

@@ -12,12 +12,12 @@ export function Field(props: {
   maxLength?: number;
   hint?: string;
   error?: string | null;
-  autoFocus?: boolean;
 }) {
   const id = useId();
   const hintId = `${id}-hint`;
   const errId = `${id}-err`;
-  const describedBy = [props.hint ? hintId : null, props.error ? errId : null].filter(Boolean).join(' ') || undefined;
+  const describedBy =
+    [props.hint ? hintId : null, props.error ? errId : null].filter(Boolean).join(' ') || undefined;
   return (
     <div className="field">
       <label htmlFor={id}>{props.label}</label>
@@ -33,7 +33,6 @@ export function Field(props: {
         maxLength={props.maxLength}
         aria-invalid={props.error ? true : undefined}
         aria-describedby={describedBy}
-        autoFocus={props.autoFocus}
       />
       {props.hint && (
         <p className="hint" id={hintId}>
@@ -49,13 +48,25 @@ export function Field(props: {
   );
 }
 
-export function Alert({ kind = 'error', children }: { kind?: 'error' | 'success' | 'info' | 'warning'; children: ReactNode }) {
+export function Alert({
+  kind = 'error',
+  children,
+}: {
+  kind?: 'error' | 'success' | 'info' | 'warning';
+  children: ReactNode;
+}) {
   const ref = useRef<HTMLDivElement>(null);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: a new message takes focus again
   useEffect(() => {
     if (kind === 'error') ref.current?.focus();
   }, [kind, children]);
   return (
-    <div ref={ref} className={`alert alert-${kind}`} role={kind === 'error' ? 'alert' : 'status'} tabIndex={-1}>
+    <div
+      ref={ref}
+      className={`alert alert-${kind}`}
+      role={kind === 'error' ? 'alert' : 'status'}
+      tabIndex={-1}
+    >
       {children}
     </div>
   );
@@ -72,7 +83,14 @@ export function Spinner({ label = 'Loading…' }: { label?: string }) {
 export function ProgressBar({ value, label }: { value: number; label: string }) {
   const pct = Math.max(0, Math.min(100, value));
   return (
-    <div className="progress" role="progressbar" aria-label={label} aria-valuenow={Math.round(pct)} aria-valuemin={0} aria-valuemax={100}>
+    <div
+      className="progress"
+      role="progressbar"
+      aria-label={label}
+      aria-valuenow={Math.round(pct)}
+      aria-valuemin={0}
+      aria-valuemax={100}
+    >
       <div className="progress-fill" style={{ width: `${pct}%` }} />
     </div>
   );
@@ -106,7 +124,9 @@ export function formatNumber(value: number | null | undefined, digits = 2): stri
 }
 
 export function formatPercent(value: number | null | undefined, digits = 1): string {
-  return value === null || value === undefined || !Number.isFinite(value) ? '–' : `${(value * 100).toFixed(digits)}%`;
+  return value === null || value === undefined || !Number.isFinite(value)
+    ? '–'
+    : `${(value * 100).toFixed(digits)}%`;
 }
 
 export function formatBytes(n: number | null | undefined): string {

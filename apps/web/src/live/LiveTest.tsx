@@ -22,7 +22,15 @@ interface Detection {
   at: number;
 }
 
-function ScoreGraph({ points, threshold, detections }: { points: ScorePoint[]; threshold: number; detections: Detection[] }) {
+function ScoreGraph({
+  points,
+  threshold,
+  detections,
+}: {
+  points: ScorePoint[];
+  threshold: number;
+  detections: Detection[];
+}) {
   const canvas = useRef<HTMLCanvasElement>(null);
   useEffect(() => {
     const c = canvas.current;
@@ -74,7 +82,13 @@ function ScoreGraph({ points, threshold, detections }: { points: ScorePoint[]; t
   );
 }
 
-export function LiveTest(props: { modelId: number; wakeWord: string; threshold: number; manifest: unknown; modelSha256: string | null }) {
+export function LiveTest(props: {
+  modelId: number;
+  wakeWord: string;
+  threshold: number;
+  manifest: unknown;
+  modelSha256: string | null;
+}) {
   const [state, setState] = useState<'idle' | 'loading' | 'running' | 'error'>('idle');
   const [error, setError] = useState<string | null>(null);
   const [threshold, setThreshold] = useState(props.threshold);
@@ -119,11 +133,16 @@ export function LiveTest(props: { modelId: number; wakeWord: string; threshold: 
         fetchBytes(`/api/models/${props.modelId}/download?format=onnx`, true),
       ]);
       if (props.modelSha256 && (await sha256Hex(head)) !== props.modelSha256) {
-        throw new Error('The downloaded model does not match its manifest (SHA-256 mismatch). Reload the page and try again.');
+        throw new Error(
+          'The downloaded model does not match its manifest (SHA-256 mismatch). Reload the page and try again.',
+        );
       }
       const mic = await MicCapture.open();
       capture.current = mic;
-      const w = new Worker(new URL('./detector.worker.ts', import.meta.url), { type: 'module', name: 'violawake-detector' });
+      const w = new Worker(new URL('./detector.worker.ts', import.meta.url), {
+        type: 'module',
+        name: 'violawake-detector',
+      });
       worker.current = w;
       await new Promise<void>((resolve, reject) => {
         w.onmessage = (e: MessageEvent<FromWorker>) => {
@@ -178,7 +197,8 @@ export function LiveTest(props: { modelId: number; wakeWord: string; threshold: 
     <section className="card live" aria-labelledby="live-title">
       <h2 id="live-title">Live test</h2>
       <p className="muted">
-        Runs “{props.wakeWord}” in your browser on your microphone. Nothing is uploaded. Say the wake word and watch the score cross the threshold.
+        Runs “{props.wakeWord}” in your browser on your microphone. Nothing is uploaded. Say the wake word and
+        watch the score cross the threshold.
       </p>
       {error && <Alert>{error}</Alert>}
       <div className="live-controls">
@@ -211,13 +231,20 @@ export function LiveTest(props: { modelId: number; wakeWord: string; threshold: 
         </div>
       </div>
       <div className={flash ? 'detect-flash on' : 'detect-flash'} aria-hidden="true">
-        {flash ? `“${props.wakeWord}” detected` : state === 'running' ? (latest?.warmingUp ? 'Warming up…' : 'Listening…') : ' '}
+        {flash
+          ? `“${props.wakeWord}” detected`
+          : state === 'running'
+            ? latest?.warmingUp
+              ? 'Warming up…'
+              : 'Listening…'
+            : ' '}
       </div>
       <ScoreGraph points={points} threshold={threshold} detections={detections} />
       <p className="live-stats" aria-live="polite" data-testid="live-stats">
-        Score: <strong data-testid="live-score">{latest ? latest.score.toFixed(2) : '–'}</strong> · Detections:{' '}
-        <strong data-testid="detection-count">{detections.length}</strong>
-        {detections.length > 0 && ` · last at ${detections[detections.length - 1].t.toFixed(1)} s (score ${detections[detections.length - 1].score.toFixed(2)})`}
+        Score: <strong data-testid="live-score">{latest ? latest.score.toFixed(2) : '–'}</strong> ·
+        Detections: <strong data-testid="detection-count">{detections.length}</strong>
+        {detections.length > 0 &&
+          ` · last at ${detections[detections.length - 1].t.toFixed(1)} s (score ${detections[detections.length - 1].score.toFixed(2)})`}
       </p>
     </section>
   );

@@ -13,9 +13,9 @@ import {
   loadHead,
   type ManifestLike,
 } from '@violawake/detector';
-import * as ort from 'onnxruntime-web/wasm';
 // Vite copies the runtime's .wasm into the build (hashed asset) and gives its same-origin URL: no CDN, no network.
 import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.wasm?url';
+import * as ort from 'onnxruntime-web/wasm';
 import type { FromWorker, ScorePoint, ToWorker } from './protocol.ts';
 
 declare const self: DedicatedWorkerGlobalScope;
@@ -43,13 +43,23 @@ async function build(): Promise<void> {
   detector = null;
   await previous?.dispose();
   if (!frontend) {
-    frontend = await createFrontend({ ort, models: { mel: new Uint8Array(init.mel), embedding: new Uint8Array(init.embedding) } });
+    frontend = await createFrontend({
+      ort,
+      models: { mel: new Uint8Array(init.mel), embedding: new Uint8Array(init.embedding) },
+    });
   }
   if (!head) head = await loadHead(ort, new Uint8Array(init.head), { name: init.name });
   detector = await createDetector({
     ort,
     frontend,
-    heads: [{ name: init.name, model: head, manifest: (init.manifest ?? undefined) as ManifestLike | undefined, threshold }],
+    heads: [
+      {
+        name: init.name,
+        model: head,
+        manifest: (init.manifest ?? undefined) as ManifestLike | undefined,
+        threshold,
+      },
+    ],
     inputSampleRate: init.sampleRate,
   });
 }
@@ -58,7 +68,12 @@ async function push(pcm: Float32Array, gen: number): Promise<void> {
   if (!detector || gen !== generation || !init) return;
   const name = init.name;
   const result = await detector.push(pcm);
-  const points: ScorePoint[] = result.steps.map((s) => ({ step: s.step, t: s.t, score: s.scores[name] ?? 0, warmingUp: s.warmingUp }));
+  const points: ScorePoint[] = result.steps.map((s) => ({
+    step: s.step,
+    t: s.t,
+    score: s.scores[name] ?? 0,
+    warmingUp: s.warmingUp,
+  }));
   if (points.length) post({ type: 'scores', points });
   for (const d of result.detections) post({ type: 'detection', t: d.t, score: d.score });
 }

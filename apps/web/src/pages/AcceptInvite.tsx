@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { Link, useNavigate, useParams, useSearchParams } from 'react-router-dom';
-import { ApiError, api } from '../api/client.ts';
+import { type ApiError, api } from '../api/client.ts';
 import type { TeamResponse } from '../api/types.ts';
 import { useAuth } from '../auth/AuthContext.tsx';
 import { Alert, usePageTitle } from '../components/ui.tsx';
@@ -21,7 +21,10 @@ export function AcceptInvitePage() {
     setError(null);
     try {
       const team = teamId
-        ? await api<TeamResponse>(`/api/teams/${encodeURIComponent(teamId)}/join?token=${encodeURIComponent(token)}`, { method: 'POST' })
+        ? await api<TeamResponse>(
+            `/api/teams/${encodeURIComponent(teamId)}/join?token=${encodeURIComponent(token)}`,
+            { method: 'POST' },
+          )
         : await api<TeamResponse>('/api/teams/invitations/accept', { body: { token } });
       navigate(`/teams/${team.id}`, { replace: true });
     } catch (err) {
@@ -45,8 +48,8 @@ export function AcceptInvitePage() {
       ) : (
         <>
           <p>
-            You were invited to a team on ViolaWake. Accepting adds <strong>{user.email}</strong> to the team; the invitation must
-            have been sent to this address.
+            You were invited to a team on ViolaWake. Accepting adds <strong>{user.email}</strong> to the team;
+            the invitation must have been sent to this address.
           </p>
           {error && <Alert>{error}</Alert>}
           <button type="button" className="button" onClick={accept} disabled={busy}>

@@ -1,6 +1,6 @@
 import { type FormEvent, useCallback, useEffect, useState } from 'react';
 import { useNavigate } from 'react-router-dom';
-import { ApiError, api } from '../api/client.ts';
+import { type ApiError, api } from '../api/client.ts';
 import type { ApiKeyCreated, ApiKeyOut } from '../api/types.ts';
 import { useAuth } from '../auth/AuthContext.tsx';
 import { PageHeader } from '../components/Layout.tsx';
@@ -39,8 +39,27 @@ function ChangePassword() {
       <h2 id="pw-title">Change password</h2>
       {message && <Alert kind="success">{message}</Alert>}
       {error && <Alert>{error}</Alert>}
-      <Field label="Current password" name="current_password" type="password" value={current} onChange={setCurrent} autoComplete="current-password" required />
-      <Field label="New password" name="new_password" type="password" value={next} onChange={setNext} autoComplete="new-password" required minLength={8} maxLength={128} hint="At least 8 characters." />
+      <Field
+        label="Current password"
+        name="current_password"
+        type="password"
+        value={current}
+        onChange={setCurrent}
+        autoComplete="current-password"
+        required
+      />
+      <Field
+        label="New password"
+        name="new_password"
+        type="password"
+        value={next}
+        onChange={setNext}
+        autoComplete="new-password"
+        required
+        minLength={8}
+        maxLength={128}
+        hint="At least 8 characters."
+      />
       <button className="button" type="submit" disabled={busy}>
         {busy ? 'Saving…' : 'Change password'}
       </button>
@@ -86,7 +105,10 @@ function ApiKeys() {
   return (
     <section className="card" aria-labelledby="keys-title">
       <h2 id="keys-title">API keys</h2>
-      <p className="muted">For scripts and CI: send as <code>Authorization: Bearer vw_…</code>. Keys do not expire; revoke them here.</p>
+      <p className="muted">
+        For scripts and CI: send as <code>Authorization: Bearer vw_…</code>. Keys do not expire; revoke them
+        here.
+      </p>
       {error && <Alert>{error}</Alert>}
       {created && (
         <Alert kind="success">
@@ -129,7 +151,15 @@ function ApiKeys() {
         </div>
       )}
       <form className="inline-form" onSubmit={create}>
-        <Field label="New key name" name="key_name" value={name} onChange={setName} required maxLength={100} hint="For example “home server”." />
+        <Field
+          label="New key name"
+          name="key_name"
+          value={name}
+          onChange={setName}
+          required
+          maxLength={100}
+          hint="For example “home server”."
+        />
         <button className="button" type="submit">
           Create key
         </button>
@@ -174,7 +204,12 @@ export function AccountPage() {
           <div>
             <dt>Email</dt>
             <dd>
-              {user.email} {user.email_verified ? <span className="badge">verified</span> : <span className="badge badge-warn">not verified</span>}
+              {user.email}{' '}
+              {user.email_verified ? (
+                <span className="badge">verified</span>
+              ) : (
+                <span className="badge badge-warn">not verified</span>
+              )}
             </dd>
           </div>
           <div>
@@ -187,7 +222,10 @@ export function AccountPage() {
         <ChangePassword />
         <section className="card" aria-labelledby="sessions-title">
           <h2 id="sessions-title">Sessions</h2>
-          <p>Signed in somewhere you no longer use? Sign out everywhere, including this browser. API keys keep working.</p>
+          <p>
+            Signed in somewhere you no longer use? Sign out everywhere, including this browser. API keys keep
+            working.
+          </p>
           <button
             type="button"
             className="button button-secondary"
@@ -204,11 +242,17 @@ export function AccountPage() {
       <form className="card danger-zone" onSubmit={deleteAccount} aria-labelledby="delete-title">
         <h2 id="delete-title">Delete account</h2>
         <p>
-          This cancels any subscription immediately and permanently deletes your recordings, models, API keys and the teams you own.
-          Download anything you want to keep first.
+          This cancels any subscription immediately and permanently deletes your recordings, models, API keys
+          and the teams you own. Download anything you want to keep first.
         </p>
         {error && <Alert>{error}</Alert>}
-        <Field label="Type DELETE to confirm" name="confirm_delete" value={confirmText} onChange={setConfirmText} autoComplete="off" />
+        <Field
+          label="Type DELETE to confirm"
+          name="confirm_delete"
+          value={confirmText}
+          onChange={setConfirmText}
+          autoComplete="off"
+        />
         <button className="button button-danger" type="submit" disabled={confirmText !== 'DELETE' || busy}>
           {busy ? 'Deleting…' : 'Delete my account'}
         </button>

@@ -1,12 +1,12 @@
 import { type FormEvent, useEffect, useRef, useState } from 'react';
 import { Link, useNavigate, useSearchParams } from 'react-router-dom';
-import { ApiError, api, describeWait } from '../api/client.ts';
+import { type ApiError, api, describeWait } from '../api/client.ts';
 import type { AuthResponse, Message } from '../api/types.ts';
 import { useAuth } from '../auth/AuthContext.tsx';
 import { Alert, Field, usePageTitle } from '../components/ui.tsx';
 
 function safeNext(next: string | null): string {
-  return next && next.startsWith('/') && !next.startsWith('//') ? next : '/dashboard';
+  return next?.startsWith('/') && !next.startsWith('//') ? next : '/dashboard';
 }
 
 export function RegisterPage() {
@@ -26,9 +26,14 @@ export function RegisterPage() {
     setBusy(true);
     setError(null);
     try {
-      const res = await api<AuthResponse>('/api/auth/register', { body: { name, email, password }, auth: false });
+      const res = await api<AuthResponse>('/api/auth/register', {
+        body: { name, email, password },
+        auth: false,
+      });
       await signIn(res);
-      navigate(!res.user.email_verified ? '/verify-email' : next ? safeNext(next) : '/record', { replace: true });
+      navigate(!res.user.email_verified ? '/verify-email' : next ? safeNext(next) : '/record', {
+        replace: true,
+      });
     } catch (err) {
       setError(err as ApiError);
     } finally {
@@ -42,8 +47,27 @@ export function RegisterPage() {
       <p className="muted">Free plan: 3 trainings a month. No card needed.</p>
       {error && <Alert>{error.message}</Alert>}
       <form onSubmit={submit} noValidate={false}>
-        <Field label="Name" name="name" value={name} onChange={setName} autoComplete="name" required maxLength={255} error={error?.fieldMessage?.('name')} />
-        <Field label="Email" name="email" type="email" value={email} onChange={setEmail} autoComplete="email" required maxLength={254} error={error?.fieldMessage?.('email')} />
+        <Field
+          label="Name"
+          name="name"
+          value={name}
+          onChange={setName}
+          autoComplete="name"
+          required
+          maxLength={255}
+          error={error?.fieldMessage?.('name')}
+        />
+        <Field
+          label="Email"
+          name="email"
+          type="email"
+          value={email}
+          onChange={setEmail}
+          autoComplete="email"
+          required
+          maxLength={254}
+          error={error?.fieldMessage?.('email')}
+        />
         <Field
           label="Password"
           name="password"
@@ -62,10 +86,12 @@ export function RegisterPage() {
         </button>
       </form>
       <p className="muted small">
-        By creating an account you agree to the <Link to="/terms">terms</Link> and the <Link to="/privacy">privacy notice</Link>.
+        By creating an account you agree to the <Link to="/terms">terms</Link> and the{' '}
+        <Link to="/privacy">privacy notice</Link>.
       </p>
       <p>
-        Already have an account? <Link to={next ? `/login?next=${encodeURIComponent(next)}` : '/login'}>Sign in</Link>
+        Already have an account?{' '}
+        <Link to={next ? `/login?next=${encodeURIComponent(next)}` : '/login'}>Sign in</Link>
       </p>
     </section>
   );
@@ -109,11 +135,15 @@ export function LoginPage() {
       if (apiErr.status === 423) {
         const secs = apiErr.retryAfter ?? 900;
         setWaitUntil(Date.now() + secs * 1000);
-        setError(`Too many failed sign-in attempts: this account is locked for ${describeWait(secs)}. You can reset your password meanwhile.`);
+        setError(
+          `Too many failed sign-in attempts: this account is locked for ${describeWait(secs)}. You can reset your password meanwhile.`,
+        );
       } else if (apiErr.status === 429) {
         const secs = apiErr.retryAfter ?? 60;
         setWaitUntil(Date.now() + secs * 1000);
-        setError(`Too many sign-in attempts from this network. Please wait ${describeWait(secs)} before trying again.`);
+        setError(
+          `Too many sign-in attempts from this network. Please wait ${describeWait(secs)} before trying again.`,
+        );
       } else if (apiErr.status === 401) {
         setError('The email or password is not correct.');
       } else {
@@ -135,8 +165,25 @@ export function LoginPage() {
         </Alert>
       )}
       <form onSubmit={submit}>
-        <Field label="Email" name="email" type="email" value={email} onChange={setEmail} autoComplete="email" required />
-        <Field label="Password" name="password" type="password" value={password} onChange={setPassword} autoComplete="current-password" required minLength={8} />
+        <Field
+          label="Email"
+          name="email"
+          type="email"
+          value={email}
+          onChange={setEmail}
+          autoComplete="email"
+          required
+        />
+        <Field
+          label="Password"
+          name="password"
+          type="password"
+          value={password}
+          onChange={setPassword}
+          autoComplete="current-password"
+          required
+          minLength={8}
+        />
         <button className="button button-block" type="submit" disabled={busy || remaining > 0}>
           {busy ? 'Signing in…' : 'Sign in'}
         </button>
@@ -145,7 +192,16 @@ export function LoginPage() {
         <Link to="/forgot-password">Forgot your password?</Link>
       </p>
       <p>
-        New here? <Link to={params.get('next') ? `/register?next=${encodeURIComponent(params.get('next') ?? '')}` : '/register'}>Create an account</Link>
+        New here?{' '}
+        <Link
+          to={
+            params.get('next')
+              ? `/register?next=${encodeURIComponent(params.get('next') ?? '')}`
+              : '/register'
+          }
+        >
+          Create an account
+        </Link>
       </p>
     </section>
   );
@@ -172,7 +228,11 @@ export function VerifyEmailPage() {
       })
       .catch((err: ApiError) => {
         setState('error');
-        setMessage(err.status === 400 ? 'This verification link is invalid or has expired. Request a new one below.' : err.message);
+        setMessage(
+          err.status === 400
+            ? 'This verification link is invalid or has expired. Request a new one below.'
+            : err.message,
+        );
       });
   }, [token, refresh]);
 
@@ -180,7 +240,11 @@ export function VerifyEmailPage() {
     setBusy(true);
     try {
       const m = await api<Message>('/api/auth/resend-verification', { method: 'POST' });
-      setMessage(m.message === 'Email already verified' ? 'Your email is already verified.' : `${m.message}. Check your inbox (and spam folder).`);
+      setMessage(
+        m.message === 'Email already verified'
+          ? 'Your email is already verified.'
+          : `${m.message}. Check your inbox (and spam folder).`,
+      );
       if (m.message === 'Email already verified') await refresh();
       setState('idle');
     } catch (err) {
@@ -205,29 +269,27 @@ export function VerifyEmailPage() {
       )}
       {state === 'error' && message && <Alert>{message}</Alert>}
       {state === 'idle' && message && <Alert kind="success">{message}</Alert>}
-      {state !== 'done' && state !== 'verifying' && (
-        <>
-          {user?.email_verified ? (
+      {state !== 'done' &&
+        state !== 'verifying' &&
+        (user?.email_verified ? (
+          <p>
+            <strong>{user.email}</strong> is verified. <Link to="/dashboard">Go to your dashboard</Link>.
+          </p>
+        ) : user ? (
+          <>
             <p>
-              <strong>{user.email}</strong> is verified. <Link to="/dashboard">Go to your dashboard</Link>.
+              We sent a verification link to <strong>{user.email}</strong>. Open it to unlock recording,
+              training and billing. The link is valid for 48 hours.
             </p>
-          ) : user ? (
-            <>
-              <p>
-                We sent a verification link to <strong>{user.email}</strong>. Open it to unlock recording, training and
-                billing. The link is valid for 48 hours.
-              </p>
-              <button className="button" type="button" onClick={resend} disabled={busy}>
-                {busy ? 'Sending…' : 'Resend verification email'}
-              </button>
-            </>
-          ) : (
-            <p>
-              <Link to="/login?next=/verify-email">Sign in</Link> to resend the verification email.
-            </p>
-          )}
-        </>
-      )}
+            <button className="button" type="button" onClick={resend} disabled={busy}>
+              {busy ? 'Sending…' : 'Resend verification email'}
+            </button>
+          </>
+        ) : (
+          <p>
+            <Link to="/login?next=/verify-email">Sign in</Link> to resend the verification email.
+          </p>
+        ))}
     </section>
   );
 }
@@ -259,10 +321,20 @@ export function ForgotPasswordPage() {
         <Alert kind="success">{message} The link is valid for 2 hours.</Alert>
       ) : (
         <>
-          <p className="muted">Enter your account email and we will send you a link to choose a new password.</p>
+          <p className="muted">
+            Enter your account email and we will send you a link to choose a new password.
+          </p>
           {error && <Alert>{error}</Alert>}
           <form onSubmit={submit}>
-            <Field label="Email" name="email" type="email" value={email} onChange={setEmail} autoComplete="email" required />
+            <Field
+              label="Email"
+              name="email"
+              type="email"
+              value={email}
+              onChange={setEmail}
+              autoComplete="email"
+              required
+            />
             <button className="button button-block" type="submit" disabled={busy}>
               {busy ? 'Sending…' : 'Send reset link'}
             </button>
@@ -299,7 +371,11 @@ export function ResetPasswordPage() {
       setDone(true);
     } catch (err) {
       const apiErr = err as ApiError;
-      setError(apiErr.status === 400 ? 'This reset link is invalid, expired or was already used. Request a new one.' : apiErr.message);
+      setError(
+        apiErr.status === 400
+          ? 'This reset link is invalid, expired or was already used. Request a new one.'
+          : apiErr.message,
+      );
     } finally {
       setBusy(false);
     }
@@ -332,8 +408,29 @@ export function ResetPasswordPage() {
             </Alert>
           )}
           <form onSubmit={submit}>
-            <Field label="New password" name="password" type="password" value={password} onChange={setPassword} autoComplete="new-password" required minLength={8} maxLength={128} hint="At least 8 characters." />
-            <Field label="Repeat the new password" name="confirm" type="password" value={confirm} onChange={setConfirm} autoComplete="new-password" required minLength={8} maxLength={128} />
+            <Field
+              label="New password"
+              name="password"
+              type="password"
+              value={password}
+              onChange={setPassword}
+              autoComplete="new-password"
+              required
+              minLength={8}
+              maxLength={128}
+              hint="At least 8 characters."
+            />
+            <Field
+              label="Repeat the new password"
+              name="confirm"
+              type="password"
+              value={confirm}
+              onChange={setConfirm}
+              autoComplete="new-password"
+              required
+              minLength={8}
+              maxLength={128}
+            />
             <button className="button button-block" type="submit" disabled={busy}>
               {busy ? 'Saving…' : 'Set new password'}
             </button>

@@ -1,10 +1,10 @@
 import { useEffect, useState } from 'react';
 import { Link, useSearchParams } from 'react-router-dom';
-import { ApiError, api } from '../api/client.ts';
+import { type ApiError, api } from '../api/client.ts';
 import type { Subscription } from '../api/types.ts';
 import { useAuth } from '../auth/AuthContext.tsx';
 import { PageHeader } from '../components/Layout.tsx';
-import { Alert, ProgressBar, Spinner, formatDay, usePageTitle } from '../components/ui.tsx';
+import { Alert, formatDay, ProgressBar, Spinner, usePageTitle } from '../components/ui.tsx';
 import { DEFAULT_PLANS } from './Pricing.tsx';
 
 const RANK: Record<string, number> = { free: 0, developer: 1, business: 2, enterprise: 3 };
@@ -37,7 +37,11 @@ export function BillingPage() {
       window.location.assign(url);
     } catch (err) {
       const e = err as ApiError;
-      setError(e.status === 503 ? 'Online payments are not set up on this server. Contact the administrator to change plans.' : e.message);
+      setError(
+        e.status === 503
+          ? 'Online payments are not set up on this server. Contact the administrator to change plans.'
+          : e.message,
+      );
       setBusy(null);
     }
   }
@@ -47,7 +51,8 @@ export function BillingPage() {
       <section className="narrow">
         <PageHeader title="Billing" />
         <Alert kind="warning">
-          Billing needs a verified email address. <Link to="/verify-email">Resend the verification email</Link>
+          Billing needs a verified email address.{' '}
+          <Link to="/verify-email">Resend the verification email</Link>
         </Alert>
       </section>
     );
@@ -61,7 +66,12 @@ export function BillingPage() {
   return (
     <>
       <PageHeader title="Billing" />
-      {checkout === 'success' && <Alert kind="success">Thank you! Your subscription is being activated; this page updates once the payment provider confirms it.</Alert>}
+      {checkout === 'success' && (
+        <Alert kind="success">
+          Thank you! Your subscription is being activated; this page updates once the payment provider
+          confirms it.
+        </Alert>
+      )}
       {error && <Alert>{error}</Alert>}
       <div className="grid-2">
         <section className="card" aria-labelledby="plan-title">
@@ -69,7 +79,8 @@ export function BillingPage() {
           <p className="plan-name big">{sub.effective_tier}</p>
           {sub.tier !== sub.effective_tier && (
             <Alert kind="warning">
-              Your {sub.tier} subscription is {sub.status.replace('_', ' ')}, so free-plan limits apply until the payment is sorted out.
+              Your {sub.tier} subscription is {sub.status.replace('_', ' ')}, so free-plan limits apply until
+              the payment is sorted out.
             </Alert>
           )}
           {sub.trial_active && <p>Free trial until {formatDay(sub.trial_end)}.</p>}
@@ -79,7 +90,12 @@ export function BillingPage() {
             </p>
           )}
           {hasStripeSubscription && (
-            <button type="button" className="button button-secondary" onClick={() => go('portal')} disabled={busy !== null}>
+            <button
+              type="button"
+              className="button button-secondary"
+              onClick={() => go('portal')}
+              disabled={busy !== null}
+            >
               {busy === 'portal' ? 'Opening…' : 'Manage subscription and invoices'}
             </button>
           )}
@@ -90,10 +106,15 @@ export function BillingPage() {
             {usage.models_used} / {usage.models_limit ?? 'unlimited'}
           </p>
           <p className="muted">trainings</p>
-          {usage.models_limit !== null && <ProgressBar value={(usage.models_used / usage.models_limit) * 100} label="Monthly trainings used" />}
+          {usage.models_limit !== null && (
+            <ProgressBar
+              value={(usage.models_used / usage.models_limit) * 100}
+              label="Monthly trainings used"
+            />
+          )}
           <p className="muted small">
-            Period {formatDay(usage.period_start)} – {formatDay(usage.period_end)} (UTC). Trainings that fail for reasons outside your
-            control are not counted.
+            Period {formatDay(usage.period_start)} – {formatDay(usage.period_end)} (UTC). Trainings that fail
+            for reasons outside your control are not counted.
           </p>
         </section>
       </div>
@@ -108,13 +129,24 @@ export function BillingPage() {
                   <strong>{p.trainings_per_month ?? 'Unlimited'}</strong> trainings / month
                 </p>
                 <p className="muted">{p.blurb}</p>
-                <button type="button" className="button" onClick={() => go('checkout', p.tier)} disabled={busy !== null}>
-                  {busy === p.tier ? 'Opening checkout…' : hasStripeSubscription ? `Switch to ${p.name}` : `Start ${p.name}`}
+                <button
+                  type="button"
+                  className="button"
+                  onClick={() => go('checkout', p.tier)}
+                  disabled={busy !== null}
+                >
+                  {busy === p.tier
+                    ? 'Opening checkout…'
+                    : hasStripeSubscription
+                      ? `Switch to ${p.name}`
+                      : `Start ${p.name}`}
                 </button>
               </article>
             ))}
           </div>
-          <p className="muted small">Payments are handled by Stripe. New subscriptions may include a free trial.</p>
+          <p className="muted small">
+            Payments are handled by Stripe. New subscriptions may include a free trial.
+          </p>
         </section>
       )}
     </>

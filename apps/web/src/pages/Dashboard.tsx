@@ -1,10 +1,18 @@
 import { useCallback, useEffect, useState } from 'react';
 import { Link } from 'react-router-dom';
-import { ApiError, api } from '../api/client.ts';
+import { type ApiError, api } from '../api/client.ts';
 import type { BreakerState, JobResponse, ModelSummary, Subscription } from '../api/types.ts';
 import { useAuth } from '../auth/AuthContext.tsx';
 import { PageHeader } from '../components/Layout.tsx';
-import { Alert, GradeBadge, ProgressBar, Spinner, formatDate, formatNumber, usePageTitle } from '../components/ui.tsx';
+import {
+  Alert,
+  formatDate,
+  formatNumber,
+  GradeBadge,
+  ProgressBar,
+  Spinner,
+  usePageTitle,
+} from '../components/ui.tsx';
 
 const JOB_LABEL: Record<JobResponse['status'], string> = {
   pending: 'queued',
@@ -92,10 +100,13 @@ export function DashboardPage() {
         </div>
         <div className="card stat">
           <p className="stat-label">Trainings this month</p>
-          <p className="stat-value">
-            {usage ? `${usage.models_used} / ${usage.models_limit ?? '∞'}` : '–'}
-          </p>
-          {usage && usage.models_limit !== null && <ProgressBar value={(usage.models_used / usage.models_limit) * 100} label="Monthly trainings used" />}
+          <p className="stat-value">{usage ? `${usage.models_used} / ${usage.models_limit ?? '∞'}` : '–'}</p>
+          {usage && usage.models_limit !== null && (
+            <ProgressBar
+              value={(usage.models_used / usage.models_limit) * 100}
+              label="Monthly trainings used"
+            />
+          )}
         </div>
         <div className="card stat">
           <p className="stat-label">Plan</p>

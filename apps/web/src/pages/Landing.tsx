@@ -10,9 +10,9 @@ export function LandingPage() {
       <section className="hero">
         <h1>Your own wake word, trained in under a minute</h1>
         <p className="lead">
-          Say it ten times in your browser — or just type it — and ViolaWake trains a small openWakeWord-compatible
-          model on the server, offline. Test it live with your microphone, then download it for Python, Home Assistant or
-          the browser.
+          Say it ten times in your browser — or just type it — and ViolaWake trains a small
+          openWakeWord-compatible model on the server, offline. Test it live with your microphone, then
+          download it for Python, Home Assistant or the browser.
         </p>
         <div className="hero-actions">
           {user ? (
@@ -45,15 +45,23 @@ export function LandingPage() {
           </li>
           <li className="card">
             <h3>2. Train</h3>
-            <p>The server adds synthetic voices and confusable words, trains and calibrates a model, and grades it A–D.</p>
+            <p>
+              The server adds synthetic voices and confusable words, trains and calibrates a model, and grades
+              it A–D.
+            </p>
           </li>
           <li className="card">
             <h3>3. Test live</h3>
-            <p>Run the model in your browser on your microphone and watch the score. Nothing leaves your device.</p>
+            <p>
+              Run the model in your browser on your microphone and watch the score. Nothing leaves your
+              device.
+            </p>
           </li>
           <li className="card">
             <h3>4. Download</h3>
-            <p>ONNX head, manifest with the calibrated threshold, or a bundle with everything needed to run it.</p>
+            <p>
+              ONNX head, manifest with the calibrated threshold, or a bundle with everything needed to run it.
+            </p>
           </li>
         </ol>
       </section>
@@ -61,14 +69,15 @@ export function LandingPage() {
         <h2 id="why">Why ViolaWake</h2>
         <ul className="feature-list">
           <li>
-            <strong>Honest numbers.</strong> Every model is evaluated on held-out audio: miss rate at a calibrated threshold,
-            false accepts per hour and d′.
+            <strong>Honest numbers.</strong> Every model is evaluated on held-out audio: miss rate at a
+            calibrated threshold, false accepts per hour and d′.
           </li>
           <li>
             <strong>Private.</strong> Self-hostable; training runs offline; the live test runs in the browser.
           </li>
           <li>
-            <strong>Compatible.</strong> Heads follow openWakeWord&apos;s contract, so they run wherever openWakeWord does.
+            <strong>Compatible.</strong> Heads follow openWakeWord&apos;s contract, so they run wherever
+            openWakeWord does.
           </li>
         </ul>
       </section>

@@ -1,10 +1,19 @@
 import { useEffect, useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router-dom';
-import { ApiError, api, mintDownloadToken } from '../api/client.ts';
+import { type ApiError, api, mintDownloadToken } from '../api/client.ts';
 import type { ModelConfig, ModelPerformance, ModelSummary } from '../api/types.ts';
 import { useAuth } from '../auth/AuthContext.tsx';
 import { PageHeader } from '../components/Layout.tsx';
-import { Alert, GradeBadge, Spinner, formatBytes, formatDate, formatNumber, formatPercent, usePageTitle } from '../components/ui.tsx';
+import {
+  Alert,
+  formatBytes,
+  formatDate,
+  formatNumber,
+  formatPercent,
+  GradeBadge,
+  Spinner,
+  usePageTitle,
+} from '../components/ui.tsx';
 import { LiveTest } from '../live/LiveTest.tsx';
 
 export function histogram(scores: number[], bins: number): number[] {
@@ -18,7 +27,15 @@ export function histogram(scores: number[], bins: number): number[] {
   return counts.map((c) => c / total);
 }
 
-function ScoreDistribution({ positive, negative, threshold }: { positive: number[]; negative: number[]; threshold: number | null }) {
+function ScoreDistribution({
+  positive,
+  negative,
+  threshold,
+}: {
+  positive: number[];
+  negative: number[];
+  threshold: number | null;
+}) {
   const bins = 25;
   const pos = histogram(positive, bins);
   const neg = histogram(negative, bins);
@@ -29,12 +46,32 @@ function ScoreDistribution({ positive, negative, threshold }: { positive: number
   const y = (v: number) => (v / max) * (h - 40);
   return (
     <figure className="chart">
-      <svg viewBox={`0 0 ${w} ${h}`} role="img" aria-label={`Score distribution on held-out audio: ${positive.length} wake-word clips and ${negative.length} other clips; threshold ${threshold?.toFixed(2) ?? 'unknown'}.`}>
+      <svg
+        viewBox={`0 0 ${w} ${h}`}
+        role="img"
+        aria-label={`Score distribution on held-out audio: ${positive.length} wake-word clips and ${negative.length} other clips; threshold ${threshold?.toFixed(2) ?? 'unknown'}.`}
+      >
         {neg.map((v, i) => (
-          <rect key={`n${i}`} className="bar-neg" x={20 + i * bw} y={h - 20 - y(v)} width={bw / 2 - 1} height={y(v)} />
+          <rect
+            // biome-ignore lint/suspicious/noArrayIndexKey: histogram bins are positional
+            key={`n${i}`}
+            className="bar-neg"
+            x={20 + i * bw}
+            y={h - 20 - y(v)}
+            width={bw / 2 - 1}
+            height={y(v)}
+          />
         ))}
         {pos.map((v, i) => (
-          <rect key={`p${i}`} className="bar-pos" x={20 + i * bw + bw / 2} y={h - 20 - y(v)} width={bw / 2 - 1} height={y(v)} />
+          <rect
+            // biome-ignore lint/suspicious/noArrayIndexKey: histogram bins are positional
+            key={`p${i}`}
+            className="bar-pos"
+            x={20 + i * bw + bw / 2}
+            y={h - 20 - y(v)}
+            width={bw / 2 - 1}
+            height={y(v)}
+          />
         ))}
         <line x1={20} x2={w - 20} y1={h - 20} y2={h - 20} className="axis" />
         {[0, 0.25, 0.5, 0.75, 1].map((t) => (
@@ -43,11 +80,18 @@ function ScoreDistribution({ positive, negative, threshold }: { positive: number
           </text>
         ))}
         {threshold !== null && (
-          <line x1={20 + threshold * (w - 40)} x2={20 + threshold * (w - 40)} y1={10} y2={h - 20} className="threshold-line" />
+          <line
+            x1={20 + threshold * (w - 40)}
+            x2={20 + threshold * (w - 40)}
+            y1={10}
+            y2={h - 20}
+            className="threshold-line"
+          />
         )}
       </svg>
       <figcaption>
-        <span className="key key-pos">wake word ({positive.length})</span> <span className="key key-neg">other audio ({negative.length})</span>{' '}
+        <span className="key key-pos">wake word ({positive.length})</span>{' '}
+        <span className="key key-neg">other audio ({negative.length})</span>{' '}
         <span className="key key-threshold">threshold</span>
       </figcaption>
     </figure>
@@ -66,7 +110,15 @@ function slug(word: string): string {
   );
 }
 
-function Snippets({ modelId, wakeWord, threshold }: { modelId: number; wakeWord: string; threshold: number }) {
+function Snippets({
+  modelId,
+  wakeWord,
+  threshold,
+}: {
+  modelId: number;
+  wakeWord: string;
+  threshold: number;
+}) {
   const file = `${slug(wakeWord)}-${modelId}`;
   const t = threshold.toFixed(2);
   const [tab, setTab] = useState<'python' | 'ha' | 'node' | 'browser'>('python');
@@ -118,7 +170,12 @@ const detector = await createDetector({
 // from an AudioWorklet: Float32Array blocks
 const { detections } = await detector.push(block);`,
   };
-  const labels = { python: 'Python (openWakeWord)', ha: 'Home Assistant', node: 'Node.js', browser: 'Browser' } as const;
+  const labels = {
+    python: 'Python (openWakeWord)',
+    ha: 'Home Assistant',
+    node: 'Node.js',
+    browser: 'Browser',
+  } as const;
   const [copied, setCopied] = useState(false);
   return (
     <section className="card" aria-labelledby="use-title">
@@ -200,7 +257,11 @@ export function ModelPage() {
         setPerf(p);
         setSummary(list.find((m) => m.id === modelId) ?? null);
       })
-      .catch((err: ApiError) => live && setError(err.status === 404 ? 'This model does not exist or is not shared with you.' : err.message));
+      .catch(
+        (err: ApiError) =>
+          live &&
+          setError(err.status === 404 ? 'This model does not exist or is not shared with you.' : err.message),
+      );
     return () => {
       live = false;
     };
@@ -226,7 +287,12 @@ export function ModelPage() {
   }
 
   async function remove() {
-    if (!window.confirm('Delete this model? Downloads and the live test stop working for everyone it is shared with.')) return;
+    if (
+      !window.confirm(
+        'Delete this model? Downloads and the live test stop working for everyone it is shared with.',
+      )
+    )
+      return;
     try {
       await api(`/api/models/${modelId}`, { method: 'DELETE' });
       navigate('/dashboard');
@@ -297,11 +363,17 @@ export function ModelPage() {
               <p className="muted small">
                 Measured on held-out audio never used in training
                 {ev?.eval_positive_count != null ? `: ${ev.eval_positive_count} wake-word clips` : ''}
-                {ev?.eval_negative_hours != null ? ` and ${formatNumber(ev.eval_negative_hours, 2)} h of other audio` : ''}. The threshold keeps false
-                accepts within {formatNumber(config.target_fa_per_hour, 1)} per hour. Grades: A (miss ≤ 3 %, d′ ≥ 5), B (≤ 7 %, ≥ 3.5),
-                C (≤ 15 %, ≥ 2.5), D (≤ 30 %, ≥ 1.5).
+                {ev?.eval_negative_hours != null
+                  ? ` and ${formatNumber(ev.eval_negative_hours, 2)} h of other audio`
+                  : ''}
+                . The threshold keeps false accepts within {formatNumber(config.target_fa_per_hour, 1)} per
+                hour. Grades: A (miss ≤ 3 %, d′ ≥ 5), B (≤ 7 %, ≥ 3.5), C (≤ 15 %, ≥ 2.5), D (≤ 30 %, ≥ 1.5).
               </p>
-              <ScoreDistribution positive={perf.positive_scores ?? []} negative={perf.negative_scores ?? []} threshold={threshold} />
+              <ScoreDistribution
+                positive={perf.positive_scores ?? []}
+                negative={perf.negative_scores ?? []}
+                threshold={threshold}
+              />
             </>
           ) : (
             <p>No evaluation data is available for this model.</p>
@@ -311,19 +383,34 @@ export function ModelPage() {
           <h2 id="download-title">Download</h2>
           <ul className="downloads">
             <li>
-              <button type="button" className="button" onClick={() => download('onnx')} disabled={downloading !== null}>
+              <button
+                type="button"
+                className="button"
+                onClick={() => download('onnx')}
+                disabled={downloading !== null}
+              >
                 Model (.onnx)
               </button>
               <span className="muted small">The wake-word head, openWakeWord compatible.</span>
             </li>
             <li>
-              <button type="button" className="button button-secondary" onClick={() => download('json')} disabled={downloading !== null}>
+              <button
+                type="button"
+                className="button button-secondary"
+                onClick={() => download('json')}
+                disabled={downloading !== null}
+              >
                 Manifest (.json)
               </button>
               <span className="muted small">Threshold, metrics and hashes.</span>
             </li>
             <li>
-              <button type="button" className="button button-secondary" onClick={() => download('zip')} disabled={downloading !== null}>
+              <button
+                type="button"
+                className="button button-secondary"
+                onClick={() => download('zip')}
+                disabled={downloading !== null}
+              >
                 Bundle (.zip)
               </button>
               <span className="muted small">Model, manifest, front-end models and a README.</span>

@@ -15,10 +15,38 @@ export interface Plan {
 }
 
 export const DEFAULT_PLANS: Plan[] = [
-  { tier: 'free', name: 'Free', trainings_per_month: 3, priority: 0, purchasable: false, blurb: 'Try it out.' },
-  { tier: 'developer', name: 'Developer', trainings_per_month: 20, priority: 10, purchasable: true, blurb: 'For makers and prototypes.' },
-  { tier: 'business', name: 'Business', trainings_per_month: null, priority: 20, purchasable: true, blurb: 'For products and teams.' },
-  { tier: 'enterprise', name: 'Enterprise', trainings_per_month: null, priority: 30, purchasable: false, blurb: 'By arrangement.' },
+  {
+    tier: 'free',
+    name: 'Free',
+    trainings_per_month: 3,
+    priority: 0,
+    purchasable: false,
+    blurb: 'Try it out.',
+  },
+  {
+    tier: 'developer',
+    name: 'Developer',
+    trainings_per_month: 20,
+    priority: 10,
+    purchasable: true,
+    blurb: 'For makers and prototypes.',
+  },
+  {
+    tier: 'business',
+    name: 'Business',
+    trainings_per_month: null,
+    priority: 20,
+    purchasable: true,
+    blurb: 'For products and teams.',
+  },
+  {
+    tier: 'enterprise',
+    name: 'Enterprise',
+    trainings_per_month: null,
+    priority: 30,
+    purchasable: false,
+    blurb: 'By arrangement.',
+  },
 ];
 
 /** The tiers of api.md §4.12. The API has no public plans route; the signed-in user's limit comes from the API. */
@@ -42,21 +70,31 @@ export function PricingPage() {
     <section>
       <div className="center">
         <h1>Plans</h1>
-        <p className="lead">Every plan includes the live test, all download formats and teams. Plans differ in monthly trainings and queue priority.</p>
+        <p className="lead">
+          Every plan includes the live test, all download formats and teams. Plans differ in monthly trainings
+          and queue priority.
+        </p>
       </div>
       <div className="plan-grid">
         {plans.map((plan) => {
           const current = sub?.effective_tier === plan.tier;
           return (
-            <article key={plan.tier} className={current ? 'card plan current' : 'card plan'} aria-label={`${plan.name} plan`}>
+            <article
+              key={plan.tier}
+              className={current ? 'card plan current' : 'card plan'}
+              aria-label={`${plan.name} plan`}
+            >
               <h2>{plan.name}</h2>
               <p className="muted">{plan.blurb}</p>
               <p className="plan-limit">
-                <strong>{plan.trainings_per_month === null ? 'Unlimited' : plan.trainings_per_month}</strong> trainings / month
+                <strong>{plan.trainings_per_month === null ? 'Unlimited' : plan.trainings_per_month}</strong>{' '}
+                trainings / month
               </p>
               <ul>
                 <li>{plan.priority === 0 ? 'Standard queue' : `Queue priority ${plan.priority}`}</li>
-                <li>{plan.tier === 'free' ? 'Synthetic negatives' : 'Curated negative corpus (when configured)'}</li>
+                <li>
+                  {plan.tier === 'free' ? 'Synthetic negatives' : 'Curated negative corpus (when configured)'}
+                </li>
               </ul>
               {current ? (
                 <p className="badge">Your plan</p>
@@ -81,7 +119,8 @@ export function PricingPage() {
       </div>
       {sub && (
         <p className="center muted">
-          This month you have used {sub.usage.models_used} of {sub.usage.models_limit ?? 'unlimited'} trainings.
+          This month you have used {sub.usage.models_used} of {sub.usage.models_limit ?? 'unlimited'}{' '}
+          trainings.
         </p>
       )}
     </section>

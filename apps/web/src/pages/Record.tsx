@@ -1,6 +1,6 @@
 import { type FormEvent, useCallback, useEffect, useRef, useState } from 'react';
 import { Link, useNavigate } from 'react-router-dom';
-import { ApiError, api } from '../api/client.ts';
+import { type ApiError, api } from '../api/client.ts';
 import type { UploadWarning } from '../api/types.ts';
 import { blockLevelDb, MicCapture } from '../audio/capture.ts';
 import { analyzeTake, findSpeech, type TakeAnalysis } from '../audio/checks.ts';
@@ -32,11 +32,15 @@ interface Take {
   warnings: UploadWarning[];
 }
 
-type Phase = { kind: 'idle' } | { kind: 'countdown'; n: number; slot: number } | { kind: 'recording'; slot: number };
+type Phase =
+  | { kind: 'idle' }
+  | { kind: 'countdown'; n: number; slot: number }
+  | { kind: 'recording'; slot: number };
 
 function LevelMeter({ capture }: { capture: MicCapture }) {
   const fill = useRef<HTMLDivElement>(null);
   const [label, setLabel] = useState('–');
+  const [labelValue, setLabelValue] = useState(-60);
   useEffect(() => {
     let level = -90;
     let frame = 0;
@@ -53,6 +57,7 @@ function LevelMeter({ capture }: { capture: MicCapture }) {
       if (t - lastText > 250) {
         lastText = t;
         setLabel(level <= -89 ? 'silent' : `${Math.round(level)} dBFS`);
+        setLabelValue(Math.max(-60, Math.round(level)));
       }
       frame = requestAnimationFrame(draw);
     };
@@ -67,7 +72,8 @@ function LevelMeter({ capture }: { capture: MicCapture }) {
       <span className="meter-label" id="meter-label">
         Input level
       </span>
-      <div className="meter" role="meter" aria-labelledby="meter-label" aria-valuetext={label} aria-valuemin={-60} aria-valuemax={0}>
+      <meter className="sr-only" aria-labelledby="meter-label" min={-60} max={0} value={labelValue} />
+      <div className="meter" aria-hidden="true">
         <div className="meter-fill" ref={fill} />
       </div>
       <span className="meter-value" aria-hidden="true">
@@ -113,7 +119,9 @@ export function RecordPage() {
     async (take: Take, wakeWord: string) => {
       updateTake(take.slot, { upload: 'uploading', uploadError: null });
       try {
-        const res = await uploadTake(take.samples, wakeWord, { onAttempt: (attempt) => updateTake(take.slot, { attempt }) });
+        const res = await uploadTake(take.samples, wakeWord, {
+          onAttempt: (attempt) => updateTake(take.slot, { attempt }),
+        });
         updateTake(take.slot, { upload: 'done', recordingId: res.recording_id, warnings: res.warnings });
       } catch (err) {
         updateTake(take.slot, { upload: 'failed', uploadError: (err as Error).message });
@@ -161,7 +169,12 @@ export function RecordPage() {
     const speech = findSpeech(window16k);
     const samples = speech ? window16k.slice(speech.start, speech.end) : window16k;
     if (speech?.touchesEdge && analysis.ok) {
-      analysis.issues.push({ code: 'cut_off', severity: 'error', message: 'The phrase was cut off. Start speaking right after the countdown and finish within 3 seconds.' });
+      analysis.issues.push({
+        code: 'cut_off',
+        severity: 'error',
+        message:
+          'The phrase was cut off. Start speaking right after the countdown and finish within 3 seconds.',
+      });
       analysis.ok = false;
     }
     const url = URL.createObjectURL(new Blob([encodeWav(samples, 16000)], { type: 'audio/wav' }));
@@ -190,7 +203,9 @@ export function RecordPage() {
     setTimeout(() => recordButton.current?.focus(), 0);
   }
 
-  const uploaded = takes.filter((t): t is Take => t !== null && t.upload === 'done' && t.recordingId !== null);
+  const uploaded = takes.filter(
+    (t): t is Take => t !== null && t.upload === 'done' && t.recordingId !== null,
+  );
   const busyUploading = takes.some((t) => t?.upload === 'uploading');
 
   async function startTraining(wakeWord: string, recordingIds: number[]) {
@@ -206,7 +221,12 @@ export function RecordPage() {
       navigate(`/training/${res.job_id}`);
     } catch (err) {
       const apiErr = err as ApiError;
-      setSubmitError({ text: apiErr.message, upgrade: apiErr.headers?.get('X-Upgrade-URL') != null || apiErr.status === 403 && /limit/i.test(apiErr.message) });
+      setSubmitError({
+        text: apiErr.message,
+        upgrade:
+          apiErr.headers?.get('X-Upgrade-URL') != null ||
+          (apiErr.status === 403 && /limit/i.test(apiErr.message)),
+      });
     } finally {
       setSubmitting(false);
     }
@@ -223,7 +243,8 @@ export function RecordPage() {
       <section className="narrow">
         <PageHeader title="New wake word" />
         <Alert kind="warning">
-          Verify your email address first: recording and training unlock once it is verified. <Link to="/verify-email">Resend the email</Link>
+          Verify your email address first: recording and training unlock once it is verified.{' '}
+          <Link to="/verify-email">Resend the email</Link>
         </Alert>
       </section>
     );
@@ -241,22 +262,34 @@ export function RecordPage() {
             onChange={setRawWord}
             maxLength={100}
             required
-            autoFocus
             hint="Two or more syllables work best, for example “hey jarvis” or “computer”."
             error={wordError}
           />
           <fieldset className="choice">
             <legend>How do you want to train it?</legend>
             <label>
-              <input type="radio" name="mode" value="record" checked={mode === 'record'} onChange={() => setMode('record')} />
+              <input
+                type="radio"
+                name="mode"
+                value="record"
+                checked={mode === 'record'}
+                onChange={() => setMode('record')}
+              />
               <span>
                 <strong>Record my voice</strong> — 10 short takes (5 at least). Best accuracy for you.
               </span>
             </label>
             <label>
-              <input type="radio" name="mode" value="text" checked={mode === 'text'} onChange={() => setMode('text')} />
+              <input
+                type="radio"
+                name="mode"
+                value="text"
+                checked={mode === 'text'}
+                onChange={() => setMode('text')}
+              />
               <span>
-                <strong>From text only</strong> — no recording; trained on synthetic voices. Quick, usually less accurate.
+                <strong>From text only</strong> — no recording; trained on synthetic voices. Quick, usually
+                less accurate.
               </span>
             </label>
           </fieldset>
@@ -277,17 +310,25 @@ export function RecordPage() {
   return (
     <section>
       <PageHeader title={`Record “${word}”`}>
-        <button type="button" className="button button-secondary" onClick={startOver} disabled={phase.kind !== 'idle'}>
+        <button
+          type="button"
+          className="button button-secondary"
+          onClick={startOver}
+          disabled={phase.kind !== 'idle'}
+        >
           Change wake word
         </button>
       </PageHeader>
       <p className="lead">
-        Record {TAKES_TARGET} takes ({TAKES_MINIMUM} at least). Say “{word}” once per take, naturally, the way you will use it.
-        Vary your distance and tone a little between takes.
+        Record {TAKES_TARGET} takes ({TAKES_MINIMUM} at least). Say “{word}” once per take, naturally, the way
+        you will use it. Vary your distance and tone a little between takes.
       </p>
       {!capture ? (
         <div className="card">
-          <p>The console needs your microphone. Audio is recorded without echo cancellation, noise suppression or automatic gain, so your takes match what a device hears.</p>
+          <p>
+            The console needs your microphone. Audio is recorded without echo cancellation, noise suppression
+            or automatic gain, so your takes match what a device hears.
+          </p>
           {micError && <Alert>{micError}</Alert>}
           <button type="button" className="button" onClick={enableMic}>
             Turn on microphone
@@ -301,11 +342,21 @@ export function RecordPage() {
             {phase.kind === 'countdown' && <p className="countdown-big">{phase.n}</p>}
             {phase.kind === 'recording' && <p className="say-now">Say “{word}” now</p>}
             {phase.kind === 'idle' && (
-              <p className="muted">{done >= TAKES_TARGET ? 'All takes recorded.' : `Take ${Math.max(0, nextSlot) + 1} of ${TAKES_TARGET}`}</p>
+              <p className="muted">
+                {done >= TAKES_TARGET
+                  ? 'All takes recorded.'
+                  : `Take ${Math.max(0, nextSlot) + 1} of ${TAKES_TARGET}`}
+              </p>
             )}
           </div>
           {nextSlot >= 0 && (
-            <button ref={recordButton} type="button" className="button button-large" onClick={() => recordTake(nextSlot)} disabled={phase.kind !== 'idle'}>
+            <button
+              ref={recordButton}
+              type="button"
+              className="button button-large"
+              onClick={() => recordTake(nextSlot)}
+              disabled={phase.kind !== 'idle'}
+            >
               {phase.kind === 'idle' ? `Record take ${nextSlot + 1}` : 'Recording…'}
             </button>
           )}
@@ -314,6 +365,7 @@ export function RecordPage() {
       <ol className="takes" aria-label="Takes">
         {takes.map((t, i) => (
           <TakeRow
+            // biome-ignore lint/suspicious/noArrayIndexKey: the ten take slots are positional
             key={i}
             index={i}
             take={t}
@@ -326,7 +378,9 @@ export function RecordPage() {
       <div className="card train-bar">
         <p>
           <strong>{uploaded.length}</strong> of {TAKES_TARGET} takes uploaded
-          {uploaded.length < TAKES_MINIMUM ? ` — ${TAKES_MINIMUM - uploaded.length} more needed to train.` : '.'}
+          {uploaded.length < TAKES_MINIMUM
+            ? ` — ${TAKES_MINIMUM - uploaded.length} more needed to train.`
+            : '.'}
         </p>
         {submitError && (
           <Alert>
@@ -337,7 +391,12 @@ export function RecordPage() {
           type="button"
           className="button button-large"
           disabled={uploaded.length < TAKES_MINIMUM || busyUploading || submitting || phase.kind !== 'idle'}
-          onClick={() => startTraining(word, uploaded.map((t) => t.recordingId as number))}
+          onClick={() =>
+            startTraining(
+              word,
+              uploaded.map((t) => t.recordingId as number),
+            )
+          }
         >
           {submitting ? 'Starting training…' : `Train model with ${uploaded.length} takes`}
         </button>
@@ -346,7 +405,13 @@ export function RecordPage() {
   );
 }
 
-function TakeRow(props: { index: number; take: Take | null; disabled: boolean; onRerecord: () => void; onRetryUpload: () => void }) {
+function TakeRow(props: {
+  index: number;
+  take: Take | null;
+  disabled: boolean;
+  onRerecord: () => void;
+  onRetryUpload: () => void;
+}) {
   const { take, index } = props;
   if (!take) {
     return (
@@ -375,11 +440,15 @@ function TakeRow(props: { index: number; take: Take | null; disabled: boolean; o
           <strong>{status}</strong>
           <span className="muted small">
             {' '}
-            · length {(take.samples.length / 16000).toFixed(2)} s · peak {Math.round(take.analysis.peakDb)} dBFS · SNR {take.analysis.snrDb > 60 ? '> 60' : Math.round(take.analysis.snrDb)} dB
+            · length {(take.samples.length / 16000).toFixed(2)} s · peak {Math.round(take.analysis.peakDb)}{' '}
+            dBFS · SNR {take.analysis.snrDb > 60 ? '> 60' : Math.round(take.analysis.snrDb)} dB
           </span>
         </p>
         {take.analysis.issues.map((issue) => (
-          <p key={issue.code} className={issue.severity === 'error' ? 'issue issue-error' : 'issue issue-warning'}>
+          <p
+            key={issue.code}
+            className={issue.severity === 'error' ? 'issue issue-error' : 'issue issue-warning'}
+          >
             {issue.message}
           </p>
         ))}
@@ -391,8 +460,14 @@ function TakeRow(props: { index: number; take: Take | null; disabled: boolean; o
         {take.uploadError && <p className="issue issue-error">{take.uploadError}</p>}
       </div>
       <div className="take-actions">
+        {/* biome-ignore lint/a11y/useMediaCaption: the user's own take of one word; no transcript exists */}
         <audio controls src={take.url} aria-label={`Play take ${index + 1}`} preload="none" />
-        <button type="button" className="button button-small button-secondary" onClick={props.onRerecord} disabled={props.disabled}>
+        <button
+          type="button"
+          className="button button-small button-secondary"
+          onClick={props.onRerecord}
+          disabled={props.disabled}
+        >
           Re-record
         </button>
         {take.upload === 'failed' && take.analysis.ok && (

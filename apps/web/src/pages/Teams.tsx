@@ -1,10 +1,10 @@
 import { type FormEvent, useCallback, useEffect, useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router-dom';
-import { ApiError, api } from '../api/client.ts';
+import { type ApiError, api } from '../api/client.ts';
 import type { InvitationOut, ModelSummary, TeamResponse, TeamRole, TeamSummary } from '../api/types.ts';
 import { useAuth } from '../auth/AuthContext.tsx';
 import { PageHeader } from '../components/Layout.tsx';
-import { Alert, Field, Spinner, formatDate, formatDay, usePageTitle } from '../components/ui.tsx';
+import { Alert, Field, formatDate, formatDay, Spinner, usePageTitle } from '../components/ui.tsx';
 
 function NeedsVerification() {
   return (
@@ -55,7 +55,9 @@ export function TeamsPage() {
   return (
     <>
       <PageHeader title="Teams" />
-      <p className="lead">Share models with your team: members can test and download every model shared to the team.</p>
+      <p className="lead">
+        Share models with your team: members can test and download every model shared to the team.
+      </p>
       {error && <Alert>{error}</Alert>}
       <div className="grid-2">
         <section className="card" aria-labelledby="your-teams">
@@ -79,7 +81,14 @@ export function TeamsPage() {
         </section>
         <form className="card" onSubmit={create} aria-labelledby="new-team">
           <h2 id="new-team">Create a team</h2>
-          <Field label="Team name" name="team_name" value={name} onChange={setName} required maxLength={255} />
+          <Field
+            label="Team name"
+            name="team_name"
+            value={name}
+            onChange={setName}
+            required
+            maxLength={255}
+          />
           <button className="button" type="submit" disabled={busy}>
             {busy ? 'Creating…' : 'Create team'}
           </button>
@@ -108,7 +117,10 @@ export function TeamPage() {
     try {
       const t = await api<TeamResponse>(`/api/teams/${teamId}`);
       setTeam(t);
-      const [models, mine] = await Promise.all([api<ModelSummary[]>(`/api/teams/${teamId}/models`), api<ModelSummary[]>('/api/models')]);
+      const [models, mine] = await Promise.all([
+        api<ModelSummary[]>(`/api/teams/${teamId}/models`),
+        api<ModelSummary[]>('/api/models'),
+      ]);
       setShared(models);
       setMyModels(mine.filter((m) => !m.shared && m.team_id === null));
       if (t.my_role !== 'member') setInvites(await api<InvitationOut[]>(`/api/teams/${teamId}/invitations`));
@@ -121,7 +133,7 @@ export function TeamPage() {
     if (user?.email_verified) void load();
   }, [load, user]);
 
-  const run = async (fn: () => Promise<string | undefined | void>) => {
+  const run = async (fn: () => Promise<string | undefined>) => {
     setError(null);
     setNotice(null);
     try {
@@ -184,7 +196,9 @@ export function TeamPage() {
                           value={m.role}
                           onChange={(e) =>
                             run(async () => {
-                              await api(`/api/teams/${teamId}/members/${m.user_id}?role=${e.target.value}`, { method: 'PATCH' });
+                              await api(`/api/teams/${teamId}/members/${m.user_id}?role=${e.target.value}`, {
+                                method: 'PATCH',
+                              });
                               return `${m.name} is now ${e.target.value}.`;
                             })
                           }
@@ -198,23 +212,39 @@ export function TeamPage() {
                     </td>
                     <td>{formatDay(m.joined_at)}</td>
                     <td className="actions">
-                      {m.user_id !== user.id && canManage && m.role !== 'owner' && (isOwner || m.role === 'member') && (
-                        <button
-                          type="button"
-                          className="link-button danger"
-                          onClick={() =>
-                            run(async () => (await api<{ message: string }>(`/api/teams/${teamId}/members/${m.user_id}`, { method: 'DELETE' })).message)
-                          }
-                        >
-                          Remove
-                        </button>
-                      )}
+                      {m.user_id !== user.id &&
+                        canManage &&
+                        m.role !== 'owner' &&
+                        (isOwner || m.role === 'member') && (
+                          <button
+                            type="button"
+                            className="link-button danger"
+                            onClick={() =>
+                              run(
+                                async () =>
+                                  (
+                                    await api<{ message: string }>(
+                                      `/api/teams/${teamId}/members/${m.user_id}`,
+                                      { method: 'DELETE' },
+                                    )
+                                  ).message,
+                              )
+                            }
+                          >
+                            Remove
+                          </button>
+                        )}
                       {isOwner && m.user_id !== user.id && (
                         <button
                           type="button"
                           className="link-button"
                           onClick={() => {
-                            if (!window.confirm(`Make ${m.name} the owner of ${team.name}? You will become an admin.`)) return;
+                            if (
+                              !window.confirm(
+                                `Make ${m.name} the owner of ${team.name}? You will become an admin.`,
+                              )
+                            )
+                              return;
                             void run(async () => {
                               await api(`/api/teams/${teamId}/transfer`, { body: { user_id: m.user_id } });
                               return `${m.name} now owns the team.`;
@@ -244,10 +274,21 @@ export function TeamPage() {
               }}
             >
               <h3>Invite someone</h3>
-              <Field label="Email" name="invite_email" type="email" value={email} onChange={setEmail} required />
+              <Field
+                label="Email"
+                name="invite_email"
+                type="email"
+                value={email}
+                onChange={setEmail}
+                required
+              />
               <div className="field">
                 <label htmlFor="invite-role">Role</label>
-                <select id="invite-role" value={role} onChange={(e) => setRole(e.target.value as 'member' | 'admin')}>
+                <select
+                  id="invite-role"
+                  value={role}
+                  onChange={(e) => setRole(e.target.value as 'member' | 'admin')}
+                >
                   <option value="member">member — use shared models</option>
                   <option value="admin">admin — also invite and share</option>
                 </select>
@@ -263,7 +304,10 @@ export function TeamPage() {
               <ul className="list">
                 {invites.map((inv) => (
                   <li key={inv.id}>
-                    {inv.email} <span className="muted small">({inv.role}, expires {formatDate(inv.expires_at)})</span>{' '}
+                    {inv.email}{' '}
+                    <span className="muted small">
+                      ({inv.role}, expires {formatDate(inv.expires_at)})
+                    </span>{' '}
                     <button
                       type="button"
                       className="link-button danger"
@@ -296,7 +340,14 @@ export function TeamPage() {
                       type="button"
                       className="link-button"
                       onClick={() =>
-                        run(async () => (await api<{ message: string }>(`/api/teams/${teamId}/models/${m.id}`, { method: 'DELETE' })).message)
+                        run(
+                          async () =>
+                            (
+                              await api<{ message: string }>(`/api/teams/${teamId}/models/${m.id}`, {
+                                method: 'DELETE',
+                              })
+                            ).message,
+                        )
                       }
                     >
                       Unshare
@@ -341,7 +392,10 @@ export function TeamPage() {
         <h2 id="leave-title">{isOwner ? 'Delete team' : 'Leave team'}</h2>
         {isOwner ? (
           <>
-            <p>Deleting the team removes all memberships and invitations and unshares its models. Models stay with their owners.</p>
+            <p>
+              Deleting the team removes all memberships and invitations and unshares its models. Models stay
+              with their owners.
+            </p>
             <button
               type="button"
               className="button button-danger"

@@ -1,9 +1,9 @@
 import { useEffect, useRef, useState } from 'react';
 import { Link, useParams } from 'react-router-dom';
-import { ApiError, api, mintDownloadToken } from '../api/client.ts';
+import { type ApiError, api, mintDownloadToken } from '../api/client.ts';
 import type { Stage, TrainingStatus } from '../api/types.ts';
 import { PageHeader } from '../components/Layout.tsx';
-import { Alert, GradeBadge, ProgressBar, Spinner, formatNumber, usePageTitle } from '../components/ui.tsx';
+import { Alert, formatNumber, GradeBadge, ProgressBar, Spinner, usePageTitle } from '../components/ui.tsx';
 
 export const STAGES: { id: Stage; label: string }[] = [
   { id: 'queued', label: 'Queued' },
@@ -39,7 +39,10 @@ export function useTrainingProgress(jobId: number) {
       if (s.epoch && (s.train_loss != null || s.val_loss != null)) {
         setLosses((prev) => {
           const rest = prev.filter((p) => p.epoch !== s.epoch);
-          return [...rest, { epoch: s.epoch as number, train: s.train_loss ?? null, val: s.val_loss ?? null }].sort((a, b) => a.epoch - b.epoch);
+          return [
+            ...rest,
+            { epoch: s.epoch as number, train: s.train_loss ?? null, val: s.val_loss ?? null },
+          ].sort((a, b) => a.epoch - b.epoch);
         });
       }
     };
@@ -121,7 +124,9 @@ function LossChart({ losses }: { losses: { epoch: number; train: number | null; 
   if (losses.length < 2) return null;
   const w = 480;
   const h = 140;
-  const values = losses.flatMap((l) => [l.train, l.val]).filter((v): v is number => v !== null && Number.isFinite(v));
+  const values = losses
+    .flatMap((l) => [l.train, l.val])
+    .filter((v): v is number => v !== null && Number.isFinite(v));
   const max = Math.max(...values, 1e-6);
   const maxEpoch = losses[losses.length - 1].epoch;
   const x = (e: number) => ((e - losses[0].epoch) / Math.max(1, maxEpoch - losses[0].epoch)) * (w - 20) + 10;
@@ -138,7 +143,8 @@ function LossChart({ losses }: { losses: { epoch: number; train: number | null; 
         <path d={path('val')} className="line-val" fill="none" />
       </svg>
       <figcaption>
-        <span className="key key-train">training loss</span> <span className="key key-val">validation loss</span>
+        <span className="key key-train">training loss</span>{' '}
+        <span className="key key-val">validation loss</span>
       </figcaption>
     </figure>
   );
@@ -148,7 +154,11 @@ export function TrainingPage() {
   const jobId = Number(useParams().jobId);
   usePageTitle(`Training job ${jobId}`);
   const { status, error, transport, losses } = useTrainingProgress(jobId);
-  const [cancelState, setCancelState] = useState<{ busy: boolean; message: string | null; error: string | null }>({ busy: false, message: null, error: null });
+  const [cancelState, setCancelState] = useState<{
+    busy: boolean;
+    message: string | null;
+    error: string | null;
+  }>({ busy: false, message: null, error: null });
   const headingRef = useRef<HTMLHeadingElement>(null);
 
   if (!Number.isInteger(jobId) || jobId < 1) return <Alert>Invalid job id.</Alert>;
@@ -186,9 +196,20 @@ export function TrainingPage() {
         </h2>
         <ol className="stages" aria-label="Training stages">
           {STAGES.map((s, i) => {
-            const state = status.status === 'completed' || i < stageIndex ? 'done' : i === stageIndex ? (terminal ? status.status : 'active') : 'todo';
+            const state =
+              status.status === 'completed' || i < stageIndex
+                ? 'done'
+                : i === stageIndex
+                  ? terminal
+                    ? status.status
+                    : 'active'
+                  : 'todo';
             return (
-              <li key={s.id} className={`stage stage-${state}`} aria-current={i === stageIndex && !terminal ? 'step' : undefined}>
+              <li
+                key={s.id}
+                className={`stage stage-${state}`}
+                aria-current={i === stageIndex && !terminal ? 'step' : undefined}
+              >
                 {s.label}
               </li>
             );
@@ -196,7 +217,8 @@ export function TrainingPage() {
         </ol>
         <ProgressBar value={status.progress ?? 0} label="Training progress" />
         <p className="progress-text" aria-live="polite">
-          <strong>{Math.round(status.progress ?? 0)}%</strong> · {status.message ?? status.stage ?? status.status}
+          <strong>{Math.round(status.progress ?? 0)}%</strong> ·{' '}
+          {status.message ?? status.stage ?? status.status}
         </p>
         <dl className="facts">
           {status.status === 'queued' && (
@@ -232,7 +254,12 @@ export function TrainingPage() {
         </dl>
         <LossChart losses={losses} />
         {!terminal && (
-          <button type="button" className="button button-secondary" onClick={cancel} disabled={cancelState.busy || cancelState.message !== null}>
+          <button
+            type="button"
+            className="button button-secondary"
+            onClick={cancel}
+            disabled={cancelState.busy || cancelState.message !== null}
+          >
             {cancelState.busy ? 'Cancelling…' : 'Cancel training'}
           </button>
         )}
@@ -256,7 +283,10 @@ export function TrainingPage() {
         <div className="card">
           <Alert>{status.error ?? 'Training failed.'}</Alert>
           {status.error_code === 'quality_gate' && (
-            <p>The model did not reach a usable quality. Re-record with the tips above or choose a longer phrase.</p>
+            <p>
+              The model did not reach a usable quality. Re-record with the tips above or choose a longer
+              phrase.
+            </p>
           )}
           <Link className="button" to="/record">
             Try again

@@ -5,7 +5,17 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -58,10 +68,14 @@ export async function buildWeb(): Promise<void> {
       statSync(path.join(webRoot, 'vite.config.ts')).mtimeMs,
     );
     if (existsSync(built) && statSync(built).mtimeMs > sources) return;
-    const r = spawnSync(process.execPath, [path.join(webRoot, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'error'], {
-      cwd: webRoot,
-      encoding: 'utf8',
-    });
+    const r = spawnSync(
+      process.execPath,
+      [path.join(webRoot, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'error'],
+      {
+        cwd: webRoot,
+        encoding: 'utf8',
+      },
+    );
     if (r.status !== 0) throw new Error(`vite build failed:\n${r.stdout}\n${r.stderr}`);
   } finally {
     rmSync(lock, { recursive: true, force: true });
@@ -121,7 +135,13 @@ function wavFiles(word: 'computer' | 'snowboy'): string[] {
  * A fake-microphone file: the phrase of each chosen clip (found with the console's own `findSpeech`) followed by
  * silence, so every `period` seconds the microphone says the word once. Chromium loops the file.
  */
-export function makeFakeMicFile(name: string, word: 'computer' | 'snowboy', from: number, count: number, period = 1.6): string {
+export function makeFakeMicFile(
+  name: string,
+  word: 'computer' | 'snowboy',
+  from: number,
+  count: number,
+  period = 1.6,
+): string {
   mkdirSync(artifactsDir, { recursive: true });
   const periodSamples = Math.round(period * 16000);
   const parts: Int16Array[] = [];
@@ -144,7 +164,7 @@ export function makeFakeMicFile(name: string, word: 'computer' | 'snowboy', from
   let seed = 12345;
   for (let i = 0; i < total.length; i++) {
     seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-    total[i] = Math.max(-32768, Math.min(32767, total[i] + Math.round(((seed / 0x7fffffff) - 0.5) * 30)));
+    total[i] = Math.max(-32768, Math.min(32767, total[i] + Math.round((seed / 0x7fffffff - 0.5) * 30)));
   }
   const out = path.join(artifactsDir, `${name}.wav`);
   writeFileSync(out, Buffer.from(encodeWav(total, 16000)));
@@ -188,12 +208,16 @@ export interface RunningServer {
 }
 
 /** Starts `violawake serve` (API + workers) on a free port with its own database and data directory. */
-export async function startServer(name: string, env: Record<string, string> = {}, opts: { keepEngineCache?: boolean } = {}): Promise<RunningServer> {
+export async function startServer(
+  name: string,
+  env: Record<string, string> = {},
+  opts: { keepEngineCache?: boolean } = {},
+): Promise<RunningServer> {
   mkdirSync(artifactsDir, { recursive: true });
   const dataDir = mkdtempSync(path.join(tmpdir(), 'vw-web-'));
   // The engine caches synthetic speech and lexicons under <data dir>/engine; a journey that trains keeps them in
-  // a persistent (git-ignored) data dir so reruns do not regenerate them, while storage stays per run.
-  const serverDataDir = opts.keepEngineCache ? path.join(artifactsDir, 'engine-data') : dataDir;
+  // a persistent data dir outside the repository so reruns do not regenerate them; storage stays per run.
+  const serverDataDir = opts.keepEngineCache ? path.join(tmpdir(), 'violawake-web-e2e-engine-data') : dataDir;
   mkdirSync(serverDataDir, { recursive: true });
   const dbName = `vwweb_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
   await adminQuery(`CREATE DATABASE ${dbName}`);
@@ -268,7 +292,11 @@ export async function startServer(name: string, env: Record<string, string> = {}
     logFile,
     exit: () => exitInfo,
     async has(method: string, route: string) {
-      const res = await fetch(url + route, { method, headers: { 'Content-Type': 'application/json' }, body: method === 'GET' ? undefined : '{}' });
+      const res = await fetch(url + route, {
+        method,
+        headers: { 'Content-Type': 'application/json' },
+        body: method === 'GET' ? undefined : '{}',
+      });
       if (res.status !== 404) return true;
       const body = (await res.json().catch(() => ({}))) as { detail?: unknown };
       return body.detail !== 'Not Found';
@@ -284,7 +312,9 @@ const readRepo = (rel: string) => {
 
 /** Whether the engine's training pipeline (`trainWakeWord` in packages/engine/src/pipeline/train.ts) exists. */
 export function hasTrainingPipeline(): boolean {
-  return /export\s+(async\s+)?function\s+trainWakeWord\b/.test(readRepo('packages/engine/src/pipeline/train.ts'));
+  return /export\s+(async\s+)?function\s+trainWakeWord\b/.test(
+    readRepo('packages/engine/src/pipeline/train.ts'),
+  );
 }
 
 /**
