@@ -616,3 +616,62 @@ describe('with the S3 backend (s3rver)', () => {
     expect(await storage.exists(key)).toBe(false);
   });
 });
+
+describe('on the embedded database (PGlite)', () => {
+  let lite: TestServer;
+  beforeAll(async () => {
+    lite = await startTestServer({ driver: 'pglite', workers: false });
+  });
+  afterAll(async () => {
+    await lite?.close();
+  });
+
+  it('upload (cap check, id allocation), list, playback, 409 and delete work unchanged', async () => {
+    const user = await createUser(lite);
+    const ids: number[] = [];
+    for (const bytes of [realWav(90), OGG]) {
+      const { body, contentType } = uploadBody(bytes, 'Hey Computer');
+      const res = await lite.app.inject({
+        method: 'POST',
+        url: '/api/recordings/upload',
+        headers: { 'content-type': contentType, ...user.headers },
+        payload: body,
+      });
+      expect(res.statusCode).toBe(200);
+      ids.push(res.json().recording_id);
+    }
+    const list = await lite.app.inject({
+      method: 'GET',
+      url: '/api/recordings?wake_word=hey%20computer',
+      headers: user.headers,
+    });
+    expect(list.json().map((r: { id: number }) => r.id)).toEqual([...ids].reverse());
+    const audio = await lite.app.inject({
+      method: 'GET',
+      url: `/api/recordings/${ids[0]}/audio`,
+      headers: user.headers,
+    });
+    expect(audio.statusCode).toBe(200);
+    expect(
+      Buffer.from(wavSamples(audio.rawPayload).buffer).equals(
+        Buffer.from(pcm16DataSamples(realWav(90)).buffer),
+      ),
+    ).toBe(true);
+    await lite.ctx.database.query(
+      `INSERT INTO training_jobs (user_id, wake_word, recording_ids, priority, usage_period_start, status)
+       VALUES ($1, 'hey computer', ARRAY[$2::bigint], 0, date_trunc('month', now()), 'running')`,
+      [user.id, ids[1]],
+    );
+    expect(
+      (await lite.app.inject({ method: 'DELETE', url: `/api/recordings/${ids[1]}`, headers: user.headers }))
+        .statusCode,
+    ).toBe(409);
+    expect(
+      (await lite.app.inject({ method: 'DELETE', url: `/api/recordings/${ids[0]}`, headers: user.headers }))
+        .statusCode,
+    ).toBe(204);
+    expect(await getStorage(lite.ctx).list(`recordings/${user.id}/`)).toEqual([
+      `recordings/${user.id}/${ids[1]}.wav`,
+    ]);
+  });
+});
