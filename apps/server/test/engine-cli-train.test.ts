@@ -45,7 +45,7 @@ describe('violawake train', () => {
     const few = cli('train', '--wake-word', 'computer', '--recordings', join(dir, 'few'), '--out', join(dir, 'o'), '--data-dir', dataDir);
     expect(few.code).toBe(2);
     expect(few.err).toMatch(/At least 5 are required/);
-  });
+  }, 300_000);
 
   it('trains from a folder of recordings and writes the model, manifest and bundle', () => {
     const out = join(dir, 'out');
@@ -70,5 +70,5 @@ describe('violawake train', () => {
     expect(zip.subarray(0, 4).toString('latin1')).toBe('PK\u0003\u0004');
     expect(zip.includes(Buffer.from('computer/computer.onnx'))).toBe(true);
     expect(zip.includes(Buffer.from('computer/embedding_model.onnx'))).toBe(true);
-  });
+  }, 1_500_000);
 });
