@@ -46,11 +46,7 @@ describe.skipIf(!hasChromium)('journey: record, train, live test, download', () 
   beforeAll(async () => {
     await buildWeb();
     // The quick negative bank (scale 0.02, as `violawake bank build --quick`) keeps a cold start to minutes.
-    server = await startServer(
-      'journey',
-      { ...trainingEnv(), VIOLAWAKE_ENGINE_BANK_SCALE: '0.02' },
-      { keepEngineCache: true },
-    );
+    server = await startServer('journey', { VIOLAWAKE_ENGINE_BANK_SCALE: '0.02' }, { keepEngineCache: true });
     routes.upload = await server.has('POST', '/api/recordings/upload');
     routes.training = await server.has('POST', '/api/training/start');
     routes.models = await server.has('GET', '/api/models');

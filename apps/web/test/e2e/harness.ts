@@ -316,13 +316,3 @@ export function hasTrainingPipeline(): boolean {
     readRepo('packages/engine/src/pipeline/train.ts'),
   );
 }
-
-/**
- * Server environment that makes its training child load the engine's real pipeline: the child imports
- * `@violawake/engine` unless `VIOLAWAKE_TRAINING_PIPELINE_MODULE` names another module, and while the engine's main
- * entry does not export `trainWakeWord` yet, this points it at the pipeline module itself.
- */
-export function trainingEnv(): Record<string, string> {
-  if (/trainWakeWord|pipeline\/train/.test(readRepo('packages/engine/src/index.ts'))) return {};
-  return { VIOLAWAKE_TRAINING_PIPELINE_MODULE: '@violawake/engine/pipeline/train' };
-}
