@@ -16,7 +16,6 @@ import {
   type RunningServer,
   screenshot,
   startServer,
-  trainingEnv,
   watchConsole,
 } from './e2e/harness.ts';
 
