@@ -287,4 +287,50 @@ describe.skipIf(!hasChromium)('console pages in Chromium', () => {
     await o.context.close();
     await i.context.close();
   }, 120_000);
+
+  it('starts a text-only training and cancels it from the training page', async (ctx) => {
+    if (!hasAuth || !(await server.has('POST', '/api/training/start'))) {
+      console.warn('SKIPPED: the server has no /api/training/start yet');
+      ctx.skip();
+    }
+    const res = await fetch(`${server.url}/api/auth/register`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({
+        email: `text-${Date.now()}@example.com`,
+        password: 'text only password',
+        name: 'Tex',
+      }),
+    });
+    expect(res.status).toBe(201);
+    const { token } = (await res.json()) as { token: string };
+    const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+    await context.addInitScript((t) => localStorage.setItem('violawake.token', t), token);
+    const page = await context.newPage();
+    const log = watchConsole(page);
+    await page.goto(`${server.url}/record`);
+    await page.getByLabel('Wake word or phrase').fill('Hey Viola');
+    await page.getByLabel(/From text only/).check();
+    await page.getByRole('button', { name: 'Train from text' }).click();
+    await page.waitForURL(/\/training\/\d+$/);
+    const jobId = Number(new URL(page.url()).pathname.split('/').pop());
+    await expect.poll(() => page.locator('.status').first().textContent()).toMatch(/queued|running/);
+    // The job was submitted as text-only: no recordings, and the API reports it as such.
+    const job = (await (
+      await fetch(`${server.url}/api/jobs/${jobId}`, { headers: { Authorization: `Bearer ${token}` } })
+    ).json()) as {
+      wake_word: string;
+      text_only?: boolean;
+    };
+    expect(job.wake_word).toBe('hey viola');
+    expect(job.text_only).toBe(true);
+    await page.getByRole('button', { name: 'Cancel training' }).click();
+    await expect
+      .poll(() => page.locator('.status').first().textContent(), { timeout: 60_000 })
+      .toBe('cancelled');
+    await expect.poll(() => page.getByText('This training was cancelled.').count()).toBe(1);
+    await screenshot(page, 'training-cancelled');
+    expect(log.errors).toEqual([]);
+    await context.close();
+  }, 120_000);
 });
