@@ -5,7 +5,7 @@
  * engine; the real engine runs end to end in training-e2e.test.ts.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { getStorage } from '../src/core/storage/index.ts';
 import { startTestServer, type TestServer } from './helpers/app.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/db.ts';
-import { SERVER_BIN } from './helpers/repo.ts';
+import { SERVER_BIN, SHARED_DATA } from './helpers/repo.ts';
 import { createUser, type TestUser } from './helpers/users.ts';
 
 const FAKE = fileURLToPath(new URL('./fixtures/fake-pipeline.ts', import.meta.url));
@@ -35,9 +35,7 @@ async function waitFor<T>(fn: () => Promise<T | null | undefined | false>, ms = 
 async function addRecordings(server: TestServer, userId: number, word: string, n: number): Promise<number[]> {
   const ids: number[] = [];
   const storage = getStorage(server.ctx);
-  const wav = await import('node:fs').then((fs) =>
-    fs.readFileSync(path.resolve(fileURLToPath(new URL('../../../', import.meta.url)), '../shared/data/picovoice-dev/computer/0386da81-9db7-499c-b4f8-910beec53c23.wav')),
-  );
+  const wav = readFileSync(path.join(SHARED_DATA, 'computer/0386da81-9db7-499c-b4f8-910beec53c23.wav'));
   for (let i = 0; i < n; i++) {
     const r = await server.ctx.database.query<{ id: number }>(
       `INSERT INTO recordings (user_id, wake_word, filename, storage_key, source_format, duration_s, size_bytes)
