@@ -113,11 +113,12 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     if (opts.handleSignals) {
       const onSignal = (signal: string) => {
         logger.info({ signal }, 'shutting down');
+        const exit = (code: number) => logger.flush(() => process.exit(code));
         close().then(
-          () => process.exit(0),
+          () => exit(0),
           (err) => {
             logger.error({ err }, 'shutdown failed');
-            process.exit(1);
+            exit(1);
           },
         );
       };

@@ -129,6 +129,8 @@ describe('two servers started at the same moment on one empty PostgreSQL databas
       children.push(child);
     });
     await Promise.all(ports.map((p, i) => waitReady(`http://127.0.0.1:${p}`, children[i]!, 60_000)));
+    // Log lines are written asynchronously: wait until both start-up lines arrived.
+    for (let i = 0; i < 100 && !logs.every((l) => l.includes('database migrated')); i++) await new Promise((r) => setTimeout(r, 100));
     const applied = logs.map((l) => {
       const line = l.split('\n').find((x) => x.includes('database migrated'));
       return line ? JSON.parse(line).applied : null;

@@ -46,15 +46,19 @@ describe('graceful shutdown', () => {
       await new Promise((r) => setTimeout(r, 300));
       const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
       child.kill('SIGTERM');
-      await new Promise((r) => setTimeout(r, 500));
-      // New connections are refused once the listener is closed.
-      const refused = await fetch(`http://127.0.0.1:${port}/api/health/live`).then(
-        () => false,
-        () => true,
-      );
+      // New connections are refused once the listener is closed (while the in-flight request keeps it alive).
+      let refused = false;
+      for (let i = 0; i < 100 && !refused; i++) {
+        refused = await fetch(`http://127.0.0.1:${port}/api/health/live`).then(
+          () => false,
+          () => true,
+        );
+        if (!refused) await new Promise((r) => setTimeout(r, 100));
+      }
       expect(refused).toBe(true);
+      expect(child.exitCode).toBeNull();
       sock.write(body.slice(1000));
-      await new Promise((r) => setTimeout(r, 500));
+      for (let i = 0; i < 100 && !response.includes('"detail"'); i++) await new Promise((r) => setTimeout(r, 100));
       expect(response).toMatch(/^HTTP\/1\.1 404/);
       expect(response).toContain('{"detail":"Not Found"}');
       expect(await exited).toBe(0);
