@@ -18,7 +18,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { createTestDatabase } from '../apps/server/test/helpers/db.ts';
-import { eventPayload, signPayload, startStripeStub, subscriptionObject, TEST_WEBHOOK_SECRET, type TestEvent } from '../apps/server/test/helpers/stripe-stub.ts';
+import {
+  eventPayload,
+  signPayload,
+  startStripeStub,
+  subscriptionObject,
+  TEST_WEBHOOK_SECRET,
+  type TestEvent,
+} from '../apps/server/test/helpers/stripe-stub.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BIN = path.join(ROOT, 'apps/server/bin/violawake.mjs');
@@ -143,7 +150,8 @@ async function main() {
   try {
     await waitReady(url, child, () => out);
     await client.connect();
-    const pgVersion = ((await client.query('SHOW server_version')).rows[0] as { server_version: string }).server_version;
+    const pgVersion = ((await client.query('SHOW server_version')).rows[0] as { server_version: string })
+      .server_version;
     await client.query(
       `INSERT INTO users (email, password_hash, name, email_verified)
        SELECT 'bench-' || g || '@example.com', 'x', 'Bench', true FROM generate_series(1, $1::int) g`,
@@ -153,7 +161,9 @@ async function main() {
       `INSERT INTO subscriptions (user_id, tier, status, stripe_customer_id, stripe_subscription_id)
        SELECT id, 'developer', 'active', 'cus_bench_' || id, 'sub_bench_' || id FROM users`,
     );
-    const ids = (await client.query('SELECT id FROM users ORDER BY id')).rows.map((r: { id: string }) => Number(r.id));
+    const ids = (await client.query('SELECT id FROM users ORDER BY id')).rows.map((r: { id: string }) =>
+      Number(r.id),
+    );
 
     const t0 = Math.floor(Date.now() / 1000) - 3600;
     const events: TestEvent[] = [];
@@ -169,38 +179,75 @@ async function main() {
               id: `evt_bench_${i}`,
               type: 'invoice.payment_failed',
               created: t0 + i,
-              object: { id: `in_bench_${i}`, customer, attempt_count: 1, parent: { subscription_details: { subscription } } },
+              object: {
+                id: `in_bench_${i}`,
+                customer,
+                attempt_count: 1,
+                parent: { subscription_details: { subscription } },
+              },
             }
           : kind === 1
             ? {
                 id: `evt_bench_${i}`,
                 type: 'customer.subscription.updated',
                 created: t0 + i,
-                object: subscriptionObject({ id: subscription, customer, status: 'active', price: i % 2 ? PRICE_BIZ : PRICE_DEV }),
+                object: subscriptionObject({
+                  id: subscription,
+                  customer,
+                  status: 'active',
+                  price: i % 2 ? PRICE_BIZ : PRICE_DEV,
+                }),
               }
             : {
                 id: `evt_bench_${i}`,
                 type: 'invoice.paid',
                 created: t0 + i,
-                object: { id: `in_bench_paid_${i}`, customer, parent: { subscription_details: { subscription } } },
+                object: {
+                  id: `in_bench_paid_${i}`,
+                  customer,
+                  parent: { subscription_details: { subscription } },
+                },
               },
       );
     }
     const bodies = events.map(eventPayload);
     // Warm-up (JIT, connection pool), on events outside the measured set.
-    await run('warmup', url, Array.from({ length: 200 }, (_, i) => eventPayload({ id: `evt_warm_${i}`, type: 'ping', created: t0, object: { id: 'x' } })), CONCURRENCY);
+    await run(
+      'warmup',
+      url,
+      Array.from({ length: 200 }, (_, i) =>
+        eventPayload({ id: `evt_warm_${i}`, type: 'ping', created: t0, object: { id: 'x' } }),
+      ),
+      CONCURRENCY,
+    );
 
     const loadBefore = os.loadavg()[0]!;
     const distinct = await run('distinct', url, bodies, CONCURRENCY);
     const duplicate = await run('duplicate', url, bodies, CONCURRENCY);
     const hotBody = bodies[0]!;
-    const hot = await run('hot_duplicate', url, Array.from({ length: HOT }, () => hotBody), CONCURRENCY);
+    const hot = await run(
+      'hot_duplicate',
+      url,
+      Array.from({ length: HOT }, () => hotBody),
+      CONCURRENCY,
+    );
 
     const loadAfter = os.loadavg()[0]!;
-    const rows = Number((await client.query(`SELECT count(*) FROM processed_stripe_events WHERE event_id LIKE 'evt_bench_%'`)).rows[0].count);
-    const emails = Number((await client.query(`SELECT count(*) FROM email_outbox WHERE template = 'payment_failed'`)).rows[0].count);
+    const rows = Number(
+      (await client.query(`SELECT count(*) FROM processed_stripe_events WHERE event_id LIKE 'evt_bench_%'`))
+        .rows[0].count,
+    );
+    const emails = Number(
+      (await client.query(`SELECT count(*) FROM email_outbox WHERE template = 'payment_failed'`)).rows[0]
+        .count,
+    );
     const expectedEmails = events.filter((e) => e.type === 'invoice.payment_failed').length;
-    const correct = rows === EVENTS && emails === expectedEmails && distinct.non_200 === 0 && duplicate.non_200 === 0 && hot.non_200 === 0;
+    const correct =
+      rows === EVENTS &&
+      emails === expectedEmails &&
+      distinct.non_200 === 0 &&
+      duplicate.non_200 === 0 &&
+      hot.non_200 === 0;
 
     const result = {
       benchmark: 'billing webhook ingestion',
@@ -210,7 +257,10 @@ async function main() {
         cpu_model: os.cpus()[0]?.model ?? 'unknown',
         node: process.version,
         postgresql: pgVersion,
-        load_average_1m: { before: Math.round(loadBefore * 100) / 100, after: Math.round(loadAfter * 100) / 100 },
+        load_average_1m: {
+          before: Math.round(loadBefore * 100) / 100,
+          after: Math.round(loadAfter * 100) / 100,
+        },
       },
       setup: {
         server: 'violawake serve --no-workers (child process), PostgreSQL on 127.0.0.1, pool 10',
@@ -218,13 +268,20 @@ async function main() {
         users: USERS,
         concurrency: CONCURRENCY,
         mix: '1/3 invoice.payment_failed (state + outbox email), 1/3 customer.subscription.updated, 1/3 invoice.paid',
-        signing: 'real stripe SDK generateTestHeaderString; server verifies with webhooks.constructEvent (tolerance 300 s)',
+        signing:
+          'real stripe SDK generateTestHeaderString; server verifies with webhooks.constructEvent (tolerance 300 s)',
       },
       distinct_events_per_second: distinct.per_second,
       duplicate_events_per_second: duplicate.per_second,
       hot_duplicate_events_per_second: hot.per_second,
       phases: [distinct, duplicate, hot],
-      checks: { processed_rows: rows, expected_rows: EVENTS, payment_failed_emails: emails, expected_emails: expectedEmails, correct },
+      checks: {
+        processed_rows: rows,
+        expected_rows: EVENTS,
+        payment_failed_emails: emails,
+        expected_emails: expectedEmails,
+        correct,
+      },
     };
     const dir = path.join(ROOT, 'bench/results');
     mkdirSync(dir, { recursive: true });

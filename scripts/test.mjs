@@ -9,7 +9,14 @@ mkdirSync(new URL('../test-results', import.meta.url), { recursive: true });
 const report = fileURLToPath(new URL('../test-results/vitest.json', import.meta.url));
 const r = spawnSync(
   'npx',
-  ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...process.argv.slice(2)],
+  [
+    'vitest',
+    'run',
+    '--reporter=default',
+    '--reporter=json',
+    `--outputFile.json=${report}`,
+    ...process.argv.slice(2),
+  ],
   { cwd: root, stdio: 'inherit' },
 );
 if (existsSync(report)) {

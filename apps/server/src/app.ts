@@ -9,7 +9,13 @@ import cors from '@fastify/cors';
 import fastifyStatic from '@fastify/static';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { routes as authRoutes } from './auth/routes.ts';
 import { routes as billingRoutes } from './billing/routes.ts';
@@ -77,7 +83,11 @@ export async function buildApp(ctx: AppContext, opts: BuildAppOptions = {}): Pro
     reply.header('X-Frame-Options', 'DENY');
     reply.header('Referrer-Policy', 'strict-origin-when-cross-origin');
     const url = request.url;
-    const csp = url.startsWith('/api/docs') ? DOCS_CSP : url.startsWith('/api') || url.startsWith('/metrics') ? API_CSP : WEB_CSP;
+    const csp = url.startsWith('/api/docs')
+      ? DOCS_CSP
+      : url.startsWith('/api') || url.startsWith('/metrics')
+        ? API_CSP
+        : WEB_CSP;
     reply.header('Content-Security-Policy', csp);
     if (production) reply.header('Strict-Transport-Security', 'max-age=31536000; includeSubDomains');
     if (url.startsWith('/api/auth')) reply.header('Cache-Control', 'no-store');
@@ -136,7 +146,11 @@ export async function buildApp(ctx: AppContext, opts: BuildAppOptions = {}): Pro
         },
         components: {
           securitySchemes: {
-            bearer: { type: 'http', scheme: 'bearer', description: 'Access token or personal API key (vw_...)' },
+            bearer: {
+              type: 'http',
+              scheme: 'bearer',
+              description: 'Access token or personal API key (vw_...)',
+            },
             admin: { type: 'apiKey', in: 'header', name: 'X-Admin-Token' },
           },
         },
@@ -146,7 +160,9 @@ export async function buildApp(ctx: AppContext, opts: BuildAppOptions = {}): Pro
     await app.register(swaggerUi, { routePrefix: '/api/docs', staticCSP: false });
     app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
     app.get('/docs', { schema: { hide: true } }, async (_req, reply) => reply.redirect('/api/docs', 308));
-    app.get('/openapi.json', { schema: { hide: true } }, async (_req, reply) => reply.redirect('/api/openapi.json', 308));
+    app.get('/openapi.json', { schema: { hide: true } }, async (_req, reply) =>
+      reply.redirect('/api/openapi.json', 308),
+    );
   }
 
   await app.register(opsRoutes(ctx));
@@ -158,10 +174,16 @@ export async function buildApp(ctx: AppContext, opts: BuildAppOptions = {}): Pro
   await app.register(teamRoutes(ctx), { prefix: '/api/teams' });
 
   if (opts.serveWeb !== false && existsSync(path.join(WEB_DIST, 'index.html'))) {
-    await app.register(fastifyStatic, { root: WEB_DIST, prefix: '/', wildcard: false, index: ['index.html'] });
+    await app.register(fastifyStatic, {
+      root: WEB_DIST,
+      prefix: '/',
+      wildcard: false,
+      index: ['index.html'],
+    });
     notFound.fallback = (request: FastifyRequest, reply: FastifyReply) => {
       const p = request.url.split('?')[0] ?? '/';
-      if ((request.method !== 'GET' && request.method !== 'HEAD') || p.startsWith('/api') || p === '/metrics') return false;
+      if ((request.method !== 'GET' && request.method !== 'HEAD') || p.startsWith('/api') || p === '/metrics')
+        return false;
       if (path.extname(p)) return false;
       reply.header('Cache-Control', 'no-cache');
       reply.sendFile('index.html');

@@ -3,7 +3,7 @@
  * bank, bench). Exit codes: 0 success, 1 usage error, 2 invalid input or configuration, 3 quality gate (train).
  */
 import { parseArgs } from 'node:util';
-import { ConfigError, type Config, loadConfig } from './core/config.ts';
+import { type Config, ConfigError, loadConfig } from './core/config.ts';
 import { openDatabase } from './core/db/client.ts';
 import { runMigrations } from './core/db/migrate.ts';
 
@@ -47,7 +47,11 @@ function config(): Config {
 }
 
 async function serve(argv: string[], forceWorkersOnly = false): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { 'no-workers': { type: 'boolean', default: false } }, strict: true });
+  const { values } = parseArgs({
+    args: argv,
+    options: { 'no-workers': { type: 'boolean', default: false } },
+    strict: true,
+  });
   const base = config();
   const workersOnly = forceWorkersOnly;
   let role = base.role;

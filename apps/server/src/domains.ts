@@ -2,12 +2,13 @@
  * The domains' hooks into the process lifecycle. Each domain that needs start-up work (create its storage client,
  * mailer, ...) or background workers (outbox delivery, training jobs, retention) adds one entry here.
  */
-import { billingDomain } from './billing/domain.ts';
+
 import { authDomain } from './auth/domain.ts';
+import { billingDomain } from './billing/domain.ts';
 import type { AppContext } from './core/context.ts';
-import { trainingDomain } from './training/domain.ts';
 import { modelsDomain } from './models/domain.ts';
 import { opsDomain } from './ops/domain.ts';
+import { trainingDomain } from './training/domain.ts';
 
 export interface DomainModule {
   name: string;

@@ -41,7 +41,11 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   for (const w of config.warnings) logger.warn(w);
   for (const dir of [config.dataDir, config.tmpDir]) mkdirSync(dir, { recursive: true });
 
-  const database = await openDatabase({ dbUrl: config.dbUrl, dataDir: config.dataDir, poolMax: config.dbPoolMax });
+  const database = await openDatabase({
+    dbUrl: config.dbUrl,
+    dataDir: config.dataDir,
+    poolMax: config.dbPoolMax,
+  });
   const stoppers: (() => Promise<void>)[] = [];
   const listenerStoppers: (() => Promise<void>)[] = [];
   let app: FastifyInstance | null = null;
@@ -94,7 +98,8 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
         timer.unref();
         try {
           // Event streams end first (they would otherwise hold the HTTP server open), then in-flight requests drain.
-          for (const stop of listenerStoppers) await stop().catch((err) => logger.error({ err }, 'error while stopping a listener'));
+          for (const stop of listenerStoppers)
+            await stop().catch((err) => logger.error({ err }, 'error while stopping a listener'));
           if (app) await app.close();
           if (metricsApp) await metricsApp.close();
           for (const stop of stoppers.reverse()) {

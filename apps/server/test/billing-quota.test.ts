@@ -25,7 +25,6 @@ async function insertUser(email: string): Promise<number> {
   return Number(rows[0]!.id);
 }
 
-
 describe('tiers and periods', () => {
   it('maps status to the effective tier', () => {
     expect(effectiveTier({ tier: 'developer', status: 'active' })).toBe('developer');
@@ -37,7 +36,12 @@ describe('tiers and periods', () => {
     expect(TIERS.free.monthlyTrainings).toBe(3);
     expect(TIERS.developer.monthlyTrainings).toBe(20);
     expect(TIERS.business.monthlyTrainings).toBeNull();
-    expect([TIERS.free.priority, TIERS.developer.priority, TIERS.business.priority, TIERS.enterprise.priority]).toEqual([0, 10, 20, 30]);
+    expect([
+      TIERS.free.priority,
+      TIERS.developer.priority,
+      TIERS.business.priority,
+      TIERS.enterprise.priority,
+    ]).toEqual([0, 10, 20, 30]);
   });
 
   it('uses UTC calendar months, including December and leap February', () => {
@@ -48,7 +52,9 @@ describe('tiers and periods', () => {
     expect(feb.start.toISOString()).toBe('2028-02-01T00:00:00.000Z');
     expect(feb.end.toISOString()).toBe('2028-03-01T00:00:00.000Z');
     // 00:30 on March 1st at +01:00 is still February in UTC.
-    expect(usagePeriod(new Date('2026-03-01T00:30:00+01:00')).start.toISOString()).toBe('2026-02-01T00:00:00.000Z');
+    expect(usagePeriod(new Date('2026-03-01T00:30:00+01:00')).start.toISOString()).toBe(
+      '2026-02-01T00:00:00.000Z',
+    );
   });
 });
 
@@ -90,7 +96,9 @@ describe.each(DRIVERS)('quota on %s', (driver) => {
       const err = r.reason as HttpError;
       expect(err).toBeInstanceOf(HttpError);
       expect(err.statusCode).toBe(403);
-      expect(err.detail).toBe('Monthly training limit reached (3/3). Upgrade your plan to train more models.');
+      expect(err.detail).toBe(
+        'Monthly training limit reached (3/3). Upgrade your plan to train more models.',
+      );
       expect(err.headers['X-Upgrade-URL']).toBe('/pricing');
     }
     const usage = await usageFor(database.db, userId, now);
@@ -101,7 +109,9 @@ describe.each(DRIVERS)('quota on %s', (driver) => {
       period_end: '2026-12-01T00:00:00.000Z',
     });
     // A new month starts from zero.
-    const next = await database.db.transaction((tx) => checkAndChargeQuota(tx, userId, new Date('2026-12-01T00:00:00Z')));
+    const next = await database.db.transaction((tx) =>
+      checkAndChargeQuota(tx, userId, new Date('2026-12-01T00:00:00Z')),
+    );
     expect(next).toMatchObject({ tier: 'free', priority: 0, used: 1, limit: 3 });
     expect(next.periodStart.toISOString()).toBe('2026-12-01T00:00:00.000Z');
   });
@@ -128,17 +138,21 @@ describe.each(DRIVERS)('quota on %s', (driver) => {
     const userId = await insertUser('paid@example.com');
     const now = new Date('2026-11-20T10:00:00Z');
     await database.db.transaction((tx) => lockSubscription(tx, userId));
-    await database.query(`UPDATE subscriptions SET tier = 'business', status = 'active' WHERE user_id = $1`, [userId]);
+    await database.query(`UPDATE subscriptions SET tier = 'business', status = 'active' WHERE user_id = $1`, [
+      userId,
+    ]);
     for (let i = 0; i < 5; i++) {
       const r = await database.db.transaction((tx) => checkAndChargeQuota(tx, userId, now));
       expect(r).toMatchObject({ tier: 'business', priority: 20, limit: null, used: i + 1 });
     }
     expect((await usageFor(database.db, userId, now)).models_limit).toBeNull();
     await database.query(`UPDATE subscriptions SET status = 'past_due' WHERE user_id = $1`, [userId]);
-    await expect(database.db.transaction((tx) => checkAndChargeQuota(tx, userId, now))).rejects.toMatchObject({
-      statusCode: 403,
-      detail: 'Monthly training limit reached (5/3). Upgrade your plan to train more models.',
-    });
+    await expect(database.db.transaction((tx) => checkAndChargeQuota(tx, userId, now))).rejects.toMatchObject(
+      {
+        statusCode: 403,
+        detail: 'Monthly training limit reached (5/3). Upgrade your plan to train more models.',
+      },
+    );
     expect((await usageFor(database.db, userId, now)).models_limit).toBe(3);
   });
 });

@@ -5,7 +5,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from './helpers/app.ts';
-import { deliver, newId, startStripeStub, type StripeStub, subscriptionObject, TEST_WEBHOOK_SECRET } from './helpers/stripe-stub.ts';
+import {
+  deliver,
+  newId,
+  type StripeStub,
+  startStripeStub,
+  subscriptionObject,
+  TEST_WEBHOOK_SECRET,
+} from './helpers/stripe-stub.ts';
 import { createUser } from './helpers/users.ts';
 
 const PRICE_DEV = 'price_dev_routes';
@@ -29,7 +36,10 @@ function post(path: string, headers: Record<string, string>, body?: unknown) {
 async function setSub(userId: number, values: Record<string, unknown>) {
   await q(`INSERT INTO subscriptions (user_id) VALUES ($1) ON CONFLICT (user_id) DO NOTHING`, [userId]);
   const keys = Object.keys(values);
-  await q(`UPDATE subscriptions SET ${keys.map((k, i) => `${k} = $${i + 2}`).join(', ')} WHERE user_id = $1`, [userId, ...Object.values(values)]);
+  await q(
+    `UPDATE subscriptions SET ${keys.map((k, i) => `${k} = $${i + 2}`).join(', ')} WHERE user_id = $1`,
+    [userId, ...Object.values(values)],
+  );
 }
 
 beforeAll(async () => {
@@ -61,16 +71,22 @@ describe('checkout', () => {
     expect(checkout_url).toMatch(/^https:\/\/checkout\.stripe\.test\/c\/pay\/cs_test_/);
     expect(res.headers.get('ratelimit-limit')).toBe('10');
 
-    const customerCalls = stub.requests.filter((r) => r.path === '/v1/customers' && r.params['metadata[violawake_user_id]'] === String(user.id));
+    const customerCalls = stub.requests.filter(
+      (r) => r.path === '/v1/customers' && r.params['metadata[violawake_user_id]'] === String(user.id),
+    );
     expect(customerCalls).toHaveLength(1);
     expect(customerCalls[0]!.idempotencyKey).toBe(`customer-${user.id}`);
     expect(customerCalls[0]!.params.email).toBe(user.email);
     expect(customerCalls[0]!.authorization).toBe('Bearer sk_test_routes');
-    const [row] = await q(`SELECT stripe_customer_id, tier, status FROM subscriptions WHERE user_id = $1`, [user.id]);
+    const [row] = await q(`SELECT stripe_customer_id, tier, status FROM subscriptions WHERE user_id = $1`, [
+      user.id,
+    ]);
     expect(row!.stripe_customer_id).toMatch(/^cus_/);
     expect(row).toMatchObject({ tier: 'free', status: 'active' });
 
-    const sessions = stub.requests.filter((r) => r.path === '/v1/checkout/sessions' && r.params.client_reference_id === String(user.id));
+    const sessions = stub.requests.filter(
+      (r) => r.path === '/v1/checkout/sessions' && r.params.client_reference_id === String(user.id),
+    );
     expect(sessions).toHaveLength(1);
     expect(sessions[0]!.params).toMatchObject({
       mode: 'subscription',
@@ -86,14 +102,20 @@ describe('checkout', () => {
 
     // A second checkout (abandoned the first) reuses the stored customer.
     expect((await post('/api/billing/checkout', user.headers, { tier: 'developer' })).status).toBe(200);
-    expect(stub.requests.filter((r) => r.path === '/v1/customers' && r.params['metadata[violawake_user_id]'] === String(user.id))).toHaveLength(1);
+    expect(
+      stub.requests.filter(
+        (r) => r.path === '/v1/customers' && r.params['metadata[violawake_user_id]'] === String(user.id),
+      ),
+    ).toHaveLength(1);
   });
 
   it('offers no second trial once one was consumed', async () => {
     const user = await createUser(server);
     await setSub(user.id, { trial_consumed: true, stripe_customer_id: newId('cus') });
     expect((await post('/api/billing/checkout', user.headers, { tier: 'developer' })).status).toBe(200);
-    const s = stub.requests.filter((r) => r.path === '/v1/checkout/sessions' && r.params.client_reference_id === String(user.id));
+    const s = stub.requests.filter(
+      (r) => r.path === '/v1/checkout/sessions' && r.params.client_reference_id === String(user.id),
+    );
     expect(s).toHaveLength(1);
     expect(s[0]!.params['subscription_data[trial_period_days]']).toBeUndefined();
   });
@@ -106,7 +128,10 @@ describe('checkout', () => {
 
     const bad = await post('/api/billing/checkout', user.headers, { tier: 'enterprise' });
     expect(bad.status).toBe(422);
-    expect(((await bad.json()) as { detail: { loc: string[]; type: string }[] }).detail[0]).toMatchObject({ loc: ['body', 'tier'], type: 'enum' });
+    expect(((await bad.json()) as { detail: { loc: string[]; type: string }[] }).detail[0]).toMatchObject({
+      loc: ['body', 'tier'],
+      type: 'enum',
+    });
 
     await setSub(user.id, { tier: 'developer', status: 'trialing' });
     const already = await post('/api/billing/checkout', user.headers, { tier: 'developer' });
@@ -123,7 +148,9 @@ describe('checkout', () => {
     await setSub(user.id, { status: 'past_due', stripe_subscription_id: newId('sub') });
     const live = await post('/api/billing/checkout', user.headers, { tier: 'developer' });
     expect(live.status).toBe(409);
-    expect(await live.json()).toEqual({ detail: 'You already have a subscription. Use the billing portal to change plans.' });
+    expect(await live.json()).toEqual({
+      detail: 'You already have a subscription. Use the billing portal to change plans.',
+    });
   });
 
   it('answers 502 when Stripe fails, without leaking its text', async () => {
@@ -141,14 +168,20 @@ describe('checkout', () => {
     const unverified = await createUser(server, { verified: false });
     const r403 = await post('/api/billing/checkout', unverified.headers, { tier: 'developer' });
     expect(r403.status).toBe(403);
-    expect(await r403.json()).toEqual({ detail: 'Verify your email address to access recording, training, and billing features.' });
+    expect(await r403.json()).toEqual({
+      detail: 'Verify your email address to access recording, training, and billing features.',
+    });
     expect((await post('/api/billing/checkout', {}, { tier: 'developer' })).status).toBe(401);
 
     const user = await createUser(server);
     await setSub(user.id, { tier: 'developer', status: 'active' });
     const statuses: number[] = [];
     // Invalid bodies count too: the limiter runs before validation.
-    for (let i = 0; i < 11; i++) statuses.push((await post('/api/billing/checkout', user.headers, i % 2 ? { tier: 'x' } : { tier: 'developer' })).status);
+    for (let i = 0; i < 11; i++)
+      statuses.push(
+        (await post('/api/billing/checkout', user.headers, i % 2 ? { tier: 'x' } : { tier: 'developer' }))
+          .status,
+      );
     expect(statuses.slice(0, 10).every((s) => s === 409 || s === 422)).toBe(true);
     expect(statuses[10]).toBe(429);
   });
@@ -164,8 +197,12 @@ describe('portal', () => {
     await setSub(user.id, { stripe_customer_id: customer });
     const ok = await post('/api/billing/portal', user.headers);
     expect(ok.status).toBe(200);
-    expect(((await ok.json()) as { url: string }).url).toMatch(/^https:\/\/billing\.stripe\.test\/p\/session\//);
-    const call = stub.requests.filter((r) => r.path === '/v1/billing_portal/sessions' && r.params.customer === customer);
+    expect(((await ok.json()) as { url: string }).url).toMatch(
+      /^https:\/\/billing\.stripe\.test\/p\/session\//,
+    );
+    const call = stub.requests.filter(
+      (r) => r.path === '/v1/billing_portal/sessions' && r.params.customer === customer,
+    );
     expect(call).toHaveLength(1);
     expect(call[0]!.params.return_url).toBe(`${CONSOLE}/billing`);
     stub.fail('POST /v1/billing_portal/sessions', 503, 2);
@@ -201,11 +238,20 @@ describe('subscription and usage', () => {
       id: newId('evt'),
       type: 'customer.subscription.created',
       created: Math.floor(Date.now() / 1000),
-      object: subscriptionObject({ id: subscription, customer, status: 'trialing', price: PRICE_DEV, trialEnd, periodEnd: trialEnd }),
+      object: subscriptionObject({
+        id: subscription,
+        customer,
+        status: 'trialing',
+        price: PRICE_DEV,
+        trialEnd,
+        periodEnd: trialEnd,
+      }),
     });
     expect(upd.status).toBe(200);
     const stripeCallsBefore = stub.requests.length;
-    const body = (await (await fetch(`${server.url}/api/billing/subscription`, { headers: user.headers })).json()) as Record<string, any>;
+    const body = (await (
+      await fetch(`${server.url}/api/billing/subscription`, { headers: user.headers })
+    ).json()) as Record<string, any>;
     expect(stub.requests.length).toBe(stripeCallsBefore);
     expect(body).toMatchObject({
       tier: 'developer',
@@ -219,11 +265,25 @@ describe('subscription and usage', () => {
     });
 
     await q(`UPDATE subscriptions SET status = 'unpaid' WHERE user_id = $1`, [user.id]);
-    const unpaid = (await (await fetch(`${server.url}/api/billing/subscription`, { headers: user.headers })).json()) as Record<string, any>;
-    expect(unpaid).toMatchObject({ tier: 'developer', effective_tier: 'free', status: 'past_due', stripe_status: 'unpaid', trial_active: false });
+    const unpaid = (await (
+      await fetch(`${server.url}/api/billing/subscription`, { headers: user.headers })
+    ).json()) as Record<string, any>;
+    expect(unpaid).toMatchObject({
+      tier: 'developer',
+      effective_tier: 'free',
+      status: 'past_due',
+      stripe_status: 'unpaid',
+      trial_active: false,
+    });
     await q(`UPDATE subscriptions SET status = 'incomplete_expired' WHERE user_id = $1`, [user.id]);
-    const expired = (await (await fetch(`${server.url}/api/billing/subscription`, { headers: user.headers })).json()) as Record<string, any>;
-    expect(expired).toMatchObject({ status: 'canceled', stripe_status: 'incomplete_expired', usage: { models_limit: 3 } });
+    const expired = (await (
+      await fetch(`${server.url}/api/billing/subscription`, { headers: user.headers })
+    ).json()) as Record<string, any>;
+    expect(expired).toMatchObject({
+      status: 'canceled',
+      stripe_status: 'incomplete_expired',
+      usage: { models_limit: 3 },
+    });
   });
 
   it('reports the month’s usage', async () => {
@@ -231,12 +291,15 @@ describe('subscription and usage', () => {
     const now = new Date();
     const start = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
     const end = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1));
-    await q(`INSERT INTO usage_records (user_id, action, period_start, count) VALUES ($1, 'training_job', $2, 2)`, [user.id, start]);
+    await q(
+      `INSERT INTO usage_records (user_id, action, period_start, count) VALUES ($1, 'training_job', $2, 2)`,
+      [user.id, start],
+    );
     // Last month's usage does not count.
-    await q(`INSERT INTO usage_records (user_id, action, period_start, count) VALUES ($1, 'training_job', $2, 7)`, [
-      user.id,
-      new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1)),
-    ]);
+    await q(
+      `INSERT INTO usage_records (user_id, action, period_start, count) VALUES ($1, 'training_job', $2, 7)`,
+      [user.id, new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1))],
+    );
     const res = await fetch(`${server.url}/api/billing/usage`, { headers: user.headers });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({
@@ -253,8 +316,16 @@ describe('account deletion', () => {
     const user = await createUser(server);
     const customer = newId('cus');
     const subscription = newId('sub');
-    stub.subscriptions.set(subscription, subscriptionObject({ id: subscription, customer, status: 'active', price: PRICE_DEV }));
-    await setSub(user.id, { stripe_customer_id: customer, stripe_subscription_id: subscription, tier: 'developer', status: 'active' });
+    stub.subscriptions.set(
+      subscription,
+      subscriptionObject({ id: subscription, customer, status: 'active', price: PRICE_DEV }),
+    );
+    await setSub(user.id, {
+      stripe_customer_id: customer,
+      stripe_subscription_id: subscription,
+      tier: 'developer',
+      status: 'active',
+    });
 
     stub.fail(`DELETE /v1/subscriptions/${subscription}`, 500, 2);
     const failed = await fetch(`${server.url}/api/auth/account`, { method: 'DELETE', headers: user.headers });
@@ -272,7 +343,12 @@ describe('account deletion', () => {
 
   it('treats a subscription already gone at Stripe as cancelled', async () => {
     const user = await createUser(server);
-    await setSub(user.id, { stripe_customer_id: newId('cus'), stripe_subscription_id: newId('sub'), tier: 'developer', status: 'active' });
+    await setSub(user.id, {
+      stripe_customer_id: newId('cus'),
+      stripe_subscription_id: newId('sub'),
+      tier: 'developer',
+      status: 'active',
+    });
     const res = await fetch(`${server.url}/api/auth/account`, { method: 'DELETE', headers: user.headers });
     expect(res.status).toBe(200);
     expect(await q(`SELECT 1 FROM users WHERE id = $1`, [user.id])).toHaveLength(0);
@@ -286,7 +362,12 @@ describe('billing off', () => {
       const user = await createUser(off);
       const sub = await fetch(`${off.url}/api/billing/subscription`, { headers: user.headers });
       expect(sub.status).toBe(200);
-      expect(await sub.json()).toMatchObject({ tier: 'free', effective_tier: 'free', status: 'active', usage: { models_limit: 3 } });
+      expect(await sub.json()).toMatchObject({
+        tier: 'free',
+        effective_tier: 'free',
+        status: 'active',
+        usage: { models_limit: 3 },
+      });
       for (const [path, body] of [
         ['/api/billing/checkout', { tier: 'developer' }],
         ['/api/billing/portal', undefined],
@@ -299,7 +380,9 @@ describe('billing off', () => {
         expect(res.status).toBe(503);
         expect(await res.json()).toEqual({ detail: 'Billing is not configured' });
       }
-      const doc = (await (await fetch(`${off.url}/api/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> };
+      const doc = (await (await fetch(`${off.url}/api/openapi.json`)).json()) as {
+        paths: Record<string, Record<string, unknown>>;
+      };
       for (const [p, m] of [
         ['/api/billing/checkout', 'post'],
         ['/api/billing/portal', 'post'],
@@ -310,7 +393,9 @@ describe('billing off', () => {
         expect(doc.paths[p]?.[m], p).toBeDefined();
       }
       // Deletion without billing does not touch Stripe.
-      expect((await fetch(`${off.url}/api/auth/account`, { method: 'DELETE', headers: user.headers })).status).toBe(200);
+      expect(
+        (await fetch(`${off.url}/api/auth/account`, { method: 'DELETE', headers: user.headers })).status,
+      ).toBe(200);
     } finally {
       await off.close();
     }

@@ -13,7 +13,15 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from './helpers/db.ts';
 import { REPO_ROOT, SERVER_BIN } from './helpers/repo.ts';
-import { deliver, eventPayload, startStripeStub, type StripeStub, subscriptionObject, TEST_WEBHOOK_SECRET, type TestEvent } from './helpers/stripe-stub.ts';
+import {
+  deliver,
+  eventPayload,
+  type StripeStub,
+  startStripeStub,
+  subscriptionObject,
+  TEST_WEBHOOK_SECRET,
+  type TestEvent,
+} from './helpers/stripe-stub.ts';
 
 const USERS = 50;
 const PRICE_DEV = 'price_dev_crash';
@@ -59,7 +67,11 @@ async function spawnServer(): Promise<Spawned> {
     VIOLAWAKE_STRIPE_PRICE_BUSINESS: PRICE_BIZ,
     VIOLAWAKE_STRIPE_API_BASE: stub.url,
   };
-  const child = spawn(process.execPath, [SERVER_BIN, 'serve'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [SERVER_BIN, 'serve'], {
+    cwd: REPO_ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
@@ -101,7 +113,7 @@ afterAll(async () => {
 
 describe('webhook exactly once across SIGKILL', () => {
   it('applies every effect exactly once after a kill mid-burst and a full redelivery', async () => {
-    let first = await spawnServer();
+    const first = await spawnServer();
     let second: Spawned | null = null;
     try {
       // Users with Stripe subscriptions (migrations ran in the spawned server).
@@ -128,19 +140,36 @@ describe('webhook exactly once across SIGKILL', () => {
                 id: `evt_crash_${i}_a`,
                 type: 'invoice.payment_failed',
                 created: t0 + 1,
-                object: { id: `in_crash_${i}`, customer, attempt_count: 1, parent: { subscription_details: { subscription } } },
+                object: {
+                  id: `in_crash_${i}`,
+                  customer,
+                  attempt_count: 1,
+                  parent: { subscription_details: { subscription } },
+                },
               }
             : {
                 id: `evt_crash_${i}_a`,
                 type: 'customer.subscription.updated',
                 created: t0 + 1,
-                object: subscriptionObject({ id: subscription, customer, status: 'active', price: PRICE_BIZ, cancelAtPeriodEnd: true }),
+                object: subscriptionObject({
+                  id: subscription,
+                  customer,
+                  status: 'active',
+                  price: PRICE_BIZ,
+                  cancelAtPeriodEnd: true,
+                }),
               },
           {
             id: `evt_crash_${i}_c`,
             type: 'customer.subscription.trial_will_end',
             created: t0 + 2,
-            object: subscriptionObject({ id: subscription, customer, status: 'active', price: PRICE_BIZ, trialEnd: t0 + 86400 }),
+            object: subscriptionObject({
+              id: subscription,
+              customer,
+              status: 'active',
+              price: PRICE_BIZ,
+              trialEnd: t0 + 86400,
+            }),
           },
         );
       }
@@ -175,11 +204,16 @@ describe('webhook exactly once across SIGKILL', () => {
       // are recorded, and none partially — an event row always comes with its effect, an effect never without it.
       await new Promise((r) => setTimeout(r, 500));
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
-      const recorded = (await client.query(`SELECT event_id FROM processed_stripe_events`)).rows as { event_id: string }[];
+      const recorded = (await client.query(`SELECT event_id FROM processed_stripe_events`)).rows as {
+        event_id: string;
+      }[];
       const emailKeys = new Set(
-        (await client.query(`SELECT dedupe_key FROM email_outbox`)).rows.map((r: { dedupe_key: string }) => r.dedupe_key),
+        (await client.query(`SELECT dedupe_key FROM email_outbox`)).rows.map(
+          (r: { dedupe_key: string }) => r.dedupe_key,
+        ),
       );
-      const states = (await client.query(`SELECT tier, status, stripe_subscription_id FROM subscriptions`)).rows as {
+      const states = (await client.query(`SELECT tier, status, stripe_subscription_id FROM subscriptions`))
+        .rows as {
         tier: string;
         status: string;
         stripe_subscription_id: string;
@@ -198,12 +232,16 @@ describe('webhook exactly once across SIGKILL', () => {
         } else {
           expect(st.tier).toBe(a ? 'business' : 'developer');
         }
-        expect(emailKeys.has(`trial_will_end:sub_crash_${i}:${t0 + 86400}`)).toBe(recordedIds.has(`evt_crash_${i}_c`));
+        expect(emailKeys.has(`trial_will_end:sub_crash_${i}:${t0 + 86400}`)).toBe(
+          recordedIds.has(`evt_crash_${i}_c`),
+        );
       }
 
       // Restart on the same database and redeliver everything, twice, in shuffled order.
       second = await spawnServer();
-      const order = [...payloads, ...payloads].map((p, i) => ({ p, k: (i * 7919) % 1009 })).sort((a, b) => a.k - b.k);
+      const order = [...payloads, ...payloads]
+        .map((p, i) => ({ p, k: (i * 7919) % 1009 }))
+        .sort((a, b) => a.k - b.k);
       let idx = 0;
       const statuses: number[] = [];
       await Promise.all(
@@ -216,9 +254,9 @@ describe('webhook exactly once across SIGKILL', () => {
       );
       expect(statuses.filter((s) => s !== 200)).toEqual([]);
 
-      const after = (await client.query(`SELECT event_id FROM processed_stripe_events ORDER BY event_id`)).rows.map(
-        (r: { event_id: string }) => r.event_id,
-      );
+      const after = (
+        await client.query(`SELECT event_id FROM processed_stripe_events ORDER BY event_id`)
+      ).rows.map((r: { event_id: string }) => r.event_id);
       expect(after).toEqual(events.map((e) => e.id).sort());
       const emails = (
         await client.query(
@@ -234,13 +272,24 @@ describe('webhook exactly once across SIGKILL', () => {
           `SELECT stripe_subscription_id AS sub, tier, status, cancel_at_period_end, extract(epoch FROM stripe_event_created)::bigint AS created
              FROM subscriptions`,
         )
-      ).rows as { sub: string; tier: string; status: string; cancel_at_period_end: boolean; created: string }[];
+      ).rows as {
+        sub: string;
+        tier: string;
+        status: string;
+        cancel_at_period_end: boolean;
+        created: string;
+      }[];
       expect(subs).toHaveLength(USERS);
       for (const s of subs) {
         const i = Number(s.sub.replace('sub_crash_', ''));
         if (i % 2 === 0) {
           expect(s).toMatchObject({ tier: 'developer', status: 'past_due', cancel_at_period_end: false });
-          expect(emails.filter((e) => e.sub === s.sub).map((e) => e.template).sort()).toEqual(['payment_failed', 'trial_will_end']);
+          expect(
+            emails
+              .filter((e) => e.sub === s.sub)
+              .map((e) => e.template)
+              .sort(),
+          ).toEqual(['payment_failed', 'trial_will_end']);
         } else {
           expect(s).toMatchObject({ tier: 'business', status: 'active', cancel_at_period_end: true });
           expect(emails.filter((e) => e.sub === s.sub).map((e) => e.template)).toEqual(['trial_will_end']);

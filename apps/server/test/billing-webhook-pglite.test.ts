@@ -4,7 +4,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from './helpers/app.ts';
-import { deliver, eventPayload, newId, startStripeStub, type StripeStub, subscriptionObject, TEST_WEBHOOK_SECRET } from './helpers/stripe-stub.ts';
+import {
+  deliver,
+  eventPayload,
+  newId,
+  type StripeStub,
+  startStripeStub,
+  subscriptionObject,
+  TEST_WEBHOOK_SECRET,
+} from './helpers/stripe-stub.ts';
 
 let server: TestServer;
 let stub: StripeStub;
@@ -22,11 +30,10 @@ async function makeUser(customer: string, subscription: string) {
     [`${newId('u')}@example.com`],
   );
   const userId = Number(u!.id);
-  await q(`INSERT INTO subscriptions (user_id, tier, status, stripe_customer_id, stripe_subscription_id) VALUES ($1, 'developer', 'active', $2, $3)`, [
-    userId,
-    customer,
-    subscription,
-  ]);
+  await q(
+    `INSERT INTO subscriptions (user_id, tier, status, stripe_customer_id, stripe_subscription_id) VALUES ($1, 'developer', 'active', $2, $3)`,
+    [userId, customer, subscription],
+  );
   return userId;
 }
 
@@ -59,10 +66,14 @@ describe('webhook on PGlite', () => {
       created: now(),
       object: { id: newId('in'), customer, attempt_count: 1, subscription },
     });
-    const statuses = await Promise.all(Array.from({ length: 20 }, () => deliver(server.url, payload).then((r) => r.status)));
+    const statuses = await Promise.all(
+      Array.from({ length: 20 }, () => deliver(server.url, payload).then((r) => r.status)),
+    );
     expect(statuses).toEqual(Array(20).fill(200));
     expect(await q(`SELECT 1 FROM email_outbox WHERE user_id = $1`, [userId])).toHaveLength(1);
-    expect((await q(`SELECT status FROM subscriptions WHERE user_id = $1`, [userId]))[0]!.status).toBe('past_due');
+    expect((await q(`SELECT status FROM subscriptions WHERE user_id = $1`, [userId]))[0]!.status).toBe(
+      'past_due',
+    );
 
     const event = {
       id: newId('evt'),
@@ -70,17 +81,26 @@ describe('webhook on PGlite', () => {
       created: now() + 1,
       object: subscriptionObject({ id: subscription, customer, status: 'active', price: PRICE_BIZ }),
     };
-    await q(`CREATE FUNCTION vw_test_fail() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'injected'; END $$`);
-    await q(`CREATE TRIGGER vw_test_fail BEFORE UPDATE ON subscriptions FOR EACH ROW EXECUTE FUNCTION vw_test_fail()`);
+    await q(
+      `CREATE FUNCTION vw_test_fail() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'injected'; END $$`,
+    );
+    await q(
+      `CREATE TRIGGER vw_test_fail BEFORE UPDATE ON subscriptions FOR EACH ROW EXECUTE FUNCTION vw_test_fail()`,
+    );
     try {
       expect((await deliver(server.url, event)).status).toBe(500);
-      expect(await q(`SELECT 1 FROM processed_stripe_events WHERE event_id = $1`, [event.id])).toHaveLength(0);
+      expect(await q(`SELECT 1 FROM processed_stripe_events WHERE event_id = $1`, [event.id])).toHaveLength(
+        0,
+      );
     } finally {
       await q(`DROP TRIGGER vw_test_fail ON subscriptions`);
       await q(`DROP FUNCTION vw_test_fail()`);
     }
     expect((await deliver(server.url, event)).status).toBe(200);
-    expect((await q(`SELECT tier, status FROM subscriptions WHERE user_id = $1`, [userId]))[0]).toEqual({ tier: 'business', status: 'active' });
+    expect((await q(`SELECT tier, status FROM subscriptions WHERE user_id = $1`, [userId]))[0]).toEqual({
+      tier: 'business',
+      status: 'active',
+    });
 
     // An older event arriving late changes nothing.
     const older = await deliver(server.url, {
@@ -90,6 +110,9 @@ describe('webhook on PGlite', () => {
       object: subscriptionObject({ id: subscription, customer, status: 'canceled', price: PRICE_DEV }),
     });
     expect(older.status).toBe(200);
-    expect((await q(`SELECT tier, status FROM subscriptions WHERE user_id = $1`, [userId]))[0]).toEqual({ tier: 'business', status: 'active' });
+    expect((await q(`SELECT tier, status FROM subscriptions WHERE user_id = $1`, [userId]))[0]).toEqual({
+      tier: 'business',
+      status: 'active',
+    });
   });
 });

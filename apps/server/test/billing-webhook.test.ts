@@ -9,9 +9,9 @@ import {
   deliver,
   eventPayload,
   newId,
+  type StripeStub,
   signPayload,
   startStripeStub,
-  type StripeStub,
   subscriptionObject,
   TEST_WEBHOOK_SECRET,
   type TestEvent,
@@ -26,7 +26,9 @@ async function q<T = Record<string, unknown>>(text: string, params: unknown[] = 
   return (await server.ctx.database.query<T>(text, params)).rows;
 }
 
-async function makeUser(opts: { customer?: string; subscription?: string; tier?: string; status?: string } = {}) {
+async function makeUser(
+  opts: { customer?: string; subscription?: string; tier?: string; status?: string } = {},
+) {
   const email = `${newId('u')}@example.com`;
   const [u] = await q<{ id: number }>(
     `INSERT INTO users (email, password_hash, name, email_verified) VALUES ($1, 'x', 'Billing Tester', true) RETURNING id`,
@@ -36,7 +38,13 @@ async function makeUser(opts: { customer?: string; subscription?: string; tier?:
   if (opts.customer || opts.subscription || opts.tier || opts.status) {
     await q(
       `INSERT INTO subscriptions (user_id, stripe_customer_id, stripe_subscription_id, tier, status) VALUES ($1, $2, $3, $4, $5)`,
-      [userId, opts.customer ?? null, opts.subscription ?? null, opts.tier ?? 'free', opts.status ?? 'active'],
+      [
+        userId,
+        opts.customer ?? null,
+        opts.subscription ?? null,
+        opts.tier ?? 'free',
+        opts.status ?? 'active',
+      ],
     );
   }
   return { userId, email };
@@ -75,19 +83,31 @@ afterAll(async () => {
 
 describe('webhook verification', () => {
   const body = () =>
-    eventPayload({ id: newId('evt'), type: 'invoice.paid', created: now(), object: { id: newId('in'), customer: 'cus_none' } });
+    eventPayload({
+      id: newId('evt'),
+      type: 'invoice.paid',
+      created: now(),
+      object: { id: newId('in'), customer: 'cus_none' },
+    });
 
   it('rejects a missing or wrong signature and stale timestamps, recording nothing', async () => {
     const payload = body();
     const post = (headers: Record<string, string>, b = payload) =>
-      fetch(`${server.url}/api/billing/webhook`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: b });
+      fetch(`${server.url}/api/billing/webhook`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', ...headers },
+        body: b,
+      });
     const missing = await post({});
     expect(missing.status).toBe(400);
     expect(await missing.json()).toEqual({ detail: 'Missing stripe-signature header.' });
     const wrongSecret = await post({ 'Stripe-Signature': signPayload(payload, 'whsec_other') });
     expect(wrongSecret.status).toBe(400);
     expect(await wrongSecret.json()).toEqual({ detail: 'Invalid webhook signature.' });
-    const tampered = await post({ 'Stripe-Signature': signPayload(payload) }, payload.replace('invoice.paid', 'invoice.payment_failed'));
+    const tampered = await post(
+      { 'Stripe-Signature': signPayload(payload) },
+      payload.replace('invoice.paid', 'invoice.payment_failed'),
+    );
     expect(tampered.status).toBe(400);
     expect(await tampered.json()).toEqual({ detail: 'Invalid webhook signature.' });
     const old = await post({ 'Stripe-Signature': signPayload(payload, TEST_WEBHOOK_SECRET, now() - 301) });
@@ -105,15 +125,33 @@ describe('webhook verification', () => {
       'not json at all',
       JSON.stringify({ id: newId('evt'), type: 'invoice.paid', created: now() }),
       JSON.stringify({ type: 'invoice.paid', created: now(), data: { object: { id: 'in_1' } } }),
-      JSON.stringify({ id: newId('evt'), type: 'invoice.paid', created: 'yesterday', data: { object: { id: 'in_1' } } }),
-      eventPayload({ id: newId('evt'), type: 'customer.subscription.updated', created: now(), object: { id: 'sub_1', status: 'active' } }),
+      JSON.stringify({
+        id: newId('evt'),
+        type: 'invoice.paid',
+        created: 'yesterday',
+        data: { object: { id: 'in_1' } },
+      }),
       eventPayload({
         id: newId('evt'),
         type: 'customer.subscription.updated',
         created: now(),
-        object: { ...subscriptionObject({ id: 'sub_x', customer: 'cus_x', status: 'active', price: PRICE_DEV }), status: 'exploded' },
+        object: { id: 'sub_1', status: 'active' },
       }),
-      eventPayload({ id: newId('evt'), type: 'customer.subscription.trial_will_end', created: now(), object: { id: 'sub_1', customer: 'cus_1' } }),
+      eventPayload({
+        id: newId('evt'),
+        type: 'customer.subscription.updated',
+        created: now(),
+        object: {
+          ...subscriptionObject({ id: 'sub_x', customer: 'cus_x', status: 'active', price: PRICE_DEV }),
+          status: 'exploded',
+        },
+      }),
+      eventPayload({
+        id: newId('evt'),
+        type: 'customer.subscription.trial_will_end',
+        created: now(),
+        object: { id: 'sub_1', customer: 'cus_1' },
+      }),
     ];
     for (const payload of cases) {
       const res = await deliver(server.url, payload);
@@ -130,7 +168,13 @@ describe('webhook verification', () => {
     const status = await new Promise<number>((resolve, reject) => {
       const u = new URL(`${server.url}/api/billing/webhook`);
       const req = http.request(
-        { host: u.hostname, port: u.port, path: u.pathname, method: 'POST', headers: { 'Stripe-Signature': signPayload(payload), 'Content-Length': Buffer.byteLength(payload) } },
+        {
+          host: u.hostname,
+          port: u.port,
+          path: u.pathname,
+          method: 'POST',
+          headers: { 'Stripe-Signature': signPayload(payload), 'Content-Length': Buffer.byteLength(payload) },
+        },
         (res) => {
           res.resume();
           res.on('end', () => resolve(res.statusCode ?? 0));
@@ -142,7 +186,12 @@ describe('webhook verification', () => {
     expect(status).toBe(200);
     expect(await q(`SELECT 1 FROM processed_stripe_events WHERE event_id = $1`, [id])).toHaveLength(1);
     // Another content type is verified the same way.
-    const other = eventPayload({ id: newId('evt'), type: 'invoice.paid', created: now(), object: { id: newId('in'), customer: 'cus_none' } });
+    const other = eventPayload({
+      id: newId('evt'),
+      type: 'invoice.paid',
+      created: now(),
+      object: { id: newId('in'), customer: 'cus_none' },
+    });
     const res = await fetch(`${server.url}/api/billing/webhook`, {
       method: 'POST',
       headers: { 'Content-Type': 'text/plain', 'Stripe-Signature': signPayload(other) },
@@ -161,9 +210,16 @@ describe('webhook verification', () => {
 
   it('records unknown event types and answers 200', async () => {
     const id = newId('evt');
-    const res = await deliver(server.url, { id, type: 'charge.refunded', created: now(), object: { id: 'ch_1' } });
+    const res = await deliver(server.url, {
+      id,
+      type: 'charge.refunded',
+      created: now(),
+      object: { id: 'ch_1' },
+    });
     expect(res.status).toBe(200);
-    expect(await q(`SELECT event_type FROM processed_stripe_events WHERE event_id = $1`, [id])).toEqual([{ event_type: 'charge.refunded' }]);
+    expect(await q(`SELECT event_type FROM processed_stripe_events WHERE event_id = $1`, [id])).toEqual([
+      { event_type: 'charge.refunded' },
+    ]);
   });
 });
 
@@ -177,7 +233,13 @@ describe('exactly once', () => {
       id: newId('evt'),
       type: 'invoice.payment_failed',
       created: now(),
-      object: { id: invoice, object: 'invoice', customer, attempt_count: 2, parent: { subscription_details: { subscription } } },
+      object: {
+        id: invoice,
+        object: 'invoice',
+        customer,
+        attempt_count: 2,
+        parent: { subscription_details: { subscription } },
+      },
     };
     const payload = eventPayload(event);
     const processedBefore = await metric('invoice.payment_failed', 'processed');
@@ -186,10 +248,16 @@ describe('exactly once', () => {
     expect(responses.map((r) => r.status)).toEqual(Array(50).fill(200));
     for (const r of responses) expect(await r.json()).toEqual({ status: 'ok' });
 
-    expect(await q(`SELECT event_id FROM processed_stripe_events WHERE event_id = $1`, [event.id])).toHaveLength(1);
+    expect(
+      await q(`SELECT event_id FROM processed_stripe_events WHERE event_id = $1`, [event.id]),
+    ).toHaveLength(1);
     const emails = await q<Record<string, any>>(`SELECT * FROM email_outbox WHERE user_id = $1`, [userId]);
     expect(emails).toHaveLength(1);
-    expect(emails[0]).toMatchObject({ template: 'payment_failed', to_address: email, dedupe_key: `payment_failed:${invoice}:2` });
+    expect(emails[0]).toMatchObject({
+      template: 'payment_failed',
+      to_address: email,
+      dedupe_key: `payment_failed:${invoice}:2`,
+    });
     expect((await sub(userId)).status).toBe('past_due');
     expect((await metric('invoice.payment_failed', 'processed')) - processedBefore).toBe(1);
     expect((await metric('invoice.payment_failed', 'duplicate')) - duplicateBefore).toBe(49);
@@ -209,14 +277,18 @@ describe('exactly once', () => {
     // Injected error: the email insert (after the event row and the state change) fails inside the transaction.
     await q(`CREATE FUNCTION vw_test_fail() RETURNS trigger LANGUAGE plpgsql AS $$
              BEGIN RAISE EXCEPTION 'injected outbox failure'; END $$`);
-    await q(`CREATE TRIGGER vw_test_fail BEFORE INSERT ON email_outbox FOR EACH ROW EXECUTE FUNCTION vw_test_fail()`);
+    await q(
+      `CREATE TRIGGER vw_test_fail BEFORE INSERT ON email_outbox FOR EACH ROW EXECUTE FUNCTION vw_test_fail()`,
+    );
     try {
       const failed = await deliver(server.url, event);
       expect(failed.status).toBe(500);
       const body = (await failed.json()) as { detail: string };
       expect(body.detail).toBe('Internal server error');
       expect(JSON.stringify(body)).not.toContain('injected');
-      expect(await q(`SELECT 1 FROM processed_stripe_events WHERE event_id = $1`, [event.id])).toHaveLength(0);
+      expect(await q(`SELECT 1 FROM processed_stripe_events WHERE event_id = $1`, [event.id])).toHaveLength(
+        0,
+      );
       expect((await sub(userId)).status).toBe('active');
     } finally {
       await q(`DROP TRIGGER vw_test_fail ON email_outbox`);
@@ -235,18 +307,33 @@ describe('exactly once', () => {
     const { userId } = await makeUser();
     const customer = newId('cus');
     const subscription = newId('sub');
-    stub.subscriptions.set(subscription, subscriptionObject({ id: subscription, customer, status: 'active', price: PRICE_DEV }));
+    stub.subscriptions.set(
+      subscription,
+      subscriptionObject({ id: subscription, customer, status: 'active', price: PRICE_DEV }),
+    );
     const event: TestEvent = {
       id: newId('evt'),
       type: 'checkout.session.completed',
       created: now(),
-      object: { id: newId('cs'), mode: 'subscription', customer, subscription, client_reference_id: String(userId), metadata: {} },
+      object: {
+        id: newId('cs'),
+        mode: 'subscription',
+        customer,
+        subscription,
+        client_reference_id: String(userId),
+        metadata: {},
+      },
     };
     stub.fail(`GET /v1/subscriptions/${subscription}`, 500, 2); // the SDK retries once
     expect((await deliver(server.url, event)).status).toBe(500);
     expect(await q(`SELECT 1 FROM processed_stripe_events WHERE event_id = $1`, [event.id])).toHaveLength(0);
     expect((await deliver(server.url, event)).status).toBe(200);
-    expect(await sub(userId)).toMatchObject({ tier: 'developer', status: 'active', stripe_customer_id: customer, stripe_subscription_id: subscription });
+    expect(await sub(userId)).toMatchObject({
+      tier: 'developer',
+      status: 'active',
+      stripe_customer_id: customer,
+      stripe_subscription_id: subscription,
+    });
   });
 });
 
@@ -258,14 +345,27 @@ describe('effects', () => {
     const trialEnd = now() + 14 * 86400;
     stub.subscriptions.set(
       subscription,
-      subscriptionObject({ id: subscription, customer, status: 'trialing', price: PRICE_BIZ, periodEnd: trialEnd, trialEnd }),
+      subscriptionObject({
+        id: subscription,
+        customer,
+        status: 'trialing',
+        price: PRICE_BIZ,
+        periodEnd: trialEnd,
+        trialEnd,
+      }),
     );
     const res = await deliver(server.url, {
       id: newId('evt'),
       type: 'checkout.session.completed',
       created: now(),
       // The tier in metadata is ignored: the price decides.
-      object: { id: newId('cs'), mode: 'subscription', customer, subscription, metadata: { violawake_user_id: String(userId), tier: 'developer' } },
+      object: {
+        id: newId('cs'),
+        mode: 'subscription',
+        customer,
+        subscription,
+        metadata: { violawake_user_id: String(userId), tier: 'developer' },
+      },
     });
     expect(res.status).toBe(200);
     const row = await sub(userId);
@@ -289,24 +389,44 @@ describe('effects', () => {
     const t0 = now() - 60;
     // customer.subscription.created (t0) arrives before checkout completes and is matched by customer only after
     // checkout stored it: here checkout is the older event and arrives last.
-    stub.subscriptions.set(subscription, subscriptionObject({ id: subscription, customer, status: 'incomplete', price: PRICE_DEV }));
+    stub.subscriptions.set(
+      subscription,
+      subscriptionObject({ id: subscription, customer, status: 'incomplete', price: PRICE_DEV }),
+    );
     await q(`INSERT INTO subscriptions (user_id, stripe_customer_id) VALUES ($1, $2)`, [userId, customer]);
     const newer = await deliver(server.url, {
       id: newId('evt'),
       type: 'customer.subscription.updated',
       created: t0 + 30,
-      object: subscriptionObject({ id: subscription, customer, status: 'active', price: PRICE_BIZ, cancelAtPeriodEnd: true }),
+      object: subscriptionObject({
+        id: subscription,
+        customer,
+        status: 'active',
+        price: PRICE_BIZ,
+        cancelAtPeriodEnd: true,
+      }),
     });
     expect(newer.status).toBe(200);
     const older = await deliver(server.url, {
       id: newId('evt'),
       type: 'checkout.session.completed',
       created: t0,
-      object: { id: newId('cs'), mode: 'subscription', customer, subscription, client_reference_id: String(userId) },
+      object: {
+        id: newId('cs'),
+        mode: 'subscription',
+        customer,
+        subscription,
+        client_reference_id: String(userId),
+      },
     });
     expect(older.status).toBe(200);
     const row = await sub(userId);
-    expect(row).toMatchObject({ tier: 'business', status: 'active', stripe_subscription_id: subscription, cancel_at_period_end: true });
+    expect(row).toMatchObject({
+      tier: 'business',
+      status: 'active',
+      stripe_subscription_id: subscription,
+      cancel_at_period_end: true,
+    });
     expect(new Date(row.stripe_event_created).getTime()).toBe((t0 + 30) * 1000);
     // An older subscription.deleted also changes nothing.
     await deliver(server.url, {
@@ -328,7 +448,13 @@ describe('effects', () => {
       type: 'customer.subscription.updated',
       created: now(),
       object: {
-        ...subscriptionObject({ id: subscription, customer, status: 'past_due', price: 'price_enterprise_hacked', periodEnd }),
+        ...subscriptionObject({
+          id: subscription,
+          customer,
+          status: 'past_due',
+          price: 'price_enterprise_hacked',
+          periodEnd,
+        }),
         metadata: { tier: 'enterprise' },
       },
     });
@@ -344,7 +470,12 @@ describe('effects', () => {
       id: newId('evt'),
       type: 'customer.subscription.created',
       created: now(),
-      object: subscriptionObject({ id: newId('sub'), customer: otherCustomer, status: 'active', price: 'price_unknown' }),
+      object: subscriptionObject({
+        id: newId('sub'),
+        customer: otherCustomer,
+        status: 'active',
+        price: 'price_unknown',
+      }),
     });
     expect(await sub(other.userId)).toMatchObject({ tier: 'free', status: 'active' });
   });
@@ -367,7 +498,11 @@ describe('effects', () => {
       created: now(),
       object: subscriptionObject({ id: newId('sub'), customer, status: 'canceled', price: PRICE_DEV }),
     });
-    expect(await sub(userId)).toMatchObject({ tier: 'developer', status: 'active', stripe_subscription_id: subscription });
+    expect(await sub(userId)).toMatchObject({
+      tier: 'developer',
+      status: 'active',
+      stripe_subscription_id: subscription,
+    });
     await deliver(server.url, {
       id: newId('evt'),
       type: 'customer.subscription.deleted',
@@ -387,19 +522,39 @@ describe('effects', () => {
   it('queues trial_will_end once per subscription and trial end, without changing state', async () => {
     const customer = newId('cus');
     const subscription = newId('sub');
-    const { userId, email } = await makeUser({ customer, subscription, tier: 'developer', status: 'trialing' });
+    const { userId, email } = await makeUser({
+      customer,
+      subscription,
+      tier: 'developer',
+      status: 'trialing',
+    });
     const trialEnd = now() + 3 * 86400;
-    const object = { ...subscriptionObject({ id: subscription, customer, status: 'trialing', price: PRICE_DEV, trialEnd }) };
+    const object = {
+      ...subscriptionObject({ id: subscription, customer, status: 'trialing', price: PRICE_DEV, trialEnd }),
+    };
     for (let i = 0; i < 2; i++) {
       // Two distinct event ids (Stripe may resend the notice): one email.
-      const res = await deliver(server.url, { id: newId('evt'), type: 'customer.subscription.trial_will_end', created: now(), object });
+      const res = await deliver(server.url, {
+        id: newId('evt'),
+        type: 'customer.subscription.trial_will_end',
+        created: now(),
+        object,
+      });
       expect(res.status).toBe(200);
     }
     const emails = await q<Record<string, any>>(`SELECT * FROM email_outbox WHERE user_id = $1`, [userId]);
     expect(emails).toHaveLength(1);
-    expect(emails[0]).toMatchObject({ template: 'trial_will_end', to_address: email, dedupe_key: `trial_will_end:${subscription}:${trialEnd}` });
+    expect(emails[0]).toMatchObject({
+      template: 'trial_will_end',
+      to_address: email,
+      dedupe_key: `trial_will_end:${subscription}:${trialEnd}`,
+    });
     expect(emails[0]!.payload.trial_end_date).toBe(new Date(trialEnd * 1000).toISOString().slice(0, 10));
-    expect(await sub(userId)).toMatchObject({ tier: 'developer', status: 'trialing', stripe_event_created: null });
+    expect(await sub(userId)).toMatchObject({
+      tier: 'developer',
+      status: 'trialing',
+      stripe_event_created: null,
+    });
   });
 
   it('records an event that matches no row without effect', async () => {
@@ -408,7 +563,12 @@ describe('effects', () => {
       id,
       type: 'customer.subscription.updated',
       created: now(),
-      object: subscriptionObject({ id: newId('sub'), customer: newId('cus'), status: 'active', price: PRICE_BIZ }),
+      object: subscriptionObject({
+        id: newId('sub'),
+        customer: newId('cus'),
+        status: 'active',
+        price: PRICE_BIZ,
+      }),
     });
     expect(res.status).toBe(200);
     expect(await q(`SELECT 1 FROM processed_stripe_events WHERE event_id = $1`, [id])).toHaveLength(1);
@@ -423,7 +583,10 @@ describe('retention of processed events', () => {
     // A duplicate delivery also purges (the delete runs before the insert in every receipt).
     const id = newId('evt');
     await deliver(server.url, { id, type: 'ping.test', created: now(), object: { id: 'x' } });
-    const rows = await q<{ event_id: string }>(`SELECT event_id FROM processed_stripe_events WHERE event_id IN ('evt_old_31d', 'evt_young_29d', $1) ORDER BY event_id`, [id]);
+    const rows = await q<{ event_id: string }>(
+      `SELECT event_id FROM processed_stripe_events WHERE event_id IN ('evt_old_31d', 'evt_young_29d', $1) ORDER BY event_id`,
+      [id],
+    );
     expect(rows.map((r) => r.event_id).sort()).toEqual([id, 'evt_young_29d'].sort());
   });
 });
@@ -432,7 +595,12 @@ describe('billing off', () => {
   it('answers 503 without a Stripe key', async () => {
     const off = await startTestServer({ driver: 'postgres' });
     try {
-      const res = await deliver(off.url, { id: newId('evt'), type: 'invoice.paid', created: now(), object: { id: 'in_1' } });
+      const res = await deliver(off.url, {
+        id: newId('evt'),
+        type: 'invoice.paid',
+        created: now(),
+        object: { id: 'in_1' },
+      });
       expect(res.status).toBe(503);
       expect(await res.json()).toEqual({ detail: 'Billing is not configured' });
     } finally {

@@ -20,7 +20,8 @@ describe('violawake CLI', () => {
   it('prints help for the command and every subcommand', () => {
     const main = run(['--help']);
     expect(main.code).toBe(0);
-    for (const c of ['serve', 'worker', 'migrate', 'train', 'eval', 'detect', 'bank build', 'bench']) expect(main.out).toContain(c);
+    for (const c of ['serve', 'worker', 'migrate', 'train', 'eval', 'detect', 'bank build', 'bench'])
+      expect(main.out).toContain(c);
     for (const sub of ['serve', 'worker', 'migrate']) {
       const r = run([sub, '--help']);
       expect(r.code, sub).toBe(0);

@@ -2,7 +2,13 @@ import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, isPlaceholderSecret, loadConfig, parseDotEnv, readEnvironment } from '../src/core/config.ts';
+import {
+  ConfigError,
+  isPlaceholderSecret,
+  loadConfig,
+  parseDotEnv,
+  readEnvironment,
+} from '../src/core/config.ts';
 
 const tmp = () => mkdtempSync(path.join(tmpdir(), 'vw-config-'));
 const STRONG = 'k'.repeat(20) + 'Q9z!x7Lm2Pw4Rt8Yv6Bn';
@@ -55,7 +61,11 @@ describe('configuration', () => {
     const dir = tmp();
     const prod = (secret?: string) =>
       loadConfig(
-        { VIOLAWAKE_ENV: 'production', VIOLAWAKE_DB_URL: 'postgres://x@localhost/db', ...(secret ? { VIOLAWAKE_SECRET_KEY: secret } : {}) },
+        {
+          VIOLAWAKE_ENV: 'production',
+          VIOLAWAKE_DB_URL: 'postgres://x@localhost/db',
+          ...(secret ? { VIOLAWAKE_SECRET_KEY: secret } : {}),
+        },
         dir,
       );
     expect(() => prod()).toThrow(/VIOLAWAKE_SECRET_KEY is required/);
@@ -64,7 +74,8 @@ describe('configuration', () => {
     expect(() => prod('changeme-changeme-changeme-changeme')).toThrow(/placeholder/);
     expect(() => prod('x'.repeat(40))).toThrow(/placeholder/);
     expect(prod(STRONG).secretKey).toBe(STRONG);
-    for (const p of ['changeme', 'secret', 'password', 'test', 'dev']) expect(isPlaceholderSecret(p)).toBe(true);
+    for (const p of ['changeme', 'secret', 'password', 'test', 'dev'])
+      expect(isPlaceholderSecret(p)).toBe(true);
     expect(isPlaceholderSecret('xQ3b9LmZ0pW7rT2yV5nB8cD1fG4hJ6kM')).toBe(false);
   });
 
@@ -107,31 +118,51 @@ describe('configuration', () => {
     const dir = tmp();
     expect(() => loadConfig({ VIOLAWAKE_S3_BUCKET: 'b' }, dir)).toThrow(/Partial S3 configuration/);
     const c = loadConfig(
-      { VIOLAWAKE_R2_BUCKET: 'b', VIOLAWAKE_R2_ACCESS_KEY_ID: 'a', VIOLAWAKE_R2_SECRET_ACCESS_KEY: 's', VIOLAWAKE_R2_ENDPOINT: 'http://127.0.0.1:9000' },
+      {
+        VIOLAWAKE_R2_BUCKET: 'b',
+        VIOLAWAKE_R2_ACCESS_KEY_ID: 'a',
+        VIOLAWAKE_R2_SECRET_ACCESS_KEY: 's',
+        VIOLAWAKE_R2_ENDPOINT: 'http://127.0.0.1:9000',
+      },
       dir,
     );
-    expect(c.s3).toMatchObject({ bucket: 'b', accessKeyId: 'a', endpoint: 'http://127.0.0.1:9000', region: 'auto', presignSeconds: 300 });
+    expect(c.s3).toMatchObject({
+      bucket: 'b',
+      accessKeyId: 'a',
+      endpoint: 'http://127.0.0.1:9000',
+      region: 'auto',
+      presignSeconds: 300,
+    });
     expect(c.warnings.join()).toMatch(/VIOLAWAKE_R2_BUCKET is deprecated/);
   });
 
   it('picks the email provider automatically and auto-verifies only with log', () => {
     const dir = tmp();
-    expect(loadConfig({ VIOLAWAKE_SMTP_URL: 'smtp://u:p@127.0.0.1:2525' }, dir)).toMatchObject({ emailProvider: 'smtp', emailAutoVerify: false });
-    expect(loadConfig({ VIOLAWAKE_RESEND_API_KEY: 're_x', VIOLAWAKE_SMTP_URL: 'smtp://h' }, dir).emailProvider).toBe('resend');
+    expect(loadConfig({ VIOLAWAKE_SMTP_URL: 'smtp://u:p@127.0.0.1:2525' }, dir)).toMatchObject({
+      emailProvider: 'smtp',
+      emailAutoVerify: false,
+    });
+    expect(
+      loadConfig({ VIOLAWAKE_RESEND_API_KEY: 're_x', VIOLAWAKE_SMTP_URL: 'smtp://h' }, dir).emailProvider,
+    ).toBe('resend');
   });
 
   it('reads CORS origins as a comma list or a JSON array', () => {
     const dir = tmp();
-    expect(loadConfig({ VIOLAWAKE_CORS_ORIGINS: 'https://a.example, https://b.example/' }, dir).corsOrigins).toEqual([
-      'https://a.example',
-      'https://b.example',
+    expect(
+      loadConfig({ VIOLAWAKE_CORS_ORIGINS: 'https://a.example, https://b.example/' }, dir).corsOrigins,
+    ).toEqual(['https://a.example', 'https://b.example']);
+    expect(loadConfig({ VIOLAWAKE_CORS_ORIGINS: '["https://c.example"]' }, dir).corsOrigins).toEqual([
+      'https://c.example',
     ]);
-    expect(loadConfig({ VIOLAWAKE_CORS_ORIGINS: '["https://c.example"]' }, dir).corsOrigins).toEqual(['https://c.example']);
   });
 
   it('reads .env from the working directory, the real environment winning', () => {
     const dir = tmp();
-    writeFileSync(path.join(dir, '.env'), '# comment\nVIOLAWAKE_PORT=9001\nexport VIOLAWAKE_HOST="127.0.0.1"\nVIOLAWAKE_LOG_LEVEL=debug # trailing\n');
+    writeFileSync(
+      path.join(dir, '.env'),
+      '# comment\nVIOLAWAKE_PORT=9001\nexport VIOLAWAKE_HOST="127.0.0.1"\nVIOLAWAKE_LOG_LEVEL=debug # trailing\n',
+    );
     const env = readEnvironment({ VIOLAWAKE_PORT: '9002' }, dir);
     const c = loadConfig(env, dir);
     expect(c.port).toBe(9002);

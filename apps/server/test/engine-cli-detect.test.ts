@@ -20,7 +20,10 @@ function cli(...args: string[]) {
 
 let dir: string;
 let heyJarvis: string;
-const computer = readdirSync(join(dev, 'computer')).sort().slice(0, 2).map((f) => join(dev, 'computer', f));
+const computer = readdirSync(join(dev, 'computer'))
+  .sort()
+  .slice(0, 2)
+  .map((f) => join(dev, 'computer', f));
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'vw-detect-'));
@@ -38,7 +41,9 @@ describe('violawake detect', () => {
   it('detects a synthesized "hey jarvis" and nothing in real "computer" clips or silence', () => {
     const r = cli('detect', '--model', jarvis, '--json', heyJarvis, ...computer, join(dir, 'silence.wav'));
     expect(r.code, r.err).toBe(0);
-    const { detections } = JSON.parse(r.out) as { detections: { file: string; t: number; model: string; score: number }[] };
+    const { detections } = JSON.parse(r.out) as {
+      detections: { file: string; t: number; model: string; score: number }[];
+    };
     expect(detections.length).toBe(1);
     const d = detections[0];
     expect(d.file).toBe(heyJarvis);

@@ -52,7 +52,8 @@ beforeAll(() => {
     copyFileSync(join(dev, 'snowboy', f), join(negWithWord(), f));
   }
   // the same real negatives plus three spoken wake words, far apart in path order
-  for (const [i, name] of ['01.wav', '02.wav', '03.wav'].entries()) copyFileSync(join(pos(), `hj${i}.wav`), join(negWithWord(), name));
+  for (const [i, name] of ['01.wav', '02.wav', '03.wav'].entries())
+    copyFileSync(join(pos(), `hj${i}.wav`), join(negWithWord(), name));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -83,14 +84,40 @@ describe('violawake eval', () => {
   });
 
   it('counts false accepts by streaming the negatives through the rules, and reports the miss rate at --threshold', async () => {
-    const r = await run('eval', '--model', jarvis, '--positives', pos(), '--negatives', negWithWord(), '--threshold', '0.5', '--json');
+    const r = await run(
+      'eval',
+      '--model',
+      jarvis,
+      '--positives',
+      pos(),
+      '--negatives',
+      negWithWord(),
+      '--threshold',
+      '0.5',
+      '--json',
+    );
     expect(r.code, r.err).toBe(0);
     const rep = JSON.parse(r.out);
     const hours = (await durationSeconds(negWithWord())) / 3600;
     expect(rep.threshold).toBe(0.5);
     // the three spoken wake words fire once each
     expect(rep.fa_per_hour_at_threshold).toBeCloseTo(3 / hours, 3);
-    const strict = JSON.parse((await run('eval', '--model', jarvis, '--positives', pos(), '--negatives', neg(), '--threshold', '1', '--json')).out);
+    const strict = JSON.parse(
+      (
+        await run(
+          'eval',
+          '--model',
+          jarvis,
+          '--positives',
+          pos(),
+          '--negatives',
+          neg(),
+          '--threshold',
+          '1',
+          '--json',
+        )
+      ).out,
+    );
     expect(strict.miss_rate_at_threshold).toBe(1);
     const text = cli('eval', '--model', jarvis, '--positives', pos(), '--negatives', neg());
     expect(text.code).toBe(0);
@@ -100,8 +127,15 @@ describe('violawake eval', () => {
 
   it('exit codes: 1 for usage errors, 2 for unusable input', async () => {
     expect(cli('eval', '--model', jarvis, '--positives', pos()).code).toBe(1);
-    expect((await run('eval', '--model', jarvis, '--positives', pos(), '--negatives', neg(), '--patience', '0')).code).toBe(1);
-    expect(cli('eval', '--model', jarvis, '--positives', join(dir, 'empty'), '--negatives', neg()).code).toBe(2);
-    expect((await run('eval', '--model', jarvis, '--positives', join(dir, 'nope'), '--negatives', neg())).code).toBe(2);
+    expect(
+      (await run('eval', '--model', jarvis, '--positives', pos(), '--negatives', neg(), '--patience', '0'))
+        .code,
+    ).toBe(1);
+    expect(cli('eval', '--model', jarvis, '--positives', join(dir, 'empty'), '--negatives', neg()).code).toBe(
+      2,
+    );
+    expect(
+      (await run('eval', '--model', jarvis, '--positives', join(dir, 'nope'), '--negatives', neg())).code,
+    ).toBe(2);
   });
 });

@@ -31,8 +31,10 @@ beforeAll(() => {
   const order = new Rand(deriveRng(7, 'e2e-pick', 0)).shuffle(computer.map((_, i) => i));
   mkdirSync(join(dir, 'rec'));
   mkdirSync(join(dir, 'few'));
-  for (const i of order.slice(0, 10)) copyFileSync(join(dev, 'computer', computer[i] as string), join(dir, 'rec', computer[i] as string));
-  for (const i of order.slice(0, 3)) copyFileSync(join(dev, 'computer', computer[i] as string), join(dir, 'few', computer[i] as string));
+  for (const i of order.slice(0, 10))
+    copyFileSync(join(dev, 'computer', computer[i] as string), join(dir, 'rec', computer[i] as string));
+  for (const i of order.slice(0, 3))
+    copyFileSync(join(dev, 'computer', computer[i] as string), join(dir, 'few', computer[i] as string));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -40,9 +42,32 @@ describe('violawake train', () => {
   it('exit 1 on usage errors, 2 when there are too few usable recordings', () => {
     expect(cli('train', '--recordings', join(dir, 'rec'), '--out', join(dir, 'o')).code).toBe(1);
     expect(cli('train', '--wake-word', 'computer', '--out', join(dir, 'o')).code).toBe(1);
-    expect(cli('train', '--wake-word', 'computer', '--text-only', '--recordings', join(dir, 'rec'), '--out', join(dir, 'o')).code).toBe(1);
-    expect(cli('train', '--wake-word', 'computer', '--text-only', '--out', join(dir, 'o'), '--arch', 'rnn').code).toBe(1);
-    const few = cli('train', '--wake-word', 'computer', '--recordings', join(dir, 'few'), '--out', join(dir, 'o'), '--data-dir', dataDir);
+    expect(
+      cli(
+        'train',
+        '--wake-word',
+        'computer',
+        '--text-only',
+        '--recordings',
+        join(dir, 'rec'),
+        '--out',
+        join(dir, 'o'),
+      ).code,
+    ).toBe(1);
+    expect(
+      cli('train', '--wake-word', 'computer', '--text-only', '--out', join(dir, 'o'), '--arch', 'rnn').code,
+    ).toBe(1);
+    const few = cli(
+      'train',
+      '--wake-word',
+      'computer',
+      '--recordings',
+      join(dir, 'few'),
+      '--out',
+      join(dir, 'o'),
+      '--data-dir',
+      dataDir,
+    );
     expect(few.code).toBe(2);
     expect(few.err).toMatch(/At least 5 are required/);
   }, 300_000);
@@ -50,8 +75,27 @@ describe('violawake train', () => {
   it('trains from a folder of recordings and writes the model, manifest and bundle', () => {
     const out = join(dir, 'out');
     const r = cli(
-      'train', '--wake-word', 'computer', '--recordings', join(dir, 'rec'), '--out', out, '--name', 'computer',
-      '--seed', '3', '--bundle', '--json', '--data-dir', dataDir, '--bank-scale', '0.02', '--synth-scale', '0.15', '--max-epochs', '8',
+      'train',
+      '--wake-word',
+      'computer',
+      '--recordings',
+      join(dir, 'rec'),
+      '--out',
+      out,
+      '--name',
+      'computer',
+      '--seed',
+      '3',
+      '--bundle',
+      '--json',
+      '--data-dir',
+      dataDir,
+      '--bank-scale',
+      '0.02',
+      '--synth-scale',
+      '0.15',
+      '--max-epochs',
+      '8',
     );
     expect(r.code, r.err.slice(-2000)).toBe(0);
     // progress lines on stderr, stage by stage
@@ -59,7 +103,11 @@ describe('violawake train', () => {
       expect(r.err).toMatch(new RegExp(`\\[${stage} +\\d+ %\\]`));
     }
     const res = JSON.parse(r.out);
-    expect(res.files.map((f: string) => f.slice(out.length + 1))).toEqual(['computer.onnx', 'computer.json', 'computer.zip']);
+    expect(res.files.map((f: string) => f.slice(out.length + 1))).toEqual([
+      'computer.onnx',
+      'computer.json',
+      'computer.zip',
+    ]);
     const onnx = readFileSync(join(out, 'computer.onnx'));
     const manifest = JSON.parse(readFileSync(join(out, 'computer.json'), 'utf8'));
     expect(validateManifest(manifest)).toEqual([]);

@@ -1,8 +1,7 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from './helpers/app.ts';
-import { createTestDatabase, DRIVERS } from './helpers/db.ts';
-import { PG_ADMIN_URL } from './helpers/db.ts';
+import { createTestDatabase, DRIVERS, PG_ADMIN_URL } from './helpers/db.ts';
 
 describe.each(DRIVERS)('health on %s', (driver) => {
   let server: TestServer;
@@ -30,7 +29,9 @@ describe.each(DRIVERS)('health on %s', (driver) => {
     const wrong = await fetch(`${server.url}/api/health/details`, { headers: { 'X-Admin-Token': 'nope' } });
     expect(wrong.status).toBe(403);
     expect(await wrong.json()).toEqual({ detail: 'Forbidden' });
-    const res = await fetch(`${server.url}/api/health/details`, { headers: { 'X-Admin-Token': 'admin-token-for-tests' } });
+    const res = await fetch(`${server.url}/api/health/details`, {
+      headers: { 'X-Admin-Token': 'admin-token-for-tests' },
+    });
     expect(res.status).toBe(200);
     const text = await res.text();
     const body = JSON.parse(text);
@@ -44,11 +45,15 @@ describe.each(DRIVERS)('health on %s', (driver) => {
   it('serves Prometheus metrics to the admin only', async () => {
     await fetch(`${server.url}/api/health`);
     expect((await fetch(`${server.url}/metrics`)).status).toBe(403);
-    const res = await fetch(`${server.url}/metrics`, { headers: { Authorization: 'Bearer admin-token-for-tests' } });
+    const res = await fetch(`${server.url}/metrics`, {
+      headers: { Authorization: 'Bearer admin-token-for-tests' },
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toContain('text/plain; version=0.0.4');
     const text = await res.text();
-    expect(text).toMatch(/violawake_http_requests_total\{method="GET",route="\/api\/health",status="200"\} \d+/);
+    expect(text).toMatch(
+      /violawake_http_requests_total\{method="GET",route="\/api\/health",status="200"\} \d+/,
+    );
     expect(text).toContain('violawake_http_request_duration_seconds_bucket');
     expect(text).toContain('violawake_process_cpu_user_seconds_total');
     expect(text).toMatch(/violawake_training_jobs\{status="queued"\} 0/);
@@ -105,7 +110,10 @@ describe('readiness follows the database', () => {
     const proxy = await startProxy(pgPort);
     const viaProxy = new URL(db.url);
     viaProxy.port = String(proxy.port);
-    const server = await startTestServer({ driver: 'postgres', database: { ...db, url: viaProxy.toString() } });
+    const server = await startTestServer({
+      driver: 'postgres',
+      database: { ...db, url: viaProxy.toString() },
+    });
     try {
       expect((await fetch(`${server.url}/api/health/ready`)).status).toBe(200);
       proxy.cut();

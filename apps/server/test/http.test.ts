@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { buildApp } from '../src/app.ts';
 import { loadConfig } from '../src/core/config.ts';
-import { createLogger } from '../src/core/logger.ts';
 import { HttpError } from '../src/core/http/errors.ts';
+import { createLogger } from '../src/core/logger.ts';
 import { startTestServer, type TestServer } from './helpers/app.ts';
 
 /** The real app on a real database, plus a few probe routes that exercise the conventions. */
@@ -41,9 +41,13 @@ describe('HTTP conventions', () => {
       },
       async (req) => ({ ok: true, name: req.body.name }),
     );
-    r.get('/api/probe/items/:id', { schema: { params: z.object({ id: z.coerce.number().int().min(1) }) } }, async (req) => ({
-      id: req.params.id,
-    }));
+    r.get(
+      '/api/probe/items/:id',
+      { schema: { params: z.object({ id: z.coerce.number().int().min(1) }) } },
+      async (req) => ({
+        id: req.params.id,
+      }),
+    );
     r.get('/api/probe/boom', async () => {
       throw new Error('secret internal detail /etc/passwd');
     });
@@ -80,7 +84,9 @@ describe('HTTP conventions', () => {
   it('reports schema errors as 422 with loc, msg and a stable type', async () => {
     const missing = await app.inject({ method: 'POST', url: '/api/probe/body', payload: { name: 'ab' } });
     expect(missing.statusCode).toBe(422);
-    expect(missing.json().detail).toEqual([{ loc: ['body', 'email'], msg: 'Field required', type: 'missing' }]);
+    expect(missing.json().detail).toEqual([
+      { loc: ['body', 'email'], msg: 'Field required', type: 'missing' },
+    ]);
 
     const types = await app.inject({
       method: 'POST',
@@ -94,8 +100,15 @@ describe('HTTP conventions', () => {
     expect(byField.count.type).toBe('less_than_equal');
     expect(byField.tags.type).toBe('list_too_short');
     expect(byField.tier.type).toBe('enum');
-    const long = await app.inject({ method: 'POST', url: '/api/probe/body', payload: { email: 'a@b.co', name: 'toolong', tags: ['a', 'b', 'c'] } });
-    const longTypes = long.json().detail.map((d: any) => d.type).sort();
+    const long = await app.inject({
+      method: 'POST',
+      url: '/api/probe/body',
+      payload: { email: 'a@b.co', name: 'toolong', tags: ['a', 'b', 'c'] },
+    });
+    const longTypes = long
+      .json()
+      .detail.map((d: any) => d.type)
+      .sort();
     expect(longTypes).toEqual(['list_too_long', 'string_too_long']);
 
     const path = await app.inject({ url: '/api/probe/items/0' });
@@ -127,18 +140,29 @@ describe('HTTP conventions', () => {
 
   it('writes one JSON request.complete line per request with its request id, none for probes', async () => {
     lines.length = 0;
-    await app.inject({ url: '/api/does-not-exist', headers: { 'x-request-id': 'log-check', authorization: 'Bearer sekrit' } });
+    await app.inject({
+      url: '/api/does-not-exist',
+      headers: { 'x-request-id': 'log-check', authorization: 'Bearer sekrit' },
+    });
     await app.inject({ url: '/api/health/ready' });
     const complete = lines.filter((l) => l.message === 'request.complete');
     expect(complete).toHaveLength(1);
-    expect(complete[0]).toMatchObject({ level: 'info', logger: 'violawake', request_id: 'log-check', status: 404 });
+    expect(complete[0]).toMatchObject({
+      level: 'info',
+      logger: 'violawake',
+      request_id: 'log-check',
+      status: 404,
+    });
     expect(typeof complete[0]!.timestamp).toBe('string');
     expect(JSON.stringify(lines)).not.toContain('sekrit');
   });
 
   it('redacts credential-like fields in structured logs', async () => {
     lines.length = 0;
-    app.log.info({ password: 'p@ss', nested: { api_key: 'vw_x', note: 'fine' }, authorization: 'Bearer t' }, 'probe');
+    app.log.info(
+      { password: 'p@ss', nested: { api_key: 'vw_x', note: 'fine' }, authorization: 'Bearer t' },
+      'probe',
+    );
     const line = lines.find((l) => l.message === 'probe') as any;
     expect(line.password).toBe('[REDACTED]');
     expect(line.nested).toEqual({ api_key: '[REDACTED]', note: 'fine' });
@@ -164,7 +188,11 @@ describe('HTTP conventions', () => {
     const pre = await app.inject({
       method: 'OPTIONS',
       url: '/api/probe/body',
-      headers: { origin: 'http://localhost:5173', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' },
+      headers: {
+        origin: 'http://localhost:5173',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization,content-type',
+      },
     });
     expect(pre.statusCode).toBe(204);
     expect(pre.headers['access-control-allow-origin']).toBe('http://localhost:5173');
@@ -180,7 +208,12 @@ describe('HTTP conventions', () => {
 
   it('refuses JSON bodies over 1 MiB with 413', async () => {
     const big = JSON.stringify({ email: 'a@b.co', name: 'x', pad: 'y'.repeat(1024 * 1024) });
-    const res = await app.inject({ method: 'POST', url: '/api/probe/login', headers: { 'content-type': 'application/json' }, payload: big });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/api/probe/login',
+      headers: { 'content-type': 'application/json' },
+      payload: big,
+    });
     expect(res.statusCode).toBe(413);
     expect(res.json()).toEqual({ detail: 'Request body too large' });
   });
@@ -190,8 +223,12 @@ describe('HTTP conventions', () => {
     expect(doc.statusCode).toBe(200);
     const spec = doc.json();
     expect(spec.openapi).toMatch(/^3\./);
-    expect(Object.keys(spec.paths)).toEqual(expect.arrayContaining(['/api/health', '/api/health/ready', '/api/probe/body']));
-    expect(spec.paths['/api/probe/body'].post.requestBody.content['application/json'].schema.required).toContain('email');
+    expect(Object.keys(spec.paths)).toEqual(
+      expect.arrayContaining(['/api/health', '/api/health/ready', '/api/probe/body']),
+    );
+    expect(
+      spec.paths['/api/probe/body'].post.requestBody.content['application/json'].schema.required,
+    ).toContain('email');
     expect((await app.inject({ url: '/api/docs/' })).statusCode).toBe(200);
     const old = await app.inject({ url: '/openapi.json' });
     expect(old.statusCode).toBe(308);

@@ -1,13 +1,15 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../src/core/db/client.ts';
 import { MIGRATIONS_FOLDER, runMigrations } from '../src/core/db/migrate.ts';
-import { readFileSync } from 'node:fs';
 
-const MIGRATION_COUNT: number = JSON.parse(readFileSync(path.join(MIGRATIONS_FOLDER, 'meta/_journal.json'), 'utf8')).entries.length;
+const MIGRATION_COUNT: number = JSON.parse(
+  readFileSync(path.join(MIGRATIONS_FOLDER, 'meta/_journal.json'), 'utf8'),
+).entries.length;
+
 import { createTestDatabase, DRIVERS, type TestDatabase } from './helpers/db.ts';
 import { SERVER_BIN } from './helpers/repo.ts';
 
@@ -54,10 +56,12 @@ describe.each(DRIVERS)('migrations on %s', (driver) => {
       );
       expect(tables.rows.map((r) => r.table_name)).toEqual(expect.arrayContaining(TABLES));
       // Constraints of the data model hold on this driver.
-      await database.query(`INSERT INTO users (email, password_hash, name) VALUES ('a@example.com', 'h', 'A')`);
-      await expect(database.query(`INSERT INTO users (email, password_hash, name) VALUES ('B@example.com', 'h', 'B')`)).rejects.toThrow(
-        /users_email_lower/,
+      await database.query(
+        `INSERT INTO users (email, password_hash, name) VALUES ('a@example.com', 'h', 'A')`,
       );
+      await expect(
+        database.query(`INSERT INTO users (email, password_hash, name) VALUES ('B@example.com', 'h', 'B')`),
+      ).rejects.toThrow(/users_email_lower/);
       const user = (await database.query<{ id: number }>('SELECT id FROM users')).rows[0]!;
       expect(typeof user.id).toBe('number');
       await database.query(`INSERT INTO teams (name, owner_id) VALUES ('T', $1)`, [user.id]);
@@ -130,7 +134,8 @@ describe('two servers started at the same moment on one empty PostgreSQL databas
     });
     await Promise.all(ports.map((p, i) => waitReady(`http://127.0.0.1:${p}`, children[i]!, 60_000)));
     // Log lines are written asynchronously: wait until both start-up lines arrived.
-    for (let i = 0; i < 100 && !logs.every((l) => l.includes('database migrated')); i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 100 && !logs.every((l) => l.includes('database migrated')); i++)
+      await new Promise((r) => setTimeout(r, 100));
     const applied = logs.map((l) => {
       const line = l.split('\n').find((x) => x.includes('database migrated'));
       return line ? JSON.parse(line).applied : null;
@@ -138,13 +143,17 @@ describe('two servers started at the same moment on one empty PostgreSQL databas
     expect(applied.sort()).toEqual([0, MIGRATION_COUNT]);
     const check = await openDatabase({ dbUrl: db.url, dataDir: dirs[0]! });
     try {
-      const n = await check.query<{ n: number }>('SELECT count(*)::int AS n FROM drizzle.__drizzle_migrations');
+      const n = await check.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM drizzle.__drizzle_migrations',
+      );
       expect(n.rows[0]!.n).toBe(MIGRATION_COUNT);
     } finally {
       await check.close();
     }
     for (const c of children) c.kill('SIGTERM');
-    const codes = await Promise.all(children.map((c) => new Promise<number | null>((r) => c.once('exit', (code) => r(code)))));
+    const codes = await Promise.all(
+      children.map((c) => new Promise<number | null>((r) => c.once('exit', (code) => r(code)))),
+    );
     expect(codes).toEqual([0, 0]);
   });
 });

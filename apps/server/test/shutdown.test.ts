@@ -22,7 +22,13 @@ describe('graceful shutdown', () => {
     const port = await freePort();
     const child = spawn(process.execPath, [SERVER_BIN, 'serve'], {
       cwd: dir,
-      env: { PATH: process.env.PATH, VIOLAWAKE_DB_URL: db.url, VIOLAWAKE_DATA_DIR: dir, VIOLAWAKE_PORT: String(port), VIOLAWAKE_HOST: '127.0.0.1' },
+      env: {
+        PATH: process.env.PATH,
+        VIOLAWAKE_DB_URL: db.url,
+        VIOLAWAKE_DATA_DIR: dir,
+        VIOLAWAKE_PORT: String(port),
+        VIOLAWAKE_HOST: '127.0.0.1',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let log = '';
@@ -30,7 +36,10 @@ describe('graceful shutdown', () => {
     child.stderr!.on('data', (d) => (log += d));
     try {
       for (let i = 0; i < 150; i++) {
-        const ok = await fetch(`http://127.0.0.1:${port}/api/health/ready`).then((r) => r.status === 200, () => false);
+        const ok = await fetch(`http://127.0.0.1:${port}/api/health/ready`).then(
+          (r) => r.status === 200,
+          () => false,
+        );
         if (ok) break;
         await new Promise((r) => setTimeout(r, 200));
       }
@@ -58,7 +67,8 @@ describe('graceful shutdown', () => {
       expect(refused).toBe(true);
       expect(child.exitCode).toBeNull();
       sock.write(body.slice(1000));
-      for (let i = 0; i < 100 && !response.includes('"detail"'); i++) await new Promise((r) => setTimeout(r, 100));
+      for (let i = 0; i < 100 && !response.includes('"detail"'); i++)
+        await new Promise((r) => setTimeout(r, 100));
       expect(response).toMatch(/^HTTP\/1\.1 404/);
       expect(response).toContain('{"detail":"Not Found"}');
       expect(await exited).toBe(0);

@@ -15,7 +15,10 @@ import { createUser, type TestUser } from './helpers/users.ts';
 
 const COMPUTER = path.join(SHARED_DATA, 'computer');
 const SNOWBOY = path.join(SHARED_DATA, 'snowboy');
-const files = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.wav')).sort();
+const files = (dir: string) =>
+  readdirSync(dir)
+    .filter((f) => f.endsWith('.wav'))
+    .sort();
 
 async function readSse(res: Response, onEvent: (e: any) => void): Promise<void> {
   const reader = res.body!.getReader();
@@ -65,14 +68,20 @@ describe('training end to end with the real engine', () => {
   });
   afterAll(() => server?.close());
 
-  it('trains "computer" from 10 uploaded clips and the downloaded model detects held-out clips', { timeout: 600_000 }, async () => {
+  it('trains "computer" from 10 uploaded clips and the downloaded model detects held-out clips', {
+    timeout: 600_000,
+  }, async () => {
     const clips = files(COMPUTER);
     const ids: number[] = [];
     for (const f of clips.slice(0, 10)) {
       const form = new FormData();
       form.append('wake_word', 'Computer');
       form.append('file', new Blob([readFileSync(path.join(COMPUTER, f))], { type: 'audio/wav' }), f);
-      const res = await fetch(`${server.url}/api/recordings/upload`, { method: 'POST', headers: user.headers, body: form });
+      const res = await fetch(`${server.url}/api/recordings/upload`, {
+        method: 'POST',
+        headers: user.headers,
+        body: form,
+      });
       expect(res.status, await res.clone().text()).toBe(200);
       const body = (await res.json()) as any;
       expect(body.wake_word).toBe('computer');
@@ -99,25 +108,39 @@ describe('training end to end with the real engine', () => {
     const stages = [...new Set(events.map((e) => e.stage))];
     const final = events[events.length - 1];
     expect(final.status, JSON.stringify(final)).toBe('completed');
-    expect(stages).toEqual(expect.arrayContaining(['preparing', 'synthesizing', 'extracting', 'training', 'evaluating', 'done']));
+    expect(stages).toEqual(
+      expect.arrayContaining(['preparing', 'synthesizing', 'extracting', 'training', 'evaluating', 'done']),
+    );
     expect(final.d_prime).toBeGreaterThan(1);
     expect(['A', 'B', 'C', 'D']).toContain(final.quality_grade);
 
-    const cfg = (await (await fetch(`${server.url}/api/models/${final.model_id}/config`, { headers: user.headers })).json()) as any;
-    expect(cfg.training_config.input).toEqual({ name: 'embeddings', shape: ['batch', 16, 96], dtype: 'float32' });
-    const dl = await fetch(`${server.url}/api/models/${final.model_id}/download?format=onnx`, { headers: user.headers });
+    const cfg = (await (
+      await fetch(`${server.url}/api/models/${final.model_id}/config`, { headers: user.headers })
+    ).json()) as any;
+    expect(cfg.training_config.input).toEqual({
+      name: 'embeddings',
+      shape: ['batch', 16, 96],
+      dtype: 'float32',
+    });
+    const dl = await fetch(`${server.url}/api/models/${final.model_id}/download?format=onnx`, {
+      headers: user.headers,
+    });
     expect(dl.status).toBe(200);
     const model = new Uint8Array(await dl.arrayBuffer());
     expect(model.byteLength).toBeLessThan(500 * 1024);
 
     const heldOut = clips.slice(10, 30).map((f) => path.join(COMPUTER, f));
-    const others = files(SNOWBOY).slice(0, 20).map((f) => path.join(SNOWBOY, f));
+    const others = files(SNOWBOY)
+      .slice(0, 20)
+      .map((f) => path.join(SNOWBOY, f));
     const hits = await countDetections(model, cfg.threshold, heldOut);
     const falseHits = await countDetections(model, cfg.threshold, others);
     expect(hits).toBeGreaterThanOrEqual(14); // ≥ 70 % of held-out clips at the calibrated threshold
     expect(falseHits).toBeLessThanOrEqual(2);
     // Recordings used by a successful job are soft-deleted (not listed any more).
-    const left = (await (await fetch(`${server.url}/api/recordings`, { headers: user.headers })).json()) as any[];
+    const left = (await (
+      await fetch(`${server.url}/api/recordings`, { headers: user.headers })
+    ).json()) as any[];
     expect(left).toHaveLength(0);
   });
 });

@@ -21,7 +21,11 @@ process.env.VIOLAWAKE_TRAINING_PIPELINE_MODULE = FAKE;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function waitFor<T>(fn: () => Promise<T | null | undefined | false>, ms = 30_000, what = 'condition'): Promise<T> {
+async function waitFor<T>(
+  fn: () => Promise<T | null | undefined | false>,
+  ms = 30_000,
+  what = 'condition',
+): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
     const v = await fn();
@@ -45,7 +49,11 @@ async function addRecordings(server: TestServer, userId: number, word: string, n
     const id = Number(r.rows[0]!.id);
     const key = `recordings/${userId}/${id}.wav`;
     await storage.put(key, wav);
-    await server.ctx.database.query('UPDATE recordings SET storage_key = $1, filename = $2 WHERE id = $3', [key, `${id}.wav`, id]);
+    await server.ctx.database.query('UPDATE recordings SET storage_key = $1, filename = $2 WHERE id = $3', [
+      key,
+      `${id}.wav`,
+      id,
+    ]);
     ids.push(id);
   }
   return ids;
@@ -56,7 +64,12 @@ async function job(server: TestServer, user: TestUser, id: number) {
   return (await res.json()) as any;
 }
 
-async function submit(server: TestServer, user: TestUser, body: Record<string, unknown>, route = '/api/training/start') {
+async function submit(
+  server: TestServer,
+  user: TestUser,
+  body: Record<string, unknown>,
+  route = '/api/training/start',
+) {
   return fetch(`${server.url}${route}`, {
     method: 'POST',
     headers: { ...user.headers, 'content-type': 'application/json' },
@@ -106,11 +119,27 @@ describe('submission (API only, no workers)', () => {
     };
     let { u, ids } = await fresh();
     const cases: [Record<string, unknown>, number, unknown][] = [
-      [{ wake_word: 'hey viola', recording_ids: [...ids.slice(0, 4), foreign[0]] }, 404, `Recordings not found: ${foreign[0]}`],
+      [
+        { wake_word: 'hey viola', recording_ids: [...ids.slice(0, 4), foreign[0]] },
+        404,
+        `Recordings not found: ${foreign[0]}`,
+      ],
       [{ wake_word: 'hey viola', recording_ids: ids.slice(0, 4) }, 400, 'Need at least 5 recordings. Got 4.'],
-      [{ wake_word: 'hey other', recording_ids: ids.slice(0, 5) }, 400, "All recordings must be for the wake word 'hey other'"],
-      [{ wake_word: 'hey, viola', recording_ids: ids }, 400, 'Wake word may only contain letters, digits, spaces, apostrophes and hyphens'],
-      [{ wake_word: 'hey viola', recording_ids: ids, text_only: true }, 400, 'A text-only job takes no recordings: send recording_ids as an empty list.'],
+      [
+        { wake_word: 'hey other', recording_ids: ids.slice(0, 5) },
+        400,
+        "All recordings must be for the wake word 'hey other'",
+      ],
+      [
+        { wake_word: 'hey, viola', recording_ids: ids },
+        400,
+        'Wake word may only contain letters, digits, spaces, apostrophes and hyphens',
+      ],
+      [
+        { wake_word: 'hey viola', recording_ids: ids, text_only: true },
+        400,
+        'A text-only job takes no recordings: send recording_ids as an empty list.',
+      ],
     ];
     for (const [body, status, detail] of cases) {
       const res = await submit(server, u, body);
@@ -119,11 +148,17 @@ describe('submission (API only, no workers)', () => {
     }
     expect(await usage(server, u.id)).toBe(0);
     ({ u, ids } = await fresh());
-    const dup = await submit(server, u, { wake_word: 'hey viola', recording_ids: [ids[0], ids[0], ids[1], ids[2], ids[3]] });
+    const dup = await submit(server, u, {
+      wake_word: 'hey viola',
+      recording_ids: [ids[0], ids[0], ids[1], ids[2], ids[3]],
+    });
     expect(dup.status).toBe(422);
     const schema = await submit(server, u, { wake_word: 'hey viola', recording_ids: ids, epochs: 2 });
     expect(schema.status).toBe(422);
-    expect(((await schema.json()) as any).detail[0]).toMatchObject({ loc: ['body', 'epochs'], type: 'greater_than_equal' });
+    expect(((await schema.json()) as any).detail[0]).toMatchObject({
+      loc: ['body', 'epochs'],
+      type: 'greater_than_equal',
+    });
     expect(await usage(server, u.id)).toBe(0);
     const unverified = await createUser(server, { verified: false });
     expect((await submit(server, unverified, { wake_word: 'x', recording_ids: [1] })).status).toBe(403);
@@ -134,7 +169,12 @@ describe('submission (API only, no workers)', () => {
     const ids = await addRecordings(server, u.id, 'computer', 5);
     const results = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
-        submit(server, u, { wake_word: 'computer', recording_ids: ids }, i % 2 ? '/api/jobs' : '/api/training/start'),
+        submit(
+          server,
+          u,
+          { wake_word: 'computer', recording_ids: ids },
+          i % 2 ? '/api/jobs' : '/api/training/start',
+        ),
       ),
     );
     const statuses = results.map((r) => r.status);
@@ -142,7 +182,9 @@ describe('submission (API only, no workers)', () => {
     expect(statuses.every((s) => [202, 403, 429].includes(s))).toBe(true);
     const forbidden = results.find((r) => r.status === 403)!;
     expect(forbidden.headers.get('x-upgrade-url')).toBe('/pricing');
-    expect(((await forbidden.json()) as any).detail).toBe('Monthly training limit reached (3/3). Upgrade your plan to train more models.');
+    expect(((await forbidden.json()) as any).detail).toBe(
+      'Monthly training limit reached (3/3). Upgrade your plan to train more models.',
+    );
     expect(await usage(server, u.id)).toBe(3);
     const jobs = (await (await fetch(`${server.url}/api/jobs`, { headers: u.headers })).json()) as any[];
     expect(jobs).toHaveLength(3);
@@ -158,28 +200,55 @@ describe('submission (API only, no workers)', () => {
       expect(res.status).toBe(202);
       jobIds.push(((await res.json()) as any).job_id);
     }
-    const full = await submit(server, users[3]!, { wake_word: 'hey jarvis', recording_ids: [], text_only: true });
+    const full = await submit(server, users[3]!, {
+      wake_word: 'hey jarvis',
+      recording_ids: [],
+      text_only: true,
+    });
     expect(full.status).toBe(503);
     expect(full.headers.get('retry-after')).toBe('60');
     expect(((await full.json()) as any).detail).toBe('Training queue is full. Please try again later.');
     expect(await usage(server, users[3]!.id)).toBe(0);
-    const status = (await (await fetch(`${server.url}/api/training/status/${jobIds[2]}`, { headers: users[2]!.headers })).json()) as any;
-    expect(status).toMatchObject({ status: 'queued', queue_position: 3, message: 'Waiting in queue (position 3)', stage: 'queued' });
-    expect((await fetch(`${server.url}/api/training/status/${jobIds[2]}`, { headers: users[0]!.headers })).status).toBe(404);
-    const cancel = await fetch(`${server.url}/api/jobs/${jobIds[0]}`, { method: 'DELETE', headers: users[0]!.headers });
+    const status = (await (
+      await fetch(`${server.url}/api/training/status/${jobIds[2]}`, { headers: users[2]!.headers })
+    ).json()) as any;
+    expect(status).toMatchObject({
+      status: 'queued',
+      queue_position: 3,
+      message: 'Waiting in queue (position 3)',
+      stage: 'queued',
+    });
+    expect(
+      (await fetch(`${server.url}/api/training/status/${jobIds[2]}`, { headers: users[0]!.headers })).status,
+    ).toBe(404);
+    const cancel = await fetch(`${server.url}/api/jobs/${jobIds[0]}`, {
+      method: 'DELETE',
+      headers: users[0]!.headers,
+    });
     expect(cancel.status).toBe(200);
     expect((await cancel.json()) as any).toEqual({ message: 'Training job cancellation requested' });
     const after = await job(server, users[0]!, jobIds[0]!);
-    expect(after).toMatchObject({ status: 'cancelled', error_code: 'cancelled', error: 'Training cancelled by user' });
-    const again = await fetch(`${server.url}/api/jobs/${jobIds[0]}`, { method: 'DELETE', headers: users[0]!.headers });
+    expect(after).toMatchObject({
+      status: 'cancelled',
+      error_code: 'cancelled',
+      error: 'Training cancelled by user',
+    });
+    const again = await fetch(`${server.url}/api/jobs/${jobIds[0]}`, {
+      method: 'DELETE',
+      headers: users[0]!.headers,
+    });
     expect(again.status).toBe(409);
-    const moved = (await (await fetch(`${server.url}/api/training/status/${jobIds[2]}`, { headers: users[2]!.headers })).json()) as any;
+    const moved = (await (
+      await fetch(`${server.url}/api/training/status/${jobIds[2]}`, { headers: users[2]!.headers })
+    ).json()) as any;
     expect(moved.queue_position).toBe(2);
   });
 });
 
 describe('workers', () => {
-  it('dispatches by tier priority, streams progress over SSE, and completes with a stored model', { timeout: 180_000 }, async () => {
+  it('dispatches by tier priority, streams progress over SSE, and completes with a stored model', {
+    timeout: 180_000,
+  }, async () => {
     const db = await createTestDatabase();
     const api = await startTestServer({ workers: false, database: db });
     cleanup.push(async () => {
@@ -204,7 +273,10 @@ describe('workers', () => {
     }
     // SSE for the free user's job: the current state arrives on connect.
     const controller = new AbortController();
-    const stream = await fetch(`${api.url}/api/training/stream/${jobIds[0]}`, { headers: users[0]!.headers, signal: controller.signal });
+    const stream = await fetch(`${api.url}/api/training/stream/${jobIds[0]}`, {
+      headers: users[0]!.headers,
+      signal: controller.signal,
+    });
     expect(stream.status).toBe(200);
     expect(stream.headers.get('content-type')).toContain('text/event-stream');
     expect(stream.headers.get('x-request-id')).toBeTruthy();
@@ -236,24 +308,38 @@ describe('workers', () => {
       env: { VIOLAWAKE_MAX_CONCURRENT_JOBS: '1', VIOLAWAKE_STORAGE_DIR: api.ctx.config.storageDir },
     });
     cleanup.push(() => worker.close());
-    const done = await waitFor(async () => {
-      const all = await Promise.all(jobIds.map((id, i) => job(api, users[i]!, id)));
-      return all.every((j) => ['completed', 'failed', 'cancelled'].includes(j.status)) ? all : null;
-    }, 150_000, 'all jobs finished');
+    const done = await waitFor(
+      async () => {
+        const all = await Promise.all(jobIds.map((id, i) => job(api, users[i]!, id)));
+        return all.every((j) => ['completed', 'failed', 'cancelled'].includes(j.status)) ? all : null;
+      },
+      150_000,
+      'all jobs finished',
+    );
     expect(done.map((j: any) => j.status)).toEqual(['completed', 'completed', 'completed']);
-    const order = [...done].sort((a, b) => Date.parse(a.started_at) - Date.parse(b.started_at)).map((j) => j.job_id);
+    const order = [...done]
+      .sort((a, b) => Date.parse(a.started_at) - Date.parse(b.started_at))
+      .map((j) => j.job_id);
     expect(order).toEqual([jobIds[2], jobIds[1], jobIds[0]]);
     await reading;
     const stages = events.map((e) => e.stage);
     expect(stages[0]).toBe('queued');
     expect(stages).toEqual(expect.arrayContaining(['preparing', 'training', 'done']));
     const last = events[events.length - 1];
-    expect(last).toMatchObject({ status: 'completed', progress: 100, stage: 'done', d_prime: 4.2, quality_grade: 'B' });
+    expect(last).toMatchObject({
+      status: 'completed',
+      progress: 100,
+      stage: 'done',
+      d_prime: 4.2,
+      quality_grade: 'B',
+    });
     expect(typeof last.model_id).toBe('number');
     const progresses = events.filter((e) => e.status === 'running').map((e) => e.progress);
     expect([...progresses].sort((a, b) => a - b)).toEqual(progresses);
     // The model row, its objects, soft-deleted recordings, the completion email.
-    const model = await api.ctx.database.query<any>('SELECT * FROM trained_models WHERE id = $1', [last.model_id]);
+    const model = await api.ctx.database.query<any>('SELECT * FROM trained_models WHERE id = $1', [
+      last.model_id,
+    ]);
     expect(model.rows[0]).toMatchObject({ wake_word: 'computer', quality_grade: 'B' });
     expect(await getStorage(worker.ctx).exists(model.rows[0].storage_key)).toBe(true);
     const recs = await api.ctx.database.query<{ n: number }>(
@@ -261,7 +347,9 @@ describe('workers', () => {
       [users[0]!.id],
     );
     expect(recs.rows[0]!.n).toBe(5);
-    const mail = await api.ctx.database.query(`SELECT 1 FROM email_outbox WHERE dedupe_key = $1`, [`training_complete:${jobIds[0]}`]);
+    const mail = await api.ctx.database.query(`SELECT 1 FROM email_outbox WHERE dedupe_key = $1`, [
+      `training_complete:${jobIds[0]}`,
+    ]);
     expect(mail.rows).toHaveLength(1);
     controller.abort();
   });
@@ -280,20 +368,31 @@ describe('workers', () => {
     const u = await createUser(api, { verified: true });
     const res = await submit(api, u, { wake_word: 'hey jarvis', recording_ids: [], text_only: true });
     const { job_id } = (await res.json()) as any;
-    const running = await waitFor(async () => {
-      const j = await job(api, u, job_id);
-      return j.status === 'running' && j.stage === 'training' ? j : null;
-    }, 30_000, 'running');
+    const running = await waitFor(
+      async () => {
+        const j = await job(api, u, job_id);
+        return j.status === 'running' && j.stage === 'training' ? j : null;
+      },
+      30_000,
+      'running',
+    );
     expect(running.attempts).toBe(1);
-    const owners = await api.ctx.database.query<{ worker_id: string }>('SELECT worker_id FROM training_jobs WHERE id = $1', [job_id]);
+    const owners = await api.ctx.database.query<{ worker_id: string }>(
+      'SELECT worker_id FROM training_jobs WHERE id = $1',
+      [job_id],
+    );
     expect(owners.rows[0]!.worker_id).toBeTruthy();
     // Cancel through the API process; the owning worker process stops the child.
     const cancel = await fetch(`${api.url}/api/jobs/${job_id}`, { method: 'DELETE', headers: u.headers });
     expect(cancel.status).toBe(200);
-    const final = await waitFor(async () => {
-      const j = await job(api, u, job_id);
-      return j.status === 'cancelled' ? j : null;
-    }, 15_000, 'cancelled');
+    const final = await waitFor(
+      async () => {
+        const j = await job(api, u, job_id);
+        return j.status === 'cancelled' ? j : null;
+      },
+      15_000,
+      'cancelled',
+    );
     expect(final).toMatchObject({ error_code: 'cancelled', attempts: 1, cancel_requested: true });
     expect(await usage(api, u.id)).toBe(1); // cancellations are not refunded
     const boss = await api.ctx.database.query<{ n: number }>(
@@ -328,8 +427,14 @@ describe('workers', () => {
     });
     const u = await createUser(api, { verified: true });
     const ids = await addRecordings(api, u.id, 'computer', 5);
-    const { job_id } = (await (await submit(api, u, { wake_word: 'computer', recording_ids: ids })).json()) as any;
-    await waitFor(async () => (await job(api, u, job_id)).status === 'running', 60_000, 'running in the worker process');
+    const { job_id } = (await (
+      await submit(api, u, { wake_word: 'computer', recording_ids: ids })
+    ).json()) as any;
+    await waitFor(
+      async () => (await job(api, u, job_id)).status === 'running',
+      60_000,
+      'running in the worker process',
+    );
     child.kill('SIGKILL');
     child = null;
     // A second worker with a short staleness window reaps the job, retries it, and completes it.
@@ -340,10 +445,14 @@ describe('workers', () => {
     });
     cleanup.push(() => w2.close());
     await w2.ctx.trainingWorker?.reap();
-    const final = await waitFor(async () => {
-      const j = await job(api, u, job_id);
-      return ['completed', 'failed'].includes(j.status) ? j : null;
-    }, 60_000, 'finished after retry');
+    const final = await waitFor(
+      async () => {
+        const j = await job(api, u, job_id);
+        return ['completed', 'failed'].includes(j.status) ? j : null;
+      },
+      60_000,
+      'finished after retry',
+    );
     expect(final.status).toBe('completed');
     expect(final.attempts).toBe(2);
     expect(await usage(api, u.id)).toBe(1);
@@ -354,43 +463,75 @@ describe('workers', () => {
     withEnv({ FAKE_PIPELINE_MS: '200', FAKE_PIPELINE_FAIL: 'internal' });
     const w = await startTestServer({
       database: db,
-      env: { VIOLAWAKE_BREAKER_BACKOFF_SECONDS: '0', VIOLAWAKE_BREAKER_FAILURE_THRESHOLD: '2', VIOLAWAKE_MAX_CONCURRENT_JOBS: '1' },
+      env: {
+        VIOLAWAKE_BREAKER_BACKOFF_SECONDS: '0',
+        VIOLAWAKE_BREAKER_FAILURE_THRESHOLD: '2',
+        VIOLAWAKE_MAX_CONCURRENT_JOBS: '1',
+      },
     });
     cleanup.push(async () => {
       await w.close();
       await db.drop();
     });
     const u = await createUser(w, { verified: true });
-    await w.ctx.database.query(`INSERT INTO subscriptions (user_id, tier, status) VALUES ($1, 'business', 'active')`, [u.id]);
+    await w.ctx.database.query(
+      `INSERT INTO subscriptions (user_id, tier, status) VALUES ($1, 'business', 'active')`,
+      [u.id],
+    );
     const ids: number[] = [];
     for (let i = 0; i < 3; i++) {
       const r = await submit(w, u, { wake_word: 'hey jarvis', recording_ids: [], text_only: true });
       expect(r.status).toBe(202);
       ids.push(((await r.json()) as any).job_id);
     }
-    const first = await waitFor(async () => {
-      const j = await job(w, u, ids[0]!);
-      return j.status === 'failed' ? j : null;
-    }, 30_000, 'first failure');
-    expect(first).toMatchObject({ error_code: 'internal', error: 'Training failed because of an internal error.' });
+    const first = await waitFor(
+      async () => {
+        const j = await job(w, u, ids[0]!);
+        return j.status === 'failed' ? j : null;
+      },
+      30_000,
+      'first failure',
+    );
+    expect(first).toMatchObject({
+      error_code: 'internal',
+      error: 'Training failed because of an internal error.',
+    });
     await waitFor(async () => (await job(w, u, ids[1]!)).status === 'failed', 30_000, 'second failure');
-    const third = await waitFor(async () => {
-      const j = (await (await fetch(`${w.url}/api/training/status/${ids[2]}`, { headers: u.headers })).json()) as any;
-      return j.message?.includes('paused') ? j : null;
-    }, 30_000, 'third job held');
+    const third = await waitFor(
+      async () => {
+        const j = (await (
+          await fetch(`${w.url}/api/training/status/${ids[2]}`, { headers: u.headers })
+        ).json()) as any;
+        return j.message?.includes('paused') ? j : null;
+      },
+      30_000,
+      'third job held',
+    );
     expect(third).toMatchObject({ status: 'queued', queue_position: null });
-    const breaker = (await (await fetch(`${w.url}/api/jobs/circuit-breaker/state`, { headers: u.headers })).json()) as any;
-    expect(breaker).toMatchObject({ consecutive_failures: 2, paused: true, pause_reason: 'Training failed because of an internal error.' });
+    const breaker = (await (
+      await fetch(`${w.url}/api/jobs/circuit-breaker/state`, { headers: u.headers })
+    ).json()) as any;
+    expect(breaker).toMatchObject({
+      consecutive_failures: 2,
+      paused: true,
+      pause_reason: 'Training failed because of an internal error.',
+    });
     expect(await usage(w, u.id)).toBe(1); // 3 charged, 2 refunded
     delete process.env.FAKE_PIPELINE_FAIL;
     const resumed = await fetch(`${w.url}/api/jobs/resume`, { method: 'POST', headers: u.headers });
     expect((await resumed.json()) as any).toEqual({ message: 'Training queue resumed' });
-    const done = await waitFor(async () => {
-      const j = await job(w, u, ids[2]!);
-      return j.status === 'completed' ? j : null;
-    }, 30_000, 'resumed job completed');
+    const done = await waitFor(
+      async () => {
+        const j = await job(w, u, ids[2]!);
+        return j.status === 'completed' ? j : null;
+      },
+      30_000,
+      'resumed job completed',
+    );
     expect(done.status).toBe('completed');
-    const reset = (await (await fetch(`${w.url}/api/jobs/circuit-breaker/state`, { headers: u.headers })).json()) as any;
+    const reset = (await (
+      await fetch(`${w.url}/api/jobs/circuit-breaker/state`, { headers: u.headers })
+    ).json()) as any;
     expect(reset).toMatchObject({ consecutive_failures: 0, paused: false });
   });
 });

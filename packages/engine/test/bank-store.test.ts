@@ -4,9 +4,15 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { BANK_GENERATOR_VERSION, type BankKeyInput, bankKey } from '../src/bank/key.ts';
 import { acquireLock } from '../src/bank/lock.ts';
-import { BANK_GENERATOR_VERSION, bankKey, type BankKeyInput } from '../src/bank/key.ts';
-import { type BankIndex, publishBankDir, readBankDir, segmentWindowCount, writeBankDir } from '../src/bank/store.ts';
+import {
+  type BankIndex,
+  publishBankDir,
+  readBankDir,
+  segmentWindowCount,
+  writeBankDir,
+} from '../src/bank/store.ts';
 
 const dirs: string[] = [];
 async function tmp() {
@@ -69,7 +75,10 @@ describe('bank lock', () => {
   it('takes over a lock whose holder died, and times out on a live holder', async () => {
     const d = await tmp();
     const path = join(d, 'build.lock');
-    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString();
+    const dead = spawnSync(process.execPath, [
+      '-e',
+      'process.stdout.write(String(process.pid))',
+    ]).stdout.toString();
     await writeFile(path, `${dead}\n`);
     const l = await acquireLock(path, { timeoutMs: 2000, pollMs: 20 });
     await l.release();
@@ -94,7 +103,11 @@ describe('bank directory', () => {
       voices: { train: ['a'], eval: ['b'] },
       providers: ['test'],
       build_seconds: 0,
-      train: { rows: 40, seconds: 2, segments: [{ offset: 0, rows: 40, kind: 'noise', group: 0, phonemes: [] }] },
+      train: {
+        rows: 40,
+        seconds: 2,
+        segments: [{ offset: 0, rows: 40, kind: 'noise', group: 0, phonemes: [] }],
+      },
       eval: { rows: 30, seconds: 1.2, segments: [], spans: [] },
     };
     const tmpDir = join(root, '.tmp-newkey');

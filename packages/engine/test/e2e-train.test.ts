@@ -8,14 +8,20 @@
 import { createHash } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import * as ort from 'onnxruntime-node';
 import { createNodeDetector } from '@violawake/detector/node';
+import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { validateManifest } from '../src/artifacts/manifest.ts';
-import { ensureBank } from '../src/bank/build.ts';
-import { readWavFile16k } from '../src/audio/wav.ts';
-import { trainWakeWord, type Progress, type TrainResult, type TrainJob, STAGE_RANGES } from '../src/pipeline/train.ts';
 import { Rand } from '../src/audio/random.ts';
+import { readWavFile16k } from '../src/audio/wav.ts';
+import { ensureBank } from '../src/bank/build.ts';
+import {
+  type Progress,
+  STAGE_RANGES,
+  type TrainJob,
+  type TrainResult,
+  trainWakeWord,
+} from '../src/pipeline/train.ts';
 import { deriveRng } from '../src/rng.ts';
 
 const repoRoot = resolve(import.meta.dirname, '../../..');
@@ -23,8 +29,12 @@ const dev = resolve(repoRoot, '../shared/data/picovoice-dev');
 const dataDir = join(repoRoot, '.tmp', 'e2e-data');
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
-const computer = readdirSync(join(dev, 'computer')).sort().map((f) => join(dev, 'computer', f));
-const snowboy = readdirSync(join(dev, 'snowboy')).sort().map((f) => join(dev, 'snowboy', f));
+const computer = readdirSync(join(dev, 'computer'))
+  .sort()
+  .map((f) => join(dev, 'computer', f));
+const snowboy = readdirSync(join(dev, 'snowboy'))
+  .sort()
+  .map((f) => join(dev, 'snowboy', f));
 // 10 training clips and 16 held-out test clips of each word, chosen by seed
 const order = new Rand(deriveRng(7, 'e2e-pick', 0)).shuffle(computer.map((_, i) => i));
 const trainClips = order.slice(0, 10).map((i) => computer[i] as string);
@@ -51,21 +61,33 @@ beforeAll(async () => {
 }, 1_200_000);
 
 /** Streams one clip with 2 s of noise floor before and 1 s after (as `violawake detect` does); detections in it. */
-async function detections(det: Awaited<ReturnType<typeof createNodeDetector>>, path: string): Promise<number> {
+async function detections(
+  det: Awaited<ReturnType<typeof createNodeDetector>>,
+  path: string,
+): Promise<number> {
   const x = await readWavFile16k(path);
   const padded = new Float32Array(48000 + x.length);
   padded.set(x, 32000);
   await det.reset();
   let n = 0;
-  for (let i = 0; i < padded.length; i += 4000) n += (await det.push(padded.subarray(i, i + 4000))).detections.length;
+  for (let i = 0; i < padded.length; i += 4000)
+    n += (await det.push(padded.subarray(i, i + 4000))).detections.length;
   return n;
 }
 
 describe('trainWakeWord end to end (10 real "computer" clips, small bank)', () => {
   it('reports the api.md §4.9 stages in order with monotonic progress', () => {
     const stages = [...new Set(progress.map((p) => p.stage))];
-    expect(stages).toEqual(['preparing', 'synthesizing', 'extracting', 'training', 'evaluating', 'exporting']);
-    for (let i = 1; i < progress.length; i++) expect(progress[i]!.progress).toBeGreaterThanOrEqual(progress[i - 1]!.progress);
+    expect(stages).toEqual([
+      'preparing',
+      'synthesizing',
+      'extracting',
+      'training',
+      'evaluating',
+      'exporting',
+    ]);
+    for (let i = 1; i < progress.length; i++)
+      expect(progress[i]!.progress).toBeGreaterThanOrEqual(progress[i - 1]!.progress);
     for (const p of progress) {
       const [a, b] = STAGE_RANGES[p.stage];
       expect(p.progress).toBeGreaterThanOrEqual(a);
@@ -88,7 +110,10 @@ describe('trainWakeWord end to end (10 real "computer" clips, small bank)', () =
     const s = await ort.InferenceSession.create(result.onnx);
     expect(s.inputNames).toEqual(['embeddings']);
     expect(s.outputNames).toEqual(['score']);
-    const meta = s as unknown as { inputMetadata: { shape: unknown[] }[]; outputMetadata: { shape: unknown[] }[] };
+    const meta = s as unknown as {
+      inputMetadata: { shape: unknown[] }[];
+      outputMetadata: { shape: unknown[] }[];
+    };
     expect(meta.inputMetadata[0]!.shape).toEqual(['batch', 16, 96]);
     expect(meta.outputMetadata[0]!.shape).toEqual(['batch', 1]);
     await s.release();
@@ -98,7 +123,9 @@ describe('trainWakeWord end to end (10 real "computer" clips, small bank)', () =
 
   it('detects held-out "computer" clips and not "snowboy" clips in the project detector', async () => {
     const det = await createNodeDetector({
-      heads: [{ name: 'computer', model: result.onnx, manifest: JSON.parse(JSON.stringify(result.manifest)) }],
+      heads: [
+        { name: 'computer', model: result.onnx, manifest: JSON.parse(JSON.stringify(result.manifest)) },
+      ],
     });
     try {
       let hit = 0;

@@ -1,24 +1,23 @@
-import { readdirSync } from 'node:fs';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { rms } from '../src/audio/levels.ts';
-import { deriveRng } from '../src/rng.ts';
+import { EngineError } from '../src/eval/errors.ts';
 import {
   CANVAS_SAMPLES,
   END_MAX,
   END_MIN,
+  fitLength,
   MAX_UTTERANCE_SAMPLES,
   PAD_AFTER,
   PAD_BEFORE,
-  fitLength,
   padForScoring,
   placeOnCanvas,
   windowsContaining,
 } from '../src/pipeline/canvas.ts';
 import { STAGE_RANGES, trainWakeWord } from '../src/pipeline/train.ts';
-import { EngineError } from '../src/eval/errors.ts';
+import { deriveRng } from '../src/rng.ts';
 
 const repoRoot = resolve(import.meta.dirname, '../../..');
 const dev = resolve(repoRoot, '../shared/data/picovoice-dev');
@@ -30,7 +29,9 @@ describe('canvases and windows (engine.md §6.8)', () => {
     // 1.59 s utterance ending at 2.00 s starts at 0.41 s ≥ 0.25 s (start of W_28)
     expect(windowsContaining(32000 - 25440, 32000)).toEqual([0, 1, 2, 3]);
     // a 1.75 s utterance ending at 2.00 s is inside W_25 … W_27 only (W_28 starts at 4000)
-    expect(windowsContaining(32000 - 28000, 32000)).toEqual([0, 1, 2, 3].filter((j) => 32000 - 28000 >= 1280 * (25 + j) - 31840));
+    expect(windowsContaining(32000 - 28000, 32000)).toEqual(
+      [0, 1, 2, 3].filter((j) => 32000 - 28000 >= 1280 * (25 + j) - 31840),
+    );
     // ending after 2.00 s excludes W_25
     expect(windowsContaining(20000, 32001)).toEqual([1, 2, 3]);
   });
@@ -39,7 +40,10 @@ describe('canvases and windows (engine.md §6.8)', () => {
     const utt = new Float32Array(16000).fill(0.25);
     const seen = new Set<string>();
     for (let i = 0; i < 30; i++) {
-      const p = placeOnCanvas(utt, { rng: deriveRng(5, 'place-test', i), bed: (n) => new Float32Array(n).fill(0.01) });
+      const p = placeOnCanvas(utt, {
+        rng: deriveRng(5, 'place-test', i),
+        bed: (n) => new Float32Array(n).fill(0.01),
+      });
       expect(p.canvas.length).toBe(CANVAS_SAMPLES);
       expect(p.end).toBeGreaterThanOrEqual(END_MIN);
       expect(p.end).toBeLessThanOrEqual(END_MAX);
@@ -53,11 +57,16 @@ describe('canvases and windows (engine.md §6.8)', () => {
         expect(bedDb).toBeLessThanOrEqual(20 * Math.log10(0.25) - 10 + 0.01);
         expect(bedDb).toBeGreaterThanOrEqual(20 * Math.log10(0.25) - 30 - 0.01);
       }
-      const again = placeOnCanvas(utt, { rng: deriveRng(5, 'place-test', i), bed: (n) => new Float32Array(n).fill(0.01) });
+      const again = placeOnCanvas(utt, {
+        rng: deriveRng(5, 'place-test', i),
+        bed: (n) => new Float32Array(n).fill(0.01),
+      });
       expect(again.canvas).toEqual(p.canvas);
     }
     expect(seen).toEqual(new Set(['floor', 'silence', 'bed']));
-    expect(() => placeOnCanvas(new Float32Array(MAX_UTTERANCE_SAMPLES + 1), { rng: deriveRng(1, 'x', 0) })).toThrow();
+    expect(() =>
+      placeOnCanvas(new Float32Array(MAX_UTTERANCE_SAMPLES + 1), { rng: deriveRng(1, 'x', 0) }),
+    ).toThrow();
   });
 
   it('speeds long clips up to 1.75 s and pads scored clips by 2 s / 1 s up to whole steps', () => {
@@ -75,8 +84,15 @@ describe('canvases and windows (engine.md §6.8)', () => {
 
 describe('trainWakeWord failures are typed EngineErrors', () => {
   it('rejects fewer than 5 usable clips with insufficient_data (silent and unreadable clips do not count)', async () => {
-    const clips = readdirSync(join(dev, 'computer')).sort().slice(0, 3).map((f) => join(dev, 'computer', f));
-    const err = await trainWakeWord({ wakeWord: 'computer', clips: [...clips, join(tmp, 'missing.wav')], dataDir: tmp }).catch((e) => e);
+    const clips = readdirSync(join(dev, 'computer'))
+      .sort()
+      .slice(0, 3)
+      .map((f) => join(dev, 'computer', f));
+    const err = await trainWakeWord({
+      wakeWord: 'computer',
+      clips: [...clips, join(tmp, 'missing.wav')],
+      dataDir: tmp,
+    }).catch((e) => e);
     expect(err).toBeInstanceOf(EngineError);
     expect(err.code).toBe('insufficient_data');
     expect(err.message).toMatch(/At least 5/);
@@ -85,7 +101,12 @@ describe('trainWakeWord failures are typed EngineErrors', () => {
   it('rejects an aborted job with cancelled, and an invalid wake word', async () => {
     const ac = new AbortController();
     ac.abort();
-    const err = await trainWakeWord({ wakeWord: 'computer', textOnly: true, dataDir: tmp, signal: ac.signal }).catch((e) => e);
+    const err = await trainWakeWord({
+      wakeWord: 'computer',
+      textOnly: true,
+      dataDir: tmp,
+      signal: ac.signal,
+    }).catch((e) => e);
     expect(err.code).toBe('cancelled');
     const bad = await trainWakeWord({ wakeWord: '   ', textOnly: true, dataDir: tmp }).catch((e) => e);
     expect(bad).toBeInstanceOf(EngineError);

@@ -10,7 +10,10 @@ import { HttpError } from '../core/http/errors.ts';
 
 export type Tier = 'free' | 'developer' | 'business' | 'enterprise';
 
-export const TIERS: Record<Tier, { monthlyTrainings: number | null; priority: 0 | 10 | 20 | 30; rank: number }> = {
+export const TIERS: Record<
+  Tier,
+  { monthlyTrainings: number | null; priority: 0 | 10 | 20 | 30; rank: number }
+> = {
   free: { monthlyTrainings: 3, priority: 0, rank: 0 },
   developer: { monthlyTrainings: 20, priority: 10, rank: 1 },
   business: { monthlyTrainings: null, priority: 20, rank: 2 },
@@ -69,7 +72,13 @@ async function usedIn(db: DbOrTx, userId: number, periodStart: Date): Promise<nu
   const rows = await db
     .select({ count: usageRecords.count })
     .from(usageRecords)
-    .where(and(eq(usageRecords.userId, userId), eq(usageRecords.action, USAGE_ACTION), eq(usageRecords.periodStart, periodStart)));
+    .where(
+      and(
+        eq(usageRecords.userId, userId),
+        eq(usageRecords.action, USAGE_ACTION),
+        eq(usageRecords.periodStart, periodStart),
+      ),
+    );
   return rows[0]?.count ?? 0;
 }
 
@@ -89,9 +98,13 @@ export async function checkAndChargeQuota(
   const { start } = usagePeriod(now);
   const used = await usedIn(tx, userId, start);
   if (limit !== null && used >= limit) {
-    throw new HttpError(403, `Monthly training limit reached (${used}/${limit}). Upgrade your plan to train more models.`, {
-      'X-Upgrade-URL': '/pricing',
-    });
+    throw new HttpError(
+      403,
+      `Monthly training limit reached (${used}/${limit}). Upgrade your plan to train more models.`,
+      {
+        'X-Upgrade-URL': '/pricing',
+      },
+    );
   }
   await tx
     .insert(usageRecords)
@@ -109,7 +122,11 @@ export async function refundUsage(tx: DbOrTx, userId: number, periodStart: Date)
     .update(usageRecords)
     .set({ count: sql`GREATEST(${usageRecords.count} - 1, 0)`, updatedAt: sql`now()` })
     .where(
-      and(eq(usageRecords.userId, userId), eq(usageRecords.action, USAGE_ACTION), eq(usageRecords.periodStart, periodStart)),
+      and(
+        eq(usageRecords.userId, userId),
+        eq(usageRecords.action, USAGE_ACTION),
+        eq(usageRecords.periodStart, periodStart),
+      ),
     );
 }
 

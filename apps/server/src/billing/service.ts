@@ -6,7 +6,15 @@ import { eq, sql } from 'drizzle-orm';
 import type { AppContext } from '../core/context.ts';
 import { subscriptions } from '../core/db/schema.ts';
 import { HttpError } from '../core/http/errors.ts';
-import { effectiveTier, getOrCreateSubscription, lockSubscription, type SubscriptionRow, TIERS, type Usage, usageFor } from './quota.ts';
+import {
+  effectiveTier,
+  getOrCreateSubscription,
+  lockSubscription,
+  type SubscriptionRow,
+  TIERS,
+  type Usage,
+  usageFor,
+} from './quota.ts';
 import { createStripeClient, type Stripe } from './stripe.ts';
 
 export const PROVIDER_ERROR = 'Payment provider error. Please try again later.';
@@ -34,14 +42,21 @@ export function hasLiveSubscription(row: SubscriptionRow): boolean {
 export type PaidTier = 'developer' | 'business';
 
 /** POST /api/billing/checkout: a subscription-mode Checkout Session for `tier`. */
-export async function createCheckout(ctx: AppContext, user: { id: number; email: string }, tier: PaidTier): Promise<{ checkout_url: string }> {
+export async function createCheckout(
+  ctx: AppContext,
+  user: { id: number; email: string },
+  tier: PaidTier,
+): Promise<{ checkout_url: string }> {
   const stripe = requireStripe(ctx);
   const priceId = ctx.config.stripePrices[tier];
   if (!priceId) throw new HttpError(503, `Billing is not configured for the ${tier} plan`);
   const base = ctx.config.consoleBaseUrl;
   const failed = (err: unknown): never => {
     if (err instanceof HttpError) throw err;
-    ctx.logger.error({ err: { type: (err as Error).name, message: (err as Error).message }, user_id: user.id }, 'Stripe checkout failed');
+    ctx.logger.error(
+      { err: { type: (err as Error).name, message: (err as Error).message }, user_id: user.id },
+      'Stripe checkout failed',
+    );
     throw new HttpError(502, PROVIDER_ERROR);
   };
   // The row lock serializes a user's checkouts (and the customer creation) across processes; the customer id is
@@ -58,10 +73,16 @@ export async function createCheckout(ctx: AppContext, user: { id: number; email:
     let customerId = row.stripeCustomerId;
     if (!customerId) {
       const customer = await stripe.customers
-        .create({ email: user.email, metadata: { violawake_user_id: String(user.id) } }, { idempotencyKey: `customer-${user.id}` })
+        .create(
+          { email: user.email, metadata: { violawake_user_id: String(user.id) } },
+          { idempotencyKey: `customer-${user.id}` },
+        )
         .catch(failed);
       customerId = customer.id;
-      await tx.update(subscriptions).set({ stripeCustomerId: customerId, updatedAt: sql`now()` }).where(eq(subscriptions.id, row.id));
+      await tx
+        .update(subscriptions)
+        .set({ stripeCustomerId: customerId, updatedAt: sql`now()` })
+        .where(eq(subscriptions.id, row.id));
     }
     return { customerId, trialConsumed: row.trialConsumed };
   });
@@ -98,7 +119,10 @@ export async function createPortal(ctx: AppContext, userId: number): Promise<{ u
     });
     return { url: session.url };
   } catch (err) {
-    ctx.logger.error({ err: { type: (err as Error).name, message: (err as Error).message }, user_id: userId }, 'Stripe portal failed');
+    ctx.logger.error(
+      { err: { type: (err as Error).name, message: (err as Error).message }, user_id: userId },
+      'Stripe portal failed',
+    );
     throw new HttpError(502, PROVIDER_ERROR);
   }
 }
@@ -106,7 +130,8 @@ export async function createPortal(ctx: AppContext, userId: number): Promise<{ u
 /** The API status of §4.12 from Stripe's raw status. */
 export function apiStatus(stripeStatus: string): 'active' | 'past_due' | 'canceled' {
   if (stripeStatus === 'active' || stripeStatus === 'trialing') return 'active';
-  if (stripeStatus === 'past_due' || stripeStatus === 'unpaid' || stripeStatus === 'incomplete') return 'past_due';
+  if (stripeStatus === 'past_due' || stripeStatus === 'unpaid' || stripeStatus === 'incomplete')
+    return 'past_due';
   return 'canceled';
 }
 
@@ -132,7 +157,8 @@ export async function subscriptionView(ctx: AppContext, userId: number): Promise
     status: apiStatus(row.status),
     stripe_status: row.status,
     current_period_end: row.currentPeriodEnd?.toISOString() ?? null,
-    trial_active: row.status === 'trialing' && row.trialEnd !== null && row.trialEnd.getTime() > now.getTime(),
+    trial_active:
+      row.status === 'trialing' && row.trialEnd !== null && row.trialEnd.getTime() > now.getTime(),
     trial_end: row.trialEnd?.toISOString() ?? null,
     cancel_at_period_end: row.cancelAtPeriodEnd,
     usage: await usageFor(ctx.db, userId, now),
@@ -156,7 +182,10 @@ export async function cancelForDeletion(ctx: AppContext, userId: number): Promis
     if (e.code === 'resource_missing' || e.statusCode === 404) return;
     // Cancelling an already-cancelled subscription is an invalid request that says so.
     if (e.statusCode === 400 && /cancel+ed/i.test(e.message ?? '')) return;
-    ctx.logger.error({ err: { type: e.name, message: e.message }, user_id: userId }, 'Stripe cancellation for account deletion failed');
+    ctx.logger.error(
+      { err: { type: e.name, message: e.message }, user_id: userId },
+      'Stripe cancellation for account deletion failed',
+    );
     throw new HttpError(502, PROVIDER_ERROR);
   }
   await ctx.db

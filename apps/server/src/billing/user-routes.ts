@@ -74,7 +74,12 @@ export async function registerUserRoutes(root: FastifyInstance, ctx: AppContext)
     '/subscription',
     {
       preValidation: [verified],
-      schema: { tags: TAGS, summary: 'The caller’s subscription (from the database)', security: BEARER, response: { 200: Subscription } },
+      schema: {
+        tags: TAGS,
+        summary: 'The caller’s subscription (from the database)',
+        security: BEARER,
+        response: { 200: Subscription },
+      },
     },
     async (request) => subscriptionView(ctx, authUser(request).id),
   );
@@ -83,7 +88,12 @@ export async function registerUserRoutes(root: FastifyInstance, ctx: AppContext)
     '/usage',
     {
       preValidation: [verified],
-      schema: { tags: TAGS, summary: 'Trainings used this UTC month', security: BEARER, response: { 200: Usage } },
+      schema: {
+        tags: TAGS,
+        summary: 'Trainings used this UTC month',
+        security: BEARER,
+        response: { 200: Usage },
+      },
     },
     async (request) => usageFor(ctx.db, authUser(request).id, ctx.clock.now()),
   );

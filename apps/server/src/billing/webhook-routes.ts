@@ -14,7 +14,11 @@ export async function registerWebhook(app: FastifyInstance, ctx: AppContext): Pr
   // Encapsulated: the raw-body parser applies to this route only.
   await app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: WEBHOOK_BODY_LIMIT }, (_req, body, done) => done(null, body));
+    scope.addContentTypeParser(
+      '*',
+      { parseAs: 'buffer', bodyLimit: WEBHOOK_BODY_LIMIT },
+      (_req, body, done) => done(null, body),
+    );
     scope.post(
       '/webhook',
       { schema: { summary: 'Stripe webhook (Stripe-Signature over the raw body)', tags: ['billing'] } },
@@ -29,9 +33,18 @@ export async function registerWebhook(app: FastifyInstance, ctx: AppContext): Pr
           ctx.metrics.stripeWebhookEvents.inc({ type: meta.type, result });
           return reply.code(200).send({ status: 'ok' });
         } catch (err) {
-          const result = err instanceof HttpError && err.statusCode < 500 ? 'rejected' : err instanceof HttpError ? 'unavailable' : 'error';
+          const result =
+            err instanceof HttpError && err.statusCode < 500
+              ? 'rejected'
+              : err instanceof HttpError
+                ? 'unavailable'
+                : 'error';
           ctx.metrics.stripeWebhookEvents.inc({ type: meta.type, result });
-          if (!(err instanceof HttpError)) request.log.error({ err, event_type: meta.type }, 'Stripe webhook processing failed; rolled back');
+          if (!(err instanceof HttpError))
+            request.log.error(
+              { err, event_type: meta.type },
+              'Stripe webhook processing failed; rolled back',
+            );
           throw err;
         }
       },

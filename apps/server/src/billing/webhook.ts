@@ -13,8 +13,8 @@ import { z } from 'zod';
 import type { AppContext } from '../core/context.ts';
 import { type DbOrTx, rowCountOf } from '../core/db/client.ts';
 import { STRIPE_STATUSES, subscriptions, users } from '../core/db/schema.ts';
-import { HttpError } from '../core/http/errors.ts';
 import { enqueueEmail } from '../core/email/outbox.ts';
+import { HttpError } from '../core/http/errors.ts';
 import { lockSubscription, type SubscriptionRow, type Tier } from './quota.ts';
 import { stripeOf } from './service.ts';
 import { StripeSignatureVerificationError, stripeWebhooks } from './stripe.ts';
@@ -68,7 +68,10 @@ const invoiceSchema = z.looseObject({
   subscription: idRef.nullable().optional(),
   parent: z
     .looseObject({
-      subscription_details: z.looseObject({ subscription: idRef.nullable().optional() }).nullable().optional(),
+      subscription_details: z
+        .looseObject({ subscription: idRef.nullable().optional() })
+        .nullable()
+        .optional(),
     })
     .nullable()
     .optional(),
@@ -96,8 +99,10 @@ export interface StripeEventEnvelope {
 
 export type WebhookResult = 'processed' | 'duplicate' | 'ignored' | 'unmatched' | 'stale';
 
-const refId = (r: z.infer<typeof idRef> | null | undefined): string | null => (r == null ? null : typeof r === 'string' ? r : r.id);
-const toDate = (seconds: number | null | undefined): Date | null => (seconds == null ? null : new Date(seconds * 1000));
+const refId = (r: z.infer<typeof idRef> | null | undefined): string | null =>
+  r == null ? null : typeof r === 'string' ? r : r.id;
+const toDate = (seconds: number | null | undefined): Date | null =>
+  seconds == null ? null : new Date(seconds * 1000);
 
 function parseObject(type: string, object: Record<string, unknown>): Parsed | null {
   const take = <S extends z.ZodType>(schema: S): z.infer<S> | null => {
@@ -133,7 +138,11 @@ function parseObject(type: string, object: Record<string, unknown>): Parsed | nu
 }
 
 /** Verify, parse and check the shape of one delivery (steps 1-2). Throws HttpError 400/503. */
-export function verifyEvent(ctx: AppContext, rawBody: Buffer, signature: string | undefined): { event: StripeEventEnvelope; parsed: Parsed } {
+export function verifyEvent(
+  ctx: AppContext,
+  rawBody: Buffer,
+  signature: string | undefined,
+): { event: StripeEventEnvelope; parsed: Parsed } {
   const secret = ctx.config.stripeWebhookSecret;
   if (!ctx.config.stripeSecretKey || !secret) throw new HttpError(503, NOT_CONFIGURED);
   if (!signature) throw new HttpError(400, 'Missing stripe-signature header.');
@@ -141,7 +150,8 @@ export function verifyEvent(ctx: AppContext, rawBody: Buffer, signature: string 
   try {
     raw = stripeWebhooks.constructEvent(rawBody, signature, secret, WEBHOOK_TOLERANCE_SECONDS);
   } catch (err) {
-    if (err instanceof StripeSignatureVerificationError) throw new HttpError(400, 'Invalid webhook signature.');
+    if (err instanceof StripeSignatureVerificationError)
+      throw new HttpError(400, 'Invalid webhook signature.');
     // Correctly signed, but not JSON.
     throw new HttpError(400, MALFORMED);
   }
@@ -175,7 +185,9 @@ export async function handleWebhook(
     }
   }
   return ctx.db.transaction(async (tx) => {
-    await tx.execute(sql`DELETE FROM processed_stripe_events WHERE processed_at < now() - interval '30 days'`);
+    await tx.execute(
+      sql`DELETE FROM processed_stripe_events WHERE processed_at < now() - interval '30 days'`,
+    );
     const claimed = await tx.execute(
       sql`INSERT INTO processed_stripe_events (event_id, event_type) VALUES (${event.id}, ${event.type}) ON CONFLICT (event_id) DO NOTHING`,
     );
@@ -193,9 +205,14 @@ function tierForPrice(ctx: AppContext, priceId: string | null): Tier | null {
   return null;
 }
 
-async function lockBy(tx: DbOrTx, column: 'stripe_subscription_id' | 'stripe_customer_id', value: string | null): Promise<SubscriptionRow | null> {
+async function lockBy(
+  tx: DbOrTx,
+  column: 'stripe_subscription_id' | 'stripe_customer_id',
+  value: string | null,
+): Promise<SubscriptionRow | null> {
   if (!value) return null;
-  const col = column === 'stripe_subscription_id' ? subscriptions.stripeSubscriptionId : subscriptions.stripeCustomerId;
+  const col =
+    column === 'stripe_subscription_id' ? subscriptions.stripeSubscriptionId : subscriptions.stripeCustomerId;
   const rows = await tx.select().from(subscriptions).where(eq(col, value)).for('update');
   return rows[0] ?? null;
 }
@@ -217,7 +234,12 @@ function isStale(row: SubscriptionRow, event: StripeEventEnvelope): boolean {
 }
 
 /** Subscription fields from a Stripe subscription object (tier from the first item's price, never metadata). */
-function subscriptionState(ctx: AppContext, event: StripeEventEnvelope, row: SubscriptionRow, sub: StripeSubscriptionShape) {
+function subscriptionState(
+  ctx: AppContext,
+  event: StripeEventEnvelope,
+  row: SubscriptionRow,
+  sub: StripeSubscriptionShape,
+) {
   const item = sub.items.data[0];
   const priceId = item?.price.id ?? null;
   const tier = tierForPrice(ctx, priceId);
@@ -240,7 +262,12 @@ function subscriptionState(ctx: AppContext, event: StripeEventEnvelope, row: Sub
   };
 }
 
-async function update(tx: DbOrTx, row: SubscriptionRow, event: StripeEventEnvelope, set: Partial<typeof subscriptions.$inferInsert>) {
+async function update(
+  tx: DbOrTx,
+  row: SubscriptionRow,
+  event: StripeEventEnvelope,
+  set: Partial<typeof subscriptions.$inferInsert>,
+) {
   await tx
     .update(subscriptions)
     .set({ ...set, stripeEventCreated: new Date(event.created * 1000), updatedAt: sql`now()` })
@@ -248,7 +275,10 @@ async function update(tx: DbOrTx, row: SubscriptionRow, event: StripeEventEnvelo
 }
 
 async function recipient(tx: DbOrTx, userId: number): Promise<{ email: string; name: string } | null> {
-  const rows = await tx.select({ email: users.email, name: users.name }).from(users).where(eq(users.id, userId));
+  const rows = await tx
+    .select({ email: users.email, name: users.name })
+    .from(users)
+    .where(eq(users.id, userId));
   return rows[0] ?? null;
 }
 
@@ -262,7 +292,10 @@ async function applyEvent(
   retrieved: StripeSubscriptionShape | null,
 ): Promise<WebhookResult> {
   const unmatched = (ids: Record<string, unknown>): WebhookResult => {
-    ctx.logger.warn({ event_id: event.id, event_type: event.type, ...ids }, 'Stripe event matches no subscription row; recorded without effect');
+    ctx.logger.warn(
+      { event_id: event.id, event_type: event.type, ...ids },
+      'Stripe event matches no subscription row; recorded without effect',
+    );
     return 'unmatched';
   };
   switch (parsed.kind) {
@@ -280,17 +313,23 @@ async function applyEvent(
         (userId ? await lockForUser(tx, userId) : null);
       if (!row) return unmatched({ subscription_id: retrieved.id, customer_id: customerId });
       if (isStale(row, event)) return 'stale';
-      await update(tx, row, event, { ...subscriptionState(ctx, event, row, retrieved), stripeCustomerId: customerId });
+      await update(tx, row, event, {
+        ...subscriptionState(ctx, event, row, retrieved),
+        stripeCustomerId: customerId,
+      });
       return 'processed';
     }
 
     case 'subscription': {
       const sub = parsed.object;
-      const row = (await lockBy(tx, 'stripe_subscription_id', sub.id)) ?? (await lockBy(tx, 'stripe_customer_id', refId(sub.customer)));
+      const row =
+        (await lockBy(tx, 'stripe_subscription_id', sub.id)) ??
+        (await lockBy(tx, 'stripe_customer_id', refId(sub.customer)));
       if (!row) return unmatched({ subscription_id: sub.id });
       if (isStale(row, event)) return 'stale';
       // A finished subscription other than the stored one must not overwrite the current one.
-      if (row.stripeSubscriptionId && row.stripeSubscriptionId !== sub.id && TERMINAL.has(sub.status)) return 'ignored';
+      if (row.stripeSubscriptionId && row.stripeSubscriptionId !== sub.id && TERMINAL.has(sub.status))
+        return 'ignored';
       await update(tx, row, event, subscriptionState(ctx, event, row, sub));
       return 'processed';
     }
@@ -316,11 +355,18 @@ async function applyEvent(
     case 'invoice_failed': {
       const inv = parsed.object;
       const subId = refId(inv.parent?.subscription_details?.subscription) ?? refId(inv.subscription);
-      const row = (await lockBy(tx, 'stripe_subscription_id', subId)) ?? (await lockBy(tx, 'stripe_customer_id', refId(inv.customer)));
+      const row =
+        (await lockBy(tx, 'stripe_subscription_id', subId)) ??
+        (await lockBy(tx, 'stripe_customer_id', refId(inv.customer)));
       if (!row) return unmatched({ invoice_id: inv.id, subscription_id: subId });
       if (isStale(row, event)) return 'stale';
       if (parsed.kind === 'invoice_paid') {
-        await update(tx, row, event, row.status === 'past_due' || row.status === 'unpaid' ? { status: 'active' } : {});
+        await update(
+          tx,
+          row,
+          event,
+          row.status === 'past_due' || row.status === 'unpaid' ? { status: 'active' } : {},
+        );
         return 'processed';
       }
       await update(tx, row, event, { status: 'past_due' });
@@ -339,7 +385,9 @@ async function applyEvent(
 
     case 'trial_will_end': {
       const sub = parsed.object;
-      const row = (await lockBy(tx, 'stripe_subscription_id', sub.id)) ?? (await lockBy(tx, 'stripe_customer_id', refId(sub.customer)));
+      const row =
+        (await lockBy(tx, 'stripe_subscription_id', sub.id)) ??
+        (await lockBy(tx, 'stripe_customer_id', refId(sub.customer)));
       if (!row) return unmatched({ subscription_id: sub.id });
       const to = await recipient(tx, row.userId);
       if (to) {
@@ -348,7 +396,11 @@ async function applyEvent(
           to: to.email,
           userId: row.userId,
           template: 'trial_will_end',
-          payload: { name: to.name, trial_end: trialEnd.toISOString(), trial_end_date: trialEnd.toISOString().slice(0, 10) },
+          payload: {
+            name: to.name,
+            trial_end: trialEnd.toISOString(),
+            trial_end_date: trialEnd.toISOString().slice(0, 10),
+          },
           dedupeKey: `trial_will_end:${sub.id}:${sub.trial_end}`,
         });
       }

@@ -124,7 +124,10 @@ export function parseDotEnv(text: string): Record<string, string> {
 }
 
 /** The environment as the service sees it: `.env` in cwd, overridden by the real environment. */
-export function readEnvironment(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Record<string, string> {
+export function readEnvironment(
+  env: NodeJS.ProcessEnv = process.env,
+  cwd = process.cwd(),
+): Record<string, string> {
   const merged: Record<string, string> = {};
   const dotenvPath = path.join(cwd, '.env');
   if (existsSync(dotenvPath)) Object.assign(merged, parseDotEnv(readFileSync(dotenvPath, 'utf8')));
@@ -213,7 +216,8 @@ function parseOrigins(value: string): string[] {
   }
   const origins = (list as string[]).map((s) => s.trim()).filter(Boolean);
   for (const o of origins) {
-    if (o === '*') throw new ConfigError('VIOLAWAKE_CORS_ORIGINS must list origins explicitly ("*" is not allowed)');
+    if (o === '*')
+      throw new ConfigError('VIOLAWAKE_CORS_ORIGINS must list origins explicitly ("*" is not allowed)');
     try {
       const u = new URL(o);
       if (u.origin !== o.replace(/\/$/, '')) throw new Error('not an origin');
@@ -248,7 +252,10 @@ export function developmentSecret(dataDir: string): string {
   throw new ConfigError(`Could not read the development secret key in ${file}`);
 }
 
-export function loadConfig(envInput: Record<string, string> = readEnvironment(), cwd = process.cwd()): Config {
+export function loadConfig(
+  envInput: Record<string, string> = readEnvironment(),
+  cwd = process.cwd(),
+): Config {
   const r = new Reader(envInput);
   const warnings: string[] = [];
   const env = r.oneOf('VIOLAWAKE_ENV', 'development', ['development', 'production'] as const);
@@ -261,13 +268,16 @@ export function loadConfig(envInput: Record<string, string> = readEnvironment(),
       `VIOLAWAKE_ROLE=${role} needs VIOLAWAKE_DB_URL: the embedded database serves a single "all" process only`,
     );
   }
-  if (production && !dbUrl) warnings.push('VIOLAWAKE_DB_URL is empty: running the embedded database in production');
+  if (production && !dbUrl)
+    warnings.push('VIOLAWAKE_DB_URL is empty: running the embedded database in production');
 
   let secretKey = r.raw('VIOLAWAKE_SECRET_KEY');
   if (production) {
     if (!secretKey) throw new ConfigError('VIOLAWAKE_SECRET_KEY is required in production');
-    if (secretKey.length < 32) throw new ConfigError('VIOLAWAKE_SECRET_KEY must be at least 32 characters in production');
-    if (isPlaceholderSecret(secretKey)) throw new ConfigError('VIOLAWAKE_SECRET_KEY is a placeholder value; set a random secret');
+    if (secretKey.length < 32)
+      throw new ConfigError('VIOLAWAKE_SECRET_KEY must be at least 32 characters in production');
+    if (isPlaceholderSecret(secretKey))
+      throw new ConfigError('VIOLAWAKE_SECRET_KEY is a placeholder value; set a random secret');
   } else if (!secretKey) {
     secretKey = developmentSecret(dataDir);
   } else if (secretKey.length < 32) {
@@ -280,7 +290,11 @@ export function loadConfig(envInput: Record<string, string> = readEnvironment(),
       warnings.push(`VIOLAWAKE_R2_${name} is deprecated; use VIOLAWAKE_S3_${name}`);
     }
   }
-  const s3Parts = { bucket: s3Alias('BUCKET'), accessKeyId: s3Alias('ACCESS_KEY_ID'), secretAccessKey: s3Alias('SECRET_ACCESS_KEY') };
+  const s3Parts = {
+    bucket: s3Alias('BUCKET'),
+    accessKeyId: s3Alias('ACCESS_KEY_ID'),
+    secretAccessKey: s3Alias('SECRET_ACCESS_KEY'),
+  };
   const s3Count = Object.values(s3Parts).filter(Boolean).length;
   if (s3Count > 0 && s3Count < 3) {
     throw new ConfigError(
@@ -308,12 +322,18 @@ export function loadConfig(envInput: Record<string, string> = readEnvironment(),
         }
       : null;
 
-  const emailProviderSetting = r.oneOf('VIOLAWAKE_EMAIL_PROVIDER', 'auto', ['auto', 'log', 'smtp', 'resend'] as const);
+  const emailProviderSetting = r.oneOf('VIOLAWAKE_EMAIL_PROVIDER', 'auto', [
+    'auto',
+    'log',
+    'smtp',
+    'resend',
+  ] as const);
   const smtpUrl = r.url('VIOLAWAKE_SMTP_URL', ['smtp:', 'smtps:']);
   const resendApiKey = r.raw('VIOLAWAKE_RESEND_API_KEY');
   let emailProvider: EmailProvider = emailProviderSetting;
   if (emailProviderSetting === 'auto') emailProvider = resendApiKey ? 'resend' : smtpUrl ? 'smtp' : 'log';
-  if (emailProvider === 'smtp' && !smtpUrl) throw new ConfigError('VIOLAWAKE_EMAIL_PROVIDER=smtp needs VIOLAWAKE_SMTP_URL');
+  if (emailProvider === 'smtp' && !smtpUrl)
+    throw new ConfigError('VIOLAWAKE_EMAIL_PROVIDER=smtp needs VIOLAWAKE_SMTP_URL');
   if (emailProvider === 'resend' && !resendApiKey) {
     throw new ConfigError('VIOLAWAKE_EMAIL_PROVIDER=resend needs VIOLAWAKE_RESEND_API_KEY');
   }
@@ -321,7 +341,9 @@ export function loadConfig(envInput: Record<string, string> = readEnvironment(),
   const stripeSecretKey = r.raw('VIOLAWAKE_STRIPE_SECRET_KEY');
   const stripeWebhookSecret = r.raw('VIOLAWAKE_STRIPE_WEBHOOK_SECRET');
   if (stripeSecretKey && !stripeWebhookSecret) {
-    warnings.push('VIOLAWAKE_STRIPE_SECRET_KEY is set without VIOLAWAKE_STRIPE_WEBHOOK_SECRET: webhooks answer 503');
+    warnings.push(
+      'VIOLAWAKE_STRIPE_SECRET_KEY is set without VIOLAWAKE_STRIPE_WEBHOOK_SECRET: webhooks answer 503',
+    );
   }
   const metricsPortRaw = r.raw('VIOLAWAKE_METRICS_PORT');
   const retentionCron = r.str('VIOLAWAKE_RETENTION_CRON', '0 3 * * *');
@@ -344,11 +366,21 @@ export function loadConfig(envInput: Record<string, string> = readEnvironment(),
     loginLockoutMinutes: r.num('VIOLAWAKE_LOGIN_LOCKOUT_MINUTES', 15, 0, 24 * 60),
     trustedProxyCount: r.int('VIOLAWAKE_TRUSTED_PROXY_COUNT', 0, 0, 32),
     corsOrigins: parseOrigins(r.str('VIOLAWAKE_CORS_ORIGINS', 'http://localhost:5173,http://127.0.0.1:5173')),
-    consoleBaseUrl: (r.url('VIOLAWAKE_CONSOLE_BASE_URL', ['http:', 'https:']) ?? 'http://localhost:5173').replace(/\/$/, ''),
+    consoleBaseUrl: (
+      r.url('VIOLAWAKE_CONSOLE_BASE_URL', ['http:', 'https:']) ?? 'http://localhost:5173'
+    ).replace(/\/$/, ''),
     docsEnabled: r.bool('VIOLAWAKE_DOCS_ENABLED', true),
     adminToken: r.raw('VIOLAWAKE_ADMIN_TOKEN'),
     metricsPort: metricsPortRaw === null ? null : r.int('VIOLAWAKE_METRICS_PORT', 0, 1, 65535),
-    logLevel: r.oneOf('VIOLAWAKE_LOG_LEVEL', 'info', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const),
+    logLevel: r.oneOf('VIOLAWAKE_LOG_LEVEL', 'info', [
+      'trace',
+      'debug',
+      'info',
+      'warn',
+      'error',
+      'fatal',
+      'silent',
+    ] as const),
     sentryDsn: r.raw('VIOLAWAKE_SENTRY_DSN'),
     emailProvider,
     smtpUrl,

@@ -20,7 +20,9 @@ export function redact(value: unknown, depth = 0): unknown {
   return out;
 }
 
-export function createLogger(opts: { level?: string; name?: string; destination?: pino.DestinationStream } = {}): Logger {
+export function createLogger(
+  opts: { level?: string; name?: string; destination?: pino.DestinationStream } = {},
+): Logger {
   return pino(
     {
       level: opts.level ?? 'info',

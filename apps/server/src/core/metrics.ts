@@ -23,7 +23,11 @@ export function createMetrics(): Metrics {
   return {
     registry,
     httpRequests: new client.Counter(
-      m({ name: 'violawake_http_requests_total', help: 'HTTP requests', labelNames: ['method', 'route', 'status'] }) as any,
+      m({
+        name: 'violawake_http_requests_total',
+        help: 'HTTP requests',
+        labelNames: ['method', 'route', 'status'],
+      }) as any,
     ),
     httpDuration: new client.Histogram(
       m({
@@ -33,11 +37,25 @@ export function createMetrics(): Metrics {
         buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       }) as any,
     ),
-    rateLimited: new client.Counter(m({ name: 'violawake_rate_limited_total', help: 'Rate-limited requests', labelNames: ['bucket'] }) as any),
-    loginLockouts: new client.Counter(m({ name: 'violawake_login_lockouts_total', help: 'Account lockouts' }) as any),
-    uploads: new client.Counter(m({ name: 'violawake_uploads_total', help: 'Recording uploads', labelNames: ['result'] }) as any),
+    rateLimited: new client.Counter(
+      m({
+        name: 'violawake_rate_limited_total',
+        help: 'Rate-limited requests',
+        labelNames: ['bucket'],
+      }) as any,
+    ),
+    loginLockouts: new client.Counter(
+      m({ name: 'violawake_login_lockouts_total', help: 'Account lockouts' }) as any,
+    ),
+    uploads: new client.Counter(
+      m({ name: 'violawake_uploads_total', help: 'Recording uploads', labelNames: ['result'] }) as any,
+    ),
     stripeWebhookEvents: new client.Counter(
-      m({ name: 'violawake_stripe_webhook_events_total', help: 'Stripe webhook deliveries', labelNames: ['type', 'result'] }) as any,
+      m({
+        name: 'violawake_stripe_webhook_events_total',
+        help: 'Stripe webhook deliveries',
+        labelNames: ['type', 'result'],
+      }) as any,
     ),
     trainingJobDuration: new client.Histogram(
       m({
@@ -48,9 +66,17 @@ export function createMetrics(): Metrics {
       }) as any,
     ),
     trainingQueueWait: new client.Histogram(
-      m({ name: 'violawake_training_queue_wait_seconds', help: 'Time from submission to start', buckets: [1, 5, 15, 30, 60, 300, 900, 3600] }) as any,
+      m({
+        name: 'violawake_training_queue_wait_seconds',
+        help: 'Time from submission to start',
+        buckets: [1, 5, 15, 30, 60, 300, 900, 3600],
+      }) as any,
     ),
-    trainingJobs: new client.Gauge(m({ name: 'violawake_training_jobs', help: 'Training jobs by status', labelNames: ['status'] }) as any),
-    emailOutbox: new client.Gauge(m({ name: 'violawake_email_outbox', help: 'Outbox rows by status', labelNames: ['status'] }) as any),
+    trainingJobs: new client.Gauge(
+      m({ name: 'violawake_training_jobs', help: 'Training jobs by status', labelNames: ['status'] }) as any,
+    ),
+    emailOutbox: new client.Gauge(
+      m({ name: 'violawake_email_outbox', help: 'Outbox rows by status', labelNames: ['status'] }) as any,
+    ),
   };
 }

@@ -18,7 +18,8 @@ export const QUICK_BANK_SCALE = 0.02;
 export async function runBank(argv: string[]): Promise<number> {
   const p = parseArgs(argv, SPEC);
   const [sub, ...rest] = p.positionals;
-  if (sub !== 'build' || rest.length > 0) throw new UsageError('usage: violawake bank build [--force] [--quick]');
+  if (sub !== 'build' || rest.length > 0)
+    throw new UsageError('usage: violawake bank build [--force] [--quick]');
   const scale = num(p, 'scale', { min: 0.001, max: 10 }) ?? (bool(p, 'quick') ? QUICK_BANK_SCALE : 1);
   const dataDir = str(p, 'data-dir') ?? engineDataDir();
   let last = '';

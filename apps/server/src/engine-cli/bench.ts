@@ -23,17 +23,29 @@ import { Rand } from '@violawake/engine/audio/random';
 import { readWavFile16k, writeWav16 } from '@violawake/engine/audio/wav';
 import { addNoiseAtSnr, applyGain, applyRoom, roomImpulseResponse } from '@violawake/engine/augment/index';
 import { ensureBank } from '@violawake/engine/bank/build';
-import { calibrateThreshold, clipMetrics, countFirings, missRateStreams } from '@violawake/engine/eval/metrics';
+import {
+  calibrateThreshold,
+  clipMetrics,
+  countFirings,
+  missRateStreams,
+} from '@violawake/engine/eval/metrics';
 import { music } from '@violawake/engine/negatives/music';
 import { NOISE_KINDS, noise } from '@violawake/engine/negatives/noise';
-import { deriveRng } from '@violawake/engine/rng';
-import { discoverProviders, disposeProviders, listVoices, randomProsody, splitVoices, synthesizeMany } from '@violawake/engine/synth/index';
-import type { SynthRequest, Voice } from '@violawake/engine/synth/types';
 import { padForScoring } from '@violawake/engine/pipeline/canvas';
 import { segmentMaxima } from '@violawake/engine/pipeline/evaluate';
 import { loadHeadRunner } from '@violawake/engine/pipeline/heads';
 import { clipScore, openRuntime, scoreAllSteps, withWarmPrefix } from '@violawake/engine/pipeline/runtime';
 import { trainWakeWord } from '@violawake/engine/pipeline/train';
+import { deriveRng } from '@violawake/engine/rng';
+import {
+  discoverProviders,
+  disposeProviders,
+  listVoices,
+  randomProsody,
+  splitVoices,
+  synthesizeMany,
+} from '@violawake/engine/synth/index';
+import type { SynthRequest, Voice } from '@violawake/engine/synth/types';
 import { ENGINE_VERSION } from '@violawake/engine/version';
 import { bool, num, parseArgs, str, UsageError } from './args.ts';
 import { EXIT_OK } from './index.ts';
@@ -68,10 +80,46 @@ const sha = (b: Uint8Array | string) => createHash('sha256').update(b).digest('h
 /** Benchmark sentences: a template grammar of its own, disjoint from the engine's sentence list. */
 export function benchSentences(n: number, seed: number): string[] {
   const r = new Rand(deriveRng(seed, 'bench-sentences', 0));
-  const who = ['my sister', 'the neighbour', 'our teacher', 'a friend of mine', 'the driver', 'your cousin', 'the manager', 'nobody'];
-  const verb = ['painted', 'borrowed', 'forgot', 'described', 'repaired', 'ordered', 'carried', 'photographed'];
-  const what = ['the old bicycle', 'a blue umbrella', 'three wooden chairs', 'the kitchen window', 'a paper map', 'the garden fence', 'some fresh bread', 'a heavy suitcase'];
-  const when = ['last Tuesday', 'before lunch', 'after the storm', 'in the morning', 'during the holidays', 'on the way home', 'yesterday evening', 'at the weekend'];
+  const who = [
+    'my sister',
+    'the neighbour',
+    'our teacher',
+    'a friend of mine',
+    'the driver',
+    'your cousin',
+    'the manager',
+    'nobody',
+  ];
+  const verb = [
+    'painted',
+    'borrowed',
+    'forgot',
+    'described',
+    'repaired',
+    'ordered',
+    'carried',
+    'photographed',
+  ];
+  const what = [
+    'the old bicycle',
+    'a blue umbrella',
+    'three wooden chairs',
+    'the kitchen window',
+    'a paper map',
+    'the garden fence',
+    'some fresh bread',
+    'a heavy suitcase',
+  ];
+  const when = [
+    'last Tuesday',
+    'before lunch',
+    'after the storm',
+    'in the morning',
+    'during the holidays',
+    'on the way home',
+    'yesterday evening',
+    'at the weekend',
+  ];
   const q = ['Do you think', 'Did anyone notice whether', 'I wonder if', 'Can you tell me why'];
   const out: string[] = [];
   for (let i = 0; i < n; i++) {
@@ -83,15 +131,22 @@ export function benchSentences(n: number, seed: number): string[] {
 
 function setupVoices(): string[] {
   const notes: string[] = [];
-  const missing = ['espeak-ng', 'flite', 'text2wave'].filter((c) => spawnSync('sh', ['-c', `command -v ${c}`]).status !== 0);
+  const missing = ['espeak-ng', 'flite', 'text2wave'].filter(
+    (c) => spawnSync('sh', ['-c', `command -v ${c}`]).status !== 0,
+  );
   if (missing.length > 0 && process.getuid?.() === 0) {
     log(`installing voices from Debian (missing: ${missing.join(', ')})`);
-    const r = spawnSync('sh', ['-c', 'apt-get install -y -qq espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k'], {
-      stdio: 'ignore',
-      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-    });
+    const r = spawnSync(
+      'sh',
+      ['-c', 'apt-get install -y -qq espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k'],
+      {
+        stdio: 'ignore',
+        env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+      },
+    );
     notes.push(`apt-get install exit ${r.status}`);
-  } else if (missing.length > 0) notes.push(`missing ${missing.join(', ')} (not root: npm espeak-ng fallback)`);
+  } else if (missing.length > 0)
+    notes.push(`missing ${missing.join(', ')} (not root: npm espeak-ng fallback)`);
   return notes;
 }
 
@@ -126,14 +181,18 @@ async function buildStream(
     return { text, voice: (voices[i % voices.length] as Voice).id, rate: p.rate, pitch: p.pitch };
   });
   log(`synthesizing ${reqs.length} benchmark sentences in ${voices.length} reserved voices`);
-  const speech = (await synthesizeMany(providers, reqs, { cacheDir: join(cacheDir, 'synth') })).filter((x): x is Float32Array => !!x);
+  const speech = (await synthesizeMany(providers, reqs, { cacheDir: join(cacheDir, 'synth') })).filter(
+    (x): x is Float32Array => !!x,
+  );
   // real human speech: every computer/snowboy clip, tagged with its word
   const real: { word: string; audio: Float32Array }[] = [];
   const realBudget = Math.round(total * 0.25);
   let realLen = 0;
   const realFiles = (['computer', 'snowboy'] as const).flatMap((w) => {
     const d = resolve(repoRoot, '../shared/data/picovoice-dev', w);
-    return readdirSync(d).sort().map((f) => ({ word: w, path: join(d, f) }));
+    return readdirSync(d)
+      .sort()
+      .map((f) => ({ word: w, path: join(d, f) }));
   });
   new Rand(deriveRng(seed, 'bench-real-order', 0)).shuffle(realFiles);
   for (const f of realFiles) {
@@ -176,9 +235,16 @@ async function buildStream(
         await push(noiseFloor(Math.round(r.uniform(0.3, 1.0) * SR), deriveRng(seed, 'bench-rgap', ri)));
       }
     } else if (u < 0.9) {
-      await push(level(noise(r.pick(NOISE_KINDS), r.uniform(5, 20), deriveRng(seed + 77, 'bench-noise', piece)), r.uniform(-45, -15)));
+      await push(
+        level(
+          noise(r.pick(NOISE_KINDS), r.uniform(5, 20), deriveRng(seed + 77, 'bench-noise', piece)),
+          r.uniform(-45, -15),
+        ),
+      );
     } else {
-      await push(level(music(r.uniform(5, 20), deriveRng(seed + 77, 'bench-music', piece)), r.uniform(-40, -12)));
+      await push(
+        level(music(r.uniform(5, 20), deriveRng(seed + 77, 'bench-music', piece)), r.uniform(-40, -12)),
+      );
     }
     if (piece % 50 === 0) log(`negative stream ${((100 * samples) / total).toFixed(0)} %`);
   }
@@ -230,8 +296,12 @@ export async function runBench(argv: string[]): Promise<number> {
   const bankScale = num(p, 'bank-scale', { min: 0.001, max: 10 }) ?? (quick ? 0.02 : 1);
   const nPos = num(p, 'positives', { min: 5, integer: true }) ?? (quick ? 40 : 200);
   const synthScale = num(p, 'synth-scale', { min: 0.05, max: 2 }) ?? (quick ? 0.3 : 1);
-  const words = (str(p, 'words')?.split(',').map((w) => w.trim()) ?? (quick ? ['computer'] : [...ALL_WORDS])) as Word[];
-  for (const w of words) if (!ALL_WORDS.includes(w)) throw new UsageError(`unknown word "${w}" (choose from ${ALL_WORDS.join(', ')})`);
+  const words = (str(p, 'words')
+    ?.split(',')
+    .map((w) => w.trim()) ?? (quick ? ['computer'] : [...ALL_WORDS])) as Word[];
+  for (const w of words)
+    if (!ALL_WORDS.includes(w))
+      throw new UsageError(`unknown word "${w}" (choose from ${ALL_WORDS.join(', ')})`);
   const outDir = resolve(str(p, 'out') ?? join(repoRoot, 'bench/results'));
   const cacheDir = join(repoRoot, 'bench/.cache');
   const dataDir = join(cacheDir, 'data');
@@ -243,9 +313,18 @@ export async function runBench(argv: string[]): Promise<number> {
   const providers = await discoverProviders();
   const allVoices = await listVoices(providers);
   const r = new Rand(deriveRng(seed, 'bench-reserve', 0));
-  const espeakGroups = [...new Set(allVoices.filter((v) => v.provider === 'espeak' || v.provider === 'espeak-wasm').map((v) => v.group ?? v.id))].sort();
+  const espeakGroups = [
+    ...new Set(
+      allVoices
+        .filter((v) => v.provider === 'espeak' || v.provider === 'espeak-wasm')
+        .map((v) => v.group ?? v.id),
+    ),
+  ].sort();
   const reservedGroups = new Set(r.shuffle([...espeakGroups]).slice(0, 2));
-  const fliteVoices = allVoices.filter((v) => v.provider === 'flite').map((v) => v.id).sort();
+  const fliteVoices = allVoices
+    .filter((v) => v.provider === 'flite')
+    .map((v) => v.id)
+    .sort();
   const reserved = allVoices.filter(
     (v) =>
       v.provider === 'festival' ||
@@ -254,12 +333,20 @@ export async function runBench(argv: string[]): Promise<number> {
   );
   const reservedIds = reserved.map((v) => v.id).sort();
   const engineVoices = allVoices.filter((v) => !reservedIds.includes(v.id));
-  const userVoice = splitVoices(engineVoices, 1).train.filter((v) => v.provider.startsWith('espeak'))[0] ?? engineVoices[0];
-  log(`voices: ${allVoices.length} (${providers.map((x) => x.id).join(', ')}), reserved ${reservedIds.length}, user voice ${userVoice?.id}`);
+  const userVoice =
+    splitVoices(engineVoices, 1).train.filter((v) => v.provider.startsWith('espeak'))[0] ?? engineVoices[0];
+  log(
+    `voices: ${allVoices.length} (${providers.map((x) => x.id).join(', ')}), reserved ${reservedIds.length}, user voice ${userVoice?.id}`,
+  );
 
   // 2. bank (timed separately)
   const tb = performance.now();
-  const bank = await ensureBank({ dataDir, scale: bankScale, excludeVoices: reservedIds, onProgress: (m, f) => log(`bank ${(f * 100).toFixed(0)} % ${m}`) });
+  const bank = await ensureBank({
+    dataDir,
+    scale: bankScale,
+    excludeVoices: reservedIds,
+    onProgress: (m, f) => log(`bank ${(f * 100).toFixed(0)} % ${m}`),
+  });
   const bankSeconds = bank.built ? (performance.now() - tb) / 1000 : bank.index.build_seconds;
 
   // 3. negative stream (cached)
@@ -275,7 +362,10 @@ export async function runBench(argv: string[]): Promise<number> {
   } else {
     stream = await buildStream(negHours, seed, reserved, providers, cacheDir);
     await writeFile(`${streamFile}.f32`, new Uint8Array(stream.rows.buffer));
-    await writeFile(`${streamFile}.json`, JSON.stringify({ seconds: stream.seconds, spans: stream.spans, hash: stream.hash }));
+    await writeFile(
+      `${streamFile}.json`,
+      JSON.stringify({ seconds: stream.seconds, spans: stream.spans, hash: stream.hash }),
+    );
   }
   log(`negative stream: ${(stream.seconds / 3600).toFixed(2)} h`);
 
@@ -285,66 +375,133 @@ export async function runBench(argv: string[]): Promise<number> {
   let frontendCpuMsPerS = Number.NaN;
   let frontendWallMsPerS = Number.NaN;
   const writeReport = async (partial: boolean) => {
-  // 7. front end CPU per second of audio, one thread
-  if (!partial && Number.isNaN(frontendCpuMsPerS)) {
-  const fe = await createNodeFrontend({ threads: 1 });
-  const audio = new Float32Array(20 * SR);
-  const rr = new Rand(deriveRng(seed, 'bench-fe', 0));
-  for (let i = 0; i < audio.length; i++) audio[i] = 0.05 * Math.sin(i / (5 + 3 * Math.sin(i / 8000))) + 0.01 * rr.normal();
-  await fe.embedClip(audio.subarray(0, SR));
-  const cpu0 = process.cpuUsage();
-  const w0 = performance.now();
-  await fe.embedClip(audio);
-  const cpu = process.cpuUsage(cpu0);
-  frontendCpuMsPerS = (cpu.user + cpu.system) / 1000 / 20;
-  frontendWallMsPerS = (performance.now() - w0) / 20;
-  await fe.dispose();
-  }
+    // 7. front end CPU per second of audio, one thread
+    if (!partial && Number.isNaN(frontendCpuMsPerS)) {
+      const fe = await createNodeFrontend({ threads: 1 });
+      const audio = new Float32Array(20 * SR);
+      const rr = new Rand(deriveRng(seed, 'bench-fe', 0));
+      for (let i = 0; i < audio.length; i++)
+        audio[i] = 0.05 * Math.sin(i / (5 + 3 * Math.sin(i / 8000))) + 0.01 * rr.normal();
+      await fe.embedClip(audio.subarray(0, SR));
+      const cpu0 = process.cpuUsage();
+      const w0 = performance.now();
+      await fe.embedClip(audio);
+      const cpu = process.cpuUsage(cpu0);
+      frontendCpuMsPerS = (cpu.user + cpu.system) / 1000 / 20;
+      frontendWallMsPerS = (performance.now() - w0) / 20;
+      await fe.dispose();
+    }
 
-  const trained = rows.filter((x) => x.kind === 'violawake' && x.train_seconds !== null && x.model === 'violawake');
-  const pct = (v: number) => `${(v * 100).toFixed(1)} %`;
-  const targets = [
-    { target: 'training wall time ≤ 60 s (10 clips, warm bank)', value: trained.map((x) => `${x.word} ${x.train_seconds?.toFixed(0)} s`).join(', '), pass: trained.length > 0 && trained.every((x) => (x.train_seconds ?? 1e9) <= 60) },
-    { target: 'feature extraction ≤ 10 ms CPU per second of audio (one thread)', value: `${frontendCpuMsPerS.toFixed(1)} ms`, pass: frontendCpuMsPerS <= 10 },
-    { target: 'head inference < 5 % of the front end', value: trained.map((x) => `${x.word} ${((x.head_us_per_step / 1000 / (frontendCpuMsPerS * 0.08)) * 100).toFixed(2)} %`).join(', '), pass: trained.every((x) => x.head_us_per_step / 1000 < 0.05 * frontendCpuMsPerS * 0.08) },
-    { target: 'miss rate ≤ 5 % at 0.5 FA/h', value: trained.map((x) => `${x.word} ${pct(x.miss_at_0_5)}`).join(', '), pass: trained.length > 0 && trained.every((x) => x.miss_at_0_5 <= 0.05) },
-    {
-      target: 'not worse than openWakeWord at 0.5 and 0.1 FA/h',
-      value: words.filter((w) => BASELINE[w]).map((w) => {
-        const a = rows.find((x) => x.word === w && x.model === 'violawake');
-        const b = rows.find((x) => x.word === w && x.kind === 'openwakeword');
-        return `${w}: ${a ? pct(a.miss_at_0_5) : 'n/a'} vs ${b ? pct(b.miss_at_0_5) : 'n/a'} (0.5), ${a ? pct(a.miss_at_0_1) : 'n/a'} vs ${b ? pct(b.miss_at_0_1) : 'n/a'} (0.1)`;
-      }).join('; ') || 'no baseline word in this run',
-      pass: !words.some((w) => BASELINE[w]) ? null : words.filter((w) => BASELINE[w]).every((w) => {
-        const a = rows.find((x) => x.word === w && x.model === 'violawake');
-        const b = rows.find((x) => x.word === w && x.kind === 'openwakeword');
-        return !!a && !!b && a.miss_at_0_5 <= b.miss_at_0_5 && a.miss_at_0_1 <= b.miss_at_0_1;
-      }),
-    },
-    { target: 'model < 500 KB', value: trained.map((x) => `${x.word} ${(x.model_bytes / 1024).toFixed(0)} KB`).join(', '), pass: trained.length > 0 && trained.every((x) => x.model_bytes < 500 * 1024) },
-  ];
-  const report = {
-    generated_at: new Date().toISOString(),
-    mode: `${quick ? 'quick' : 'full'}${partial ? ' (partial: run in progress)' : ''}`,
-    machine: { cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, loadavg_at_end: os.loadavg(), node: process.version, platform: `${os.platform()} ${os.arch()}` },
-    versions: { engine: ENGINE_VERSION, onnxruntime_node: (await import('onnxruntime-node/package.json', { with: { type: 'json' } })).default.version },
-    seeds: { corpus: seed, training: seed },
-    options: { neg_hours: negHours, bank_scale: bankScale, synth_scale: synthScale, positives_per_synthetic_word: nPos, words },
-    setup: setupNotes,
-    voices: { providers: providers.map((x) => x.id), total: allVoices.length, reserved: reservedIds, user_voice: userVoice?.id ?? null, engine_train_eval: { train: bank.index.voices.train.length, eval: bank.index.voices.eval.length } },
-    corpus_hashes: corpusHashes,
-    bank: { build_seconds: bankSeconds, built_in_this_run: bank.built, train_hours: bank.index.train.seconds / 3600, eval_hours: bank.index.eval.seconds / 3600, key: bank.index.key },
-    negative_stream_hours: stream.seconds / 3600,
-    frontend: { cpu_ms_per_audio_second_one_thread: frontendCpuMsPerS, wall_ms_per_audio_second: frontendWallMsPerS },
-    results: rows,
-    targets,
-    total_seconds: (performance.now() - tStart) / 1000,
-  };
-  await mkdir(outDir, { recursive: true });
-  const base = quick ? 'engine.quick' : 'engine';
-  await writeFile(join(outDir, `${base}.json`), `${JSON.stringify(report, null, 2)}\n`);
-  await writeFile(join(outDir, `${base}.md`), renderMarkdown(report));
-  return report;
+    const trained = rows.filter(
+      (x) => x.kind === 'violawake' && x.train_seconds !== null && x.model === 'violawake',
+    );
+    const pct = (v: number) => `${(v * 100).toFixed(1)} %`;
+    const targets = [
+      {
+        target: 'training wall time ≤ 60 s (10 clips, warm bank)',
+        value: trained.map((x) => `${x.word} ${x.train_seconds?.toFixed(0)} s`).join(', '),
+        pass: trained.length > 0 && trained.every((x) => (x.train_seconds ?? 1e9) <= 60),
+      },
+      {
+        target: 'feature extraction ≤ 10 ms CPU per second of audio (one thread)',
+        value: `${frontendCpuMsPerS.toFixed(1)} ms`,
+        pass: frontendCpuMsPerS <= 10,
+      },
+      {
+        target: 'head inference < 5 % of the front end',
+        value: trained
+          .map(
+            (x) =>
+              `${x.word} ${((x.head_us_per_step / 1000 / (frontendCpuMsPerS * 0.08)) * 100).toFixed(2)} %`,
+          )
+          .join(', '),
+        pass: trained.every((x) => x.head_us_per_step / 1000 < 0.05 * frontendCpuMsPerS * 0.08),
+      },
+      {
+        target: 'miss rate ≤ 5 % at 0.5 FA/h',
+        value: trained.map((x) => `${x.word} ${pct(x.miss_at_0_5)}`).join(', '),
+        pass: trained.length > 0 && trained.every((x) => x.miss_at_0_5 <= 0.05),
+      },
+      {
+        target: 'not worse than openWakeWord at 0.5 and 0.1 FA/h',
+        value:
+          words
+            .filter((w) => BASELINE[w])
+            .map((w) => {
+              const a = rows.find((x) => x.word === w && x.model === 'violawake');
+              const b = rows.find((x) => x.word === w && x.kind === 'openwakeword');
+              return `${w}: ${a ? pct(a.miss_at_0_5) : 'n/a'} vs ${b ? pct(b.miss_at_0_5) : 'n/a'} (0.5), ${a ? pct(a.miss_at_0_1) : 'n/a'} vs ${b ? pct(b.miss_at_0_1) : 'n/a'} (0.1)`;
+            })
+            .join('; ') || 'no baseline word in this run',
+        pass: !words.some((w) => BASELINE[w])
+          ? null
+          : words
+              .filter((w) => BASELINE[w])
+              .every((w) => {
+                const a = rows.find((x) => x.word === w && x.model === 'violawake');
+                const b = rows.find((x) => x.word === w && x.kind === 'openwakeword');
+                return !!a && !!b && a.miss_at_0_5 <= b.miss_at_0_5 && a.miss_at_0_1 <= b.miss_at_0_1;
+              }),
+      },
+      {
+        target: 'model < 500 KB',
+        value: trained.map((x) => `${x.word} ${(x.model_bytes / 1024).toFixed(0)} KB`).join(', '),
+        pass: trained.length > 0 && trained.every((x) => x.model_bytes < 500 * 1024),
+      },
+    ];
+    const report = {
+      generated_at: new Date().toISOString(),
+      mode: `${quick ? 'quick' : 'full'}${partial ? ' (partial: run in progress)' : ''}`,
+      machine: {
+        cpu: os.cpus()[0]?.model ?? 'unknown',
+        cores: os.cpus().length,
+        loadavg_at_end: os.loadavg(),
+        node: process.version,
+        platform: `${os.platform()} ${os.arch()}`,
+      },
+      versions: {
+        engine: ENGINE_VERSION,
+        onnxruntime_node: (await import('onnxruntime-node/package.json', { with: { type: 'json' } })).default
+          .version,
+      },
+      seeds: { corpus: seed, training: seed },
+      options: {
+        neg_hours: negHours,
+        bank_scale: bankScale,
+        synth_scale: synthScale,
+        positives_per_synthetic_word: nPos,
+        words,
+      },
+      setup: setupNotes,
+      voices: {
+        providers: providers.map((x) => x.id),
+        total: allVoices.length,
+        reserved: reservedIds,
+        user_voice: userVoice?.id ?? null,
+        engine_train_eval: { train: bank.index.voices.train.length, eval: bank.index.voices.eval.length },
+      },
+      corpus_hashes: corpusHashes,
+      bank: {
+        build_seconds: bankSeconds,
+        built_in_this_run: bank.built,
+        train_hours: bank.index.train.seconds / 3600,
+        eval_hours: bank.index.eval.seconds / 3600,
+        key: bank.index.key,
+      },
+      negative_stream_hours: stream.seconds / 3600,
+      frontend: {
+        cpu_ms_per_audio_second_one_thread: frontendCpuMsPerS,
+        wall_ms_per_audio_second: frontendWallMsPerS,
+      },
+      results: rows,
+      targets,
+      total_seconds: (performance.now() - tStart) / 1000,
+    };
+    await mkdir(outDir, { recursive: true });
+    const base = quick ? 'engine.quick' : 'engine';
+    await writeFile(join(outDir, `${base}.json`), `${JSON.stringify(report, null, 2)}\n`);
+    await writeFile(join(outDir, `${base}.md`), renderMarkdown(report));
+    return report;
   };
 
   const corpusHashes = corpusHashesRef;
@@ -358,7 +515,9 @@ export async function runBench(argv: string[]): Promise<number> {
     const real = REAL[word];
     if (real) {
       const d = resolve(repoRoot, '../shared/data/picovoice-dev', real);
-      const files = readdirSync(d).sort().map((f) => join(d, f));
+      const files = readdirSync(d)
+        .sort()
+        .map((f) => join(d, f));
       new Rand(deriveRng(seed, `bench-user-${word}`, 0)).shuffle(files);
       userPaths = files.slice(0, 10);
       const rest = files.slice(10, quick || str(p, 'positives') !== undefined ? 10 + nPos : undefined);
@@ -367,7 +526,12 @@ export async function runBench(argv: string[]): Promise<number> {
     } else {
       const ureqs: SynthRequest[] = Array.from({ length: 10 }, (_, i) => {
         const rr = new Rand(deriveRng(seed, `bench-take-${word}`, i));
-        return { text: word, voice: (userVoice as Voice).id, rate: rr.uniform(0.85, 1.15), pitch: rr.uniform(0.9, 1.1) };
+        return {
+          text: word,
+          voice: (userVoice as Voice).id,
+          rate: rr.uniform(0.85, 1.15),
+          pitch: rr.uniform(0.9, 1.1),
+        };
       });
       const takes = await synthesizeMany(providers, ureqs, { cacheDir: join(cacheDir, 'synth') });
       userPaths = [];
@@ -375,7 +539,8 @@ export async function runBench(argv: string[]): Promise<number> {
         if (!t) continue;
         const rr = new Rand(deriveRng(seed, `bench-take-room-${word}`, i));
         let x = applyGain(t, rr.uniform(-8, 4));
-        if (rr.chance(0.6)) x = applyRoom(x, roomImpulseResponse(rr.uniform(0.15, 0.5), deriveRng(seed, 'bench-ir', i)));
+        if (rr.chance(0.6))
+          x = applyRoom(x, roomImpulseResponse(rr.uniform(0.15, 0.5), deriveRng(seed, 'bench-ir', i)));
         const pad = noiseFloor(Math.round(0.4 * SR), deriveRng(seed, 'bench-take-pad', i), -60);
         const clip = new Float32Array(pad.length * 2 + x.length);
         clip.set(pad);
@@ -387,7 +552,12 @@ export async function runBench(argv: string[]): Promise<number> {
       }
       const preqs: SynthRequest[] = Array.from({ length: nPos }, (_, i) => {
         const pr = randomProsody(deriveRng(seed, `bench-pos-${word}`, i));
-        return { text: word, voice: (reserved[i % reserved.length] as Voice).id, rate: pr.rate, pitch: pr.pitch };
+        return {
+          text: word,
+          voice: (reserved[i % reserved.length] as Voice).id,
+          rate: pr.rate,
+          pitch: pr.pitch,
+        };
       });
       const pos = await synthesizeMany(providers, preqs, { cacheDir: join(cacheDir, 'synth') });
       testClips = [];
@@ -396,8 +566,13 @@ export async function runBench(argv: string[]): Promise<number> {
         if (i % 2 === 0) testClips.push(a);
         else {
           const rr = new Rand(deriveRng(seed, `bench-pos-aug-${word}`, i));
-          const roomed = applyRoom(a, roomImpulseResponse(rr.uniform(0.1, 0.6), deriveRng(seed, 'bench-pos-ir', i)));
-          const bed = rr.chance(0.5) ? music(3, deriveRng(seed, 'bench-pos-bed', i)) : noise(rr.pick(NOISE_KINDS), 3, deriveRng(seed, 'bench-pos-bed', i));
+          const roomed = applyRoom(
+            a,
+            roomImpulseResponse(rr.uniform(0.1, 0.6), deriveRng(seed, 'bench-pos-ir', i)),
+          );
+          const bed = rr.chance(0.5)
+            ? music(3, deriveRng(seed, 'bench-pos-bed', i))
+            : noise(rr.pick(NOISE_KINDS), 3, deriveRng(seed, 'bench-pos-bed', i));
           testClips.push(addNoiseAtSnr(roomed, bed, rr.uniform(5, 20), deriveRng(seed, 'bench-pos-snr', i)));
         }
       }
@@ -406,10 +581,19 @@ export async function runBench(argv: string[]): Promise<number> {
     log(`${word}: ${userPaths.length} user clips, ${testClips.length} test positives`);
     // embeddings of the padded test positives, shared by every head of this word
     const posRows: Float32Array[] = [];
-    for (const [i, c] of testClips.entries()) posRows.push(withWarmPrefix(await rt.embed(padForScoring(c, deriveRng(seed, 'bench-pad', i))), rt.warm));
+    for (const [i, c] of testClips.entries())
+      posRows.push(
+        withWarmPrefix(await rt.embed(padForScoring(c, deriveRng(seed, 'bench-pad', i))), rt.warm),
+      );
 
     // 5. train with the pipeline, timed
-    const heads: { model: string; kind: HeadReport['kind']; bytes: Uint8Array; trainSeconds: number | null; manifest: Awaited<ReturnType<typeof trainWakeWord>>['manifest'] | null }[] = [];
+    const heads: {
+      model: string;
+      kind: HeadReport['kind'];
+      bytes: Uint8Array;
+      trainSeconds: number | null;
+      manifest: Awaited<ReturnType<typeof trainWakeWord>>['manifest'] | null;
+    }[] = [];
     const tt = performance.now();
     try {
       const res = await trainWakeWord({
@@ -428,15 +612,49 @@ export async function runBench(argv: string[]): Promise<number> {
       const trainSeconds = (performance.now() - tt) / 1000;
       await mkdir(join(cacheDir, 'models'), { recursive: true });
       await writeFile(join(cacheDir, 'models', `${word.replace(/\s+/g, '_')}.onnx`), res.onnx);
-      heads.push({ model: 'violawake', kind: 'violawake', bytes: res.onnx, trainSeconds, manifest: res.manifest });
+      heads.push({
+        model: 'violawake',
+        kind: 'violawake',
+        bytes: res.onnx,
+        trainSeconds,
+        manifest: res.manifest,
+      });
     } catch (err) {
       log(`${word}: training failed: ${(err as Error).message}`);
-      rows.push({ word, model: 'violawake (failed)', kind: 'violawake', train_seconds: (performance.now() - tt) / 1000, miss_at_0_5: 1, threshold_at_0_5: 0, miss_at_0_1: 1, threshold_at_0_1: 0, resolution_limited_0_5: false, resolution_limited_0_1: false, manifest_threshold: null, miss_at_manifest: null, fa_per_hour_at_manifest: null, d_prime: null, auc: null, eer: null, model_bytes: 0, params: null, head_us_per_step: 0, grade: `F: ${(err as Error).message}`, architecture: null });
+      rows.push({
+        word,
+        model: 'violawake (failed)',
+        kind: 'violawake',
+        train_seconds: (performance.now() - tt) / 1000,
+        miss_at_0_5: 1,
+        threshold_at_0_5: 0,
+        miss_at_0_1: 1,
+        threshold_at_0_1: 0,
+        resolution_limited_0_5: false,
+        resolution_limited_0_1: false,
+        manifest_threshold: null,
+        miss_at_manifest: null,
+        fa_per_hour_at_manifest: null,
+        d_prime: null,
+        auc: null,
+        eer: null,
+        model_bytes: 0,
+        params: null,
+        head_us_per_step: 0,
+        grade: `F: ${(err as Error).message}`,
+        architecture: null,
+      });
     }
     const base = BASELINE[word];
     if (base) {
       const file = PRETRAINED_BASELINES[base].file;
-      heads.push({ model: file, kind: 'openwakeword', bytes: new Uint8Array(await readFile(openWakeWordModelPath(file))), trainSeconds: null, manifest: null });
+      heads.push({
+        model: file,
+        kind: 'openwakeword',
+        bytes: new Uint8Array(await readFile(openWakeWordModelPath(file))),
+        trainSeconds: null,
+        manifest: null,
+      });
     }
     // 6. evaluate every head on the same positives and stream with the same rules
     for (const h of heads) {
@@ -454,7 +672,7 @@ export async function runBench(argv: string[]): Promise<number> {
             masked++;
           }
         }
-        const hours = (s.length - masked) * 0.08 / 3600;
+        const hours = ((s.length - masked) * 0.08) / 3600;
         const c05 = calibrateThreshold(s, hours, 0.5);
         const c01 = calibrateThreshold(s, hours, 0.1);
         const cm = clipMetrics(posSteps.map(clipScore), segmentMaxima(s));
@@ -482,7 +700,9 @@ export async function runBench(argv: string[]): Promise<number> {
           grade: h.manifest?.metrics.quality_grade ?? null,
           architecture: h.manifest?.training.architecture ?? null,
         });
-        log(`${word} / ${h.model}: miss ${(100 * (rows.at(-1) as HeadReport).miss_at_0_5).toFixed(1)} % at 0.5 FA/h`);
+        log(
+          `${word} / ${h.model}: miss ${(100 * (rows.at(-1) as HeadReport).miss_at_0_5).toFixed(1)} % at 0.5 FA/h`,
+        );
       } finally {
         await runner.release();
       }
@@ -501,7 +721,13 @@ type Report = {
   mode: string;
   machine: { cpu: string; cores: number; loadavg_at_end: number[]; node: string; platform: string };
   versions: Record<string, string>;
-  options: { neg_hours: number; bank_scale: number; synth_scale: number; positives_per_synthetic_word: number; words: string[] };
+  options: {
+    neg_hours: number;
+    bank_scale: number;
+    synth_scale: number;
+    positives_per_synthetic_word: number;
+    words: string[];
+  };
   voices: { providers: string[]; total: number; reserved: string[]; user_voice: string | null };
   bank: { build_seconds: number; built_in_this_run: boolean; train_hours: number; eval_hours: number };
   negative_stream_hours: number;
@@ -515,7 +741,8 @@ type Report = {
 
 function renderMarkdown(r: Report): string {
   const f = (v: number | null, d = 3) => (v === null || Number.isNaN(v) ? '–' : v.toFixed(d));
-  const pc = (v: number | null, lim = false) => (v === null || Number.isNaN(v) ? '–' : `${(v * 100).toFixed(1)} %${lim ? ' (res.-limited)' : ''}`);
+  const pc = (v: number | null, lim = false) =>
+    v === null || Number.isNaN(v) ? '–' : `${(v * 100).toFixed(1)} %${lim ? ' (res.-limited)' : ''}`;
   const lines = [
     `# Engine benchmark (${r.mode})`,
     '',
@@ -526,17 +753,22 @@ function renderMarkdown(r: Report): string {
     '',
     '| word | model | train s | miss @0.5 FA/h (thr) | miss @0.1 FA/h (thr) | manifest thr: miss / FA/h | d′ | AUC | EER | size KB | params | head µs/step | grade |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
-    ...r.results.map((x) =>
-      `| ${x.word} | ${x.model}${x.architecture ? ` (${x.architecture})` : ''} | ${x.train_seconds === null ? '–' : x.train_seconds.toFixed(0)} | ${pc(x.miss_at_0_5, x.resolution_limited_0_5)} (${x.threshold_at_0_5.toFixed(2)}) | ${pc(x.miss_at_0_1, x.resolution_limited_0_1)} (${x.threshold_at_0_1.toFixed(2)}) | ${x.manifest_threshold === null ? '–' : `${x.manifest_threshold.toFixed(2)}: ${pc(x.miss_at_manifest)} / ${f(x.fa_per_hour_at_manifest, 2)}`} | ${f(x.d_prime, 2)} | ${f(x.auc, 4)} | ${f(x.eer, 4)} | ${(x.model_bytes / 1024).toFixed(0)} | ${x.params ?? '–'} | ${x.head_us_per_step.toFixed(1)} | ${x.grade ?? '–'} |`,
+    ...r.results.map(
+      (x) =>
+        `| ${x.word} | ${x.model}${x.architecture ? ` (${x.architecture})` : ''} | ${x.train_seconds === null ? '–' : x.train_seconds.toFixed(0)} | ${pc(x.miss_at_0_5, x.resolution_limited_0_5)} (${x.threshold_at_0_5.toFixed(2)}) | ${pc(x.miss_at_0_1, x.resolution_limited_0_1)} (${x.threshold_at_0_1.toFixed(2)}) | ${x.manifest_threshold === null ? '–' : `${x.manifest_threshold.toFixed(2)}: ${pc(x.miss_at_manifest)} / ${f(x.fa_per_hour_at_manifest, 2)}`} | ${f(x.d_prime, 2)} | ${f(x.auc, 4)} | ${f(x.eer, 4)} | ${(x.model_bytes / 1024).toFixed(0)} | ${x.params ?? '–'} | ${x.head_us_per_step.toFixed(1)} | ${x.grade ?? '–'} |`,
     ),
     '',
     '## Targets (engine.md §12)',
     '',
     '| target | measured | pass |',
     '|---|---|---|',
-    ...r.targets.map((t) => `| ${t.target} | ${t.value} | ${t.pass === null ? 'n/a' : t.pass ? 'PASS' : 'FAIL'} |`),
+    ...r.targets.map(
+      (t) => `| ${t.target} | ${t.value} | ${t.pass === null ? 'n/a' : t.pass ? 'PASS' : 'FAIL'} |`,
+    ),
     '',
-    `Corpus hashes: ${Object.entries(r.corpus_hashes).map(([k, v]) => `${k} ${v.slice(0, 12)}`).join(', ')}. Total run time ${(r.total_seconds / 60).toFixed(1)} min.`,
+    `Corpus hashes: ${Object.entries(r.corpus_hashes)
+      .map(([k, v]) => `${k} ${v.slice(0, 12)}`)
+      .join(', ')}. Total run time ${(r.total_seconds / 60).toFixed(1)} min.`,
     '',
   ];
   return lines.join('\n');

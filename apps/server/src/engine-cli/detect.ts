@@ -1,8 +1,9 @@
 /** `violawake detect` (engine.md §10): streams WAV files through one or more heads and prints every detection. */
-import { deriveRng } from '@violawake/engine/rng';
+
 import { PAD_BEFORE, padForScoring } from '@violawake/engine/pipeline/canvas';
+import { type HeadRunner, loadHeadRunner } from '@violawake/engine/pipeline/heads';
 import { fireSteps, openRuntime, scoreAllSteps, withWarmPrefix } from '@violawake/engine/pipeline/runtime';
-import { loadHeadRunner, type HeadRunner } from '@violawake/engine/pipeline/heads';
+import { deriveRng } from '@violawake/engine/rng';
 import { bool, list, num, parseArgs, UsageError } from './args.ts';
 import { EXIT_OK, InputError } from './index.ts';
 import { modelName, readModel, readSideManifest, readWav16k } from './io.ts';
@@ -75,7 +76,8 @@ export async function runDetect(argv: string[]): Promise<number> {
           const t = ((idx + 1) * 1280 - PAD_BEFORE) / 16000;
           const d = { file, t: Math.round(t * 1000) / 1000, model: h.name, score: scores[idx] as number };
           detections.push(d);
-          if (!json) process.stdout.write(`${d.file}\t${d.t.toFixed(2)}\t${d.model}\t${d.score.toFixed(4)}\n`);
+          if (!json)
+            process.stdout.write(`${d.file}\t${d.t.toFixed(2)}\t${d.model}\t${d.score.toFixed(4)}\n`);
         }
       }
     }
@@ -90,7 +92,9 @@ export async function runDetect(argv: string[]): Promise<number> {
  * VAD gate (engine.md §5 rule 4) through the detector's silero VAD: a firing at step k is kept only when the maximum
  * speech probability over the last 1.0 s (frames ending by the step end) is ≥ the threshold.
  */
-async function openVadGate(threshold: number): Promise<(pcm: Float32Array) => Promise<(step: number) => boolean>> {
+async function openVadGate(
+  threshold: number,
+): Promise<(pcm: Float32Array) => Promise<(step: number) => boolean>> {
   const det = await import('@violawake/detector/node');
   const rt = await openRuntime();
   const vad = await det.loadVad(rt.ort, await det.loadVadModel());

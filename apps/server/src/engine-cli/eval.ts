@@ -1,10 +1,11 @@
 /** `violawake eval` (engine.md §10): held-out metrics of any head (ours or openWakeWord's) on WAV folders. */
-import { deriveRng } from '@violawake/engine/rng';
+
 import { noiseFloor } from '@violawake/engine/audio/floor';
 import { padForScoring } from '@violawake/engine/pipeline/canvas';
 import { evaluateScores, type ScoreEvaluation } from '@violawake/engine/pipeline/evaluate';
 import { loadHeadRunner } from '@violawake/engine/pipeline/heads';
 import { clipScore, openRuntime, scoreAllSteps, withWarmPrefix } from '@violawake/engine/pipeline/runtime';
+import { deriveRng } from '@violawake/engine/rng';
 import { bool, num, parseArgs, str, UsageError } from './args.ts';
 import { EXIT_OK, InputError } from './index.ts';
 import { listWavs, readModel, readSideManifest, readWav16k } from './io.ts';
@@ -127,7 +128,8 @@ export async function runEval(argv: string[]): Promise<number> {
   const model = str(p, 'model');
   const positives = str(p, 'positives');
   const negatives = str(p, 'negatives');
-  if (!model || !positives || !negatives) throw new UsageError('--model, --positives and --negatives are required');
+  if (!model || !positives || !negatives)
+    throw new UsageError('--model, --positives and --negatives are required');
   const report = await evaluateModelOnDirs({
     model,
     positives,

@@ -1,8 +1,8 @@
 /** File helpers shared by the engine commands. */
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
-import { readWav } from '@violawake/engine/audio/wav';
 import { resample } from '@violawake/detector';
+import { readWav } from '@violawake/engine/audio/wav';
 import { InputError } from './index.ts';
 
 /** Reads a WAV file as 16 kHz mono floats in −1..1 (any PCM/float WAV, resampled with the detector's resampler). */

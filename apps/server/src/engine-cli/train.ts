@@ -2,7 +2,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createBundle, manifestJson, slugify } from '@violawake/engine/artifacts/index';
-import { trainWakeWord, type TrainResult } from '@violawake/engine/pipeline/train';
+import { type TrainResult, trainWakeWord } from '@violawake/engine/pipeline/train';
 import { bool, num, parseArgs, str, UsageError } from './args.ts';
 import { QUICK_BANK_SCALE } from './bank.ts';
 import { EXIT_OK } from './index.ts';
@@ -45,7 +45,8 @@ export async function runTrain(argv: string[]): Promise<number> {
   if (!['auto', 'mlp', 'tcn'].includes(arch)) throw new UsageError('--arch must be auto, mlp or tcn');
   if (str(p, 'folds') !== undefined) throw new UsageError('--folds is not supported by this engine version');
   const name = str(p, 'name') ?? 'model';
-  if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new UsageError('--name may contain letters, digits, ".", "_" and "-" only');
+  if (!/^[A-Za-z0-9._-]+$/.test(name))
+    throw new UsageError('--name may contain letters, digits, ".", "_" and "-" only');
   const seed = num(p, 'seed', { min: 0, max: 2 ** 32 - 1, integer: true });
   const target = num(p, 'target-fa-per-hour', { min: 0.05, max: 5 });
   const quick = bool(p, 'quick');
@@ -80,7 +81,13 @@ export async function runTrain(argv: string[]): Promise<number> {
   if (bool(p, 'bundle')) {
     const { loadFrontendModels } = await import('@violawake/detector/node');
     const fm = await loadFrontendModels();
-    const zip = await createBundle({ onnx: result.onnx, manifest: result.manifest, melModel: fm.mel, embeddingModel: fm.embedding, slug: slugify(name) });
+    const zip = await createBundle({
+      onnx: result.onnx,
+      manifest: result.manifest,
+      melModel: fm.mel,
+      embeddingModel: fm.embedding,
+      slug: slugify(name),
+    });
     const zipPath = join(out, `${name}.zip`);
     await writeFile(zipPath, zip);
     files.push(zipPath);

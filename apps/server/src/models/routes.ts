@@ -79,7 +79,10 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
 
     r.get(
       '/models',
-      { schema: { tags: TAGS, security: SECURITY, response: { 200: ModelSummary.array(), ...errors(401) } }, preHandler: user },
+      {
+        schema: { tags: TAGS, security: SECURITY, response: { 200: ModelSummary.array(), ...errors(401) } },
+        preHandler: user,
+      },
       async (request) => {
         const me = authUser(request).id;
         return (await listVisibleModels(ctx.db, me)).map((m) => modelSummary(m, me));
@@ -91,10 +94,18 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
       {
         schema: {
           tags: TAGS,
-          summary: 'Download the head (onnx), the manifest (json) or the bundle (zip); bearer header or ?token=',
+          summary:
+            'Download the head (onnx), the manifest (json) or the bundle (zip); bearer header or ?token=',
           params: ModelParams,
-          querystring: z.object({ format: z.enum(['onnx', 'json', 'zip']).default('onnx'), token: z.string().optional() }),
-          response: { 200: z.any().describe('The file'), 307: z.any().describe('Redirect to a presigned URL'), ...errors(401, 404) },
+          querystring: z.object({
+            format: z.enum(['onnx', 'json', 'zip']).default('onnx'),
+            token: z.string().optional(),
+          }),
+          response: {
+            200: z.any().describe('The file'),
+            307: z.any().describe('Redirect to a presigned URL'),
+            ...errors(401, 404),
+          },
         },
       },
       async (request, reply) => {
@@ -106,26 +117,53 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
         if (dl.kind === 'redirect') return reply.redirect(dl.url, 307);
         reply.header('Content-Type', dl.contentType);
         reply.header('Content-Disposition', `attachment; filename="${dl.filename}"`);
-        return reply.send(dl.body instanceof Uint8Array ? Buffer.from(dl.body.buffer, dl.body.byteOffset, dl.body.byteLength) : dl.body);
+        return reply.send(
+          dl.body instanceof Uint8Array
+            ? Buffer.from(dl.body.buffer, dl.body.byteOffset, dl.body.byteLength)
+            : dl.body,
+        );
       },
     );
 
     r.get(
       '/models/:model_id/config',
-      { schema: { tags: TAGS, security: SECURITY, params: ModelParams, response: { 200: ModelConfig, ...errors(401, 404) } }, preHandler: user },
-      async (request) => modelConfig(await visibleModel(ctx.db, authUser(request).id, request.params.model_id)),
+      {
+        schema: {
+          tags: TAGS,
+          security: SECURITY,
+          params: ModelParams,
+          response: { 200: ModelConfig, ...errors(401, 404) },
+        },
+        preHandler: user,
+      },
+      async (request) =>
+        modelConfig(await visibleModel(ctx.db, authUser(request).id, request.params.model_id)),
     );
 
     r.get(
       '/models/:model_id/performance',
-      { schema: { tags: TAGS, security: SECURITY, params: ModelParams, response: { 200: ModelPerformance, ...errors(401, 404) } }, preHandler: user },
-      async (request) => modelPerformance(await visibleModel(ctx.db, authUser(request).id, request.params.model_id)),
+      {
+        schema: {
+          tags: TAGS,
+          security: SECURITY,
+          params: ModelParams,
+          response: { 200: ModelPerformance, ...errors(401, 404) },
+        },
+        preHandler: user,
+      },
+      async (request) =>
+        modelPerformance(await visibleModel(ctx.db, authUser(request).id, request.params.model_id)),
     );
 
     r.delete(
       '/models/:model_id',
       {
-        schema: { tags: TAGS, security: SECURITY, params: ModelParams, response: { 204: z.null().describe('Deleted'), ...errors(401, 403, 404) } },
+        schema: {
+          tags: TAGS,
+          security: SECURITY,
+          params: ModelParams,
+          response: { 204: z.null().describe('Deleted'), ...errors(401, 403, 404) },
+        },
         preHandler: user,
       },
       async (request, reply) => {
@@ -136,7 +174,13 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
 
     r.get(
       '/assets/frontend/:file',
-      { schema: { tags: TAGS, summary: 'Front-end feature models for the browser runtime', params: z.object({ file: z.string() }) } },
+      {
+        schema: {
+          tags: TAGS,
+          summary: 'Front-end feature models for the browser runtime',
+          params: z.object({ file: z.string() }),
+        },
+      },
       async (request, reply) => {
         const file = request.params.file;
         if (!(file in FRONTEND_FILES)) throw new HttpError(404, 'Not Found');
@@ -152,11 +196,18 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
 
     r.get(
       '/files/*',
-      { schema: { tags: TAGS, summary: 'Compatibility: a stored object of the caller (local storage only)', security: SECURITY } },
+      {
+        schema: {
+          tags: TAGS,
+          summary: 'Compatibility: a stored object of the caller (local storage only)',
+          security: SECURITY,
+        },
+      },
       async (request, reply) => {
         const me = (await authenticate(ctx, request)).id; // header only: no query tokens here
         const storage = getStorage(ctx);
-        if (storage.backend !== 'local') throw new HttpError(404, 'Local file route is unavailable for object storage');
+        if (storage.backend !== 'local')
+          throw new HttpError(404, 'Local file route is unavailable for object storage');
         const key = decodeURIComponent((request.params as { '*': string })['*'] ?? '');
         const m = /^(recordings|models)\/(\d+)\/[A-Za-z0-9._-]+$/.exec(key);
         if (!m || key.includes('..')) throw new HttpError(400, 'Invalid file key');
@@ -164,10 +215,18 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
         try {
           const body = await storage.get(key);
           const ext = key.slice(key.lastIndexOf('.') + 1);
-          const types: Record<string, string> = { wav: 'audio/wav', onnx: 'application/octet-stream', json: 'application/json' };
+          const types: Record<string, string> = {
+            wav: 'audio/wav',
+            onnx: 'application/octet-stream',
+            json: 'application/json',
+          };
           reply.header('Content-Type', types[ext] ?? 'application/octet-stream');
           reply.header('Cache-Control', 'no-store');
-          if (m[1] === 'models') reply.header('Content-Disposition', `attachment; filename="${key.slice(key.lastIndexOf('/') + 1)}"`);
+          if (m[1] === 'models')
+            reply.header(
+              'Content-Disposition',
+              `attachment; filename="${key.slice(key.lastIndexOf('/') + 1)}"`,
+            );
           return reply.send(body);
         } catch (err) {
           if (err instanceof StorageNotFoundError) throw new HttpError(404, 'Not Found');

@@ -2,12 +2,13 @@
  * Trained models (api.md §2.6, §4.11): listing (own + shared to joined teams), metrics views, downloads in three
  * formats, deletion, and the front-end model assets the browser's live test loads.
  */
+
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { createHash } from 'node:crypto';
 import { PINNED } from '@violawake/detector';
 import { loadFrontendModels } from '@violawake/detector/node';
-import { createBundle, slugify, type Manifest } from '@violawake/engine/artifacts/index';
+import { createBundle, type Manifest, slugify } from '@violawake/engine/artifacts/index';
 import { sql } from 'drizzle-orm';
 import type { AppContext } from '../core/context.ts';
 import { type DbOrTx, execRows } from '../core/db/client.ts';
@@ -39,7 +40,12 @@ export interface ModelRow {
 const iso = (v: Date | string) => new Date(v).toISOString();
 
 function normalize(r: ModelRow): ModelRow {
-  return { ...r, id: Number(r.id), user_id: Number(r.user_id), team_id: r.team_id === null ? null : Number(r.team_id) };
+  return {
+    ...r,
+    id: Number(r.id),
+    user_id: Number(r.user_id),
+    team_id: r.team_id === null ? null : Number(r.team_id),
+  };
 }
 
 export function modelSummary(m: ModelRow, callerId: number) {
@@ -113,9 +119,15 @@ export function modelPerformance(m: ModelRow) {
           miss_rate_at_target: m.miss_rate_at_target,
           target_fa_per_hour: m.target_fa_per_hour,
           quality_grade: m.quality_grade,
-          eval_positive_count: numOrNull(m.metrics.eval_positive_count ?? ev.eval_positive_count ?? ev.positives),
-          eval_negative_count: numOrNull(m.metrics.eval_negative_count ?? ev.eval_negative_count ?? ev.negatives),
-          eval_negative_hours: numOrNull(m.metrics.eval_negative_hours ?? ev.eval_negative_hours ?? ev.negatives_hours),
+          eval_positive_count: numOrNull(
+            m.metrics.eval_positive_count ?? ev.eval_positive_count ?? ev.positives,
+          ),
+          eval_negative_count: numOrNull(
+            m.metrics.eval_negative_count ?? ev.eval_negative_count ?? ev.negatives,
+          ),
+          eval_negative_hours: numOrNull(
+            m.metrics.eval_negative_hours ?? ev.eval_negative_hours ?? ev.negatives_hours,
+          ),
         }
       : null,
   };
@@ -179,7 +191,9 @@ export async function deleteModel(ctx: AppContext, userId: number, modelId: numb
   await ctx.db.execute(sql`DELETE FROM trained_models WHERE id = ${m.id}`);
   const storage = getStorage(ctx);
   for (const key of [m.storage_key, m.manifest_key]) {
-    await storage.delete(key).catch((err) => ctx.logger.error({ err, model_id: m.id }, 'could not delete a model object'));
+    await storage
+      .delete(key)
+      .catch((err) => ctx.logger.error({ err, model_id: m.id }, 'could not delete a model object'));
   }
 }
 
@@ -209,10 +223,14 @@ export function frontendModels(ctx: AppContext): Promise<{ mel: Uint8Array; embe
     const read = async (file: string, sha: string) => {
       const bytes = new Uint8Array(await readFile(path.join(dir, file)));
       const got = createHash('sha256').update(bytes).digest('hex');
-      if (got !== sha) throw new Error(`${file} in VIOLAWAKE_FRONTEND_MODELS_DIR does not match the pinned SHA-256`);
+      if (got !== sha)
+        throw new Error(`${file} in VIOLAWAKE_FRONTEND_MODELS_DIR does not match the pinned SHA-256`);
       return bytes;
     };
-    const [mel, embedding] = await Promise.all([read(PINNED.mel.file, PINNED.mel.sha256), read(PINNED.embedding.file, PINNED.embedding.sha256)]);
+    const [mel, embedding] = await Promise.all([
+      read(PINNED.mel.file, PINNED.mel.sha256),
+      read(PINNED.embedding.file, PINNED.embedding.sha256),
+    ]);
     return { mel, embedding };
   })();
   cached.catch(() => {
@@ -226,7 +244,13 @@ export const FRONTEND_FILES = {
   'embedding_model.onnx': PINNED.embedding.sha256,
 } as const;
 
-export async function frontendAsset(ctx: AppContext, file: keyof typeof FRONTEND_FILES): Promise<FrontendAsset> {
+export async function frontendAsset(
+  ctx: AppContext,
+  file: keyof typeof FRONTEND_FILES,
+): Promise<FrontendAsset> {
   const models = await frontendModels(ctx);
-  return { bytes: file === 'melspectrogram.onnx' ? models.mel : models.embedding, sha256: FRONTEND_FILES[file] };
+  return {
+    bytes: file === 'melspectrogram.onnx' ? models.mel : models.embedding,
+    sha256: FRONTEND_FILES[file],
+  };
 }

@@ -70,7 +70,10 @@ export async function healthSummary(ctx: AppContext, opts: { full: boolean }): P
 
 async function extraComponents(ctx: AppContext): Promise<Record<string, ComponentHealth>> {
   const out: Record<string, ComponentHealth> = {
-    billing: { status: ctx.config.stripeSecretKey ? 'ok' : 'degraded', configured: Boolean(ctx.config.stripeSecretKey) },
+    billing: {
+      status: ctx.config.stripeSecretKey ? 'ok' : 'degraded',
+      configured: Boolean(ctx.config.stripeSecretKey),
+    },
   };
   await Promise.all(
     Object.entries(ctx.healthChecks).map(async ([name, check]) => {
@@ -86,7 +89,11 @@ async function extraComponents(ctx: AppContext): Promise<Record<string, Componen
 
 export async function healthDetails(ctx: AppContext) {
   const summary = await healthSummary(ctx, { full: true });
-  const [database, queue, extra] = await Promise.all([databaseHealth(ctx), queueHealth(ctx, true), extraComponents(ctx)]);
+  const [database, queue, extra] = await Promise.all([
+    databaseHealth(ctx),
+    queueHealth(ctx, true),
+    extraComponents(ctx),
+  ]);
   const errors = ctx.recentErrors.snapshot();
   return {
     status: summary.status,

@@ -39,7 +39,9 @@ async function withRetentionLock<T>(ctx: AppContext, fn: () => Promise<T>): Prom
   }
   const client = await ctx.database.pool!.connect();
   try {
-    const got = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [RETENTION_LOCK_KEY]);
+    const got = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [
+      RETENTION_LOCK_KEY,
+    ]);
     if (!got.rows[0]?.ok) throw new CleanupRunningError();
     try {
       return await fn();
@@ -64,10 +66,14 @@ async function purgeRecordings(ctx: AppContext, where: ReturnType<typeof sql>): 
     );
     if (rows.length === 0) return total;
     for (const row of rows) {
-      await storage.delete(row.storage_key).catch((err) => ctx.logger.error({ err, recording_id: row.id }, 'retention: delete failed'));
+      await storage
+        .delete(row.storage_key)
+        .catch((err) => ctx.logger.error({ err, recording_id: row.id }, 'retention: delete failed'));
     }
     const ids = rows.map((r) => Number(r.id));
-    await ctx.db.execute(sql`DELETE FROM recordings WHERE id = ANY(${sql.raw(`ARRAY[${ids.join(',')}]::bigint[]`)})`);
+    await ctx.db.execute(
+      sql`DELETE FROM recordings WHERE id = ANY(${sql.raw(`ARRAY[${ids.join(',')}]::bigint[]`)})`,
+    );
     total += rows.length;
     if (rows.length < BATCH) return total;
   }
@@ -109,7 +115,9 @@ export async function runRetention(ctx: AppContext): Promise<CleanupResult> {
         if (rows.length === 0) break;
         for (const row of rows) {
           for (const key of [row.storage_key, row.manifest_key]) {
-            await storage.delete(key).catch((err) => ctx.logger.error({ err, model_id: row.id }, 'retention: delete failed'));
+            await storage
+              .delete(key)
+              .catch((err) => ctx.logger.error({ err, model_id: row.id }, 'retention: delete failed'));
           }
         }
         await ctx.db.execute(
@@ -124,7 +132,9 @@ export async function runRetention(ctx: AppContext): Promise<CleanupResult> {
     const count = async (q: ReturnType<typeof sql>) => rowCountOf(await ctx.db.execute(q));
     result.tokens_purged =
       (await count(sql`DELETE FROM revoked_tokens WHERE expires_at < ${now}::timestamptz`)) +
-      (await count(sql`DELETE FROM download_tokens WHERE expires_at < ${now}::timestamptz - interval '1 hour'`));
+      (await count(
+        sql`DELETE FROM download_tokens WHERE expires_at < ${now}::timestamptz - interval '1 hour'`,
+      ));
     result.invitations_purged = await count(sql`DELETE FROM team_invitations
       WHERE coalesce(accepted_at, revoked_at, expires_at) < ${now}::timestamptz - interval '30 days'`);
     result.outbox_purged = await count(sql`DELETE FROM email_outbox WHERE status IN ('sent', 'failed')

@@ -26,7 +26,13 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
 
     r.get(
       '/api/health/live',
-      { schema: { tags: ['ops'], summary: 'Liveness (no dependency checks)', response: { 200: HealthSummary } } },
+      {
+        schema: {
+          tags: ['ops'],
+          summary: 'Liveness (no dependency checks)',
+          response: { 200: HealthSummary },
+        },
+      },
       async () => {
         const s = healthSummary(ctx, { full: false });
         return { ...(await s), status: 'ok' as const };

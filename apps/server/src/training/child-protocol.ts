@@ -24,5 +24,7 @@ export type ChildMessage =
 
 /** A module that can stand in for the engine's pipeline (VIOLAWAKE_TRAINING_PIPELINE_MODULE). */
 export interface PipelineModule {
-  trainWakeWord(job: TrainJob): Promise<Pick<TrainResult, 'onnx' | 'manifest'> & Partial<Pick<TrainResult, 'scores' | 'evaluation'>>>;
+  trainWakeWord(
+    job: TrainJob,
+  ): Promise<Pick<TrainResult, 'onnx' | 'manifest'> & Partial<Pick<TrainResult, 'scores' | 'evaluation'>>>;
 }

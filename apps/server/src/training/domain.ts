@@ -14,7 +14,11 @@ async function ensureQueue(ctx: AppContext): Promise<void> {
   const queue = ctx.queue!;
   if (await queue.getQueue(TRAINING_QUEUE)) return;
   try {
-    await queue.createQueue(TRAINING_QUEUE, { name: TRAINING_QUEUE, policy: 'standard', retryLimit: 0 } as never);
+    await queue.createQueue(TRAINING_QUEUE, {
+      name: TRAINING_QUEUE,
+      policy: 'standard',
+      retryLimit: 0,
+    } as never);
   } catch (err) {
     if (!(await queue.getQueue(TRAINING_QUEUE))) throw err; // another process created it first
   }

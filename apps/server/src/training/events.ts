@@ -5,7 +5,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../core/context.ts';
-import { EVENTS_CHANNEL, TERMINAL, jobById, trainingStatus } from './service.ts';
+import { EVENTS_CHANNEL, jobById, TERMINAL, trainingStatus } from './service.ts';
 
 type Wake = () => void;
 
@@ -54,7 +54,12 @@ declare module '../core/context.ts' {
 export const HEARTBEAT_MS = 15_000;
 
 /** Serve one SSE connection for a job the caller may see; resolves when the stream ends. */
-export async function streamJob(ctx: AppContext, request: FastifyRequest, reply: FastifyReply, jobId: number): Promise<void> {
+export async function streamJob(
+  ctx: AppContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  jobId: number,
+): Promise<void> {
   const first = await jobById(ctx.db, jobId);
   if (!first) return;
   reply.hijack();

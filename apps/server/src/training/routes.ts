@@ -1,12 +1,12 @@
+import { sql } from 'drizzle-orm';
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import { authUser, requireVerified, userForDownload, VERIFY_REQUIRED } from '../auth/guard.ts';
 import type { AppContext } from '../core/context.ts';
 import { execRows } from '../core/db/client.ts';
 import { errorResponses as errors, HttpError } from '../core/http/errors.ts';
 import { rateLimit } from '../core/http/rate-limit.ts';
-import { sql } from 'drizzle-orm';
-import { z } from 'zod';
 import { streamJob } from './events.ts';
 import {
   BreakerState,
@@ -18,7 +18,16 @@ import {
   TrainingRequest,
   TrainingStatus,
 } from './schemas.ts';
-import { breakerState, cancelJob, jobResponse, listJobs, ownJob, resumeQueue, submitJob, trainingStatus } from './service.ts';
+import {
+  breakerState,
+  cancelJob,
+  jobResponse,
+  listJobs,
+  ownJob,
+  resumeQueue,
+  submitJob,
+  trainingStatus,
+} from './service.ts';
 
 const TAGS = ['training'];
 const SECURITY = [{ bearer: [] }];
@@ -27,7 +36,12 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
   return async (app) => {
     const r = app.withTypeProvider<ZodTypeProvider>();
     const verified = requireVerified(ctx);
-    const submitLimit = rateLimit(ctx, { bucket: 'training-submit', limit: 5, windowSeconds: 3600, key: 'user' });
+    const submitLimit = rateLimit(ctx, {
+      bucket: 'training-submit',
+      limit: 5,
+      windowSeconds: 3600,
+      key: 'user',
+    });
 
     const submitSchema = {
       tags: TAGS,
@@ -40,12 +54,28 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
       const jobId = await submitJob(ctx, user.id, request.body, request.id);
       return reply.status(202).send({ job_id: jobId, status: 'queued' as const });
     };
-    r.post('/training/start', { schema: { ...submitSchema, summary: 'Start a training job' }, preHandler: [verified, submitLimit] }, submit);
-    r.post('/jobs', { schema: { ...submitSchema, summary: 'Submit a training job' }, preHandler: [verified, submitLimit] }, submit);
+    r.post(
+      '/training/start',
+      { schema: { ...submitSchema, summary: 'Start a training job' }, preHandler: [verified, submitLimit] },
+      submit,
+    );
+    r.post(
+      '/jobs',
+      { schema: { ...submitSchema, summary: 'Submit a training job' }, preHandler: [verified, submitLimit] },
+      submit,
+    );
 
     r.get(
       '/training/status/:job_id',
-      { schema: { tags: TAGS, security: SECURITY, params: JobIdParams, response: { 200: TrainingStatus, ...errors(401, 403, 404) } }, preHandler: verified },
+      {
+        schema: {
+          tags: TAGS,
+          security: SECURITY,
+          params: JobIdParams,
+          response: { 200: TrainingStatus, ...errors(401, 403, 404) },
+        },
+        preHandler: verified,
+      },
       async (request) => {
         const job = await ownJob(ctx, authUser(request).id, request.params.job_id);
         return trainingStatus(ctx.db, job);
@@ -57,16 +87,23 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
       {
         schema: {
           tags: TAGS,
-          summary: 'Progress as Server-Sent Events (bearer header, or ?token= from POST /api/auth/download-token)',
+          summary:
+            'Progress as Server-Sent Events (bearer header, or ?token= from POST /api/auth/download-token)',
           params: JobIdParams,
           querystring: z.object({ token: z.string().optional() }),
-          response: { 200: z.string().describe('text/event-stream of `training` events'), ...errors(401, 403, 404) },
+          response: {
+            200: z.string().describe('text/event-stream of `training` events'),
+            ...errors(401, 403, 404),
+          },
         },
       },
       async (request, reply) => {
         const jobId = request.params.job_id;
         const { userId } = await userForDownload(ctx, request, 'training_stream', jobId);
-        const rows = await execRows<{ email_verified: boolean }>(ctx.db, sql`SELECT email_verified FROM users WHERE id = ${userId}`);
+        const rows = await execRows<{ email_verified: boolean }>(
+          ctx.db,
+          sql`SELECT email_verified FROM users WHERE id = ${userId}`,
+        );
         if (!rows[0]) throw new HttpError(401, 'Invalid or expired token');
         if (!rows[0].email_verified) throw new HttpError(403, VERIFY_REQUIRED);
         await ownJob(ctx, userId, jobId);
@@ -76,7 +113,15 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
 
     r.get(
       '/jobs',
-      { schema: { tags: TAGS, security: SECURITY, querystring: ListQuery, response: { 200: JobResponse.array(), ...errors(401, 403) } }, preHandler: verified },
+      {
+        schema: {
+          tags: TAGS,
+          security: SECURITY,
+          querystring: ListQuery,
+          response: { 200: JobResponse.array(), ...errors(401, 403) },
+        },
+        preHandler: verified,
+      },
       async (request) => {
         const jobs = await listJobs(ctx, authUser(request).id, request.query.limit);
         return Promise.all(jobs.map((j) => jobResponse(ctx.db, j)));
@@ -85,13 +130,19 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
 
     r.get(
       '/jobs/circuit-breaker/state',
-      { schema: { tags: TAGS, security: SECURITY, response: { 200: BreakerState, ...errors(401, 403) } }, preHandler: verified },
+      {
+        schema: { tags: TAGS, security: SECURITY, response: { 200: BreakerState, ...errors(401, 403) } },
+        preHandler: verified,
+      },
       async (request) => breakerState(ctx, authUser(request).id),
     );
 
     r.post(
       '/jobs/resume',
-      { schema: { tags: TAGS, security: SECURITY, response: { 200: Message, ...errors(401, 403) } }, preHandler: verified },
+      {
+        schema: { tags: TAGS, security: SECURITY, response: { 200: Message, ...errors(401, 403) } },
+        preHandler: verified,
+      },
       async (request) => {
         await resumeQueue(ctx, authUser(request).id);
         return { message: 'Training queue resumed' };
@@ -100,13 +151,29 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
 
     r.get(
       '/jobs/:job_id',
-      { schema: { tags: TAGS, security: SECURITY, params: JobIdParams, response: { 200: JobResponse, ...errors(401, 403, 404) } }, preHandler: verified },
+      {
+        schema: {
+          tags: TAGS,
+          security: SECURITY,
+          params: JobIdParams,
+          response: { 200: JobResponse, ...errors(401, 403, 404) },
+        },
+        preHandler: verified,
+      },
       async (request) => jobResponse(ctx.db, await ownJob(ctx, authUser(request).id, request.params.job_id)),
     );
 
     r.delete(
       '/jobs/:job_id',
-      { schema: { tags: TAGS, security: SECURITY, params: JobIdParams, response: { 200: Message, ...errors(401, 403, 404, 409) } }, preHandler: verified },
+      {
+        schema: {
+          tags: TAGS,
+          security: SECURITY,
+          params: JobIdParams,
+          response: { 200: Message, ...errors(401, 403, 404, 409) },
+        },
+        preHandler: verified,
+      },
       async (request) => {
         await cancelJob(ctx, authUser(request).id, request.params.job_id);
         return { message: 'Training job cancellation requested' };

@@ -4,7 +4,7 @@
  * NOTIFY in the changing transaction).
  */
 import { randomUUID } from 'node:crypto';
-import { WakeWordError, normalizeWakeWord } from '@violawake/detector/wakeword';
+import { normalizeWakeWord, WakeWordError } from '@violawake/detector/wakeword';
 import { sql } from 'drizzle-orm';
 import { checkAndChargeQuota } from '../billing/quota.ts';
 import type { AppContext } from '../core/context.ts';
@@ -100,7 +100,8 @@ function heldMessage(job: JobRow): string | null {
   if (job.hold_reason === 'breaker_paused') {
     return 'Your training queue is paused after repeated failures. Resume it to continue.';
   }
-  if (job.hold_reason === 'breaker_backoff') return `Waiting until ${iso(job.not_before)} after a failed job.`;
+  if (job.hold_reason === 'breaker_backoff')
+    return `Waiting until ${iso(job.not_before)} after a failed job.`;
   return null;
 }
 
@@ -108,7 +109,9 @@ function heldMessage(job: JobRow): string | null {
 export async function trainingStatus(db: DbOrTx, job: JobRow) {
   const position = await queuePosition(db, job);
   const message =
-    job.status === 'queued' ? (heldMessage(job) ?? job.message ?? `Waiting in queue (position ${position})`) : job.message;
+    job.status === 'queued'
+      ? (heldMessage(job) ?? job.message ?? `Waiting in queue (position ${position})`)
+      : job.message;
   return {
     job_id: job.id,
     status: job.status,
@@ -171,7 +174,12 @@ export interface SubmitInput {
 }
 
 /** §4.6 step 4: everything in one transaction; any failure rolls back the usage charge too. */
-export async function submitJob(ctx: AppContext, userId: number, input: SubmitInput, requestId: string): Promise<number> {
+export async function submitJob(
+  ctx: AppContext,
+  userId: number,
+  input: SubmitInput,
+  requestId: string,
+): Promise<number> {
   let wakeWord: string;
   try {
     wakeWord = normalizeWakeWord(input.wake_word);
@@ -181,13 +189,17 @@ export async function submitJob(ctx: AppContext, userId: number, input: SubmitIn
   }
   const ids = input.recording_ids;
   if (new Set(ids).size !== ids.length) {
-    throw new HttpError(422, [{ loc: ['body', 'recording_ids'], msg: 'Recording ids must be unique', type: 'value_error' }]);
+    throw new HttpError(422, [
+      { loc: ['body', 'recording_ids'], msg: 'Recording ids must be unique', type: 'value_error' },
+    ]);
   }
   if (input.text_only && ids.length > 0) {
     throw new HttpError(400, 'A text-only job takes no recordings: send recording_ids as an empty list.');
   }
   if (!input.text_only && ids.length === 0) {
-    throw new HttpError(422, [{ loc: ['body', 'recording_ids'], msg: 'List should have at least 1 item', type: 'list_too_short' }]);
+    throw new HttpError(422, [
+      { loc: ['body', 'recording_ids'], msg: 'List should have at least 1 item', type: 'list_too_short' },
+    ]);
   }
   const queue = ctx.queue;
   if (!queue) throw new HttpError(503, 'Training queue is not available');
@@ -209,7 +221,10 @@ export async function submitJob(ctx: AppContext, userId: number, input: SubmitIn
       if (ids.length < 5) throw new HttpError(400, `Need at least 5 recordings. Got ${ids.length}.`);
     }
     await tx.execute(sql`SELECT pg_advisory_xact_lock(${QUEUE_LOCK_KEY})`);
-    const queued = await execRows<{ n: number }>(tx, sql`SELECT count(*)::int AS n FROM training_jobs WHERE status = 'queued'`);
+    const queued = await execRows<{ n: number }>(
+      tx,
+      sql`SELECT count(*)::int AS n FROM training_jobs WHERE status = 'queued'`,
+    );
     if ((queued[0]?.n ?? 0) >= ctx.config.queueMaxSize) {
       throw new HttpError(503, 'Training queue is full. Please try again later.', { 'Retry-After': '60' });
     }
@@ -224,8 +239,15 @@ export async function submitJob(ctx: AppContext, userId: number, input: SubmitIn
     const jobId = Number(inserted[0]!.id);
     await sendMessage(ctx, tx, jobId, bossId, quota.priority);
     await publish(tx, jobId);
-    if (quota.limit !== null && quota.used >= Math.ceil(quota.limit * 0.8) && quota.used - 1 < Math.ceil(quota.limit * 0.8)) {
-      const user = await execRows<{ email: string; name: string }>(tx, sql`SELECT email, name FROM users WHERE id = ${userId}`);
+    if (
+      quota.limit !== null &&
+      quota.used >= Math.ceil(quota.limit * 0.8) &&
+      quota.used - 1 < Math.ceil(quota.limit * 0.8)
+    ) {
+      const user = await execRows<{ email: string; name: string }>(
+        tx,
+        sql`SELECT email, name FROM users WHERE id = ${userId}`,
+      );
       if (user[0]) {
         await enqueueEmail(tx, {
           to: user[0].email,
@@ -287,7 +309,9 @@ export async function cancelJob(ctx: AppContext, userId: number, jobId: number):
       await publish(tx, jobId);
       return { bossId: job.boss_job_id, running: false };
     }
-    await tx.execute(sql`UPDATE training_jobs SET cancel_requested_at = coalesce(cancel_requested_at, now()) WHERE id = ${jobId}`);
+    await tx.execute(
+      sql`UPDATE training_jobs SET cancel_requested_at = coalesce(cancel_requested_at, now()) WHERE id = ${jobId}`,
+    );
     await tx.execute(sql`SELECT pg_notify(${CONTROL_CHANNEL}, ${String(jobId)})`);
     await publish(tx, jobId);
     return { bossId: null, running: true };
@@ -304,7 +328,10 @@ export interface BreakerRow {
 }
 
 export async function breakerState(ctx: AppContext, userId: number) {
-  const rows = await execRows<BreakerRow>(ctx.db, sql`SELECT * FROM circuit_breakers WHERE user_id = ${userId}`);
+  const rows = await execRows<BreakerRow>(
+    ctx.db,
+    sql`SELECT * FROM circuit_breakers WHERE user_id = ${userId}`,
+  );
   const b = rows[0];
   return {
     consecutive_failures: b?.consecutive_failures ?? 0,

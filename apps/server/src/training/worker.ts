@@ -17,7 +17,7 @@ import { type DbOrTx, execRows } from '../core/db/client.ts';
 import { enqueueEmail } from '../core/email/outbox.ts';
 import { getStorage } from '../core/storage/index.ts';
 import type { ChildJob, ChildMessage, ChildResult, PipelineProgress } from './child-protocol.ts';
-import { CONTROL_CHANNEL, type JobRow, TRAINING_QUEUE, jobById, publish, sendMessage } from './service.ts';
+import { CONTROL_CHANNEL, type JobRow, jobById, publish, sendMessage, TRAINING_QUEUE } from './service.ts';
 
 const CHILD_ENTRY = fileURLToPath(new URL('./child.ts', import.meta.url));
 const REAPER_MS = 15_000;
@@ -72,7 +72,10 @@ export class TrainingWorker {
       );
       this.workIds.push(id);
     }
-    this.reaper = setInterval(() => void this.reap().catch((err) => ctx.logger.error({ err }, 'reaper failed')), REAPER_MS);
+    this.reaper = setInterval(
+      () => void this.reap().catch((err) => ctx.logger.error({ err }, 'reaper failed')),
+      REAPER_MS,
+    );
     this.reaper.unref();
     void this.reap().catch(() => {});
   }
@@ -95,7 +98,10 @@ export class TrainingWorker {
   private async handle(jobId: number, bossId: string): Promise<void> {
     const { ctx } = this;
     const claimed = await ctx.db.transaction(async (tx) => {
-      const rows = await execRows<JobRow>(tx, sql`SELECT * FROM training_jobs WHERE id = ${jobId} FOR UPDATE`);
+      const rows = await execRows<JobRow>(
+        tx,
+        sql`SELECT * FROM training_jobs WHERE id = ${jobId} FOR UPDATE`,
+      );
       const job = rows[0];
       if (!job || job.status !== 'queued' || job.boss_job_id !== bossId) return null; // stale message
       const br = await execRows<{ paused: boolean; next_attempt_at: string | Date | null }>(
@@ -142,8 +148,15 @@ export class TrainingWorker {
     const started = Date.now();
     const entry: RunningJob = { jobId: Number(job.id), child: null, stopReason: null, timers: [] };
     this.running.set(entry.jobId, entry);
-    const tmp = path.join(ctx.config.tmpDir, `job-${job.id}-${job.attempts}-${randomBytes(3).toString('hex')}`);
-    const log = ctx.logger.child({ job_id: entry.jobId, request_id: job.request_id, worker_id: this.workerId });
+    const tmp = path.join(
+      ctx.config.tmpDir,
+      `job-${job.id}-${job.attempts}-${randomBytes(3).toString('hex')}`,
+    );
+    const log = ctx.logger.child({
+      job_id: entry.jobId,
+      request_id: job.request_id,
+      worker_id: this.workerId,
+    });
     let outcome = 'failed';
     try {
       mkdirSync(tmp, { recursive: true });
@@ -174,7 +187,10 @@ export class TrainingWorker {
       }
       // Heartbeat (and cancel flag), and the attempt's timeout.
       entry.timers.push(
-        setInterval(() => void this.heartbeat(entry).catch((err) => log.warn({ err }, 'heartbeat failed')), ctx.config.jobHeartbeatSeconds * 1000),
+        setInterval(
+          () => void this.heartbeat(entry).catch((err) => log.warn({ err }, 'heartbeat failed')),
+          ctx.config.jobHeartbeatSeconds * 1000,
+        ),
       );
       const startedAt = job.started_at ? new Date(job.started_at).getTime() : Date.now();
       const timeoutMs = Math.max(0, startedAt + ctx.config.trainingTimeoutSeconds * 1000 - Date.now());
@@ -205,7 +221,9 @@ export class TrainingWorker {
           });
         } else if (result.code === 'insufficient_data') {
           const n = num(result.details?.usable) ?? clips.length;
-          await this.fail(entry.jobId, 'insufficient_data', ERROR_TEXT.insufficient_data(n), { message: result.message });
+          await this.fail(entry.jobId, 'insufficient_data', ERROR_TEXT.insufficient_data(n), {
+            message: result.message,
+          });
         } else if (result.code === 'cancelled' && entry.stopReason) {
           outcome = await this.onStopped(entry, job);
           return;
@@ -279,7 +297,14 @@ export class TrainingWorker {
         flush();
         entry.child = null;
         if (entry.stopReason) return resolve({ kind: 'stopped' });
-        resolve(settled ?? { kind: 'error', code: 'internal', message: 'training process exited without a result', details: null });
+        resolve(
+          settled ?? {
+            kind: 'error',
+            code: 'internal',
+            message: 'training process exited without a result',
+            details: null,
+          },
+        );
       });
       child.send({ type: 'start', job });
     });
@@ -417,7 +442,13 @@ export class TrainingWorker {
       frr: m.miss_rate_at_target,
       positive_scores: result.scores.positive.slice(0, 500),
       negative_scores: result.scores.negative.slice(0, 500),
-      ...pick(evaluation, ['eval_positive_count', 'eval_negative_count', 'eval_negative_hours', 'negatives_hours', 'warnings']),
+      ...pick(evaluation, [
+        'eval_positive_count',
+        'eval_negative_count',
+        'eval_negative_hours',
+        'negatives_hours',
+        'warnings',
+      ]),
       evaluation,
     };
     const { metrics: _omit, ...configJson } = manifest;
@@ -446,13 +477,21 @@ export class TrainingWorker {
           WHERE user_id = ${userId} AND deleted_at IS NULL
             AND id = ANY(${sql.raw(`ARRAY[${job.recording_ids.map(Number).join(',')}]::bigint[]`)})`);
       }
-      const user = await execRows<{ email: string; name: string }>(tx, sql`SELECT email, name FROM users WHERE id = ${userId}`);
+      const user = await execRows<{ email: string; name: string }>(
+        tx,
+        sql`SELECT email, name FROM users WHERE id = ${userId}`,
+      );
       if (user[0]) {
         await enqueueEmail(tx, {
           to: user[0].email,
           userId,
           template: 'training_complete',
-          payload: { name: user[0].name, wake_word: job.wake_word, model_id: modelId, quality_grade: m.quality_grade },
+          payload: {
+            name: user[0].name,
+            wake_word: job.wake_word,
+            model_id: modelId,
+            quality_grade: m.quality_grade,
+          },
           dedupeKey: `training_complete:${job.id}`,
         });
       }
@@ -507,14 +546,23 @@ export class TrainingWorker {
           await failureSideEffects(ctx, tx, job, 'worker_lost', ERROR_TEXT.worker_lost);
         }
         await publish(tx, jobId);
-        ctx.logger.warn({ job_id: jobId, attempts: job.attempts }, 'reaped a training job without a live worker');
+        ctx.logger.warn(
+          { job_id: jobId, attempts: job.attempts },
+          'reaped a training job without a live worker',
+        );
       }
     });
   }
 }
 
 /** Refund (once, not for the quality gate) and the circuit breaker, in the failing transaction. */
-async function failureSideEffects(ctx: AppContext, tx: DbOrTx, job: JobRow, code: FailCode, error: string): Promise<void> {
+async function failureSideEffects(
+  ctx: AppContext,
+  tx: DbOrTx,
+  job: JobRow,
+  code: FailCode,
+  error: string,
+): Promise<void> {
   const userId = Number(job.user_id);
   if (code !== 'quality_gate' && !job.usage_refunded) {
     await refundUsage(tx, userId, new Date(job.usage_period_start));

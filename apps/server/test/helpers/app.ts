@@ -56,7 +56,13 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
   const logger = createLogger({ level: config.logLevel });
   let running: Awaited<ReturnType<typeof startServer>>;
   try {
-    running = await startServer({ config, http: true, workers: opts.workers ?? true, logger, clock: opts.clock });
+    running = await startServer({
+      config,
+      http: true,
+      workers: opts.workers ?? true,
+      logger,
+      clock: opts.clock,
+    });
   } catch (err) {
     await ownDb?.drop().catch(() => {});
     rmSync(dataDir, { recursive: true, force: true });

@@ -41,7 +41,9 @@ export async function startStripeStub(): Promise<StripeStub> {
     res.end(JSON.stringify(body));
   };
   const notFound = (res: http.ServerResponse, what: string) =>
-    send(res, 404, { error: { type: 'invalid_request_error', code: 'resource_missing', message: `No such ${what}` } });
+    send(res, 404, {
+      error: { type: 'invalid_request_error', code: 'resource_missing', message: `No such ${what}` },
+    });
 
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -51,7 +53,13 @@ export async function startStripeStub(): Promise<StripeStub> {
       const params = Object.fromEntries(new URLSearchParams(Buffer.concat(chunks).toString('utf8')));
       const method = req.method ?? 'GET';
       const idem = (req.headers['idempotency-key'] as string | undefined) ?? null;
-      requests.push({ method, path: url.pathname, params, idempotencyKey: idem, authorization: req.headers.authorization ?? null });
+      requests.push({
+        method,
+        path: url.pathname,
+        params,
+        idempotencyKey: idem,
+        authorization: req.headers.authorization ?? null,
+      });
       const line = `${method} ${url.pathname}`;
       const failure = failures.find((f) => f.times > 0 && line.startsWith(f.prefix));
       if (failure) {
@@ -68,7 +76,12 @@ export async function startStripeStub(): Promise<StripeStub> {
         send(res, status, body);
       };
       if (method === 'POST' && url.pathname === '/v1/customers') {
-        const customer = { id: rid('cus'), object: 'customer', email: params.email ?? null, metadata: {} as Record<string, string> };
+        const customer = {
+          id: rid('cus'),
+          object: 'customer',
+          email: params.email ?? null,
+          metadata: {} as Record<string, string>,
+        };
         for (const [k, v] of Object.entries(params)) {
           const m = /^metadata\[(.+)\]$/.exec(k);
           if (m) customer.metadata[m[1]!] = v;
@@ -78,11 +91,21 @@ export async function startStripeStub(): Promise<StripeStub> {
       }
       if (method === 'POST' && url.pathname === '/v1/checkout/sessions') {
         const id = rid('cs_test');
-        return remember(200, { id, object: 'checkout.session', mode: params.mode, url: `https://checkout.stripe.test/c/pay/${id}` });
+        return remember(200, {
+          id,
+          object: 'checkout.session',
+          mode: params.mode,
+          url: `https://checkout.stripe.test/c/pay/${id}`,
+        });
       }
       if (method === 'POST' && url.pathname === '/v1/billing_portal/sessions') {
         const id = rid('bps');
-        return remember(200, { id, object: 'billing_portal.session', url: `https://billing.stripe.test/p/session/${id}`, return_url: params.return_url });
+        return remember(200, {
+          id,
+          object: 'billing_portal.session',
+          url: `https://billing.stripe.test/p/session/${id}`,
+          return_url: params.return_url,
+        });
       }
       const subMatch = /^\/v1\/subscriptions\/([^/]+)$/.exec(url.pathname);
       if (subMatch) {
@@ -91,13 +114,20 @@ export async function startStripeStub(): Promise<StripeStub> {
         if (method === 'GET') return send(res, 200, sub);
         if (method === 'DELETE') {
           if (sub.status === 'canceled') {
-            return send(res, 400, { error: { type: 'invalid_request_error', message: 'This subscription has already been canceled.' } });
+            return send(res, 400, {
+              error: {
+                type: 'invalid_request_error',
+                message: 'This subscription has already been canceled.',
+              },
+            });
           }
           sub.status = 'canceled';
           return send(res, 200, sub);
         }
       }
-      send(res, 404, { error: { type: 'invalid_request_error', message: `Unrecognized request URL (${line})` } });
+      send(res, 404, {
+        error: { type: 'invalid_request_error', message: `Unrecognized request URL (${line})` },
+      });
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -122,7 +152,11 @@ export const TEST_WEBHOOK_SECRET = 'whsec_test_violawake_0123456789abcdef';
 
 /** A `Stripe-Signature` header for `payload`, made by the real SDK. */
 export function signPayload(payload: string, secret = TEST_WEBHOOK_SECRET, timestamp?: number): string {
-  return Stripe.webhooks.generateTestHeaderString({ payload, secret, ...(timestamp !== undefined ? { timestamp } : {}) });
+  return Stripe.webhooks.generateTestHeaderString({
+    payload,
+    secret,
+    ...(timestamp !== undefined ? { timestamp } : {}),
+  });
 }
 
 export interface TestEvent {
@@ -146,7 +180,11 @@ export function eventPayload(e: TestEvent): string {
 }
 
 /** POST a signed event to the server's webhook. */
-export async function deliver(baseUrl: string, e: TestEvent | string, secret = TEST_WEBHOOK_SECRET): Promise<Response> {
+export async function deliver(
+  baseUrl: string,
+  e: TestEvent | string,
+  secret = TEST_WEBHOOK_SECRET,
+): Promise<Response> {
   const payload = typeof e === 'string' ? e : eventPayload(e);
   return fetch(`${baseUrl}/api/billing/webhook`, {
     method: 'POST',
@@ -177,7 +215,15 @@ export function subscriptionObject(o: {
     metadata: o.metadata ?? {},
     items: {
       object: 'list',
-      data: [{ id: rid('si'), object: 'subscription_item', price: { id: o.price, object: 'price' }, quantity: 1, current_period_end: periodEnd }],
+      data: [
+        {
+          id: rid('si'),
+          object: 'subscription_item',
+          price: { id: o.price, object: 'price' },
+          quantity: 1,
+          current_period_end: periodEnd,
+        },
+      ],
     },
   };
 }

@@ -1,3 +1,3 @@
-export * from './manifest.ts';
 export * from './bundle.ts';
+export * from './manifest.ts';
 export * from './readme.ts';

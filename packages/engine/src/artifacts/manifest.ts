@@ -136,7 +136,8 @@ const SEMVER = /^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/;
 
 type Check = (errors: string[], path: string, v: unknown) => void;
 
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isObj = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 const num =
   (min = Number.NEGATIVE_INFINITY, max = Number.POSITIVE_INFINITY, integer = false): Check =>
   (e, p, v) => {
@@ -204,7 +205,11 @@ const manifestCheck = obj(
       step_samples: oneOf(1280),
     }),
     threshold: num(0, 1),
-    detection: obj({ patience: num(1, 1000, true), refractory_s: num(0, 3600), vad_threshold: nullable(prob) }),
+    detection: obj({
+      patience: num(1, 1000, true),
+      refractory_s: num(0, 3600),
+      vad_threshold: nullable(prob),
+    }),
     metrics: obj({
       d_prime: num(),
       eer: prob,

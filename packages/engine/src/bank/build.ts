@@ -15,24 +15,31 @@ import { addNoiseAtSnr } from '../augment/transforms.ts';
 import { music } from '../negatives/music.ts';
 import { babble, NOISE_KINDS, noise, silence } from '../negatives/noise.ts';
 import { loadSentences, sentencesHash } from '../negatives/sentences.ts';
-import { deriveRng } from '../rng.ts';
-import { disposeProviders, discoverProviders, listVoices, phonemizeMany, splitVoices, synthesizeMany } from '../synth/index.ts';
-import type { SpeechProvider, SynthRequest, Voice } from '../synth/types.ts';
-import { openRuntime, type EngineRuntime } from '../pipeline/runtime.ts';
+import { type EngineRuntime, openRuntime } from '../pipeline/runtime.ts';
 import { assignVoices } from '../pipeline/voices.ts';
+import { deriveRng } from '../rng.ts';
+import {
+  discoverProviders,
+  disposeProviders,
+  listVoices,
+  phonemizeMany,
+  splitVoices,
+  synthesizeMany,
+} from '../synth/index.ts';
+import type { SpeechProvider, SynthRequest, Voice } from '../synth/types.ts';
 import { BANK_GENERATOR_VERSION, bankKey } from './key.ts';
 import { acquireLock } from './lock.ts';
 import {
   type BankIndex,
   type BankSegment,
   type BankSourceKind,
+  bankRoot,
   EMB_DIM,
   type LoadedBank,
   publishBankDir,
   readBankDir,
   type StreamSpan,
   WARM_ROWS,
-  bankRoot,
   writeBankDir,
 } from './store.ts';
 
@@ -43,8 +50,26 @@ export const TRAIN_SECONDS = 5400; // 1.5 h at scale 1
 export const EVAL_SECONDS = 10800; // 3 h at scale 1
 /** 20 slots: 14 speech, 2 noise, 2 music, 1 silence, 1 mixture (70/10/10/5/5 %). */
 const KIND_PATTERN: BankSourceKind[] = [
-  'speech', 'speech', 'noise', 'speech', 'music', 'speech', 'speech', 'silence', 'speech', 'speech',
-  'mixture', 'speech', 'noise', 'speech', 'speech', 'music', 'speech', 'speech', 'speech', 'speech',
+  'speech',
+  'speech',
+  'noise',
+  'speech',
+  'music',
+  'speech',
+  'speech',
+  'silence',
+  'speech',
+  'speech',
+  'mixture',
+  'speech',
+  'noise',
+  'speech',
+  'speech',
+  'music',
+  'speech',
+  'speech',
+  'speech',
+  'speech',
 ];
 
 export interface BankOptions {
@@ -95,7 +120,9 @@ async function exists(p: string): Promise<boolean> {
 }
 
 /** Loads the bank, building it first when it is missing (or when `force`). */
-export async function ensureBank(opts: BankOptions): Promise<LoadedBank & { built: boolean; buildSeconds: number }> {
+export async function ensureBank(
+  opts: BankOptions,
+): Promise<LoadedBank & { built: boolean; buildSeconds: number }> {
   const rt = await openRuntime();
   const ownProviders = !opts.providers;
   const ctx = await bankContext(opts, rt);
@@ -107,7 +134,8 @@ export async function ensureBank(opts: BankOptions): Promise<LoadedBank & { buil
     await mkdir(ctx.root, { recursive: true });
     const lock = await acquireLock(join(ctx.root, '.build.lock'), {
       signal: opts.signal,
-      onWait: (pid) => opts.onProgress?.(`Waiting for another process (pid ${pid}) building the negative bank...`, 0),
+      onWait: (pid) =>
+        opts.onProgress?.(`Waiting for another process (pid ${pid}) building the negative bank...`, 0),
     });
     try {
       // another process may have finished it while we waited
@@ -154,7 +182,12 @@ async function synthSentences(
   const reqs: SynthRequest[] = [];
   for (let i = 0; i < n; i++) {
     const text = texts[(i * 7919 + r.int(0, texts.length - 1)) % texts.length] as string;
-    reqs.push({ text, voice: (chosenVoices[i] as Voice).id, rate: r.uniform(0.85, 1.2), pitch: r.uniform(0.85, 1.15) });
+    reqs.push({
+      text,
+      voice: (chosenVoices[i] as Voice).id,
+      rate: r.uniform(0.85, 1.2),
+      pitch: r.uniform(0.85, 1.15),
+    });
   }
   const audio = await synthesizeMany(ctx.providers, reqs, {
     cacheDir: join(opts.dataDir, 'engine', 'synth-cache'),
@@ -164,7 +197,8 @@ async function synthSentences(
   const phon = await phonemizeMany(reqs.map((q) => q.text as string));
   const out: Sentence[] = [];
   audio.forEach((a, i) => {
-    if (a && a.length > SR * 0.3) out.push({ text: reqs[i]?.text as string, audio: a, phonemes: stripStress(phon[i] ?? '') });
+    if (a && a.length > SR * 0.3)
+      out.push({ text: reqs[i]?.text as string, audio: a, phonemes: stripStress(phon[i] ?? '') });
   });
   return out;
 }
@@ -192,7 +226,11 @@ function pieceAudio(
     case 'noise': {
       const useBabble = sentences.length >= 3 && r.chance(1 / 7);
       const x = useBabble
-        ? babble(sentences.map((s) => s.audio), seconds, sub())
+        ? babble(
+            sentences.map((s) => s.audio),
+            seconds,
+            sub(),
+          )
         : noise(r.pick(NOISE_KINDS), seconds, sub());
       return { audio: levelled(x, r.uniform(-45, -15)), phonemes: [] };
     }
@@ -217,20 +255,41 @@ async function buildBankData(
   const seed = opts.installationSeed ?? 1;
   const report = opts.onProgress ?? (() => {});
   const sentenceLists = loadSentences();
-  const nBlocks = Math.max(KIND_PATTERN.length > 0 ? 2 : 1, Math.ceil((TRAIN_SECONDS * scale) / BLOCK_SECONDS));
+  const nBlocks = Math.max(
+    KIND_PATTERN.length > 0 ? 2 : 1,
+    Math.ceil((TRAIN_SECONDS * scale) / BLOCK_SECONDS),
+  );
   const evalSeconds = Math.max(60, EVAL_SECONDS * scale);
-  const trainKinds = Array.from({ length: nBlocks }, (_, i) => KIND_PATTERN[i % KIND_PATTERN.length] as BankSourceKind);
+  const trainKinds = Array.from(
+    { length: nBlocks },
+    (_, i) => KIND_PATTERN[i % KIND_PATTERN.length] as BankSourceKind,
+  );
   // ≈ 2.5 s per sentence; speech and mixture blocks need speech
-  const speechSecondsTrain = trainKinds.filter((k) => k === 'speech' || k === 'mixture').length * BLOCK_SECONDS;
+  const speechSecondsTrain =
+    trainKinds.filter((k) => k === 'speech' || k === 'mixture').length * BLOCK_SECONDS;
   const nTrainSent = Math.ceil((speechSecondsTrain / 2.3) * 1.1) + 8;
   const nEvalSent = Math.ceil(((evalSeconds * 0.75) / 2.3) * 1.1) + 8;
 
   report('Synthesizing speech for the negative bank...', 0);
-  const trainSent = await synthSentences(sentenceLists.train, ctx.voices.train, nTrainSent, seed, 'bank-train', ctx, opts, (f) =>
-    report('Synthesizing speech for the negative bank (train part)...', 0.3 * f),
+  const trainSent = await synthSentences(
+    sentenceLists.train,
+    ctx.voices.train,
+    nTrainSent,
+    seed,
+    'bank-train',
+    ctx,
+    opts,
+    (f) => report('Synthesizing speech for the negative bank (train part)...', 0.3 * f),
   );
-  const evalSent = await synthSentences(sentenceLists.eval, ctx.voices.eval, nEvalSent, seed, 'bank-eval', ctx, opts, (f) =>
-    report('Synthesizing speech for the negative bank (evaluation stream)...', 0.3 + 0.2 * f),
+  const evalSent = await synthSentences(
+    sentenceLists.eval,
+    ctx.voices.eval,
+    nEvalSent,
+    seed,
+    'bank-eval',
+    ctx,
+    opts,
+    (f) => report('Synthesizing speech for the negative bank (evaluation stream)...', 0.3 + 0.2 * f),
   );
 
   // ---- train part: 30 s blocks, each its own stream and split group
@@ -269,7 +328,10 @@ async function buildBankData(
     segments.push({ offset, rows: rows.length / EMB_DIM, kind, group: b, phonemes: piece.phonemes });
     offset += rows.length / EMB_DIM;
     sq++;
-    report(`Embedding the negative bank (train block ${b + 1}/${nBlocks})...`, 0.5 + (0.2 * (b + 1)) / nBlocks);
+    report(
+      `Embedding the negative bank (train block ${b + 1}/${nBlocks})...`,
+      0.5 + (0.2 * (b + 1)) / nBlocks,
+    );
   }
   const train = new Float32Array(offset * EMB_DIM);
   {
@@ -316,14 +378,17 @@ async function buildBankData(
         const startStep = Math.floor(samples / STEP) + 1;
         await push(s.audio);
         spans.push({ startStep, endStep: Math.ceil(samples / STEP) + 1, phonemes: s.phonemes });
-        await push(noiseFloor(Math.round(er.uniform(0.2, 1.0) * SR), deriveRng(seed, 'bank-eval-sgap', evalCursor.i)));
+        await push(
+          noiseFloor(Math.round(er.uniform(0.2, 1.0) * SR), deriveRng(seed, 'bank-eval-sgap', evalCursor.i)),
+        );
       }
     } else {
       const secs = er.uniform(5, 30);
       const startStep = Math.floor(samples / STEP) + 1;
       const p = pieceAudio(kind, secs, er, evalSent, speechFill(evalSent, evalCursor, er));
       await push(p.audio);
-      for (const ph of p.phonemes) spans.push({ startStep, endStep: Math.ceil(samples / STEP) + 1, phonemes: ph });
+      for (const ph of p.phonemes)
+        spans.push({ startStep, endStep: Math.ceil(samples / STEP) + 1, phonemes: ph });
     }
     report(
       `Embedding the negative bank (evaluation stream ${Math.min(100, Math.round((100 * samples) / total))} %)...`,

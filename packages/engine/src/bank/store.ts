@@ -10,7 +10,7 @@
  * warm-up embedding, followed by e_1 … e_K: exactly the ring a streaming detector holds, so the window ending at step
  * k is rows [k − 1, k + 15) of the segment, and the first usable window (k = 10) starts at row 9.
  */
-import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export const EMB_DIM = 96;
@@ -77,10 +77,18 @@ function toF32(buf: Buffer): Float32Array {
   return copy;
 }
 
-export async function writeBankDir(dir: string, index: BankIndex, train: Float32Array, evalRows: Float32Array) {
+export async function writeBankDir(
+  dir: string,
+  index: BankIndex,
+  train: Float32Array,
+  evalRows: Float32Array,
+) {
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, 'train.f32'), new Uint8Array(train.buffer, train.byteOffset, train.byteLength));
-  await writeFile(join(dir, 'eval.f32'), new Uint8Array(evalRows.buffer, evalRows.byteOffset, evalRows.byteLength));
+  await writeFile(
+    join(dir, 'eval.f32'),
+    new Uint8Array(evalRows.buffer, evalRows.byteOffset, evalRows.byteLength),
+  );
   // index last: a directory with an index is complete
   await writeFile(join(dir, 'index.json'), `${JSON.stringify(index)}\n`);
 }

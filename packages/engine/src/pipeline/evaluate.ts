@@ -3,8 +3,9 @@
  * the §8.4 calibration scan, clip-score metrics and the grade. Shared by the pipeline, `violawake eval` and the
  * benchmark, so all three measure the same way.
  */
-import * as metrics from '../eval/metrics.ts';
+
 import { STEP_SECONDS } from '../bank/store.ts';
+import * as metrics from '../eval/metrics.ts';
 import { fireSteps, type Rules } from './runtime.ts';
 
 export const SEGMENT_STEPS = 25; // 2.0 s
@@ -88,7 +89,8 @@ export function evaluateScores(input: EvaluateInput): ScoreEvaluation {
   const pos = input.positives;
   const cal = calibrate(input.stream, input.streamHours, input.targetFaPerHour, rules);
   const threshold = input.threshold ?? cal.threshold;
-  const faAt = input.streamHours > 0 ? countFirings(input.stream, { ...rules, threshold }) / input.streamHours : 0;
+  const faAt =
+    input.streamHours > 0 ? countFirings(input.stream, { ...rules, threshold }) / input.streamHours : 0;
   const cm = metrics.clipMetrics(pos, negatives);
   const dp = cm.d_prime;
   const miss = input.positiveSteps

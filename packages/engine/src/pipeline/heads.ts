@@ -64,7 +64,11 @@ export async function loadHeadRunner(ort: Ort, model: Uint8Array | string, batch
           buf.set(rows.subarray(s, s + per), j * per);
         }
         const feedBatch = fixed > 0 ? fixed : b;
-        const input = new ort.Tensor('float32', buf.subarray(0, feedBatch * per), [feedBatch, WINDOW, EMB_DIM]);
+        const input = new ort.Tensor('float32', buf.subarray(0, feedBatch * per), [
+          feedBatch,
+          WINDOW,
+          EMB_DIM,
+        ]);
         const res = await session.run({ [inputName]: input });
         const data = res[outputName]?.data as Float32Array;
         out.set(data.subarray(0, b), i0);

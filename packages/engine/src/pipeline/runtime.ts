@@ -3,9 +3,9 @@
  * streaming computes them, the detection rules) for training, evaluation and the CLI.
  */
 import { createHash } from 'node:crypto';
-import * as ort from 'onnxruntime-node';
 import * as detector from '@violawake/detector';
 import * as detectorNode from '@violawake/detector/node';
+import * as ort from 'onnxruntime-node';
 import { EMB_DIM, FIRST_STEP, WARM_ROWS, WINDOW } from '../bank/store.ts';
 import { type HeadRunner, loadHeadRunner } from './heads.ts';
 

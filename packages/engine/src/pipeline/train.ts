@@ -9,21 +9,21 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { normalizeWakeWord, toInt16Magnitudes } from '@violawake/detector';
 import * as detectorNode from '@violawake/detector/node';
-import { readWavFile16k } from '../audio/wav.ts';
-import { trimClipAsync, type TrimResult } from '../audio/trim.ts';
+import { buildManifest, type Manifest, type ManifestEvaluation } from '../artifacts/manifest.ts';
 import type { RandomSource } from '../audio/random.ts';
 import { Rand } from '../audio/random.ts';
+import { type TrimResult, trimClipAsync } from '../audio/trim.ts';
+import { readWavFile16k } from '../audio/wav.ts';
 import { augment, augmentPlaced, augmentUtterance } from '../augment/index.ts';
-import { type Manifest, type ManifestEvaluation, buildManifest } from '../artifacts/manifest.ts';
 import { ensureBank } from '../bank/build.ts';
-import { EMB_DIM, type LoadedBank, STEP_SECONDS, WINDOW, segmentWindowCount } from '../bank/store.ts';
+import { EMB_DIM, type LoadedBank, STEP_SECONDS, segmentWindowCount, WINDOW } from '../bank/store.ts';
 import {
-  EngineError,
   cancelledError,
+  EngineError,
   insufficientDataError,
+  type QualityDiagnostics,
   qualityGateError,
   toEngineError,
-  type QualityDiagnostics,
 } from '../eval/errors.ts';
 import { confusables as findConfusables } from '../negatives/confusables.ts';
 import { music } from '../negatives/music.ts';
@@ -32,25 +32,39 @@ import { normalizePhonemes } from '../negatives/phonemes.ts';
 import { exportHeadOnnx } from '../onnx/index.ts';
 import { deriveRng } from '../rng.ts';
 import {
-  SynthesisError,
   assertSynthesisCounts,
   discoverProviders,
   disposeProviders,
   listVoices,
   phraseVariants,
   randomProsody,
+  SynthesisError,
   splitVoices,
   synthesizeMany,
 } from '../synth/index.ts';
 import { trimSilence } from '../synth/split.ts';
 import type { SpeechProvider, SynthRequest, Voice } from '../synth/types.ts';
 import { trainHead } from '../train/index.ts';
-import { POOL_BANK_NEGATIVE, POOL_POSITIVE, POOL_WORD_NEGATIVE, SOURCE_KINDS, type SourceKind, type TrainedHead } from '../train/types.ts';
+import {
+  POOL_BANK_NEGATIVE,
+  POOL_POSITIVE,
+  POOL_WORD_NEGATIVE,
+  SOURCE_KINDS,
+  type SourceKind,
+  type TrainedHead,
+} from '../train/types.ts';
 import { ENGINE_VERSION } from '../version.ts';
-import { CANVAS_ROWS, MAX_UTTERANCE_SAMPLES, fitLength, padForScoring, placeOnCanvas } from './canvas.ts';
+import { CANVAS_ROWS, fitLength, MAX_UTTERANCE_SAMPLES, padForScoring, placeOnCanvas } from './canvas.ts';
 import { evaluateScores, type ScoreEvaluation, segmentMaxima } from './evaluate.ts';
 import { loadHeadRunner } from './heads.ts';
-import { clipScore, fireSteps, openRuntime, scoreAllSteps, withWarmPrefix, type EngineRuntime } from './runtime.ts';
+import {
+  clipScore,
+  type EngineRuntime,
+  fireSteps,
+  openRuntime,
+  scoreAllSteps,
+  withWarmPrefix,
+} from './runtime.ts';
 import { assignVoices } from './voices.ts';
 
 export type Stage = 'preparing' | 'synthesizing' | 'extracting' | 'training' | 'evaluating' | 'exporting';
@@ -144,7 +158,10 @@ function reporter(cb: TrainJob['onProgress']) {
   };
 }
 
-async function vadMean(vad: Awaited<ReturnType<typeof detectorNode.loadVad>>, run: Float32Array): Promise<number> {
+async function vadMean(
+  vad: Awaited<ReturnType<typeof detectorNode.loadVad>>,
+  run: Float32Array,
+): Promise<number> {
   vad.reset();
   const mags = toInt16Magnitudes(run);
   let sum = 0;
@@ -177,7 +194,8 @@ export async function trainWakeWord(job: TrainJob): Promise<TrainResult> {
     return await runPipeline(job);
   } catch (err) {
     if (job.signal?.aborted) throw cancelledError();
-    if (err instanceof SynthesisError) throw new EngineError('synthesis_unavailable', err.message, err.counts);
+    if (err instanceof SynthesisError)
+      throw new EngineError('synthesis_unavailable', err.message, err.counts);
     if ((err as Error)?.name === 'FrontendMismatchError') {
       throw new EngineError('frontend_mismatch', (err as Error).message);
     }
@@ -217,7 +235,24 @@ async function runPipeline(job: TrainJob): Promise<TrainResult> {
     try {
       x = await readWavFile16k(path);
     } catch (err) {
-      trims.push({ path, res: { ok: false, reason: 'empty', diagnostics: { durationSec: 0, noiseFloorDbfs: -120, speechDbfs: -120, snrDb: 0, speechSec: 0, clippedFraction: 0, clipping: false, lowSnr: false, runs: 0 } } });
+      trims.push({
+        path,
+        res: {
+          ok: false,
+          reason: 'empty',
+          diagnostics: {
+            durationSec: 0,
+            noiseFloorDbfs: -120,
+            speechDbfs: -120,
+            snrDb: 0,
+            speechSec: 0,
+            clippedFraction: 0,
+            clipping: false,
+            lowSnr: false,
+            runs: 0,
+          },
+        },
+      });
       void err;
       continue;
     }
@@ -225,7 +260,9 @@ async function runPipeline(job: TrainJob): Promise<TrainResult> {
   }
   await vad.dispose();
   const usable = trims.filter((t) => t.res.ok) as { path: string; res: Extract<TrimResult, { ok: true }> }[];
-  const silentClips = trims.filter((t) => !t.res.ok && ['empty', 'no_speech', 'vad_rejected'].includes(t.res.reason)).length;
+  const silentClips = trims.filter(
+    (t) => !t.res.ok && ['empty', 'no_speech', 'vad_rejected'].includes(t.res.reason),
+  ).length;
   if (!textOnly && usable.length < 5) throw insufficientDataError(usable.length);
   report('preparing', 0.2, `Loaded ${usable.length} recordings.`);
   // hold out max(1, round(n/5)) user clips by seed
@@ -274,24 +311,41 @@ async function runPipeline(job: TrainJob): Promise<TrainResult> {
     const nEvalPos = Math.max(10, Math.round(120 * synthScale));
     const reqs: SynthRequest[] = [];
     const kinds: { kind: SourceKind | 'eval-pos' | 'eval-neg'; group: number }[] = [];
-    const addReqs = (texts: { text?: string; phonemes?: string; group: number }[], vs: Voice[], kind: (typeof kinds)[number]['kind'], purpose: string) => {
+    const addReqs = (
+      texts: { text?: string; phonemes?: string; group: number }[],
+      vs: Voice[],
+      kind: (typeof kinds)[number]['kind'],
+      purpose: string,
+    ) => {
       const chosen = assignVoices(vs, providers, texts.length, deriveRng(seed, purpose, 0));
       texts.forEach((t, i) => {
         const pr = randomProsody(deriveRng(seed, `${purpose}-prosody`, i));
-        reqs.push({ ...(t.phonemes ? { phonemes: t.phonemes } : { text: t.text }), voice: (chosen[i] as Voice).id, rate: pr.rate, pitch: pr.pitch });
+        reqs.push({
+          ...(t.phonemes ? { phonemes: t.phonemes } : { text: t.text }),
+          voice: (chosen[i] as Voice).id,
+          rate: pr.rate,
+          pitch: pr.pitch,
+        });
         kinds.push({ kind, group: t.group });
       });
     };
     let group = 1_000_000;
     // positives: phrase variants in train voices, one group per utterance
-    addReqs(Array.from({ length: nPos }, (_, i) => ({ text: variants[i % variants.length], group: group++ })), trainVoices, 'synthetic', 'syn-pos');
+    addReqs(
+      Array.from({ length: nPos }, (_, i) => ({ text: variants[i % variants.length], group: group++ })),
+      trainVoices,
+      'synthetic',
+      'syn-pos',
+    );
     // word-specific negatives: every candidate in ≈ 6 train voices, one group per candidate
     const perCand = Math.max(2, Math.round(6 * Math.min(1, synthScale * 1.5)));
     const negTexts: { text?: string; phonemes?: string; group: number; kind: SourceKind }[] = [];
     const nNonce = Math.max(8, Math.round(40 * synthScale));
     const nReal = Math.max(5, Math.round(20 * synthScale));
-    for (const p of conf.nonce.slice(0, nNonce)) negTexts.push({ phonemes: p, group: group++, kind: 'confusable' });
-    for (const t of conf.realWords.slice(0, nReal)) negTexts.push({ text: t, group: group++, kind: 'confusable' });
+    for (const p of conf.nonce.slice(0, nNonce))
+      negTexts.push({ phonemes: p, group: group++, kind: 'confusable' });
+    for (const t of conf.realWords.slice(0, nReal))
+      negTexts.push({ text: t, group: group++, kind: 'confusable' });
     conf.partials.forEach((p, i) => {
       const text = conf.partialTexts[i];
       negTexts.push({ ...(text ? { text } : { phonemes: p }), group: group++, kind: 'partial' });
@@ -306,10 +360,18 @@ async function runPipeline(job: TrainJob): Promise<TrainResult> {
       if (trainPhonVoices.length > 0) addReqs(withPh, trainPhonVoices, kind, `syn-${kind}-ph`);
     }
     // held-out evaluation: positives and word-specific negatives in eval voices
-    addReqs(Array.from({ length: nEvalPos }, (_, i) => ({ text: variants[i % variants.length], group: -1 })), evalVoices, 'eval-pos', 'eval-pos');
+    addReqs(
+      Array.from({ length: nEvalPos }, (_, i) => ({ text: variants[i % variants.length], group: -1 })),
+      evalVoices,
+      'eval-pos',
+      'eval-pos',
+    );
     const evalNegCands = negTexts.filter((n) => n.text).slice(0, Math.max(10, Math.round(100 * synthScale)));
     addReqs(
-      Array.from({ length: Math.max(10, Math.round(100 * synthScale)) }, (_, i) => ({ text: (evalNegCands[i % evalNegCands.length] as { text: string }).text, group: -1 })),
+      Array.from({ length: Math.max(10, Math.round(100 * synthScale)) }, (_, i) => ({
+        text: (evalNegCands[i % evalNegCands.length] as { text: string }).text,
+        group: -1,
+      })),
       evalVoices,
       'eval-neg',
       'eval-neg',
@@ -333,9 +395,11 @@ async function runPipeline(job: TrainJob): Promise<TrainResult> {
     report('extracting', 0, 'Extracting features...');
     const items: Item[] = [];
     let id = 0;
-    const copies = userTrain.length > 0 ? Math.max(2, Math.ceil((160 * Math.min(1, synthScale)) / userTrain.length)) : 0;
+    const copies =
+      userTrain.length > 0 ? Math.max(2, Math.ceil((160 * Math.min(1, synthScale)) / userTrain.length)) : 0;
     userTrain.forEach((clip, ci) => {
-      for (let c = 0; c < copies; c++) items.push({ audio: clip, kind: 'user', pool: POOL_POSITIVE, label: 1, group: ci, id: id++ });
+      for (let c = 0; c < copies; c++)
+        items.push({ audio: clip, kind: 'user', pool: POOL_POSITIVE, label: 1, group: ci, id: id++ });
     });
     let nSynthPos = 0;
     let longSynth = 0;
@@ -350,7 +414,14 @@ async function runPipeline(job: TrainJob): Promise<TrainResult> {
       }
       const isPos = k.kind === 'synthetic';
       if (isPos) nSynthPos++;
-      items.push({ audio: a, kind: k.kind as SourceKind, pool: isPos ? POOL_POSITIVE : POOL_WORD_NEGATIVE, label: isPos ? 1 : 0, group: k.group, id: id++ });
+      items.push({
+        audio: a,
+        kind: k.kind as SourceKind,
+        pool: isPos ? POOL_POSITIVE : POOL_WORD_NEGATIVE,
+        label: isPos ? 1 : 0,
+        group: k.group,
+        id: id++,
+      });
     });
     // canvases → embeddings e_10 … e_28 (19 rows each)
     const canvasRows = new Float32Array(items.length * CANVAS_ROWS * EMB_DIM);
@@ -366,8 +437,13 @@ async function runPipeline(job: TrainJob): Promise<TrainResult> {
       const r = new Rand(rng);
       const pre = augmentUtterance(it.audio, deriveRng(r.int(0, 0x7fffffff), 'aug-pre', it.id));
       const fitted = fitLength(pre);
-      const placed = placeOnCanvas(fitted, { rng: deriveRng(r.int(0, 0x7fffffff), 'place', it.id), bed: bedGenerator });
-      const canvas = augmentPlaced(placed.canvas, deriveRng(r.int(0, 0x7fffffff), 'aug-post', it.id), { region: [placed.start, placed.end] });
+      const placed = placeOnCanvas(fitted, {
+        rng: deriveRng(r.int(0, 0x7fffffff), 'place', it.id),
+        bed: bedGenerator,
+      });
+      const canvas = augmentPlaced(placed.canvas, deriveRng(r.int(0, 0x7fffffff), 'aug-post', it.id), {
+        region: [placed.start, placed.end],
+      });
       const emb = await rt.frontend.embedClip(canvas, { firstStep: 10 });
       canvasRows.set(emb.subarray(0, CANVAS_ROWS * EMB_DIM), n * CANVAS_ROWS * EMB_DIM);
       const wins = it.label === 1 ? placed.windows : [0, 1, 2, 3];
@@ -379,7 +455,11 @@ async function runPipeline(job: TrainJob): Promise<TrainResult> {
         winKinds.push(SOURCE_KINDS.indexOf(it.kind));
       }
       if (n % 20 === 0 || n === items.length - 1) {
-        report('extracting', (n + 1) / items.length, `Extracting features (${n + 1}/${items.length} clips)...`);
+        report(
+          'extracting',
+          (n + 1) / items.length,
+          `Extracting features (${n + 1}/${items.length} clips)...`,
+        );
       }
     }
     // bank windows: every step ≥ 10 of every 30 s block, minus blocks whose speech contains the wake word
@@ -400,7 +480,9 @@ async function runPipeline(job: TrainJob): Promise<TrainResult> {
       bankWindows += n;
       bankSecondsUsed += (seg.rows - 15) * STEP_SECONDS;
     }
-    const embeddings = new Float32Array(new SharedArrayBuffer((canvasRowCount + bank.index.train.rows) * EMB_DIM * 4));
+    const embeddings = new Float32Array(
+      new SharedArrayBuffer((canvasRowCount + bank.index.train.rows) * EMB_DIM * 4),
+    );
     embeddings.set(canvasRows, 0);
     embeddings.set(bank.train, canvasRowCount * EMB_DIM);
     const windowSet = {
@@ -423,12 +505,17 @@ async function runPipeline(job: TrainJob): Promise<TrainResult> {
       maxEpochs: job.maxEpochs,
       onProgress: (p) => {
         if (p.candidate !== followed) return;
-        report('training', p.epoch / p.total_epochs, `Epoch ${p.epoch}/${p.total_epochs} - loss: ${p.train_loss.toFixed(4)}`, {
-          epoch: p.epoch,
-          total_epochs: p.total_epochs,
-          train_loss: Math.round(p.train_loss * 1e6) / 1e6,
-          val_loss: Math.round(p.val_loss * 1e6) / 1e6,
-        });
+        report(
+          'training',
+          p.epoch / p.total_epochs,
+          `Epoch ${p.epoch}/${p.total_epochs} - loss: ${p.train_loss.toFixed(4)}`,
+          {
+            epoch: p.epoch,
+            total_epochs: p.total_epochs,
+            train_loss: Math.round(p.train_loss * 1e6) / 1e6,
+            val_loss: Math.round(p.val_loss * 1e6) / 1e6,
+          },
+        );
       },
     });
     check();
@@ -440,7 +527,10 @@ async function runPipeline(job: TrainJob): Promise<TrainResult> {
     const runner = await loadHeadRunner(rt.ort, onnx);
     try {
       const scoreClip = async (x: Float32Array, padId: number) =>
-        scoreAllSteps(runner, withWarmPrefix(await rt.embed(padForScoring(x, deriveRng(seed, 'eval-pad', padId))), rt.warm));
+        scoreAllSteps(
+          runner,
+          withWarmPrefix(await rt.embed(padForScoring(x, deriveRng(seed, 'eval-pad', padId))), rt.warm),
+        );
       let padId = 0;
       const userSteps: Float32Array[] = [];
       for (const [ci, clip] of userHeld.entries()) {
@@ -466,7 +556,8 @@ async function runPipeline(job: TrainJob): Promise<TrainResult> {
       // drop stream sentences that contain the wake word (their firings are not false accepts)
       for (const sp of bank.index.eval.spans) {
         if (!normalizePhonemes(sp.phonemes).includes(wakePhon)) continue;
-        for (let s = Math.max(0, sp.startStep - 1); s < Math.min(stream.length, sp.endStep + 25); s++) stream[s] = 0;
+        for (let s = Math.max(0, sp.startStep - 1); s < Math.min(stream.length, sp.endStep + 25); s++)
+          stream[s] = 0;
       }
       const streamHours = bank.index.eval.seconds / 3600;
       const positives = [...userSteps, ...synthSteps];
@@ -480,16 +571,30 @@ async function runPipeline(job: TrainJob): Promise<TrainResult> {
       });
       const thr = detail.threshold;
       const missOf = (steps: Float32Array[]) =>
-        steps.length === 0 ? null : steps.filter((s) => fireSteps(s, { threshold: thr }).length === 0).length / steps.length;
-      const confFa = negSteps.length === 0 ? null : negSteps.filter((s) => fireSteps(s, { threshold: thr }).length > 0).length / negSteps.length;
+        steps.length === 0
+          ? null
+          : steps.filter((s) => fireSteps(s, { threshold: thr }).length === 0).length / steps.length;
+      const confFa =
+        negSteps.length === 0
+          ? null
+          : negSteps.filter((s) => fireSteps(s, { threshold: thr }).length > 0).length / negSteps.length;
       const warnings: string[] = [];
       const medSynth = median(synthDur);
-      if (medSynth !== null && medSynth > 1.6) warnings.push(`The typical synthetic duration of '${wakeWord}' is ${medSynth.toFixed(2)} s (> 1.6 s).`);
+      if (medSynth !== null && medSynth > 1.6)
+        warnings.push(
+          `The typical synthetic duration of '${wakeWord}' is ${medSynth.toFixed(2)} s (> 1.6 s).`,
+        );
       if (longSynth > 0) warnings.push(`${longSynth} synthetic utterances longer than 1.75 s were dropped.`);
-      if (detail.resolution_limited) warnings.push(`The negative stream (${(streamHours * 60).toFixed(1)} min) is too short to resolve ${target} FA/h.`);
+      if (detail.resolution_limited)
+        warnings.push(
+          `The negative stream (${(streamHours * 60).toFixed(1)} min) is too short to resolve ${target} FA/h.`,
+        );
       if (job.corpusDir) warnings.push('The curated negatives corpus is not used by this engine version.');
       const rejected = trims.filter((t) => !t.res.ok);
-      if (rejected.length > 0) warnings.push(`${rejected.length} recordings were rejected (${rejected.map((t) => (t.res as { reason: string }).reason).join(', ')}).`);
+      if (rejected.length > 0)
+        warnings.push(
+          `${rejected.length} recordings were rejected (${rejected.map((t) => (t.res as { reason: string }).reason).join(', ')}).`,
+        );
       report('evaluating', 0.9, 'Grading...');
       if (detail.quality_grade === 'F') {
         const diag: QualityDiagnostics = {
@@ -502,11 +607,16 @@ async function runPipeline(job: TrainJob): Promise<TrainResult> {
           inconsistentClips: 0,
           heldOutUserMissRate: missOf(userSteps),
           evalSyntheticMissRate: missOf(synthSteps),
-          clippedOrNoisyClips: usable.filter((u) => u.res.diagnostics.clipping || u.res.diagnostics.lowSnr).length,
+          clippedOrNoisyClips: usable.filter((u) => u.res.diagnostics.clipping || u.res.diagnostics.lowSnr)
+            .length,
           confusableFaRate: confFa,
           closestConfusable: conf.realWords[0] ?? null,
         };
-        throw qualityGateError(diag, { d_prime: detail.d_prime, quality_grade: 'F', miss_rate: detail.miss_rate_at_threshold });
+        throw qualityGateError(diag, {
+          d_prime: detail.d_prime,
+          quality_grade: 'F',
+          miss_rate: detail.miss_rate_at_threshold,
+        });
       }
       lap('evaluating');
 
@@ -561,7 +671,8 @@ async function runPipeline(job: TrainJob): Promise<TrainResult> {
         training: {
           n_user_clips: userTrain.length,
           n_synth_positives: nSynthPos,
-          n_negatives: bankWindows + winLabels.filter((l, i) => l === 0 && winPools[i] === POOL_WORD_NEGATIVE).length,
+          n_negatives:
+            bankWindows + winLabels.filter((l, i) => l === 0 && winPools[i] === POOL_WORD_NEGATIVE).length,
           negatives_hours: Math.round((bankSecondsUsed / 3600) * 1000) / 1000,
           epochs: head.epochs,
           best_epoch: head.bestEpoch,
@@ -578,8 +689,14 @@ async function runPipeline(job: TrainJob): Promise<TrainResult> {
         onnx,
         manifest,
         metrics,
-        evaluation: { ...evaluation, timings: { ...timings, bank_build_s: Math.round(bankSeconds * 10) / 10, total_s: durationS } },
-        scores: { positive: detail ? positives.map(clipScore) : [], negative: [...negSteps.map(clipScore), ...segmentMaxima(stream)] },
+        evaluation: {
+          ...evaluation,
+          timings: { ...timings, bank_build_s: Math.round(bankSeconds * 10) / 10, total_s: durationS },
+        },
+        scores: {
+          positive: detail ? positives.map(clipScore) : [],
+          negative: [...negSteps.map(clipScore), ...segmentMaxima(stream)],
+        },
       };
     } finally {
       await runner.release();

@@ -24,7 +24,9 @@ async function countApplied(database: Database): Promise<number> {
     `SELECT to_regclass('drizzle.__drizzle_migrations')::text AS t`,
   );
   if (!exists.rows[0]?.t) return 0;
-  const r = await database.query<{ n: number }>('SELECT count(*)::int AS n FROM drizzle.__drizzle_migrations');
+  const r = await database.query<{ n: number }>(
+    'SELECT count(*)::int AS n FROM drizzle.__drizzle_migrations',
+  );
   return r.rows[0]?.n ?? 0;
 }
 
@@ -32,7 +34,10 @@ async function countApplied(database: Database): Promise<number> {
  * Apply pending migrations. `underLock` runs after them while the lock is still held: the queue's own schema
  * creation (pg-boss) is not safe against concurrent starts, so it goes there too.
  */
-export async function runMigrations(database: Database, underLock?: () => Promise<void>): Promise<MigrationResult> {
+export async function runMigrations(
+  database: Database,
+  underLock?: () => Promise<void>,
+): Promise<MigrationResult> {
   if (database.driver === 'pglite') {
     const before = await countApplied(database);
     await migratePglite(drizzlePglite(database.pglite!), { migrationsFolder: MIGRATIONS_FOLDER });

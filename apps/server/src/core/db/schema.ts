@@ -17,8 +17,8 @@ import {
   smallint,
   text,
   timestamp,
-  uniqueIndex,
   unique,
+  uniqueIndex,
   uuid,
   varchar,
 } from 'drizzle-orm/pg-core';
@@ -177,7 +177,14 @@ export const JOB_STAGES = [
   'exporting',
   'done',
 ] as const;
-export const JOB_ERROR_CODES = ['cancelled', 'quality_gate', 'timeout', 'worker_lost', 'insufficient_data', 'internal'] as const;
+export const JOB_ERROR_CODES = [
+  'cancelled',
+  'quality_gate',
+  'timeout',
+  'worker_lost',
+  'insufficient_data',
+  'internal',
+] as const;
 export const QUALITY_GRADES = ['A', 'B', 'C', 'D', 'F'] as const;
 export const HOLD_REASONS = ['breaker_backoff', 'breaker_paused'] as const;
 export const TIER_PRIORITIES = [0, 10, 20, 30] as const;
@@ -210,7 +217,10 @@ export const trainedModels = pgTable(
     index('trained_models_user_idx').on(t.userId, t.createdAt.desc()),
     index('trained_models_team_idx').on(t.teamId).where(sql`team_id IS NOT NULL`),
     index('trained_models_created_at_idx').on(t.createdAt),
-    check('trained_models_grade_check', sql`quality_grade IS NULL OR ${inList('quality_grade', QUALITY_GRADES)}`),
+    check(
+      'trained_models_grade_check',
+      sql`quality_grade IS NULL OR ${inList('quality_grade', QUALITY_GRADES)}`,
+    ),
   ],
 );
 
@@ -239,7 +249,9 @@ export const trainingJobs = pgTable(
     eventSeq: integer('event_seq').notNull().default(0),
     startedAt: ts('started_at'),
     completedAt: ts('completed_at'),
-    modelId: bigint('model_id', { mode: 'number' }).references(() => trainedModels.id, { onDelete: 'set null' }),
+    modelId: bigint('model_id', { mode: 'number' }).references(() => trainedModels.id, {
+      onDelete: 'set null',
+    }),
     dPrime: doublePrecision('d_prime'),
     qualityGrade: char('quality_grade', { length: 1 }),
     bossJobId: uuid('boss_job_id'),
@@ -256,9 +268,7 @@ export const trainingJobs = pgTable(
   },
   (t) => [
     index('training_jobs_user_idx').on(t.userId, t.createdAt.desc()),
-    index('training_jobs_dispatch_idx')
-      .on(t.priority.desc(), t.createdAt)
-      .where(sql`status = 'queued'`),
+    index('training_jobs_dispatch_idx').on(t.priority.desc(), t.createdAt).where(sql`status = 'queued'`),
     index('training_jobs_heartbeat_idx').on(t.heartbeatAt).where(sql`status = 'running'`),
     index('training_jobs_recordings_idx')
       .using('gin', t.recordingIds)
@@ -268,9 +278,18 @@ export const trainingJobs = pgTable(
     check('training_jobs_status_check', inList('status', JOB_STATUSES)),
     check('training_jobs_stage_check', inList('stage', JOB_STAGES)),
     check('training_jobs_progress_check', sql`progress >= 0 AND progress <= 100`),
-    check('training_jobs_error_code_check', sql`error_code IS NULL OR ${inList('error_code', JOB_ERROR_CODES)}`),
-    check('training_jobs_grade_check', sql`quality_grade IS NULL OR ${inList('quality_grade', QUALITY_GRADES)}`),
-    check('training_jobs_hold_reason_check', sql`hold_reason IS NULL OR ${inList('hold_reason', HOLD_REASONS)}`),
+    check(
+      'training_jobs_error_code_check',
+      sql`error_code IS NULL OR ${inList('error_code', JOB_ERROR_CODES)}`,
+    ),
+    check(
+      'training_jobs_grade_check',
+      sql`quality_grade IS NULL OR ${inList('quality_grade', QUALITY_GRADES)}`,
+    ),
+    check(
+      'training_jobs_hold_reason_check',
+      sql`hold_reason IS NULL OR ${inList('hold_reason', HOLD_REASONS)}`,
+    ),
   ],
 );
 

@@ -71,7 +71,12 @@ export function validationItems(error: FastifyError): ValidationItem[] {
   if (hasZodFastifySchemaValidationErrors(error)) {
     return error.validation.map((v) => {
       const params = (v.params ?? {}) as Record<string, any>;
-      const issue = { ...params, code: v.keyword, message: v.message, path: v.instancePath.split('/').filter(Boolean) };
+      const issue = {
+        ...params,
+        code: v.keyword,
+        message: v.message,
+        path: v.instancePath.split('/').filter(Boolean),
+      };
       issue.path = issue.path.map((p: string) => (/^\d+$/.test(p) ? Number(p) : p));
       return zodIssueToItem(context, issue);
     });
@@ -92,7 +97,8 @@ export function installErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     if (error instanceof HttpError) {
       reply.headers(error.headers);
-      if (error.statusCode === 401 && !reply.hasHeader('www-authenticate')) reply.header('WWW-Authenticate', 'Bearer');
+      if (error.statusCode === 401 && !reply.hasHeader('www-authenticate'))
+        reply.header('WWW-Authenticate', 'Bearer');
       return reply.status(error.statusCode).send({ detail: error.detail });
     }
     if (error.validation) {
@@ -103,7 +109,9 @@ export function installErrorHandlers(app: FastifyInstance): void {
       return reply.status(413).send({ detail: 'Request body too large' });
     }
     if (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error instanceof SyntaxError) {
-      return reply.status(422).send({ detail: [{ loc: ['body'], msg: 'Invalid JSON body', type: 'json_invalid' }] });
+      return reply
+        .status(422)
+        .send({ detail: [{ loc: ['body'], msg: 'Invalid JSON body', type: 'json_invalid' }] });
     }
     if (error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
       return reply.status(422).send({ detail: [{ loc: ['body'], msg: 'Field required', type: 'missing' }] });
@@ -136,7 +144,9 @@ export function installMethodNotAllowed(app: FastifyInstance): NotFoundControl {
   app.addHook('onRoute', (route) => {
     const source = route.url
       .split('/')
-      .map((seg) => (seg.startsWith(':') ? '[^/]+' : seg === '*' ? '.*' : seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+      .map((seg) =>
+        seg.startsWith(':') ? '[^/]+' : seg === '*' ? '.*' : seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'),
+      )
       .join('/');
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     for (const m of methods) patterns.push({ re: new RegExp(`^${source}/?$`), method: m.toUpperCase() });
