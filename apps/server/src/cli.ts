@@ -3,7 +3,7 @@
  * bank, bench). Exit codes: 0 success, 1 usage error, 2 invalid input or configuration, 3 quality gate (train).
  */
 import { parseArgs } from 'node:util';
-import { type Config, ConfigError, loadConfig } from './core/config.ts';
+import { ConfigError, loadConfig, readEnvironment } from './core/config.ts';
 import { openDatabase } from './core/db/client.ts';
 import { runMigrations } from './core/db/migrate.ts';
 
@@ -42,29 +42,29 @@ function usage(cmd: string): string {
   return HELP[cmd] ?? HELP.main!;
 }
 
-function config(): Config {
-  return loadConfig();
-}
-
-async function serve(argv: string[], forceWorkersOnly = false): Promise<number> {
+async function serve(argv: string[], workersOnly = false): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: { 'no-workers': { type: 'boolean', default: false } },
     strict: true,
   });
-  const base = config();
-  const workersOnly = forceWorkersOnly;
-  let role = base.role;
-  if (workersOnly) role = 'worker';
-  else if (values['no-workers']) role = 'api';
-  const cfg = loadConfig({ ...process.env, VIOLAWAKE_ROLE: role } as Record<string, string>);
+  const env = readEnvironment();
+  // `worker` and `serve --no-workers` set the role; otherwise VIOLAWAKE_ROLE (default `all`) decides.
+  if (workersOnly) env.VIOLAWAKE_ROLE = 'worker';
+  else if (values['no-workers']) env.VIOLAWAKE_ROLE = 'api';
+  const cfg = loadConfig(env);
   const { startServer } = await import('./server.ts');
-  await startServer({ config: cfg, http: role !== 'worker', workers: role !== 'api', handleSignals: true });
+  await startServer({
+    config: cfg,
+    http: cfg.role !== 'worker',
+    workers: cfg.role !== 'api',
+    handleSignals: true,
+  });
   return -1; // keeps running until a signal
 }
 
 async function migrate(): Promise<number> {
-  const cfg = config();
+  const cfg = loadConfig();
   const database = await openDatabase({ dbUrl: cfg.dbUrl, dataDir: cfg.dataDir, poolMax: 2 });
   try {
     const r = await runMigrations(database);

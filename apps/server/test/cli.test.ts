@@ -22,7 +22,7 @@ describe('violawake CLI', () => {
     expect(main.code).toBe(0);
     for (const c of ['serve', 'worker', 'migrate', 'train', 'eval', 'detect', 'bank build', 'bench'])
       expect(main.out).toContain(c);
-    for (const sub of ['serve', 'worker', 'migrate']) {
+    for (const sub of ['serve', 'worker', 'migrate', 'train', 'eval', 'detect', 'bank', 'bench']) {
       const r = run([sub, '--help']);
       expect(r.code, sub).toBe(0);
       expect(r.out).toContain(`Usage: violawake ${sub}`);

@@ -16,18 +16,36 @@ export class InputError extends Error {
 
 export const ENGINE_COMMANDS = ['train', 'eval', 'detect', 'bank', 'bench'] as const;
 
-const USAGE = `Engine commands:
-  violawake train --wake-word "<text>" (--recordings <dir> | --text-only) --out <dir> [--name model]
-                  [--target-fa-per-hour 0.5] [--seed N] [--arch auto|mlp|tcn] [--corpus <dir>] [--bundle] [--json]
-  violawake eval --model <onnx> --positives <dir> --negatives <dir> [--threshold t]
-                 [--target-fa-per-hour r] [--patience n] [--json]
-  violawake detect --model <onnx> [--model …] [--threshold t] [--patience n] [--refractory s] [--vad p]
-                   [--json] <file.wav…>
-  violawake bank build [--force] [--quick]
-  violawake bench [--quick] [--neg-hours h] [--words a,b] [--seed N]
-`;
+const COMMAND_USAGE: Record<string, string> = {
+  train: `violawake train --wake-word "<text>" (--recordings <dir> | --text-only) --out <dir> [--name model]
+                [--target-fa-per-hour 0.5] [--seed N] [--arch auto|mlp|tcn] [--corpus <dir>] [--bundle] [--json]
+                [--data-dir <dir>] [--bank-scale s] [--synth-scale s] [--max-epochs n] [--quick]
+  Trains a head from WAV recordings (or from text alone) and writes <out>/<name>.onnx and .json (.zip with --bundle).
+  Progress goes to stderr. Exit codes: 0 ok, 1 usage, 2 invalid input, 3 grade F (the reason on stderr).`,
+  eval: `violawake eval --model <onnx> --positives <dir> --negatives <dir> [--threshold t]
+               [--target-fa-per-hour r] [--patience n] [--json]
+  Scores one utterance per positive file and the negatives as one stream (FA/h over its real duration).`,
+  detect: `violawake detect --model <onnx> [--model …] [--threshold t] [--patience n] [--refractory s] [--vad p]
+                 [--json] <file.wav…>
+  Streams each file through the detector and prints one line per detection.`,
+  bank: `violawake bank build [--force] [--quick]
+  Builds the negative embedding bank in <data dir>/engine/bank (otherwise built on the first training).`,
+  bench: `violawake bench [--quick] [--neg-hours h] [--words a,b] [--seed N]
+  The engine's development benchmark; results in bench/results/engine.md and .json.`,
+};
+
+const USAGE = `Engine commands:\n${Object.values(COMMAND_USAGE)
+  .map((u) => `  ${u.split('\n')[0]}`)
+  .join('\n')}\nRun "violawake <command> --help" for details.\n`;
 
 export async function runEngineCommand(cmd: string, argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    const usage = COMMAND_USAGE[cmd];
+    if (usage) {
+      process.stdout.write(`Usage: ${usage}\n`);
+      return EXIT_OK;
+    }
+  }
   try {
     switch (cmd) {
       case 'detect':
