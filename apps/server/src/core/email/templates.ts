@@ -2,16 +2,9 @@
  * Transactional email templates (api.md §4.3): subject, plain text and HTML, with every user-supplied string
  * HTML-escaped and links built on VIOLAWAKE_CONSOLE_BASE_URL.
  */
-export const EMAIL_TEMPLATE_NAMES = [
-  'verify_email',
-  'password_reset',
-  'welcome',
-  'team_invite',
-  'training_complete',
-  'quota_warning',
-  'trial_will_end',
-  'payment_failed',
-] as const;
+import { EMAIL_TEMPLATES } from '../db/schema.ts';
+/** The templates are the ones the outbox table's CHECK constraint allows (one list, in the schema). */
+export const EMAIL_TEMPLATE_NAMES = EMAIL_TEMPLATES;
 export type EmailTemplate = (typeof EMAIL_TEMPLATE_NAMES)[number];
 
 export interface RenderedEmail {
