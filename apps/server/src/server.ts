@@ -41,6 +41,29 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   for (const w of config.warnings) logger.warn(w);
   for (const dir of [config.dataDir, config.tmpDir]) mkdirSync(dir, { recursive: true });
 
+  // Signals are handled from the first moment: one that arrives while starting up shuts down once start-up is done.
+  let shutdown: (() => Promise<void>) | null = null;
+  let pendingSignal: string | null = null;
+  const onSignal = (signal: string) => {
+    if (!shutdown) {
+      pendingSignal = signal;
+      return;
+    }
+    logger.info({ signal }, 'shutting down');
+    const exit = (code: number) => logger.flush(() => process.exit(code));
+    shutdown().then(
+      () => exit(0),
+      (err) => {
+        logger.error({ err }, 'shutdown failed');
+        exit(1);
+      },
+    );
+  };
+  if (opts.handleSignals) {
+    process.once('SIGTERM', () => onSignal('SIGTERM'));
+    process.once('SIGINT', () => onSignal('SIGINT'));
+  }
+
   const database = await openDatabase({
     dbUrl: config.dbUrl,
     dataDir: config.dataDir,
@@ -115,21 +138,8 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
       return closing;
     };
 
-    if (opts.handleSignals) {
-      const onSignal = (signal: string) => {
-        logger.info({ signal }, 'shutting down');
-        const exit = (code: number) => logger.flush(() => process.exit(code));
-        close().then(
-          () => exit(0),
-          (err) => {
-            logger.error({ err }, 'shutdown failed');
-            exit(1);
-          },
-        );
-      };
-      process.once('SIGTERM', () => onSignal('SIGTERM'));
-      process.once('SIGINT', () => onSignal('SIGINT'));
-    }
+    shutdown = close;
+    if (pendingSignal) onSignal(pendingSignal);
     return { ctx: running, app, url, close };
   } catch (err) {
     await app?.close().catch(() => {});

@@ -80,3 +80,45 @@ describe('graceful shutdown', () => {
     }
   });
 });
+
+describe('a signal during start-up', () => {
+  it('shuts down cleanly once start-up is done, instead of dying mid-start', async () => {
+    const db = await createTestDatabase();
+    const dir = mkdtempSync(path.join(tmpdir(), 'vw-stop-early-'));
+    const port = await freePort();
+    const child = spawn(process.execPath, [SERVER_BIN, 'serve'], {
+      cwd: dir,
+      env: {
+        PATH: process.env.PATH,
+        VIOLAWAKE_DB_URL: db.url,
+        VIOLAWAKE_DATA_DIR: dir,
+        VIOLAWAKE_PORT: String(port),
+        VIOLAWAKE_HOST: '127.0.0.1',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let log = '';
+    try {
+      const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+      await new Promise<void>((resolve) => {
+        const onData = (d: Buffer) => {
+          log += d;
+          if (log.includes('database migrated')) {
+            child.stdout!.off('data', onData);
+            child.kill('SIGTERM'); // migrations done, the HTTP listener and workers not started yet
+            resolve();
+          }
+        };
+        child.stdout!.on('data', onData);
+      });
+      child.stdout!.on('data', (d) => (log += d));
+      expect(await exited).toBe(0);
+      expect(log).toContain('shutting down');
+      expect(log).toContain('shutdown complete');
+    } finally {
+      child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+      await db.drop();
+    }
+  });
+});
