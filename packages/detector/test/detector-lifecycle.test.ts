@@ -11,8 +11,7 @@ import { loadFrontendModels, loadVadModel, openWakeWordModelPath, ort } from '..
 import { noiseFloor } from '../src/noise.ts';
 import { resample } from '../src/resample.ts';
 import { concat, fixture, lcg, maxAbsDiff, padClip, randomChunks } from './helpers/audio.ts';
-
-const model = (f: string) => new Uint8Array(readFileSync(openWakeWordModelPath(f)));
+import { model, pushAll } from './helpers/detector.ts';
 
 let models: FrontendModels;
 let fe: Frontend;
@@ -26,20 +25,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await fe.dispose();
 });
-
-async function pushAll(
-  det: Awaited<ReturnType<typeof createDetector>>,
-  chunks: (Int16Array | Float32Array)[],
-) {
-  const steps: StepResult[] = [];
-  const detections: Detection[] = [];
-  for (const c of chunks) {
-    const r = await det.push(c);
-    steps.push(...r.steps);
-    detections.push(...r.detections);
-  }
-  return { steps, detections };
-}
 
 describe('push sizes', () => {
   it('one long push (sliced internally) and step-sized pushes give the same steps, VAD values and detections', async () => {

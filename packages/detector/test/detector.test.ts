@@ -7,12 +7,12 @@ import { type Head, loadHead } from '../src/head.ts';
 import { loadFrontendModels, openWakeWordModelPath, ort } from '../src/node.ts';
 import { resample } from '../src/resample.ts';
 import { fixture, lcg, maxAbsDiff, padClip, randomChunks } from './helpers/audio.ts';
+import { model, pushAll } from './helpers/detector.ts';
 import { picovoiceClips } from './helpers/paths.ts';
 import { readWav } from './helpers/wav.ts';
 
 const JARVIS = ['hey_jarvis_en-us.wav', 'hey_jarvis_en-gb.wav', 'hey_jarvis_en-us-f.wav'];
 const OTHER = ['other_weather.wav', 'other_lights.wav', 'other_harvest.wav'];
-const model = (f: string) => new Uint8Array(readFileSync(openWakeWordModelPath(f)));
 
 let models: FrontendModels;
 let fe: Frontend;
@@ -26,20 +26,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await fe.dispose();
 });
-
-async function pushAll(
-  det: Awaited<ReturnType<typeof createDetector>>,
-  chunks: (Int16Array | Float32Array)[],
-) {
-  const steps: StepResult[] = [];
-  const detections: Detection[] = [];
-  for (const c of chunks) {
-    const r = await det.push(c);
-    steps.push(...r.steps);
-    detections.push(...r.detections);
-  }
-  return { steps, detections };
-}
 
 describe('pretrained hey_jarvis head as a test fixture (engine.md §13)', () => {
   it('fires once on each synthesized "hey jarvis", shortly after the word', async () => {
