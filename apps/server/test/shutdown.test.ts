@@ -15,22 +15,28 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/** `violawake serve` as a real process on a fresh PostgreSQL database and a free port. */
+async function spawnServe(prefix: string) {
+  const db = await createTestDatabase();
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  const port = await freePort();
+  const child = spawn(process.execPath, [SERVER_BIN, 'serve'], {
+    cwd: dir,
+    env: {
+      PATH: process.env.PATH,
+      VIOLAWAKE_DB_URL: db.url,
+      VIOLAWAKE_DATA_DIR: dir,
+      VIOLAWAKE_PORT: String(port),
+      VIOLAWAKE_HOST: '127.0.0.1',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return { db, dir, port, child };
+}
+
 describe('graceful shutdown', () => {
   it('on SIGTERM finishes the in-flight request, refuses new ones and exits 0', async () => {
-    const db = await createTestDatabase();
-    const dir = mkdtempSync(path.join(tmpdir(), 'vw-stop-'));
-    const port = await freePort();
-    const child = spawn(process.execPath, [SERVER_BIN, 'serve'], {
-      cwd: dir,
-      env: {
-        PATH: process.env.PATH,
-        VIOLAWAKE_DB_URL: db.url,
-        VIOLAWAKE_DATA_DIR: dir,
-        VIOLAWAKE_PORT: String(port),
-        VIOLAWAKE_HOST: '127.0.0.1',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const { db, dir, port, child } = await spawnServe('vw-stop-');
     let log = '';
     child.stdout!.on('data', (d) => (log += d));
     child.stderr!.on('data', (d) => (log += d));
@@ -83,20 +89,7 @@ describe('graceful shutdown', () => {
 
 describe('a signal during start-up', () => {
   it('shuts down cleanly once start-up is done, instead of dying mid-start', async () => {
-    const db = await createTestDatabase();
-    const dir = mkdtempSync(path.join(tmpdir(), 'vw-stop-early-'));
-    const port = await freePort();
-    const child = spawn(process.execPath, [SERVER_BIN, 'serve'], {
-      cwd: dir,
-      env: {
-        PATH: process.env.PATH,
-        VIOLAWAKE_DB_URL: db.url,
-        VIOLAWAKE_DATA_DIR: dir,
-        VIOLAWAKE_PORT: String(port),
-        VIOLAWAKE_HOST: '127.0.0.1',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const { db, dir, port, child } = await spawnServe('vw-stop-early-');
     let log = '';
     try {
       const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
