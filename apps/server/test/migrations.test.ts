@@ -102,7 +102,9 @@ function waitReady(url: string, child: ReturnType<typeof spawn>, timeoutMs: numb
   });
 }
 
-describe('two servers started at the same moment on one empty PostgreSQL database', () => {
+describe('two servers started at the same moment on one empty PostgreSQL database', {
+  timeout: 150_000,
+}, () => {
   it('both come up and the migrations run once', async () => {
     const db = await createTestDatabase();
     const children: ReturnType<typeof spawn>[] = [];
@@ -132,7 +134,7 @@ describe('two servers started at the same moment on one empty PostgreSQL databas
       child.stderr!.on('data', (d) => (logs[i] += d));
       children.push(child);
     });
-    await Promise.all(ports.map((p, i) => waitReady(`http://127.0.0.1:${p}`, children[i]!, 60_000)));
+    await Promise.all(ports.map((p, i) => waitReady(`http://127.0.0.1:${p}`, children[i]!, 120_000)));
     // Log lines are written asynchronously: wait until both start-up lines arrived.
     for (let i = 0; i < 100 && !logs.every((l) => l.includes('database migrated')); i++)
       await new Promise((r) => setTimeout(r, 100));

@@ -34,7 +34,7 @@ async function spawnServe(prefix: string) {
   return { db, dir, port, child };
 }
 
-describe('graceful shutdown', () => {
+describe('graceful shutdown', { timeout: 150_000 }, () => {
   it('on SIGTERM finishes the in-flight request, refuses new ones and exits 0', async () => {
     const { db, dir, port, child } = await spawnServe('vw-stop-');
     let log = '';
@@ -87,7 +87,7 @@ describe('graceful shutdown', () => {
   });
 });
 
-describe('a signal during start-up', () => {
+describe('a signal during start-up', { timeout: 150_000 }, () => {
   it('shuts down cleanly once start-up is done, instead of dying mid-start', async () => {
     const { db, dir, port, child } = await spawnServe('vw-stop-early-');
     let log = '';

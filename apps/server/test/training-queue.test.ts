@@ -444,7 +444,16 @@ describe('workers', () => {
       env: { VIOLAWAKE_JOB_STALE_SECONDS: '2', VIOLAWAKE_STORAGE_DIR: api.ctx.config.storageDir },
     });
     cleanup.push(() => w2.close());
-    await w2.ctx.trainingWorker?.reap();
+    // Reap as soon as the dead worker's heartbeat is older than the window (not on the 15 s timer).
+    await waitFor(
+      async () => {
+        await w2.ctx.trainingWorker?.reap();
+        const j = await job(api, u, job_id);
+        return j.status !== 'running' || j.attempts === 2;
+      },
+      30_000,
+      'reaped',
+    );
     const final = await waitFor(
       async () => {
         const j = await job(api, u, job_id);
@@ -456,7 +465,7 @@ describe('workers', () => {
     expect(final.status).toBe('completed');
     expect(final.attempts).toBe(2);
     expect(await usage(api, u.id)).toBe(1);
-  });
+  }, 180_000);
 
   it('fails with the pipeline error, refunds, and pauses the queue after repeated failures until resumed', async () => {
     const db = await createTestDatabase();
