@@ -41,7 +41,7 @@ describe('graceful shutdown', { timeout: 150_000 }, () => {
     child.stdout!.on('data', (d) => (log += d));
     child.stderr!.on('data', (d) => (log += d));
     try {
-      for (let i = 0; i < 150; i++) {
+      for (let i = 0; i < 500; i++) {
         const ok = await fetch(`http://127.0.0.1:${port}/api/health/ready`).then(
           (r) => r.status === 200,
           () => false,
