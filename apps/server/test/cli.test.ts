@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createTestDatabase } from './helpers/db.ts';
-import { SERVER_BIN } from './helpers/repo.ts';
+import { REPO_ROOT, SERVER_BIN } from './helpers/repo.ts';
 
 function run(args: string[], env: Record<string, string> = {}, cwd?: string) {
   const r = spawnSync(process.execPath, [SERVER_BIN, ...args], {
@@ -30,6 +30,17 @@ describe('violawake CLI', () => {
     const unknown = run(['frobnicate']);
     expect(unknown.code).toBe(1);
     expect(unknown.err).toContain('Unknown command "frobnicate"');
+  });
+
+  it('npm run bench:engine reaches the bench command (the script runs the CLI, not just loads it)', () => {
+    const r = spawnSync('npm', ['run', '--silent', 'bench:engine', '--', '--help'], {
+      cwd: REPO_ROOT,
+      env: { PATH: process.env.PATH },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('Usage: violawake bench');
   });
 
   it('migrates a PostgreSQL database, then finds nothing to do', async () => {
