@@ -16,6 +16,8 @@ export interface SyntheticOptions {
   signal?: number;
   /** seed of the class patterns (default: seed), so that a test set can share the training set's patterns */
   patternSeed?: number;
+  /** every n-th bank window start carries a look-alike (pattern parts 0–2, no part 3): rare hard negatives */
+  lookalikeEvery?: number;
 }
 
 export function syntheticWindows(o: SyntheticOptions): WindowSet {
@@ -56,6 +58,10 @@ export function syntheticWindows(o: SyntheticOptions): WindowSet {
   };
   for (let i = 0; i < o.positives; i++) canvas('pos');
   for (let i = 0; i < o.wordNegatives; i++) canvas('neg');
+  if (o.lookalikeEvery)
+    for (let s = 0; s + 16 <= o.bankRows; s += o.lookalikeEvery)
+      for (const p of [0, 1, 2])
+        for (let c = 0; c < D; c++) emb[(row + s + 10 + p) * D + c] += amp * pattern[p][c];
   const block = o.bankBlock ?? 375; // 30 s of 80 ms steps
   for (let b = 0; b + 16 <= o.bankRows; b += block) {
     const kind = 4 + ((b / block) % 4);

@@ -34,15 +34,17 @@ function tinySet(seed: number): WindowSet {
 }
 
 describe('trainer building blocks', () => {
-  it('derives the epoch cap from the multiply-add budget (≈24 MLP, ≈10 CNN)', () => {
+  it('derives the epoch cap from the multiply-add budget (40 MLP, 29 CNN; 22 CNN with mining)', () => {
     const mlp = buildNetwork('mlp', { maxBatch: 1, seed: 1 });
     const tcn = buildNetwork('tcn', { maxBatch: 1, seed: 1 });
     expect(mlp.macsPerWindow()).toBe(1536 * 32 + 32 * 32 + 32);
     expect(tcn.macsPerWindow()).toBe(16 * 96 * 32 + 16 * 96 * 32 + 8 * 96 * 32 + 32 * 16 + 16);
-    expect(epochCap(mlp.macsPerWindow(), 4096, 2048)).toBe(24);
-    expect(epochCap(tcn.macsPerWindow(), 4096, 2048)).toBe(9);
+    expect(epochCap(mlp.macsPerWindow(), 4096, 2048)).toBe(40);
+    expect(epochCap(tcn.macsPerWindow(), 4096, 2048)).toBe(29);
     expect(epochCap(mlp.macsPerWindow(), 4096, 100, 5)).toBe(5);
-    expect(epochCap(mlp.macsPerWindow(), 128, 0)).toBe(30);
+    expect(epochCap(mlp.macsPerWindow(), 128, 0)).toBe(40);
+    // hard-negative mining scores 4,096 candidates + the 1,024 hard windows after every epoch
+    expect(epochCap(tcn.macsPerWindow(), 4096, 2048, 40, 5120)).toBe(22);
   });
 
   it('learning rate: one epoch of linear warm-up, then cosine to 5 % of the peak', () => {
@@ -102,7 +104,7 @@ describe('trainer building blocks', () => {
     expect(splitWindows(d, 2).val).not.toEqual(s.val);
   });
 
-  it('samples batches 50/25/25 from the pools without replacement until a pool is exhausted', () => {
+  it('samples batches 40/20/40 from the pools without replacement until a pool is exhausted', () => {
     const d = syntheticWindows({ positives: 100, wordNegatives: 100, bankRows: 3000, seed: 4 });
     const train = Int32Array.from({ length: d.starts.length }, (_, i) => i);
     const sampler = new PoolSampler(d, train, 1);
@@ -112,12 +114,39 @@ describe('trainer building blocks', () => {
       sampler.next(batch);
       const counts = [0, 0, 0];
       for (const i of batch) counts[d.pools[i]]++;
-      expect(counts).toEqual([64, 32, 32]);
-      for (const i of batch.subarray(0, 64)) {
-        if (b < 6) expect(seenPos.has(i)).toBe(false); // 400 positive windows: 6 × 64 = 384 drawn without repeats
+      expect(counts).toEqual([51, 26, 51]);
+      for (const i of batch.subarray(0, 51)) {
+        expect(seenPos.has(i)).toBe(false); // 400 positive windows: 6 × 51 = 306 drawn without repeats
         seenPos.add(i);
       }
     }
+  });
+
+  it('takes the bank share of each batch from the hard pool once mined', () => {
+    const d = syntheticWindows({ positives: 100, wordNegatives: 100, bankRows: 3000, seed: 4 });
+    const train = Int32Array.from({ length: d.starts.length }, (_, i) => i);
+    const sampler = new PoolSampler(d, train, 1);
+    expect(sampler.canMine).toBe(true);
+    const bank = Array.from(train).filter((i) => d.pools[i] === 2);
+    const first = sampler.mineCandidates(2000);
+    const second = sampler.mineCandidates(2000);
+    expect(new Set([...first, ...second]).size).toBe(Math.min(4000, bank.length)); // round-robin, no repeats
+    for (const i of first) expect(d.pools[i]).toBe(2);
+    const hard = first.slice(0, 40);
+    sampler.setHard(hard);
+    const batch = new Int32Array(128);
+    const hardSet = new Set(hard);
+    const drawn = new Set<number>();
+    for (let b = 0; b < 5; b++) {
+      sampler.next(batch);
+      const tail = batch.subarray(128 - 51);
+      for (const i of tail) expect(hardSet.has(i)).toBe(true);
+      for (const i of tail) drawn.add(i);
+      const counts = [0, 0, 0];
+      for (const i of batch) counts[d.pools[i]]++;
+      expect(counts).toEqual([51, 26, 51]); // the hard windows are bank windows
+    }
+    expect(drawn.size).toBe(40); // 255 draws cycle through the whole pool
   });
 
   it('picks the higher validation pAUC, the MLP within 0.002', () => {
@@ -243,6 +272,31 @@ describe('training', () => {
       .map((i) => s[i]);
     expect(head.valPauc).toBeGreaterThan(0);
     expect(rocAuc(pos, neg)).toBeGreaterThan(0.9);
+  }, 120_000);
+
+  it('hard-negative mining pushes rare look-alike bank windows down', () => {
+    const d = syntheticWindows({
+      positives: 160,
+      wordNegatives: 120,
+      bankRows: 12000,
+      seed: 8,
+      lookalikeEvery: 150,
+    });
+    const split = splitWindows(d, 1);
+    const look: number[] = [];
+    const firstBank = d.pools.indexOf(2);
+    for (let i = firstBank; i < d.starts.length; i++)
+      if ((d.starts[i] - d.starts[firstBank]) % 150 === 0) look.push(i);
+    const opts = { arch: 'mlp' as const, seed: 1, maxEpochs: 12, batchesPerEpoch: 16, earlyStopping: false };
+    const meanScore = (r: CandidateResult) => {
+      const x = new Float32Array(look.length * WINDOW_FLOATS);
+      gatherWindows(d, look, 0, look.length, x);
+      const s = forwardHead({ ...r, arch: 'mlp' }, x, look.length);
+      return s.reduce((a, b) => a + b, 0) / s.length;
+    };
+    const plain = meanScore(trainCandidate(d, split, { ...opts, hardMining: false }));
+    const mined = meanScore(trainCandidate(d, split, opts));
+    expect(mined).toBeLessThan(plain * 0.7);
   }, 120_000);
 
   it('cancels between batches with a typed error', async () => {

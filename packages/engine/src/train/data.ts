@@ -11,10 +11,21 @@ export const VAL_GROUP_SHARE = 0.15;
 export const VAL_MAX_WINDOWS = 2048;
 export const BATCH_SIZE = 128;
 export const BATCHES_PER_EPOCH = 32;
-/** share of each batch per pool: positives, word-specific negatives, bank negatives */
-export const POOL_SHARES = [0.5, 0.25, 0.25];
+/** share of each batch per pool: positives, word-specific negatives, bank negatives (spec 50/25/25; docs/engine.md) */
+export const POOL_SHARES = [0.4, 0.2, 0.4];
 /** per-window loss weight of a word-specific negative relative to a bank negative */
 export const WORD_NEGATIVE_WEIGHT = 2;
+/**
+ * Hard-negative mining (docs/engine.md): after every epoch the current network scores the next
+ * `MINE_CANDIDATES` bank windows of a rotating shuffled list plus the current hard pool, and the `HARD_POOL`
+ * highest-scoring ones become the hard pool; from then on `HARD_SHARE` of each batch comes from it, taken out of
+ * the bank share (0.4: all of it). At 0.5 FA/h a head may fire about once in 22,500 steps, so the bank's rare
+ * look-alike windows matter far more than its average one, and uniform sampling shows each bank window less than
+ * once in a whole training run.
+ */
+export const MINE_CANDIDATES = 4096;
+export const HARD_POOL = 1024;
+export const HARD_SHARE = 0.4;
 
 export interface Split {
   train: Int32Array;
@@ -137,12 +148,22 @@ export function classWeights(d: WindowSet, idx: ArrayLike<number>, out: Float32A
   }
 }
 
-/** Seeded stratified sampling without replacement from the three pools, each reshuffled when exhausted. */
+/**
+ * Seeded stratified sampling without replacement from the three pools, each reshuffled when exhausted, plus the
+ * hard-negative pool once `setHard` has filled it.
+ */
 export class PoolSampler {
   private readonly pools: Int32Array[];
   private readonly pos: number[];
   private readonly counts: number[];
   private readonly rngs: Rng[];
+  private readonly batchSize: number;
+  private hard = new Int32Array(0);
+  private hardPos = 0;
+  private readonly hardRng: Rng;
+  /** bank windows in a fixed seeded order for mining, walked round-robin */
+  private readonly mineOrder: Int32Array;
+  private minePos = 0;
 
   constructor(d: WindowSet, train: Int32Array, seed: number, batchSize = BATCH_SIZE) {
     const lists: number[][] = [[], [], []];
@@ -160,9 +181,13 @@ export class PoolSampler {
         'insufficient_data',
         'Training needs positive and negative windows after the split.',
       );
+    this.batchSize = batchSize;
     this.pools = lists.map((l) => Int32Array.from(l));
     this.rngs = [0, 1, 2].map((p) => deriveRng(seed, 'sample', p));
     for (let k = 0; k < 3; k++) this.rngs[k].shuffle(this.pools[k]);
+    this.hardRng = deriveRng(seed, 'sample', 3);
+    this.mineOrder = Int32Array.from(lists[2]);
+    deriveRng(seed, 'mine', 0).shuffle(this.mineOrder);
     this.pos = [0, 0, 0];
     const c0 = Math.round(batchSize * POOL_SHARES[0]);
     let c1 = Math.round(batchSize * POOL_SHARES[1]);
@@ -174,10 +199,44 @@ export class PoolSampler {
       c1 += c2;
       c2 = 0;
     }
-    this.counts = [c0, c1, c2];
+    this.counts = [c0, c1, c2, 0];
   }
 
-  /** Fills `out` (length = batch size) with window indices: pool 0 first, then 1, then 2. */
+  /** True when there are bank negatives to mine. */
+  get canMine(): boolean {
+    return this.mineOrder.length > 0;
+  }
+
+  /** The next `n` bank windows of the mining order (fewer when the bank pool is smaller), round-robin. */
+  mineCandidates(n: number): Int32Array {
+    const m = Math.min(n, this.mineOrder.length);
+    const out = new Int32Array(m);
+    for (let j = 0; j < m; j++) {
+      out[j] = this.mineOrder[this.minePos];
+      this.minePos = (this.minePos + 1) % this.mineOrder.length;
+    }
+    return out;
+  }
+
+  /** Current hard pool (window indices). */
+  get hardPool(): Int32Array {
+    return this.hard;
+  }
+
+  /** Replaces the hard pool; batches then take `HARD_SHARE` of their windows from it instead of the bank pool. */
+  setHard(windows: Int32Array): void {
+    this.hard = Int32Array.from(windows);
+    this.hardRng.shuffle(this.hard);
+    this.hardPos = 0;
+    const c3 =
+      this.hard.length > 0
+        ? Math.min(this.counts[2] + this.counts[3], Math.round(this.batchSize * HARD_SHARE))
+        : 0;
+    this.counts[2] += this.counts[3] - c3;
+    this.counts[3] = c3;
+  }
+
+  /** Fills `out` (length = batch size) with window indices: pool 0 first, then 1, 2 and the hard pool. */
   next(out: Int32Array): void {
     let j = 0;
     for (let p = 0; p < 3; p++) {
@@ -189,6 +248,13 @@ export class PoolSampler {
         }
         out[j++] = pool[this.pos[p]++];
       }
+    }
+    for (let c = 0; c < this.counts[3]; c++) {
+      if (this.hardPos >= this.hard.length) {
+        this.hardRng.shuffle(this.hard);
+        this.hardPos = 0;
+      }
+      out[j++] = this.hard[this.hardPos++];
     }
   }
 }
