@@ -126,9 +126,19 @@ describe('threshold calibration (§8.4)', () => {
     expect(c).toEqual({ threshold: 0.81, faPerHour: 2, resolutionLimited: false });
   });
 
-  it('returns 0.99 when even 0.99 exceeds the target, and never goes below 0.10', () => {
+  it('scans above 0.99 (0.995 … 0.9999), returns 0.9999 when even that exceeds the target, never below 0.10', () => {
+    expect(calibrateThreshold(stream([0.995, 0.999]), 1, 0.5, 1, { warmupSteps: 0 })).toEqual({
+      threshold: 0.9995,
+      faPerHour: 0,
+      resolutionLimited: true,
+    });
     expect(calibrateThreshold(stream([0.995, 0.999]), 1, 1, 1, { warmupSteps: 0 })).toEqual({
-      threshold: 0.99,
+      threshold: 0.998,
+      faPerHour: 1,
+      resolutionLimited: false,
+    });
+    expect(calibrateThreshold(stream([0.99995, 0.99999]), 1, 1, 1, { warmupSteps: 0 })).toEqual({
+      threshold: 0.9999,
       faPerHour: 2,
       resolutionLimited: false,
     });

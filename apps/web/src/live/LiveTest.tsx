@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from 'react';
 import { apiFetch } from '../api/client.ts';
 import { MicCapture } from '../audio/capture.ts';
 import { Alert } from '../components/ui.tsx';
+import { formatThreshold } from './format.ts';
 import type { FromWorker, ScorePoint, ToWorker } from './protocol.ts';
 
 const HISTORY_STEPS = 125; // 10 s at 12.5 Hz
@@ -77,7 +78,7 @@ function ScoreGraph({
       width={800}
       height={200}
       role="img"
-      aria-label={`Live score graph, last 10 seconds. Current score ${latest === null ? 'unknown' : latest.toFixed(2)}, threshold ${threshold.toFixed(2)}.`}
+      aria-label={`Live score graph, last 10 seconds. Current score ${latest === null ? 'unknown' : latest.toFixed(2)}, threshold ${formatThreshold(threshold)}.`}
     />
   );
 }
@@ -213,20 +214,21 @@ export function LiveTest(props: {
         )}
         <div className="slider">
           <label htmlFor="threshold">
-            Threshold <output htmlFor="threshold">{threshold.toFixed(2)}</output>
+            Threshold <output htmlFor="threshold">{formatThreshold(threshold)}</output>
           </label>
           <input
             id="threshold"
             type="range"
             min={0.05}
-            max={0.99}
-            step={0.01}
+            max={Math.max(0.99, props.threshold)}
+            step={0.0001}
             value={threshold}
             onChange={(e) => setThreshold(Number(e.target.value))}
             aria-describedby="threshold-hint"
           />
           <p className="hint" id="threshold-hint">
-            Calibrated: {props.threshold.toFixed(2)}. Lower catches more, but fires more often by mistake.
+            Calibrated: {formatThreshold(props.threshold)}. Lower catches more, but fires more often by
+            mistake.
           </p>
         </div>
       </div>

@@ -145,6 +145,20 @@ export function faPerHour(streamScores: ArrayLike<number>, hours: number, rule: 
 }
 
 export const CALIBRATION = { high: 0.99, low: 0.1, step: 0.01 };
+/**
+ * Thresholds scanned above 0.99 before the 0.01 grid (docs/engine.md): a head trained without label smoothing
+ * pushes its confident scores past 0.99, and a grid that stops there cannot tell 1 FA/h from 10.
+ */
+export const CALIBRATION_TOP = [0.9999, 0.9995, 0.999, 0.998, 0.995] as const;
+
+/** The scanned thresholds, highest first: `CALIBRATION_TOP`, then 0.99 … 0.10 in steps of 0.01. */
+export function calibrationGrid(): number[] {
+  const hi = Math.round(CALIBRATION.high * 100);
+  const lo = Math.round(CALIBRATION.low * 100);
+  const grid: number[] = [...CALIBRATION_TOP];
+  for (let i = hi; i >= lo; i--) grid.push(i / 100);
+  return grid;
+}
 
 export interface Calibration {
   threshold: number;
@@ -155,10 +169,10 @@ export interface Calibration {
 }
 
 /**
- * Threshold calibration (§8.4): scan 0.99 down to 0.10 in steps of 0.01 and stop at the first threshold whose FA/h
- * exceeds the target; the result is the last one that met it (so it and every higher scanned value meet the target,
- * even where firing counts are not monotonic). 0.99 when none does. When target < 1/H the scan yields the lowest
- * threshold with zero firings, flagged `resolutionLimited`.
+ * Threshold calibration (§8.4, grid extended above 0.99): scan `calibrationGrid()` from the top and stop at the
+ * first threshold whose FA/h exceeds the target; the result is the last one that met it (so it and every higher
+ * scanned value meet the target, even where firing counts are not monotonic). The top of the grid (0.9999) when none
+ * does. When target < 1/H the scan yields the lowest threshold with zero firings, flagged `resolutionLimited`.
  */
 export function calibrateThreshold(
   streamScores: ArrayLike<number>,
@@ -167,13 +181,12 @@ export function calibrateThreshold(
   patience = 1,
   rule: Omit<StreamRule, 'threshold' | 'patience'> = {},
 ): Calibration {
-  const hi = Math.round(CALIBRATION.high * 100);
-  const lo = Math.round(CALIBRATION.low * 100);
-  let chosen = CALIBRATION.high;
+  const grid = calibrationGrid();
+  let chosen = grid[0] as number;
   let chosenRate = faPerHour(streamScores, hours, { ...rule, threshold: chosen, patience });
-  for (let i = hi; i >= lo; i--) {
-    const t = i / 100;
-    const rate = i === hi ? chosenRate : faPerHour(streamScores, hours, { ...rule, threshold: t, patience });
+  for (let i = 1; i < grid.length; i++) {
+    const t = grid[i] as number;
+    const rate = faPerHour(streamScores, hours, { ...rule, threshold: t, patience });
     if (rate > targetFaPerHour) break;
     chosen = t;
     chosenRate = rate;
