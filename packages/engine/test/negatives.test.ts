@@ -18,6 +18,8 @@ import {
   phonemeDistance,
   renderPhonemes,
   SENTENCES_PATH,
+  USER_PARTIAL_SHARE,
+  userVoiceNegatives,
   silence,
 } from '../src/negatives/index.ts';
 import { deriveRng } from '../src/rng.ts';
@@ -152,6 +154,25 @@ describe('noise generators', () => {
     let pn = 0;
     for (let i = 0; i < utts[0]!.length; i++) pn += (m.samples[i]! - utts[0]![i]!) ** 2;
     expect(10 * Math.log10((rms(utts[0]!) ** 2 * utts[0]!.length) / pn)).toBeCloseTo(m.snrDb, 1);
+  });
+});
+
+describe('user-voice negatives', () => {
+  it('are the reversed recording and its faded leading and trailing parts', () => {
+    const clip = Float32Array.from({ length: 16000 }, (_, i) => Math.sin(i / 7) * 0.5);
+    const [rev, head, tail] = userVoiceNegatives(clip);
+    expect(Array.from(rev as Float32Array)).toEqual(Array.from(clip).reverse());
+    const keep = Math.round(16000 * USER_PARTIAL_SHARE);
+    expect(head).toHaveLength(keep);
+    expect(tail).toHaveLength(keep);
+    // faded at both ends, untouched in the middle
+    expect(Math.abs((head as Float32Array)[0] as number)).toBe(0);
+    expect(Math.abs((tail as Float32Array)[0] as number)).toBe(0);
+    expect(Math.abs((head as Float32Array)[keep - 1] as number)).toBeLessThan(0.01);
+    expect((head as Float32Array)[4000]).toBe(clip[4000]);
+    expect((tail as Float32Array)[4000]).toBe(clip[16000 - keep + 4000]);
+    expect(clip[0]).toBe(0); // the input is not modified
+    expect(clip[100]).toBeCloseTo(Math.sin(100 / 7) * 0.5, 6);
   });
 });
 

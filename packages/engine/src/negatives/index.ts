@@ -4,3 +4,4 @@ export * from './music.ts';
 export * from './noise.ts';
 export * from './phonemes.ts';
 export * from './sentences.ts';
+export * from './user-voice.ts';

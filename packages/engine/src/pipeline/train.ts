@@ -29,6 +29,7 @@ import { confusables as findConfusables } from '../negatives/confusables.ts';
 import { music } from '../negatives/music.ts';
 import { NOISE_KINDS, noise } from '../negatives/noise.ts';
 import { normalizePhonemes } from '../negatives/phonemes.ts';
+import { userVoiceNegatives } from '../negatives/user-voice.ts';
 import { exportHeadOnnx } from '../onnx/index.ts';
 import { deriveRng } from '../rng.ts';
 import {
@@ -397,9 +398,22 @@ async function runPipeline(job: TrainJob): Promise<TrainResult> {
     let id = 0;
     const copies =
       userTrain.length > 0 ? Math.max(2, Math.ceil((160 * Math.min(1, synthScale)) / userTrain.length)) : 0;
+    // as many user-voice negative canvases as user positives (three kinds per clip)
+    const userNegCopies = Math.max(1, Math.round(copies / 3));
     userTrain.forEach((clip, ci) => {
       for (let c = 0; c < copies; c++)
         items.push({ audio: clip, kind: 'user', pool: POOL_POSITIVE, label: 1, group: ci, id: id++ });
+      // the same voice, microphone and room, not the wake word (in the clip's split group)
+      for (const neg of userVoiceNegatives(clip))
+        for (let c = 0; c < userNegCopies; c++)
+          items.push({
+            audio: neg,
+            kind: 'partial',
+            pool: POOL_WORD_NEGATIVE,
+            label: 0,
+            group: ci,
+            id: id++,
+          });
     });
     let nSynthPos = 0;
     let longSynth = 0;
@@ -543,6 +557,8 @@ async function runPipeline(job: TrainJob): Promise<TrainResult> {
       report('evaluating', 0.2, 'Evaluating on held-out audio...');
       const synthSteps: Float32Array[] = [];
       const negSteps: Float32Array[] = [];
+      for (const clip of userHeld)
+        for (const neg of userVoiceNegatives(clip)) negSteps.push(await scoreClip(neg, padId++));
       let k = 0;
       for (let i = 0; i < trimmed.length; i++) {
         const kk = kinds[i] as (typeof kinds)[number];
