@@ -91,11 +91,11 @@ describe('violawake train', () => {
       '--data-dir',
       dataDir,
       '--bank-scale',
-      '0.02',
+      '0.05',
       '--synth-scale',
-      '0.15',
+      '0.3',
       '--max-epochs',
-      '8',
+      '12',
     );
     expect(r.code, r.err.slice(-2000)).toBe(0);
     // progress lines on stderr, stage by stage

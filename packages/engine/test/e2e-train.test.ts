@@ -46,9 +46,9 @@ const job = (onProgress?: (p: Progress) => void): TrainJob => ({
   clips: trainClips,
   dataDir,
   seed: 3,
-  bankScale: 0.02,
-  synthScale: 0.15,
-  maxEpochs: 8,
+  bankScale: 0.05,
+  synthScale: 0.3,
+  maxEpochs: 12,
   now: () => new Date('2026-11-27T06:00:00Z'),
   onProgress,
 });
@@ -140,7 +140,7 @@ describe('trainWakeWord end to end (10 real "computer" clips, small bank)', () =
   });
 
   it('keeps the bank it built: the next job finds it under its key and does not rebuild', async () => {
-    const bank = await ensureBank({ dataDir, scale: 0.02 });
+    const bank = await ensureBank({ dataDir, scale: 0.05 });
     expect(bank.built).toBe(false);
     expect(bank.dir).toBe(join(dataDir, 'engine', 'bank', bank.index.key));
     expect(bank.index.train.segments.length).toBeGreaterThanOrEqual(2);
