@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { rms } from '../src/audio/levels.ts';
+import { trimClip } from '../src/audio/trim.ts';
+import { readWavFile16k } from '../src/audio/wav.ts';
 import { EngineError } from '../src/eval/errors.ts';
 import {
   CANVAS_SAMPLES,
@@ -16,7 +18,8 @@ import {
   placeOnCanvas,
   windowsContaining,
 } from '../src/pipeline/canvas.ts';
-import { STAGE_RANGES, trainWakeWord } from '../src/pipeline/train.ts';
+import { openRuntime } from '../src/pipeline/runtime.ts';
+import { inconsistentClips, STAGE_RANGES, trainWakeWord } from '../src/pipeline/train.ts';
 import { deriveRng } from '../src/rng.ts';
 
 const repoRoot = resolve(import.meta.dirname, '../../..');
@@ -122,4 +125,32 @@ describe('trainWakeWord failures are typed EngineErrors', () => {
       exporting: [98, 100],
     });
   });
+});
+
+describe('clip consistency (§6.2 step 4)', () => {
+  const load = async (word: string, from: number, n: number) => {
+    const files = readdirSync(join(dev, word))
+      .sort()
+      .slice(from, from + n);
+    const out: Float32Array[] = [];
+    for (const f of files) {
+      const x = await readWavFile16k(join(dev, word, f));
+      const t = trimClip(x);
+      out.push(t.ok ? t.samples : x);
+    }
+    return out;
+  };
+
+  it('flags a "snowboy" recording among "computer" ones, and none of ten "computer" recordings', async () => {
+    const rt = await openRuntime();
+    const computer = await load('computer', 0, 10);
+    const snowboy = await load('snowboy', 0, 2);
+    expect(await inconsistentClips(rt, computer, 1)).toEqual([]);
+    expect(await inconsistentClips(rt, [...computer.slice(0, 8), snowboy[0] as Float32Array], 1)).toEqual([
+      8,
+    ]);
+    expect(await inconsistentClips(rt, [snowboy[1] as Float32Array, ...computer.slice(2, 9)], 1)).toEqual([
+      0,
+    ]);
+  }, 120_000);
 });

@@ -12,6 +12,7 @@ import * as detectorNode from '@violawake/detector/node';
 import { buildManifest, type Manifest, type ManifestEvaluation } from '../artifacts/manifest.ts';
 import type { RandomSource } from '../audio/random.ts';
 import { Rand } from '../audio/random.ts';
+import { findInconsistentClips } from '../audio/consistency.ts';
 import { type TrimResult, trimClipAsync } from '../audio/trim.ts';
 import { readWavFile16k } from '../audio/wav.ts';
 import { augment, augmentPlaced, augmentUtterance } from '../augment/index.ts';
@@ -55,7 +56,15 @@ import {
   type TrainedHead,
 } from '../train/types.ts';
 import { ENGINE_VERSION } from '../version.ts';
-import { CANVAS_ROWS, fitLength, MAX_UTTERANCE_SAMPLES, padForScoring, placeOnCanvas } from './canvas.ts';
+import {
+  CANVAS_ROWS,
+  fitLength,
+  MAX_UTTERANCE_SAMPLES,
+  PAD_BEFORE,
+  padForScoring,
+  placeOnCanvas,
+  STEP,
+} from './canvas.ts';
 import { evaluateScores, type ScoreEvaluation, segmentMaxima } from './evaluate.ts';
 import { loadHeadRunner } from './heads.ts';
 import {
@@ -189,6 +198,30 @@ const median = (a: number[]) => {
   return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 };
 
+/** A clip is inconsistent when its median DTW distance exceeds this × the overall median (spec: 2; docs/engine.md). */
+export const CONSISTENCY_FACTOR = 1.75;
+
+/**
+ * Indices of the trimmed clips that differ clearly from the others (§6.2 step 4: DTW between their embedding
+ * sequences, from the clip start after the scoring pad). Reported in the warnings and the quality-gate diagnostics;
+ * the clips still train (docs/engine.md).
+ */
+export async function inconsistentClips(
+  rt: EngineRuntime,
+  clips: Float32Array[],
+  seed: number,
+): Promise<number[]> {
+  const first = Math.floor(PAD_BEFORE / STEP);
+  const sequences = [];
+  for (const [i, clip] of clips.entries()) {
+    const emb = await rt.embed(padForScoring(clip, deriveRng(seed, 'consistency-pad', i)));
+    // the steps that contain the clip: e_26 … the first step ending after it
+    const last = Math.min(emb.length / EMB_DIM, Math.ceil((PAD_BEFORE + clip.length) / STEP) + 1);
+    sequences.push({ data: emb.slice(first * EMB_DIM, last * EMB_DIM), steps: last - first, dim: EMB_DIM });
+  }
+  return findInconsistentClips(sequences, CONSISTENCY_FACTOR).flagged;
+}
+
 /** Trains, evaluates and exports a wake-word head. Rejects with an EngineError. */
 export async function trainWakeWord(job: TrainJob): Promise<TrainResult> {
   try {
@@ -266,6 +299,11 @@ async function runPipeline(job: TrainJob): Promise<TrainResult> {
   ).length;
   if (!textOnly && usable.length < 5) throw insufficientDataError(usable.length);
   report('preparing', 0.2, `Loaded ${usable.length} recordings.`);
+  const inconsistent = await inconsistentClips(
+    rt,
+    usable.map((u) => u.res.samples),
+    seed,
+  );
   // hold out max(1, round(n/5)) user clips by seed
   const order = usable.map((_, i) => i);
   new Rand(deriveRng(seed, 'holdout', 0)).shuffle(order);
@@ -606,6 +644,10 @@ async function runPipeline(job: TrainJob): Promise<TrainResult> {
           `The negative stream (${(streamHours * 60).toFixed(1)} min) is too short to resolve ${target} FA/h.`,
         );
       if (job.corpusDir) warnings.push('The curated negatives corpus is not used by this engine version.');
+      if (inconsistent.length > 0)
+        warnings.push(
+          `${inconsistent.length} recordings differ clearly from the others (${inconsistent.map((i) => (usable[i] as { path: string }).path.split('/').pop()).join(', ')}).`,
+        );
       const rejected = trims.filter((t) => !t.res.ok);
       if (rejected.length > 0)
         warnings.push(
@@ -620,7 +662,7 @@ async function runPipeline(job: TrainJob): Promise<TrainResult> {
           medianSpeechSeconds: median(usable.map((u) => u.res.diagnostics.speechSec)),
           syllables: (conf.wakePhonemes.match(/[aeiouAEIOU@3]+/g) ?? []).length,
           phonemes: wakePhon.replace(/[^A-Za-z@3]/g, '').length,
-          inconsistentClips: 0,
+          inconsistentClips: inconsistent.length,
           heldOutUserMissRate: missOf(userSteps),
           evalSyntheticMissRate: missOf(synthSteps),
           clippedOrNoisyClips: usable.filter((u) => u.res.diagnostics.clipping || u.res.diagnostics.lowSnr)
