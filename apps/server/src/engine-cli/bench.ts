@@ -620,7 +620,8 @@ export async function runBench(argv: string[]): Promise<number> {
         manifest: res.manifest,
       });
     } catch (err) {
-      log(`${word}: training failed: ${(err as Error).message}`);
+      const details = (err as { details?: Record<string, unknown> }).details;
+      log(`${word}: training failed: ${(err as Error).message}${details ? ` ${JSON.stringify(details)}` : ''}`);
       rows.push({
         word,
         model: 'violawake (failed)',
