@@ -29,8 +29,11 @@ const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 let shared: Promise<EngineRuntime> | null = null;
 
-/** Opens (once per process) the front end through the detector package (two intra-op threads for embeddings). */
-export function openRuntime(threads = 2): Promise<EngineRuntime> {
+/**
+ * Opens (once per process) the front end through the detector package. One intra-op thread: on the 2-core benchmark
+ * machine two threads were slower for the engine's batches of ≈ 19 embeddings (40 canvases: 2.0 s against 1.4 s).
+ */
+export function openRuntime(threads = 1): Promise<EngineRuntime> {
   shared ??= (async () => {
     const models = await detectorNode.loadFrontendModels();
     const frontend = await detector.createFrontend({ ort, models, threads });
