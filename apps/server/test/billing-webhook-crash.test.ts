@@ -4,15 +4,15 @@
  * redelivered (twice, shuffled). Every effect must exist exactly once, and at the moment of the kill the database
  * must hold no partial delivery (an event row always comes with its effect and vice versa).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from './helpers/db.ts';
-import { REPO_ROOT, SERVER_BIN } from './helpers/repo.ts';
+import { REPO_ROOT } from './helpers/repo.ts';
+import { freePort, spawnServe } from './helpers/spawn.ts';
 import {
   deliver,
   eventPayload,
@@ -32,17 +32,6 @@ let stub: StripeStub;
 let dataDir: string;
 let client: pg.Client;
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 interface Spawned {
   child: ChildProcess;
   url: string;
@@ -52,12 +41,7 @@ interface Spawned {
 async function spawnServer(): Promise<Spawned> {
   const port = await freePort();
   const env: Record<string, string> = {
-    PATH: process.env.PATH ?? '',
     HOME: process.env.HOME ?? '/tmp',
-    VIOLAWAKE_DB_URL: tdb.url,
-    VIOLAWAKE_DATA_DIR: dataDir,
-    VIOLAWAKE_HOST: '127.0.0.1',
-    VIOLAWAKE_PORT: String(port),
     VIOLAWAKE_SECRET_KEY: 'crash-test-secret-key-0123456789abcdefghijkl',
     VIOLAWAKE_LOG_LEVEL: 'warn',
     VIOLAWAKE_DB_POOL_MAX: '12',
@@ -67,11 +51,7 @@ async function spawnServer(): Promise<Spawned> {
     VIOLAWAKE_STRIPE_PRICE_BUSINESS: PRICE_BIZ,
     VIOLAWAKE_STRIPE_API_BASE: stub.url,
   };
-  const child = spawn(process.execPath, [SERVER_BIN, 'serve'], {
-    cwd: REPO_ROOT,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawnServe({ dbUrl: tdb.url, dataDir, port, env, cwd: REPO_ROOT });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));

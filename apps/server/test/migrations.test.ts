@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -11,7 +11,7 @@ const MIGRATION_COUNT: number = JSON.parse(
 ).entries.length;
 
 import { createTestDatabase, DRIVERS, type TestDatabase } from './helpers/db.ts';
-import { SERVER_BIN } from './helpers/repo.ts';
+import { spawnServe } from './helpers/spawn.ts';
 
 const TABLES = [
   'users',
@@ -84,7 +84,7 @@ describe.each(DRIVERS)('migrations on %s', (driver) => {
   });
 });
 
-function waitReady(url: string, child: ReturnType<typeof spawn>, timeoutMs: number): Promise<number> {
+function waitReady(url: string, child: ChildProcess, timeoutMs: number): Promise<number> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
     const tick = async () => {
@@ -107,7 +107,7 @@ describe('two servers started at the same moment on one empty PostgreSQL databas
 }, () => {
   it('both come up and the migrations run once', async () => {
     const db = await createTestDatabase();
-    const children: ReturnType<typeof spawn>[] = [];
+    const children: ChildProcess[] = [];
     const dirs: string[] = [];
     cleanups.push(async () => {
       for (const c of children) c.kill('SIGKILL');
@@ -119,17 +119,7 @@ describe('two servers started at the same moment on one empty PostgreSQL databas
     ports.forEach((port, i) => {
       const dir = mkdtempSync(path.join(tmpdir(), 'vw-two-'));
       dirs.push(dir);
-      const child = spawn(process.execPath, [SERVER_BIN, 'serve'], {
-        cwd: dir,
-        env: {
-          PATH: process.env.PATH,
-          VIOLAWAKE_DB_URL: db.url,
-          VIOLAWAKE_DATA_DIR: dir,
-          VIOLAWAKE_PORT: String(port),
-          VIOLAWAKE_HOST: '127.0.0.1',
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      const child = spawnServe({ dbUrl: db.url, dataDir: dir, port });
       child.stdout!.on('data', (d) => (logs[i] += d));
       child.stderr!.on('data', (d) => (logs[i] += d));
       children.push(child);

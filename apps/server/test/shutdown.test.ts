@@ -1,42 +1,23 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createTestDatabase } from './helpers/db.ts';
-import { SERVER_BIN } from './helpers/repo.ts';
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
+import { freePort, spawnServe } from './helpers/spawn.ts';
 
 /** `violawake serve` as a real process on a fresh PostgreSQL database and a free port. */
-async function spawnServe(prefix: string) {
+async function serveOnFreshDatabase(prefix: string) {
   const db = await createTestDatabase();
   const dir = mkdtempSync(path.join(tmpdir(), prefix));
   const port = await freePort();
-  const child = spawn(process.execPath, [SERVER_BIN, 'serve'], {
-    cwd: dir,
-    env: {
-      PATH: process.env.PATH,
-      VIOLAWAKE_DB_URL: db.url,
-      VIOLAWAKE_DATA_DIR: dir,
-      VIOLAWAKE_PORT: String(port),
-      VIOLAWAKE_HOST: '127.0.0.1',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawnServe({ dbUrl: db.url, dataDir: dir, port });
   return { db, dir, port, child };
 }
 
 describe('graceful shutdown', { timeout: 150_000 }, () => {
   it('on SIGTERM finishes the in-flight request, refuses new ones and exits 0', async () => {
-    const { db, dir, port, child } = await spawnServe('vw-stop-');
+    const { db, dir, port, child } = await serveOnFreshDatabase('vw-stop-');
     let log = '';
     child.stdout!.on('data', (d) => (log += d));
     child.stderr!.on('data', (d) => (log += d));
@@ -89,7 +70,7 @@ describe('graceful shutdown', { timeout: 150_000 }, () => {
 
 describe('a signal during start-up', { timeout: 150_000 }, () => {
   it('shuts down cleanly once start-up is done, instead of dying mid-start', async () => {
-    const { db, dir, port, child } = await spawnServe('vw-stop-early-');
+    const { db, dir, child } = await serveOnFreshDatabase('vw-stop-early-');
     let log = '';
     try {
       const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
