@@ -9,7 +9,6 @@ import { createHash } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createNodeDetector } from '@violawake/detector/node';
-import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { validateManifest } from '../src/artifacts/manifest.ts';
 import { Rand } from '../src/audio/random.ts';
@@ -23,6 +22,7 @@ import {
   trainWakeWord,
 } from '../src/pipeline/train.ts';
 import { deriveRng } from '../src/rng.ts';
+import { expectOpenWakeWordIO, PIPELINE_STAGES } from './oww-contract.ts';
 
 const repoRoot = resolve(import.meta.dirname, '../../..');
 const dev = resolve(repoRoot, '../shared/data/picovoice-dev');
@@ -78,14 +78,7 @@ async function detections(
 describe('trainWakeWord end to end (10 real "computer" clips, small bank)', () => {
   it('reports the api.md §4.9 stages in order with monotonic progress', () => {
     const stages = [...new Set(progress.map((p) => p.stage))];
-    expect(stages).toEqual([
-      'preparing',
-      'synthesizing',
-      'extracting',
-      'training',
-      'evaluating',
-      'exporting',
-    ]);
+    expect(stages).toEqual(PIPELINE_STAGES);
     for (let i = 1; i < progress.length; i++)
       expect(progress[i]!.progress).toBeGreaterThanOrEqual(progress[i - 1]!.progress);
     for (const p of progress) {
@@ -107,16 +100,7 @@ describe('trainWakeWord end to end (10 real "computer" clips, small bank)', () =
     expect(m.training.n_user_clips).toBe(8); // 2 of 10 held out
     expect(m.evaluation?.user_clips_held_out).toBe(2);
     expect(result.onnx.length).toBeLessThan(500 * 1024);
-    const s = await ort.InferenceSession.create(result.onnx);
-    expect(s.inputNames).toEqual(['embeddings']);
-    expect(s.outputNames).toEqual(['score']);
-    const meta = s as unknown as {
-      inputMetadata: { shape: unknown[] }[];
-      outputMetadata: { shape: unknown[] }[];
-    };
-    expect(meta.inputMetadata[0]!.shape).toEqual(['batch', 16, 96]);
-    expect(meta.outputMetadata[0]!.shape).toEqual(['batch', 1]);
-    await s.release();
+    await (await expectOpenWakeWordIO(result.onnx)).release();
     expect(['A', 'B', 'C', 'D']).toContain(m.metrics.quality_grade);
     expect(m.threshold).toBeGreaterThanOrEqual(0.1);
   });

@@ -11,6 +11,7 @@ import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { validateManifest } from '../src/artifacts/manifest.ts';
 import { type Progress, type TrainResult, trainWakeWord } from '../src/pipeline/train.ts';
+import { expectOpenWakeWordIO, PIPELINE_STAGES } from './oww-contract.ts';
 
 const dataDir = join(tmpdir(), 'violawake-test-engine-cache-textonly');
 const synthScale = 0.15;
@@ -35,14 +36,7 @@ beforeAll(async () => {
 
 describe('trainWakeWord text-only (no user clips, small bank)', () => {
   it('runs every stage and reports no user recordings', () => {
-    expect([...new Set(progress.map((p) => p.stage))]).toEqual([
-      'preparing',
-      'synthesizing',
-      'extracting',
-      'training',
-      'evaluating',
-      'exporting',
-    ]);
+    expect([...new Set(progress.map((p) => p.stage))]).toEqual(PIPELINE_STAGES);
     expect(progress.find((p) => p.message === 'Loaded 0 recordings.')).toBeDefined();
     expect(progress.at(-1)!.progress).toBe(100);
   });
@@ -70,16 +64,8 @@ describe('trainWakeWord text-only (no user clips, small bank)', () => {
   });
 
   it('exports an ONNX head with the openWakeWord input/output contract', async () => {
-    const s = await ort.InferenceSession.create(result.onnx);
+    const s = await expectOpenWakeWordIO(result.onnx);
     try {
-      expect(s.inputNames).toEqual(['embeddings']);
-      expect(s.outputNames).toEqual(['score']);
-      const meta = s as unknown as {
-        inputMetadata: { shape: unknown[] }[];
-        outputMetadata: { shape: unknown[] }[];
-      };
-      expect(meta.inputMetadata[0]!.shape).toEqual(['batch', 16, 96]);
-      expect(meta.outputMetadata[0]!.shape).toEqual(['batch', 1]);
       const out = await s.run({
         embeddings: new ort.Tensor('float32', new Float32Array(2 * 16 * 96), [2, 16, 96]),
       });
