@@ -18,9 +18,9 @@ import {
   phonemeDistance,
   renderPhonemes,
   SENTENCES_PATH,
+  silence,
   USER_PARTIAL_SHARE,
   userVoiceNegatives,
-  silence,
 } from '../src/negatives/index.ts';
 import { deriveRng } from '../src/rng.ts';
 import { EspeakProvider, phonemize } from '../src/synth/index.ts';

@@ -621,7 +621,9 @@ export async function runBench(argv: string[]): Promise<number> {
       });
     } catch (err) {
       const details = (err as { details?: Record<string, unknown> }).details;
-      log(`${word}: training failed: ${(err as Error).message}${details ? ` ${JSON.stringify(details)}` : ''}`);
+      log(
+        `${word}: training failed: ${(err as Error).message}${details ? ` ${JSON.stringify(details)}` : ''}`,
+      );
       rows.push({
         word,
         model: 'violawake (failed)',
