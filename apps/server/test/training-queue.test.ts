@@ -417,8 +417,11 @@ describe('workers', () => {
         FAKE_PIPELINE_MS: '30000',
         VIOLAWAKE_LOG_LEVEL: 'warn',
       },
-      stdio: 'ignore',
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
+    let workerLog = '';
+    child.stdout!.on('data', (d) => (workerLog += d));
+    child.stderr!.on('data', (d) => (workerLog += d));
     cleanup.push(async () => {
       child?.kill('SIGKILL');
       await api.close();
@@ -430,11 +433,14 @@ describe('workers', () => {
     const { job_id } = (await (
       await submit(api, u, { wake_word: 'computer', recording_ids: ids })
     ).json()) as any;
+    // a cold `violawake worker` (tsx compiling the sources) can take long to start on a loaded CI machine
     await waitFor(
       async () => (await job(api, u, job_id)).status === 'running',
-      60_000,
+      150_000,
       'running in the worker process',
-    );
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}; worker output:\n${workerLog.slice(-4000)}`);
+    });
     child.kill('SIGKILL');
     child = null;
     // A second worker with a short staleness window reaps the job, retries it, and completes it.
@@ -465,7 +471,7 @@ describe('workers', () => {
     expect(final.status).toBe('completed');
     expect(final.attempts).toBe(2);
     expect(await usage(api, u.id)).toBe(1);
-  }, 180_000);
+  }, 300_000);
 
   it('fails with the pipeline error, refunds, and pauses the queue after repeated failures until resumed', async () => {
     const db = await createTestDatabase();
