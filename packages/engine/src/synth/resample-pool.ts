@@ -1,16 +1,6 @@
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { resample } from '@violawake/detector';
-
-let tsxApiUrl: string | null = null;
-function tsxRegisterUrl(): string {
-  if (!tsxApiUrl) {
-    const req = createRequire(import.meta.url);
-    tsxApiUrl = pathToFileURL(req.resolve('tsx/esm/api').replace(/index\.cjs$/, 'index.mjs')).href;
-  }
-  return tsxApiUrl;
-}
+import { startTsWorker } from '../worker-thread.ts';
 
 interface Job {
   resolve: (x: Float32Array) => void;
@@ -34,10 +24,9 @@ export class ResamplePool {
   private start(): void {
     if (this.workers.length || this.broken) return;
     try {
-      const entry = new URL('./resample-worker.ts', import.meta.url).href;
-      const code = `import(${JSON.stringify(tsxRegisterUrl())}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
+      const entry = new URL('./resample-worker.ts', import.meta.url);
       for (let i = 0; i < this.size; i++) {
-        const w = new Worker(code, { eval: true });
+        const w = startTsWorker(entry);
         const slot = { w, pending: new Map<number, Job>() };
         w.on('message', (m: { id?: number; out?: Float32Array; error?: string; ready?: boolean }) => {
           if (m.id === undefined) return;

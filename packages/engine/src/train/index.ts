@@ -3,10 +3,9 @@
  * the MLP and the CNN concurrently in two worker threads that read the same embeddings through a SharedArrayBuffer,
  * and keeps the candidate with the higher validation pAUC (FPR 0–1 %); within 0.002 the MLP wins.
  */
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { cancelledError, EngineError } from '../eval/errors.ts';
+import { startTsWorker } from '../worker-thread.ts';
 import { type CandidateOptions, type CandidateResult, exchangeBytes, trainCandidate } from './candidate.ts';
 import { type Split, splitWindows, validateWindowSet } from './data.ts';
 import type { WorkerInput, WorkerMessage } from './protocol.ts';
@@ -20,32 +19,9 @@ export * from './types.ts';
 /** Within this pAUC margin the MLP wins (less arithmetic at run time). */
 export const PAUC_TIE_MARGIN = 0.002;
 
-let tsxApiUrl: string | null | undefined;
-function tsxRegisterUrl(): string | null {
-  if (tsxApiUrl === undefined) {
-    try {
-      const req = createRequire(import.meta.url);
-      // the ESM build of tsx's API (its package `exports` hand CommonJS to require.resolve)
-      const cjs = req.resolve('tsx/esm/api');
-      tsxApiUrl = pathToFileURL(cjs.replace(/index\.cjs$/, 'index.mjs')).href;
-    } catch {
-      tsxApiUrl = null;
-    }
-  }
-  return tsxApiUrl;
-}
-
-/**
- * Starts a worker running `train/worker.ts`. The bootstrap registers tsx's loader inside the worker and then
- * imports the TypeScript entry, which works under vitest, tsx and `node --import tsx`. Without tsx installed the
- * entry is started directly and relies on the loader flags the worker inherits from the process.
- */
+/** Starts a worker running `train/worker.ts`. */
 export function startTrainWorker(workerData: WorkerInput): Worker {
-  const entry = new URL('./worker.ts', import.meta.url);
-  const tsx = tsxRegisterUrl();
-  if (!tsx) return new Worker(entry, { workerData });
-  const code = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); });`;
-  return new Worker(code, { eval: true, workerData });
+  return startTsWorker(new URL('./worker.ts', import.meta.url), { workerData });
 }
 
 function toShared(e: Float32Array): { buffer: SharedArrayBuffer; offset: number; length: number } {
