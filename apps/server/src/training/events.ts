@@ -25,7 +25,10 @@ export class JobEvents {
 
   subscribe(jobId: number, wake: Wake): () => void {
     let set = this.subscribers.get(jobId);
-    if (!set) this.subscribers.set(jobId, (set = new Set()));
+    if (!set) {
+      set = new Set();
+      this.subscribers.set(jobId, set);
+    }
     set.add(wake);
     return () => {
       set.delete(wake);
