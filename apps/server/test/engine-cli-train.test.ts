@@ -5,11 +5,20 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { validateManifest } from '@violawake/engine/artifacts/manifest';
 import { Rand } from '@violawake/engine/audio/random';
+import { isCorpusEvalFile } from '@violawake/engine/bank/corpus';
 import { deriveRng } from '@violawake/engine/rng';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -35,6 +44,15 @@ beforeAll(() => {
     copyFileSync(join(dev, 'computer', computer[i] as string), join(dir, 'rec', computer[i] as string));
   for (const i of order.slice(0, 3))
     copyFileSync(join(dev, 'computer', computer[i] as string), join(dir, 'few', computer[i] as string));
+  // a curated negatives corpus: other people's "snowboy", one file in the evaluation stream, one unreadable file
+  mkdirSync(join(dir, 'corpus'));
+  const snowboy = readdirSync(join(dev, 'snowboy')).sort();
+  const names = Array.from({ length: 64 }, (_, i) => `s${i}.wav`);
+  const picked = [names.find(isCorpusEvalFile), ...names.filter((n) => !isCorpusEvalFile(n)).slice(0, 7)];
+  picked.forEach((n, i) => {
+    copyFileSync(join(dev, 'snowboy', snowboy[i] as string), join(dir, 'corpus', n as string));
+  });
+  writeFileSync(join(dir, 'corpus', 'broken.wav'), 'not a wav file');
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -72,7 +90,7 @@ describe('violawake train', () => {
     expect(few.err).toMatch(/At least 5 are required/);
   }, 300_000);
 
-  it('trains from a folder of recordings and writes the model, manifest and bundle', () => {
+  it('trains from a folder of recordings (with a negatives corpus) and writes the model, manifest and bundle', () => {
     const out = join(dir, 'out');
     const r = cli(
       'train',
@@ -96,6 +114,8 @@ describe('violawake train', () => {
       '0.3',
       '--max-epochs',
       '12',
+      '--corpus',
+      join(dir, 'corpus'),
     );
     expect(r.code, r.err.slice(-2000)).toBe(0);
     // progress lines on stderr, stage by stage
@@ -114,6 +134,9 @@ describe('violawake train', () => {
     expect(manifest.name).toBe('computer');
     expect(manifest.model_sha256).toBe(createHash('sha256').update(onnx).digest('hex'));
     expect(manifest.training.seed).toBe(3);
+    // the corpus trained and joined the evaluation stream; its unreadable file is reported
+    expect(manifest.evaluation.negatives_kind).toBe('synthetic+corpus');
+    expect(manifest.evaluation.warnings).toContain('1 file of the negatives corpus could not be read.');
     const zip = readFileSync(join(out, 'computer.zip'));
     expect(zip.subarray(0, 4).toString('latin1')).toBe('PK\u0003\u0004');
     expect(zip.includes(Buffer.from('computer/computer.onnx'))).toBe(true);

@@ -255,6 +255,8 @@ describe('workers', () => {
       await api.close();
       await db.drop();
     });
+    const corpusDir = mkdtempSync(path.join(tmpdir(), 'vw-corpus-'));
+    cleanup.push(async () => rmSync(corpusDir, { recursive: true, force: true }));
     const tiers = ['free', 'developer', 'business'] as const;
     const users: TestUser[] = [];
     const jobIds: number[] = [];
@@ -305,7 +307,11 @@ describe('workers', () => {
     withEnv({ FAKE_PIPELINE_MS: '800' });
     const worker = await startTestServer({
       database: db,
-      env: { VIOLAWAKE_MAX_CONCURRENT_JOBS: '1', VIOLAWAKE_STORAGE_DIR: api.ctx.config.storageDir },
+      env: {
+        VIOLAWAKE_MAX_CONCURRENT_JOBS: '1',
+        VIOLAWAKE_STORAGE_DIR: api.ctx.config.storageDir,
+        VIOLAWAKE_NEGATIVES_CORPUS_DIR: corpusDir,
+      },
     });
     cleanup.push(() => worker.close());
     const done = await waitFor(
@@ -351,6 +357,20 @@ describe('workers', () => {
       `training_complete:${jobIds[0]}`,
     ]);
     expect(mail.rows).toHaveLength(1);
+    // the curated negatives corpus goes to the paid tiers' jobs only
+    const corpora = await Promise.all(
+      done.map(async (j: any) => {
+        const row = await api.ctx.database.query<any>(
+          'SELECT manifest_key FROM trained_models WHERE id = $1',
+          [j.model_id],
+        );
+        const manifest = JSON.parse(
+          (await getStorage(worker.ctx).getBytes(row.rows[0].manifest_key)).toString(),
+        );
+        return manifest.training.corpus_dir;
+      }),
+    );
+    expect(corpora).toEqual([null, corpusDir, corpusDir]);
     controller.abort();
   });
 

@@ -42,6 +42,12 @@ export function effectiveTier(sub: { tier: string; status: string }): Tier {
   return 'free';
 }
 
+/** A user's effective tier now (free when there is no subscription row); reads only. */
+export async function effectiveTierOf(db: DbOrTx, userId: number): Promise<Tier> {
+  const rows = await db.select().from(subscriptions).where(eq(subscriptions.userId, userId));
+  return rows[0] ? effectiveTier(rows[0]) : 'free';
+}
+
 /** The UTC calendar month containing `now`: [start, end). */
 export function usagePeriod(now: Date): { start: Date; end: Date } {
   const start = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));

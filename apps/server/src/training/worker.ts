@@ -11,7 +11,7 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'drizzle-orm';
-import { refundUsage } from '../billing/quota.ts';
+import { effectiveTierOf, refundUsage } from '../billing/quota.ts';
 import type { AppContext } from '../core/context.ts';
 import { type DbOrTx, execRows } from '../core/db/client.ts';
 import { enqueueEmail } from '../core/email/outbox.ts';
@@ -196,6 +196,11 @@ export class TrainingWorker {
       const timeoutMs = Math.max(0, startedAt + ctx.config.trainingTimeoutSeconds * 1000 - Date.now());
       entry.timers.push(setTimeout(() => this.kill(entry, 'timeout'), timeoutMs));
 
+      // the curated negatives corpus is for jobs whose owner's effective tier is paid when the job starts (§6.6)
+      const corpusDir =
+        ctx.config.negativesCorpusDir && (await effectiveTierOf(ctx.db, job.user_id)) !== 'free'
+          ? ctx.config.negativesCorpusDir
+          : undefined;
       const result = await this.runChild(entry, {
         wakeWord: job.wake_word,
         clips: textOnly ? undefined : clips,
@@ -206,6 +211,7 @@ export class TrainingWorker {
         maxEpochs: job.epochs,
         bankScale: ctx.config.engineBankScale,
         synthScale: ctx.config.engineSynthScale,
+        corpusDir,
       });
       if (result.kind === 'stopped') {
         outcome = await this.onStopped(entry, job);

@@ -58,6 +58,8 @@ export interface BankIndex {
   build_seconds: number;
   train: BankPart;
   eval: BankPart & { spans: StreamSpan[] };
+  /** Curated corpus banks only (corpus.ts): relative paths of the files in each part, and of unreadable ones. */
+  corpus?: { train: string[]; eval: string[]; skipped: string[] };
 }
 
 export interface LoadedBank {

@@ -11,13 +11,20 @@ import { normalizeWakeWord, toInt16Magnitudes } from '@violawake/detector';
 import * as detectorNode from '@violawake/detector/node';
 import { buildManifest, type Manifest, type ManifestEvaluation } from '../artifacts/manifest.ts';
 import { findInconsistentClips } from '../audio/consistency.ts';
-import type { RandomSource } from '../audio/random.ts';
 import { Rand } from '../audio/random.ts';
 import { type TrimResult, trimClipAsync } from '../audio/trim.ts';
 import { readWavFile16k } from '../audio/wav.ts';
-import { augment, augmentPlaced, augmentUtterance } from '../augment/index.ts';
+import { augment } from '../augment/index.ts';
 import { ensureBank } from '../bank/build.ts';
-import { EMB_DIM, type LoadedBank, STEP_SECONDS, segmentWindowCount, WINDOW } from '../bank/store.ts';
+import { ensureCorpusBank, type LoadedCorpus } from '../bank/corpus.ts';
+import {
+  EMB_DIM,
+  FIRST_STEP,
+  type LoadedBank,
+  STEP_SECONDS,
+  segmentWindowCount,
+  WINDOW,
+} from '../bank/store.ts';
 import {
   cancelledError,
   EngineError,
@@ -27,8 +34,6 @@ import {
   toEngineError,
 } from '../eval/errors.ts';
 import { confusables as findConfusables } from '../negatives/confusables.ts';
-import { music } from '../negatives/music.ts';
-import { NOISE_KINDS, noise } from '../negatives/noise.ts';
 import { normalizePhonemes } from '../negatives/phonemes.ts';
 import { userVoiceNegatives } from '../negatives/user-voice.ts';
 import { exportHeadOnnx } from '../onnx/index.ts';
@@ -56,16 +61,9 @@ import {
   type TrainedHead,
 } from '../train/types.ts';
 import { ENGINE_VERSION } from '../version.ts';
-import {
-  CANVAS_ROWS,
-  fitLength,
-  MAX_UTTERANCE_SAMPLES,
-  PAD_BEFORE,
-  padForScoring,
-  placeOnCanvas,
-  STEP,
-} from './canvas.ts';
+import { CANVAS_ROWS, fitLength, MAX_UTTERANCE_SAMPLES, PAD_BEFORE, padForScoring, STEP } from './canvas.ts';
 import { evaluateScores, type ScoreEvaluation, segmentMaxima } from './evaluate.ts';
+import { ExtractPool } from './extract.ts';
 import { loadHeadRunner } from './heads.ts';
 import {
   clipScore,
@@ -108,7 +106,7 @@ export interface TrainJob {
   seed?: number;
   targetFaPerHour?: number;
   arch?: 'auto' | 'mlp' | 'tcn';
-  /** Optional curated negatives corpus (paid tiers, §6.6): not used by this version of the pipeline. */
+  /** Optional curated negatives corpus folder of WAV files (paid tiers, §6.6; bank/corpus.ts). */
   corpusDir?: string;
   /** Voice ids training and evaluation must not use (benchmark reservations). */
   excludeVoices?: string[];
@@ -122,6 +120,10 @@ export interface TrainJob {
   synthScale?: number;
   /** Upper bound on training epochs (the trainer's budget may lower it). */
   maxEpochs?: number;
+  /** Synthesis cache of the job's word-specific audio (default `<dataDir>/engine/synth-cache`). */
+  synthCacheDir?: string;
+  /** Feature-extraction worker threads (default: one per core, at most 4; ≤ 1 runs on the calling thread). */
+  extractWorkers?: number;
   /** Clock for `created_at` (tests). */
   now?: () => Date;
 }
@@ -184,13 +186,6 @@ async function vadMean(
   return n > 0 ? sum / n : 0;
 }
 
-function bedGenerator(length: number, rng: RandomSource): Float32Array {
-  const r = new Rand(rng);
-  const sec = length / SR;
-  const sub = deriveRng(r.int(0, 0x7fffffff), 'bed', 0);
-  return r.chance(0.5) ? music(sec, sub) : noise(r.pick(NOISE_KINDS), sec, sub);
-}
-
 const median = (a: number[]) => {
   if (a.length === 0) return null;
   const s = [...a].sort((x, y) => x - y);
@@ -224,8 +219,12 @@ export async function inconsistentClips(
 
 /** Trains, evaluates and exports a wake-word head. Rejects with an EngineError. */
 export async function trainWakeWord(job: TrainJob): Promise<TrainResult> {
+  // the extraction workers start now and load their front ends while the job prepares
+  const pool = new ExtractPool(job.extractWorkers);
+  const stopPool = () => void pool.close();
+  job.signal?.addEventListener('abort', stopPool);
   try {
-    return await runPipeline(job);
+    return await runPipeline(job, pool);
   } catch (err) {
     if (job.signal?.aborted) throw cancelledError();
     if (err instanceof SynthesisError)
@@ -234,10 +233,13 @@ export async function trainWakeWord(job: TrainJob): Promise<TrainResult> {
       throw new EngineError('frontend_mismatch', (err as Error).message);
     }
     throw toEngineError(err);
+  } finally {
+    job.signal?.removeEventListener('abort', stopPool);
+    await pool.close();
   }
 }
 
-async function runPipeline(job: TrainJob): Promise<TrainResult> {
+async function runPipeline(job: TrainJob, pool: ExtractPool): Promise<TrainResult> {
   const t0 = performance.now();
   const timings: Record<string, number> = {};
   let tStage = t0;
@@ -327,6 +329,29 @@ async function runPipeline(job: TrainJob): Promise<TrainResult> {
       report('preparing', 0.4 + 0.55 * f, m);
     },
   });
+  const corpusWarnings: string[] = [];
+  let corpus: LoadedCorpus | null = null;
+  if (job.corpusDir) {
+    try {
+      corpus = await ensureCorpusBank({
+        dataDir: job.dataDir,
+        corpusDir: job.corpusDir,
+        signal: job.signal,
+        pool,
+        onProgress: (m, f) => {
+          bankBuilt = true;
+          report('preparing', 0.95 + 0.05 * f, m);
+        },
+      });
+      if (corpus.files.skipped > 0)
+        corpusWarnings.push(
+          `${corpus.files.skipped} ${corpus.files.skipped === 1 ? 'file' : 'files'} of the negatives corpus could not be read.`,
+        );
+    } catch (err) {
+      check();
+      corpusWarnings.push(`The negatives corpus could not be read (${(err as Error).message}).`);
+    }
+  }
   const bankSeconds = bankBuilt ? (performance.now() - bankT0) / 1000 : 0;
   lap('preparing');
   const jobStart = performance.now() - (bankBuilt ? bankSeconds * 1000 : 0);
@@ -416,7 +441,7 @@ async function runPipeline(job: TrainJob): Promise<TrainResult> {
       'eval-neg',
     );
     const audio = await synthesizeMany(providers, reqs, {
-      cacheDir: join(job.dataDir, 'engine', 'synth-cache'),
+      cacheDir: job.synthCacheDir ?? join(job.dataDir, 'engine', 'synth-cache'),
       signal: job.signal,
       onProgress: (d, t) => report('synthesizing', d / t, `Generating synthetic speech (${d}/${t})...`),
     });
@@ -475,45 +500,40 @@ async function runPipeline(job: TrainJob): Promise<TrainResult> {
         id: id++,
       });
     });
-    // canvases → embeddings e_10 … e_28 (19 rows each)
+    // canvases → embeddings e_10 … e_28 (19 rows each), spread over the extraction workers
     const canvasRows = new Float32Array(items.length * CANVAS_ROWS * EMB_DIM);
+    const itemWindows: number[][] = new Array(items.length);
+    let extracted = 0;
+    await Promise.all(
+      items.map(async (it, n) => {
+        const f = await pool.canvas({ audio: it.audio, id: it.id, label: it.label, seed });
+        canvasRows.set(f.rows, n * CANVAS_ROWS * EMB_DIM);
+        itemWindows[n] = f.windows;
+        extracted++;
+        if (extracted % 20 === 0 || extracted === items.length) {
+          report(
+            'extracting',
+            extracted / items.length,
+            `Extracting features (${extracted}/${items.length} clips)...`,
+          );
+        }
+      }),
+    );
+    check();
     const winStarts: number[] = [];
     const winLabels: number[] = [];
     const winPools: number[] = [];
     const winGroups: number[] = [];
     const winKinds: number[] = [];
-    for (let n = 0; n < items.length; n++) {
-      check();
-      const it = items[n] as Item;
-      const rng = deriveRng(seed, 'canvas', it.id);
-      const r = new Rand(rng);
-      const pre = augmentUtterance(it.audio, deriveRng(r.int(0, 0x7fffffff), 'aug-pre', it.id));
-      const fitted = fitLength(pre);
-      const placed = placeOnCanvas(fitted, {
-        rng: deriveRng(r.int(0, 0x7fffffff), 'place', it.id),
-        bed: bedGenerator,
-      });
-      const canvas = augmentPlaced(placed.canvas, deriveRng(r.int(0, 0x7fffffff), 'aug-post', it.id), {
-        region: [placed.start, placed.end],
-      });
-      const emb = await rt.frontend.embedClip(canvas, { firstStep: 10 });
-      canvasRows.set(emb.subarray(0, CANVAS_ROWS * EMB_DIM), n * CANVAS_ROWS * EMB_DIM);
-      const wins = it.label === 1 ? placed.windows : [0, 1, 2, 3];
-      for (const j of wins) {
+    items.forEach((it, n) => {
+      for (const j of itemWindows[n] as number[]) {
         winStarts.push(n * CANVAS_ROWS + j);
         winLabels.push(it.label);
         winPools.push(it.pool);
         winGroups.push(it.group);
         winKinds.push(SOURCE_KINDS.indexOf(it.kind));
       }
-      if (n % 20 === 0 || n === items.length - 1) {
-        report(
-          'extracting',
-          (n + 1) / items.length,
-          `Extracting features (${n + 1}/${items.length} clips)...`,
-        );
-      }
-    }
+    });
     // bank windows: every step ≥ 10 of every 30 s block, minus blocks whose speech contains the wake word
     const canvasRowCount = items.length * CANVAS_ROWS;
     let bankWindows = 0;
@@ -532,11 +552,25 @@ async function runPipeline(job: TrainJob): Promise<TrainResult> {
       bankWindows += n;
       bankSecondsUsed += (seg.rows - 15) * STEP_SECONDS;
     }
-    const embeddings = new Float32Array(
-      new SharedArrayBuffer((canvasRowCount + bank.index.train.rows) * EMB_DIM * 4),
-    );
+    // curated corpus: its train segments join the bank pool, one split group per file
+    const corpusRowStart = canvasRowCount + bank.index.train.rows;
+    for (const seg of corpus?.index.train.segments ?? []) {
+      const n = segmentWindowCount(seg.rows);
+      for (let w = 0; w < n; w++) {
+        winStarts.push(corpusRowStart + seg.offset + 9 + w);
+        winLabels.push(0);
+        winPools.push(POOL_BANK_NEGATIVE);
+        winGroups.push(3_000_000 + seg.group);
+        winKinds.push(SOURCE_KINDS.indexOf('corpus'));
+      }
+      bankWindows += n;
+      bankSecondsUsed += (seg.rows - 15) * STEP_SECONDS;
+    }
+    const corpusRows = corpus?.index.train.rows ?? 0;
+    const embeddings = new Float32Array(new SharedArrayBuffer((corpusRowStart + corpusRows) * EMB_DIM * 4));
     embeddings.set(canvasRows, 0);
     embeddings.set(bank.train, canvasRowCount * EMB_DIM);
+    if (corpus) embeddings.set(corpus.train, corpusRowStart * EMB_DIM);
     const windowSet = {
       embeddings,
       starts: Int32Array.from(winStarts),
@@ -578,42 +612,63 @@ async function runPipeline(job: TrainJob): Promise<TrainResult> {
     const onnx = exportHeadOnnx(head, { wakeWord, engineVersion: ENGINE_VERSION });
     const runner = await loadHeadRunner(rt.ort, onnx);
     try {
-      const scoreClip = async (x: Float32Array, padId: number) =>
+      const _scoreClip = async (x: Float32Array, padId: number) =>
         scoreAllSteps(
           runner,
           withWarmPrefix(await rt.embed(padForScoring(x, deriveRng(seed, 'eval-pad', padId))), rt.warm),
         );
-      let padId = 0;
-      const userSteps: Float32Array[] = [];
+      // every held-out clip is embedded by the extraction workers, scored here in a fixed order
+      const userClips: Float32Array[] = [];
       for (const [ci, clip] of userHeld.entries()) {
-        userSteps.push(await scoreClip(clip, padId++));
-        for (let a = 0; a < 9; a++) {
-          const aug = fitLength(augment(clip, deriveRng(seed, 'eval-aug', ci * 16 + a)), 3 * SR);
-          userSteps.push(await scoreClip(aug, padId++));
-        }
+        userClips.push(clip);
+        for (let a = 0; a < 9; a++)
+          userClips.push(fitLength(augment(clip, deriveRng(seed, 'eval-aug', ci * 16 + a)), 3 * SR));
       }
-      report('evaluating', 0.2, 'Evaluating on held-out audio...');
-      const synthSteps: Float32Array[] = [];
-      const negSteps: Float32Array[] = [];
-      for (const clip of userHeld)
-        for (const neg of userVoiceNegatives(clip)) negSteps.push(await scoreClip(neg, padId++));
+      const synthClips: Float32Array[] = [];
+      const negClips: Float32Array[] = userHeld.flatMap((clip) => userVoiceNegatives(clip));
       let k = 0;
       for (let i = 0; i < trimmed.length; i++) {
         const kk = kinds[i] as (typeof kinds)[number];
         const a = trimmed[i];
         if (!a || (kk.kind !== 'eval-pos' && kk.kind !== 'eval-neg')) continue;
         const x = k++ % 2 === 1 ? augment(a, deriveRng(seed, 'eval-syn-aug', i)) : a;
-        (kk.kind === 'eval-pos' ? synthSteps : negSteps).push(await scoreClip(x, padId++));
+        (kk.kind === 'eval-pos' ? synthClips : negClips).push(x);
       }
+      const all = [...userClips, ...synthClips, ...negClips];
+      let scored = 0;
+      const steps = await Promise.all(
+        all.map(async (x, padId) => {
+          const emb = await pool.embed(padForScoring(x, deriveRng(seed, 'eval-pad', padId)));
+          scored++;
+          if (scored % 25 === 0)
+            report('evaluating', 0.5 * (scored / all.length), 'Evaluating on held-out audio...');
+          return scoreAllSteps(runner, withWarmPrefix(emb, rt.warm));
+        }),
+      );
+      check();
+      const userSteps = steps.slice(0, userClips.length);
+      const synthSteps = steps.slice(userClips.length, userClips.length + synthClips.length);
+      const negSteps = steps.slice(userClips.length + synthClips.length);
       report('evaluating', 0.5, 'Scoring the negative stream...');
-      const stream = await scoreAllSteps(runner, bank.eval);
+      let stream = await scoreAllSteps(runner, bank.eval);
       // drop stream sentences that contain the wake word (their firings are not false accepts)
       for (const sp of bank.index.eval.spans) {
         if (!normalizePhonemes(sp.phonemes).includes(wakePhon)) continue;
         for (let s = Math.max(0, sp.startStep - 1); s < Math.min(stream.length, sp.endStep + 25); s++)
           stream[s] = 0;
       }
-      const streamHours = bank.index.eval.seconds / 3600;
+      let streamHours = bank.index.eval.seconds / 3600;
+      const withCorpus = corpus !== null && corpus.index.eval.rows > 0;
+      if (corpus && withCorpus) {
+        // the corpus's evaluation files continue the stream (their first steps are warm-up, as at any stream start)
+        const extra = await scoreAllSteps(runner, corpus.eval);
+        extra.fill(0, 0, FIRST_STEP - 1);
+        const joined = new Float32Array(stream.length + extra.length);
+        joined.set(stream);
+        joined.set(extra, stream.length);
+        stream = joined;
+        streamHours += corpus.index.eval.seconds / 3600;
+      }
       const positives = [...userSteps, ...synthSteps];
       const detail = evaluateScores({
         positives: positives.map(clipScore),
@@ -643,7 +698,7 @@ async function runPipeline(job: TrainJob): Promise<TrainResult> {
         warnings.push(
           `The negative stream (${(streamHours * 60).toFixed(1)} min) is too short to resolve ${target} FA/h.`,
         );
-      if (job.corpusDir) warnings.push('The curated negatives corpus is not used by this engine version.');
+      warnings.push(...corpusWarnings);
       if (inconsistent.length > 0)
         warnings.push(
           `${inconsistent.length} recordings differ clearly from the others (${inconsistent.map((i) => (usable[i] as { path: string }).path.split('/').pop()).join(', ')}).`,
@@ -694,7 +749,7 @@ async function runPipeline(job: TrainJob): Promise<TrainResult> {
         n_positive_clips: positives.length,
         n_negative_clips: detail.n_negative_clips,
         negatives_hours: streamHours,
-        negatives_kind: 'synthetic',
+        negatives_kind: withCorpus ? 'synthetic+corpus' : 'synthetic',
         user_clips_held_out: userHeld.length,
         miss_rate_by_source: { user: missOf(userSteps), synthetic: missOf(synthSteps) },
         confusable_fa_rate: confFa,

@@ -10,7 +10,8 @@ export type SourceKind =
   | 'speech'
   | 'noise'
   | 'music'
-  | 'silence';
+  | 'silence'
+  | 'corpus';
 /** Index order of `WindowSet.kinds`. */
 export const SOURCE_KINDS: readonly SourceKind[] = [
   'user',
@@ -21,6 +22,7 @@ export const SOURCE_KINDS: readonly SourceKind[] = [
   'noise',
   'music',
   'silence',
+  'corpus',
 ];
 
 /** Sampling pools of `WindowSet.pools`. */
