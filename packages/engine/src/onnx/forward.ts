@@ -77,7 +77,23 @@ function conv(
  * Eval-mode scores (0–1) of `count` windows stored contiguously in `windows` (count × 16 × 96, each window's rows
  * oldest first), from the folded tensors.
  */
-export function forwardHead(head: TrainedHead, windows: Float32Array, count: number): Float32Array {
+export function forwardHead(
+  heads: TrainedHead | TrainedHead[],
+  windows: Float32Array,
+  count: number,
+): Float32Array {
+  if (Array.isArray(heads)) {
+    // an ensemble: the mean of its members' scores, summed in member order as the ONNX graph does
+    const parts = heads.map((h) => forwardHead(h, windows, count));
+    const out = new Float32Array(count);
+    for (let i = 0; i < count; i++) {
+      let sum = parts[0]?.[i] ?? 0;
+      for (let j = 1; j < parts.length; j++) sum = Math.fround(sum + (parts[j]?.[i] ?? 0));
+      out[i] = Math.fround(sum * Math.fround(1 / parts.length));
+    }
+    return out;
+  }
+  const head = heads;
   if (windows.length < count * WINDOW_FLOATS) throw new Error('forwardHead: windows buffer too short');
   const t = head.tensors;
   const scores = new Float32Array(count);

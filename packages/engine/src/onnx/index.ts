@@ -7,6 +7,7 @@ export {
   exportHeadOnnx,
   HEAD_INPUT_NAME,
   HEAD_OUTPUT_NAME,
+  headArchitecture,
   headNodes,
   MANIFEST_SCHEMA,
   ONNX_IR_VERSION,

@@ -6,6 +6,7 @@
 
 import { STEP_SECONDS } from '../bank/store.ts';
 import * as metrics from '../eval/metrics.ts';
+import type { TrainedHead } from '../train/types.ts';
 import { fireSteps, type Rules } from './runtime.ts';
 
 export const SEGMENT_STEPS = 25; // 2.0 s
@@ -115,6 +116,49 @@ export function evaluateScores(input: EvaluateInput): ScoreEvaluation {
     n_negative_clips: negatives.length,
     quality_grade: metrics.qualityGrade(miss, dp),
   };
+}
+
+/** Within this miss-rate difference two candidates are equal on the target and d′ decides. */
+export const MISS_TIE = 0.005;
+
+/** A trained candidate head scored on the job's held-out data. */
+export interface CandidateEvaluation {
+  /** `mlp`, `tcn` or an ensemble such as `mlp+tcn` */
+  arch: string;
+  /** the head, or the ensemble's members */
+  heads: TrainedHead[];
+  onnx: Uint8Array;
+  userSteps: Float32Array[];
+  synthSteps: Float32Array[];
+  negSteps: Float32Array[];
+  positives: Float32Array[];
+  stream: Float32Array;
+  detail: ScoreEvaluation;
+}
+
+/**
+ * The candidate to keep: one that passes the quality gate over one that does not, then the lower miss rate at the
+ * calibrated threshold (what the user will feel), then the higher d′; on a full tie the earlier (the trainer's
+ * validation choice).
+ */
+export function chooseEvaluated<T extends { detail: ScoreEvaluation }>(list: T[]): T {
+  if (list.length === 0) throw new RangeError('no candidates to choose from');
+  let best = list[0] as T;
+  for (const c of list.slice(1)) {
+    const a = best.detail;
+    const b = c.detail;
+    const failA = a.quality_grade === 'F';
+    const failB = b.quality_grade === 'F';
+    if (failA !== failB) {
+      if (failA) best = c;
+      continue;
+    }
+    const ma = a.miss_rate_at_threshold ?? 1;
+    const mb = b.miss_rate_at_threshold ?? 1;
+    if (mb < ma - MISS_TIE || (Math.abs(mb - ma) <= MISS_TIE && (b.d_prime ?? -1e9) > (a.d_prime ?? -1e9)))
+      best = c;
+  }
+  return best;
 }
 
 export const STEP_S = STEP_SECONDS;

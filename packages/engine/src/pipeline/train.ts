@@ -9,7 +9,12 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { normalizeWakeWord, toInt16Magnitudes } from '@violawake/detector';
 import * as detectorNode from '@violawake/detector/node';
-import { buildManifest, type Manifest, type ManifestEvaluation } from '../artifacts/manifest.ts';
+import {
+  buildManifest,
+  type HeadArchitecture,
+  type Manifest,
+  type ManifestEvaluation,
+} from '../artifacts/manifest.ts';
 import { findInconsistentClips } from '../audio/consistency.ts';
 import { Rand } from '../audio/random.ts';
 import { type TrimResult, trimClipAsync } from '../audio/trim.ts';
@@ -36,7 +41,7 @@ import {
 import { confusables as findConfusables } from '../negatives/confusables.ts';
 import { normalizePhonemes } from '../negatives/phonemes.ts';
 import { userVoiceNegatives } from '../negatives/user-voice.ts';
-import { exportHeadOnnx } from '../onnx/index.ts';
+import { exportHeadOnnx, headArchitecture } from '../onnx/index.ts';
 import { deriveRng } from '../rng.ts';
 import {
   assertSynthesisCounts,
@@ -62,7 +67,13 @@ import {
 } from '../train/types.ts';
 import { ENGINE_VERSION } from '../version.ts';
 import { CANVAS_ROWS, fitLength, MAX_UTTERANCE_SAMPLES, PAD_BEFORE, padForScoring, STEP } from './canvas.ts';
-import { evaluateScores, type ScoreEvaluation, segmentMaxima } from './evaluate.ts';
+import {
+  type CandidateEvaluation,
+  chooseEvaluated,
+  evaluateScores,
+  type ScoreEvaluation,
+  segmentMaxima,
+} from './evaluate.ts';
 import { ExtractPool } from './extract.ts';
 import { loadHeadRunner } from './heads.ts';
 import {
@@ -143,7 +154,18 @@ export interface TrainResult {
   onnx: Uint8Array;
   manifest: Manifest;
   metrics: TrainMetrics;
-  evaluation: ManifestEvaluation & { detail: ScoreEvaluation; timings: Record<string, number> };
+  evaluation: ManifestEvaluation & {
+    detail: ScoreEvaluation;
+    timings: Record<string, number>;
+    /** Every trained candidate's held-out evaluation; the kept one is marked. */
+    candidates: {
+      arch: string;
+      miss_rate: number | null;
+      d_prime: number | null;
+      threshold: number;
+      kept: boolean;
+    }[];
+  };
   scores: { positive: number[]; negative: number[] };
 }
 
@@ -609,75 +631,108 @@ async function runPipeline(job: TrainJob, pool: ExtractPool): Promise<TrainResul
 
     // ---------------------------------------------------------------- evaluating
     report('evaluating', 0, 'Evaluating on held-out audio...');
-    const onnx = exportHeadOnnx(head, { wakeWord, engineVersion: ENGINE_VERSION });
-    const runner = await loadHeadRunner(rt.ort, onnx);
-    try {
-      const _scoreClip = async (x: Float32Array, padId: number) =>
-        scoreAllSteps(
-          runner,
-          withWarmPrefix(await rt.embed(padForScoring(x, deriveRng(seed, 'eval-pad', padId))), rt.warm),
-        );
-      // every held-out clip is embedded by the extraction workers, scored here in a fixed order
-      const userClips: Float32Array[] = [];
-      for (const [ci, clip] of userHeld.entries()) {
-        userClips.push(clip);
-        for (let a = 0; a < 9; a++)
-          userClips.push(fitLength(augment(clip, deriveRng(seed, 'eval-aug', ci * 16 + a)), 3 * SR));
+    // every held-out clip is embedded once by the extraction workers
+    const userClips: Float32Array[] = [];
+    for (const [ci, clip] of userHeld.entries()) {
+      userClips.push(clip);
+      for (let a = 0; a < 9; a++)
+        userClips.push(fitLength(augment(clip, deriveRng(seed, 'eval-aug', ci * 16 + a)), 3 * SR));
+    }
+    const synthClips: Float32Array[] = [];
+    const negClips: Float32Array[] = userHeld.flatMap((clip) => userVoiceNegatives(clip));
+    let k = 0;
+    for (let i = 0; i < trimmed.length; i++) {
+      const kk = kinds[i] as (typeof kinds)[number];
+      const a = trimmed[i];
+      if (!a || (kk.kind !== 'eval-pos' && kk.kind !== 'eval-neg')) continue;
+      const x = k++ % 2 === 1 ? augment(a, deriveRng(seed, 'eval-syn-aug', i)) : a;
+      (kk.kind === 'eval-pos' ? synthClips : negClips).push(x);
+    }
+    const all = [...userClips, ...synthClips, ...negClips];
+    let embedded = 0;
+    const heldRows = await Promise.all(
+      all.map(async (x, padId) => {
+        const emb = await pool.embed(padForScoring(x, deriveRng(seed, 'eval-pad', padId)));
+        embedded++;
+        if (embedded % 25 === 0)
+          report('evaluating', 0.6 * (embedded / all.length), 'Evaluating on held-out audio...');
+        return withWarmPrefix(emb, rt.warm);
+      }),
+    );
+    check();
+    report('evaluating', 0.6, 'Scoring the negative stream...');
+    const withCorpus = corpus !== null && corpus.index.eval.rows > 0;
+    const streamHours =
+      (bank.index.eval.seconds + (withCorpus ? (corpus?.index.eval.seconds ?? 0) : 0)) / 3600;
+    // every trained candidate is scored on the same held-out data; the better one on it is kept (docs/engine.md)
+    const evaluated: CandidateEvaluation[] = [];
+    const singles = [head, ...(head.alternatives ?? [])];
+    // both candidates, and their ensemble (the mean of their scores) when there are two
+    const candidates: TrainedHead[][] = [
+      ...singles.map((h) => [h]),
+      ...(singles.length > 1 ? [[...singles].sort((a, b) => a.arch.localeCompare(b.arch))] : []),
+    ];
+    for (const members of candidates) {
+      const candOnnx = exportHeadOnnx(members, { wakeWord, engineVersion: ENGINE_VERSION });
+      const runner = await loadHeadRunner(rt.ort, candOnnx);
+      try {
+        const steps: Float32Array[] = [];
+        for (const rows of heldRows) steps.push(await scoreAllSteps(runner, rows));
+        let stream = await scoreAllSteps(runner, bank.eval);
+        // drop stream sentences that contain the wake word (their firings are not false accepts)
+        for (const sp of bank.index.eval.spans) {
+          if (!normalizePhonemes(sp.phonemes).includes(wakePhon)) continue;
+          for (let s = Math.max(0, sp.startStep - 1); s < Math.min(stream.length, sp.endStep + 25); s++)
+            stream[s] = 0;
+        }
+        if (corpus && withCorpus) {
+          // the corpus's evaluation files continue the stream (their first steps are warm-up, as at any start)
+          const extra = await scoreAllSteps(runner, corpus.eval);
+          extra.fill(0, 0, FIRST_STEP - 1);
+          const joined = new Float32Array(stream.length + extra.length);
+          joined.set(stream);
+          joined.set(extra, stream.length);
+          stream = joined;
+        }
+        const userSteps = steps.slice(0, userClips.length);
+        const synthSteps = steps.slice(userClips.length, userClips.length + synthClips.length);
+        const negSteps = steps.slice(userClips.length + synthClips.length);
+        const positives = [...userSteps, ...synthSteps];
+        const detail = evaluateScores({
+          positives: positives.map(clipScore),
+          positiveSteps: positives,
+          negativeClips: negSteps.map(clipScore),
+          stream,
+          streamHours,
+          targetFaPerHour: target,
+        });
+        evaluated.push({
+          arch: headArchitecture(members),
+          heads: members,
+          onnx: candOnnx,
+          userSteps,
+          synthSteps,
+          negSteps,
+          positives,
+          stream,
+          detail,
+        });
+      } finally {
+        await runner.release();
       }
-      const synthClips: Float32Array[] = [];
-      const negClips: Float32Array[] = userHeld.flatMap((clip) => userVoiceNegatives(clip));
-      let k = 0;
-      for (let i = 0; i < trimmed.length; i++) {
-        const kk = kinds[i] as (typeof kinds)[number];
-        const a = trimmed[i];
-        if (!a || (kk.kind !== 'eval-pos' && kk.kind !== 'eval-neg')) continue;
-        const x = k++ % 2 === 1 ? augment(a, deriveRng(seed, 'eval-syn-aug', i)) : a;
-        (kk.kind === 'eval-pos' ? synthClips : negClips).push(x);
-      }
-      const all = [...userClips, ...synthClips, ...negClips];
-      let scored = 0;
-      const steps = await Promise.all(
-        all.map(async (x, padId) => {
-          const emb = await pool.embed(padForScoring(x, deriveRng(seed, 'eval-pad', padId)));
-          scored++;
-          if (scored % 25 === 0)
-            report('evaluating', 0.5 * (scored / all.length), 'Evaluating on held-out audio...');
-          return scoreAllSteps(runner, withWarmPrefix(emb, rt.warm));
-        }),
-      );
       check();
-      const userSteps = steps.slice(0, userClips.length);
-      const synthSteps = steps.slice(userClips.length, userClips.length + synthClips.length);
-      const negSteps = steps.slice(userClips.length + synthClips.length);
-      report('evaluating', 0.5, 'Scoring the negative stream...');
-      let stream = await scoreAllSteps(runner, bank.eval);
-      // drop stream sentences that contain the wake word (their firings are not false accepts)
-      for (const sp of bank.index.eval.spans) {
-        if (!normalizePhonemes(sp.phonemes).includes(wakePhon)) continue;
-        for (let s = Math.max(0, sp.startStep - 1); s < Math.min(stream.length, sp.endStep + 25); s++)
-          stream[s] = 0;
-      }
-      let streamHours = bank.index.eval.seconds / 3600;
-      const withCorpus = corpus !== null && corpus.index.eval.rows > 0;
-      if (corpus && withCorpus) {
-        // the corpus's evaluation files continue the stream (their first steps are warm-up, as at any stream start)
-        const extra = await scoreAllSteps(runner, corpus.eval);
-        extra.fill(0, 0, FIRST_STEP - 1);
-        const joined = new Float32Array(stream.length + extra.length);
-        joined.set(stream);
-        joined.set(extra, stream.length);
-        stream = joined;
-        streamHours += corpus.index.eval.seconds / 3600;
-      }
-      const positives = [...userSteps, ...synthSteps];
-      const detail = evaluateScores({
-        positives: positives.map(clipScore),
-        positiveSteps: positives,
-        negativeClips: negSteps.map(clipScore),
-        stream,
-        streamHours,
-        targetFaPerHour: target,
-      });
+    }
+    const chosen = chooseEvaluated(evaluated);
+    const { onnx, userSteps, synthSteps, negSteps, positives, stream, detail } = chosen;
+    // the manifest's training figures: the single head's, or for an ensemble the validation winner's epochs
+    const lead = chosen.heads.length === 1 ? (chosen.heads[0] as TrainedHead) : head;
+    const kept = {
+      arch: chosen.arch as HeadArchitecture,
+      epochs: lead.epochs,
+      bestEpoch: lead.bestEpoch,
+      params: chosen.heads.reduce((n, h) => n + h.params, 0),
+    };
+    {
       const thr = detail.threshold;
       const missOf = (steps: Float32Array[]) =>
         steps.length === 0
@@ -760,9 +815,16 @@ async function runPipeline(job: TrainJob, pool: ExtractPool): Promise<TrainResul
         text_only: textOnly,
         detail,
         timings: { ...timings, bank_build_s: Math.round(bankSeconds * 10) / 10 },
+        candidates: evaluated.map((e) => ({
+          arch: e.arch,
+          miss_rate: e.detail.miss_rate_at_threshold,
+          d_prime: e.detail.d_prime,
+          threshold: e.detail.threshold,
+          kept: e === chosen,
+        })),
       };
       const durationS = Math.round((performance.now() - jobStart) / 100) / 10;
-      const { detail: _d, timings: _t, ...manifestEvaluation } = evaluation;
+      const { detail: _d, timings: _t, candidates: _c, ...manifestEvaluation } = evaluation;
       const manifest = buildManifest({
         name: job.name ?? 'model',
         wakeWord,
@@ -787,12 +849,12 @@ async function runPipeline(job: TrainJob, pool: ExtractPool): Promise<TrainResul
           n_negatives:
             bankWindows + winLabels.filter((l, i) => l === 0 && winPools[i] === POOL_WORD_NEGATIVE).length,
           negatives_hours: Math.round((bankSecondsUsed / 3600) * 1000) / 1000,
-          epochs: head.epochs,
-          best_epoch: head.bestEpoch,
+          epochs: kept.epochs,
+          best_epoch: kept.bestEpoch,
           duration_s: durationS,
           seed,
-          architecture: head.arch,
-          params: head.params,
+          architecture: kept.arch,
+          params: kept.params,
         },
         evaluation: manifestEvaluation,
       });
@@ -811,8 +873,6 @@ async function runPipeline(job: TrainJob, pool: ExtractPool): Promise<TrainResul
           negative: [...negSteps.map(clipScore), ...segmentMaxima(stream)],
         },
       };
-    } finally {
-      await runner.release();
     }
   } finally {
     disposeProviders(providers);

@@ -82,6 +82,7 @@ function runInWorker(
 }
 
 function toHead(winner: CandidateResult, all: CandidateResult[]): TrainedHead {
+  const alternatives = all.filter((c) => c !== winner).map((c) => toHead(c, [c]));
   return {
     arch: winner.arch,
     tensors: winner.tensors,
@@ -91,6 +92,7 @@ function toHead(winner: CandidateResult, all: CandidateResult[]): TrainedHead {
     valLoss: winner.valLoss,
     valPauc: winner.valPauc,
     weightsSource: winner.weightsSource,
+    ...(alternatives.length > 0 ? { alternatives } : {}),
     candidates: all.map((c) => ({
       arch: c.arch,
       valLoss: c.valLoss,

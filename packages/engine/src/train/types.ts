@@ -105,4 +105,6 @@ export interface TrainedHead {
   weightsSource?: 'raw' | 'ema';
   /** the other candidate's summary when arch was 'auto' */
   candidates?: { arch: Architecture; valLoss: number; valPauc: number; bestEpoch: number; epochs: number }[];
+  /** the candidates not chosen by validation, whole, for a choice on held-out data (pipeline) */
+  alternatives?: TrainedHead[];
 }
