@@ -137,4 +137,23 @@ describe('trainWakeWord end to end (10 real "computer" clips, small bank)', () =
     expect(sha(again.onnx)).toBe(sha(result.onnx));
     expect(again.manifest.threshold).toBe(result.manifest.threshold);
   }, 1_200_000);
+
+  it('stops promptly with cancelled when aborted during feature extraction', async () => {
+    const ac = new AbortController();
+    let abortedAt = 0;
+    const started = trainWakeWord({
+      ...job((p) => {
+        if (p.stage === 'extracting' && p.progress > 31 && !abortedAt) {
+          abortedAt = performance.now();
+          ac.abort();
+        }
+      }),
+      signal: ac.signal,
+    });
+    const err = await started.catch((e) => e);
+    expect(abortedAt).toBeGreaterThan(0);
+    expect(err.code).toBe('cancelled');
+    // the extraction workers were stopped, not waited for
+    expect(performance.now() - abortedAt).toBeLessThan(10_000);
+  }, 300_000);
 });

@@ -1,10 +1,14 @@
 import { readdirSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readWavFile16k } from '../src/audio/wav.ts';
+import { ChunkedStream } from '../src/bank/build.ts';
 import { EMB_DIM } from '../src/bank/store.ts';
+import { music } from '../src/negatives/music.ts';
+import { noise } from '../src/negatives/noise.ts';
 import { CANVAS_ROWS } from '../src/pipeline/canvas.ts';
 import { canvasFeatures, ExtractPool } from '../src/pipeline/extract.ts';
 import { openRuntime } from '../src/pipeline/runtime.ts';
+import { deriveRng } from '../src/rng.ts';
 
 const dev = new URL('../../../../shared/data/picovoice-dev/', import.meta.url);
 
@@ -59,4 +63,45 @@ describe('ExtractPool', () => {
     await pool.close();
     await expect(pool.embed(x)).rejects.toThrow(/closed/);
   }, 60_000);
+});
+
+describe('a long stream embedded in chunks (negative bank)', () => {
+  it('gives the streaming front end’s features, whatever the chunk and push sizes', async () => {
+    const rt = await openRuntime();
+    // 41 s: speech, music and noise, pushed in uneven pieces
+    const speech = await readWavFile16k(
+      new URL('computer/', dev).pathname + readdirSync(new URL('computer/', dev)).sort()[0],
+    );
+    const parts = [
+      music(12, deriveRng(3, 'chunk', 0)),
+      speech,
+      noise('pink', 9, deriveRng(3, 'chunk', 1)),
+      speech,
+    ];
+    const joined = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+    let o = 0;
+    for (const p of parts) {
+      joined.set(p, o);
+      o += p.length;
+    }
+    const whole = joined.subarray(0, Math.floor(joined.length / 1280) * 1280);
+    const ref = await rt.embedLong(whole);
+    const pool = new ExtractPool(2);
+    try {
+      for (const chunkSteps of [37, 100, 1000]) {
+        const cs = new ChunkedStream(pool, chunkSteps);
+        for (let i = 0; i < whole.length; i += 7777)
+          await cs.push(whole.subarray(i, Math.min(whole.length, i + 7777)));
+        expect(cs.pendingSamples()).toBe(0);
+        const got = (await cs.finish()).flatMap((c) => Array.from(c));
+        expect(got.length).toBe(ref.length);
+        let maxDiff = 0;
+        for (let i = 0; i < got.length; i++)
+          maxDiff = Math.max(maxDiff, Math.abs((got[i] as number) - (ref[i] as number)));
+        expect(maxDiff).toBeLessThanOrEqual(1e-5);
+      }
+    } finally {
+      await pool.close();
+    }
+  }, 120_000);
 });

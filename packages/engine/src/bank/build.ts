@@ -15,6 +15,7 @@ import { addNoiseAtSnr } from '../augment/transforms.ts';
 import { music } from '../negatives/music.ts';
 import { babble, NOISE_KINDS, noise, silence } from '../negatives/noise.ts';
 import { loadSentences, sentencesHash } from '../negatives/sentences.ts';
+import { ExtractPool } from '../pipeline/extract.ts';
 import { type EngineRuntime, openRuntime } from '../pipeline/runtime.ts';
 import { assignVoices } from '../pipeline/voices.ts';
 import { deriveRng } from '../rng.ts';
@@ -45,6 +46,77 @@ import {
 
 const SR = 16000;
 const STEP = 1280;
+/** Audio pieces (train blocks, stream chunks) waiting for the extraction workers at most. */
+const MAX_PENDING = 4;
+/** Steps per evaluation-stream chunk (96 s). */
+const CHUNK_STEPS = 1200;
+/**
+ * Steps of audio before a chunk that its embedding also sees: e_k of a clip reads mel frames of steps k − 9 … k, and
+ * only step 1 of a clip differs from the same audio inside a stream, so from the 12th step on a chunk's embeddings
+ * are the stream's.
+ */
+const CONTEXT_STEPS = 12;
+
+/**
+ * One continuous stream embedded in chunks on the extraction pool: each chunk is embedded together with the
+ * CONTEXT_STEPS steps of audio before it, whose embeddings are dropped, so the result is the streaming front end's
+ * (up to float rounding, as batch and streaming features always agree) while the chunks run in parallel.
+ */
+export class ChunkedStream {
+  private buffered: Float32Array[] = [];
+  private bufferedLength = 0;
+  private context = new Float32Array(0);
+  private jobs: Promise<Float32Array>[] = [];
+  private done: Float32Array[] = [];
+
+  constructor(
+    private readonly pool: ExtractPool,
+    private readonly chunkSteps = CHUNK_STEPS,
+  ) {}
+
+  /** Samples pushed since the last whole step. */
+  pendingSamples(): number {
+    return this.bufferedLength % STEP;
+  }
+
+  async push(x: Float32Array): Promise<void> {
+    this.buffered.push(x);
+    this.bufferedLength += x.length;
+    while (this.bufferedLength >= this.chunkSteps * STEP)
+      await this.submit(this.take(this.chunkSteps * STEP));
+  }
+
+  /** Embeddings of every whole step pushed, in order. */
+  async finish(): Promise<Float32Array[]> {
+    const whole = Math.floor(this.bufferedLength / STEP) * STEP;
+    if (whole > 0) await this.submit(this.take(whole));
+    for (const j of this.jobs) this.done.push(await j);
+    this.jobs = [];
+    return this.done;
+  }
+
+  private take(n: number): Float32Array {
+    const all = new Float32Array(this.bufferedLength);
+    let o = 0;
+    for (const b of this.buffered) {
+      all.set(b, o);
+      o += b.length;
+    }
+    this.buffered = n < all.length ? [all.slice(n)] : [];
+    this.bufferedLength = all.length - n;
+    return all.subarray(0, n);
+  }
+
+  private async submit(chunk: Float32Array): Promise<void> {
+    const input = new Float32Array(this.context.length + chunk.length);
+    input.set(this.context);
+    input.set(chunk, this.context.length);
+    const drop = (this.context.length / STEP) * EMB_DIM;
+    this.jobs.push(this.pool.embed(input).then((e) => e.subarray(drop)));
+    this.context = chunk.slice(Math.max(0, chunk.length - CONTEXT_STEPS * STEP));
+    if (this.jobs.length > MAX_PENDING) this.done.push(await (this.jobs.shift() as Promise<Float32Array>));
+  }
+}
 export const BLOCK_SECONDS = 30;
 export const TRAIN_SECONDS = 5400; // 1.5 h at scale 1
 export const EVAL_SECONDS = 10800; // 3 h at scale 1
@@ -83,6 +155,8 @@ export interface BankOptions {
   /** Voices (ids) that neither the train part nor the evaluation stream may use (benchmark reservations). */
   excludeVoices?: string[];
   providers?: SpeechProvider[];
+  /** Extraction pool to embed with (default: a pool of its own while building). */
+  pool?: ExtractPool;
 }
 
 export interface BankContext {
@@ -145,7 +219,14 @@ export async function ensureBank(
       const t0 = performance.now();
       const tmp = join(ctx.root, `.tmp-${ctx.key}-${process.pid}`);
       await rm(tmp, { recursive: true, force: true });
-      const { index, train, evalRows } = await buildBankData(opts, ctx, rt);
+      const pool = opts.pool ?? new ExtractPool();
+      let built: Awaited<ReturnType<typeof buildBankData>>;
+      try {
+        built = await buildBankData(opts, ctx, rt, pool);
+      } finally {
+        if (!opts.pool) await pool.close();
+      }
+      const { index, train, evalRows } = built;
       index.build_seconds = Math.round((performance.now() - t0) / 100) / 10;
       await writeBankDir(tmp, index, train, evalRows);
       const dir = await publishBankDir(ctx.root, tmp, ctx.key);
@@ -250,6 +331,7 @@ async function buildBankData(
   opts: BankOptions,
   ctx: BankContext,
   rt: EngineRuntime,
+  pool: ExtractPool,
 ): Promise<{ index: BankIndex; train: Float32Array; evalRows: Float32Array }> {
   const scale = opts.scale ?? 1;
   const seed = opts.installationSeed ?? 1;
@@ -294,7 +376,6 @@ async function buildBankData(
 
   // ---- train part: 30 s blocks, each its own stream and split group
   const r = new Rand(deriveRng(seed, 'bank-train-layout', 0));
-  let sq = 0;
   const speechFill = (list: Sentence[], cursor: { i: number }, rr: Rand) => (seconds: number) => {
     const n = Math.round(seconds * SR);
     const out = noiseFloor(n, deriveRng(seed, 'bank-gap', cursor.i));
@@ -310,9 +391,10 @@ async function buildBankData(
     return { audio: out, phonemes };
   };
   const trainCursor = { i: 0 };
-  const trainRows: Float32Array[] = [];
   const segments: BankSegment[] = [];
+  const blockRows: Promise<Float32Array>[] = [];
   let offset = 0;
+  let embeddedBlocks = 0;
   for (let b = 0; b < nBlocks; b++) {
     opts.signal?.throwIfAborted();
     const kind = trainKinds[b] as BankSourceKind;
@@ -320,49 +402,43 @@ async function buildBankData(
       kind === 'speech'
         ? speechFill(trainSent, trainCursor, r)(BLOCK_SECONDS)
         : pieceAudio(kind, BLOCK_SECONDS, r, trainSent, speechFill(trainSent, trainCursor, r));
-    const emb = await rt.embed(piece.audio);
-    const rows = new Float32Array(emb.length + WARM_ROWS * EMB_DIM);
-    for (let w = 0; w < WARM_ROWS; w++) rows.set(rt.warm, w * EMB_DIM);
-    rows.set(emb, WARM_ROWS * EMB_DIM);
-    trainRows.push(rows);
-    segments.push({ offset, rows: rows.length / EMB_DIM, kind, group: b, phonemes: piece.phonemes });
-    offset += rows.length / EMB_DIM;
-    sq++;
-    report(
-      `Embedding the negative bank (train block ${b + 1}/${nBlocks})...`,
-      0.5 + (0.2 * (b + 1)) / nBlocks,
+    // the rows of a block are known from its length; its embeddings are computed by the pool meanwhile
+    const rows = WARM_ROWS + Math.ceil(piece.audio.length / STEP);
+    segments.push({ offset, rows, kind, group: b, phonemes: piece.phonemes });
+    offset += rows;
+    blockRows.push(
+      pool.embed(piece.audio).then((emb) => {
+        embeddedBlocks++;
+        report(
+          `Embedding the negative bank (train block ${embeddedBlocks}/${nBlocks})...`,
+          0.5 + (0.2 * embeddedBlocks) / nBlocks,
+        );
+        return emb;
+      }),
     );
+    // keep a bounded amount of audio waiting for the workers
+    if (blockRows.length - embeddedBlocks > MAX_PENDING) await blockRows[blockRows.length - 1 - MAX_PENDING];
   }
   const train = new Float32Array(offset * EMB_DIM);
-  {
-    let o = 0;
-    for (const t of trainRows) {
-      train.set(t, o);
-      o += t.length;
-    }
+  for (const [b, rowsPromise] of blockRows.entries()) {
+    const emb = await rowsPromise;
+    const o = (segments[b] as BankSegment).offset * EMB_DIM;
+    for (let w = 0; w < WARM_ROWS; w++) train.set(rt.warm, o + w * EMB_DIM);
+    train.set(emb, o + WARM_ROWS * EMB_DIM);
   }
 
   // ---- evaluation stream: one continuous stream, pieces of 5–30 s (speech: sentences) with 0.2–1.0 s gaps
   const er = new Rand(deriveRng(seed, 'bank-eval-layout', 0));
-  const stream = rt.frontend.createStream();
+  const stream = new ChunkedStream(pool);
   const evalChunks: Float32Array[] = [rt.warm.slice()];
   for (let w = 1; w < WARM_ROWS; w++) evalChunks.push(rt.warm.slice());
   const spans: StreamSpan[] = [];
   const evalCursor = { i: 0 };
   let samples = 0;
-  let pending = new Float32Array(0);
   const total = Math.round(evalSeconds * SR);
   let pieceNo = 0;
   const push = async (x: Float32Array) => {
-    const joined = new Float32Array(pending.length + x.length);
-    joined.set(pending);
-    joined.set(x, pending.length);
-    const whole = Math.floor(joined.length / STEP) * STEP;
-    if (whole > 0) {
-      const f = await stream.push(joined.subarray(0, whole));
-      evalChunks.push(f.embeddings);
-    }
-    pending = joined.slice(whole);
+    await stream.push(x);
     samples += x.length;
   };
   while (samples < total) {
@@ -395,15 +471,11 @@ async function buildBankData(
       0.7 + (0.3 * Math.min(samples, total)) / total,
     );
   }
-  if (pending.length > 0) {
-    const pad = new Float32Array(STEP);
-    pad.set(pending);
-    pad.set(noiseFloor(STEP - pending.length, deriveRng(seed, 'bank-eval-end', 0)), pending.length);
-    const f = await stream.push(pad);
-    evalChunks.push(f.embeddings);
-    samples += STEP - pending.length;
+  const tail = stream.pendingSamples();
+  if (tail > 0) {
+    await push(noiseFloor(STEP - tail, deriveRng(seed, 'bank-eval-end', 0)));
   }
-  stream.dispose();
+  evalChunks.push(...(await stream.finish()));
   const evalLen = evalChunks.reduce((a, c) => a + c.length, 0);
   const evalRows = new Float32Array(evalLen);
   {
@@ -431,6 +503,5 @@ async function buildBankData(
       spans,
     },
   };
-  void sq;
   return { index, train, evalRows };
 }

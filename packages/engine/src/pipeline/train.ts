@@ -342,6 +342,7 @@ async function runPipeline(job: TrainJob, pool: ExtractPool): Promise<TrainResul
   const bankT0 = performance.now();
   let bankBuilt = false;
   const bank: LoadedBank = await ensureBank({
+    pool,
     dataDir: job.dataDir,
     scale: job.bankScale ?? 1,
     excludeVoices: job.excludeVoices,
@@ -369,9 +370,10 @@ async function runPipeline(job: TrainJob, pool: ExtractPool): Promise<TrainResul
         corpusWarnings.push(
           `${corpus.files.skipped} ${corpus.files.skipped === 1 ? 'file' : 'files'} of the negatives corpus could not be read.`,
         );
-    } catch (err) {
+    } catch {
       check();
-      corpusWarnings.push(`The negatives corpus could not be read (${(err as Error).message}).`);
+      // the folder is the operator's; its path and the error stay out of the user's model
+      corpusWarnings.push('The curated negatives corpus could not be read; this model trained without it.');
     }
   }
   const bankSeconds = bankBuilt ? (performance.now() - bankT0) / 1000 : 0;
