@@ -53,6 +53,31 @@ describe('ExtractPool', () => {
     expect(Array.from(remoteEmb)).toEqual(Array.from(localEmb));
   }, 120_000);
 
+  it('embeds from a later step: a shared prefix plus the tail equals the whole clip (held-out scoring)', async () => {
+    const rt = await openRuntime();
+    const pre = noise('pink', 2, deriveRng(4, 'pre', 0)).map((v) => v * 0.001);
+    const clip = await readWavFile16k(
+      new URL('computer/', dev).pathname + readdirSync(new URL('computer/', dev)).sort()[1],
+    );
+    const padded = new Float32Array(Math.ceil((32000 + clip.length) / 1280) * 1280);
+    padded.set(pre.subarray(0, 32000));
+    padded.set(clip, 32000);
+    const pool = new ExtractPool(2);
+    pools.push(pool);
+    const [head, tail, whole] = await Promise.all([
+      pool.embed(padded.slice(0, 32000)),
+      pool.embed(padded, 26),
+      rt.embed(padded),
+    ]);
+    expect(head.length).toBe(25 * EMB_DIM);
+    expect(head.length + tail.length).toBe(whole.length);
+    let maxDiff = 0;
+    [...head, ...tail].forEach((v, i) => {
+      maxDiff = Math.max(maxDiff, Math.abs(v - (whole[i] as number)));
+    });
+    expect(maxDiff).toBeLessThanOrEqual(1e-5);
+  }, 60_000);
+
   it('runs on the calling thread with one worker or fewer, and rejects after close', async () => {
     const pool = new ExtractPool(1);
     expect(pool.workers).toBe(0);

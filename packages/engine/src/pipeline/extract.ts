@@ -63,7 +63,7 @@ export async function canvasFeatures(rt: EngineRuntime, task: CanvasTask): Promi
 
 export type PoolRequest =
   | { id: number; type: 'canvas'; task: CanvasTask }
-  | { id: number; type: 'embed'; pcm: Float32Array };
+  | { id: number; type: 'embed'; pcm: Float32Array; firstStep?: number };
 export type PoolReply =
   | { id: number; canvas?: CanvasFeatures; embedding?: Float32Array; error?: undefined }
   | { id: number; error: string };
@@ -71,6 +71,8 @@ export type PoolReply =
 /** Computes one request with a front end (the worker's, or the main thread's when there are no workers). */
 export async function handleRequest(rt: EngineRuntime, req: PoolRequest): Promise<PoolReply> {
   if (req.type === 'canvas') return { id: req.id, canvas: await canvasFeatures(rt, req.task) };
+  if (req.firstStep && req.firstStep > 1)
+    return { id: req.id, embedding: await rt.frontend.embedClip(req.pcm, { firstStep: req.firstStep }) };
   return { id: req.id, embedding: await rt.embed(req.pcm) };
 }
 
@@ -141,9 +143,9 @@ export class ExtractPool {
     return this.submit({ id: 0, type: 'canvas', task }).then((r) => (r as { canvas: CanvasFeatures }).canvas);
   }
 
-  /** e_1 … e_K of a clip, as `EngineRuntime.embed`. */
-  embed(pcm: Float32Array): Promise<Float32Array> {
-    return this.submit({ id: 0, type: 'embed', pcm }).then(
+  /** e_1 … e_K of a clip, as `EngineRuntime.embed` (from e_firstStep on when given). */
+  embed(pcm: Float32Array, firstStep?: number): Promise<Float32Array> {
+    return this.submit({ id: 0, type: 'embed', pcm, ...(firstStep ? { firstStep } : {}) }).then(
       (r) => (r as { embedding: Float32Array }).embedding,
     );
   }

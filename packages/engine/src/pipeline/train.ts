@@ -16,6 +16,7 @@ import {
   type ManifestEvaluation,
 } from '../artifacts/manifest.ts';
 import { findInconsistentClips } from '../audio/consistency.ts';
+import { noiseFloor } from '../audio/floor.ts';
 import { Rand } from '../audio/random.ts';
 import { type TrimResult, trimClipAsync } from '../audio/trim.ts';
 import { readWavFile16k } from '../audio/wav.ts';
@@ -651,14 +652,24 @@ async function runPipeline(job: TrainJob, pool: ExtractPool): Promise<TrainResul
       (kk.kind === 'eval-pos' ? synthClips : negClips).push(x);
     }
     const all = [...userClips, ...synthClips, ...negClips];
+    // Every clip gets the same 2 s of noise floor before it, so e_1 … e_25 (which end where the clip starts) are
+    // the same for all of them: computed once, and each clip's embeddings start at e_26 (half the work).
+    const preSteps = PAD_BEFORE / STEP;
+    const prePad = noiseFloor(PAD_BEFORE, deriveRng(seed, 'eval-pre-pad', 0));
+    const preRows = await pool.embed(prePad);
     let embedded = 0;
     const heldRows = await Promise.all(
       all.map(async (x, padId) => {
-        const emb = await pool.embed(padForScoring(x, deriveRng(seed, 'eval-pad', padId)));
+        const padded = padForScoring(x, deriveRng(seed, 'eval-pad', padId));
+        padded.set(prePad);
+        const emb = await pool.embed(padded, preSteps + 1);
         embedded++;
         if (embedded % 25 === 0)
           report('evaluating', 0.6 * (embedded / all.length), 'Evaluating on held-out audio...');
-        return withWarmPrefix(emb, rt.warm);
+        const rows = new Float32Array(preRows.length + emb.length);
+        rows.set(preRows);
+        rows.set(emb, preRows.length);
+        return withWarmPrefix(rows, rt.warm);
       }),
     );
     check();
