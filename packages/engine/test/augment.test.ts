@@ -7,11 +7,13 @@ import {
   applyGain,
   applyRoom,
   augment,
+  augmentUtterance,
   changeSpeed,
   fftConvolve,
   pitchShift,
   roomImpulseResponse,
   timeMask,
+  USER_VOICE_CONFIG,
   wsola,
 } from '../src/augment/index.ts';
 import { music, noise } from '../src/negatives/index.ts';
@@ -266,5 +268,32 @@ describe('augment', () => {
     expect(within(counts.room, AUGMENT_CONFIG.room.p)).toBe(true);
     expect(within(counts.noise, AUGMENT_CONFIG.noise.p)).toBe(true);
     expect(within(counts.mask, AUGMENT_CONFIG.timeMask.p)).toBe(true);
+  }, 60_000);
+
+  it("widens speed and pitch for the user's own voice (USER_VOICE_CONFIG), with the same draws otherwise", () => {
+    const x = new Float32Array(8000).map((_, i) => 0.2 * Math.sin(i / 9));
+    const n = 300;
+    let speed = 0;
+    let pitch = 0;
+    let beyondSpec = 0;
+    for (let i = 0; i < n; i++) {
+      const log: Partial<AugmentLog> = {};
+      augmentUtterance(x, deriveRng(5, 'user-voice', i), log, USER_VOICE_CONFIG);
+      if (log.speed !== undefined) {
+        speed++;
+        expect(log.speed).toBeGreaterThanOrEqual(0.85);
+        expect(log.speed).toBeLessThanOrEqual(1.15);
+        if (log.speed < 0.9 || log.speed > 1.1) beyondSpec++;
+      }
+      if (log.pitchSemitones !== undefined) {
+        pitch++;
+        expect(Math.abs(log.pitchSemitones)).toBeLessThanOrEqual(4);
+        if (Math.abs(log.pitchSemitones) > 2) beyondSpec++;
+      }
+    }
+    const within = (count: number, p: number) => Math.abs(count / n - p) < 4 * Math.sqrt((p * (1 - p)) / n);
+    expect(within(speed, USER_VOICE_CONFIG.speed.p)).toBe(true);
+    expect(within(pitch, USER_VOICE_CONFIG.pitch.p)).toBe(true);
+    expect(beyondSpec).toBeGreaterThan(n / 5);
   }, 60_000);
 });

@@ -15,8 +15,18 @@ import {
 export { fftConvolve } from './fftconv.ts';
 export * from './transforms.ts';
 
+/** Parameters and probabilities of the random transforms. */
+export interface AugmentConfig {
+  gainDb: readonly [number, number];
+  speed: { p: number; range: readonly [number, number] };
+  pitch: { p: number; semitones: readonly [number, number] };
+  noise: { p: number; snrDb: readonly [number, number] };
+  room: { p: number; rt60: readonly [number, number] };
+  timeMask: { p: number };
+}
+
 /** §6.9 table: parameters and probabilities (exported for tests and documentation). */
-export const AUGMENT_CONFIG = {
+export const AUGMENT_CONFIG: AugmentConfig = {
   gainDb: [-6, 6] as const,
   speed: { p: 0.5, range: [0.9, 1.1] as const },
   pitch: { p: 0.4, semitones: [-2, 2] as const },
@@ -44,14 +54,25 @@ export interface AugmentOptions {
   log?: AugmentLog;
 }
 
+/**
+ * Wider speed and pitch changes for the user's own recordings: a handful of takes of one or a few voices stand in
+ * for every voice the model will hear (docs/engine.md). Same draws as AUGMENT_CONFIG, other ranges.
+ */
+export const USER_VOICE_CONFIG: AugmentConfig = {
+  ...AUGMENT_CONFIG,
+  speed: { p: 0.6, range: [0.85, 1.15] as const },
+  pitch: { p: 0.7, semitones: [-4, 4] as const },
+};
+
 /** The part before placement: speed → pitch → room (all applied to the utterance itself). */
 export function augmentUtterance(
   clip: Float32Array,
   rng: RandomSource,
   log?: Partial<AugmentLog>,
+  config: AugmentConfig = AUGMENT_CONFIG,
 ): Float32Array {
   const r = new Rand(rng);
-  const c = AUGMENT_CONFIG;
+  const c = config;
   let x = clip;
   // draw every decision up front so the stream layout does not depend on the clip
   const doSpeed = r.chance(c.speed.p);

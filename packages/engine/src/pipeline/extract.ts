@@ -11,7 +11,7 @@ import os from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import type { RandomSource } from '../audio/random.ts';
 import { Rand } from '../audio/random.ts';
-import { augmentPlaced, augmentUtterance } from '../augment/index.ts';
+import { AUGMENT_CONFIG, augmentPlaced, augmentUtterance, USER_VOICE_CONFIG } from '../augment/index.ts';
 import { EMB_DIM } from '../bank/store.ts';
 import { music } from '../negatives/music.ts';
 import { NOISE_KINDS, noise } from '../negatives/noise.ts';
@@ -27,6 +27,8 @@ export interface CanvasTask {
   id: number;
   label: 0 | 1;
   seed: number;
+  /** The user's own recording as a positive: wider speed and pitch changes (USER_VOICE_CONFIG). */
+  userVoice?: boolean;
 }
 
 export interface CanvasFeatures {
@@ -46,7 +48,12 @@ function bedGenerator(length: number, rng: RandomSource): Float32Array {
 /** Augments an utterance, places it on a canvas (§6.8) and embeds the canvas. */
 export async function canvasFeatures(rt: EngineRuntime, task: CanvasTask): Promise<CanvasFeatures> {
   const r = new Rand(deriveRng(task.seed, 'canvas', task.id));
-  const pre = augmentUtterance(task.audio, deriveRng(r.int(0, 0x7fffffff), 'aug-pre', task.id));
+  const pre = augmentUtterance(
+    task.audio,
+    deriveRng(r.int(0, 0x7fffffff), 'aug-pre', task.id),
+    undefined,
+    task.userVoice ? USER_VOICE_CONFIG : AUGMENT_CONFIG,
+  );
   const placed = placeOnCanvas(fitLength(pre), {
     rng: deriveRng(r.int(0, 0x7fffffff), 'place', task.id),
     bed: bedGenerator,

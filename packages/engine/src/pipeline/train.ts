@@ -180,6 +180,8 @@ interface Item {
   label: 0 | 1;
   group: number;
   id: number;
+  /** the user's own recording (or a negative made from it): wider speed and pitch changes */
+  userVoice?: boolean;
 }
 
 /** Progress reporter that keeps progress monotonic within the attempt. */
@@ -490,7 +492,15 @@ async function runPipeline(job: TrainJob, pool: ExtractPool): Promise<TrainResul
     const userNegCopies = Math.max(1, Math.round(copies / 3));
     userTrain.forEach((clip, ci) => {
       for (let c = 0; c < copies; c++)
-        items.push({ audio: clip, kind: 'user', pool: POOL_POSITIVE, label: 1, group: ci, id: id++ });
+        items.push({
+          audio: clip,
+          kind: 'user',
+          pool: POOL_POSITIVE,
+          label: 1,
+          group: ci,
+          id: id++,
+          userVoice: true,
+        });
       // the same voice, microphone and room, not the wake word (in the clip's split group)
       for (const neg of userVoiceNegatives(clip))
         for (let c = 0; c < userNegCopies; c++)
@@ -501,6 +511,7 @@ async function runPipeline(job: TrainJob, pool: ExtractPool): Promise<TrainResul
             label: 0,
             group: ci,
             id: id++,
+            userVoice: true,
           });
     });
     let nSynthPos = 0;
@@ -531,7 +542,13 @@ async function runPipeline(job: TrainJob, pool: ExtractPool): Promise<TrainResul
     let extracted = 0;
     await Promise.all(
       items.map(async (it, n) => {
-        const f = await pool.canvas({ audio: it.audio, id: it.id, label: it.label, seed });
+        const f = await pool.canvas({
+          audio: it.audio,
+          id: it.id,
+          label: it.label,
+          seed,
+          ...(it.userVoice ? { userVoice: true } : {}),
+        });
         canvasRows.set(f.rows, n * CANVAS_ROWS * EMB_DIM);
         itemWindows[n] = f.windows;
         extracted++;
