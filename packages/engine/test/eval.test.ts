@@ -262,8 +262,12 @@ describe('choosing among trained candidates on held-out data', () => {
     expect(
       chooseEvaluated([cand('tcn', 0.19, 6), cand('mlp', 0.27, 7), cand('mlp+tcn', 0.1, 6.5)]).arch,
     ).toBe('mlp+tcn');
-    // within half a point of miss rate the higher d′ decides
+    // within half a point of miss rate the ensemble, then the higher d′ decides
     expect(chooseEvaluated([cand('tcn', 0.1, 6), cand('mlp', 0.104, 7)]).arch).toBe('mlp');
+    const pair = { ...cand('mlp+tcn', 0.1286, 5.3), heads: [1, 2] };
+    expect(
+      chooseEvaluated([cand('tcn', 0.14, 3.8), { ...cand('mlp', 0.1286, 7.0), heads: [1] }, pair]).arch,
+    ).toBe('mlp+tcn');
     // on a full tie the first (the trainer's validation choice) stays
     expect(chooseEvaluated([cand('tcn', 0.1, 6), cand('mlp', 0.1, 6)]).arch).toBe('tcn');
     expect(() => chooseEvaluated([])).toThrow(RangeError);

@@ -138,10 +138,10 @@ export interface CandidateEvaluation {
 
 /**
  * The candidate to keep: one that passes the quality gate over one that does not, then the lower miss rate at the
- * calibrated threshold (what the user will feel), then the higher d′; on a full tie the earlier (the trainer's
- * validation choice).
+ * calibrated threshold (what the user will feel); within MISS_TIE the one with more members (an ensemble's errors
+ * vary less than its members'), then the higher d′; on a full tie the earlier (the trainer's validation choice).
  */
-export function chooseEvaluated<T extends { detail: ScoreEvaluation }>(list: T[]): T {
+export function chooseEvaluated<T extends { detail: ScoreEvaluation; heads?: unknown[] }>(list: T[]): T {
   if (list.length === 0) throw new RangeError('no candidates to choose from');
   let best = list[0] as T;
   for (const c of list.slice(1)) {
@@ -155,8 +155,12 @@ export function chooseEvaluated<T extends { detail: ScoreEvaluation }>(list: T[]
     }
     const ma = a.miss_rate_at_threshold ?? 1;
     const mb = b.miss_rate_at_threshold ?? 1;
-    if (mb < ma - MISS_TIE || (Math.abs(mb - ma) <= MISS_TIE && (b.d_prime ?? -1e9) > (a.d_prime ?? -1e9)))
-      best = c;
+    if (mb < ma - MISS_TIE) best = c;
+    else if (Math.abs(mb - ma) <= MISS_TIE) {
+      const na = best.heads?.length ?? 1;
+      const nb = c.heads?.length ?? 1;
+      if (nb > na || (nb === na && (b.d_prime ?? -1e9) > (a.d_prime ?? -1e9))) best = c;
+    }
   }
   return best;
 }
