@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { getStorage } from '../src/core/storage/index.ts';
 import { startTestServer, type TestServer } from './helpers/app.ts';
-import { createTestDatabase, type TestDatabase } from './helpers/db.ts';
+import { createTestDatabase } from './helpers/db.ts';
 import { SERVER_BIN, SHARED_DATA } from './helpers/repo.ts';
 import { createUser, type TestUser } from './helpers/users.ts';
 
