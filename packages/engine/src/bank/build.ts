@@ -6,7 +6,7 @@
  * 0.2–1.0 s gaps, same proportions, eval voices, reserved sentences, other seeds.
  * Building takes a file lock and writes to a temporary folder renamed into place.
  */
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { noiseFloor } from '../audio/floor.ts';
 import { dbToAmp, rms } from '../audio/levels.ts';
@@ -36,6 +36,7 @@ import {
   type BankSourceKind,
   bankRoot,
   EMB_DIM,
+  isCompleteBankDir,
   type LoadedBank,
   publishBankDir,
   readBankDir,
@@ -56,6 +57,52 @@ const CHUNK_STEPS = 1200;
  * are the stream's.
  */
 const CONTEXT_STEPS = 12;
+
+/**
+ * Segments (each its own stream: WARM_ROWS warm-up rows, then e_1 … e_K) embedded on the extraction pool as their
+ * audio arrives. A segment's rows are known from its length, so the layout is fixed before the embeddings return;
+ * at most MAX_PENDING pieces of audio wait for the workers.
+ */
+export class SegmentEmbedder {
+  readonly segments: BankSegment[] = [];
+  /** Seconds of audio added. */
+  seconds = 0;
+  private rows = 0;
+  private jobs: Promise<Float32Array>[] = [];
+  private done = 0;
+
+  constructor(
+    private readonly pool: ExtractPool,
+    private readonly onEmbedded?: (done: number) => void,
+  ) {}
+
+  async add(audio: Float32Array, seg: Omit<BankSegment, 'offset' | 'rows'>): Promise<void> {
+    const rows = WARM_ROWS + Math.ceil(audio.length / STEP);
+    this.segments.push({ ...seg, offset: this.rows, rows });
+    this.rows += rows;
+    this.seconds += audio.length / SR;
+    this.jobs.push(
+      this.pool.embed(audio).then((emb) => {
+        this.done++;
+        this.onEmbedded?.(this.done);
+        return emb;
+      }),
+    );
+    if (this.jobs.length - this.done > MAX_PENDING) await this.jobs[this.jobs.length - 1 - MAX_PENDING];
+  }
+
+  /** All segments' rows, in the order they were added. */
+  async finish(warm: Float32Array): Promise<Float32Array> {
+    const out = new Float32Array(this.rows * EMB_DIM);
+    for (const [i, job] of this.jobs.entries()) {
+      const emb = await job;
+      const o = (this.segments[i] as BankSegment).offset * EMB_DIM;
+      for (let w = 0; w < WARM_ROWS; w++) out.set(warm, o + w * EMB_DIM);
+      out.set(emb, o + WARM_ROWS * EMB_DIM);
+    }
+    return out;
+  }
+}
 
 /**
  * One continuous stream embedded in chunks on the extraction pool: each chunk is embedded together with the
@@ -184,15 +231,6 @@ export async function bankContext(opts: BankOptions, rt: EngineRuntime): Promise
   return { providers, voices: split, key, root: bankRoot(opts.dataDir) };
 }
 
-async function exists(p: string): Promise<boolean> {
-  try {
-    await stat(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Loads the bank, building it first when it is missing (or when `force`). */
 export async function ensureBank(
   opts: BankOptions,
@@ -202,7 +240,7 @@ export async function ensureBank(
   const ctx = await bankContext(opts, rt);
   try {
     const final = join(ctx.root, ctx.key);
-    if (!opts.force && (await exists(join(final, 'index.json')))) {
+    if (!opts.force && (await isCompleteBankDir(final))) {
       return { ...(await readBankDir(final)), built: false, buildSeconds: 0 };
     }
     await mkdir(ctx.root, { recursive: true });
@@ -213,7 +251,7 @@ export async function ensureBank(
     });
     try {
       // another process may have finished it while we waited
-      if (!opts.force && (await exists(join(final, 'index.json')))) {
+      if (!opts.force && (await isCompleteBankDir(final))) {
         return { ...(await readBankDir(final)), built: false, buildSeconds: 0 };
       }
       const t0 = performance.now();
@@ -391,10 +429,9 @@ async function buildBankData(
     return { audio: out, phonemes };
   };
   const trainCursor = { i: 0 };
-  const segments: BankSegment[] = [];
-  const blockRows: Promise<Float32Array>[] = [];
-  let offset = 0;
-  let embeddedBlocks = 0;
+  const blocks = new SegmentEmbedder(pool, (done) =>
+    report(`Embedding the negative bank (train block ${done}/${nBlocks})...`, 0.5 + (0.2 * done) / nBlocks),
+  );
   for (let b = 0; b < nBlocks; b++) {
     opts.signal?.throwIfAborted();
     const kind = trainKinds[b] as BankSourceKind;
@@ -402,30 +439,11 @@ async function buildBankData(
       kind === 'speech'
         ? speechFill(trainSent, trainCursor, r)(BLOCK_SECONDS)
         : pieceAudio(kind, BLOCK_SECONDS, r, trainSent, speechFill(trainSent, trainCursor, r));
-    // the rows of a block are known from its length; its embeddings are computed by the pool meanwhile
-    const rows = WARM_ROWS + Math.ceil(piece.audio.length / STEP);
-    segments.push({ offset, rows, kind, group: b, phonemes: piece.phonemes });
-    offset += rows;
-    blockRows.push(
-      pool.embed(piece.audio).then((emb) => {
-        embeddedBlocks++;
-        report(
-          `Embedding the negative bank (train block ${embeddedBlocks}/${nBlocks})...`,
-          0.5 + (0.2 * embeddedBlocks) / nBlocks,
-        );
-        return emb;
-      }),
-    );
-    // keep a bounded amount of audio waiting for the workers
-    if (blockRows.length - embeddedBlocks > MAX_PENDING) await blockRows[blockRows.length - 1 - MAX_PENDING];
+    await blocks.add(piece.audio, { kind, group: b, phonemes: piece.phonemes });
   }
-  const train = new Float32Array(offset * EMB_DIM);
-  for (const [b, rowsPromise] of blockRows.entries()) {
-    const emb = await rowsPromise;
-    const o = (segments[b] as BankSegment).offset * EMB_DIM;
-    for (let w = 0; w < WARM_ROWS; w++) train.set(rt.warm, o + w * EMB_DIM);
-    train.set(emb, o + WARM_ROWS * EMB_DIM);
-  }
+  const segments = blocks.segments;
+  const train = await blocks.finish(rt.warm);
+  const offset = train.length / EMB_DIM;
 
   // ---- evaluation stream: one continuous stream, pieces of 5–30 s (speech: sentences) with 0.2–1.0 s gaps
   const er = new Rand(deriveRng(seed, 'bank-eval-layout', 0));

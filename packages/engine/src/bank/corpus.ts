@@ -8,19 +8,19 @@
  * into 30 s train segments, one split group per file. A file that cannot be read is skipped and counted.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { noiseFloor } from '../audio/floor.ts';
 import { readWavFile16k } from '../audio/wav.ts';
 import { ExtractPool } from '../pipeline/extract.ts';
 import { openRuntime } from '../pipeline/runtime.ts';
 import { deriveRng } from '../rng.ts';
-import { BLOCK_SECONDS } from './build.ts';
+import { BLOCK_SECONDS, ChunkedStream, SegmentEmbedder } from './build.ts';
 import { acquireLock } from './lock.ts';
 import {
   type BankIndex,
-  type BankSegment,
   EMB_DIM,
+  isCompleteBankDir,
   type LoadedBank,
   publishBankDir,
   readBankDir,
@@ -82,13 +82,6 @@ export async function corpusKey(dir: string, files: string[], frontend: string[]
   return h.digest('hex').slice(0, 32);
 }
 
-async function exists(p: string): Promise<boolean> {
-  return stat(p).then(
-    () => true,
-    () => false,
-  );
-}
-
 /** Loads the corpus bank of `corpusDir`, embedding the folder first when its content is new. */
 export async function ensureCorpusBank(opts: CorpusOptions): Promise<LoadedCorpus> {
   const rt = await openRuntime();
@@ -105,7 +98,7 @@ export async function ensureCorpusBank(opts: CorpusOptions): Promise<LoadedCorpu
       files: { train: c.train.length, eval: c.eval.length, skipped: c.skipped.length },
     };
   };
-  if (await exists(join(final, 'index.json'))) return load(false);
+  if (await isCompleteBankDir(final)) return load(false);
   await mkdir(root, { recursive: true });
   const lock = await acquireLock(join(root, '.build.lock'), {
     signal: opts.signal,
@@ -113,7 +106,7 @@ export async function ensureCorpusBank(opts: CorpusOptions): Promise<LoadedCorpu
   });
   const pool = opts.pool ?? new ExtractPool();
   try {
-    if (await exists(join(final, 'index.json'))) return load(false);
+    if (await isCompleteBankDir(final)) return load(false);
     const t0 = performance.now();
     const { index, train, evalRows } = await buildCorpus(opts, files, key, pool, rt);
     index.build_seconds = Math.round((performance.now() - t0) / 100) / 10;
@@ -138,8 +131,15 @@ async function buildCorpus(
   const trainFiles: string[] = [];
   const evalFiles: string[] = [];
   const skipped: string[] = [];
-  const blocks: { audio: Float32Array; group: number }[] = [];
-  const evalAudio: Float32Array[] = [];
+  // one pass over the files: the pool embeds train blocks and stream chunks while the next files are read, with a
+  // bounded amount of audio in memory
+  const blocks = new SegmentEmbedder(pool);
+  const stream = new ChunkedStream(pool);
+  let evalSamples = 0;
+  const push = async (x: Float32Array) => {
+    await stream.push(x);
+    evalSamples += x.length;
+  };
   for (const [i, f] of files.entries()) {
     opts.signal?.throwIfAborted();
     let x: Float32Array;
@@ -154,91 +154,35 @@ async function buildCorpus(
       continue;
     }
     if (isCorpusEvalFile(f)) {
+      // the evaluation stream: the eval files one after another with 0.5 s noise-floor gaps
       evalFiles.push(f);
-      evalAudio.push(x);
+      await push(noiseFloor(SR / 2, deriveRng(1, 'corpus-gap', evalFiles.length - 1)));
+      await push(x);
     } else {
       trainFiles.push(f);
       const block = BLOCK_SECONDS * SR;
       for (let s = 0; s < x.length; s += block) {
         const piece = x.subarray(s, Math.min(x.length, s + block));
-        if (piece.length >= STEP) blocks.push({ audio: piece, group: trainFiles.length - 1 });
+        if (piece.length >= STEP)
+          await blocks.add(piece, { kind: 'speech', group: trainFiles.length - 1, phonemes: [] });
       }
     }
     opts.onProgress?.(
-      `Reading the negatives corpus (${i + 1}/${files.length} files)...`,
-      (0.2 * (i + 1)) / files.length,
+      `Embedding the negatives corpus (${i + 1}/${files.length} files)...`,
+      (i + 1) / files.length,
     );
   }
-
-  // train part: every block embedded by the pool, kept in file order
-  let done = 0;
-  const embedded = await Promise.all(
-    blocks.map(async (b) => {
-      const emb = await pool.embed(b.audio);
-      done++;
-      opts.onProgress?.(
-        `Embedding the negatives corpus (${done}/${blocks.length} blocks)...`,
-        0.2 + (0.6 * done) / blocks.length,
-      );
-      return emb;
-    }),
+  const tail = stream.pendingSamples();
+  if (evalFiles.length > 0 && tail > 0) await push(noiseFloor(STEP - tail, deriveRng(1, 'corpus-end', 0)));
+  const train = await blocks.finish(rt.warm);
+  const streamRows = await stream.finish();
+  const evalRows = new Float32Array(
+    evalFiles.length > 0 ? (WARM_ROWS + streamRows.reduce((n, c) => n + c.length / EMB_DIM, 0)) * EMB_DIM : 0,
   );
-  const segments: BankSegment[] = [];
-  let offset = 0;
-  let trainSeconds = 0;
-  for (const [i, emb] of embedded.entries()) {
-    const rows = WARM_ROWS + emb.length / EMB_DIM;
-    segments.push({
-      offset,
-      rows,
-      kind: 'speech',
-      group: (blocks[i] as { group: number }).group,
-      phonemes: [],
-    });
-    offset += rows;
-    trainSeconds += (blocks[i] as { audio: Float32Array }).audio.length / SR;
-  }
-  const train = new Float32Array(offset * EMB_DIM);
-  for (const [i, emb] of embedded.entries()) {
-    const o = (segments[i] as BankSegment).offset * EMB_DIM;
-    for (let w = 0; w < WARM_ROWS; w++) train.set(rt.warm, o + w * EMB_DIM);
-    train.set(emb, o + WARM_ROWS * EMB_DIM);
-  }
-
-  // evaluation stream: the eval files one after another with 0.5 s noise-floor gaps, streamed
-  const stream = rt.frontend.createStream();
-  const chunks: Float32Array[] = [];
-  for (let w = 0; w < WARM_ROWS; w++) chunks.push(rt.warm.slice());
-  let pending = new Float32Array(0);
-  let samples = 0;
-  const push = async (x: Float32Array) => {
-    const joined = new Float32Array(pending.length + x.length);
-    joined.set(pending);
-    joined.set(x, pending.length);
-    const whole = Math.floor(joined.length / STEP) * STEP;
-    if (whole > 0) chunks.push((await stream.push(joined.subarray(0, whole))).embeddings);
-    pending = joined.slice(whole);
-    samples += x.length;
-  };
-  for (const [i, x] of evalAudio.entries()) {
-    opts.signal?.throwIfAborted();
-    await push(noiseFloor(SR / 2, deriveRng(1, 'corpus-gap', i)));
-    await push(x);
-    opts.onProgress?.(
-      `Embedding the negatives corpus (evaluation file ${i + 1}/${evalAudio.length})...`,
-      0.8 + (0.2 * (i + 1)) / evalAudio.length,
-    );
-  }
-  if (evalAudio.length > 0 && pending.length > 0) {
-    const pad = noiseFloor(STEP - pending.length, deriveRng(1, 'corpus-end', 0));
-    await push(pad);
-  }
-  stream.dispose();
-  const evalLen = chunks.reduce((a, c) => a + c.length, 0);
-  const evalRows = new Float32Array(evalFiles.length > 0 ? evalLen : 0);
   if (evalFiles.length > 0) {
-    let o = 0;
-    for (const c of chunks) {
+    for (let w = 0; w < WARM_ROWS; w++) evalRows.set(rt.warm, w * EMB_DIM);
+    let o = WARM_ROWS * EMB_DIM;
+    for (const c of streamRows) {
       evalRows.set(c, o);
       o += c.length;
     }
@@ -253,10 +197,10 @@ async function buildCorpus(
     providers: [],
     corpus: { train: trainFiles, eval: evalFiles, skipped },
     build_seconds: 0,
-    train: { rows: offset, seconds: trainSeconds, segments },
+    train: { rows: train.length / EMB_DIM, seconds: blocks.seconds, segments: blocks.segments },
     eval: {
       rows: evalRows.length / EMB_DIM,
-      seconds: evalFiles.length > 0 ? samples / SR : 0,
+      seconds: evalFiles.length > 0 ? evalSamples / SR : 0,
       segments: [],
       spans: [],
     },

@@ -10,7 +10,7 @@
  * warm-up embedding, followed by e_1 … e_K: exactly the ring a streaming detector holds, so the window ending at step
  * k is rows [k − 1, k + 15) of the segment, and the first usable window (k = 10) starts at row 9.
  */
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export const EMB_DIM = 96;
@@ -93,6 +93,14 @@ export async function writeBankDir(
   );
   // index last: a directory with an index is complete
   await writeFile(join(dir, 'index.json'), `${JSON.stringify(index)}\n`);
+}
+
+/** Whether `dir` holds a finished bank (its index is written last). */
+export async function isCompleteBankDir(dir: string): Promise<boolean> {
+  return stat(join(dir, 'index.json')).then(
+    () => true,
+    () => false,
+  );
 }
 
 export async function readBankDir(dir: string): Promise<LoadedBank> {
