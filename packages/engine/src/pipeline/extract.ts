@@ -78,9 +78,7 @@ export type PoolReply =
 /** Computes one request with a front end (the worker's, or the main thread's when there are no workers). */
 export async function handleRequest(rt: EngineRuntime, req: PoolRequest): Promise<PoolReply> {
   if (req.type === 'canvas') return { id: req.id, canvas: await canvasFeatures(rt, req.task) };
-  if (req.firstStep && req.firstStep > 1)
-    return { id: req.id, embedding: await rt.frontend.embedClip(req.pcm, { firstStep: req.firstStep }) };
-  return { id: req.id, embedding: await rt.embed(req.pcm) };
+  return { id: req.id, embedding: await rt.frontend.embedClip(req.pcm, { firstStep: req.firstStep }) };
 }
 
 interface Pending {

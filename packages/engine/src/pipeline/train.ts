@@ -24,6 +24,7 @@ import { augment } from '../augment/index.ts';
 import { ensureBank } from '../bank/build.ts';
 import { ensureCorpusBank, type LoadedCorpus } from '../bank/corpus.ts';
 import {
+  type BankSegment,
   EMB_DIM,
   FIRST_STEP,
   type LoadedBank,
@@ -576,38 +577,43 @@ async function runPipeline(job: TrainJob, pool: ExtractPool): Promise<TrainResul
         winKinds.push(SOURCE_KINDS.indexOf(it.kind));
       }
     });
-    // bank windows: every step ≥ 10 of every 30 s block, minus blocks whose speech contains the wake word
     const canvasRowCount = items.length * CANVAS_ROWS;
     let bankWindows = 0;
     let bankSecondsUsed = 0;
     const bankKindIndex = (k: string) => SOURCE_KINDS.indexOf(k === 'mixture' ? 'speech' : (k as SourceKind));
-    for (const seg of bank.index.train.segments) {
-      if (seg.phonemes.some((p) => normalizePhonemes(p).includes(wakePhon))) continue;
-      const n = segmentWindowCount(seg.rows);
-      for (let w = 0; w < n; w++) {
-        winStarts.push(canvasRowCount + seg.offset + 9 + w);
-        winLabels.push(0);
-        winPools.push(POOL_BANK_NEGATIVE);
-        winGroups.push(2_000_000 + seg.group);
-        winKinds.push(bankKindIndex(seg.kind));
+    // every window (step ≥ 10) of a bank-like part's segments joins the bank pool; its rows start at rowStart
+    const addSegments = (
+      segments: BankSegment[],
+      rowStart: number,
+      groupBase: number,
+      kindOf: (seg: BankSegment) => number,
+    ) => {
+      for (const seg of segments) {
+        const n = segmentWindowCount(seg.rows);
+        for (let w = 0; w < n; w++) {
+          winStarts.push(rowStart + seg.offset + 9 + w);
+          winLabels.push(0);
+          winPools.push(POOL_BANK_NEGATIVE);
+          winGroups.push(groupBase + seg.group);
+          winKinds.push(kindOf(seg));
+        }
+        bankWindows += n;
+        bankSecondsUsed += (seg.rows - 15) * STEP_SECONDS;
       }
-      bankWindows += n;
-      bankSecondsUsed += (seg.rows - 15) * STEP_SECONDS;
-    }
+    };
+    // bank: every 30 s block minus those whose speech contains the wake word
+    addSegments(
+      bank.index.train.segments.filter(
+        (seg) => !seg.phonemes.some((p) => normalizePhonemes(p).includes(wakePhon)),
+      ),
+      canvasRowCount,
+      2_000_000,
+      (seg) => bankKindIndex(seg.kind),
+    );
     // curated corpus: its train segments join the bank pool, one split group per file
     const corpusRowStart = canvasRowCount + bank.index.train.rows;
-    for (const seg of corpus?.index.train.segments ?? []) {
-      const n = segmentWindowCount(seg.rows);
-      for (let w = 0; w < n; w++) {
-        winStarts.push(corpusRowStart + seg.offset + 9 + w);
-        winLabels.push(0);
-        winPools.push(POOL_BANK_NEGATIVE);
-        winGroups.push(3_000_000 + seg.group);
-        winKinds.push(SOURCE_KINDS.indexOf('corpus'));
-      }
-      bankWindows += n;
-      bankSecondsUsed += (seg.rows - 15) * STEP_SECONDS;
-    }
+    const corpusKind = SOURCE_KINDS.indexOf('corpus');
+    addSegments(corpus?.index.train.segments ?? [], corpusRowStart, 3_000_000, () => corpusKind);
     const corpusRows = corpus?.index.train.rows ?? 0;
     const embeddings = new Float32Array(new SharedArrayBuffer((corpusRowStart + corpusRows) * EMB_DIM * 4));
     embeddings.set(canvasRows, 0);
@@ -762,148 +768,144 @@ async function runPipeline(job: TrainJob, pool: ExtractPool): Promise<TrainResul
       bestEpoch: lead.bestEpoch,
       params: chosen.heads.reduce((n, h) => n + h.params, 0),
     };
-    {
-      const thr = detail.threshold;
-      const missOf = (steps: Float32Array[]) =>
-        steps.length === 0
-          ? null
-          : steps.filter((s) => fireSteps(s, { threshold: thr }).length === 0).length / steps.length;
-      const confFa =
-        negSteps.length === 0
-          ? null
-          : negSteps.filter((s) => fireSteps(s, { threshold: thr }).length > 0).length / negSteps.length;
-      const warnings: string[] = [];
-      const medSynth = median(synthDur);
-      if (medSynth !== null && medSynth > 1.6)
-        warnings.push(
-          `The typical synthetic duration of '${wakeWord}' is ${medSynth.toFixed(2)} s (> 1.6 s).`,
-        );
-      if (longSynth > 0) warnings.push(`${longSynth} synthetic utterances longer than 1.75 s were dropped.`);
-      if (detail.resolution_limited)
-        warnings.push(
-          `The negative stream (${(streamHours * 60).toFixed(1)} min) is too short to resolve ${target} FA/h.`,
-        );
-      warnings.push(...corpusWarnings);
-      if (inconsistent.length > 0)
-        warnings.push(
-          `${inconsistent.length} recordings differ clearly from the others (${inconsistent.map((i) => (usable[i] as { path: string }).path.split('/').pop()).join(', ')}).`,
-        );
-      const rejected = trims.filter((t) => !t.res.ok);
-      if (rejected.length > 0)
-        warnings.push(
-          `${rejected.length} recordings were rejected (${rejected.map((t) => (t.res as { reason: string }).reason).join(', ')}).`,
-        );
-      report('evaluating', 0.9, 'Grading...');
-      if (detail.quality_grade === 'F') {
-        const diag: QualityDiagnostics = {
-          wakeWord,
-          clipsTotal: clipPaths.length,
-          silentClips,
-          medianSpeechSeconds: median(usable.map((u) => u.res.diagnostics.speechSec)),
-          syllables: (conf.wakePhonemes.match(/[aeiouAEIOU@3]+/g) ?? []).length,
-          phonemes: wakePhon.replace(/[^A-Za-z@3]/g, '').length,
-          inconsistentClips: inconsistent.length,
-          heldOutUserMissRate: missOf(userSteps),
-          evalSyntheticMissRate: missOf(synthSteps),
-          clippedOrNoisyClips: usable.filter((u) => u.res.diagnostics.clipping || u.res.diagnostics.lowSnr)
-            .length,
-          confusableFaRate: confFa,
-          closestConfusable: conf.realWords[0] ?? null,
-        };
-        throw qualityGateError(diag, {
-          d_prime: detail.d_prime,
-          quality_grade: 'F',
-          miss_rate: detail.miss_rate_at_threshold,
-        });
-      }
-      lap('evaluating');
-
-      // ---------------------------------------------------------------- exporting
-      report('exporting', 0, 'Exporting model...');
-      const metrics: TrainMetrics = {
-        d_prime: detail.d_prime as number,
-        eer: detail.eer as number,
-        auc: detail.auc as number,
-        miss_rate_at_target: detail.miss_rate_at_threshold as number,
-        target_fa_per_hour: target,
-        fa_per_hour_at_threshold: detail.fa_per_hour_at_threshold,
-        quality_grade: detail.quality_grade,
-        threshold: thr,
-      };
-      const evaluation: TrainResult['evaluation'] = {
-        n_positive_clips: positives.length,
-        n_negative_clips: detail.n_negative_clips,
-        negatives_hours: streamHours,
-        negatives_kind: withCorpus ? 'synthetic+corpus' : 'synthetic',
-        user_clips_held_out: userHeld.length,
-        miss_rate_by_source: { user: missOf(userSteps), synthetic: missOf(synthSteps) },
-        confusable_fa_rate: confFa,
-        resolution_limited: detail.resolution_limited,
-        warnings,
-        providers: providers.map((p) => p.id),
-        voices: { train: trainVoices.length, eval: evalVoices.length },
-        text_only: textOnly,
-        detail,
-        timings: { ...timings, bank_build_s: Math.round(bankSeconds * 10) / 10 },
-        candidates: evaluated.map((e) => ({
-          arch: e.arch,
-          miss_rate: e.detail.miss_rate_at_threshold,
-          d_prime: e.detail.d_prime,
-          threshold: e.detail.threshold,
-          kept: e === chosen,
-        })),
-      };
-      const durationS = Math.round((performance.now() - jobStart) / 100) / 10;
-      const { detail: _d, timings: _t, candidates: _c, ...manifestEvaluation } = evaluation;
-      const manifest = buildManifest({
-        name: job.name ?? 'model',
+    const thr = detail.threshold;
+    const missOf = (steps: Float32Array[]) =>
+      steps.length === 0
+        ? null
+        : steps.filter((s) => fireSteps(s, { threshold: thr }).length === 0).length / steps.length;
+    const confFa =
+      negSteps.length === 0
+        ? null
+        : negSteps.filter((s) => fireSteps(s, { threshold: thr }).length > 0).length / negSteps.length;
+    const warnings: string[] = [];
+    const medSynth = median(synthDur);
+    if (medSynth !== null && medSynth > 1.6)
+      warnings.push(`The typical synthetic duration of '${wakeWord}' is ${medSynth.toFixed(2)} s (> 1.6 s).`);
+    if (longSynth > 0) warnings.push(`${longSynth} synthetic utterances longer than 1.75 s were dropped.`);
+    if (detail.resolution_limited)
+      warnings.push(
+        `The negative stream (${(streamHours * 60).toFixed(1)} min) is too short to resolve ${target} FA/h.`,
+      );
+    warnings.push(...corpusWarnings);
+    if (inconsistent.length > 0)
+      warnings.push(
+        `${inconsistent.length} recordings differ clearly from the others (${inconsistent.map((i) => (usable[i] as { path: string }).path.split('/').pop()).join(', ')}).`,
+      );
+    const rejected = trims.filter((t) => !t.res.ok);
+    if (rejected.length > 0)
+      warnings.push(
+        `${rejected.length} recordings were rejected (${rejected.map((t) => (t.res as { reason: string }).reason).join(', ')}).`,
+      );
+    report('evaluating', 0.9, 'Grading...');
+    if (detail.quality_grade === 'F') {
+      const diag: QualityDiagnostics = {
         wakeWord,
-        createdAt: (job.now ?? (() => new Date()))(),
-        engineVersion: ENGINE_VERSION,
-        modelSha256: sha256(onnx),
-        melSha256: rt.melSha256,
-        embeddingSha256: rt.embeddingSha256,
-        threshold: thr,
-        metrics: {
-          d_prime: metrics.d_prime,
-          eer: metrics.eer,
-          auc: metrics.auc,
-          miss_rate_at_target: metrics.miss_rate_at_target,
-          target_fa_per_hour: target,
-          fa_per_hour_at_threshold: metrics.fa_per_hour_at_threshold,
-          quality_grade: metrics.quality_grade,
-        },
-        training: {
-          n_user_clips: userTrain.length,
-          n_synth_positives: nSynthPos,
-          n_negatives:
-            bankWindows + winLabels.filter((l, i) => l === 0 && winPools[i] === POOL_WORD_NEGATIVE).length,
-          negatives_hours: Math.round((bankSecondsUsed / 3600) * 1000) / 1000,
-          epochs: kept.epochs,
-          best_epoch: kept.bestEpoch,
-          duration_s: durationS,
-          seed,
-          architecture: kept.arch,
-          params: kept.params,
-        },
-        evaluation: manifestEvaluation,
-      });
-      lap('exporting');
-      report('exporting', 1, 'Training complete.');
-      return {
-        onnx,
-        manifest,
-        metrics,
-        evaluation: {
-          ...evaluation,
-          timings: { ...timings, bank_build_s: Math.round(bankSeconds * 10) / 10, total_s: durationS },
-        },
-        scores: {
-          positive: detail ? positives.map(clipScore) : [],
-          negative: [...negSteps.map(clipScore), ...segmentMaxima(stream)],
-        },
+        clipsTotal: clipPaths.length,
+        silentClips,
+        medianSpeechSeconds: median(usable.map((u) => u.res.diagnostics.speechSec)),
+        syllables: (conf.wakePhonemes.match(/[aeiouAEIOU@3]+/g) ?? []).length,
+        phonemes: wakePhon.replace(/[^A-Za-z@3]/g, '').length,
+        inconsistentClips: inconsistent.length,
+        heldOutUserMissRate: missOf(userSteps),
+        evalSyntheticMissRate: missOf(synthSteps),
+        clippedOrNoisyClips: usable.filter((u) => u.res.diagnostics.clipping || u.res.diagnostics.lowSnr)
+          .length,
+        confusableFaRate: confFa,
+        closestConfusable: conf.realWords[0] ?? null,
       };
+      throw qualityGateError(diag, {
+        d_prime: detail.d_prime,
+        quality_grade: 'F',
+        miss_rate: detail.miss_rate_at_threshold,
+      });
     }
+    lap('evaluating');
+
+    // ---------------------------------------------------------------- exporting
+    report('exporting', 0, 'Exporting model...');
+    const metrics: TrainMetrics = {
+      d_prime: detail.d_prime as number,
+      eer: detail.eer as number,
+      auc: detail.auc as number,
+      miss_rate_at_target: detail.miss_rate_at_threshold as number,
+      target_fa_per_hour: target,
+      fa_per_hour_at_threshold: detail.fa_per_hour_at_threshold,
+      quality_grade: detail.quality_grade,
+      threshold: thr,
+    };
+    const evaluation: TrainResult['evaluation'] = {
+      n_positive_clips: positives.length,
+      n_negative_clips: detail.n_negative_clips,
+      negatives_hours: streamHours,
+      negatives_kind: withCorpus ? 'synthetic+corpus' : 'synthetic',
+      user_clips_held_out: userHeld.length,
+      miss_rate_by_source: { user: missOf(userSteps), synthetic: missOf(synthSteps) },
+      confusable_fa_rate: confFa,
+      resolution_limited: detail.resolution_limited,
+      warnings,
+      providers: providers.map((p) => p.id),
+      voices: { train: trainVoices.length, eval: evalVoices.length },
+      text_only: textOnly,
+      detail,
+      timings: { ...timings, bank_build_s: Math.round(bankSeconds * 10) / 10 },
+      candidates: evaluated.map((e) => ({
+        arch: e.arch,
+        miss_rate: e.detail.miss_rate_at_threshold,
+        d_prime: e.detail.d_prime,
+        threshold: e.detail.threshold,
+        kept: e === chosen,
+      })),
+    };
+    const durationS = Math.round((performance.now() - jobStart) / 100) / 10;
+    const { detail: _d, timings: _t, candidates: _c, ...manifestEvaluation } = evaluation;
+    const manifest = buildManifest({
+      name: job.name ?? 'model',
+      wakeWord,
+      createdAt: (job.now ?? (() => new Date()))(),
+      engineVersion: ENGINE_VERSION,
+      modelSha256: sha256(onnx),
+      melSha256: rt.melSha256,
+      embeddingSha256: rt.embeddingSha256,
+      threshold: thr,
+      metrics: {
+        d_prime: metrics.d_prime,
+        eer: metrics.eer,
+        auc: metrics.auc,
+        miss_rate_at_target: metrics.miss_rate_at_target,
+        target_fa_per_hour: target,
+        fa_per_hour_at_threshold: metrics.fa_per_hour_at_threshold,
+        quality_grade: metrics.quality_grade,
+      },
+      training: {
+        n_user_clips: userTrain.length,
+        n_synth_positives: nSynthPos,
+        n_negatives:
+          bankWindows + winLabels.filter((l, i) => l === 0 && winPools[i] === POOL_WORD_NEGATIVE).length,
+        negatives_hours: Math.round((bankSecondsUsed / 3600) * 1000) / 1000,
+        epochs: kept.epochs,
+        best_epoch: kept.bestEpoch,
+        duration_s: durationS,
+        seed,
+        architecture: kept.arch,
+        params: kept.params,
+      },
+      evaluation: manifestEvaluation,
+    });
+    lap('exporting');
+    report('exporting', 1, 'Training complete.');
+    return {
+      onnx,
+      manifest,
+      metrics,
+      evaluation: {
+        ...evaluation,
+        timings: { ...timings, bank_build_s: Math.round(bankSeconds * 10) / 10, total_s: durationS },
+      },
+      scores: {
+        positive: detail ? positives.map(clipScore) : [],
+        negative: [...negSteps.map(clipScore), ...segmentMaxima(stream)],
+      },
+    };
   } finally {
     disposeProviders(providers);
   }
