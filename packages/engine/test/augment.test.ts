@@ -8,6 +8,7 @@ import {
   applyRoom,
   augment,
   augmentUtterance,
+  bandLimit,
   changeSpeed,
   fftConvolve,
   pitchShift,
@@ -233,7 +234,7 @@ describe('augment', () => {
   it('applies each transform with the §6.9 probability and within its range', () => {
     const x = utterance(12, 0.6);
     const n = 300;
-    const counts = { speed: 0, pitch: 0, room: 0, noise: 0, mask: 0 };
+    const counts = { speed: 0, pitch: 0, room: 0, noise: 0, mask: 0, channel: 0 };
     const beds = [noise('fan', 1, deriveRng(0, 'bed', 0))];
     for (let i = 0; i < n; i++) {
       const log: AugmentLog = { gainDb: 0 };
@@ -261,6 +262,13 @@ describe('augment', () => {
         expect(log.noise.snrDb).toBeLessThanOrEqual(30);
       }
       if (log.timeMask) counts.mask++;
+      if (log.channel) {
+        counts.channel++;
+        expect(log.channel.lowpassHz).toBeGreaterThanOrEqual(3000);
+        expect(log.channel.lowpassHz).toBeLessThanOrEqual(7500);
+        expect(log.channel.highpassHz).toBeGreaterThanOrEqual(50);
+        expect(log.channel.highpassHz).toBeLessThanOrEqual(300);
+      }
     }
     const within = (count: number, p: number) => Math.abs(count / n - p) < 4 * Math.sqrt((p * (1 - p)) / n);
     expect(within(counts.speed, AUGMENT_CONFIG.speed.p)).toBe(true);
@@ -268,7 +276,23 @@ describe('augment', () => {
     expect(within(counts.room, AUGMENT_CONFIG.room.p)).toBe(true);
     expect(within(counts.noise, AUGMENT_CONFIG.noise.p)).toBe(true);
     expect(within(counts.mask, AUGMENT_CONFIG.timeMask.p)).toBe(true);
+    expect(within(counts.channel, AUGMENT_CONFIG.channel.p)).toBe(true);
   }, 60_000);
+
+  it('band-limits like a microphone: the voice band passes, what lies above the low-pass and below the high-pass does not', () => {
+    const tone = (hz: number) =>
+      new Float32Array(SR).map((_, i) => 0.5 * Math.sin((2 * Math.PI * hz * i) / SR));
+    // level after the filters settle (the last half second), in dB against the input
+    const gainDb = (hz: number) => {
+      const y = bandLimit(tone(hz), 3500, 200);
+      return 20 * Math.log10(rms(y.subarray(SR / 2)) / rms(tone(hz).subarray(SR / 2)));
+    };
+    expect(Math.abs(gainDb(1000))).toBeLessThan(0.5);
+    expect(gainDb(3500)).toBeCloseTo(-3, 0); // Butterworth corner
+    expect(gainDb(7000)).toBeLessThan(-22); // 4th order: ≈ 24 dB per octave
+    expect(gainDb(50)).toBeLessThan(-20); // 2nd-order high-pass two octaves below its corner
+    expect(gainDb(200)).toBeCloseTo(-3, 0);
+  });
 
   it("widens speed and pitch for the user's own voice (USER_VOICE_CONFIG), with the same draws otherwise", () => {
     const x = new Float32Array(8000).map((_, i) => 0.2 * Math.sin(i / 9));

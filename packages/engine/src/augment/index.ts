@@ -6,6 +6,7 @@ import {
   addNoiseAtSnr,
   applyGain,
   applyRoom,
+  bandLimit,
   changeSpeed,
   pitchShift,
   roomImpulseResponse,
@@ -23,6 +24,8 @@ export interface AugmentConfig {
   noise: { p: number; snrDb: readonly [number, number] };
   room: { p: number; rt60: readonly [number, number] };
   timeMask: { p: number };
+  /** Band of a microphone or codec (low- and high-pass corners), applied to the whole placed canvas. */
+  channel: { p: number; lowpassHz: readonly [number, number]; highpassHz: readonly [number, number] };
 }
 
 /** §6.9 table: parameters and probabilities (exported for tests and documentation). */
@@ -33,6 +36,7 @@ export const AUGMENT_CONFIG: AugmentConfig = {
   noise: { p: 0.8, snrDb: [5, 30] as const },
   room: { p: 0.5, rt60: [0.1, 0.8] as const },
   timeMask: { p: 0.2 },
+  channel: { p: 0.5, lowpassHz: [3000, 7500] as const, highpassHz: [50, 300] as const },
 };
 
 export interface AugmentLog {
@@ -42,6 +46,7 @@ export interface AugmentLog {
   noise?: { kind: string; snrDb: number };
   gainDb: number;
   timeMask?: Array<[number, number]>;
+  channel?: { lowpassHz: number; highpassHz: number };
 }
 
 export interface AugmentOptions {
@@ -99,8 +104,8 @@ export function augmentUtterance(
 }
 
 /**
- * The part after placement: noise → gain → time mask. `region` is where the utterance lies in `x` (for the SNR
- * reference and the time mask); default the whole array.
+ * The part after placement: noise → microphone band → gain → time mask. `region` is where the utterance lies in `x`
+ * (for the SNR reference and the time mask); default the whole array.
  */
 export function augmentPlaced(
   x: Float32Array,
@@ -120,6 +125,10 @@ export function augmentPlaced(
   const gainDb = r.uniform(...c.gainDb);
   const doMask = r.chance(c.timeMask.p);
   const maskSeed = r.int(0, 0x7fffffff);
+  // drawn after the spec's transforms so their draws stay as they were
+  const doChannel = r.chance(c.channel.p);
+  const lowpassHz = r.uniform(...c.channel.lowpassHz);
+  const highpassHz = r.uniform(...c.channel.highpassHz);
   let y = x;
   if (doNoise) {
     const sec = Math.max(0.1, x.length / 16000);
@@ -132,6 +141,10 @@ export function augmentPlaced(
     y = addNoiseAtSnr(y, bed, snr, nr, { region });
     if (log) log.noise = { kind: useBed ? `bed${bedIndex}` : kind, snrDb: snr };
   }
+  if (doChannel) {
+    y = bandLimit(y, lowpassHz, highpassHz);
+    if (log) log.channel = { lowpassHz, highpassHz };
+  }
   y = applyGain(y, gainDb);
   if (log) log.gainDb = gainDb;
   if (doMask) {
@@ -143,7 +156,7 @@ export function augmentPlaced(
 }
 
 /**
- * §6.9 augmentation of one clip without placement (speed → pitch → room → noise → gain → time mask), seeded.
+ * §6.9 augmentation of one clip without placement (speed → pitch → room → noise → band → gain → time mask), seeded.
  * The pipeline that places utterances on canvases calls `augmentUtterance`, places, then `augmentPlaced`.
  */
 export function augment(clip: Float32Array, rng: RandomSource, opts: AugmentOptions = {}): Float32Array {
