@@ -20,6 +20,7 @@ import {
   SENTENCES_PATH,
   silence,
   USER_PARTIAL_SHARE,
+  USER_VOICE_NEGATIVE_KINDS,
   userVoiceNegatives,
 } from '../src/negatives/index.ts';
 import { deriveRng } from '../src/rng.ts';
@@ -158,9 +159,17 @@ describe('noise generators', () => {
 });
 
 describe('user-voice negatives', () => {
-  it('are the reversed recording and its faded leading and trailing parts', () => {
+  it('are the reversed recording, its faded leading and trailing parts and its halves swapped', () => {
     const clip = Float32Array.from({ length: 16000 }, (_, i) => Math.sin(i / 7) * 0.5);
-    const [rev, head, tail] = userVoiceNegatives(clip);
+    const negatives = userVoiceNegatives(clip);
+    expect(negatives).toHaveLength(USER_VOICE_NEGATIVE_KINDS);
+    const [rev, head, tail, swapped] = negatives as [Float32Array, Float32Array, Float32Array, Float32Array];
+    // the second half first, then the first half, each faded at its cuts
+    expect(swapped).toHaveLength(16000);
+    expect(Math.abs(swapped[0] as number)).toBe(0);
+    expect(swapped[4000]).toBe(clip[12000]);
+    expect(swapped[12000]).toBe(clip[4000]);
+    expect(Math.abs(swapped[7999] as number)).toBeLessThan(0.01);
     expect(Array.from(rev as Float32Array)).toEqual(Array.from(clip).reverse());
     const keep = Math.round(16000 * USER_PARTIAL_SHARE);
     expect(head).toHaveLength(keep);

@@ -1,8 +1,9 @@
 /**
- * Negatives in the user's own voice (docs/training.md): every training recording also yields audio that sounds like
- * the same speaker, microphone and room but is not the wake word — the recording played backwards, and its leading
- * and trailing parts (an incomplete wake word). All other negatives are synthetic speech, so without these a head can
- * learn "a real human voice" as a stand-in for "the wake word" and fire on any speech of that person.
+ * Negatives in the user's own voice (docs/engine.md): every training recording also yields audio that sounds like
+ * the same speaker, microphone and room but is not the wake word — the recording played backwards, its leading
+ * and trailing parts (an incomplete wake word), and its halves in the wrong order. All other negatives are synthetic
+ * speech, so without these a head can learn "a real human voice" as a stand-in for "the wake word" and fire on any
+ * speech of that person.
  */
 
 /** Share of the trimmed recording kept by the leading and trailing partials. */
@@ -20,10 +21,20 @@ function fade(x: Float32Array): Float32Array {
   return x;
 }
 
-/** The reversed recording, then its leading and trailing `USER_PARTIAL_SHARE` (faded at the cuts). */
+/** How many negatives `userVoiceNegatives` makes of one recording. */
+export const USER_VOICE_NEGATIVE_KINDS = 4;
+
+/**
+ * The reversed recording, its leading and trailing `USER_PARTIAL_SHARE` (faded at the cuts), and the recording with
+ * its halves swapped (every sound of the wake word, in the wrong order).
+ */
 export function userVoiceNegatives(clip: Float32Array): Float32Array[] {
   const n = clip.length;
   const keep = Math.round(n * USER_PARTIAL_SHARE);
   const reversed = Float32Array.from(clip).reverse();
-  return [reversed, fade(clip.slice(0, keep)), fade(clip.slice(n - keep))];
+  const half = n >> 1;
+  const swapped = new Float32Array(n);
+  swapped.set(fade(clip.slice(half)));
+  swapped.set(fade(clip.slice(0, half)), n - half);
+  return [reversed, fade(clip.slice(0, keep)), fade(clip.slice(n - keep)), swapped];
 }
