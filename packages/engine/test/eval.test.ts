@@ -19,7 +19,7 @@ import {
   qualityGrade,
   rocAuc,
 } from '../src/eval/metrics.ts';
-import { chooseEvaluated, type ScoreEvaluation } from '../src/pipeline/evaluate.ts';
+import { chooseEvaluated, MISS_TIE, missTie, type ScoreEvaluation } from '../src/pipeline/evaluate.ts';
 
 describe('d′, AUC, EER on hand-computed cases', () => {
   it("d′ is Cohen's d with population variances", () => {
@@ -271,5 +271,24 @@ describe('choosing among trained candidates on held-out data', () => {
     // on a full tie the first (the trainer's validation choice) stays
     expect(chooseEvaluated([cand('tcn', 0.1, 6), cand('mlp', 0.1, 6)]).arch).toBe('tcn');
     expect(() => chooseEvaluated([])).toThrow(RangeError);
+  });
+
+  it('counts differences the held-out positives cannot resolve as ties (two standard errors)', () => {
+    const on = (c: ReturnType<typeof cand>, n: number, heads: number) => ({
+      ...c,
+      heads: Array.from({ length: heads }, (_, i) => i),
+      detail: { ...c.detail, n_positives: n },
+    });
+    // hey jarvis, benchmark run of 14:30: the MLP missed 16 of 140 held-out clips, the ensemble 20
+    const mlp = on(cand('mlp', 16 / 140, 6.3), 140, 1);
+    const pair = on(cand('mlp+tcn', 20 / 140, 5.1), 140, 2);
+    expect(missTie(mlp.detail, pair.detail)).toBeCloseTo(2 * Math.sqrt((0.1286 * 0.8714) / 140), 3);
+    expect(chooseEvaluated([mlp, pair]).arch).toBe('mlp+tcn');
+    // a difference well beyond the sampling error still decides
+    expect(chooseEvaluated([on(cand('mlp', 2 / 140, 6.3), 140, 1), pair]).arch).toBe('mlp');
+    // with many positives the margin shrinks to MISS_TIE
+    expect(missTie(on(cand('a', 0.1, 1), 1e7, 1).detail, on(cand('b', 0.1, 1), 1e7, 1).detail)).toBe(
+      MISS_TIE,
+    );
   });
 });

@@ -118,8 +118,21 @@ export function evaluateScores(input: EvaluateInput): ScoreEvaluation {
   };
 }
 
-/** Within this miss-rate difference two candidates are equal on the target and d′ decides. */
+/** Within this miss-rate difference two candidates are always equal on the target (see `missTie`). */
 export const MISS_TIE = 0.005;
+
+/**
+ * Miss-rate difference within which two candidates count as equal: MISS_TIE, or two standard errors of a miss rate
+ * measured on the held-out positives when that is wider (≈ 5.7 points at 13 % of 140 clips). The held-out data cannot
+ * tell such candidates apart, and what then decides — more members, then d′ — is what holds at lower FA/h: a single
+ * head kept on a difference of four clips fired once near 1.0 on the benchmark (docs/engine.md).
+ */
+export function missTie(a: ScoreEvaluation, b: ScoreEvaluation): number {
+  const n = Math.min(a.n_positives ?? 0, b.n_positives ?? 0);
+  if (n <= 0) return MISS_TIE;
+  const p = ((a.miss_rate_at_threshold ?? 1) + (b.miss_rate_at_threshold ?? 1)) / 2;
+  return Math.max(MISS_TIE, 2 * Math.sqrt((p * (1 - p)) / n));
+}
 
 /** A trained candidate head scored on the job's held-out data. */
 export interface CandidateEvaluation {
@@ -138,7 +151,7 @@ export interface CandidateEvaluation {
 
 /**
  * The candidate to keep: one that passes the quality gate over one that does not, then the lower miss rate at the
- * calibrated threshold (what the user will feel); within MISS_TIE the one with more members (an ensemble's errors
+ * calibrated threshold (what the user will feel); within `missTie` the one with more members (an ensemble's errors
  * vary less than its members'), then the higher d′; on a full tie the earlier (the trainer's validation choice).
  */
 export function chooseEvaluated<T extends { detail: ScoreEvaluation; heads?: unknown[] }>(list: T[]): T {
@@ -155,8 +168,9 @@ export function chooseEvaluated<T extends { detail: ScoreEvaluation; heads?: unk
     }
     const ma = a.miss_rate_at_threshold ?? 1;
     const mb = b.miss_rate_at_threshold ?? 1;
-    if (mb < ma - MISS_TIE) best = c;
-    else if (Math.abs(mb - ma) <= MISS_TIE) {
+    const tie = missTie(a, b);
+    if (mb < ma - tie) best = c;
+    else if (Math.abs(mb - ma) <= tie) {
       const na = best.heads?.length ?? 1;
       const nb = c.heads?.length ?? 1;
       if (nb > na || (nb === na && (b.d_prime ?? -1e9) > (a.d_prime ?? -1e9))) best = c;
