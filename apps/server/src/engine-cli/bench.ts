@@ -266,6 +266,15 @@ async function buildStream(
   return { rows, seconds: samples / SR, spans, hash: sha(new Uint8Array(rows.buffer)) };
 }
 
+function missByGroup(steps: Float32Array[], groups: string[], threshold: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const g of [...new Set(groups)].sort()) {
+    const mine = steps.filter((_, i) => groups[i] === g);
+    out[g] = Math.round(1000 * missRateStreams(mine, { threshold })) / 1000;
+  }
+  return out;
+}
+
 interface HeadReport {
   word: string;
   model: string;
@@ -274,6 +283,8 @@ interface HeadReport {
   /** Seconds per pipeline stage of the training job (violawake heads). */
   stage_seconds?: Record<string, number>;
   miss_at_0_5: number;
+  /** Miss rate at the 0.5 FA/h threshold per kind of test positive (`real`, or provider [+room+bed]). */
+  miss_by_group_at_0_5?: Record<string, number>;
   threshold_at_0_5: number;
   miss_at_0_1: number;
   threshold_at_0_1: number;
@@ -518,6 +529,8 @@ export async function runBench(argv: string[]): Promise<number> {
     await mkdir(join(wordDir, 'user'), { recursive: true });
     let userPaths: string[];
     let testClips: Float32Array[];
+    /** what each test positive is: `real`, or the reserved voice's provider and whether a room and a bed were added */
+    let testGroups: string[];
     const real = REAL[word];
     if (real) {
       const d = resolve(repoRoot, '../shared/data/picovoice-dev', real);
@@ -529,6 +542,7 @@ export async function runBench(argv: string[]): Promise<number> {
       const rest = files.slice(10, quick || str(p, 'positives') !== undefined ? 10 + nPos : undefined);
       testClips = [];
       for (const f of rest) testClips.push(await readWavFile16k(f));
+      testGroups = testClips.map(() => 'real');
     } else {
       const ureqs: SynthRequest[] = Array.from({ length: 10 }, (_, i) => {
         const rr = new Rand(deriveRng(seed, `bench-take-${word}`, i));
@@ -567,8 +581,11 @@ export async function runBench(argv: string[]): Promise<number> {
       });
       const pos = await synthesizeMany(providers, preqs, { cacheDir: join(cacheDir, 'synth') });
       testClips = [];
+      testGroups = [];
       for (const [i, a] of pos.entries()) {
         if (!a) continue;
+        const provider = (reserved[i % reserved.length] as Voice).provider;
+        testGroups.push(i % 2 === 0 ? provider : `${provider}+room+bed`);
         if (i % 2 === 0) testClips.push(a);
         else {
           const rr = new Rand(deriveRng(seed, `bench-pos-aug-${word}`, i));
@@ -704,6 +721,7 @@ export async function runBench(argv: string[]): Promise<number> {
           train_seconds: h.trainSeconds,
           ...(h.stageSeconds ? { stage_seconds: h.stageSeconds } : {}),
           miss_at_0_5: missRateStreams(posSteps, { threshold: c05.threshold }),
+          miss_by_group_at_0_5: missByGroup(posSteps, testGroups, c05.threshold),
           threshold_at_0_5: c05.threshold,
           miss_at_0_1: missRateStreams(posSteps, { threshold: c01.threshold }),
           threshold_at_0_1: c01.threshold,
@@ -722,7 +740,7 @@ export async function runBench(argv: string[]): Promise<number> {
           architecture: h.manifest?.training.architecture ?? null,
         });
         log(
-          `${word} / ${h.model}: miss ${(100 * (rows.at(-1) as HeadReport).miss_at_0_5).toFixed(1)} % at 0.5 FA/h`,
+          `${word} / ${h.model}: miss ${(100 * (rows.at(-1) as HeadReport).miss_at_0_5).toFixed(1)} % at 0.5 FA/h ${JSON.stringify((rows.at(-1) as HeadReport).miss_by_group_at_0_5)}`,
         );
       } finally {
         await runner.release();
@@ -778,6 +796,17 @@ function renderMarkdown(r: Report): string {
       (x) =>
         `| ${x.word} | ${x.model}${x.architecture ? ` (${x.architecture})` : ''} | ${x.train_seconds === null ? '–' : x.train_seconds.toFixed(0)} | ${pc(x.miss_at_0_5, x.resolution_limited_0_5)} (${x.threshold_at_0_5.toFixed(2)}) | ${pc(x.miss_at_0_1, x.resolution_limited_0_1)} (${x.threshold_at_0_1.toFixed(2)}) | ${x.manifest_threshold === null ? '–' : `${x.manifest_threshold.toFixed(2)}: ${pc(x.miss_at_manifest)} / ${f(x.fa_per_hour_at_manifest, 2)}`} | ${f(x.d_prime, 2)} | ${f(x.auc, 4)} | ${f(x.eer, 4)} | ${(x.model_bytes / 1024).toFixed(0)} | ${x.params ?? '–'} | ${x.head_us_per_step.toFixed(1)} | ${x.grade ?? '–'} |`,
     ),
+    '',
+    "Miss @ 0.5 FA/h by kind of test positive (synthetic words: the reserved voice's provider, alone or with a room and a noise or music bed):",
+    '',
+    ...r.results
+      .filter((x) => Object.keys(x.miss_by_group_at_0_5 ?? {}).length > 1)
+      .map(
+        (x) =>
+          `- ${x.word} / ${x.model}: ${Object.entries(x.miss_by_group_at_0_5 ?? {})
+            .map(([g, v]) => `${g} ${pc(v)}`)
+            .join(', ')}`,
+      ),
     '',
     '## Targets (engine.md §12)',
     '',
