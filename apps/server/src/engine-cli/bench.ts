@@ -162,6 +162,8 @@ interface StreamData {
   seconds: number;
   /** own-word spans (steps, 1-based [start, end)) of real clips in the stream */
   spans: Record<string, [number, number][]>;
+  /** what was played where (steps, 1-based [start, end)): to name what a head fired on */
+  pieces: { start: number; end: number; what: string }[];
   hash: string;
 }
 
@@ -183,11 +185,11 @@ async function buildStream(
     return { text, voice: (voices[i % voices.length] as Voice).id, rate: p.rate, pitch: p.pitch };
   });
   log(`synthesizing ${reqs.length} benchmark sentences in ${voices.length} reserved voices`);
-  const speech = (await synthesizeMany(providers, reqs, { cacheDir: join(cacheDir, 'synth') })).filter(
-    (x): x is Float32Array => !!x,
-  );
+  const synthesized = await synthesizeMany(providers, reqs, { cacheDir: join(cacheDir, 'synth') });
+  const speech = synthesized.filter((x): x is Float32Array => !!x);
+  const speechWhat = reqs.filter((_, i) => !!synthesized[i]).map((q) => `"${q.text}" (${q.voice})`);
   // real human speech: every computer/snowboy clip, tagged with its word
-  const real: { word: string; audio: Float32Array }[] = [];
+  const real: { word: string; audio: Float32Array; file: string }[] = [];
   const realBudget = Math.round(total * 0.25);
   let realLen = 0;
   const realFiles = (['computer', 'snowboy'] as const).flatMap((w) => {
@@ -200,12 +202,13 @@ async function buildStream(
   for (const f of realFiles) {
     if (realLen > realBudget) break;
     const a = await readWavFile16k(f.path);
-    real.push({ word: f.word, audio: a });
+    real.push({ word: f.word, audio: a, file: f.path.split('/').pop() as string });
     realLen += a.length;
   }
   const stream = rt.frontend.createStream();
   const chunks: Float32Array[] = [withWarmPrefix(new Float32Array(0), rt.warm)];
   const spans: Record<string, [number, number][]> = { computer: [], snowboy: [] };
+  const pieces: StreamData['pieces'] = [];
   let samples = 0;
   let pending = new Float32Array(0);
   const push = async (x: Float32Array) => {
@@ -217,6 +220,11 @@ async function buildStream(
     pending = joined.slice(whole);
     samples += x.length;
   };
+  const played = async (x: Float32Array, what: string) => {
+    const start = Math.floor(samples / STEP) + 1;
+    await push(x);
+    pieces.push({ start, end: Math.ceil(samples / STEP) + 1, what });
+  };
   let si = 0;
   let ri = 0;
   let piece = 0;
@@ -225,27 +233,28 @@ async function buildStream(
     const u = r.u();
     if (u < 0.55 && speech.length > 0) {
       for (let k = 0; k < 4 && samples < total; k++) {
-        await push(speech[si++ % speech.length] as Float32Array);
+        const at = si++ % speech.length;
+        await played(speech[at] as Float32Array, speechWhat[at] as string);
         await push(noiseFloor(Math.round(r.uniform(0.2, 0.8) * SR), deriveRng(seed, 'bench-sgap', si)));
       }
     } else if (u < 0.8 && real.length > 0) {
       for (let k = 0; k < 4 && samples < total; k++) {
-        const c = real[ri++ % real.length] as { word: string; audio: Float32Array };
+        const c = real[ri++ % real.length] as (typeof real)[number];
         const start = Math.floor(samples / STEP) + 1;
-        await push(c.audio);
+        await played(c.audio, `real "${c.word}" ${c.file}`);
         spans[c.word]?.push([start, Math.ceil(samples / STEP) + 1]);
         await push(noiseFloor(Math.round(r.uniform(0.3, 1.0) * SR), deriveRng(seed, 'bench-rgap', ri)));
       }
     } else if (u < 0.9) {
-      await push(
-        level(
-          noise(r.pick(NOISE_KINDS), r.uniform(5, 20), deriveRng(seed + 77, 'bench-noise', piece)),
-          r.uniform(-45, -15),
-        ),
+      const kind = r.pick(NOISE_KINDS);
+      await played(
+        level(noise(kind, r.uniform(5, 20), deriveRng(seed + 77, 'bench-noise', piece)), r.uniform(-45, -15)),
+        `${kind} noise`,
       );
     } else {
-      await push(
+      await played(
         level(music(r.uniform(5, 20), deriveRng(seed + 77, 'bench-music', piece)), r.uniform(-40, -12)),
+        'music-like audio',
       );
     }
     if (piece % 50 === 0) log(`negative stream ${((100 * samples) / total).toFixed(0)} %`);
@@ -263,7 +272,35 @@ async function buildStream(
     rows.set(c, o);
     o += c.length;
   }
-  return { rows, seconds: samples / SR, spans, hash: sha(new Uint8Array(rows.buffer)) };
+  return { rows, seconds: samples / SR, spans, pieces, hash: sha(new Uint8Array(rows.buffer)) };
+}
+
+/** The `k` highest scores of a (masked) stream, 25 steps apart at least, each with the piece that was playing. */
+function strongestFirings(
+  scores: Float32Array,
+  pieces: StreamData['pieces'],
+  k: number,
+): { score: number; at_s: number; what: string }[] {
+  const order = Array.from(scores.keys())
+    .filter((i) => (scores[i] as number) > 0.05)
+    .sort((a, b) => (scores[b] as number) - (scores[a] as number));
+  const picked: number[] = [];
+  for (const i of order) {
+    if (picked.length >= k) break;
+    if (picked.every((j) => Math.abs(i - j) >= 25)) picked.push(i);
+  }
+  return picked.map((i) => {
+    // a window ends at step i: the piece that was playing then, or the last one that ended within its 2 s
+    const step = i + 1;
+    const p =
+      pieces.find((x) => x.start <= step && step < x.end) ??
+      [...pieces].reverse().find((x) => x.end <= step && x.end > step - 25);
+    return {
+      score: Math.round((scores[i] as number) * 1e4) / 1e4,
+      at_s: Math.round(i * 0.08),
+      what: p?.what ?? 'gap',
+    };
+  });
 }
 
 function missByGroup(steps: Float32Array[], groups: string[], threshold: number): Record<string, number> {
@@ -283,6 +320,8 @@ interface HeadReport {
   /** Seconds per pipeline stage of the training job (violawake heads). */
   stage_seconds?: Record<string, number>;
   miss_at_0_5: number;
+  /** The stream's highest scores outside the word's own clips (at least 2 s apart), and what was playing. */
+  top_false_accepts?: { score: number; at_s: number; what: string }[];
   /** Miss rate at the 0.5 FA/h threshold per kind of test positive (`real`, or provider [+room+bed]). */
   miss_by_group_at_0_5?: Record<string, number>;
   threshold_at_0_5: number;
@@ -367,7 +406,7 @@ export async function runBench(argv: string[]): Promise<number> {
   const bankSeconds = bank.built ? (performance.now() - tb) / 1000 : bank.index.build_seconds;
 
   // 3. negative stream (cached)
-  const streamKey = sha(JSON.stringify({ negHours, seed, reservedIds, v: 1 })).slice(0, 16);
+  const streamKey = sha(JSON.stringify({ negHours, seed, reservedIds, v: 2 })).slice(0, 16);
   const streamFile = join(cacheDir, `stream-${streamKey}`);
   let stream: StreamData;
   if (existsSync(`${streamFile}.json`)) {
@@ -381,7 +420,12 @@ export async function runBench(argv: string[]): Promise<number> {
     await writeFile(`${streamFile}.f32`, new Uint8Array(stream.rows.buffer));
     await writeFile(
       `${streamFile}.json`,
-      JSON.stringify({ seconds: stream.seconds, spans: stream.spans, hash: stream.hash }),
+      JSON.stringify({
+        seconds: stream.seconds,
+        spans: stream.spans,
+        pieces: stream.pieces,
+        hash: stream.hash,
+      }),
     );
   }
   log(`negative stream: ${(stream.seconds / 3600).toFixed(2)} h`);
@@ -710,6 +754,7 @@ export async function runBench(argv: string[]): Promise<number> {
           }
         }
         const hours = ((s.length - masked) * 0.08) / 3600;
+        const topFalseAccepts = strongestFirings(s, stream.pieces, 3);
         const c05 = calibrateThreshold(s, hours, 0.5);
         const c01 = calibrateThreshold(s, hours, 0.1);
         const cm = clipMetrics(posSteps.map(clipScore), segmentMaxima(s));
@@ -722,6 +767,7 @@ export async function runBench(argv: string[]): Promise<number> {
           ...(h.stageSeconds ? { stage_seconds: h.stageSeconds } : {}),
           miss_at_0_5: missRateStreams(posSteps, { threshold: c05.threshold }),
           miss_by_group_at_0_5: missByGroup(posSteps, testGroups, c05.threshold),
+          top_false_accepts: topFalseAccepts,
           threshold_at_0_5: c05.threshold,
           miss_at_0_1: missRateStreams(posSteps, { threshold: c01.threshold }),
           threshold_at_0_1: c01.threshold,
@@ -806,6 +852,15 @@ function renderMarkdown(r: Report): string {
           `- ${x.word} / ${x.model}: ${Object.entries(x.miss_by_group_at_0_5 ?? {})
             .map(([g, v]) => `${g} ${pc(v)}`)
             .join(', ')}`,
+      ),
+    '',
+    "Highest scores on the stream outside the word's own clips (what our heads fired on):",
+    '',
+    ...r.results
+      .filter((x) => x.kind === 'violawake' && (x.top_false_accepts?.length ?? 0) > 0)
+      .map(
+        (x) =>
+          `- ${x.word}: ${(x.top_false_accepts ?? []).map((t) => `${t.score.toFixed(4)} at ${(t.at_s / 60).toFixed(1)} min, ${t.what}`).join('; ')}`,
       ),
     '',
     '## Targets (engine.md §12)',
