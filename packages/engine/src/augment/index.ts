@@ -28,7 +28,10 @@ export interface AugmentConfig {
   channel: { p: number; lowpassHz: readonly [number, number]; highpassHz: readonly [number, number] };
 }
 
-/** §6.9 table: parameters and probabilities (exported for tests and documentation). */
+/**
+ * §6.9 table: parameters and probabilities (exported for tests and documentation); `channel` is beyond the spec
+ * (docs/engine.md).
+ */
 export const AUGMENT_CONFIG: AugmentConfig = {
   gainDb: [-6, 6] as const,
   speed: { p: 0.5, range: [0.9, 1.1] as const },
