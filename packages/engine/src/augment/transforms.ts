@@ -1,4 +1,5 @@
 import { resample } from '@violawake/detector';
+import { biquad } from '../audio/biquad.ts';
 import { rms } from '../audio/levels.ts';
 import { Rand, type RandomSource } from '../audio/random.ts';
 import { fftConvolve } from './fftconv.ts';
@@ -251,41 +252,11 @@ export function timeMask(
 }
 
 /**
- * One second-order section (RBJ audio-EQ cookbook low- or high-pass), run in double precision from rest.
- */
-function secondOrder(x: Float32Array, kind: 'lowpass' | 'highpass', hz: number, q: number): Float32Array {
-  const w = (2 * Math.PI * hz) / SR;
-  const cos = Math.cos(w);
-  const alpha = Math.sin(w) / (2 * q);
-  const a0 = 1 + alpha;
-  const b1 = (kind === 'lowpass' ? 1 - cos : -(1 + cos)) / a0;
-  const b0 = b1 / (kind === 'lowpass' ? 2 : -2);
-  const b2 = b0;
-  const a1 = (-2 * cos) / a0;
-  const a2 = (1 - alpha) / a0;
-  const out = new Float32Array(x.length);
-  let x1 = 0;
-  let x2 = 0;
-  let y1 = 0;
-  let y2 = 0;
-  for (let i = 0; i < x.length; i++) {
-    const v = x[i] as number;
-    const y = b0 * v + b1 * x1 + b2 * x2 - a1 * y1 - a2 * y2;
-    x2 = x1;
-    x1 = v;
-    y2 = y1;
-    y1 = y;
-    out[i] = y;
-  }
-  return out;
-}
-
-/**
  * A microphone's or a codec's band: a 4th-order Butterworth low-pass at `lowpassHz` (two sections) and a 2nd-order
  * high-pass at `highpassHz`. Real recordings differ most in how much they keep above 3–4 kHz (docs/engine.md).
  */
 export function bandLimit(x: Float32Array, lowpassHz: number, highpassHz: number): Float32Array {
-  let y = secondOrder(x, 'lowpass', lowpassHz, 0.5412);
-  y = secondOrder(y, 'lowpass', lowpassHz, 1.3066);
-  return secondOrder(y, 'highpass', highpassHz, Math.SQRT1_2);
+  const y = biquad(x, 'lowpass', lowpassHz, 0.5412);
+  biquad(y, 'lowpass', lowpassHz, 1.3066, y);
+  return biquad(y, 'highpass', highpassHz, Math.SQRT1_2, y);
 }

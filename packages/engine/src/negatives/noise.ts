@@ -1,3 +1,4 @@
+import { biquad } from '../audio/biquad.ts';
 import { noiseFloor } from '../audio/floor.ts';
 import { setRms } from '../audio/levels.ts';
 import { Rand, type RandomSource } from '../audio/random.ts';
@@ -81,27 +82,7 @@ export function lowpass(x: Float32Array, hz: number): Float32Array {
 
 /** RBJ band-pass biquad (constant 0 dB peak gain), in place. */
 export function bandpass(x: Float32Array, hz: number, q: number): Float32Array {
-  const w0 = (2 * Math.PI * hz) / SR;
-  const alpha = Math.sin(w0) / (2 * q);
-  const a0 = 1 + alpha;
-  const b0 = alpha / a0;
-  const b2 = -alpha / a0;
-  const a1 = (-2 * Math.cos(w0)) / a0;
-  const a2 = (1 - alpha) / a0;
-  let x1 = 0,
-    x2 = 0,
-    y1 = 0,
-    y2 = 0;
-  for (let i = 0; i < x.length; i++) {
-    const v = x[i] as number;
-    const y = b0 * v + b2 * x2 - a1 * y1 - a2 * y2;
-    x2 = x1;
-    x1 = v;
-    y2 = y1;
-    y1 = y;
-    x[i] = y;
-  }
-  return x;
+  return biquad(x, 'bandpass', hz, q, x);
 }
 
 /** Mains hum at 50 or 60 Hz with 2–8 harmonics, slow frequency drift and a little hiss. */

@@ -1,0 +1,47 @@
+/** Second-order IIR sections (RBJ audio-EQ cookbook) at 16 kHz, for noise colouring and microphone bands. */
+const SR = 16000;
+
+export type BiquadKind = 'lowpass' | 'highpass' | 'bandpass';
+
+/**
+ * Runs one section from rest in double precision and writes it to `out` (default a new array; `x` itself filters in
+ * place). `bandpass` has a constant 0 dB peak gain.
+ */
+export function biquad(
+  x: Float32Array,
+  kind: BiquadKind,
+  hz: number,
+  q: number,
+  out: Float32Array = new Float32Array(x.length),
+): Float32Array {
+  const w = (2 * Math.PI * hz) / SR;
+  const cos = Math.cos(w);
+  const alpha = Math.sin(w) / (2 * q);
+  const a0 = 1 + alpha;
+  let b0: number;
+  let b1: number;
+  if (kind === 'bandpass') {
+    b0 = alpha / a0;
+    b1 = 0;
+  } else {
+    b1 = (kind === 'lowpass' ? 1 - cos : -(1 + cos)) / a0;
+    b0 = Math.abs(b1) / 2;
+  }
+  const b2 = kind === 'bandpass' ? -b0 : b0;
+  const a1 = (-2 * cos) / a0;
+  const a2 = (1 - alpha) / a0;
+  let x1 = 0;
+  let x2 = 0;
+  let y1 = 0;
+  let y2 = 0;
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i] as number;
+    const y = b0 * v + b1 * x1 + b2 * x2 - a1 * y1 - a2 * y2;
+    x2 = x1;
+    x1 = v;
+    y2 = y1;
+    y1 = y;
+    out[i] = y;
+  }
+  return out;
+}
