@@ -21,9 +21,6 @@ function fade(x: Float32Array): Float32Array {
   return x;
 }
 
-/** How many negatives `userVoiceNegatives` makes of one recording. */
-export const USER_VOICE_NEGATIVE_KINDS = 4;
-
 /**
  * The reversed recording, its leading and trailing `USER_PARTIAL_SHARE` (faded at the cuts), and the recording with
  * its halves swapped (every sound of the wake word, in the wrong order).

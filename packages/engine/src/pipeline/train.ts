@@ -42,7 +42,7 @@ import {
 } from '../eval/errors.ts';
 import { confusables as findConfusables } from '../negatives/confusables.ts';
 import { normalizePhonemes } from '../negatives/phonemes.ts';
-import { USER_VOICE_NEGATIVE_KINDS, userVoiceNegatives } from '../negatives/user-voice.ts';
+import { userVoiceNegatives } from '../negatives/user-voice.ts';
 import { exportHeadOnnx, headArchitecture } from '../onnx/index.ts';
 import { deriveRng } from '../rng.ts';
 import {
@@ -489,8 +489,6 @@ async function runPipeline(job: TrainJob, pool: ExtractPool): Promise<TrainResul
     let id = 0;
     const copies =
       userTrain.length > 0 ? Math.max(2, Math.ceil((160 * Math.min(1, synthScale)) / userTrain.length)) : 0;
-    // as many user-voice negative canvases as user positives (USER_VOICE_NEGATIVE_KINDS per clip)
-    const userNegCopies = Math.max(1, Math.round(copies / USER_VOICE_NEGATIVE_KINDS));
     userTrain.forEach((clip, ci) => {
       for (let c = 0; c < copies; c++)
         items.push({
@@ -502,9 +500,12 @@ async function runPipeline(job: TrainJob, pool: ExtractPool): Promise<TrainResul
           id: id++,
           userVoice: true,
         });
-      // the same voice, microphone and room, not the wake word (in the clip's split group)
-      for (const neg of userVoiceNegatives(clip))
-        for (let c = 0; c < userNegCopies; c++)
+      // the same voice, microphone and room, not the wake word (in the clip's split group): as many canvases in all
+      // as the clip has positive copies
+      const negatives = userVoiceNegatives(clip);
+      const negCopies = Math.max(1, Math.round(copies / negatives.length));
+      for (const neg of negatives)
+        for (let c = 0; c < negCopies; c++)
           items.push({
             audio: neg,
             kind: 'partial',
