@@ -6,9 +6,17 @@ import { EMB_DIM } from '../src/bank/store.ts';
 import { music } from '../src/negatives/music.ts';
 import { noise } from '../src/negatives/noise.ts';
 import { CANVAS_ROWS } from '../src/pipeline/canvas.ts';
-import { canvasFeatures, ExtractPool } from '../src/pipeline/extract.ts';
+import {
+  canvasFeatures,
+  ExtractPool,
+  type PoolReply,
+  type PoolRequest,
+  STOP_GRACE_MS,
+  stopWorker,
+} from '../src/pipeline/extract.ts';
 import { openRuntime } from '../src/pipeline/runtime.ts';
 import { deriveRng } from '../src/rng.ts';
+import { startTsWorker } from '../src/worker-thread.ts';
 
 const dev = new URL('../../../../shared/data/picovoice-dev/', import.meta.url);
 
@@ -87,6 +95,26 @@ describe('ExtractPool', () => {
     expect(Array.from(a)).toEqual(Array.from(b));
     await pool.close();
     await expect(pool.embed(x)).rejects.toThrow(/closed/);
+  }, 60_000);
+});
+
+describe('stopping an extraction worker', () => {
+  it('lets it finish the request in progress, drop the queued ones and end its own thread (exit code 0)', async () => {
+    const worker = startTsWorker(new URL('../src/pipeline/extract-worker.ts', import.meta.url));
+    const replies: PoolReply[] = [];
+    worker.on('message', (m: PoolReply) => replies.push(m));
+    const exitCode = new Promise<number>((resolve) => worker.once('exit', resolve));
+    const pcm = noise('pink', 20, deriveRng(5, 'stop', 0));
+    for (let id = 1; id <= 3; id++) worker.postMessage({ id, type: 'embed', pcm } satisfies PoolRequest);
+    const t0 = performance.now();
+    await stopWorker(worker);
+    // terminate() would have given exit code 1
+    expect(await exitCode).toBe(0);
+    expect(performance.now() - t0).toBeLessThan(STOP_GRACE_MS);
+    expect(replies.length).toBeGreaterThanOrEqual(1);
+    expect(replies.length).toBeLessThan(3);
+    expect(replies[0]?.id).toBe(1);
+    expect(replies[0]?.error).toBeUndefined();
   }, 60_000);
 });
 

@@ -71,6 +71,8 @@ export async function canvasFeatures(rt: EngineRuntime, task: CanvasTask): Promi
 export type PoolRequest =
   | { id: number; type: 'canvas'; task: CanvasTask }
   | { id: number; type: 'embed'; pcm: Float32Array; firstStep?: number };
+/** Asks a worker to end its thread after the request in progress. */
+export type PoolStop = { type: 'stop' };
 export type PoolReply =
   | { id: number; canvas?: CanvasFeatures; embedding?: Float32Array; error?: undefined }
   | { id: number; error: string };
@@ -209,6 +211,25 @@ export class ExtractPool {
     const slots = this.slots;
     this.slots = [];
     for (const s of slots) for (const p of s.inFlight.values()) p.reject(err);
-    await Promise.all(slots.map((s) => s.worker.terminate()));
+    await Promise.all(slots.map((s) => stopWorker(s.worker)));
   }
+}
+
+/** Time a worker gets to finish the request in progress after 'stop' before it is terminated. */
+export const STOP_GRACE_MS = 5000;
+
+/**
+ * Lets a worker end its own thread after its current request; `terminate()` only when it does not within the grace
+ * period (terminating a thread inside an onnxruntime call can abort the process with an uncaught native error).
+ */
+export async function stopWorker(worker: Worker): Promise<void> {
+  if (worker.threadId < 0) return; // already ended
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  worker.postMessage({ type: 'stop' } satisfies PoolStop);
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => resolve('late'), STOP_GRACE_MS);
+  });
+  if ((await Promise.race([exited, late])) === 'late') await worker.terminate();
+  clearTimeout(timer);
 }
