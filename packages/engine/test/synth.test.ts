@@ -321,6 +321,42 @@ describe('voices, variants, phonemes', () => {
     expect(two.eval).toHaveLength(1);
   });
 
+  it('splits within each provider: every synthesizer with two or more groups trains and evaluates', () => {
+    const inventory = [
+      ...Array.from({ length: 80 }, (_, i) => ({
+        id: `espeak:a${i % 8}+v${i}`,
+        provider: 'espeak',
+        group: `espeak/a${i % 8}`,
+      })),
+      ...['kal', 'kal16', 'awb', 'rms', 'slt'].map((v) => ({ id: `flite:${v}`, provider: 'flite' })),
+      ...['kal', 'ked', 'slt'].map((v) => ({ id: `festival:${v}`, provider: 'festival' })),
+      { id: 'piper:one', provider: 'piper', group: 'piper/one' },
+    ];
+    for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
+      const s = splitVoices(inventory, seed);
+      for (const provider of ['espeak', 'flite', 'festival']) {
+        expect(s.train.some((v) => v.provider === provider)).toBe(true);
+        expect(s.eval.some((v) => v.provider === provider)).toBe(true);
+      }
+      // flite: one voice of five evaluates; festival: one of three; a provider with one group trains
+      expect(s.eval.filter((v) => v.provider === 'flite')).toHaveLength(1);
+      expect(s.eval.filter((v) => v.provider === 'festival')).toHaveLength(1);
+      expect(s.train.some((v) => v.provider === 'piper')).toBe(true);
+      expect(s.eval.length / inventory.length).toBeGreaterThan(0.12);
+      expect(s.eval.length / inventory.length).toBeLessThan(0.3);
+    }
+    // single-group providers only: the group first in hash order evaluates, so neither side is empty
+    const singles = splitVoices(
+      [
+        { id: 'espeak-wasm:en', provider: 'espeak-wasm' },
+        { id: 'flite:kal', provider: 'flite' },
+      ],
+      3,
+    );
+    expect(singles.train).toHaveLength(1);
+    expect(singles.eval).toHaveLength(1);
+  });
+
   it('keeps the split stable when voices are excluded', () => {
     const voices = Array.from({ length: 87 }, (_, i) => ({
       id: `p:v${i}`,

@@ -76,9 +76,12 @@ function hashUnit(text: string): number {
 }
 
 /**
- * Deterministic ≈ 80/20 train/eval split (§6.3). Voices are grouped (whole espeak accents, a Piper model's speakers);
- * groups are ordered by SHA-256 of (installation seed, group id) and moved to eval in that order until eval holds
- * ≈ `evalFraction` of the voices. Both sides are non-empty when there are at least two groups.
+ * Deterministic ≈ 80/20 train/eval split (§6.3), made within each provider so that every synthesizer with two or more
+ * voice groups has voices on both sides (training that never hears flite, say, generalises worse to flite and to
+ * people). Voices are grouped (whole espeak accents, a Piper model's speakers); a provider's groups are ordered by
+ * SHA-256 of (installation seed, group id) and moved to eval in that order until eval holds ≈ `evalFraction` of the
+ * provider's voices, keeping at least one group in train. A provider with a single group trains; when no provider has
+ * two groups, the group first in hash order evaluates, so both sides are non-empty whenever there are two groups.
  * `exclude` (voice ids, e.g. the benchmark's reserved voices) removes voices AFTER splitting the whole inventory, so
  * the split of the remaining voices is the same as the bank's (pass the full inventory, not a pre-filtered one).
  */
@@ -88,26 +91,35 @@ export function splitVoices(
   evalFraction = 0.2,
   opts: { exclude?: Iterable<string> } = {},
 ): { train: Voice[]; eval: Voice[] } {
-  const size = new Map<string, number>();
-  for (const v of voices) size.set(v.group ?? v.id, (size.get(v.group ?? v.id) ?? 0) + 1);
-  const groups = [...size.keys()].sort();
-  const u = new Map(groups.map((g) => [g, hashUnit(`violawake-voice-split:${installationSeed}:${g}`)]));
-  const ordered = [...groups].sort((a, b) => (u.get(a) as number) - (u.get(b) as number) || (a < b ? -1 : 1));
-  const target = evalFraction * voices.length;
+  const groupOf = (v: Voice) => v.group ?? v.id;
+  const hash = (g: string) => hashUnit(`violawake-voice-split:${installationSeed}:${g}`);
+  const byHash = (a: string, b: string) => hash(a) - hash(b) || (a < b ? -1 : 1);
   const evalGroups = new Set<string>();
-  let count = 0;
-  for (const g of ordered) {
-    if (count >= target || evalGroups.size >= groups.length - 1) break;
-    const n = size.get(g) as number;
-    // skip a group that would overshoot the target by more than half of it, unless nothing is in eval yet
-    if (count > 0 && count + n > target * 1.5) continue;
-    evalGroups.add(g);
-    count += n;
+  const allGroups = new Set<string>();
+  for (const provider of [...new Set(voices.map((v) => v.provider))].sort()) {
+    const size = new Map<string, number>();
+    for (const v of voices)
+      if (v.provider === provider) size.set(groupOf(v), (size.get(groupOf(v)) ?? 0) + 1);
+    const ordered = [...size.keys()].sort(byHash);
+    for (const g of ordered) allGroups.add(g);
+    const target = evalFraction * [...size.values()].reduce((a, b) => a + b, 0);
+    let count = 0;
+    let taken = 0;
+    for (const g of ordered) {
+      if (count >= target || taken >= ordered.length - 1) break;
+      const n = size.get(g) as number;
+      // skip a group that would overshoot the target by more than half of it, unless nothing is in eval yet
+      if (count > 0 && count + n > target * 1.5) continue;
+      evalGroups.add(g);
+      taken++;
+      count += n;
+    }
   }
+  if (evalGroups.size === 0 && allGroups.size >= 2) evalGroups.add([...allGroups].sort(byHash)[0] as string);
   const excluded = new Set(opts.exclude ?? []);
   return {
-    train: voices.filter((v) => !evalGroups.has(v.group ?? v.id) && !excluded.has(v.id)),
-    eval: voices.filter((v) => evalGroups.has(v.group ?? v.id) && !excluded.has(v.id)),
+    train: voices.filter((v) => !evalGroups.has(groupOf(v)) && !excluded.has(v.id)),
+    eval: voices.filter((v) => evalGroups.has(groupOf(v)) && !excluded.has(v.id)),
   };
 }
 
