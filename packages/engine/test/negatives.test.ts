@@ -3,6 +3,8 @@ import FFT from 'fft.js';
 import { describe, expect, it } from 'vitest';
 import { generate } from '../data/generate-sentences.ts';
 import { dbfs, rms } from '../src/audio/levels.ts';
+import { Rand } from '../src/audio/random.ts';
+import { SHORT_PIECE_SECONDS, shortPieces } from '../src/bank/build.ts';
 import {
   babble,
   confusables,
@@ -270,5 +272,33 @@ describe.skipIf(!hasEspeak)('confusables', () => {
     for (const p of c.partials) expect(parsePhonemes(p).length).toBe(Math.round(0.6 * n));
     expect(c.prefixPhrases).toEqual([]);
     expect(c.realWords.length).toBe(20);
+  });
+});
+
+describe('negative bank train blocks', () => {
+  it('fill a noise or music block with several 3–10 s pieces, each at its own level, between floor gaps', () => {
+    const block = shortPieces('music', 30, new Rand(deriveRng(3, 'blk', 0)), [], deriveRng(3, 'gap', 0));
+    expect(block.audio.length).toBe(30 * 16000);
+    expect(block.phonemes).toEqual([]);
+    // runs of 100 ms frames above the −72 dBFS floor are the pieces
+    const frame = 1600;
+    const runs: { frames: number; level: number }[] = [];
+    let cur: number[] = [];
+    for (let f = 0; f * frame < block.audio.length; f++) {
+      const level = dbfs(block.audio, f * frame, Math.min(block.audio.length, (f + 1) * frame));
+      if (level > -62) cur.push(level);
+      else if (cur.length > 0) {
+        runs.push({ frames: cur.length, level: Math.max(...cur) });
+        cur = [];
+      }
+    }
+    if (cur.length > 0) runs.push({ frames: cur.length, level: Math.max(...cur) });
+    const pieces = runs.filter((x) => x.frames >= 10);
+    expect(pieces.length).toBeGreaterThanOrEqual(3);
+    expect(pieces.length).toBeLessThanOrEqual(10);
+    for (const p of pieces.slice(0, -1))
+      expect(p.frames).toBeLessThanOrEqual(SHORT_PIECE_SECONDS[1] * 10 + 1);
+    const levels = pieces.map((p) => p.level);
+    expect(Math.max(...levels) - Math.min(...levels)).toBeGreaterThan(2);
   });
 });

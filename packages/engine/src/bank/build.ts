@@ -2,7 +2,7 @@
  * Negative embedding bank (engine.md §6.7): generic negatives embedded once per installation.
  *
  * Train part (≈ 1.5 h × scale): 30 s blocks, each a split group of one kind — 70 % sentences from train voices, 10 %
- * noise, 10 % music-like, 5 % silence, 5 % mixtures. Evaluation stream (≈ 3 h × scale): one continuous stream with
+ * noise, 10 % music-like, 5 % silence, 5 % mixtures; a noise or music block is a run of 3–10 s pieces. Evaluation stream (≈ 3 h × scale): one continuous stream with
  * 0.2–1.0 s gaps, same proportions, eval voices, reserved sentences, other seeds.
  * Building takes a file lock and writes to a temporary folder renamed into place.
  */
@@ -10,7 +10,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { noiseFloor } from '../audio/floor.ts';
 import { dbToAmp, rms } from '../audio/levels.ts';
-import { Rand } from '../audio/random.ts';
+import { Rand, type RandomSource } from '../audio/random.ts';
 import { addNoiseAtSnr } from '../augment/transforms.ts';
 import { music } from '../negatives/music.ts';
 import { babble, NOISE_KINDS, noise, silence } from '../negatives/noise.ts';
@@ -365,6 +365,34 @@ function pieceAudio(
   }
 }
 
+/** Pieces of one kind from 3 to 10 s long between 0.2–1.0 s floor gaps, each with its own generator draw and level. */
+export const SHORT_PIECE_SECONDS: readonly [number, number] = [3, 10];
+
+/**
+ * A train block of noise or music-like audio as a run of short pieces: the block is one split group as before, but
+ * holds ≈ 5 different pieces instead of one 30 s draw, so the bank's ≈ 9 min of noise covers each noise kind (clicks,
+ * hum, fan…) in dozens of draws of rate, colour and level rather than in two or three.
+ */
+export function shortPieces(
+  kind: 'noise' | 'music',
+  seconds: number,
+  r: Rand,
+  sentences: Sentence[],
+  gapRng: RandomSource,
+): { audio: Float32Array; phonemes: string[] } {
+  const n = Math.round(seconds * SR);
+  const out = noiseFloor(n, gapRng);
+  const none = () => ({ audio: new Float32Array(0), phonemes: [] });
+  let t = Math.round(r.uniform(0.2, 1.0) * SR);
+  while (t < n) {
+    const len = Math.min(n - t, Math.round(r.uniform(...SHORT_PIECE_SECONDS) * SR));
+    const piece = pieceAudio(kind, len / SR, r, sentences, none);
+    out.set(piece.audio.subarray(0, len), t);
+    t += len + Math.round(r.uniform(0.2, 1.0) * SR);
+  }
+  return { audio: out, phonemes: [] };
+}
+
 async function buildBankData(
   opts: BankOptions,
   ctx: BankContext,
@@ -438,7 +466,9 @@ async function buildBankData(
     const piece =
       kind === 'speech'
         ? speechFill(trainSent, trainCursor, r)(BLOCK_SECONDS)
-        : pieceAudio(kind, BLOCK_SECONDS, r, trainSent, speechFill(trainSent, trainCursor, r));
+        : kind === 'noise' || kind === 'music'
+          ? shortPieces(kind, BLOCK_SECONDS, r, trainSent, deriveRng(seed, 'bank-piece-gap', b))
+          : pieceAudio(kind, BLOCK_SECONDS, r, trainSent, speechFill(trainSent, trainCursor, r));
     await blocks.add(piece.audio, { kind, group: b, phonemes: piece.phonemes });
   }
   const segments = blocks.segments;
