@@ -542,7 +542,7 @@ async function runPipeline(job: TrainJob, pool: ExtractPool): Promise<TrainResul
     const canvasRows = new Float32Array(items.length * CANVAS_ROWS * EMB_DIM);
     const itemWindows: number[][] = new Array(items.length);
     let extracted = 0;
-    await Promise.all(
+    const canvasesDone = Promise.all(
       items.map(async (it, n) => {
         const f = await pool.canvas({
           audio: it.audio,
@@ -563,6 +563,45 @@ async function runPipeline(job: TrainJob, pool: ExtractPool): Promise<TrainResul
         }
       }),
     );
+    // every held-out clip is embedded once by the extraction workers, queued behind the canvases: the workers go on
+    // with them while the trainer runs (whose two candidates rarely finish together), so no core waits
+    const userClips: Float32Array[] = [];
+    for (const [ci, clip] of userHeld.entries()) {
+      userClips.push(clip);
+      for (let a = 0; a < 9; a++)
+        userClips.push(fitLength(augment(clip, deriveRng(seed, 'eval-aug', ci * 16 + a)), 3 * SR));
+    }
+    const synthClips: Float32Array[] = [];
+    const negClips: Float32Array[] = userHeld.flatMap((clip) => userVoiceNegatives(clip));
+    let k = 0;
+    for (let i = 0; i < trimmed.length; i++) {
+      const kk = kinds[i] as (typeof kinds)[number];
+      const a = trimmed[i];
+      if (!a || (kk.kind !== 'eval-pos' && kk.kind !== 'eval-neg')) continue;
+      const x = k++ % 2 === 1 ? augment(a, deriveRng(seed, 'eval-syn-aug', i)) : a;
+      (kk.kind === 'eval-pos' ? synthClips : negClips).push(x);
+    }
+    const all = [...userClips, ...synthClips, ...negClips];
+    // Every clip gets the same 2 s of noise floor before it, so e_1 … e_25 (which end where the clip starts) are
+    // the same for all of them: computed once, and each clip's embeddings start at e_26 (half the work).
+    const preSteps = PAD_BEFORE / STEP;
+    const prePad = noiseFloor(PAD_BEFORE, deriveRng(seed, 'eval-pre-pad', 0));
+    const heldRowsPending = pool.embed(prePad).then((preRows) =>
+      Promise.all(
+        all.map(async (x, padId) => {
+          const padded = padForScoring(x, deriveRng(seed, 'eval-pad', padId));
+          padded.set(prePad);
+          const emb = await pool.embed(padded, preSteps + 1);
+          const rows = new Float32Array(preRows.length + emb.length);
+          rows.set(preRows);
+          rows.set(emb, preRows.length);
+          return withWarmPrefix(rows, rt.warm);
+        }),
+      ),
+    );
+    // awaited in the evaluation; until then a failure must not surface as an unhandled rejection
+    heldRowsPending.catch(() => {});
+    await canvasesDone;
     check();
     const winStarts: number[] = [];
     const winLabels: number[] = [];
@@ -658,44 +697,7 @@ async function runPipeline(job: TrainJob, pool: ExtractPool): Promise<TrainResul
 
     // ---------------------------------------------------------------- evaluating
     report('evaluating', 0, 'Evaluating on held-out audio...');
-    // every held-out clip is embedded once by the extraction workers
-    const userClips: Float32Array[] = [];
-    for (const [ci, clip] of userHeld.entries()) {
-      userClips.push(clip);
-      for (let a = 0; a < 9; a++)
-        userClips.push(fitLength(augment(clip, deriveRng(seed, 'eval-aug', ci * 16 + a)), 3 * SR));
-    }
-    const synthClips: Float32Array[] = [];
-    const negClips: Float32Array[] = userHeld.flatMap((clip) => userVoiceNegatives(clip));
-    let k = 0;
-    for (let i = 0; i < trimmed.length; i++) {
-      const kk = kinds[i] as (typeof kinds)[number];
-      const a = trimmed[i];
-      if (!a || (kk.kind !== 'eval-pos' && kk.kind !== 'eval-neg')) continue;
-      const x = k++ % 2 === 1 ? augment(a, deriveRng(seed, 'eval-syn-aug', i)) : a;
-      (kk.kind === 'eval-pos' ? synthClips : negClips).push(x);
-    }
-    const all = [...userClips, ...synthClips, ...negClips];
-    // Every clip gets the same 2 s of noise floor before it, so e_1 … e_25 (which end where the clip starts) are
-    // the same for all of them: computed once, and each clip's embeddings start at e_26 (half the work).
-    const preSteps = PAD_BEFORE / STEP;
-    const prePad = noiseFloor(PAD_BEFORE, deriveRng(seed, 'eval-pre-pad', 0));
-    const preRows = await pool.embed(prePad);
-    let embedded = 0;
-    const heldRows = await Promise.all(
-      all.map(async (x, padId) => {
-        const padded = padForScoring(x, deriveRng(seed, 'eval-pad', padId));
-        padded.set(prePad);
-        const emb = await pool.embed(padded, preSteps + 1);
-        embedded++;
-        if (embedded % 25 === 0)
-          report('evaluating', 0.6 * (embedded / all.length), 'Evaluating on held-out audio...');
-        const rows = new Float32Array(preRows.length + emb.length);
-        rows.set(preRows);
-        rows.set(emb, preRows.length);
-        return withWarmPrefix(rows, rt.warm);
-      }),
-    );
+    const heldRows = await heldRowsPending;
     check();
     report('evaluating', 0.6, 'Scoring the negative stream...');
     const withCorpus = corpus !== null && corpus.index.eval.rows > 0;
