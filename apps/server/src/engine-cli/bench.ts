@@ -5,6 +5,7 @@
  *   --neg-hours h      length of the benchmark's negative stream (default 2)
  *   --words a,b        subset of: hey jarvis, alexa, hey mycroft, computer, snowboy
  *   --seed N           corpus and training seed (default 1)
+ *   --training-seed N  training seed only (default: --seed), to see how much a row moves with the training draw
  *   --bank-scale s     negative bank size (default 1; --quick 0.02)
  *   --positives n      test positives per synthetic word (default 200; --quick 40)
  *   --synth-scale s    synthetic data volume of each training job (default 1; --quick 0.3)
@@ -68,6 +69,7 @@ const SPEC = {
   'neg-hours': { type: 'string' },
   words: { type: 'string' },
   seed: { type: 'string' },
+  'training-seed': { type: 'string' },
   'bank-scale': { type: 'string' },
   positives: { type: 'string' },
   out: { type: 'string' },
@@ -346,6 +348,7 @@ export async function runBench(argv: string[]): Promise<number> {
   const p = parseArgs(argv, SPEC);
   const quick = bool(p, 'quick');
   const seed = num(p, 'seed', { min: 0, integer: true }) ?? 1;
+  const trainingSeed = num(p, 'training-seed', { min: 0, integer: true }) ?? seed;
   const negHours = num(p, 'neg-hours', { min: 0.01, max: 100 }) ?? (quick ? 5 / 60 : 2);
   const bankScale = num(p, 'bank-scale', { min: 0.001, max: 10 }) ?? (quick ? 0.02 : 1);
   const nPos = num(p, 'positives', { min: 5, integer: true }) ?? (quick ? 40 : 200);
@@ -525,7 +528,7 @@ export async function runBench(argv: string[]): Promise<number> {
         onnxruntime_node: (await import('onnxruntime-node/package.json', { with: { type: 'json' } })).default
           .version,
       },
-      seeds: { corpus: seed, training: seed },
+      seeds: { corpus: seed, training: trainingSeed },
       options: {
         neg_hours: negHours,
         bank_scale: bankScale,
@@ -673,7 +676,7 @@ export async function runBench(argv: string[]): Promise<number> {
         dataDir,
         synthCacheDir: jobSynthCache,
         arch: arch as 'auto' | 'mlp' | 'tcn',
-        seed,
+        seed: trainingSeed,
         excludeVoices: reservedIds,
         bankScale,
         synthScale,
