@@ -2,8 +2,9 @@
  * Negative embedding bank (engine.md §6.7): generic negatives embedded once per installation.
  *
  * Train part (≈ 1.5 h × scale): 30 s blocks, each a split group of one kind — 70 % sentences from train voices, 10 %
- * noise, 10 % music-like, 5 % silence, 5 % mixtures; a noise or music block is a run of 3–10 s pieces. Evaluation stream (≈ 3 h × scale): one continuous stream with
- * 0.2–1.0 s gaps, same proportions, eval voices, reserved sentences, other seeds.
+ * noise, 10 % music-like, 5 % silence, 5 % mixtures; a noise or music block is a run of 3–10 s pieces.
+ * Evaluation stream (≈ 3 h × scale): one continuous stream with 0.2–1.0 s gaps, same proportions, eval voices,
+ * reserved sentences, other seeds.
  * Building takes a file lock and writes to a temporary folder renamed into place.
  */
 import { mkdir, rm } from 'node:fs/promises';
