@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { rms } from '../src/audio/levels.ts';
+import { assignVoices } from '../src/pipeline/voices.ts';
 import { deriveRng } from '../src/rng.ts';
 import {
   assertSynthesisCounts,
@@ -25,6 +26,7 @@ import {
   splitVoices,
   synthesizeMany,
 } from '../src/synth/index.ts';
+import type { SpeechProvider } from '../src/synth/types.ts';
 
 const system = new EspeakProvider('espeak');
 const wasm = new EspeakProvider('espeak-wasm');
@@ -553,4 +555,45 @@ describe('ResamplePool', () => {
       await pool.dispose();
     }
   }, 30_000);
+});
+
+describe('voice assignment', () => {
+  const inventory = [
+    ...Array.from({ length: 64 }, (_, i) => ({ id: `espeak:v${i}`, provider: 'espeak' })),
+    ...['kal16', 'rms', 'slt', 'awb'].map((v) => ({ id: `flite:${v}`, provider: 'flite' })),
+    ...['kal', 'ked'].map((v) => ({ id: `festival:${v}`, provider: 'festival' })),
+  ];
+  const providers = [
+    { id: 'espeak' },
+    { id: 'flite' },
+    { id: 'festival', maxShare: 0.1 },
+  ] as unknown as SpeechProvider[];
+  const shares = (vs: { provider: string }[]) => {
+    const n: Record<string, number> = {};
+    for (const v of vs) n[v.provider] = (n[v.provider] ?? 0) + 1;
+    return Object.fromEntries(Object.entries(n).map(([k, c]) => [k, c / vs.length]));
+  };
+
+  it('draws voices uniformly, keeps festival within its 10 % share, and is seeded', () => {
+    const a = assignVoices(inventory, providers, 4000, deriveRng(1, 'assign', 0));
+    expect(assignVoices(inventory, providers, 4000, deriveRng(1, 'assign', 0))).toEqual(a);
+    const s = shares(a);
+    expect(s.espeak).toBeGreaterThan(0.88);
+    expect(s.flite).toBeGreaterThan(0.04);
+    expect(s.flite).toBeLessThan(0.08);
+    expect(s.festival).toBeLessThanOrEqual(0.1);
+  });
+
+  it("with balance 'sqrt' gives each provider a share growing with the square root of its voice count", () => {
+    const s = shares(
+      assignVoices(inventory, providers, 4000, deriveRng(2, 'assign', 0), { balance: 'sqrt' }),
+    );
+    // weights √64 : √4 : √2 = 8 : 2 : 1.41 → 70 % / 18 % / 12 %, festival capped at 10 %
+    expect(s.espeak).toBeGreaterThan(0.67);
+    expect(s.espeak).toBeLessThan(0.76);
+    expect(s.flite).toBeGreaterThan(0.15);
+    expect(s.flite).toBeLessThan(0.21);
+    expect(s.festival).toBeLessThanOrEqual(0.1);
+    expect(s.festival).toBeGreaterThan(0.08);
+  });
 });

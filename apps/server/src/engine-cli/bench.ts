@@ -9,6 +9,7 @@
  *   --bank-scale s     negative bank size (default 1; --quick 0.02)
  *   --positives n      test positives per synthetic word (default 200; --quick 40)
  *   --synth-scale s    synthetic data volume of each training job (default 1; --quick 0.3)
+ *   --voice-balance b  how training audio draws voices: uniform (default) or sqrt (providers by √ voice count)
  *   --arch a           head architecture of the trained models: auto (default, chosen by validation), mlp or tcn
  *   --out dir          results directory (default bench/results)
  */
@@ -75,6 +76,7 @@ const SPEC = {
   out: { type: 'string' },
   'synth-scale': { type: 'string' },
   arch: { type: 'string' },
+  'voice-balance': { type: 'string' },
   json: { type: 'boolean' },
 } as const;
 
@@ -355,6 +357,9 @@ export async function runBench(argv: string[]): Promise<number> {
   const synthScale = num(p, 'synth-scale', { min: 0.05, max: 2 }) ?? (quick ? 0.3 : 1);
   const arch = str(p, 'arch') ?? 'auto';
   if (!['auto', 'mlp', 'tcn'].includes(arch)) throw new UsageError('--arch must be auto, mlp or tcn');
+  const voiceBalance = str(p, 'voice-balance') ?? 'uniform';
+  if (voiceBalance !== 'uniform' && voiceBalance !== 'sqrt')
+    throw new UsageError('--voice-balance must be uniform or sqrt');
   const words = (str(p, 'words')
     ?.split(',')
     .map((w) => w.trim()) ?? (quick ? ['computer'] : [...ALL_WORDS])) as Word[];
@@ -534,6 +539,7 @@ export async function runBench(argv: string[]): Promise<number> {
         bank_scale: bankScale,
         synth_scale: synthScale,
         positives_per_synthetic_word: nPos,
+        voice_balance: voiceBalance,
         words,
       },
       setup: setupNotes,
@@ -677,6 +683,7 @@ export async function runBench(argv: string[]): Promise<number> {
         synthCacheDir: jobSynthCache,
         arch: arch as 'auto' | 'mlp' | 'tcn',
         seed: trainingSeed,
+        voiceBalance,
         excludeVoices: reservedIds,
         bankScale,
         synthScale,
@@ -814,6 +821,7 @@ type Report = {
     bank_scale: number;
     synth_scale: number;
     positives_per_synthetic_word: number;
+    voice_balance?: string;
     words: string[];
   };
   voices: { providers: string[]; total: number; reserved: string[]; user_voice: string | null };

@@ -131,6 +131,12 @@ export interface TrainJob {
   name?: string;
   /** Scale of the synthetic data volumes (1 = engine.md §6.1 counts); the CI test uses less. */
   synthScale?: number;
+  /**
+   * How the training audio's voices are drawn: uniformly over the train voices (default), or by provider with weights
+   * growing as the square root of their voice counts (`sqrt`; measured, not the default: docs/engine.md). Held-out
+   * audio is always uniform.
+   */
+  voiceBalance?: 'uniform' | 'sqrt';
   /** Upper bound on training epochs (the trainer's budget may lower it). */
   maxEpochs?: number;
   /** Synthesis cache of the job's word-specific audio (default `<dataDir>/engine/synth-cache`). */
@@ -409,7 +415,10 @@ async function runPipeline(job: TrainJob, pool: ExtractPool): Promise<TrainResul
       kind: (typeof kinds)[number]['kind'],
       purpose: string,
     ) => {
-      const chosen = assignVoices(vs, providers, texts.length, deriveRng(seed, purpose, 0));
+      const held = kind === 'eval-pos' || kind === 'eval-neg';
+      const chosen = assignVoices(vs, providers, texts.length, deriveRng(seed, purpose, 0), {
+        balance: held ? 'uniform' : (job.voiceBalance ?? 'uniform'),
+      });
       texts.forEach((t, i) => {
         const pr = randomProsody(deriveRng(seed, `${purpose}-prosody`, i));
         reqs.push({
