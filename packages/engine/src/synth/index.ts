@@ -92,8 +92,14 @@ export function splitVoices(
   opts: { exclude?: Iterable<string> } = {},
 ): { train: Voice[]; eval: Voice[] } {
   const groupOf = (v: Voice) => v.group ?? v.id;
-  const hash = (g: string) => hashUnit(`violawake-voice-split:${installationSeed}:${g}`);
-  const byHash = (a: string, b: string) => hash(a) - hash(b) || (a < b ? -1 : 1);
+  // one SHA-256 per group, not one per comparison
+  const hash = new Map<string, number>();
+  for (const v of voices) {
+    const g = groupOf(v);
+    if (!hash.has(g)) hash.set(g, hashUnit(`violawake-voice-split:${installationSeed}:${g}`));
+  }
+  const byHash = (a: string, b: string) =>
+    (hash.get(a) as number) - (hash.get(b) as number) || (a < b ? -1 : 1);
   const evalGroups = new Set<string>();
   const allGroups = new Set<string>();
   for (const provider of [...new Set(voices.map((v) => v.provider))].sort()) {
