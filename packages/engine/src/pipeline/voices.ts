@@ -15,18 +15,24 @@ export function assignVoices(
 ): Voice[] {
   if (voices.length === 0) return [];
   const r = new Rand(rng);
-  const byProvider = new Map<string, Voice[]>();
-  for (const v of voices) byProvider.set(v.provider, [...(byProvider.get(v.provider) ?? []), v]);
-  const provs = [...byProvider.keys()].sort();
-  const weights = provs.map((p) => Math.sqrt((byProvider.get(p) as Voice[]).length));
-  const total = weights.reduce((a, b) => a + b, 0);
-  const draw = (i: number): Voice => {
-    if (opts.balance !== 'sqrt') return voices[(i + r.int(0, voices.length - 1)) % voices.length] as Voice;
-    let u = r.u() * total;
-    let k = 0;
-    while (k < provs.length - 1 && u >= (weights[k] as number)) u -= weights[k++] as number;
-    return r.pick(byProvider.get(provs[k] as string) as Voice[]);
-  };
+  let draw = (i: number): Voice => voices[(i + r.int(0, voices.length - 1)) % voices.length] as Voice;
+  if (opts.balance === 'sqrt') {
+    const byProvider = new Map<string, Voice[]>();
+    for (const v of voices) {
+      const list = byProvider.get(v.provider);
+      if (list) list.push(v);
+      else byProvider.set(v.provider, [v]);
+    }
+    const lists = [...byProvider.keys()].sort().map((p) => byProvider.get(p) as Voice[]);
+    const weights = lists.map((l) => Math.sqrt(l.length));
+    const total = weights.reduce((a, b) => a + b, 0);
+    draw = () => {
+      let u = r.u() * total;
+      let k = 0;
+      while (k < lists.length - 1 && u >= (weights[k] as number)) u -= weights[k++] as number;
+      return r.pick(lists[k] as Voice[]);
+    };
+  }
   const share = new Map(providers.map((p) => [p.id, p.maxShare ?? 1]));
   const used = new Map<string, number>();
   const unlimited = voices.filter((v) => (share.get(v.provider) ?? 1) >= 1);
