@@ -21,7 +21,7 @@ import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { createNodeFrontend, openWakeWordModelPath, PRETRAINED_BASELINES } from '@violawake/detector/node';
 import { noiseFloor } from '@violawake/engine/audio/floor';
-import { dbToAmp, rms } from '@violawake/engine/audio/levels';
+import { atLevel } from '@violawake/engine/audio/levels';
 import { Rand } from '@violawake/engine/audio/random';
 import { readWavFile16k, writeWav16 } from '@violawake/engine/audio/wav';
 import { addNoiseAtSnr, applyGain, applyRoom, roomImpulseResponse } from '@violawake/engine/augment/index';
@@ -156,11 +156,6 @@ function setupVoices(): string[] {
   return notes;
 }
 
-function level(x: Float32Array, dbfs: number): Float32Array {
-  const g = dbToAmp(dbfs) / Math.max(rms(x), 1e-9);
-  return x.map((v) => v * g);
-}
-
 interface StreamData {
   rows: Float32Array; // warm-prefixed
   seconds: number;
@@ -252,12 +247,15 @@ async function buildStream(
     } else if (u < 0.9) {
       const kind = r.pick(NOISE_KINDS);
       await played(
-        level(noise(kind, r.uniform(5, 20), deriveRng(seed + 77, 'bench-noise', piece)), r.uniform(-45, -15)),
+        atLevel(
+          noise(kind, r.uniform(5, 20), deriveRng(seed + 77, 'bench-noise', piece)),
+          r.uniform(-45, -15),
+        ),
         `${kind} noise`,
       );
     } else {
       await played(
-        level(music(r.uniform(5, 20), deriveRng(seed + 77, 'bench-music', piece)), r.uniform(-40, -12)),
+        atLevel(music(r.uniform(5, 20), deriveRng(seed + 77, 'bench-music', piece)), r.uniform(-40, -12)),
         'music-like audio',
       );
     }

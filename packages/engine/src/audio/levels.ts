@@ -50,6 +50,11 @@ export function scale(x: Float32Array, gain: number): Float32Array {
   return out;
 }
 
+/** A copy of `x` scaled to an RMS level of `dbfs` (silence stays silent). */
+export function atLevel(x: Float32Array, dbfs: number): Float32Array {
+  return scale(x, dbToAmp(dbfs) / Math.max(rms(x), 1e-9));
+}
+
 /** Clips to −1..1 in place and returns the number of clipped samples. */
 export function hardClip(x: Float32Array): number {
   let n = 0;

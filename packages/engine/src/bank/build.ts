@@ -10,7 +10,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { noiseFloor } from '../audio/floor.ts';
-import { dbToAmp, rms } from '../audio/levels.ts';
+import { atLevel } from '../audio/levels.ts';
 import { Rand, type RandomSource } from '../audio/random.ts';
 import { addNoiseAtSnr } from '../augment/transforms.ts';
 import { music } from '../negatives/music.ts';
@@ -323,13 +323,6 @@ async function synthSentences(
   return out;
 }
 
-function levelled(x: Float32Array, dbfs: number): Float32Array {
-  const g = dbToAmp(dbfs) / Math.max(rms(x), 1e-9);
-  const out = new Float32Array(x.length);
-  for (let i = 0; i < x.length; i++) out[i] = (x[i] as number) * g;
-  return out;
-}
-
 /** Audio of one piece of a given kind (speech pieces are taken from the sentence queue). */
 function pieceAudio(
   kind: Exclude<BankSourceKind, 'speech'>,
@@ -352,10 +345,10 @@ function pieceAudio(
             sub(),
           )
         : noise(r.pick(NOISE_KINDS), seconds, sub());
-      return { audio: levelled(x, r.uniform(-45, -15)), phonemes: [] };
+      return { audio: atLevel(x, r.uniform(-45, -15)), phonemes: [] };
     }
     case 'music':
-      return { audio: levelled(music(seconds, sub()), r.uniform(-40, -12)), phonemes: [] };
+      return { audio: atLevel(music(seconds, sub()), r.uniform(-40, -12)), phonemes: [] };
     case 'silence':
       return { audio: silence(seconds, sub()), phonemes: [] };
     case 'mixture': {
