@@ -100,6 +100,11 @@ describe('configuration', () => {
       [{ VIOLAWAKE_RETENTION_CRON: 'daily' }, /VIOLAWAKE_RETENTION_CRON/],
       [{ VIOLAWAKE_EMAIL_PROVIDER: 'smtp' }, /needs VIOLAWAKE_SMTP_URL/],
       [{ VIOLAWAKE_LOG_LEVEL: 'loud' }, /VIOLAWAKE_LOG_LEVEL/],
+      [{ VIOLAWAKE_JOB_STALE_SECONDS: '15' }, /VIOLAWAKE_JOB_STALE_SECONDS \(15\) must be at least twice/],
+      [
+        { VIOLAWAKE_JOB_STALE_SECONDS: '2', VIOLAWAKE_JOB_HEARTBEAT_SECONDS: '1.5' },
+        /must be at least twice VIOLAWAKE_JOB_HEARTBEAT_SECONDS \(1.5\)/,
+      ],
     ];
     for (const [env, re] of bad) {
       expect(() => loadConfig(env, dir), JSON.stringify(env)).toThrow(ConfigError);

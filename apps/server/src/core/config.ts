@@ -345,6 +345,15 @@ export function loadConfig(
       'VIOLAWAKE_STRIPE_SECRET_KEY is set without VIOLAWAKE_STRIPE_WEBHOOK_SECRET: webhooks answer 503',
     );
   }
+  const jobHeartbeatSeconds = r.num('VIOLAWAKE_JOB_HEARTBEAT_SECONDS', 10, 0.1, 3600);
+  const jobStaleSeconds = r.num('VIOLAWAKE_JOB_STALE_SECONDS', 60, 0.5, 86400);
+  // a job whose heartbeat is older than the staleness window is reaped: a window that does not hold two
+  // heartbeats would have other workers reap jobs that are alive
+  if (jobStaleSeconds < 2 * jobHeartbeatSeconds) {
+    throw new ConfigError(
+      `VIOLAWAKE_JOB_STALE_SECONDS (${jobStaleSeconds}) must be at least twice VIOLAWAKE_JOB_HEARTBEAT_SECONDS (${jobHeartbeatSeconds})`,
+    );
+  }
   const metricsPortRaw = r.raw('VIOLAWAKE_METRICS_PORT');
   const retentionCron = r.str('VIOLAWAKE_RETENTION_CRON', '0 3 * * *');
   if (retentionCron.split(/\s+/).length !== 5) {
@@ -394,8 +403,8 @@ export function loadConfig(
     trainingTimeoutSeconds: r.int('VIOLAWAKE_TRAINING_TIMEOUT', 1800, 1, 86400),
     maxConcurrentJobs: r.int('VIOLAWAKE_MAX_CONCURRENT_JOBS', 2, 1, 64),
     queueMaxSize: r.int('VIOLAWAKE_QUEUE_MAX_SIZE', 50, 1, 100000),
-    jobHeartbeatSeconds: r.num('VIOLAWAKE_JOB_HEARTBEAT_SECONDS', 10, 0.1, 3600),
-    jobStaleSeconds: r.num('VIOLAWAKE_JOB_STALE_SECONDS', 60, 0.5, 86400),
+    jobHeartbeatSeconds,
+    jobStaleSeconds,
     breakerFailureThreshold: r.int('VIOLAWAKE_BREAKER_FAILURE_THRESHOLD', 3, 1, 1000),
     breakerBackoffSeconds: r.num('VIOLAWAKE_BREAKER_BACKOFF_SECONDS', 300, 0, 86400),
     shutdownGraceSeconds: r.num('VIOLAWAKE_SHUTDOWN_GRACE_SECONDS', 20, 0, 3600),

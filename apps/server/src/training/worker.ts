@@ -46,6 +46,8 @@ interface RunningJob {
 export class TrainingWorker {
   readonly workerId = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   private readonly running = new Map<number, RunningJob>();
+  /** Jobs this worker is claiming: its reaper must not take them between the claim's commit and `running`. */
+  private readonly claiming = new Set<number>();
   private stopping = false;
   private reaper: NodeJS.Timeout | null = null;
   private unlisten: (() => Promise<void>) | null = null;
@@ -96,6 +98,15 @@ export class TrainingWorker {
   // ---- claim ----------------------------------------------------------------------------------------------
 
   private async handle(jobId: number, bossId: string): Promise<void> {
+    this.claiming.add(jobId);
+    try {
+      await this.claimAndExecute(jobId, bossId);
+    } finally {
+      this.claiming.delete(jobId);
+    }
+  }
+
+  private async claimAndExecute(jobId: number, bossId: string): Promise<void> {
     const { ctx } = this;
     const claimed = await ctx.db.transaction(async (tx) => {
       const rows = await execRows<JobRow>(
@@ -528,7 +539,7 @@ export class TrainingWorker {
       );
       for (const job of rows) {
         const jobId = Number(job.id);
-        if (this.running.has(jobId)) continue; // ours and alive
+        if (this.running.has(jobId) || this.claiming.has(jobId)) continue; // ours and alive
         const startedAt = job.started_at ? new Date(job.started_at).getTime() : Date.now();
         const expired = Date.now() - startedAt > hard * 1000;
         if (job.cancel_requested_at) {
