@@ -261,8 +261,16 @@ describe.skipIf(!hasEspeak)('confusables', () => {
     expect(c.realWords.every((w) => !/viola/.test(w))).toBe(true);
     expect(c.partialTexts).toEqual(['hey', 'viola']);
     expect(c.partials).toHaveLength(2);
-    expect(c.prefixPhrases).toHaveLength(10);
+    // ten with names, then ten openings of training sentences that start with "hey"
+    expect(c.prefixPhrases).toHaveLength(20);
     expect(c.prefixPhrases.every((p) => p.startsWith('hey ') && p !== 'hey viola')).toBe(true);
+    const { train } = loadSentences();
+    const opening = (l: string) => (l.toLowerCase().match(/[a-z']+/g) ?? []).slice(0, 4).join(' ');
+    const trainOpenings = new Set(train.map(opening));
+    for (const p of c.prefixPhrases.slice(10)) {
+      expect(p.split(' ')).toHaveLength(4);
+      expect(trainOpenings.has(p)).toBe(true);
+    }
   });
 
   it('uses leading and trailing ≈ 60 % of a one-word phrase as partials', async () => {

@@ -94,8 +94,10 @@ export interface ConfusableOptions {
   nonce?: number;
   /** Real-word candidates to keep (20). */
   realWords?: number;
-  /** Shared-prefix phrases (10). */
+  /** Shared-prefix phrases with names (10). */
   prefixPhrases?: number;
+  /** Shared-prefix phrases that go on as training sentences starting with the same word do (10). */
+  sentenceOpenings?: number;
   /** Directory for the phonemised lexicon (computed once per installation; in memory only when absent). */
   cacheDir?: string;
 }
@@ -113,7 +115,7 @@ export interface Confusables {
   partials: string[];
   /** Text form of partials when they are whole words (multi-word phrases), else empty. */
   partialTexts: string[];
-  /** Shared-prefix phrases, e.g. "hey Anna" for "hey viola" (text). */
+  /** Shared-prefix phrases, e.g. "hey Anna" or "hey the score was" for "hey viola" (text). */
   prefixPhrases: string[];
 }
 
@@ -311,6 +313,23 @@ export async function confusables(wakeWord: string, opts: ConfusableOptions = {}
       .map((x) => ({ ...x, d: phonemeDistance(stripStress(parsePhonemes(x.p)), rest) }))
       .sort((a, b) => a.d - b.d || (a.name < b.name ? -1 : 1));
     for (const x of ranked.slice(0, opts.prefixPhrases ?? 10)) prefixPhrases.push(`${first} ${x.name}`);
+    // and the first word as everyday training sentences go on after it ("hey, the score was"), closest first
+    const lead = first.toLowerCase();
+    const openings = [
+      ...new Set(
+        loadSentences()
+          .train.map((l) => l.toLowerCase().match(/[a-z']+/g) ?? [])
+          .filter((w) => w.length > 3 && w[0] === lead)
+          .map((w) => w.slice(1, 4).join(' ')),
+      ),
+    ].sort();
+    const openingPh = await phonemizeMany(openings);
+    const closest = openings
+      .map((o, i) => ({ o, p: openingPh[i] as string }))
+      .filter((x) => !excluded(`${renderPhonemes(wakeWords[0] as Unit[])} ${x.p}`))
+      .map((x) => ({ ...x, d: phonemeDistance(stripStress(parsePhonemes(x.p)), rest) }))
+      .sort((a, b) => a.d - b.d || (a.o < b.o ? -1 : 1));
+    for (const x of closest.slice(0, opts.sentenceOpenings ?? 10)) prefixPhrases.push(`${first} ${x.o}`);
   }
 
   return {
