@@ -115,7 +115,7 @@ export interface Confusables {
   partials: string[];
   /** Text form of partials when they are whole words (multi-word phrases), else empty. */
   partialTexts: string[];
-  /** Shared-prefix phrases, e.g. "hey Anna" or "hey the score was" for "hey viola" (text). */
+  /** Shared-prefix phrases, e.g. "hey Anna" or "hey we ran out" for "hey viola" (text). */
   prefixPhrases: string[];
 }
 
@@ -313,7 +313,7 @@ export async function confusables(wakeWord: string, opts: ConfusableOptions = {}
       .map((x) => ({ ...x, d: phonemeDistance(stripStress(parsePhonemes(x.p)), rest) }))
       .sort((a, b) => a.d - b.d || (a.name < b.name ? -1 : 1));
     for (const x of ranked.slice(0, opts.prefixPhrases ?? 10)) prefixPhrases.push(`${first} ${x.name}`);
-    // and the first word as everyday training sentences go on after it ("hey, the score was"), closest first
+    // and the first word as everyday training sentences go on after it ("hey, we ran out"), closest first
     const lead = first.toLowerCase();
     const openings = [
       ...new Set(
