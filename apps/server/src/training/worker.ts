@@ -46,8 +46,11 @@ interface RunningJob {
 export class TrainingWorker {
   readonly workerId = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   private readonly running = new Map<number, RunningJob>();
-  /** Jobs this worker is claiming: its reaper must not take them between the claim's commit and `running`. */
-  private readonly claiming = new Set<number>();
+  /**
+   * Jobs this worker is claiming or running (from before the claim until the job ends): its reaper never takes them,
+   * also not between the claim's commit and the job's entry in `running`.
+   */
+  private readonly handling = new Set<number>();
   private stopping = false;
   private reaper: NodeJS.Timeout | null = null;
   private unlisten: (() => Promise<void>) | null = null;
@@ -98,11 +101,11 @@ export class TrainingWorker {
   // ---- claim ----------------------------------------------------------------------------------------------
 
   private async handle(jobId: number, bossId: string): Promise<void> {
-    this.claiming.add(jobId);
+    this.handling.add(jobId);
     try {
       await this.claimAndExecute(jobId, bossId);
     } finally {
-      this.claiming.delete(jobId);
+      this.handling.delete(jobId);
     }
   }
 
@@ -539,7 +542,7 @@ export class TrainingWorker {
       );
       for (const job of rows) {
         const jobId = Number(job.id);
-        if (this.running.has(jobId) || this.claiming.has(jobId)) continue; // ours and alive
+        if (this.handling.has(jobId)) continue; // ours and alive
         const startedAt = job.started_at ? new Date(job.started_at).getTime() : Date.now();
         const expired = Date.now() - startedAt > hard * 1000;
         if (job.cancel_requested_at) {
