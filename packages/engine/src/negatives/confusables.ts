@@ -11,7 +11,7 @@ import {
   renderPhonemes,
   type Unit,
 } from './phonemes.ts';
-import { loadSentences, sentenceVocabulary } from './sentences.ts';
+import { loadSentences, sentenceVocabulary, sentenceWords } from './sentences.ts';
 
 /** Common first names used for shared-prefix phrases ("hey" + name). */
 export const COMMON_NAMES = [
@@ -199,7 +199,7 @@ export function loadLexicon(cacheDir?: string): Promise<Array<{ text: string; ph
       for (const [w, p] of Object.entries(words)) entries.set(w, p);
       const { train, eval: ev } = loadSentences();
       for (const s of [...train, ...ev]) {
-        const ws = s.toLowerCase().match(/[a-z']+/g) ?? [];
+        const ws = sentenceWords(s);
         for (let i = 0; i + 1 < ws.length; i++) {
           const pair = `${ws[i]} ${ws[i + 1]}`;
           if (!entries.has(pair))
@@ -301,35 +301,32 @@ export async function confusables(wakeWord: string, opts: ConfusableOptions = {}
     }
   }
 
-  // shared-prefix phrases: first word + the names that sound closest to the rest of the phrase
+  // shared-prefix phrases: the first word followed by the names, and by the openings of training sentences that start
+  // with it ("hey, we ran out"), that sound closest to the rest of the phrase
   const prefixPhrases: string[] = [];
   if (wakeWords.length > 1) {
     const first = textWords[0] as string;
+    const firstPh = renderPhonemes(wakeWords[0] as Unit[]);
     const rest = stripStress(wakeWords.slice(1).flat());
-    const namePh = await phonemizeMany(COMMON_NAMES);
-    const ranked = COMMON_NAMES.map((name, i) => ({ name, p: namePh[i] as string }))
-      .filter((x) => !textWords.includes(x.name.toLowerCase()))
-      .filter((x) => !excluded(`${renderPhonemes(wakeWords[0] as Unit[])} ${x.p}`))
-      .map((x) => ({ ...x, d: phonemeDistance(stripStress(parsePhonemes(x.p)), rest) }))
-      .sort((a, b) => a.d - b.d || (a.name < b.name ? -1 : 1));
-    for (const x of ranked.slice(0, opts.prefixPhrases ?? 10)) prefixPhrases.push(`${first} ${x.name}`);
-    // and the first word as everyday training sentences go on after it ("hey, we ran out"), closest first
-    const lead = first.toLowerCase();
-    const openings = [
-      ...new Set(
-        loadSentences()
-          .train.map((l) => l.toLowerCase().match(/[a-z']+/g) ?? [])
-          .filter((w) => w.length > 3 && w[0] === lead)
-          .map((w) => w.slice(1, 4).join(' ')),
-      ),
-    ].sort();
-    const openingPh = await phonemizeMany(openings);
-    const closest = openings
-      .map((o, i) => ({ o, p: openingPh[i] as string }))
-      .filter((x) => !excluded(`${renderPhonemes(wakeWords[0] as Unit[])} ${x.p}`))
-      .map((x) => ({ ...x, d: phonemeDistance(stripStress(parsePhonemes(x.p)), rest) }))
-      .sort((a, b) => a.d - b.d || (a.o < b.o ? -1 : 1));
-    for (const x of closest.slice(0, opts.sentenceOpenings ?? 10)) prefixPhrases.push(`${first} ${x.o}`);
+    const closest = async (texts: string[], n: number) => {
+      const ph = await phonemizeMany(texts);
+      return texts
+        .map((text, i) => ({ text, p: ph[i] as string }))
+        .filter((x) => !excluded(`${firstPh} ${x.p}`))
+        .map((x) => ({ ...x, d: phonemeDistance(stripStress(parsePhonemes(x.p)), rest) }))
+        .sort((a, b) => a.d - b.d || (a.text < b.text ? -1 : 1))
+        .slice(0, n)
+        .map((x) => `${first} ${x.text}`);
+    };
+    const names = COMMON_NAMES.filter((name) => !textWords.includes(name.toLowerCase()));
+    prefixPhrases.push(...(await closest(names, opts.prefixPhrases ?? 10)));
+    const openings = new Set(
+      loadSentences()
+        .train.map(sentenceWords)
+        .filter((w) => w.length > 3 && w[0] === first)
+        .map((w) => w.slice(1, 4).join(' ')),
+    );
+    prefixPhrases.push(...(await closest([...openings].sort(), opts.sentenceOpenings ?? 10)));
   }
 
   return {

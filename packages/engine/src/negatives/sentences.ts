@@ -35,10 +35,15 @@ export function sentencesHash(): string {
   return (cached as { hash: string }).hash;
 }
 
-/** Lower-case word vocabulary of the sentence list (letters and apostrophes), sorted. */
+/** A sentence's lower-case words (letters and apostrophes), in order. */
+export function sentenceWords(line: string): string[] {
+  return line.toLowerCase().match(/[a-z']+/g) ?? [];
+}
+
+/** Lower-case word vocabulary of the sentence list, sorted. */
 export function sentenceVocabulary(): string[] {
   const { train, eval: ev } = loadSentences();
   const words = new Set<string>();
-  for (const s of [...train, ...ev]) for (const w of s.toLowerCase().match(/[a-z']+/g) ?? []) words.add(w);
+  for (const s of [...train, ...ev]) for (const w of sentenceWords(s)) words.add(w);
   return [...words].sort();
 }
