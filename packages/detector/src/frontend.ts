@@ -1,7 +1,8 @@
 /**
  * openWakeWord front end (engine.md §2): the frozen melspectrogram + embedding ONNX models, run by an injected
  * ONNX Runtime. The streaming algorithm of §2.5 is the reference definition of the features; batch mode (§2.6)
- * computes exactly the same e_1 … e_K (mel once per step with batch 1, embeddings in batches).
+ * computes exactly the same e_1 … e_K (mel once per step with batch 1; the embeddings of consecutive steps in one call
+ * of the embedding model over their mel rows, see `sliding.ts`).
  */
 import {
   EMBEDDING_DIM,
@@ -28,6 +29,7 @@ import {
   tensorData,
 } from './ort.ts';
 import { floatToInt16Magnitude, writeInt16Magnitudes } from './pcm.ts';
+import { slidingEmbeddingModel } from './sliding.ts';
 
 export interface FrontendModels {
   mel: Uint8Array;
@@ -67,7 +69,10 @@ export interface EmbedClipOptions {
    * of `noiseFloor()`); receives the number of samples needed.
    */
   pad?: (samples: number) => Float32Array;
-  /** Embedding batch size (default 32). */
+  /**
+   * Embeddings per call of the embedding model (default 256; each call also reads 68 mel rows of context; at most 32
+   * where the runtime computes one window per row of the batch, see `Frontend.slidingEmbeddings`).
+   */
   batch?: number;
 }
 
@@ -85,6 +90,11 @@ export interface Frontend {
   embed(melWindows: Float32Array, n: number): Promise<Float32Array>;
   /** Embedding of an all-1.0 mel window: the ring's initial content (warm-up). */
   readonly warmupEmbedding: Float32Array;
+  /**
+   * Whether batch mode computes the embeddings of consecutive steps in one call over their mel rows (`sliding.ts`),
+   * ≈ 9× less work; true where the load-time check found it bit-for-bit equal to one call per window.
+   */
+  readonly slidingEmbeddings: boolean;
   /** Number of steps K a clip of `samples` 16 kHz samples yields in batch mode. */
   stepsFor(samples: number): number;
   /** Builds head windows W_from … W_to (1-based, inclusive) from batch embeddings e_1 … e_K (K × 96). */
@@ -107,6 +117,34 @@ const STEP_FRAMES = MEL_INPUT_SAMPLES / 160 - 3; // 8
 const EMB_IN = EMBEDDING_FRAMES * MEL_BINS;
 /** Embedding batch size when one push completes several steps. */
 const STREAM_EMBED_BATCH = 32;
+/** Windows per embedding call in batch mode when consecutive embeddings cannot be computed in one call. */
+const WINDOW_BATCH = 32;
+/** Steps of the load-time check that one call over consecutive rows equals one call per window. */
+const SLIDING_CHECK_STEPS = 12;
+
+/**
+ * Whether one call over the mel rows of consecutive steps gives bit for bit the embeddings of one call per window on
+ * this runtime: onnxruntime-node does (any length, any thread count), onnxruntime-web 1.30's wasm kernels differ by
+ * ≈ 4e-5, and batch mode must equal streaming (§2.6), so there it keeps per-window calls.
+ */
+async function slidingIsExact(fe: FrontendImpl): Promise<boolean> {
+  const n = SLIDING_CHECK_STEPS;
+  const rows = new Float32Array((EMBEDDING_FRAMES + 8 * (n - 1)) * MEL_BINS);
+  for (let i = 0; i < rows.length; i++) rows[i] = 2 * Math.sin(i * 0.37) + Math.cos(i * 0.011);
+  const windows = new Float32Array(n * EMB_IN);
+  for (let k = 0; k < n; k++)
+    windows.set(rows.subarray(8 * k * MEL_BINS, (8 * k + EMBEDDING_FRAMES) * MEL_BINS), k * EMB_IN);
+  const perWindow = new Float32Array(n * EMBEDDING_DIM);
+  const slid = new Float32Array(n * EMBEDDING_DIM);
+  await fe.runEmbedding(
+    new fe.ort.Tensor('float32', windows, [n, EMBEDDING_FRAMES, MEL_BINS, 1]),
+    n,
+    perWindow,
+    0,
+  );
+  await fe.runSliding(rows, n, slid, 0);
+  return perWindow.every((v, i) => v === slid[i]);
+}
 
 function checkMetadata(mel: OrtSession, emb: OrtSession): void {
   const m = ioMetadata(mel, 'melspectrogram.onnx');
@@ -145,6 +183,7 @@ function checkMetadata(mel: OrtSession, emb: OrtSession): void {
 
 class FrontendImpl implements Frontend {
   readonly warmupEmbedding: Float32Array;
+  slidingEmbeddings = false;
   private released = false;
   private readonly melIn: string;
   private readonly melOut: string;
@@ -199,6 +238,27 @@ class FrontendImpl implements Frontend {
       );
     }
     dest.set(data, offset);
+    t?.dispose?.();
+  }
+
+  /**
+   * Embeddings of n consecutive steps from their T = 76 + 8·(n − 1) mel rows in one call (`sliding.ts`); the model
+   * returns them channel-major ([96][n]), and they are written step-major into `dest` at `offset`.
+   */
+  async runSliding(melRows: Float32Array, n: number, dest: Float32Array, offset: number): Promise<void> {
+    this.assertLive();
+    const frames = EMBEDDING_FRAMES + 8 * (n - 1);
+    const input = new this.ort.Tensor('float32', melRows, [1, frames, MEL_BINS, 1]);
+    const out = await this.embSession.run({ [this.embIn]: input });
+    const t = out[this.embOut];
+    const data = tensorData(t, 'embedding_model.onnx');
+    if (data.length !== n * EMBEDDING_DIM) {
+      throw new ModelShapeError(
+        `embedding_model.onnx returned ${data.length} values, expected ${n * EMBEDDING_DIM}`,
+      );
+    }
+    for (let c = 0; c < EMBEDDING_DIM; c++)
+      for (let i = 0; i < n; i++) dest[offset + i * EMBEDDING_DIM + c] = data[c * n + i];
     t?.dispose?.();
   }
 
@@ -258,7 +318,7 @@ class FrontendImpl implements Frontend {
       for (let i = 0; i < padLen; i++) mags[length + i] = floatToInt16Magnitude(pad[i]);
     }
     const first = Math.max(1, Math.floor(opts.firstStep ?? 1));
-    const batch = Math.max(1, Math.floor(opts.batch ?? 32));
+    const batch = Math.max(1, Math.floor(opts.batch ?? 256));
     const count = Math.max(0, K - first + 1);
     const result = new Float32Array(count * EMBEDDING_DIM);
     if (K === 0 || count === 0) return result;
@@ -280,13 +340,22 @@ class FrontendImpl implements Frontend {
       in2.set(mags.subarray(end - MEL_INPUT_SAMPLES, end));
       await this.runMel(t2, STEP_FRAMES, melRows, EMBEDDING_FRAMES + FIRST_FRAMES + STEP_FRAMES * (k - 2));
     }
-    // e_k reads rows [8k − 3, 8k + 73).
-    const embIn = new Float32Array(Math.min(batch, count) * EMB_IN);
-    for (let s = 0; s < count; s += batch) {
-      const n = Math.min(batch, count - s);
+    // e_k reads rows [8k − 3, 8k + 73): the steps k … k + n − 1 read rows [8k − 3, 8(k + n − 1) + 73).
+    if (this.slidingEmbeddings) {
+      for (let s = 0; s < count; s += batch) {
+        const n = Math.min(batch, count - s);
+        const r0 = 8 * (first + s) - 3;
+        const r1 = r0 + EMBEDDING_FRAMES + 8 * (n - 1);
+        await this.runSliding(melRows.subarray(r0 * MEL_BINS, r1 * MEL_BINS), n, result, s * EMBEDDING_DIM);
+      }
+      return result;
+    }
+    const perCall = Math.min(batch, WINDOW_BATCH);
+    const embIn = new Float32Array(Math.min(perCall, count) * EMB_IN);
+    for (let s = 0; s < count; s += perCall) {
+      const n = Math.min(perCall, count - s);
       for (let j = 0; j < n; j++) {
-        const k = first + s + j;
-        const r0 = 8 * k - 3;
+        const r0 = 8 * (first + s + j) - 3;
         embIn.set(melRows.subarray(r0 * MEL_BINS, (r0 + EMBEDDING_FRAMES) * MEL_BINS), j * EMB_IN);
       }
       const view = n * EMB_IN === embIn.length ? embIn : embIn.subarray(0, n * EMB_IN);
@@ -488,7 +557,12 @@ export async function createFrontend(opts: CreateFrontendOptions): Promise<Front
   const mel = await createSession(ort, opts.models.mel, opts.threads, 'melspectrogram.onnx');
   let emb: OrtSession;
   try {
-    emb = await createSession(ort, opts.models.embedding, opts.threads, 'embedding_model.onnx');
+    emb = await createSession(
+      ort,
+      slidingEmbeddingModel(opts.models.embedding),
+      opts.threads,
+      'embedding_model.onnx',
+    );
   } catch (err) {
     await mel.release();
     throw err;
@@ -499,6 +573,7 @@ export async function createFrontend(opts: CreateFrontendOptions): Promise<Front
     const warm = new Float32Array(EMBEDDING_DIM);
     const fe = new FrontendImpl(ort, mel, emb, warm);
     await fe.runEmbedding(new ort.Tensor('float32', warmIn, [1, EMBEDDING_FRAMES, MEL_BINS, 1]), 1, warm, 0);
+    fe.slidingEmbeddings = await slidingIsExact(fe);
     return fe;
   } catch (err) {
     await Promise.all([mel.release(), emb.release()]);

@@ -110,9 +110,12 @@ export function formatShape(shape: ReadonlyArray<number | string> | undefined): 
   return shape ? `[${shape.join(', ')}]` : '[unknown]';
 }
 
-/** Whether dimension `d` can hold `value` (a symbolic or negative dimension accepts anything). */
+/**
+ * Whether dimension `d` can hold `value`: a symbolic or negative dimension accepts anything, and so does 2³² − 1, which
+ * onnxruntime-web reports for an unnamed symbolic dimension (−1 as an unsigned 32-bit integer).
+ */
 export function dimAccepts(d: number | string | undefined, value: number): boolean {
-  return typeof d === 'string' || d === undefined || d < 0 || d === value;
+  return typeof d === 'string' || d === undefined || d < 0 || d === 0xffffffff || d === value;
 }
 
 export function tensorData(t: OrtTensor | undefined, what: string): Float32Array {

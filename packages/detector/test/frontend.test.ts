@@ -6,6 +6,7 @@ import { createFrontend, type Frontend, type FrontendModels } from '../src/front
 import { sha256Hex } from '../src/hash.ts';
 import { loadFrontendModels, openWakeWordModelPath, ort } from '../src/node.ts';
 import { toInt16Magnitudes } from '../src/pcm.ts';
+import { slidingEmbeddingModel } from '../src/sliding.ts';
 import { concat, fixture, lcg, maxAbsDiff, padClip, randomChunks } from './helpers/audio.ts';
 import { picovoiceClips } from './helpers/paths.ts';
 import { readWav } from './helpers/wav.ts';
@@ -47,6 +48,77 @@ describe('front-end model pinning (engine.md §2.1)', () => {
     await expect(createFrontend({ ort, models: { mel: models.mel, embedding: truncated } })).rejects.toThrow(
       FrontendMismatchError,
     );
+  });
+});
+
+describe('batch embeddings of consecutive steps in one call (sliding.ts)', () => {
+  it('the patched model computes 76-row windows bit for bit as the pinned file does, and longer inputs as their windows', async () => {
+    const pinned = await ort.InferenceSession.create(models.embedding, { intraOpNumThreads: 1 });
+    const slid = await ort.InferenceSession.create(slidingEmbeddingModel(models.embedding), {
+      intraOpNumThreads: 1,
+    });
+    try {
+      const n = 40;
+      const frames = 76 + 8 * (n - 1);
+      const rand = lcg(7);
+      const rows = Float32Array.from({ length: frames * 32 }, () => 4 * rand() - 2);
+      const windows = new Float32Array(n * 76 * 32);
+      for (let k = 0; k < n; k++) windows.set(rows.subarray(8 * k * 32, (8 * k + 76) * 32), k * 76 * 32);
+      const run = async (sess: typeof pinned, data: Float32Array, dims: number[]) =>
+        (await sess.run({ input_1: new ort.Tensor('float32', data, dims) })).conv2d_19;
+      const a = await run(pinned, windows, [n, 76, 32, 1]);
+      const b = await run(slid, windows, [n, 76, 32, 1]);
+      expect(b.dims).toEqual([n, 1, 1, 96]);
+      expect(maxAbsDiff(a.data as Float32Array, b.data as Float32Array)).toBe(0);
+      const c = await run(slid, rows, [1, frames, 32, 1]);
+      expect(c.dims).toEqual([n, 1, 1, 96]);
+      const channelMajor = c.data as Float32Array;
+      const stepMajor = new Float32Array(n * 96);
+      for (let ch = 0; ch < 96; ch++)
+        for (let i = 0; i < n; i++) stepMajor[i * 96 + ch] = channelMajor[ch * n + i];
+      expect(maxAbsDiff(a.data as Float32Array, stepMajor)).toBe(0);
+      expect(maxAbsDiff(a.data as Float32Array, channelMajor)).toBeGreaterThan(0.01);
+    } finally {
+      await Promise.all([pinned.release(), slid.release()]);
+    }
+  });
+
+  it('only the pinned embedding model can be patched; the original bytes are left alone', () => {
+    const before = models.embedding.slice();
+    const patched = slidingEmbeddingModel(models.embedding);
+    expect(patched.length).toBe(models.embedding.length);
+    expect(maxAbsDiff(models.embedding, before)).toBe(0);
+    let changed = 0;
+    for (let i = 0; i < patched.length; i++) if (patched[i] !== models.embedding[i]) changed++;
+    // two bytes of the input's time dimension, sixteen of the Reshape's target shape (-1 → 0 and 76 → -1)
+    expect(changed).toBe(18);
+    expect(() => slidingEmbeddingModel(models.mel)).toThrow(/not found/);
+  });
+
+  it('onnxruntime-node computes batch embeddings in one call, across call boundaries equal to streaming', async () => {
+    expect(fe.slidingEmbeddings).toBe(true);
+    // 330 steps: a call of 256 steps and one of 74, and 7-step calls, against the stream fed 1 s at a time
+    const parts = picovoiceClips('snowboy', 4).map((f) => padClip(readWav(f).samples, 3.0, 3.0));
+    const clip = new Int16Array(330 * STEP_SAMPLES);
+    let at = 0;
+    for (const p of parts) {
+      clip.set(p.subarray(0, clip.length - at), at);
+      at = Math.min(clip.length, at + p.length);
+    }
+    expect(at).toBe(clip.length);
+    const K = clip.length / STEP_SAMPLES;
+    expect(K).toBe(330);
+    const big = await fe.embedClip(clip);
+    const small = await fe.embedClip(clip, { batch: 7 });
+    const s = fe.createStream();
+    const streamed: Float32Array[] = [];
+    for (let o = 0; o < clip.length; o += 16_000)
+      streamed.push((await s.push(clip.subarray(o, o + 16_000))).embeddings);
+    s.dispose();
+    expect(maxAbsDiff(big, small)).toBe(0);
+    expect(maxAbsDiff(big, concat(streamed))).toBe(0);
+    const tail = await fe.embedClip(clip, { firstStep: 250 });
+    expect(maxAbsDiff(tail, big.subarray(249 * EMBEDDING_DIM))).toBe(0);
   });
 });
 
