@@ -7,9 +7,10 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { sql } from 'drizzle-orm';
 import { effectiveTierOf, refundUsage } from '../billing/quota.ts';
 import type { AppContext } from '../core/context.ts';
@@ -20,6 +21,11 @@ import type { ChildJob, ChildMessage, ChildResult, PipelineProgress } from './ch
 import { CONTROL_CHANNEL, type JobRow, jobById, publish, sendMessage, TRAINING_QUEUE } from './service.ts';
 
 const CHILD_ENTRY = fileURLToPath(new URL('./child.ts', import.meta.url));
+/**
+ * tsx's loader for the child, as a file URL: a bare `--import tsx` is resolved from the working directory, so a worker
+ * started outside the repository (a service's own directory) could not start a single job.
+ */
+const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 const REAPER_MS = 15_000;
 const KILL_GRACE_MS = 10_000;
 const PROGRESS_MIN_MS = 500;
@@ -274,7 +280,7 @@ export class TrainingWorker {
   > {
     return new Promise((resolve) => {
       const child = fork(CHILD_ENTRY, [], {
-        execArgv: ['--import', 'tsx'],
+        execArgv: ['--import', TSX_LOADER],
         serialization: 'advanced',
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
         env: process.env,
