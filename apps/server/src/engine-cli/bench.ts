@@ -441,6 +441,7 @@ export async function runBench(argv: string[]): Promise<number> {
   const corpusHashesRef: Record<string, string> = {};
   let frontendCpuMsPerS = Number.NaN;
   let frontendWallMsPerS = Number.NaN;
+  let frontendStreamCpuMsPerS = Number.NaN;
   const writeReport = async (partial: boolean) => {
     // 7. front end CPU per second of audio, one thread
     if (!partial && Number.isNaN(frontendCpuMsPerS)) {
@@ -456,6 +457,12 @@ export async function runBench(argv: string[]): Promise<number> {
       const cpu = process.cpuUsage(cpu0);
       frontendCpuMsPerS = (cpu.user + cpu.system) / 1000 / 20;
       frontendWallMsPerS = (performance.now() - w0) / 20;
+      // streaming, one push per 80 ms step (as a microphone feeds the detector): one embedding call per step
+      const stream = fe.createStream();
+      const cpuS0 = process.cpuUsage();
+      for (let o = 0; o < audio.length; o += 1280) await stream.push(audio.subarray(o, o + 1280));
+      const cpuS = process.cpuUsage(cpuS0);
+      frontendStreamCpuMsPerS = (cpuS.user + cpuS.system) / 1000 / 20;
       await fe.dispose();
     }
 
@@ -470,19 +477,24 @@ export async function runBench(argv: string[]): Promise<number> {
         pass: trained.length > 0 && trained.every((x) => (x.train_seconds ?? 1e9) <= 60),
       },
       {
-        target: 'feature extraction ≤ 10 ms CPU per second of audio (one thread)',
+        target: 'stretch: training wall time ≤ 30 s',
+        value: trained.map((x) => `${x.word} ${x.train_seconds?.toFixed(0)} s`).join(', '),
+        pass: trained.length > 0 && trained.every((x) => (x.train_seconds ?? 1e9) <= 30),
+      },
+      {
+        target: 'feature extraction ≤ 10 ms CPU per second of audio (one thread, batch mode)',
         value: `${frontendCpuMsPerS.toFixed(1)} ms`,
         pass: frontendCpuMsPerS <= 10,
       },
       {
-        target: 'head inference < 5 % of the front end',
+        target: 'head inference < 5 % of the streaming front end',
         value: trained
           .map(
             (x) =>
-              `${x.word} ${((x.head_us_per_step / 1000 / (frontendCpuMsPerS * 0.08)) * 100).toFixed(2)} %`,
+              `${x.word} ${((x.head_us_per_step / 1000 / (frontendStreamCpuMsPerS * 0.08)) * 100).toFixed(2)} %`,
           )
           .join(', '),
-        pass: trained.every((x) => x.head_us_per_step / 1000 < 0.05 * frontendCpuMsPerS * 0.08),
+        pass: trained.every((x) => x.head_us_per_step / 1000 < 0.05 * frontendStreamCpuMsPerS * 0.08),
       },
       {
         target: 'miss rate ≤ 5 % at 0.5 FA/h',
@@ -560,6 +572,7 @@ export async function runBench(argv: string[]): Promise<number> {
       frontend: {
         cpu_ms_per_audio_second_one_thread: frontendCpuMsPerS,
         wall_ms_per_audio_second: frontendWallMsPerS,
+        streaming_cpu_ms_per_audio_second_one_thread: frontendStreamCpuMsPerS,
       },
       results: rows,
       targets,
@@ -825,7 +838,11 @@ type Report = {
   voices: { providers: string[]; total: number; reserved: string[]; user_voice: string | null };
   bank: { build_seconds: number; built_in_this_run: boolean; train_hours: number; eval_hours: number };
   negative_stream_hours: number;
-  frontend: { cpu_ms_per_audio_second_one_thread: number; wall_ms_per_audio_second: number };
+  frontend: {
+    cpu_ms_per_audio_second_one_thread: number;
+    wall_ms_per_audio_second: number;
+    streaming_cpu_ms_per_audio_second_one_thread: number;
+  };
   results: HeadReport[];
   targets: { target: string; value: string; pass: boolean | null }[];
   seeds: Record<string, number>;
@@ -843,7 +860,7 @@ function renderMarkdown(r: Report): string {
     `Generated ${r.generated_at} on ${r.machine.cpu} × ${r.machine.cores} (${r.machine.platform}, Node ${r.machine.node}, onnxruntime-node ${r.versions.onnxruntime_node}, engine ${r.versions.engine}); load average at the end ${r.machine.loadavg_at_end.map((x) => x.toFixed(1)).join(' / ')}.`,
     `Negative stream ${r.negative_stream_hours.toFixed(2)} h; bank ${r.bank.train_hours.toFixed(2)} h train + ${r.bank.eval_hours.toFixed(2)} h eval (scale ${r.options.bank_scale}), built in ${r.bank.build_seconds.toFixed(0)} s${r.bank.built_in_this_run ? '' : ' (cached)'}; training synth scale ${r.options.synth_scale}; seeds ${JSON.stringify(r.seeds)}.`,
     `Voices: ${r.voices.total} (${r.voices.providers.join(', ')}); reserved for testing: ${r.voices.reserved.length}; simulated user voice ${r.voices.user_voice}.`,
-    `Front end: ${r.frontend.cpu_ms_per_audio_second_one_thread.toFixed(1)} ms CPU per second of audio (one thread).`,
+    `Front end: ${r.frontend.cpu_ms_per_audio_second_one_thread.toFixed(1)} ms CPU per second of audio in batch mode (training, evaluation), ${r.frontend.streaming_cpu_ms_per_audio_second_one_thread.toFixed(1)} ms streaming one step per push (the live detector); one thread.`,
     '',
     '| word | model | train s | miss @0.5 FA/h (thr) | miss @0.1 FA/h (thr) | manifest thr: miss / FA/h | d′ | AUC | EER | size KB | params | head µs/step | grade |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
