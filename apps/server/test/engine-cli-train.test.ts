@@ -142,4 +142,62 @@ describe('violawake train', () => {
     expect(zip.includes(Buffer.from('computer/computer.onnx'))).toBe(true);
     expect(zip.includes(Buffer.from('computer/embedding_model.onnx'))).toBe(true);
   }, 1_500_000);
+
+  it('--folds k trains one model per fold, then the final model on every recording, and reports the k-fold estimate', () => {
+    const usage = (...extra: string[]) =>
+      cli('train', '--wake-word', 'computer', '--out', join(dir, 'o'), '--data-dir', dataDir, ...extra);
+    expect(usage('--recordings', join(dir, 'rec'), '--folds', '1').code).toBe(1);
+    expect(usage('--recordings', join(dir, 'rec'), '--folds', '11').code).toBe(1);
+    expect(usage('--text-only', '--folds', '2').code).toBe(1);
+    const tooMany = usage('--recordings', join(dir, 'few'), '--folds', '4');
+    expect(tooMany.code).toBe(1);
+    expect(tooMany.err).toMatch(/needs at least 4 recordings \(found 3\)/);
+
+    const out = join(dir, 'kfold');
+    const r = cli(
+      'train',
+      '--wake-word',
+      'computer',
+      '--recordings',
+      join(dir, 'rec'),
+      '--out',
+      out,
+      '--folds',
+      '2',
+      '--seed',
+      '3',
+      '--data-dir',
+      dataDir,
+      '--bank-scale',
+      '0.05',
+      '--synth-scale',
+      '0.3',
+      '--max-epochs',
+      '8',
+    );
+    expect(r.code, r.err.slice(-2000)).toBe(0);
+    expect(r.err).toMatch(/Fold 1\/2: /);
+    expect(r.err).toMatch(/Fold 2\/2: /);
+    expect(r.err).toMatch(/Final model: /);
+    const manifest = JSON.parse(readFileSync(join(out, 'model.json'), 'utf8'));
+    expect(validateManifest(manifest)).toEqual([]);
+    const kf = manifest.evaluation.kfold;
+    expect(kf.k).toBe(2);
+    expect(kf.folds.map((f: { fold: number }) => f.fold)).toEqual([1, 2]);
+    const held = kf.folds.map((f: { held_out: number }) => f.held_out);
+    // the two folds hold out every usable recording once, in parts of 5, and the final model trains on all of them
+    expect(held).toEqual([5, 5]);
+    expect(manifest.training.n_user_clips).toBe(10);
+    expect(manifest.evaluation.user_clips_held_out).toBe(10);
+    const rates = kf.folds.map((f: { user_miss_rate: number }) => f.user_miss_rate);
+    for (const x of rates) expect(x).toBeGreaterThanOrEqual(0);
+    expect(kf.user_miss_rate).toBeCloseTo((rates[0] * 5 + rates[1] * 5) / 10, 12);
+    expect(manifest.evaluation.miss_rate_by_source.user).toBe(kf.user_miss_rate);
+    // the final model's epoch limit is the folds' mean best epoch (never above --max-epochs)
+    const best = kf.folds.map((f: { best_epoch: number }) => f.best_epoch);
+    expect(kf.final_max_epochs).toBe(Math.max(1, Math.round((best[0] + best[1]) / 2)));
+    expect(kf.final_max_epochs).toBeLessThanOrEqual(8);
+    expect(manifest.training.epochs).toBeLessThanOrEqual(kf.final_max_epochs);
+    expect(r.out).toMatch(/2-fold user-voice miss rate \d+\.\d %/);
+  }, 1_500_000);
 });

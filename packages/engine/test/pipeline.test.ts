@@ -19,7 +19,7 @@ import {
   windowsContaining,
 } from '../src/pipeline/canvas.ts';
 import { openRuntime } from '../src/pipeline/runtime.ts';
-import { inconsistentClips, STAGE_RANGES, trainWakeWord } from '../src/pipeline/train.ts';
+import { foldOf, inconsistentClips, STAGE_RANGES, trainWakeWord } from '../src/pipeline/train.ts';
 import { deriveRng } from '../src/rng.ts';
 
 const repoRoot = resolve(import.meta.dirname, '../../..');
@@ -113,6 +113,23 @@ describe('trainWakeWord failures are typed EngineErrors', () => {
     expect(err.code).toBe('cancelled');
     const bad = await trainWakeWord({ wakeWord: '   ', textOnly: true, dataDir: tmp }).catch((e) => e);
     expect(bad).toBeInstanceOf(EngineError);
+  });
+
+  it('cuts the held-out order into k folds that cover it once, sizes within one of each other', () => {
+    for (const [n, k] of [
+      [10, 2],
+      [10, 3],
+      [7, 7],
+      [12, 5],
+    ] as const) {
+      const order = Array.from({ length: n }, (_, i) => (i * 7) % n);
+      const parts = Array.from({ length: k }, (_, f) => foldOf(order, f, k));
+      expect(parts.flat()).toEqual(order);
+      const sizes = parts.map((p) => p.length);
+      expect(Math.max(...sizes) - Math.min(...sizes)).toBeLessThanOrEqual(1);
+    }
+    expect(() => foldOf([1, 2, 3], 2, 2)).toThrow(RangeError);
+    expect(() => foldOf([1, 2, 3], 0, 1)).toThrow(RangeError);
   });
 
   it('declares the api.md §4.9 progress ranges', () => {

@@ -2,7 +2,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createBundle, manifestJson, slugify } from '@violawake/engine/artifacts/index';
-import { type TrainResult, trainWakeWord } from '@violawake/engine/pipeline/train';
+import { MAX_FOLDS, trainWakeWordKFold } from '@violawake/engine/pipeline/folds';
+import { type TrainJob, type TrainResult, trainWakeWord } from '@violawake/engine/pipeline/train';
 import { bool, num, parseArgs, str, UsageError } from './args.ts';
 import { QUICK_BANK_SCALE } from './bank.ts';
 import { EXIT_OK } from './index.ts';
@@ -43,7 +44,8 @@ export async function runTrain(argv: string[]): Promise<number> {
   if (!recordings && !textOnly) throw new UsageError('give --recordings <dir> or --text-only');
   const arch = str(p, 'arch') ?? 'auto';
   if (!['auto', 'mlp', 'tcn'].includes(arch)) throw new UsageError('--arch must be auto, mlp or tcn');
-  if (str(p, 'folds') !== undefined) throw new UsageError('--folds is not supported by this engine version');
+  const folds = num(p, 'folds', { min: 2, max: MAX_FOLDS, integer: true });
+  if (folds !== undefined && textOnly) throw new UsageError('--folds needs --recordings');
   const name = str(p, 'name') ?? 'model';
   if (!/^[A-Za-z0-9._-]+$/.test(name))
     throw new UsageError('--name may contain letters, digits, ".", "_" and "-" only');
@@ -52,9 +54,11 @@ export async function runTrain(argv: string[]): Promise<number> {
   const quick = bool(p, 'quick');
   const bankScale = num(p, 'bank-scale', { min: 0.001, max: 10 }) ?? (quick ? QUICK_BANK_SCALE : 1);
   const clips = recordings ? await listWavs(recordings) : [];
+  if (folds !== undefined && folds > clips.length)
+    throw new UsageError(`--folds ${folds} needs at least ${folds} recordings (found ${clips.length})`);
 
   let lastLine = '';
-  const result: TrainResult = await trainWakeWord({
+  const job: TrainJob = {
     wakeWord,
     clips,
     textOnly,
@@ -73,7 +77,9 @@ export async function runTrain(argv: string[]): Promise<number> {
       if (line !== lastLine) process.stderr.write(`${line}\n`);
       lastLine = line;
     },
-  });
+  };
+  const result: TrainResult =
+    folds === undefined ? await trainWakeWord(job) : await trainWakeWordKFold(job, folds);
   await mkdir(out, { recursive: true });
   const files = [join(out, `${name}.onnx`), join(out, `${name}.json`)];
   await writeFile(files[0] as string, result.onnx);
@@ -101,6 +107,11 @@ export async function runTrain(argv: string[]): Promise<number> {
         `Trained "${m.wake_word}" (${m.training.architecture}, ${m.training.params} parameters) in ${m.training.duration_s} s`,
         `  grade ${m.metrics.quality_grade}, d' ${m.metrics.d_prime.toFixed(2)}, AUC ${m.metrics.auc.toFixed(4)}, EER ${m.metrics.eer.toFixed(4)}`,
         `  threshold ${m.threshold.toFixed(2)}: miss rate ${(m.metrics.miss_rate_at_target * 100).toFixed(1)} %, ${m.metrics.fa_per_hour_at_threshold.toFixed(2)} FA/h (target ${m.metrics.target_fa_per_hour})`,
+        ...(m.evaluation?.kfold
+          ? [
+              `  ${m.evaluation.kfold.k}-fold user-voice miss rate ${m.evaluation.kfold.user_miss_rate === null ? 'n/a' : `${(m.evaluation.kfold.user_miss_rate * 100).toFixed(1)} %`} (${m.evaluation.kfold.folds.map((f) => (f.user_miss_rate === null ? 'F' : `${(f.user_miss_rate * 100).toFixed(1)} %`)).join(', ')}); final model trained on all ${m.training.n_user_clips} recordings, at most ${m.evaluation.kfold.final_max_epochs} epochs`,
+            ]
+          : []),
         ...(m.evaluation?.warnings ?? []).map((w) => `  warning: ${w}`),
         ...files.map((f) => `  wrote ${f}`),
       ].join('\n') + '\n',

@@ -39,6 +39,28 @@ export interface ManifestTraining {
   params: number;
 }
 
+/** One fold of `violawake train --folds k` (pipeline/folds.ts). */
+export interface FoldReport {
+  fold: number;
+  /** Recordings this fold held out (after trimming). */
+  held_out: number;
+  /** Share of the held-out recordings' clips (clean and augmented) the fold's model missed; null if it failed. */
+  user_miss_rate: number | null;
+  /** The fold's kept model's best epoch; null if it failed. */
+  best_epoch: number | null;
+  quality_grade: QualityGrade;
+}
+
+/** User-voice metrics estimated by k-fold (engine.md §8.1). */
+export interface KFoldEvaluation {
+  k: number;
+  folds: FoldReport[];
+  /** Mean of the folds' user miss rates weighted by their held-out recordings (folds that produced a model). */
+  user_miss_rate: number | null;
+  /** Epoch limit of the final model, trained on every recording: the folds' mean best epoch, rounded. */
+  final_max_epochs: number;
+}
+
 export interface ManifestEvaluation {
   n_positive_clips: number;
   n_negative_clips: number;
@@ -52,6 +74,8 @@ export interface ManifestEvaluation {
   providers: string[];
   voices: { train: number; eval: number };
   text_only: boolean;
+  /** Present when the user-voice figures come from k-fold training (`violawake train --folds k`). */
+  kfold?: KFoldEvaluation;
 }
 
 export interface Manifest {

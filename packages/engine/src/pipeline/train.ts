@@ -139,6 +139,11 @@ export interface TrainJob {
   voiceBalance?: 'uniform' | 'sqrt';
   /** Upper bound on training epochs (the trainer's budget may lower it). */
   maxEpochs?: number;
+  /**
+   * Which recordings the evaluation holds out: by default max(1, round(n/5)) chosen by seed (§8.1); `{ fold, folds }`
+   * holds out fold `fold` of `folds` (the seed's order cut into near-equal parts; `folds.ts`); `none` trains on all.
+   */
+  userHoldout?: { fold: number; folds: number } | 'none';
   /** Synthesis cache of the job's word-specific audio (default `<dataDir>/engine/synth-cache`). */
   synthCacheDir?: string;
   /** Feature-extraction worker threads (default: one per core, at most 4; ≤ 1 runs on the calling thread). */
@@ -250,6 +255,16 @@ export async function inconsistentClips(
 }
 
 /** Trains, evaluates and exports a wake-word head. Rejects with an EngineError. */
+/** Fold `fold` (0-based) of `folds` near-equal contiguous parts of `order` (sizes differ by at most one). */
+export function foldOf<T>(order: readonly T[], fold: number, folds: number): T[] {
+  if (!Number.isInteger(folds) || folds < 2 || !Number.isInteger(fold) || fold < 0 || fold >= folds)
+    throw new RangeError(`fold ${fold} of ${folds}`);
+  return order.slice(
+    Math.round((fold * order.length) / folds),
+    Math.round(((fold + 1) * order.length) / folds),
+  );
+}
+
 export async function trainWakeWord(job: TrainJob): Promise<TrainResult> {
   // the extraction workers start now and load their front ends while the job prepares
   const pool = new ExtractPool(job.extractWorkers);
@@ -338,11 +353,17 @@ async function runPipeline(job: TrainJob, pool: ExtractPool): Promise<TrainResul
     usable.map((u) => u.res.samples),
     seed,
   );
-  // hold out max(1, round(n/5)) user clips by seed
+  // hold out max(1, round(n/5)) user clips by seed, or one fold of that order, or none
   const order = usable.map((_, i) => i);
   new Rand(deriveRng(seed, 'holdout', 0)).shuffle(order);
-  const nHold = textOnly ? 0 : Math.max(1, Math.round(usable.length / 5));
-  const heldOut = new Set(order.slice(0, nHold));
+  const holdout = job.userHoldout;
+  const heldOut = new Set(
+    textOnly || holdout === 'none'
+      ? []
+      : holdout
+        ? foldOf(order, holdout.fold, holdout.folds)
+        : order.slice(0, Math.max(1, Math.round(usable.length / 5))),
+  );
   const userTrain = usable.filter((_, i) => !heldOut.has(i)).map((u) => u.res.samples);
   const userHeld = usable.filter((_, i) => heldOut.has(i)).map((u) => u.res.samples);
 
