@@ -11,7 +11,7 @@ const MIGRATION_COUNT: number = JSON.parse(
 ).entries.length;
 
 import { createTestDatabase, DRIVERS, type TestDatabase } from './helpers/db.ts';
-import { spawnServe } from './helpers/spawn.ts';
+import { freePort, spawnServe } from './helpers/spawn.ts';
 
 const TABLES = [
   'users',
@@ -84,18 +84,20 @@ describe.each(DRIVERS)('migrations on %s', (driver) => {
   });
 });
 
-function waitReady(url: string, child: ChildProcess, timeoutMs: number): Promise<number> {
+function waitReady(url: string, child: ChildProcess, timeoutMs: number, log: () => string): Promise<number> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
     const tick = async () => {
-      if (child.exitCode !== null) return reject(new Error(`server exited with ${child.exitCode}`));
+      if (child.exitCode !== null)
+        return reject(new Error(`server exited with ${child.exitCode}; its output:\n${log().slice(-4000)}`));
       try {
         const res = await fetch(`${url}/api/health/ready`);
         if (res.status === 200) return resolve(Date.now() - started);
       } catch {
         /* not listening yet */
       }
-      if (Date.now() - started > timeoutMs) return reject(new Error('not ready in time'));
+      if (Date.now() - started > timeoutMs)
+        return reject(new Error(`not ready in time; its output:\n${log().slice(-4000)}`));
       setTimeout(tick, 200);
     };
     void tick();
@@ -114,7 +116,11 @@ describe('two servers started at the same moment on one empty PostgreSQL databas
       for (const d of dirs) rmSync(d, { recursive: true, force: true });
       await db.drop();
     });
-    const ports = [18000 + Math.floor(Math.random() * 1000), 19000 + Math.floor(Math.random() * 1000)];
+    const ports = [await freePort()];
+    while (ports.length < 2) {
+      const p = await freePort();
+      if (p !== ports[0]) ports.push(p);
+    }
     const logs: string[] = ['', ''];
     ports.forEach((port, i) => {
       const dir = mkdtempSync(path.join(tmpdir(), 'vw-two-'));
@@ -124,7 +130,9 @@ describe('two servers started at the same moment on one empty PostgreSQL databas
       child.stderr!.on('data', (d) => (logs[i] += d));
       children.push(child);
     });
-    await Promise.all(ports.map((p, i) => waitReady(`http://127.0.0.1:${p}`, children[i]!, 120_000)));
+    await Promise.all(
+      ports.map((p, i) => waitReady(`http://127.0.0.1:${p}`, children[i]!, 120_000, () => logs[i]!)),
+    );
     // Log lines are written asynchronously: wait until both start-up lines arrived.
     for (let i = 0; i < 100 && !logs.every((l) => l.includes('database migrated')); i++)
       await new Promise((r) => setTimeout(r, 100));
@@ -146,6 +154,6 @@ describe('two servers started at the same moment on one empty PostgreSQL databas
     const codes = await Promise.all(
       children.map((c) => new Promise<number | null>((r) => c.once('exit', (code) => r(code)))),
     );
-    expect(codes).toEqual([0, 0]);
+    expect(codes, logs.map((l) => l.slice(-3000)).join('\n---\n')).toEqual([0, 0]);
   });
 });

@@ -6,6 +6,7 @@
 import { sql } from 'drizzle-orm';
 import type { AppContext } from '../core/context.ts';
 import { execRows, rowCountOf } from '../core/db/client.ts';
+import { ensureQueue } from '../core/queue/boss.ts';
 import { getStorage } from '../core/storage/index.ts';
 
 export const RETENTION_QUEUE = 'retention';
@@ -150,11 +151,7 @@ export async function runRetention(ctx: AppContext): Promise<CleanupResult> {
 /** Create the queue and the schedule (idempotent), and run retention when the schedule fires. */
 export async function startRetention(ctx: AppContext): Promise<() => Promise<void>> {
   const boss = ctx.queue!;
-  if (!(await boss.getQueue(RETENTION_QUEUE))) {
-    await boss.createQueue(RETENTION_QUEUE).catch(async (err) => {
-      if (!(await boss.getQueue(RETENTION_QUEUE))) throw err;
-    });
-  }
+  await ensureQueue(ctx.database, boss, RETENTION_QUEUE);
   await boss.schedule(RETENTION_QUEUE, ctx.config.retentionCron, {}, { tz: 'UTC' });
   const id = await boss.work(RETENTION_QUEUE, async () => {
     try {

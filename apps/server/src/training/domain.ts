@@ -1,4 +1,4 @@
-import type { AppContext } from '../core/context.ts';
+import { ensureQueue } from '../core/queue/boss.ts';
 import type { DomainModule } from '../domains.ts';
 import { JobEvents } from './events.ts';
 import { cancelJobsForDeletion, TRAINING_QUEUE } from './service.ts';
@@ -10,24 +10,14 @@ declare module '../core/context.ts' {
   }
 }
 
-async function ensureQueue(ctx: AppContext): Promise<void> {
-  const queue = ctx.queue!;
-  if (await queue.getQueue(TRAINING_QUEUE)) return;
-  try {
-    await queue.createQueue(TRAINING_QUEUE, {
+export const trainingDomain: DomainModule = {
+  name: 'training',
+  async setup(ctx) {
+    await ensureQueue(ctx.database, ctx.queue!, TRAINING_QUEUE, {
       name: TRAINING_QUEUE,
       policy: 'standard',
       retryLimit: 0,
     } as never);
-  } catch (err) {
-    if (!(await queue.getQueue(TRAINING_QUEUE))) throw err; // another process created it first
-  }
-}
-
-export const trainingDomain: DomainModule = {
-  name: 'training',
-  async setup(ctx) {
-    await ensureQueue(ctx);
     ctx.jobEvents = new JobEvents(ctx);
     ctx.accountCleanup.push({ name: 'training', before: cancelJobsForDeletion });
   },

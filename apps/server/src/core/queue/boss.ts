@@ -26,6 +26,48 @@ export async function startQueue(database: Database, logger: Logger, opts: Queue
   return boss;
 }
 
+/** Advisory lock held while a queue is created (other keys: 727_001 migrations, 727_002 submissions, 727_003 retention). */
+const QUEUE_CREATE_LOCK_KEY = 727_004;
+/** Per database handle, the creation in progress (one at a time, so waiting creations do not drain the pool). */
+const creating = new WeakMap<Database, Promise<unknown>>();
+
+/**
+ * Creates the named queue unless it exists. pg-boss's create_queue (a partition table plus a row in pgboss.queue)
+ * deadlocks against another connection's: two servers starting at the same moment on a new database crashed about
+ * one start in seven. Creations are therefore one at a time — per database handle by a promise chain, across
+ * connections and processes (PostgreSQL) under an advisory lock held on a connection of its own.
+ */
+export function ensureQueue(
+  database: Database,
+  boss: PgBoss,
+  name: string,
+  options?: PgBoss.Queue,
+): Promise<void> {
+  const create = async () => {
+    if (await boss.getQueue(name)) return;
+    await boss.createQueue(name, options as PgBoss.Queue);
+  };
+  const run = (creating.get(database) ?? Promise.resolve()).then(async () => {
+    if (database.driver === 'pglite') return create();
+    const client = await database.pool!.connect();
+    try {
+      await client.query('SELECT pg_advisory_lock($1)', [QUEUE_CREATE_LOCK_KEY]);
+      try {
+        await create();
+      } finally {
+        await client.query('SELECT pg_advisory_unlock($1)', [QUEUE_CREATE_LOCK_KEY]);
+      }
+    } finally {
+      client.release();
+    }
+  });
+  creating.set(
+    database,
+    run.catch(() => {}),
+  );
+  return run;
+}
+
 /** `true` when the queue's tables answer. */
 export async function queueReachable(database: Database): Promise<boolean> {
   const r = await database.query<{ t: string | null }>(`SELECT to_regclass('pgboss.job')::text AS t`);
