@@ -227,7 +227,12 @@ class FrontendImpl implements Frontend {
     t?.dispose?.();
   }
 
-  async runEmbedding(tensor: OrtTensor, n: number, dest: Float32Array, offset: number): Promise<void> {
+  /** One call of the embedding model expected to return n embeddings; `use` reads the output before it is freed. */
+  private async callEmbedding(
+    tensor: OrtTensor,
+    n: number,
+    use: (data: Float32Array) => void,
+  ): Promise<void> {
     this.assertLive();
     const out = await this.embSession.run({ [this.embIn]: tensor });
     const t = out[this.embOut];
@@ -237,29 +242,25 @@ class FrontendImpl implements Frontend {
         `embedding_model.onnx returned ${data.length} values, expected ${n * EMBEDDING_DIM}`,
       );
     }
-    dest.set(data, offset);
+    use(data);
     t?.dispose?.();
+  }
+
+  runEmbedding(tensor: OrtTensor, n: number, dest: Float32Array, offset: number): Promise<void> {
+    return this.callEmbedding(tensor, n, (data) => dest.set(data, offset));
   }
 
   /**
    * Embeddings of n consecutive steps from their T = 76 + 8·(n − 1) mel rows in one call (`sliding.ts`); the model
    * returns them channel-major ([96][n]), and they are written step-major into `dest` at `offset`.
    */
-  async runSliding(melRows: Float32Array, n: number, dest: Float32Array, offset: number): Promise<void> {
-    this.assertLive();
+  runSliding(melRows: Float32Array, n: number, dest: Float32Array, offset: number): Promise<void> {
     const frames = EMBEDDING_FRAMES + 8 * (n - 1);
     const input = new this.ort.Tensor('float32', melRows, [1, frames, MEL_BINS, 1]);
-    const out = await this.embSession.run({ [this.embIn]: input });
-    const t = out[this.embOut];
-    const data = tensorData(t, 'embedding_model.onnx');
-    if (data.length !== n * EMBEDDING_DIM) {
-      throw new ModelShapeError(
-        `embedding_model.onnx returned ${data.length} values, expected ${n * EMBEDDING_DIM}`,
-      );
-    }
-    for (let c = 0; c < EMBEDDING_DIM; c++)
-      for (let i = 0; i < n; i++) dest[offset + i * EMBEDDING_DIM + c] = data[c * n + i];
-    t?.dispose?.();
+    return this.callEmbedding(input, n, (data) => {
+      for (let c = 0; c < EMBEDDING_DIM; c++)
+        for (let i = 0; i < n; i++) dest[offset + i * EMBEDDING_DIM + c] = data[c * n + i];
+    });
   }
 
   async mel(magnitudes: Float32Array): Promise<Float32Array> {
