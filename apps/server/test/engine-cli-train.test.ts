@@ -28,6 +28,9 @@ const main = join(repoRoot, 'apps/server/src/engine-cli/main.ts');
 const tsx = join(repoRoot, 'node_modules/.bin/tsx');
 const dataDir = join(repoRoot, '.tmp', 'e2e-data');
 
+/** The end-to-end test's data directory and sizes (a small bank, little synthetic audio). */
+const SMALL_RUN = ['--data-dir', dataDir, '--bank-scale', '0.05', '--synth-scale', '0.3'];
+
 function cli(...args: string[]) {
   const r = spawnSync(tsx, [main, ...args], { cwd: repoRoot, encoding: 'utf8', timeout: 1_500_000 });
   return { code: r.status, out: r.stdout, err: r.stderr };
@@ -106,12 +109,7 @@ describe('violawake train', () => {
       '3',
       '--bundle',
       '--json',
-      '--data-dir',
-      dataDir,
-      '--bank-scale',
-      '0.05',
-      '--synth-scale',
-      '0.3',
+      ...SMALL_RUN,
       '--max-epochs',
       '12',
       '--corpus',
@@ -166,12 +164,7 @@ describe('violawake train', () => {
       '2',
       '--seed',
       '3',
-      '--data-dir',
-      dataDir,
-      '--bank-scale',
-      '0.05',
-      '--synth-scale',
-      '0.3',
+      ...SMALL_RUN,
       '--max-epochs',
       '8',
     );

@@ -11,10 +11,7 @@ import { type TrainJob, type TrainResult, trainWakeWord } from './train.ts';
 
 export const MAX_FOLDS = 10;
 
-export async function trainWakeWordKFold(
-  job: TrainJob,
-  k: number,
-): Promise<TrainResult & { kfold: KFoldEvaluation }> {
+export async function trainWakeWordKFold(job: TrainJob, k: number): Promise<TrainResult> {
   const n = job.clips?.length ?? 0;
   if (job.textOnly || n === 0) throw new RangeError('k-fold evaluation needs recordings');
   if (!Number.isInteger(k) || k < 2 || k > Math.min(MAX_FOLDS, n))
@@ -71,5 +68,5 @@ export async function trainWakeWordKFold(
     ev.kfold = kfold;
     ev.warnings = [...ev.warnings, ...warnings];
   }
-  return { ...final, kfold };
+  return final;
 }

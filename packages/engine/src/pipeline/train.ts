@@ -254,7 +254,6 @@ export async function inconsistentClips(
   return findInconsistentClips(sequences, CONSISTENCY_FACTOR).flagged;
 }
 
-/** Trains, evaluates and exports a wake-word head. Rejects with an EngineError. */
 /** Fold `fold` (0-based) of `folds` near-equal contiguous parts of `order` (sizes differ by at most one). */
 export function foldOf<T>(order: readonly T[], fold: number, folds: number): T[] {
   if (!Number.isInteger(folds) || folds < 2 || !Number.isInteger(fold) || fold < 0 || fold >= folds)
@@ -265,6 +264,7 @@ export function foldOf<T>(order: readonly T[], fold: number, folds: number): T[]
   );
 }
 
+/** Trains, evaluates and exports a wake-word head. Rejects with an EngineError. */
 export async function trainWakeWord(job: TrainJob): Promise<TrainResult> {
   // the extraction workers start now and load their front ends while the job prepares
   const pool = new ExtractPool(job.extractWorkers);

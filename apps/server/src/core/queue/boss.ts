@@ -45,7 +45,7 @@ export function ensureQueue(
 ): Promise<void> {
   const create = async () => {
     if (await boss.getQueue(name)) return;
-    await boss.createQueue(name, options as PgBoss.Queue);
+    await boss.createQueue(name, options);
   };
   const run = (creating.get(database) ?? Promise.resolve()).then(async () => {
     if (database.driver === 'pglite') return create();
