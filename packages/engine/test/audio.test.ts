@@ -2,6 +2,8 @@ import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
+  copyCorrelation,
+  copyGroups,
   dbfs,
   dtwDistance,
   type FeatureSequence,
@@ -393,4 +395,38 @@ describe('clip consistency on real recordings (front-end embeddings)', () => {
       await fe.dispose();
     }
   }, 60_000);
+});
+
+describe('copies of one recording (docs/engine.md)', () => {
+  const computer = readdirSync(path.join(devData, 'computer'))
+    .sort()
+    .map((f) => path.join(devData, 'computer', f));
+
+  it('finds a take shifted, scaled, with other silence around it and a little noise, and no other take', async () => {
+    const takes: Float32Array[] = [];
+    for (const f of computer.slice(0, 6)) takes.push(await readWavFile16k(f));
+    const a = takes[0]!;
+    // a's samples 37 ms later, at half the level, with 0.3 s more floor before and 30 dB SNR noise
+    const pad = 4800 + 37 * 16;
+    const floor = noiseFloor(pad + a.length, deriveRng(3, 'copy-floor', 0), -60);
+    const copy = new Float32Array(pad + a.length);
+    const noise = noiseFloor(copy.length, deriveRng(3, 'copy-noise', 0), dbfs(a) - 30);
+    for (let i = 0; i < copy.length; i++) copy[i] = (i >= pad ? 0.5 * a[i - pad]! : floor[i]!) + noise[i]!;
+    expect(copyCorrelation(a, copy)).toBeGreaterThan(0.95);
+    expect(copyCorrelation(copy, a)).toBeGreaterThan(0.95);
+    // different takes of the same word (by other speakers or the same one) are not copies
+    for (let i = 1; i < takes.length; i++) expect(copyCorrelation(a, takes[i]!)).toBeLessThan(0.9);
+    // groups point at the first clip of each: [a, b, copy of a, c, copy of b]
+    const b = takes[1]!;
+    const bCopy = Float32Array.from(b, (v) => 1.5 * v);
+    expect(copyGroups([a, b, copy, takes[2]!, bCopy])).toEqual([0, 1, 0, 3, 1]);
+    expect(copyGroups([])).toEqual([]);
+    expect(copyGroups([new Float32Array(16000), new Float32Array(16000)])).toEqual([0, 1]);
+  });
+
+  it('finds the copies that the picovoice "computer" folder holds (two files of one take, 50 samples apart)', async () => {
+    const a = await readWavFile16k(computer[15]!);
+    const b = await readWavFile16k(computer[25]!);
+    expect(copyCorrelation(a, b)).toBeGreaterThan(0.99);
+  });
 });

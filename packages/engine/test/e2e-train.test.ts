@@ -6,13 +6,13 @@
  * The bank and the synthesis cache live in `<repo>/.tmp/e2e-data` (git-ignored) so that reruns are quick.
  */
 import { createHash } from 'node:crypto';
-import { readdirSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createNodeDetector } from '@violawake/detector/node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { validateManifest } from '../src/artifacts/manifest.ts';
 import { Rand } from '../src/audio/random.ts';
-import { readWavFile16k } from '../src/audio/wav.ts';
+import { readWavFile16k, writeWav16 } from '../src/audio/wav.ts';
 import { ensureBank } from '../src/bank/build.ts';
 import {
   type Progress,
@@ -132,10 +132,24 @@ describe('trainWakeWord end to end (10 real "computer" clips, small bank)', () =
     expect(result.manifest.training.negatives_hours).toBeGreaterThan(0);
   });
 
-  it('gives the same bytes for the same seed', async () => {
-    const again = await trainWakeWord(job());
+  it('gives the same bytes for the same seed, and for the same recordings with a copy of one of them added', async () => {
+    // the first recording again, quieter and with 0.2 s more silence before it: used once, named in the warnings
+    const x = await readWavFile16k(trainClips[0] as string);
+    const copy = new Float32Array(3200 + x.length);
+    copy.set(
+      x.map((v) => 0.8 * v),
+      3200,
+    );
+    const copyPath = join(dataDir, 'copy-of-first.wav');
+    writeFileSync(copyPath, writeWav16(copy, 16000));
+    const again = await trainWakeWord({ ...job(), clips: [...trainClips, copyPath] });
     expect(sha(again.onnx)).toBe(sha(result.onnx));
     expect(again.manifest.threshold).toBe(result.manifest.threshold);
+    expect(again.manifest.training.n_user_clips).toBe(8);
+    expect(again.manifest.evaluation?.warnings).toContain(
+      '1 recording is a copy of another and was used once (copy-of-first.wav).',
+    );
+    expect(result.manifest.evaluation?.warnings.some((w) => w.includes('copy'))).toBe(false);
   }, 1_200_000);
 
   it('stops promptly with cancelled when aborted during feature extraction', async () => {

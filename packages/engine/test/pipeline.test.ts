@@ -1,10 +1,10 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { rms } from '../src/audio/levels.ts';
 import { trimClip } from '../src/audio/trim.ts';
-import { readWavFile16k } from '../src/audio/wav.ts';
+import { readWavFile16k, writeWav16 } from '../src/audio/wav.ts';
 import { EngineError } from '../src/eval/errors.ts';
 import {
   CANVAS_SAMPLES,
@@ -99,6 +99,37 @@ describe('trainWakeWord failures are typed EngineErrors', () => {
     expect(err).toBeInstanceOf(EngineError);
     expect(err.code).toBe('insufficient_data');
     expect(err.message).toMatch(/At least 5/);
+  });
+
+  it('counts a recording given twice once: three takes and three copies of them are not five recordings', async () => {
+    const takes = readdirSync(join(dev, 'computer'))
+      .sort()
+      .slice(0, 3)
+      .map((f) => join(dev, 'computer', f));
+    const copies: string[] = [];
+    for (const [i, f] of takes.entries()) {
+      // the same take, louder and with a quarter second more silence before it
+      const x = await readWavFile16k(f);
+      const y = new Float32Array(4000 + x.length);
+      y.set(
+        x.map((v) => 1.4 * v),
+        4000,
+      );
+      const out = join(tmp, `copy-${i}.wav`);
+      writeFileSync(out, writeWav16(y, 16000));
+      copies.push(out);
+    }
+    const err = await trainWakeWord({
+      wakeWord: 'computer',
+      clips: [...takes, ...copies],
+      dataDir: tmp,
+    }).catch((e) => e);
+    expect(err).toBeInstanceOf(EngineError);
+    expect(err.code).toBe('insufficient_data');
+    expect(err.message).toBe(
+      'Not enough usable recordings (3 different takes; 3 more were copies of these). At least 5 are required.',
+    );
+    expect(err.details).toEqual({ usable: 3, copies: 3 });
   });
 
   it('rejects an aborted job with cancelled, and an invalid wake word', async () => {

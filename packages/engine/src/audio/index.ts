@@ -1,4 +1,5 @@
 export * from './consistency.ts';
+export * from './duplicates.ts';
 export * from './floor.ts';
 export * from './levels.ts';
 export * from './random.ts';

@@ -54,13 +54,15 @@ export function cancelledError(): EngineError {
   return new EngineError('cancelled', 'Training was cancelled.');
 }
 
-export function insufficientDataError(usable: number): EngineError {
+export function insufficientDataError(usable: number, copies = 0): EngineError {
+  const found =
+    copies > 0
+      ? `${usable} different takes; ${copies} more ${copies === 1 ? 'was a copy' : 'were copies'} of these`
+      : `${usable}`;
   return new EngineError(
     'insufficient_data',
-    `Not enough usable recordings (${usable}). At least 5 are required.`,
-    {
-      usable,
-    },
+    `Not enough usable recordings (${found}). At least 5 are required.`,
+    copies > 0 ? { usable, copies } : { usable },
   );
 }
 

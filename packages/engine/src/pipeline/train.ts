@@ -16,6 +16,7 @@ import {
   type ManifestEvaluation,
 } from '../artifacts/manifest.ts';
 import { findInconsistentClips } from '../audio/consistency.ts';
+import { copyGroups } from '../audio/duplicates.ts';
 import { noiseFloor } from '../audio/floor.ts';
 import { Rand } from '../audio/random.ts';
 import { type TrimResult, trimClipAsync } from '../audio/trim.ts';
@@ -342,11 +343,19 @@ async function runPipeline(job: TrainJob, pool: ExtractPool): Promise<TrainResul
     trims.push({ path, res: await trimClipAsync(x, { vadProb: (run) => vadMean(vad, run) }) });
   }
   await vad.dispose();
-  const usable = trims.filter((t) => t.res.ok) as { path: string; res: Extract<TrimResult, { ok: true }> }[];
+  const readable = trims.filter((t) => t.res.ok) as {
+    path: string;
+    res: Extract<TrimResult, { ok: true }>;
+  }[];
+  // a recording given twice is one take (docs/engine.md, "Copies of one recording"): used once, so that a copy of a
+  // training recording is never held out to grade the model
+  const copyOf = copyGroups(readable.map((u) => u.res.samples));
+  const usable = readable.filter((_, i) => copyOf[i] === i);
+  const repeated = readable.filter((_, i) => copyOf[i] !== i);
   const silentClips = trims.filter(
     (t) => !t.res.ok && ['empty', 'no_speech', 'vad_rejected'].includes(t.res.reason),
   ).length;
-  if (!textOnly && usable.length < 5) throw insufficientDataError(usable.length);
+  if (!textOnly && usable.length < 5) throw insufficientDataError(usable.length, repeated.length);
   report('preparing', 0.2, `Loaded ${usable.length} recordings.`);
   const inconsistent = await inconsistentClips(
     rt,
@@ -820,6 +829,10 @@ async function runPipeline(job: TrainJob, pool: ExtractPool): Promise<TrainResul
         `The negative stream (${(streamHours * 60).toFixed(1)} min) is too short to resolve ${target} FA/h.`,
       );
     warnings.push(...corpusWarnings);
+    if (repeated.length > 0)
+      warnings.push(
+        `${repeated.length} ${repeated.length === 1 ? 'recording is a copy' : 'recordings are copies'} of another and ${repeated.length === 1 ? 'was' : 'were'} used once (${repeated.map((c) => c.path.split('/').pop()).join(', ')}).`,
+      );
     if (inconsistent.length > 0)
       warnings.push(
         `${inconsistent.length} recordings differ clearly from the others (${inconsistent.map((i) => (usable[i] as { path: string }).path.split('/').pop()).join(', ')}).`,
