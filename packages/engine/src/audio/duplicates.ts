@@ -1,6 +1,6 @@
 /**
  * Copies among recordings (docs/engine.md, "Copies of one recording"): two clips are copies when one is the other's
- * samples, shifted and scaled, perhaps with a little noise or a different amount of silence around them — the same
+ * samples, shifted (by up to 0.5 s) and scaled, perhaps with a little noise or other silence around them — the same
  * take uploaded twice, not two takes of the same word (no two human takes match sample for sample).
  */
 import { fftConvolve } from '../augment/fftconv.ts';
@@ -63,11 +63,11 @@ function envelopeLag(a: Float64Array, b: Float64Array): { lag: number; sim: numb
   return best;
 }
 
-/** Σ a[t]·b[t + lag] over the samples both hold, for t in [from, to). */
-function dot(a: Float32Array, b: Float32Array, lag: number, from = 0, to = a.length): number {
+/** Σ a[t]·b[t + lag] over the samples both hold. */
+function dot(a: Float32Array, b: Float32Array, lag: number): number {
   let s = 0;
-  const t0 = Math.max(from, -lag, 0);
-  const t1 = Math.min(to, a.length, b.length - lag);
+  const t0 = Math.max(0, -lag);
+  const t1 = Math.min(a.length, b.length - lag);
   for (let t = t0; t < t1; t++) s += (a[t] as number) * (b[t + lag] as number);
   return s;
 }
