@@ -19,7 +19,16 @@ import {
   windowsContaining,
 } from '../src/pipeline/canvas.ts';
 import { openRuntime } from '../src/pipeline/runtime.ts';
-import { foldOf, inconsistentClips, STAGE_RANGES, trainWakeWord } from '../src/pipeline/train.ts';
+import {
+  foldOf,
+  inconsistentClips,
+  type Progress,
+  STAGE_RANGES,
+  secondDrawSeed,
+  type TrainJob,
+  trainWakeWord,
+  withSecondDraw,
+} from '../src/pipeline/train.ts';
 import { deriveRng } from '../src/rng.ts';
 
 const repoRoot = resolve(import.meta.dirname, '../../..');
@@ -130,6 +139,61 @@ describe('trainWakeWord failures are typed EngineErrors', () => {
       'Not enough usable recordings (3 different takes; 3 more were copies of these). At least 5 are required.',
     );
     expect(err.details).toEqual({ usable: 3, copies: 3 });
+  });
+
+  it('trains a second draw after a quality gate the draw can change, never after one the data causes', async () => {
+    const gate = (cause: string) =>
+      new EngineError('quality_gate', `gate ${cause}`, { cause, miss_rate: 0.3, quality_grade: 'F' });
+    const run = async (causes: (string | null)[], extra: Partial<TrainJob> = {}) => {
+      const calls: { seed: number | undefined; note: string | null }[] = [];
+      const events: Progress[] = [];
+      const out = await withSecondDraw(
+        { wakeWord: 'hey viola', dataDir: tmp, seed: 5, onProgress: (p) => events.push(p), ...extra },
+        async (job, note) => {
+          calls.push({ seed: job.seed, note });
+          job.onProgress?.({
+            stage: 'preparing',
+            progress: calls.length === 1 ? 60 : 10,
+            message: 'Working...',
+          });
+          const cause = causes[calls.length - 1];
+          if (cause) throw gate(cause);
+          return `model of seed ${job.seed}`;
+        },
+      ).catch((e: Error) => e);
+      return { calls, events, out };
+    };
+    const second = secondDrawSeed(5);
+    expect(second).not.toBe(5);
+    for (const cause of ['inseparable', 'confusable']) {
+      const r = await run([cause, null]);
+      expect(r.out).toBe(`model of seed ${second}`);
+      expect(r.calls).toEqual([
+        { seed: 5, note: null },
+        {
+          seed: second,
+          note: `The first training draw (seed 5) did not pass the quality check (30.0 % of held-out positives missed); this model is from a second draw (seed ${second}).`,
+        },
+      ]);
+      // progress never goes back; the second draw's messages say so
+      expect(r.events.map((e) => e.progress)).toEqual([60, 60, 60]);
+      expect(r.events[1]?.message).toMatch(/training again/);
+      expect(r.events[2]?.message).toBe('Second draw: Working...');
+    }
+    // both draws fail: the second one's error
+    const both = await run(['inseparable', 'confusable']);
+    expect((both.out as EngineError).message).toBe('gate confusable');
+    expect(both.calls).toHaveLength(2);
+    // the data's own problems, an opt-out, a cancelled job and other errors: one draw, its error
+    for (const cause of ['silent', 'too_short', 'inconsistent', 'noisy']) {
+      const r = await run([cause, null]);
+      expect((r.out as EngineError).message).toBe(`gate ${cause}`);
+      expect(r.calls).toHaveLength(1);
+    }
+    expect((await run(['inseparable', null], { secondDraw: false })).calls).toHaveLength(1);
+    const aborted = new AbortController();
+    aborted.abort();
+    expect((await run(['inseparable', null], { signal: aborted.signal })).calls).toHaveLength(1);
   });
 
   it('rejects an aborted job with cancelled, and an invalid wake word', async () => {

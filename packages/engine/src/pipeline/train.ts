@@ -37,6 +37,7 @@ import {
   cancelledError,
   EngineError,
   insufficientDataError,
+  type QualityCause,
   type QualityDiagnostics,
   qualityGateError,
   toEngineError,
@@ -151,6 +152,11 @@ export interface TrainJob {
   extractWorkers?: number;
   /** Clock for `created_at` (tests). */
   now?: () => Date;
+  /**
+   * When the model fails its quality gate for a reason another training draw can change (`inseparable`,
+   * `confusable`), train once more with `secondDrawSeed(seed)` (default true; docs/engine.md).
+   */
+  secondDraw?: boolean;
 }
 
 export interface TrainMetrics {
@@ -265,6 +271,66 @@ export function foldOf<T>(order: readonly T[], fold: number, folds: number): T[]
   );
 }
 
+/** Quality-gate causes that another draw of the training data and weights can change; the others are the data's. */
+const SECOND_DRAW_CAUSES: readonly QualityCause[] = ['inseparable', 'confusable'];
+
+/** Seed of the second training draw after a failed quality gate. */
+export function secondDrawSeed(seed: number): number {
+  return (seed + 0x9e3779b9) >>> 0;
+}
+
+/**
+ * Runs `attempt` with the job's seed and, when that fails its quality gate for a cause in SECOND_DRAW_CAUSES, once
+ * more with `secondDrawSeed` (unless the job is cancelled or `secondDraw` is false). The second draw's progress never
+ * goes below the first's and its messages say it is the second; its model carries `note` among its warnings.
+ */
+export async function withSecondDraw<T>(
+  job: TrainJob,
+  attempt: (job: TrainJob, note: string | null) => Promise<T>,
+): Promise<T> {
+  let reached = 0;
+  const first: TrainJob = {
+    ...job,
+    onProgress: (p) => {
+      reached = Math.max(reached, p.progress);
+      job.onProgress?.(p);
+    },
+  };
+  try {
+    return await attempt(first, null);
+  } catch (err) {
+    const cause = err instanceof EngineError && err.code === 'quality_gate' ? err.details.cause : null;
+    if (
+      job.secondDraw === false ||
+      job.signal?.aborted ||
+      !SECOND_DRAW_CAUSES.includes(cause as QualityCause)
+    )
+      throw err;
+    const seed = (job.seed ?? 1) >>> 0;
+    const next = secondDrawSeed(seed);
+    const missed = (err as EngineError).details.miss_rate;
+    const note = `The first training draw (seed ${seed}) did not pass the quality check${typeof missed === 'number' ? ` (${(missed * 100).toFixed(1)} % of held-out positives missed)` : ''}; this model is from a second draw (seed ${next}).`;
+    job.onProgress?.({
+      stage: 'evaluating',
+      progress: reached,
+      message: 'The model did not pass the quality check; training again with another draw...',
+    });
+    return await attempt(
+      {
+        ...job,
+        seed: next,
+        onProgress: (p) =>
+          job.onProgress?.({
+            ...p,
+            progress: Math.max(reached, p.progress),
+            message: `Second draw: ${p.message}`,
+          }),
+      },
+      note,
+    );
+  }
+}
+
 /** Trains, evaluates and exports a wake-word head. Rejects with an EngineError. */
 export async function trainWakeWord(job: TrainJob): Promise<TrainResult> {
   // the extraction workers start now and load their front ends while the job prepares
@@ -272,7 +338,7 @@ export async function trainWakeWord(job: TrainJob): Promise<TrainResult> {
   const stopPool = () => void pool.close();
   job.signal?.addEventListener('abort', stopPool);
   try {
-    return await runPipeline(job, pool);
+    return await withSecondDraw(job, (attempt, note) => runPipeline(attempt, pool, note));
   } catch (err) {
     if (job.signal?.aborted) throw cancelledError();
     if (err instanceof SynthesisError)
@@ -287,7 +353,7 @@ export async function trainWakeWord(job: TrainJob): Promise<TrainResult> {
   }
 }
 
-async function runPipeline(job: TrainJob, pool: ExtractPool): Promise<TrainResult> {
+async function runPipeline(job: TrainJob, pool: ExtractPool, note: string | null): Promise<TrainResult> {
   const t0 = performance.now();
   const timings: Record<string, number> = {};
   let tStage = t0;
@@ -829,6 +895,7 @@ async function runPipeline(job: TrainJob, pool: ExtractPool): Promise<TrainResul
         `The negative stream (${(streamHours * 60).toFixed(1)} min) is too short to resolve ${target} FA/h.`,
       );
     warnings.push(...corpusWarnings);
+    if (note) warnings.push(note);
     if (repeated.length > 0)
       warnings.push(
         `${repeated.length} ${repeated.length === 1 ? 'recording is a copy' : 'recordings are copies'} of another and ${repeated.length === 1 ? 'was' : 'were'} used once (${repeated.map((c) => c.path.split('/').pop()).join(', ')}).`,
