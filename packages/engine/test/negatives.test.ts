@@ -261,8 +261,8 @@ describe.skipIf(!hasEspeak)('confusables', () => {
     expect(c.realWords.every((w) => !/viola/.test(w))).toBe(true);
     expect(c.partialTexts).toEqual(['hey', 'viola']);
     expect(c.partials).toHaveLength(2);
-    // ten with names, then ten openings of training sentences that start with "hey"
-    expect(c.prefixPhrases).toHaveLength(20);
+    // ten with names, then thirty openings of training sentences that start with "hey"
+    expect(c.prefixPhrases).toHaveLength(40);
     expect(c.prefixPhrases.every((p) => p.startsWith('hey ') && p !== 'hey viola')).toBe(true);
     const { train } = loadSentences();
     const opening = (l: string) => (l.toLowerCase().match(/[a-z']+/g) ?? []).slice(0, 4).join(' ');

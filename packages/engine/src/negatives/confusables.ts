@@ -96,7 +96,7 @@ export interface ConfusableOptions {
   realWords?: number;
   /** Shared-prefix phrases with names (10). */
   prefixPhrases?: number;
-  /** Shared-prefix phrases that go on as training sentences starting with the same word do (10). */
+  /** Shared-prefix phrases that go on as training sentences starting with the same word do (30; docs/engine.md). */
   sentenceOpenings?: number;
   /** Directory for the phonemised lexicon (computed once per installation; in memory only when absent). */
   cacheDir?: string;
@@ -326,7 +326,7 @@ export async function confusables(wakeWord: string, opts: ConfusableOptions = {}
         .filter((w) => w.length > 3 && w[0] === first)
         .map((w) => w.slice(1, 4).join(' ')),
     );
-    prefixPhrases.push(...(await closest([...openings].sort(), opts.sentenceOpenings ?? 10)));
+    prefixPhrases.push(...(await closest([...openings].sort(), opts.sentenceOpenings ?? 30)));
   }
 
   return {
