@@ -23,6 +23,8 @@ export async function trainWakeWordKFold(job: TrainJob, k: number): Promise<Trai
       const r = await trainWakeWord({
         ...job,
         userHoldout: { fold, folds: k },
+        // the folds cut the order of the job's seed: another seed would hold out other recordings
+        secondDraw: false,
         onProgress: job.onProgress && ((p) => job.onProgress?.({ ...p, message: label + p.message })),
       });
       folds.push({
