@@ -145,6 +145,19 @@ describe.skipIf(!hasChromium)('journey: record, train, live test, download', () 
     modelUrl = page.url();
     await expect.poll(() => page.getByRole('heading', { name: 'Measured quality' }).count()).toBe(1);
     await page.waitForLoadState('networkidle');
+    // the model's training notes (its manifest's warnings) are listed on its page, word for word
+    const modelId = modelUrl.match(/\/models\/(\d+)$/)?.[1];
+    const config = (await (
+      await fetch(`${server.url}/api/models/${modelId}/config`, {
+        headers: { Authorization: `Bearer ${token}` },
+      })
+    ).json()) as { training_config: { evaluation?: { warnings?: string[] } } };
+    const warnings = config.training_config.evaluation?.warnings ?? [];
+    // this job's bank is small, so its evaluation stream is too short to resolve 0.5 FA/h: there is always a note
+    expect(warnings.length).toBeGreaterThan(0);
+    expect(
+      await page.getByRole('list', { name: 'Notes from training' }).getByRole('listitem').allTextContents(),
+    ).toEqual(warnings);
     await screenshot(page, 'model');
     expect(log.errors).toEqual([]);
     await context.close();

@@ -317,6 +317,10 @@ export function ModelPage() {
   const wakeWord = perf.model_name;
   const ev = perf.evaluation_data;
   const training = manifest?.training ?? {};
+  const evaluation = manifest?.evaluation as { warnings?: unknown } | undefined;
+  const notes = Array.isArray(evaluation?.warnings)
+    ? evaluation.warnings.filter((w): w is string => typeof w === 'string')
+    : [];
   return (
     <>
       <PageHeader title={`“${wakeWord}”`}>
@@ -374,6 +378,16 @@ export function ModelPage() {
                 negative={perf.negative_scores ?? []}
                 threshold={threshold}
               />
+              {notes.length > 0 && (
+                <>
+                  <h3 id="notes-title">Notes from training</h3>
+                  <ul aria-labelledby="notes-title" className="small">
+                    {notes.map((n) => (
+                      <li key={n}>{n}</li>
+                    ))}
+                  </ul>
+                </>
+              )}
             </>
           ) : (
             <p>No evaluation data is available for this model.</p>
