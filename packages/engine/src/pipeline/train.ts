@@ -274,6 +274,11 @@ export function foldOf<T>(order: readonly T[], fold: number, folds: number): T[]
 /** Quality-gate causes that another draw of the training data and weights can change; the others are the data's. */
 const SECOND_DRAW_CAUSES: readonly QualityCause[] = ['inseparable', 'confusable'];
 
+/** The job's training seed (default 1), as an unsigned 32-bit integer. */
+function jobSeed(job: TrainJob): number {
+  return (job.seed ?? 1) >>> 0;
+}
+
 /** Seed of the second training draw after a failed quality gate. */
 export function secondDrawSeed(seed: number): number {
   return (seed + 0x9e3779b9) >>> 0;
@@ -306,7 +311,7 @@ export async function withSecondDraw<T>(
       !SECOND_DRAW_CAUSES.includes(cause as QualityCause)
     )
       throw err;
-    const seed = (job.seed ?? 1) >>> 0;
+    const seed = jobSeed(job);
     const next = secondDrawSeed(seed);
     const missed = (err as EngineError).details.miss_rate;
     const note = `The first training draw (seed ${seed}) did not pass the quality check${typeof missed === 'number' ? ` (${(missed * 100).toFixed(1)} % of held-out positives missed)` : ''}; this model is from a second draw (seed ${next}).`;
@@ -362,7 +367,7 @@ async function runPipeline(job: TrainJob, pool: ExtractPool, note: string | null
     timings[name] = Math.round(now - tStage) / 1000;
     tStage = now;
   };
-  const seed = (job.seed ?? 1) >>> 0;
+  const seed = jobSeed(job);
   const target = job.targetFaPerHour ?? 0.5;
   const report = reporter(job.onProgress);
   const check = () => {
