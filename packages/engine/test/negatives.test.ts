@@ -20,6 +20,7 @@ import {
   phonemeDistance,
   renderPhonemes,
   SENTENCES_PATH,
+  sentenceVocabulary,
   silence,
   USER_PARTIAL_SHARE,
   userVoiceNegatives,
@@ -197,6 +198,11 @@ describe('sentences', () => {
     expect(lines.filter((l) => l.endsWith('?')).length).toBeGreaterThan(300);
     expect(lines.filter((l) => /^(Turn|Set|Play|Call|Remind|Add)\b/.test(l)).length).toBeGreaterThan(100);
     expect(lines.filter((l) => /\b(two|three|seven|twenty|hundred)\b/.test(l)).length).toBeGreaterThan(200);
+    // and everyday conversation over a general vocabulary, not only commands to a home assistant
+    expect(sentenceVocabulary().length).toBeGreaterThan(1200);
+    expect(
+      lines.filter((l) => /\b(nobody|somebody|everybody|yesterday|whether)\b/i.test(l)).length,
+    ).toBeGreaterThan(200);
   });
 
   it('reserves ≈ 20 % for evaluation by line hash', () => {
