@@ -37,6 +37,12 @@ function cli(...args: string[]) {
 }
 
 let dir: string;
+
+/** `violawake train` on the ten "computer" recordings into `out`, with more options after. */
+function trainComputer(out: string, ...extra: string[]) {
+  return cli('train', '--wake-word', 'computer', '--recordings', join(dir, 'rec'), '--out', out, ...extra);
+}
+
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'vw-train-cli-'));
   const computer = readdirSync(join(dev, 'computer')).sort();
@@ -95,13 +101,7 @@ describe('violawake train', () => {
 
   it('trains from a folder of recordings (with a negatives corpus) and writes the model, manifest and bundle', () => {
     const out = join(dir, 'out');
-    const r = cli(
-      'train',
-      '--wake-word',
-      'computer',
-      '--recordings',
-      join(dir, 'rec'),
-      '--out',
+    const r = trainComputer(
       out,
       '--name',
       'computer',
@@ -152,22 +152,7 @@ describe('violawake train', () => {
     expect(tooMany.err).toMatch(/needs at least 4 recordings \(found 3\)/);
 
     const out = join(dir, 'kfold');
-    const r = cli(
-      'train',
-      '--wake-word',
-      'computer',
-      '--recordings',
-      join(dir, 'rec'),
-      '--out',
-      out,
-      '--folds',
-      '2',
-      '--seed',
-      '3',
-      ...SMALL_RUN,
-      '--max-epochs',
-      '8',
-    );
+    const r = trainComputer(out, '--folds', '2', '--seed', '3', ...SMALL_RUN, '--max-epochs', '8');
     expect(r.code, r.err.slice(-2000)).toBe(0);
     expect(r.err).toMatch(/Fold 1\/2: /);
     expect(r.err).toMatch(/Fold 2\/2: /);
