@@ -124,8 +124,7 @@ export const MISS_TIE = 0.005;
 /**
  * Miss-rate difference within which two candidates count as equal: MISS_TIE, or two standard errors of a miss rate
  * measured on the held-out positives when that is wider (≈ 5.7 points at 13 % of 140 clips). The held-out data cannot
- * tell such candidates apart, and what then decides — more members, then d′ — is what holds at lower FA/h: a single
- * head kept on a difference of four clips fired once near 1.0 on the benchmark (docs/engine.md).
+ * tell such candidates apart, and the higher d′ decides between them.
  */
 export function missTie(a: ScoreEvaluation, b: ScoreEvaluation): number {
   const n = Math.min(a.n_positives ?? 0, b.n_positives ?? 0);
@@ -150,9 +149,10 @@ export interface CandidateEvaluation {
 }
 
 /**
- * The candidate to keep: one that passes the quality gate over one that does not, then the lower miss rate at the
- * calibrated threshold (what the user will feel); within `missTie` the one with more members (an ensemble's errors
- * vary less than its members'), then the higher d′; on a full tie the earlier (the trainer's validation choice).
+ * The candidate to keep: one that passes the quality gate over one that does not, then the one with more members (an
+ * ensemble that passes is kept: a single head that wins on the held-out data has fired near 1.0 on a sentence of the
+ * benchmark's stream four times, docs/engine.md), then the lower miss rate at the calibrated threshold (what the user
+ * will feel); within `missTie` the higher d′; on a full tie the earlier (the trainer's validation choice).
  */
 export function chooseEvaluated<T extends { detail: ScoreEvaluation; heads?: unknown[] }>(list: T[]): T {
   if (list.length === 0) throw new RangeError('no candidates to choose from');
@@ -166,15 +166,16 @@ export function chooseEvaluated<T extends { detail: ScoreEvaluation; heads?: unk
       if (failA) best = c;
       continue;
     }
+    const na = best.heads?.length ?? 1;
+    const nb = c.heads?.length ?? 1;
+    if (na !== nb) {
+      if (nb > na) best = c;
+      continue;
+    }
     const ma = a.miss_rate_at_threshold ?? 1;
     const mb = b.miss_rate_at_threshold ?? 1;
     const tie = missTie(a, b);
-    if (mb < ma - tie) best = c;
-    else if (Math.abs(mb - ma) <= tie) {
-      const na = best.heads?.length ?? 1;
-      const nb = c.heads?.length ?? 1;
-      if (nb > na || (nb === na && (b.d_prime ?? -1e9) > (a.d_prime ?? -1e9))) best = c;
-    }
+    if (mb < ma - tie || (Math.abs(mb - ma) <= tie && (b.d_prime ?? -1e9) > (a.d_prime ?? -1e9))) best = c;
   }
   return best;
 }

@@ -813,7 +813,8 @@ async function runPipeline(job: TrainJob, pool: ExtractPool, note: string | null
     const withCorpus = corpus !== null && corpus.index.eval.rows > 0;
     const streamHours =
       (bank.index.eval.seconds + (withCorpus ? (corpus?.index.eval.seconds ?? 0) : 0)) / 3600;
-    // every trained candidate is scored on the same held-out data; the better one on it is kept (docs/engine.md)
+    // every trained candidate is scored on the same held-out data; a passing ensemble, else the better single head on
+    // it, is kept (docs/engine.md)
     const evaluated: CandidateEvaluation[] = [];
     const singles = [head, ...(head.alternatives ?? [])];
     // both candidates, and their ensemble (the mean of their scores) when there are two
