@@ -11,7 +11,7 @@ import {
 } from '../src/core/config.ts';
 
 const tmp = () => mkdtempSync(path.join(tmpdir(), 'vw-config-'));
-const STRONG = 'k'.repeat(20) + 'Q9z!x7Lm2Pw4Rt8Yv6Bn';
+const STRONG = `${'k'.repeat(20)}Q9z!x7Lm2Pw4Rt8Yv6Bn`;
 
 describe('configuration', () => {
   it('has the documented defaults with no environment at all', () => {

@@ -1,5 +1,4 @@
 /** Detector lifecycle: push sizes and ordering, VAD gate, typed errors, dispose (split from detector.test.ts). */
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EMBEDDING_DIM, STEP_SAMPLES } from '../src/constants.ts';
 import { createDetector, type Detection, type StepResult } from '../src/detector.ts';
@@ -7,7 +6,7 @@ import { DisposedError, ModelHashError, ModelShapeError, SampleRateError } from 
 import { createFrontend, type Frontend, type FrontendModels } from '../src/frontend.ts';
 import { sha256Hex } from '../src/hash.ts';
 import { loadHead } from '../src/head.ts';
-import { loadFrontendModels, loadVadModel, openWakeWordModelPath, ort } from '../src/node.ts';
+import { loadFrontendModels, loadVadModel, ort } from '../src/node.ts';
 import { noiseFloor } from '../src/noise.ts';
 import { resample } from '../src/resample.ts';
 import { concat, fixture, lcg, maxAbsDiff, padClip, randomChunks } from './helpers/audio.ts';

@@ -1,10 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STEP_SAMPLES } from '../src/constants.ts';
 import { createDetector, type Detection, type StepResult, scoreClip, scoreHeads } from '../src/detector.ts';
 import { createFrontend, type Frontend, type FrontendModels } from '../src/frontend.ts';
 import { type Head, loadHead } from '../src/head.ts';
-import { loadFrontendModels, openWakeWordModelPath, ort } from '../src/node.ts';
+import { loadFrontendModels, ort } from '../src/node.ts';
 import { resample } from '../src/resample.ts';
 import { fixture, lcg, maxAbsDiff, padClip, randomChunks } from './helpers/audio.ts';
 import { model, pushAll } from './helpers/detector.ts';

@@ -103,7 +103,7 @@ export async function runTrain(argv: string[]): Promise<number> {
     process.stdout.write(`${JSON.stringify({ files, manifest: m, timings: result.evaluation.timings })}\n`);
   } else {
     process.stdout.write(
-      [
+      `${[
         `Trained "${m.wake_word}" (${m.training.architecture}, ${m.training.params} parameters) in ${m.training.duration_s} s`,
         `  grade ${m.metrics.quality_grade}, d' ${m.metrics.d_prime.toFixed(2)}, AUC ${m.metrics.auc.toFixed(4)}, EER ${m.metrics.eer.toFixed(4)}`,
         `  threshold ${m.threshold.toFixed(2)}: miss rate ${(m.metrics.miss_rate_at_target * 100).toFixed(1)} %, ${m.metrics.fa_per_hour_at_threshold.toFixed(2)} FA/h (target ${m.metrics.target_fa_per_hour})`,
@@ -114,7 +114,7 @@ export async function runTrain(argv: string[]): Promise<number> {
           : []),
         ...(m.evaluation?.warnings ?? []).map((w) => `  warning: ${w}`),
         ...files.map((f) => `  wrote ${f}`),
-      ].join('\n') + '\n',
+      ].join('\n')}\n`,
     );
   }
   return EXIT_OK;

@@ -123,7 +123,7 @@ export class TrainingWorker {
         sql`SELECT * FROM training_jobs WHERE id = ${jobId} FOR UPDATE`,
       );
       const job = rows[0];
-      if (!job || job.status !== 'queued' || job.boss_job_id !== bossId) return null; // stale message
+      if (job?.status !== 'queued' || job.boss_job_id !== bossId) return null; // stale message
       const br = await execRows<{ paused: boolean; next_attempt_at: string | Date | null }>(
         tx,
         sql`SELECT paused, next_attempt_at FROM circuit_breakers WHERE user_id = ${job.user_id}`,

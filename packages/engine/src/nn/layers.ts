@@ -410,6 +410,7 @@ export class ReLU implements Layer {
     const y = this.y;
     for (let i = 0; i < n; i++) {
       const v = x[i];
+      // biome-ignore lint/complexity/useMathMinMax: hot loop; a comparison, as the reference forward pass does
       y[i] = v > 0 ? v : 0;
     }
     return y;

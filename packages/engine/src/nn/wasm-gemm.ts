@@ -224,7 +224,7 @@ let simdOk: boolean | null = null;
 export function wasmSimdAvailable(): boolean {
   if (simdOk === null) {
     try {
-      simdOk = WA !== undefined && WA.validate(moduleBytes(1));
+      simdOk = WA?.validate(moduleBytes(1)) ?? false;
     } catch {
       simdOk = false;
     }

@@ -137,6 +137,7 @@ export function forwardHead(
         for (let c = 0; c < C; c++) {
           const u = a2[(i * T + 2 * tt) * C + c];
           const v = a2[(i * T + 2 * tt + 1) * C + c];
+          // biome-ignore lint/complexity/useMathMinMax: hot loop; a comparison, as the trainer's MaxPoolTime
           p2[(i * (T / 2) + tt) * C + c] = u > v ? u : v;
         }
     conv(p2, n, T / 2, m3, W3, tensor(t, 'conv3.bias'), col, a3);

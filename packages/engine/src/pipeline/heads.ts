@@ -40,10 +40,10 @@ export async function loadHeadRunner(ort: Ort, model: Uint8Array | string, batch
   const outputName = session.outputNames[0] as string;
   const inShape = inMeta?.[0]?.shape;
   const outShape = outMeta?.[0]?.shape;
-  if (!inShape || inShape.length !== 3 || inShape[1] !== WINDOW || inShape[2] !== EMB_DIM) {
+  if (inShape?.length !== 3 || inShape[1] !== WINDOW || inShape[2] !== EMB_DIM) {
     throw new HeadShapeError(`head input must be [batch, 16, 96], got ${JSON.stringify(inShape)}`);
   }
-  if (!outShape || outShape.length !== 2 || outShape[1] !== 1) {
+  if (outShape?.length !== 2 || outShape[1] !== 1) {
     throw new HeadShapeError(`head output must be [batch, 1], got ${JSON.stringify(outShape)}`);
   }
   const fixed = typeof inShape[0] === 'number' ? (inShape[0] as number) : 0;
