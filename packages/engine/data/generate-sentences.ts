@@ -620,7 +620,7 @@ function conversation(r: Rng): { s: string; q: boolean } {
         'Could',
         'Should',
       ]);
-      return { s: `${aux} ${who === 'I' ? 'I' : who} ${v[0]} ${np}${where}`, q: true };
+      return { s: `${aux} ${who} ${v[0]} ${np}${where}`, q: true };
     }
     case 3:
       return { s: `have you ever ${v[2]} ${np}${where}`, q: true };
@@ -657,34 +657,36 @@ function conversation(r: Rng): { s: string; q: boolean } {
   }
 }
 
+/** Appends up to `n` new distinct sentences from `draw` to `out` (giving up after 50 draws per sentence). */
+function drawDistinct(out: string[], seen: Set<string>, n: number, draw: () => string): void {
+  const end = out.length + n;
+  for (let guard = 0; out.length < end && guard < n * 50; guard++) {
+    const s = draw();
+    if (seen.has(s)) continue;
+    seen.add(s);
+    out.push(s);
+  }
+}
+
 export function generate(count = 3600, seed = 20261127, conversations = 4000): string[] {
   const r = new Rng(seed);
   const seen = new Set<string>();
   const out: string[] = [];
-  let guard = 0;
-  while (out.length < count && guard++ < count * 50) {
+  drawDistinct(out, seen, count, () => {
     const [tpl, slots] = T[r.int(T.length)] as [string, Record<string, Slot>];
     let s = fill(tpl, slots, r);
     const q = isQuestion(s);
     const filler = r.pick(FILLERS);
     const ending = r.pick(ENDINGS);
     if (!q && !s.includes(',')) s += ending;
-    s = punctuate((filler + s).replace(/\s+/g, ' ').trim(), q);
-    if (seen.has(s)) continue;
-    seen.add(s);
-    out.push(s);
-  }
+    return punctuate((filler + s).replace(/\s+/g, ' ').trim(), q);
+  });
   // the conversation family from a stream of its own, so that the lines above stay what they were
   const rc = new Rng((seed ^ 0x5eed) | 0);
-  const end = out.length + conversations;
-  guard = 0;
-  while (out.length < end && guard++ < conversations * 50) {
-    const { s: raw, q } = conversation(rc);
-    const s = punctuate(raw.replace(/\s+/g, ' ').trim(), q);
-    if (seen.has(s)) continue;
-    seen.add(s);
-    out.push(s);
-  }
+  drawDistinct(out, seen, conversations, () => {
+    const { s, q } = conversation(rc);
+    return punctuate(s.replace(/\s+/g, ' ').trim(), q);
+  });
   return out;
 }
 
