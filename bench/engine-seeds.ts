@@ -13,27 +13,21 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { HeadReport, Report } from '../apps/server/src/engine-cli/bench.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /** The fields of one `violawake bench` result row that the summary reads. */
-export interface BenchRow {
-  word: string;
-  model: string;
-  kind: string;
-  miss_at_0_5: number;
-  miss_at_0_1: number;
-  train_seconds: number | null;
-  grade?: string | null;
-  architecture?: string | null;
-}
+export type BenchRow = Pick<
+  HeadReport,
+  'word' | 'model' | 'kind' | 'miss_at_0_5' | 'miss_at_0_1' | 'train_seconds' | 'grade' | 'architecture'
+>;
 
 /** The fields of one `violawake bench` report (engine.json) that the summary reads. */
 export interface BenchReport {
-  generated_at: string;
-  machine: { cpu: string; cores: number };
+  machine: Pick<Report['machine'], 'cpu' | 'cores'>;
   seeds: { corpus: number; training: number };
-  options: Record<string, unknown>;
+  options: Report['options'];
   results: BenchRow[];
 }
 
@@ -49,7 +43,7 @@ export interface SeedCell {
 export interface SeedsRow {
   word: string;
   model: string;
-  kind: string;
+  kind: BenchRow['kind'];
   per_seed: SeedCell[];
   mean_0_5: number;
   mean_0_1: number;
@@ -95,8 +89,8 @@ export function summarizeSeeds(reports: BenchReport[]): SeedsSummary {
         seed: seeds[i] as number,
         miss_at_0_5: r.miss_at_0_5,
         miss_at_0_1: r.miss_at_0_1,
-        architecture: r.architecture ?? null,
-        grade: r.grade ?? null,
+        architecture: r.architecture,
+        grade: r.grade,
         train_seconds: r.train_seconds,
       });
     }

@@ -9,7 +9,7 @@ import {
 
 const row = (
   word: string,
-  kind: string,
+  kind: BenchRow['kind'],
   m05: number,
   m01: number,
   extra: Partial<BenchRow> = {},
@@ -20,13 +20,20 @@ const row = (
   miss_at_0_5: m05,
   miss_at_0_1: m01,
   train_seconds: kind === 'violawake' ? 30 : null,
+  grade: null,
+  architecture: null,
   ...extra,
 });
 const report = (training: number, results: BenchRow[]): BenchReport => ({
-  generated_at: '2026-11-28T00:00:00Z',
   machine: { cpu: 'test cpu', cores: 2 },
   seeds: { corpus: 1, training },
-  options: { neg_hours: 2 },
+  options: {
+    neg_hours: 2,
+    bank_scale: 1,
+    synth_scale: 1,
+    positives_per_synthetic_word: 200,
+    words: ['hey jarvis', 'snowboy'],
+  },
   results,
 });
 

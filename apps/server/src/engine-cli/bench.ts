@@ -339,7 +339,8 @@ function missByGroup(steps: Float32Array[], groups: string[], threshold: number)
   return out;
 }
 
-interface HeadReport {
+/** One row of the report: a head (ours or openWakeWord's) for one word. */
+export interface HeadReport {
   word: string;
   model: string;
   kind: 'violawake' | 'openwakeword';
@@ -856,7 +857,8 @@ export async function runBench(argv: string[]): Promise<number> {
   return EXIT_OK;
 }
 
-type Report = {
+/** The report written as engine.json. */
+export type Report = {
   generated_at: string;
   mode: string;
   machine: { cpu: string; cores: number; loadavg_at_end: number[]; node: string; platform: string };
