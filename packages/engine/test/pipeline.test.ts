@@ -5,7 +5,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { rms } from '../src/audio/levels.ts';
 import { trimClip } from '../src/audio/trim.ts';
 import { readWavFile16k, writeWav16 } from '../src/audio/wav.ts';
-import { EngineError } from '../src/eval/errors.ts';
+import {
+  diagnoseQuality,
+  EngineError,
+  type QualityCause,
+  type QualityDiagnostics,
+} from '../src/eval/errors.ts';
 import {
   CANVAS_SAMPLES,
   END_MAX,
@@ -22,7 +27,6 @@ import { openRuntime } from '../src/pipeline/runtime.ts';
 import {
   foldOf,
   inconsistentClips,
-  type Progress,
   STAGE_RANGES,
   secondDrawSeed,
   type TrainJob,
@@ -142,53 +146,65 @@ describe('trainWakeWord failures are typed EngineErrors', () => {
   });
 
   it('trains a second draw after a quality gate the draw can change, never after one the data causes', async () => {
-    const gate = (cause: string) =>
-      new EngineError('quality_gate', `gate ${cause}`, { cause, miss_rate: 0.3, quality_grade: 'F' });
-    const run = async (causes: (string | null)[], extra: Partial<TrainJob> = {}) => {
-      const calls: { seed: number | undefined; note: string | null }[] = [];
-      const events: Progress[] = [];
+    // diagnostics that diagnoseQuality names with each cause
+    const diagnostics: Record<QualityCause, QualityDiagnostics> = {
+      silent: { wakeWord: 'hey viola', clipsTotal: 10, silentClips: 5 },
+      too_short: { wakeWord: 'hey viola', syllables: 1 },
+      inconsistent: { wakeWord: 'hey viola', inconsistentClips: 2 },
+      noisy: { wakeWord: 'hey viola', clipsTotal: 10, clippedOrNoisyClips: 8 },
+      confusable: { wakeWord: 'hey viola', confusableFaRate: 0.5 },
+      inseparable: { wakeWord: 'hey viola' },
+    };
+    for (const [cause, d] of Object.entries(diagnostics)) expect(diagnoseQuality(d)).toBe(cause);
+    // round i fails with causes[i] (null: passes); a round's result is its index
+    const run = async (causes: (QualityCause | null)[], job: Partial<TrainJob> = {}) => {
+      const calls: { seed: number; second: boolean }[] = [];
       const out = await withSecondDraw(
-        { wakeWord: 'hey viola', dataDir: tmp, seed: 5, onProgress: (p) => events.push(p), ...extra },
-        async (job, note) => {
-          calls.push({ seed: job.seed, note });
-          job.onProgress?.({
-            stage: 'preparing',
-            progress: calls.length === 1 ? 60 : 10,
-            message: 'Working...',
-          });
-          const cause = causes[calls.length - 1];
-          if (cause) throw gate(cause);
-          return `model of seed ${job.seed}`;
+        job,
+        5,
+        async (seed, second) => {
+          calls.push({ seed, second });
+          return calls.length - 1;
         },
-      ).catch((e: Error) => e);
-      return { calls, events, out };
+        (i) => {
+          const cause = causes[i];
+          return cause ? { diagnostics: diagnostics[cause], missed: 0.3 } : null;
+        },
+      );
+      return { calls, ...out };
     };
     const second = secondDrawSeed(5);
     expect(second).not.toBe(5);
-    for (const cause of ['inseparable', 'confusable']) {
+    // a passing first round is the job's
+    expect(await run([null])).toEqual({
+      calls: [{ seed: 5, second: false }],
+      result: 0,
+      failure: null,
+      note: null,
+    });
+    for (const cause of ['inseparable', 'confusable'] as const) {
       const r = await run([cause, null]);
-      expect(r.out).toBe(`model of seed ${second}`);
       expect(r.calls).toEqual([
-        { seed: 5, note: null },
-        {
-          seed: second,
-          note: `The first training draw (seed 5) did not pass the quality check (30.0 % of held-out positives missed); this model is from a second draw (seed ${second}).`,
-        },
+        { seed: 5, second: false },
+        { seed: second, second: true },
       ]);
-      // progress never goes back; the second draw's messages say so
-      expect(r.events.map((e) => e.progress)).toEqual([60, 60, 60]);
-      expect(r.events[1]?.message).toMatch(/training again/);
-      expect(r.events[2]?.message).toBe('Second draw: Working...');
+      expect(r.result).toBe(1);
+      expect(r.failure).toBeNull();
+      expect(r.note).toBe(
+        `The first training draw (seed 5) did not pass the quality check (30.0 % of held-out positives missed); this model's heads are from a second draw (trainer seed ${second}) on the same data.`,
+      );
     }
-    // both draws fail: the second one's error
+    // both draws fail: the second one's failure
     const both = await run(['inseparable', 'confusable']);
-    expect((both.out as EngineError).message).toBe('gate confusable');
     expect(both.calls).toHaveLength(2);
-    // the data's own problems, an opt-out, a cancelled job and other errors: one draw, its error
-    for (const cause of ['silent', 'too_short', 'inconsistent', 'noisy']) {
+    expect(both.result).toBe(1);
+    expect(both.failure?.diagnostics).toBe(diagnostics.confusable);
+    // the data's own problems, an opt-out, a cancelled job: one draw, its failure
+    for (const cause of ['silent', 'too_short', 'inconsistent', 'noisy'] as const) {
       const r = await run([cause, null]);
-      expect((r.out as EngineError).message).toBe(`gate ${cause}`);
       expect(r.calls).toHaveLength(1);
+      expect(r.failure?.diagnostics).toBe(diagnostics[cause]);
+      expect(r.note).toBeNull();
     }
     expect((await run(['inseparable', null], { secondDraw: false })).calls).toHaveLength(1);
     const aborted = new AbortController();

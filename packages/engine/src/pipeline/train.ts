@@ -35,6 +35,7 @@ import {
 } from '../bank/store.ts';
 import {
   cancelledError,
+  diagnoseQuality,
   EngineError,
   insufficientDataError,
   type QualityCause,
@@ -284,56 +285,41 @@ export function secondDrawSeed(seed: number): number {
   return (seed + 0x9e3779b9) >>> 0;
 }
 
+/** A round whose kept model failed the quality gate: the diagnosis and the share of held-out positives missed. */
+export interface GateFailure {
+  diagnostics: QualityDiagnostics;
+  missed: number | null;
+}
+
 /**
- * Runs `attempt` with the job's seed and, when that fails its quality gate for a cause in SECOND_DRAW_CAUSES, once
- * more with `secondDrawSeed` (unless the job is cancelled or `secondDraw` is false). The second draw's progress never
- * goes below the first's and its messages say it is the second; its model carries `note` among its warnings.
+ * The second draw after a failed quality gate (docs/engine.md): runs `round` with the job's seed and, when its result
+ * fails the gate for a cause in SECOND_DRAW_CAUSES, once more with `secondDrawSeed` (unless the job is cancelled or
+ * `secondDraw` is false). A round trains the heads again on the same data — the seed changes the trainer's draws:
+ * initial weights, batches, mining order. The last round is the job's, with its gate failure (null when it passes)
+ * and, after a second round, the note its model carries among its warnings.
  */
-export async function withSecondDraw<T>(
-  job: TrainJob,
-  attempt: (job: TrainJob, note: string | null) => Promise<T>,
-): Promise<T> {
-  let reached = 0;
-  const first: TrainJob = {
-    ...job,
-    onProgress: (p) => {
-      reached = Math.max(reached, p.progress);
-      job.onProgress?.(p);
-    },
+export async function withSecondDraw<R>(
+  job: Pick<TrainJob, 'secondDraw' | 'signal'>,
+  seed: number,
+  round: (seed: number, second: boolean) => Promise<R>,
+  gate: (result: R) => GateFailure | null,
+): Promise<{ result: R; failure: GateFailure | null; note: string | null }> {
+  const result = await round(seed, false);
+  const failure = gate(result);
+  if (
+    !failure ||
+    job.secondDraw === false ||
+    job.signal?.aborted ||
+    !SECOND_DRAW_CAUSES.includes(diagnoseQuality(failure.diagnostics))
+  )
+    return { result, failure, note: null };
+  const next = secondDrawSeed(seed);
+  const second = await round(next, true);
+  return {
+    result: second,
+    failure: gate(second),
+    note: `The first training draw (seed ${seed}) did not pass the quality check${typeof failure.missed === 'number' ? ` (${(failure.missed * 100).toFixed(1)} % of held-out positives missed)` : ''}; this model's heads are from a second draw (trainer seed ${next}) on the same data.`,
   };
-  try {
-    return await attempt(first, null);
-  } catch (err) {
-    const cause = err instanceof EngineError && err.code === 'quality_gate' ? err.details.cause : null;
-    if (
-      job.secondDraw === false ||
-      job.signal?.aborted ||
-      !SECOND_DRAW_CAUSES.includes(cause as QualityCause)
-    )
-      throw err;
-    const seed = jobSeed(job);
-    const next = secondDrawSeed(seed);
-    const missed = (err as EngineError).details.miss_rate;
-    const note = `The first training draw (seed ${seed}) did not pass the quality check${typeof missed === 'number' ? ` (${(missed * 100).toFixed(1)} % of held-out positives missed)` : ''}; this model is from a second draw (seed ${next}).`;
-    job.onProgress?.({
-      stage: 'evaluating',
-      progress: reached,
-      message: 'The model did not pass the quality check; training again with another draw...',
-    });
-    return await attempt(
-      {
-        ...job,
-        seed: next,
-        onProgress: (p) =>
-          job.onProgress?.({
-            ...p,
-            progress: Math.max(reached, p.progress),
-            message: `Second draw: ${p.message}`,
-          }),
-      },
-      note,
-    );
-  }
 }
 
 /** Trains, evaluates and exports a wake-word head. Rejects with an EngineError. */
@@ -343,7 +329,7 @@ export async function trainWakeWord(job: TrainJob): Promise<TrainResult> {
   const stopPool = () => void pool.close();
   job.signal?.addEventListener('abort', stopPool);
   try {
-    return await withSecondDraw(job, (attempt, note) => runPipeline(attempt, pool, note));
+    return await runPipeline(job, pool);
   } catch (err) {
     if (job.signal?.aborted) throw cancelledError();
     if (err instanceof SynthesisError)
@@ -358,13 +344,13 @@ export async function trainWakeWord(job: TrainJob): Promise<TrainResult> {
   }
 }
 
-async function runPipeline(job: TrainJob, pool: ExtractPool, note: string | null): Promise<TrainResult> {
+async function runPipeline(job: TrainJob, pool: ExtractPool): Promise<TrainResult> {
   const t0 = performance.now();
   const timings: Record<string, number> = {};
   let tStage = t0;
   const lap = (name: string) => {
     const now = performance.now();
-    timings[name] = Math.round(now - tStage) / 1000;
+    timings[name] = Math.round((timings[name] ?? 0) * 1000 + now - tStage) / 1000;
     tStage = now;
   };
   const seed = jobSeed(job);
@@ -780,99 +766,157 @@ async function runPipeline(job: TrainJob, pool: ExtractPool, note: string | null
     lap('extracting');
 
     // ---------------------------------------------------------------- training
-    report('training', 0, 'Training...');
-    const followed = job.arch && job.arch !== 'auto' ? job.arch : 'mlp';
-    const head: TrainedHead = await trainHead(windowSet, {
-      arch: job.arch ?? 'auto',
-      seed,
-      signal: job.signal,
-      maxEpochs: job.maxEpochs,
-      onProgress: (p) => {
-        if (p.candidate !== followed) return;
-        report(
-          'training',
-          p.epoch / p.total_epochs,
-          `Epoch ${p.epoch}/${p.total_epochs} - loss: ${p.train_loss.toFixed(4)}`,
-          {
-            epoch: p.epoch,
-            total_epochs: p.total_epochs,
-            train_loss: Math.round(p.train_loss * 1e6) / 1e6,
-            val_loss: Math.round(p.val_loss * 1e6) / 1e6,
-          },
-        );
-      },
-    });
-    check();
-    lap('training');
-
-    // ---------------------------------------------------------------- evaluating
-    report('evaluating', 0, 'Evaluating on held-out audio...');
-    const heldRows = await heldRowsPending;
-    check();
-    report('evaluating', 0.6, 'Scoring the negative stream...');
     const withCorpus = corpus !== null && corpus.index.eval.rows > 0;
     const streamHours =
       (bank.index.eval.seconds + (withCorpus ? (corpus?.index.eval.seconds ?? 0) : 0)) / 3600;
-    // every trained candidate is scored on the same held-out data; a passing ensemble, else the better single head on
-    // it, is kept (docs/engine.md)
-    const evaluated: CandidateEvaluation[] = [];
-    const singles = [head, ...(head.alternatives ?? [])];
-    // both candidates, and their ensemble (the mean of their scores) when there are two
-    const candidates: TrainedHead[][] = [
-      ...singles.map((h) => [h]),
-      ...(singles.length > 1 ? [[...singles].sort((a, b) => a.arch.localeCompare(b.arch))] : []),
-    ];
-    for (const members of candidates) {
-      const candOnnx = exportHeadOnnx(members, { wakeWord, engineVersion: ENGINE_VERSION });
-      const runner = await loadHeadRunner(rt.ort, candOnnx);
-      try {
-        const steps: Float32Array[] = [];
-        for (const rows of heldRows) steps.push(await scoreAllSteps(runner, rows));
-        let stream = await scoreAllSteps(runner, bank.eval);
-        // drop stream sentences that contain the wake word (their firings are not false accepts)
-        for (const sp of bank.index.eval.spans) {
-          if (!normalizePhonemes(sp.phonemes).includes(wakePhon)) continue;
-          for (let s = Math.max(0, sp.startStep - 1); s < Math.min(stream.length, sp.endStep + 25); s++)
-            stream[s] = 0;
-        }
-        if (corpus && withCorpus) {
-          // the corpus's evaluation files continue the stream (their first steps are warm-up, as at any start)
-          const extra = await scoreAllSteps(runner, corpus.eval);
-          extra.fill(0, 0, FIRST_STEP - 1);
-          const joined = new Float32Array(stream.length + extra.length);
-          joined.set(stream);
-          joined.set(extra, stream.length);
-          stream = joined;
-        }
-        const userSteps = steps.slice(0, userClips.length);
-        const synthSteps = steps.slice(userClips.length, userClips.length + synthClips.length);
-        const negSteps = steps.slice(userClips.length + synthClips.length);
-        const positives = [...userSteps, ...synthSteps];
-        const detail = evaluateScores({
-          positives: positives.map(clipScore),
-          positiveSteps: positives,
-          negativeClips: negSteps.map(clipScore),
-          stream,
-          streamHours,
-          targetFaPerHour: target,
-        });
-        evaluated.push({
-          arch: headArchitecture(members),
-          heads: members,
-          onnx: candOnnx,
-          userSteps,
-          synthSteps,
-          negSteps,
-          positives,
-          stream,
-          detail,
-        });
-      } finally {
-        await runner.release();
-      }
+    /**
+     * Trains the candidates with `trainerSeed` and scores each of them, and their ensemble, on the held-out data
+     * (which is the same for every round); `prefix` starts the round's progress messages.
+     */
+    const trainRound = async (trainerSeed: number, prefix: string) => {
+      report('training', 0, `${prefix}Training...`);
+      const followed = job.arch && job.arch !== 'auto' ? job.arch : 'mlp';
+      const head: TrainedHead = await trainHead(windowSet, {
+        arch: job.arch ?? 'auto',
+        seed: trainerSeed,
+        signal: job.signal,
+        maxEpochs: job.maxEpochs,
+        onProgress: (p) => {
+          if (p.candidate !== followed) return;
+          report(
+            'training',
+            p.epoch / p.total_epochs,
+            `${prefix}Epoch ${p.epoch}/${p.total_epochs} - loss: ${p.train_loss.toFixed(4)}`,
+            {
+              epoch: p.epoch,
+              total_epochs: p.total_epochs,
+              train_loss: Math.round(p.train_loss * 1e6) / 1e6,
+              val_loss: Math.round(p.val_loss * 1e6) / 1e6,
+            },
+          );
+        },
+      });
       check();
-    }
-    const chosen = chooseEvaluated(evaluated);
+      lap('training');
+
+      // ---------------------------------------------------------------- evaluating
+      report('evaluating', 0, `${prefix}Evaluating on held-out audio...`);
+      const heldRows = await heldRowsPending;
+      check();
+      report('evaluating', 0.6, `${prefix}Scoring the negative stream...`);
+      // every trained candidate is scored on the same held-out data; a passing ensemble, else the better single head
+      // on it, is kept (docs/engine.md)
+      const evaluated: CandidateEvaluation[] = [];
+      const singles = [head, ...(head.alternatives ?? [])];
+      // both candidates, and their ensemble (the mean of their scores) when there are two
+      const candidates: TrainedHead[][] = [
+        ...singles.map((h) => [h]),
+        ...(singles.length > 1 ? [[...singles].sort((a, b) => a.arch.localeCompare(b.arch))] : []),
+      ];
+      for (const members of candidates) {
+        const candOnnx = exportHeadOnnx(members, { wakeWord, engineVersion: ENGINE_VERSION });
+        const runner = await loadHeadRunner(rt.ort, candOnnx);
+        try {
+          const steps: Float32Array[] = [];
+          for (const rows of heldRows) steps.push(await scoreAllSteps(runner, rows));
+          let stream = await scoreAllSteps(runner, bank.eval);
+          // drop stream sentences that contain the wake word (their firings are not false accepts)
+          for (const sp of bank.index.eval.spans) {
+            if (!normalizePhonemes(sp.phonemes).includes(wakePhon)) continue;
+            for (let s = Math.max(0, sp.startStep - 1); s < Math.min(stream.length, sp.endStep + 25); s++)
+              stream[s] = 0;
+          }
+          if (corpus && withCorpus) {
+            // the corpus's evaluation files continue the stream (their first steps are warm-up, as at any start)
+            const extra = await scoreAllSteps(runner, corpus.eval);
+            extra.fill(0, 0, FIRST_STEP - 1);
+            const joined = new Float32Array(stream.length + extra.length);
+            joined.set(stream);
+            joined.set(extra, stream.length);
+            stream = joined;
+          }
+          const userSteps = steps.slice(0, userClips.length);
+          const synthSteps = steps.slice(userClips.length, userClips.length + synthClips.length);
+          const negSteps = steps.slice(userClips.length + synthClips.length);
+          const positives = [...userSteps, ...synthSteps];
+          const detail = evaluateScores({
+            positives: positives.map(clipScore),
+            positiveSteps: positives,
+            negativeClips: negSteps.map(clipScore),
+            stream,
+            streamHours,
+            targetFaPerHour: target,
+          });
+          evaluated.push({
+            arch: headArchitecture(members),
+            heads: members,
+            onnx: candOnnx,
+            userSteps,
+            synthSteps,
+            negSteps,
+            positives,
+            stream,
+            detail,
+          });
+        } finally {
+          await runner.release();
+        }
+        check();
+      }
+      lap('evaluating');
+      return { head, evaluated, chosen: chooseEvaluated(evaluated) };
+    };
+    /** Share of clips on which the rules never fire at `threshold` (null without clips). */
+    const missOf = (steps: Float32Array[], threshold: number) =>
+      steps.length === 0
+        ? null
+        : steps.filter((s) => fireSteps(s, { threshold }).length === 0).length / steps.length;
+    /** Share of clips on which the rules fire at `threshold` (null without clips). */
+    const firedOn = (steps: Float32Array[], threshold: number) =>
+      steps.length === 0
+        ? null
+        : steps.filter((s) => fireSteps(s, { threshold }).length > 0).length / steps.length;
+    /** What a kept candidate that fails the quality gate is diagnosed with; null when it passes. */
+    const gate = ({ chosen: c }: { chosen: CandidateEvaluation }): GateFailure | null =>
+      c.detail.quality_grade !== 'F'
+        ? null
+        : {
+            missed: c.detail.miss_rate_at_threshold,
+            diagnostics: {
+              wakeWord,
+              clipsTotal: clipPaths.length,
+              silentClips,
+              medianSpeechSeconds: median(usable.map((u) => u.res.diagnostics.speechSec)),
+              syllables: (conf.wakePhonemes.match(/[aeiouAEIOU@3]+/g) ?? []).length,
+              phonemes: wakePhon.replace(/[^A-Za-z@3]/g, '').length,
+              inconsistentClips: inconsistent.length,
+              heldOutUserMissRate: missOf(c.userSteps, c.detail.threshold),
+              evalSyntheticMissRate: missOf(c.synthSteps, c.detail.threshold),
+              clippedOrNoisyClips: usable.filter(
+                (u) => u.res.diagnostics.clipping || u.res.diagnostics.lowSnr,
+              ).length,
+              confusableFaRate: firedOn(c.negSteps, c.detail.threshold),
+              closestConfusable: conf.realWords[0] ?? null,
+            },
+          };
+    const {
+      result: { head, evaluated, chosen },
+      failure,
+      note,
+    } = await withSecondDraw(
+      job,
+      seed,
+      async (trainerSeed, second) => {
+        if (second)
+          report(
+            'evaluating',
+            0,
+            'The model did not pass the quality check; training again with another draw...',
+          );
+        return trainRound(trainerSeed, second ? 'Second draw: ' : '');
+      },
+      gate,
+    );
     const { onnx, userSteps, synthSteps, negSteps, positives, stream, detail } = chosen;
     // the manifest's training figures: the single head's, or for an ensemble the validation winner's epochs
     const lead = chosen.heads.length === 1 ? (chosen.heads[0] as TrainedHead) : head;
@@ -883,14 +927,7 @@ async function runPipeline(job: TrainJob, pool: ExtractPool, note: string | null
       params: chosen.heads.reduce((n, h) => n + h.params, 0),
     };
     const thr = detail.threshold;
-    const missOf = (steps: Float32Array[]) =>
-      steps.length === 0
-        ? null
-        : steps.filter((s) => fireSteps(s, { threshold: thr }).length === 0).length / steps.length;
-    const confFa =
-      negSteps.length === 0
-        ? null
-        : negSteps.filter((s) => fireSteps(s, { threshold: thr }).length > 0).length / negSteps.length;
+    const confFa = firedOn(negSteps, thr);
     const warnings: string[] = [];
     const medSynth = median(synthDur);
     if (medSynth !== null && medSynth > 1.6)
@@ -916,29 +953,13 @@ async function runPipeline(job: TrainJob, pool: ExtractPool, note: string | null
         `${rejected.length} recordings were rejected (${rejected.map((t) => (t.res as { reason: string }).reason).join(', ')}).`,
       );
     report('evaluating', 0.9, 'Grading...');
-    if (detail.quality_grade === 'F') {
-      const diag: QualityDiagnostics = {
-        wakeWord,
-        clipsTotal: clipPaths.length,
-        silentClips,
-        medianSpeechSeconds: median(usable.map((u) => u.res.diagnostics.speechSec)),
-        syllables: (conf.wakePhonemes.match(/[aeiouAEIOU@3]+/g) ?? []).length,
-        phonemes: wakePhon.replace(/[^A-Za-z@3]/g, '').length,
-        inconsistentClips: inconsistent.length,
-        heldOutUserMissRate: missOf(userSteps),
-        evalSyntheticMissRate: missOf(synthSteps),
-        clippedOrNoisyClips: usable.filter((u) => u.res.diagnostics.clipping || u.res.diagnostics.lowSnr)
-          .length,
-        confusableFaRate: confFa,
-        closestConfusable: conf.realWords[0] ?? null,
-      };
-      throw qualityGateError(diag, {
+    if (failure) {
+      throw qualityGateError(failure.diagnostics, {
         d_prime: detail.d_prime,
         quality_grade: 'F',
         miss_rate: detail.miss_rate_at_threshold,
       });
     }
-    lap('evaluating');
 
     // ---------------------------------------------------------------- exporting
     report('exporting', 0, 'Exporting model...');
@@ -958,7 +979,7 @@ async function runPipeline(job: TrainJob, pool: ExtractPool, note: string | null
       negatives_hours: streamHours,
       negatives_kind: withCorpus ? 'synthetic+corpus' : 'synthetic',
       user_clips_held_out: userHeld.length,
-      miss_rate_by_source: { user: missOf(userSteps), synthetic: missOf(synthSteps) },
+      miss_rate_by_source: { user: missOf(userSteps, thr), synthetic: missOf(synthSteps, thr) },
       confusable_fa_rate: confFa,
       resolution_limited: detail.resolution_limited,
       warnings,
