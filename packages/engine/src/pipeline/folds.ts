@@ -23,7 +23,7 @@ export async function trainWakeWordKFold(job: TrainJob, k: number): Promise<Trai
       const r = await trainWakeWord({
         ...job,
         userHoldout: { fold, folds: k },
-        // the folds cut the order of the job's seed: another seed would hold out other recordings
+        // a fold estimates one training round; the final model may take the second draw
         secondDraw: false,
         onProgress: job.onProgress && ((p) => job.onProgress?.({ ...p, message: label + p.message })),
       });

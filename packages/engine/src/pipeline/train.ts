@@ -155,7 +155,8 @@ export interface TrainJob {
   now?: () => Date;
   /**
    * When the model fails its quality gate for a reason another training draw can change (`inseparable`,
-   * `confusable`), train once more with `secondDrawSeed(seed)` (default true; docs/engine.md).
+   * `confusable`), train the heads once more on the same data with `secondDrawSeed(seed)` (default true;
+   * docs/engine.md).
    */
   secondDraw?: boolean;
 }
