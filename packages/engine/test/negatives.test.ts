@@ -284,8 +284,23 @@ describe.skipIf(!hasEspeak)('confusables', () => {
     const n = parsePhonemes(c.wakePhonemes).length;
     expect(c.partials).toHaveLength(2);
     for (const p of c.partials) expect(parsePhonemes(p).length).toBe(Math.round(0.6 * n));
-    expect(c.prefixPhrases).toEqual([]);
     expect(c.realWords.length).toBe(20);
+  });
+
+  it('takes thirty openings of training sentences that begin like a one-word phrase', async () => {
+    const opening = (l: string) => (l.toLowerCase().match(/[a-z']+/g) ?? []).slice(0, 4).join(' ');
+    const trainOpenings = new Set(loadSentences().train.map(opening));
+    const c = await confusables('snowboy');
+    expect(c.prefixPhrases).toHaveLength(30);
+    expect(new Set(c.prefixPhrases).size).toBe(30);
+    for (const p of c.prefixPhrases) {
+      expect(p.split(' ')).toHaveLength(4);
+      expect(trainOpenings.has(p)).toBe(true);
+    }
+    // "nobody …" (n-oU-b-0-d-i) begins like s-n-oU-b-OI; the list goes on with the next closest beginnings
+    expect(c.prefixPhrases[0]).toMatch(/^nobody /);
+    expect(c.prefixPhrases.filter((p) => p.startsWith('nobody ')).length).toBeGreaterThanOrEqual(10);
+    expect((await confusables('snowboy', { sentenceOpenings: 0 })).prefixPhrases).toEqual([]);
   });
 });
 

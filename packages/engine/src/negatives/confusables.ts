@@ -96,7 +96,10 @@ export interface ConfusableOptions {
   realWords?: number;
   /** Shared-prefix phrases with names (10). */
   prefixPhrases?: number;
-  /** Shared-prefix phrases that go on as training sentences starting with the same word do (30; docs/engine.md). */
+  /**
+   * Sentence openings (30; docs/engine.md): for a phrase of several words, training sentences that start with its first
+   * word; for one word, training sentences whose first word or two begin like it ("nobody said that" for "snowboy").
+   */
   sentenceOpenings?: number;
   /** Directory for the phonemised lexicon (computed once per installation; in memory only when absent). */
   cacheDir?: string;
@@ -115,7 +118,10 @@ export interface Confusables {
   partials: string[];
   /** Text form of partials when they are whole words (multi-word phrases), else empty. */
   partialTexts: string[];
-  /** Shared-prefix phrases, e.g. "hey Anna" or "hey we ran out" for "hey viola" (text). */
+  /**
+   * Shared-prefix phrases (text), e.g. "hey Anna" or "hey we ran out" for "hey viola", "nobody said that my" for
+   * "snowboy".
+   */
   prefixPhrases: string[];
 }
 
@@ -225,6 +231,52 @@ function splitUnits(u: Unit[]): Unit[][] {
 }
 
 /**
+ * Openings (first four words) of training sentences whose first word or first two words begin like a one-word wake
+ * word: each head is ranked by the phoneme distance per wake-word phoneme of its closest beginning n − 1 … n + 1
+ * phonemes long (n = the wake word's phonemes, stress ignored), each opening by its closer head. A streaming detector
+ * scores "nobo…" of a sentence-initial "Nobody" before the rest arrives, after the silence that also precedes the wake
+ * word (docs/engine.md). Evaluation sentences are never used.
+ */
+async function oneWordOpenings(
+  wake: Unit[],
+  excluded: (phonemes: string) => boolean,
+  count: number,
+): Promise<string[]> {
+  if (count <= 0) return [];
+  const sentences = loadSentences()
+    .train.map(sentenceWords)
+    .filter((w) => w.length > 3);
+  const heads = [...new Set(sentences.flatMap((w) => [w[0] as string, `${w[0]} ${w[1]}`]))].sort();
+  const phonemes = await phonemizeMany(heads);
+  const n = wake.length;
+  const headDistance = new Map<string, number>();
+  heads.forEach((head, i) => {
+    const p = phonemes[i];
+    if (!p || excluded(p)) return;
+    const u = parsePhonemes(p)
+      .filter((x) => x.ph !== ' ')
+      .map((x) => ({ ph: x.ph, stress: 0 as const }));
+    let best = Infinity;
+    for (let k = n - 1; k <= Math.min(u.length, n + 1); k++)
+      best = Math.min(best, phonemeDistance(u.slice(0, k), wake) / n);
+    headDistance.set(head, best);
+  });
+  const ranked = new Map<string, number>();
+  for (const w of sentences) {
+    const opening = w.slice(0, 4).join(' ');
+    const d = Math.min(
+      headDistance.get(w[0] as string) ?? Infinity,
+      headDistance.get(`${w[0]} ${w[1]}`) ?? Infinity,
+    );
+    if (Number.isFinite(d) && d < (ranked.get(opening) ?? Infinity)) ranked.set(opening, d);
+  }
+  return [...ranked]
+    .sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : 1))
+    .slice(0, count)
+    .map(([opening]) => opening);
+}
+
+/**
  * Word-specific negatives from phonemes (engine.md §6.4): nonce edits of the wake word's phonemes, real words and
  * two-word phrases from the lexicon ranked by stress-aware distance, partials and shared-prefix phrases. Homophones
  * (same phonemes without stress) and candidates containing the wake word's phonemes are excluded everywhere.
@@ -302,7 +354,8 @@ export async function confusables(wakeWord: string, opts: ConfusableOptions = {}
   }
 
   // shared-prefix phrases: the first word followed by the names, and by the openings of training sentences that start
-  // with it ("hey, we ran out"), that sound closest to the rest of the phrase
+  // with it ("hey, we ran out"), that sound closest to the rest of the phrase; for one word, openings of training
+  // sentences that begin like it
   const prefixPhrases: string[] = [];
   if (wakeWords.length > 1) {
     const first = textWords[0] as string;
@@ -327,6 +380,8 @@ export async function confusables(wakeWord: string, opts: ConfusableOptions = {}
         .map((w) => w.slice(1, 4).join(' ')),
     );
     prefixPhrases.push(...(await closest([...openings].sort(), opts.sentenceOpenings ?? 30)));
+  } else {
+    prefixPhrases.push(...(await oneWordOpenings(wakeFlat, excluded, opts.sentenceOpenings ?? 30)));
   }
 
   return {
