@@ -284,6 +284,7 @@ describe.skipIf(!hasEspeak)('confusables', () => {
     const n = parsePhonemes(c.wakePhonemes).length;
     expect(c.partials).toHaveLength(2);
     for (const p of c.partials) expect(parsePhonemes(p).length).toBe(Math.round(0.6 * n));
+    expect(c.prefixPhrases).toHaveLength(30);
     expect(c.realWords.length).toBe(20);
   });
 

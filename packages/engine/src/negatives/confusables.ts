@@ -230,6 +230,11 @@ function splitUnits(u: Unit[]): Unit[][] {
   return words.filter((w) => w.length > 0);
 }
 
+/** Phonemes without word breaks and stress. */
+function stripStress(u: Unit[]): Unit[] {
+  return u.filter((x) => x.ph !== ' ').map((x) => ({ ph: x.ph, stress: 0 as const }));
+}
+
 /**
  * Openings (first four words) of training sentences whose first word or first two words begin like a one-word wake
  * word: each head is ranked by the phoneme distance per wake-word phoneme of its closest beginning n − 1 … n + 1
@@ -253,9 +258,7 @@ async function oneWordOpenings(
   heads.forEach((head, i) => {
     const p = phonemes[i];
     if (!p || excluded(p)) return;
-    const u = parsePhonemes(p)
-      .filter((x) => x.ph !== ' ')
-      .map((x) => ({ ph: x.ph, stress: 0 as const }));
+    const u = stripStress(parsePhonemes(p));
     let best = Infinity;
     for (let k = n - 1; k <= Math.min(u.length, n + 1); k++)
       best = Math.min(best, phonemeDistance(u.slice(0, k), wake) / n);
@@ -287,8 +290,6 @@ export async function confusables(wakeWord: string, opts: ConfusableOptions = {}
   const wakeWords = splitUnits(wake);
   const textWords = wakeWord.trim().toLowerCase().split(/\s+/);
   const excluded = (p: string) => isExcludedCandidate(p, wakePh);
-  const stripStress = (u: Unit[]) =>
-    u.filter((x) => x.ph !== ' ').map((x) => ({ ph: x.ph, stress: 0 as const }));
   const wakeFlat = stripStress(wake);
 
   // nonce candidates
