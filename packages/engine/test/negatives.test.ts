@@ -1,4 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import FFT from 'fft.js';
 import { describe, expect, it } from 'vitest';
 import { generate } from '../data/generate-sentences.ts';
@@ -302,6 +305,33 @@ describe.skipIf(!hasEspeak)('confusables', () => {
     expect(c.prefixPhrases[0]).toMatch(/^nobody /);
     expect(c.prefixPhrases.filter((p) => p.startsWith('nobody ')).length).toBeGreaterThanOrEqual(10);
     expect((await confusables('snowboy', { sentenceOpenings: 0 })).prefixPhrases).toEqual([]);
+  });
+
+  it('phonemises the lexicon and the sentence heads once per cache directory, and reads them back from it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'vw-lexicon-'));
+    try {
+      const first = await confusables('snowboy', { cacheDir: dir });
+      const files = (await readdir(dir)).sort();
+      expect(files.map((f) => f.replace(/-[0-9a-f]{16}\.json$/, ''))).toEqual(['lexicon', 'sentence-heads']);
+      // the same files in another directory, with every head that starts with "nobody" phonemised as "zzz"
+      const other = await mkdtemp(join(tmpdir(), 'vw-lexicon-'));
+      try {
+        for (const f of files) {
+          const record = JSON.parse(await readFile(join(dir, f), 'utf8')) as Record<string, string>;
+          if (f.startsWith('sentence-heads'))
+            for (const head of Object.keys(record)) if (head.startsWith('nobody')) record[head] = 'z';
+          await writeFile(join(other, f), JSON.stringify(record));
+        }
+        expect((await confusables('snowboy', { cacheDir: dir })).prefixPhrases).toEqual(first.prefixPhrases);
+        const edited = await confusables('snowboy', { cacheDir: other });
+        expect(edited.prefixPhrases.some((p) => p.startsWith('nobody '))).toBe(false);
+        expect(edited.realWords).toEqual(first.realWords);
+      } finally {
+        await rm(other, { recursive: true, force: true });
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

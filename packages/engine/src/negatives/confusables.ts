@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { phonemize, phonemizeMany } from '../synth/index.ts';
 import {
   isVowel,
@@ -101,7 +101,10 @@ export interface ConfusableOptions {
    * word; for one word, training sentences whose first word or two begin like it ("nobody said that" for "snowboy").
    */
   sentenceOpenings?: number;
-  /** Directory for the phonemised lexicon (computed once per installation; in memory only when absent). */
+  /**
+   * Directory for the phonemised lexicon, sentence heads and openings (computed once per installation; in memory only
+   * when absent).
+   */
   cacheDir?: string;
 }
 
@@ -174,51 +177,57 @@ export function phonemeEdits(units: Unit[]): Unit[][] {
   return out;
 }
 
-let lexiconPromise: Promise<Array<{ text: string; phonemes: string }>> | null = null;
+const phonemeFiles = new Map<string, Promise<Record<string, string>>>();
+
+/**
+ * `texts` phonemised, as a text → phonemes record, computed once per installation: kept in memory and, when
+ * `cacheDir` is given, in `cacheDir/<name>-<hash of the texts>.json`.
+ */
+function cachedPhonemes(name: string, texts: string[], cacheDir?: string): Promise<Record<string, string>> {
+  const hash = createHash('sha256').update(texts.join('\n')).digest('hex').slice(0, 16);
+  const file = cacheDir ? join(cacheDir, `${name}-${hash}.json`) : null;
+  const key = file ?? `${name}-${hash}`;
+  let pending = phonemeFiles.get(key);
+  if (!pending) {
+    pending = (async () => {
+      if (file) {
+        try {
+          return JSON.parse(await readFile(file, 'utf8')) as Record<string, string>;
+        } catch {}
+      }
+      const ph = await phonemizeMany(texts);
+      const out = Object.fromEntries(texts.map((w, i) => [w, ph[i] as string]));
+      if (file) {
+        await mkdir(dirname(file), { recursive: true });
+        await writeFile(`${file}.${process.pid}.tmp`, JSON.stringify(out));
+        await rename(`${file}.${process.pid}.tmp`, file);
+      }
+      return out;
+    })();
+    phonemeFiles.set(key, pending);
+    pending.catch(() => phonemeFiles.delete(key));
+  }
+  return pending;
+}
 
 /**
  * Lexicon for real-word confusables: the sentence list's vocabulary and its adjacent word pairs, phonemised once
  * (cached in `cacheDir/lexicon-<hash>.json` when given).
  */
-export function loadLexicon(cacheDir?: string): Promise<Array<{ text: string; phonemes: string }>> {
-  if (!lexiconPromise) {
-    lexiconPromise = (async () => {
-      const vocab = sentenceVocabulary();
-      const key = createHash('sha256').update(vocab.join('\n')).digest('hex').slice(0, 16);
-      const file = cacheDir ? join(cacheDir, `lexicon-${key}.json`) : null;
-      let words: Record<string, string> | null = null;
-      if (file) {
-        try {
-          words = JSON.parse(await readFile(file, 'utf8')) as Record<string, string>;
-        } catch {}
-      }
-      if (!words) {
-        const ph = await phonemizeMany(vocab);
-        words = Object.fromEntries(vocab.map((w, i) => [w, ph[i] as string]));
-        if (file && cacheDir) {
-          await mkdir(cacheDir, { recursive: true });
-          await writeFile(`${file}.${process.pid}.tmp`, JSON.stringify(words));
-          await rename(`${file}.${process.pid}.tmp`, file);
-        }
-      }
-      const entries = new Map<string, string>();
-      for (const [w, p] of Object.entries(words)) entries.set(w, p);
-      const { train, eval: ev } = loadSentences();
-      for (const s of [...train, ...ev]) {
-        const ws = sentenceWords(s);
-        for (let i = 0; i + 1 < ws.length; i++) {
-          const pair = `${ws[i]} ${ws[i + 1]}`;
-          if (!entries.has(pair))
-            entries.set(pair, `${words[ws[i] as string] ?? ''} ${words[ws[i + 1] as string] ?? ''}`.trim());
-        }
-      }
-      return [...entries].map(([text, phonemes]) => ({ text, phonemes }));
-    })();
-    lexiconPromise.catch(() => {
-      lexiconPromise = null;
-    });
+export async function loadLexicon(cacheDir?: string): Promise<Array<{ text: string; phonemes: string }>> {
+  const words = await cachedPhonemes('lexicon', sentenceVocabulary(), cacheDir);
+  const entries = new Map<string, string>();
+  for (const [w, p] of Object.entries(words)) entries.set(w, p);
+  const { train, eval: ev } = loadSentences();
+  for (const s of [...train, ...ev]) {
+    const ws = sentenceWords(s);
+    for (let i = 0; i + 1 < ws.length; i++) {
+      const pair = `${ws[i]} ${ws[i + 1]}`;
+      if (!entries.has(pair))
+        entries.set(pair, `${words[ws[i] as string] ?? ''} ${words[ws[i + 1] as string] ?? ''}`.trim());
+    }
   }
-  return lexiconPromise;
+  return [...entries].map(([text, phonemes]) => ({ text, phonemes }));
 }
 
 function splitUnits(u: Unit[]): Unit[][] {
@@ -246,17 +255,18 @@ async function oneWordOpenings(
   wake: Unit[],
   excluded: (phonemes: string) => boolean,
   count: number,
+  cacheDir?: string,
 ): Promise<string[]> {
   if (count <= 0) return [];
   const sentences = loadSentences()
     .train.map(sentenceWords)
     .filter((w) => w.length > 3);
   const heads = [...new Set(sentences.flatMap((w) => [w[0] as string, `${w[0]} ${w[1]}`]))].sort();
-  const phonemes = await phonemizeMany(heads);
+  const phonemes = await cachedPhonemes('sentence-heads', heads, cacheDir);
   const n = wake.length;
   const headDistance = new Map<string, number>();
-  heads.forEach((head, i) => {
-    const p = phonemes[i];
+  heads.forEach((head) => {
+    const p = phonemes[head];
     if (!p || excluded(p)) return;
     const u = stripStress(parsePhonemes(p));
     let best = Infinity;
@@ -362,10 +372,10 @@ export async function confusables(wakeWord: string, opts: ConfusableOptions = {}
     const first = textWords[0] as string;
     const firstPh = renderPhonemes(wakeWords[0] as Unit[]);
     const rest = stripStress(wakeWords.slice(1).flat());
-    const closest = async (texts: string[], n: number) => {
-      const ph = await phonemizeMany(texts);
+    const closest = async (name: string, texts: string[], n: number) => {
+      const ph = await cachedPhonemes(name, texts, opts.cacheDir);
       return texts
-        .map((text, i) => ({ text, p: ph[i] as string }))
+        .map((text) => ({ text, p: ph[text] as string }))
         .filter((x) => !excluded(`${firstPh} ${x.p}`))
         .map((x) => ({ ...x, d: phonemeDistance(stripStress(parsePhonemes(x.p)), rest) }))
         .sort((a, b) => a.d - b.d || (a.text < b.text ? -1 : 1))
@@ -373,16 +383,18 @@ export async function confusables(wakeWord: string, opts: ConfusableOptions = {}
         .map((x) => `${first} ${x.text}`);
     };
     const names = COMMON_NAMES.filter((name) => !textWords.includes(name.toLowerCase()));
-    prefixPhrases.push(...(await closest(names, opts.prefixPhrases ?? 10)));
+    prefixPhrases.push(...(await closest('names', names, opts.prefixPhrases ?? 10)));
     const openings = new Set(
       loadSentences()
         .train.map(sentenceWords)
         .filter((w) => w.length > 3 && w[0] === first)
         .map((w) => w.slice(1, 4).join(' ')),
     );
-    prefixPhrases.push(...(await closest([...openings].sort(), opts.sentenceOpenings ?? 30)));
+    prefixPhrases.push(...(await closest('openings', [...openings].sort(), opts.sentenceOpenings ?? 30)));
   } else {
-    prefixPhrases.push(...(await oneWordOpenings(wakeFlat, excluded, opts.sentenceOpenings ?? 30)));
+    prefixPhrases.push(
+      ...(await oneWordOpenings(wakeFlat, excluded, opts.sentenceOpenings ?? 30, opts.cacheDir)),
+    );
   }
 
   return {
