@@ -10,7 +10,9 @@ import { Rand } from '../src/audio/random.ts';
 import { SHORT_PIECE_SECONDS, shortPieces } from '../src/bank/build.ts';
 import {
   babble,
+  CUT_FADE_SAMPLES,
   confusables,
+  cutShort,
   isEvalSentence,
   isExcludedCandidate,
   loadSentences,
@@ -19,6 +21,7 @@ import {
   NOISE_KINDS,
   noise,
   normalizePhonemes,
+  OPENING_KEEP,
   parsePhonemes,
   phonemeDistance,
   renderPhonemes,
@@ -190,6 +193,27 @@ describe('user-voice negatives', () => {
   });
 });
 
+describe('openings cut short', () => {
+  it('keep a seeded 25–60 % of the opening, faded out at the cut, and leave the input alone', () => {
+    const opening = Float32Array.from({ length: 32000 }, (_, i) => Math.sin(i / 5) * 0.5);
+    const kept: number[] = [];
+    for (let k = 0; k < 40; k++) {
+      const cut = cutShort(opening, deriveRng(3, 'opening-cut', k));
+      expect(cut).toEqual(cutShort(opening, deriveRng(3, 'opening-cut', k)));
+      expect(cut.length).toBeGreaterThanOrEqual(Math.round(32000 * OPENING_KEEP[0]));
+      expect(cut.length).toBeLessThanOrEqual(Math.round(32000 * OPENING_KEEP[1]));
+      expect(Array.from(cut.subarray(0, cut.length - CUT_FADE_SAMPLES))).toEqual(
+        Array.from(opening.subarray(0, cut.length - CUT_FADE_SAMPLES)),
+      );
+      expect(Math.abs(cut[cut.length - 1] as number)).toBe(0);
+      kept.push(cut.length / 32000);
+    }
+    expect(Math.min(...kept)).toBeLessThan(0.35);
+    expect(Math.max(...kept)).toBeGreaterThan(0.5);
+    expect(opening[31999]).toBeCloseTo(Math.sin(31999 / 5) * 0.5, 6);
+  });
+});
+
 describe('sentences', () => {
   it('has ≥ 3,000 distinct sentences reproduced exactly by the committed generator', () => {
     const text = readFileSync(SENTENCES_PATH, 'utf8');
@@ -273,6 +297,7 @@ describe.skipIf(!hasEspeak)('confusables', () => {
     // ten with names, then thirty openings of training sentences that start with "hey"
     expect(c.prefixPhrases).toHaveLength(40);
     expect(c.prefixPhrases.every((p) => p.startsWith('hey ') && p !== 'hey viola')).toBe(true);
+    expect(c.cutPrefixPhrases).toEqual([]);
     const { train } = loadSentences();
     const opening = (l: string) => (l.toLowerCase().match(/[a-z']+/g) ?? []).slice(0, 4).join(' ');
     const trainOpenings = new Set(train.map(opening));
@@ -289,6 +314,10 @@ describe.skipIf(!hasEspeak)('confusables', () => {
     for (const p of c.partials) expect(parsePhonemes(p).length).toBe(Math.round(0.6 * n));
     expect(c.prefixPhrases).toHaveLength(30);
     expect(c.realWords.length).toBe(20);
+    // heads of up to three words: "can you dim" (k-a-n-j-u:-d-I-m) begins like k-@-m-p-j-u:-t-3
+    expect(c.prefixPhrases).toContain('can you dim the');
+    // none begins close enough to be cut short
+    expect(c.cutPrefixPhrases).toEqual([]);
   });
 
   it('takes thirty openings of training sentences that begin like a one-word phrase', async () => {
@@ -303,7 +332,12 @@ describe.skipIf(!hasEspeak)('confusables', () => {
     }
     // "nobody …" (n-oU-b-0-d-i) begins like s-n-oU-b-OI; the list goes on with the next closest beginnings
     expect(c.prefixPhrases[0]).toMatch(/^nobody /);
-    expect(c.prefixPhrases.filter((p) => p.startsWith('nobody ')).length).toBeGreaterThanOrEqual(10);
+    const nobody = c.prefixPhrases.filter((p) => p.startsWith('nobody '));
+    expect(nobody.length).toBeGreaterThanOrEqual(10);
+    // the "nobody …" openings (0.4 per phoneme) are also trained on cut short, the "no one …" ones (0.6) are not
+    expect(c.cutPrefixPhrases.every((p) => c.prefixPhrases.includes(p))).toBe(true);
+    for (const p of nobody) expect(c.cutPrefixPhrases).toContain(p);
+    expect(c.cutPrefixPhrases.some((p) => p.startsWith('no one '))).toBe(false);
     expect((await confusables('snowboy', { sentenceOpenings: 0 })).prefixPhrases).toEqual([]);
   });
 

@@ -126,7 +126,18 @@ export interface Confusables {
    * "snowboy".
    */
   prefixPhrases: string[];
+  /**
+   * The prefix phrases whose beginning is within `CUT_OPENING_DISTANCE` of a one-word wake word ("nobody said that my"
+   * for "snowboy"): trained on cut short too, as a streaming detector hears them before the sentence goes on.
+   */
+  cutPrefixPhrases: string[];
 }
+
+/**
+ * Largest distance per wake-word phoneme of an opening's closest beginning at which the opening is also trained on
+ * cut short (docs/engine.md, "Openings cut short").
+ */
+export const CUT_OPENING_DISTANCE = 0.45;
 
 /** True when a candidate must not be a negative: same phonemes as the wake word, or containing them (§6.4 step 3). */
 export function isExcludedCandidate(candidatePhonemes: string, wakePhonemes: string): boolean {
@@ -245,9 +256,9 @@ function stripStress(u: Unit[]): Unit[] {
 }
 
 /**
- * Openings (first four words) of training sentences whose first word or first two words begin like a one-word wake
+ * Openings (first four words) of training sentences whose first one, two or three words begin like a one-word wake
  * word: each head is ranked by the phoneme distance per wake-word phoneme of its closest beginning n − 1 … n + 1
- * phonemes long (n = the wake word's phonemes, stress ignored), each opening by its closer head. A streaming detector
+ * phonemes long (n = the wake word's phonemes, stress ignored), each opening by its closest head. A streaming detector
  * scores "nobo…" of a sentence-initial "Nobody" before the rest arrives, after the silence that also precedes the wake
  * word (docs/engine.md). Evaluation sentences are never used.
  */
@@ -256,12 +267,13 @@ async function oneWordOpenings(
   excluded: (phonemes: string) => boolean,
   count: number,
   cacheDir?: string,
-): Promise<string[]> {
+): Promise<Array<{ opening: string; distance: number }>> {
   if (count <= 0) return [];
   const sentences = loadSentences()
     .train.map(sentenceWords)
     .filter((w) => w.length > 3);
-  const heads = [...new Set(sentences.flatMap((w) => [w[0] as string, `${w[0]} ${w[1]}`]))].sort();
+  const headsOf = (w: string[]) => [1, 2, 3].map((k) => w.slice(0, k).join(' '));
+  const heads = [...new Set(sentences.flatMap(headsOf))].sort();
   const phonemes = await cachedPhonemes('sentence-heads', heads, cacheDir);
   const n = wake.length;
   const headDistance = new Map<string, number>();
@@ -277,16 +289,13 @@ async function oneWordOpenings(
   const ranked = new Map<string, number>();
   for (const w of sentences) {
     const opening = w.slice(0, 4).join(' ');
-    const d = Math.min(
-      headDistance.get(w[0] as string) ?? Infinity,
-      headDistance.get(`${w[0]} ${w[1]}`) ?? Infinity,
-    );
+    const d = Math.min(...headsOf(w).map((head) => headDistance.get(head) ?? Infinity));
     if (Number.isFinite(d) && d < (ranked.get(opening) ?? Infinity)) ranked.set(opening, d);
   }
   return [...ranked]
     .sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : 1))
     .slice(0, count)
-    .map(([opening]) => opening);
+    .map(([opening, distance]) => ({ opening, distance }));
 }
 
 /**
@@ -368,6 +377,7 @@ export async function confusables(wakeWord: string, opts: ConfusableOptions = {}
   // with it ("hey, we ran out"), that sound closest to the rest of the phrase; for one word, openings of training
   // sentences that begin like it
   const prefixPhrases: string[] = [];
+  const cutPrefixPhrases: string[] = [];
   if (wakeWords.length > 1) {
     const first = textWords[0] as string;
     const firstPh = renderPhonemes(wakeWords[0] as Unit[]);
@@ -392,9 +402,15 @@ export async function confusables(wakeWord: string, opts: ConfusableOptions = {}
     );
     prefixPhrases.push(...(await closest('openings', [...openings].sort(), opts.sentenceOpenings ?? 30)));
   } else {
-    prefixPhrases.push(
-      ...(await oneWordOpenings(wakeFlat, excluded, opts.sentenceOpenings ?? 30, opts.cacheDir)),
-    );
+    for (const { opening, distance } of await oneWordOpenings(
+      wakeFlat,
+      excluded,
+      opts.sentenceOpenings ?? 30,
+      opts.cacheDir,
+    )) {
+      prefixPhrases.push(opening);
+      if (distance <= CUT_OPENING_DISTANCE) cutPrefixPhrases.push(opening);
+    }
   }
 
   return {
@@ -405,5 +421,6 @@ export async function confusables(wakeWord: string, opts: ConfusableOptions = {}
     partials,
     partialTexts,
     prefixPhrases,
+    cutPrefixPhrases,
   };
 }

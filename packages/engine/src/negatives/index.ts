@@ -1,4 +1,5 @@
 export * from './confusables.ts';
+export * from './cut.ts';
 export * from './mix.ts';
 export * from './music.ts';
 export * from './noise.ts';

@@ -5,21 +5,10 @@
  * speech, so without these a head can learn "a real human voice" as a stand-in for "the wake word" and fire on any
  * speech of that person.
  */
+import { fadeInOut } from './cut.ts';
 
 /** Share of the trimmed recording kept by the leading and trailing partials. */
 export const USER_PARTIAL_SHARE = 0.55;
-/** Fade in/out applied at cut points, in samples (10 ms at 16 kHz), so a cut does not click. */
-export const CUT_FADE_SAMPLES = 160;
-
-function fade(x: Float32Array): Float32Array {
-  const n = Math.min(CUT_FADE_SAMPLES, x.length >> 1);
-  for (let i = 0; i < n; i++) {
-    const g = i / n;
-    x[i] = (x[i] as number) * g;
-    x[x.length - 1 - i] = (x[x.length - 1 - i] as number) * g;
-  }
-  return x;
-}
 
 /**
  * The reversed recording, its leading and trailing `USER_PARTIAL_SHARE` (faded at the cuts), and the recording with
@@ -31,7 +20,7 @@ export function userVoiceNegatives(clip: Float32Array): Float32Array[] {
   const reversed = Float32Array.from(clip).reverse();
   const half = n >> 1;
   const swapped = new Float32Array(n);
-  swapped.set(fade(clip.slice(half)));
-  swapped.set(fade(clip.slice(0, half)), n - half);
-  return [reversed, fade(clip.slice(0, keep)), fade(clip.slice(n - keep)), swapped];
+  swapped.set(fadeInOut(clip.slice(half)));
+  swapped.set(fadeInOut(clip.slice(0, half)), n - half);
+  return [reversed, fadeInOut(clip.slice(0, keep)), fadeInOut(clip.slice(n - keep)), swapped];
 }

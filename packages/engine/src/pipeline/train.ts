@@ -44,6 +44,7 @@ import {
   toEngineError,
 } from '../eval/errors.ts';
 import { confusables as findConfusables } from '../negatives/confusables.ts';
+import { cutShort } from '../negatives/cut.ts';
 import { normalizePhonemes } from '../negatives/phonemes.ts';
 import { userVoiceNegatives } from '../negatives/user-voice.ts';
 import { exportHeadOnnx, headArchitecture } from '../onnx/index.ts';
@@ -546,7 +547,11 @@ async function runPipeline(job: TrainJob, pool: ExtractPool): Promise<TrainResul
       const text = conf.partialTexts[i];
       negTexts.push({ ...(text ? { text } : { phonemes: p }), group: group++, kind: 'partial' });
     });
-    for (const t of conf.prefixPhrases) negTexts.push({ text: t, group: group++, kind: 'partial' });
+    const cutGroups = new Set<number>();
+    for (const t of conf.prefixPhrases) {
+      if (conf.cutPrefixPhrases.includes(t)) cutGroups.add(group);
+      negTexts.push({ text: t, group: group++, kind: 'partial' });
+    }
     const trainPhonVoices = phonemeVoices(trainVoices);
     for (const kind of ['confusable', 'partial'] as const) {
       const items = negTexts.filter((n) => n.kind === kind);
@@ -633,6 +638,16 @@ async function runPipeline(job: TrainJob, pool: ExtractPool): Promise<TrainResul
       }
       const isPos = k.kind === 'synthetic';
       if (isPos) nSynthPos++;
+      if (cutGroups.has(k.group)) {
+        items.push({
+          audio: cutShort(a, deriveRng(seed, 'opening-cut', i)),
+          kind: 'partial',
+          pool: POOL_WORD_NEGATIVE,
+          label: 0,
+          group: k.group,
+          id: id++,
+        });
+      }
       items.push({
         audio: a,
         kind: k.kind as SourceKind,
