@@ -18,14 +18,20 @@ export function fadeInOut(x: Float32Array): Float32Array {
   return fadeOut(x);
 }
 
-/** Shares of an opening kept when it is cut short (docs/engine.md, "Openings cut short"). */
-export const OPENING_KEEP: readonly [number, number] = [0.25, 0.6];
+/**
+ * Shares of an opening kept when it is cut short, one range per cut: every take of an opening that begins like the
+ * wake word gives two cuts (docs/engine.md, "Openings cut short").
+ */
+export const OPENING_CUTS: ReadonlyArray<readonly [number, number]> = [
+  [0.25, 0.425],
+  [0.425, 0.6],
+];
 
 /**
- * A sentence opening cut short — its first 25–60 % (seeded), faded out: what a streaming detector has heard of a
- * sentence that begins like the wake word before the sentence goes on ("nobo…" of "nobody said that my").
+ * A sentence opening cut short — its first `keep[0]`…`keep[1]` share (seeded), faded out: what a streaming detector
+ * has heard of a sentence that begins like the wake word before the sentence goes on ("nobo…" of "nobody said that
+ * my").
  */
-export function cutShort(x: Float32Array, rng: RandomSource): Float32Array {
-  const keep = Math.round(x.length * new Rand(rng).uniform(OPENING_KEEP[0], OPENING_KEEP[1]));
-  return fadeOut(x.slice(0, keep));
+export function cutShort(x: Float32Array, rng: RandomSource, keep: readonly [number, number]): Float32Array {
+  return fadeOut(x.slice(0, Math.round(x.length * new Rand(rng).uniform(keep[0], keep[1]))));
 }

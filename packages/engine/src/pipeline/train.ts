@@ -44,7 +44,7 @@ import {
   toEngineError,
 } from '../eval/errors.ts';
 import { confusables as findConfusables } from '../negatives/confusables.ts';
-import { cutShort } from '../negatives/cut.ts';
+import { cutShort, OPENING_CUTS } from '../negatives/cut.ts';
 import { normalizePhonemes } from '../negatives/phonemes.ts';
 import { userVoiceNegatives } from '../negatives/user-voice.ts';
 import { exportHeadOnnx, headArchitecture } from '../onnx/index.ts';
@@ -638,16 +638,18 @@ async function runPipeline(job: TrainJob, pool: ExtractPool): Promise<TrainResul
       }
       const isPos = k.kind === 'synthetic';
       if (isPos) nSynthPos++;
-      if (cutGroups.has(k.group)) {
-        items.push({
-          audio: cutShort(a, deriveRng(seed, 'opening-cut', i)),
-          kind: 'partial',
-          pool: POOL_WORD_NEGATIVE,
-          label: 0,
-          group: k.group,
-          id: id++,
-        });
-      }
+      if (cutGroups.has(k.group))
+        OPENING_CUTS.forEach((keep, c) =>
+          items.push({
+            // one random stream per cut
+            audio: cutShort(a, deriveRng(seed, 'opening-cut', c * 1_000_000 + i), keep),
+            kind: 'partial',
+            pool: POOL_WORD_NEGATIVE,
+            label: 0,
+            group: k.group,
+            id: id++,
+          }),
+        );
       items.push({
         audio: a,
         kind: k.kind as SourceKind,
