@@ -98,7 +98,8 @@ export interface ConfusableOptions {
   prefixPhrases?: number;
   /**
    * Sentence openings (30; docs/engine.md): for a phrase of several words, training sentences that start with its first
-   * word; for one word, training sentences whose first word or two begin like it ("nobody said that" for "snowboy").
+   * word; for one word, training sentences whose first one to three words begin like it ("nobody said that" for
+   * "snowboy").
    */
   sentenceOpenings?: number;
   /**
