@@ -523,11 +523,24 @@ export async function runBench(argv: string[]): Promise<number> {
           .join(', '),
         pass: trained.every((x) => x.head_us_per_step / 1000 < 0.05 * frontendStreamCpuMsPerS * 0.08),
       },
-      {
-        target: 'miss rate ≤ 5 % at 0.5 FA/h',
-        value: trained.map((x) => `${x.word} ${pct(x.miss_at_0_5)}`).join(', '),
-        pass: trained.length > 0 && trained.every((x) => x.miss_at_0_5 <= 0.05),
-      },
+      ...(
+        [
+          // the dev benchmark's accuracy target: the words trained from 10 real clips
+          [
+            'miss rate ≤ 5 % at 0.5 FA/h, words trained from 10 real clips',
+            trained.filter((x) => REAL[x.word as Word]),
+          ],
+          // engine.md §12's accuracy target, for every word (the synthetic words' target is the openWakeWord row)
+          ['miss rate ≤ 5 % at 0.5 FA/h, every word', trained],
+        ] as const
+      ).map(([target, heads]) => ({
+        target,
+        value:
+          heads.length > 0
+            ? heads.map((x) => `${x.word} ${pct(x.miss_at_0_5)}`).join(', ')
+            : 'no such word in this run',
+        pass: heads.length > 0 ? heads.every((x) => x.miss_at_0_5 <= 0.05) : null,
+      })),
       {
         target: 'not worse than openWakeWord at 0.5 and 0.1 FA/h',
         value:
