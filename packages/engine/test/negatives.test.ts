@@ -353,7 +353,7 @@ describe.skipIf(!hasEspeak)('confusables', () => {
       const first = await confusables('snowboy', { cacheDir: dir });
       const files = (await readdir(dir)).sort();
       expect(files.map((f) => f.replace(/-[0-9a-f]{16}\.json$/, ''))).toEqual(['lexicon', 'sentence-heads']);
-      // the same files in another directory, with every head that starts with "nobody" phonemised as "zzz"
+      // the same files in another directory, with every head that starts with "nobody" phonemised as "z"
       const other = await mkdtemp(join(tmpdir(), 'vw-lexicon-'));
       try {
         for (const f of files) {

@@ -222,12 +222,24 @@ function cachedPhonemes(name: string, texts: string[], cacheDir?: string): Promi
   return pending;
 }
 
+/** The lexicon built from each phonemised vocabulary, so that every job does not join the word pairs again. */
+const lexicons = new WeakMap<Record<string, string>, Array<{ text: string; phonemes: string }>>();
+
 /**
  * Lexicon for real-word confusables: the sentence list's vocabulary and its adjacent word pairs, phonemised once
  * (cached in `cacheDir/lexicon-<hash>.json` when given).
  */
 export async function loadLexicon(cacheDir?: string): Promise<Array<{ text: string; phonemes: string }>> {
   const words = await cachedPhonemes('lexicon', sentenceVocabulary(), cacheDir);
+  let lexicon = lexicons.get(words);
+  if (!lexicon) {
+    lexicon = withWordPairs(words);
+    lexicons.set(words, lexicon);
+  }
+  return lexicon;
+}
+
+function withWordPairs(words: Record<string, string>): Array<{ text: string; phonemes: string }> {
   const entries = new Map<string, string>();
   for (const [w, p] of Object.entries(words)) entries.set(w, p);
   const { train, eval: ev } = loadSentences();
