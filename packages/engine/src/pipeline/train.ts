@@ -639,7 +639,7 @@ async function runPipeline(job: TrainJob, pool: ExtractPool): Promise<TrainResul
       const isPos = k.kind === 'synthetic';
       if (isPos) nSynthPos++;
       if (cutGroups.has(k.group))
-        OPENING_CUTS.forEach((keep, c) =>
+        for (const [c, keep] of OPENING_CUTS.entries())
           items.push({
             // one random stream per cut
             audio: cutShort(a, deriveRng(seed, 'opening-cut', c * 1_000_000 + i), keep),
@@ -648,8 +648,7 @@ async function runPipeline(job: TrainJob, pool: ExtractPool): Promise<TrainResul
             label: 0,
             group: k.group,
             id: id++,
-          }),
-        );
+          });
       items.push({
         audio: a,
         kind: k.kind as SourceKind,
