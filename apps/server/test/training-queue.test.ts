@@ -342,14 +342,14 @@ describe('workers', () => {
     expect(typeof last.model_id).toBe('number');
     const progresses = events.filter((e) => e.status === 'running').map((e) => e.progress);
     expect([...progresses].sort((a, b) => a - b)).toEqual(progresses);
-    // The model row, its objects, soft-deleted recordings, the completion email.
+    // The model row, its objects, the takes kept (docs/training.md), the completion email.
     const model = await api.ctx.database.query<any>('SELECT * FROM trained_models WHERE id = $1', [
       last.model_id,
     ]);
     expect(model.rows[0]).toMatchObject({ wake_word: 'computer', quality_grade: 'B' });
     expect(await getStorage(worker.ctx).exists(model.rows[0].storage_key)).toBe(true);
     const recs = await api.ctx.database.query<{ n: number }>(
-      'SELECT count(*)::int AS n FROM recordings WHERE user_id = $1 AND deleted_at IS NOT NULL',
+      'SELECT count(*)::int AS n FROM recordings WHERE user_id = $1 AND deleted_at IS NULL',
       [users[0]!.id],
     );
     expect(recs.rows[0]!.n).toBe(5);

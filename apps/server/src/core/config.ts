@@ -415,7 +415,7 @@ export function loadConfig(
     targetFaPerHour: r.num('VIOLAWAKE_TARGET_FA_PER_HOUR', 0.5, 0.05, 5),
     recordingRetentionDays: r.num('VIOLAWAKE_RECORDING_RETENTION_DAYS', 90, 0, 36500),
     modelRetentionDays: r.num('VIOLAWAKE_MODEL_RETENTION_DAYS', 365, 0, 36500),
-    postTrainingRetentionHours: r.num('VIOLAWAKE_POST_TRAINING_RETENTION_HOURS', 24, 0, 876000),
+    postTrainingRetentionHours: r.num('VIOLAWAKE_POST_TRAINING_RETENTION_HOURS', 0, 0, 876000),
     retentionCron,
     stripeSecretKey,
     stripeWebhookSecret,

@@ -15,6 +15,7 @@ const BATCH = 500;
 
 export interface CleanupResult {
   soft_deleted_recordings_purged: number;
+  trained_recordings_deleted: number;
   recordings_deleted: number;
   models_deleted: number;
   tokens_purged: number;
@@ -86,6 +87,7 @@ export async function runRetention(ctx: AppContext): Promise<CleanupResult> {
     const now = ctx.clock.now().toISOString();
     const result: CleanupResult = {
       soft_deleted_recordings_purged: 0,
+      trained_recordings_deleted: 0,
       recordings_deleted: 0,
       models_deleted: 0,
       tokens_purged: 0,
@@ -93,10 +95,15 @@ export async function runRetention(ctx: AppContext): Promise<CleanupResult> {
       outbox_purged: 0,
       stripe_events_purged: 0,
     };
+    // Rows hidden by an older version (which soft-deleted the takes at the end of a job) are never shown again.
+    result.soft_deleted_recordings_purged = await purgeRecordings(ctx, sql`r.deleted_at IS NOT NULL`);
     if (c.postTrainingRetentionHours > 0) {
-      result.soft_deleted_recordings_purged = await purgeRecordings(
+      // Opt-in: a take goes this many hours after the last completed job that used it (docs/training.md).
+      result.trained_recordings_deleted = await purgeRecordings(
         ctx,
-        sql`r.deleted_at IS NOT NULL AND r.deleted_at < ${now}::timestamptz - make_interval(hours => ${c.postTrainingRetentionHours})`,
+        sql`(SELECT max(j.completed_at) FROM training_jobs j
+              WHERE j.status = 'completed' AND j.user_id = r.user_id AND r.id = ANY(j.recording_ids))
+            < ${now}::timestamptz - make_interval(hours => ${c.postTrainingRetentionHours})`,
       );
     }
     if (c.recordingRetentionDays > 0) {

@@ -73,6 +73,7 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
           response: {
             200: z.object({
               soft_deleted_recordings_purged: z.number(),
+              trained_recordings_deleted: z.number(),
               recordings_deleted: z.number(),
               models_deleted: z.number(),
               tokens_purged: z.number(),

@@ -498,11 +498,7 @@ export class TrainingWorker {
       await tx.execute(sql`INSERT INTO circuit_breakers (user_id) VALUES (${userId})
         ON CONFLICT (user_id) DO UPDATE SET consecutive_failures = 0, paused = false, next_attempt_at = NULL,
           pause_reason = NULL, updated_at = now()`);
-      if (ctx.config.postTrainingRetentionHours > 0 && job.recording_ids.length > 0) {
-        await tx.execute(sql`UPDATE recordings SET deleted_at = now()
-          WHERE user_id = ${userId} AND deleted_at IS NULL
-            AND id = ANY(${sql.raw(`ARRAY[${job.recording_ids.map(Number).join(',')}]::bigint[]`)})`);
-      }
+      // The takes stay (docs/training.md, "Kept takes"): retention removes them, not the end of a job.
       const user = await execRows<{ email: string; name: string }>(
         tx,
         sql`SELECT email, name FROM users WHERE id = ${userId}`,
