@@ -21,6 +21,7 @@ import { routes as authRoutes } from './auth/routes.ts';
 import { routes as billingRoutes } from './billing/routes.ts';
 import type { AppContext } from './core/context.ts';
 import { installErrorHandlers, installMethodNotAllowed } from './core/http/errors.ts';
+import { SECURITY_SCHEMES } from './core/http/openapi.ts';
 import { routes as modelRoutes } from './models/routes.ts';
 import { routes as opsRoutes } from './ops/routes.ts';
 import { routes as recordingRoutes } from './recordings/routes.ts';
@@ -46,6 +47,16 @@ const WEB_CSP = [
   "base-uri 'self'",
   "form-action 'self'",
 ].join('; ');
+
+/**
+ * zod → JSON Schema, plus the bodies zod does not validate: a route's `config.openapiBody` (e.g. the multipart
+ * upload, parsed by @fastify/multipart rather than a body schema) is documented as its request body.
+ */
+const openapiTransform: typeof jsonSchemaTransform = (input) => {
+  const out = jsonSchemaTransform(input);
+  const extra = (input as { route?: { config?: { openapiBody?: unknown } } }).route?.config?.openapiBody;
+  return extra ? { ...out, schema: { ...out.schema, body: extra } } : out;
+};
 
 const PROBE_PATHS = new Set(['/api/health', '/api/health/live', '/api/health/ready']);
 
@@ -144,18 +155,9 @@ export async function buildApp(ctx: AppContext, opts: BuildAppOptions = {}): Pro
           version: ctx.version,
           description: 'Create, train, test and download custom wake-word models.',
         },
-        components: {
-          securitySchemes: {
-            bearer: {
-              type: 'http',
-              scheme: 'bearer',
-              description: 'Access token or personal API key (vw_...)',
-            },
-            admin: { type: 'apiKey', in: 'header', name: 'X-Admin-Token' },
-          },
-        },
+        components: { securitySchemes: SECURITY_SCHEMES },
       },
-      transform: jsonSchemaTransform,
+      transform: openapiTransform,
     });
     await app.register(swaggerUi, { routePrefix: '/api/docs', staticCSP: false });
     app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());

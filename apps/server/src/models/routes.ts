@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { authenticate, authUser, requireUser, userForDownload } from '../auth/guard.ts';
 import type { AppContext } from '../core/context.ts';
 import { errorResponses as errors, HttpError } from '../core/http/errors.ts';
+import { DOWNLOAD_AUTH } from '../core/http/openapi.ts';
 import { getStorage, StorageNotFoundError } from '../core/storage/index.ts';
 import {
   deleteModel,
@@ -80,7 +81,12 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
     r.get(
       '/models',
       {
-        schema: { tags: TAGS, security: SECURITY, response: { 200: ModelSummary.array(), ...errors(401) } },
+        schema: {
+          tags: TAGS,
+          summary: 'List your models and those shared with your teams',
+          security: SECURITY,
+          response: { 200: ModelSummary.array(), ...errors(401) },
+        },
         preHandler: user,
       },
       async (request) => {
@@ -96,6 +102,7 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
           tags: TAGS,
           summary:
             'Download the head (onnx), the manifest (json) or the bundle (zip); bearer header or ?token=',
+          security: DOWNLOAD_AUTH,
           params: ModelParams,
           querystring: z.object({
             format: z.enum(['onnx', 'json', 'zip']).default('onnx'),
@@ -130,6 +137,7 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
       {
         schema: {
           tags: TAGS,
+          summary: 'Training configuration of a model you can see',
           security: SECURITY,
           params: ModelParams,
           response: { 200: ModelConfig, ...errors(401, 404) },
@@ -145,6 +153,7 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
       {
         schema: {
           tags: TAGS,
+          summary: 'Evaluation metrics and score distributions of a model you can see',
           security: SECURITY,
           params: ModelParams,
           response: { 200: ModelPerformance, ...errors(401, 404) },
@@ -160,6 +169,7 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
       {
         schema: {
           tags: TAGS,
+          summary: 'Delete one of your models (403 for a team model you do not own)',
           security: SECURITY,
           params: ModelParams,
           response: { 204: z.null().describe('Deleted'), ...errors(401, 403, 404) },

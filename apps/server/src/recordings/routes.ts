@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { authUser, requireVerified } from '../auth/guard.ts';
 import type { AppContext } from '../core/context.ts';
 import { HttpError } from '../core/http/errors.ts';
+import { BEARER_AUTH } from '../core/http/openapi.ts';
 import { rateLimit } from '../core/http/rate-limit.ts';
 import { setupStorage } from '../core/storage/index.ts';
 import { AudioError } from './audio/errors.ts';
@@ -23,7 +24,25 @@ import {
 import { fileTooLarge, MAX_REQUEST_BYTES, receiveUpload } from './upload.ts';
 
 const TAGS = ['recordings'];
-const BEARER = [{ bearer: [] }];
+const BEARER = BEARER_AUTH;
+
+/** The multipart body, documented only (@fastify/multipart parses it; see the `openapiBody` transform in app.ts). */
+const UPLOAD_BODY = {
+  type: 'object',
+  required: ['file', 'wake_word'],
+  properties: {
+    wake_word: {
+      type: 'string',
+      maxLength: 100,
+      description: 'The wake word this take says, e.g. "hey nova"',
+    },
+    file: {
+      type: 'string',
+      format: 'binary',
+      description: 'One take: WAV, WebM Opus or Ogg Opus, 0.5–5.0 s, at most 10 MiB',
+    },
+  },
+};
 
 const Warning = z.object({ code: z.string(), message: z.string(), value: z.number() });
 const UploadResponse = z.object({
@@ -59,6 +78,7 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
     r.post(
       '/upload',
       {
+        config: { openapiBody: UPLOAD_BODY },
         preValidation: [
           verified,
           rateLimit(ctx, { bucket: 'upload', limit: 50, windowSeconds: 3600, key: 'user' }),
@@ -74,7 +94,7 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
           tags: TAGS,
           summary: 'Upload a recording (multipart: file, wake_word)',
           description:
-            'WAV (PCM 8/16/24/32-bit, float 32/64, extensible), WebM Opus or Ogg Opus, 0.5–5.0 s, at most 10 MiB. ' +
+            'curl: `-F wake_word="hey nova" -F file=@take1.wav`. WAV (PCM 8/16/24/32-bit, float 32/64, extensible), WebM Opus or Ogg Opus, 0.5–5.0 s, at most 10 MiB. ' +
             'Stored as 16 kHz mono 16-bit WAV.',
           consumes: ['multipart/form-data'],
           security: BEARER,

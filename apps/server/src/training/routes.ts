@@ -6,6 +6,7 @@ import { authUser, requireVerified, userForDownload, VERIFY_REQUIRED } from '../
 import type { AppContext } from '../core/context.ts';
 import { execRows } from '../core/db/client.ts';
 import { errorResponses as errors, HttpError } from '../core/http/errors.ts';
+import { BEARER_AUTH, DOWNLOAD_AUTH } from '../core/http/openapi.ts';
 import { rateLimit } from '../core/http/rate-limit.ts';
 import { streamJob } from './events.ts';
 import {
@@ -30,7 +31,7 @@ import {
 } from './service.ts';
 
 const TAGS = ['training'];
-const SECURITY = [{ bearer: [] }];
+const SECURITY = BEARER_AUTH;
 
 export function routes(ctx: AppContext): FastifyPluginAsync {
   return async (app) => {
@@ -54,14 +55,32 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
       const jobId = await submitJob(ctx, user.id, request.body, request.id);
       return reply.status(202).send({ job_id: jobId, status: 'queued' as const });
     };
+    // One handler, one rate bucket: POST /api/jobs is the endpoint, POST /api/training/start its alias.
     r.post(
-      '/training/start',
-      { schema: { ...submitSchema, summary: 'Start a training job' }, preHandler: [verified, submitLimit] },
+      '/jobs',
+      {
+        schema: {
+          ...submitSchema,
+          summary: 'Start a training job',
+          description:
+            'Queues a job for `recording_ids` (at least 5 of your takes for `wake_word`; kept takes may train again) ' +
+            'or `text_only: true`. Follow it with GET /api/jobs/{job_id} or the SSE stream.',
+        },
+        preHandler: [verified, submitLimit],
+      },
       submit,
     );
     r.post(
-      '/jobs',
-      { schema: { ...submitSchema, summary: 'Submit a training job' }, preHandler: [verified, submitLimit] },
+      '/training/start',
+      {
+        schema: {
+          ...submitSchema,
+          summary: 'Start a training job (alias of POST /api/jobs)',
+          description:
+            'Alias of `POST /api/jobs`: the same handler, body, answers and rate bucket; kept for existing clients.',
+        },
+        preHandler: [verified, submitLimit],
+      },
       submit,
     );
 
@@ -70,6 +89,7 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
       {
         schema: {
           tags: TAGS,
+          summary: 'Status of one of your jobs (progress, stage, queue position, result)',
           security: SECURITY,
           params: JobIdParams,
           response: { 200: TrainingStatus, ...errors(401, 403, 404) },
@@ -89,6 +109,7 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
           tags: TAGS,
           summary:
             'Progress as Server-Sent Events (bearer header, or ?token= from POST /api/auth/download-token)',
+          security: DOWNLOAD_AUTH,
           params: JobIdParams,
           querystring: z.object({ token: z.string().optional() }),
           response: {
@@ -116,6 +137,7 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
       {
         schema: {
           tags: TAGS,
+          summary: 'List your training jobs, newest first',
           security: SECURITY,
           querystring: ListQuery,
           response: { 200: JobResponse.array(), ...errors(401, 403) },
@@ -131,7 +153,12 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
     r.get(
       '/jobs/circuit-breaker/state',
       {
-        schema: { tags: TAGS, security: SECURITY, response: { 200: BreakerState, ...errors(401, 403) } },
+        schema: {
+          tags: TAGS,
+          summary: 'Your training circuit breaker (paused after repeated failures?)',
+          security: SECURITY,
+          response: { 200: BreakerState, ...errors(401, 403) },
+        },
         preHandler: verified,
       },
       async (request) => breakerState(ctx, authUser(request).id),
@@ -140,7 +167,12 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
     r.post(
       '/jobs/resume',
       {
-        schema: { tags: TAGS, security: SECURITY, response: { 200: Message, ...errors(401, 403) } },
+        schema: {
+          tags: TAGS,
+          summary: 'Resume your paused training queue',
+          security: SECURITY,
+          response: { 200: Message, ...errors(401, 403) },
+        },
         preHandler: verified,
       },
       async (request) => {
@@ -154,6 +186,7 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
       {
         schema: {
           tags: TAGS,
+          summary: 'One of your training jobs',
           security: SECURITY,
           params: JobIdParams,
           response: { 200: JobResponse, ...errors(401, 403, 404) },
@@ -168,6 +201,7 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
       {
         schema: {
           tags: TAGS,
+          summary: 'Cancel one of your queued or running jobs',
           security: SECURITY,
           params: JobIdParams,
           response: { 200: Message, ...errors(401, 403, 404, 409) },
