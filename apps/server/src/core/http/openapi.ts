@@ -4,13 +4,13 @@
  */
 
 /** `Authorization: Bearer` with an access token or a personal API key. */
-export const BEARER_AUTH = [{ bearer: [] }];
+export const BEARER_AUTH: { [scheme: string]: string[] }[] = [{ bearer: [] }];
 
 /**
  * Download and event-stream routes (`DL`): either the bearer header, or a single-use `?token=` from
  * `POST /api/auth/download-token` (for `<a href>` and `EventSource`, which cannot send headers).
  */
-export const DOWNLOAD_AUTH = [{ bearer: [] }, { downloadToken: [] }];
+export const DOWNLOAD_AUTH: { [scheme: string]: string[] }[] = [{ bearer: [] }, { downloadToken: [] }];
 
 export const SECURITY_SCHEMES = {
   bearer: {
