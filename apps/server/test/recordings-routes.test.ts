@@ -55,6 +55,7 @@ describe('POST /api/recordings/upload', () => {
       filename: `${body.recording_id}.wav`,
       wake_word: 'hey computer',
       duration_s: Math.round((pcm16DataSamples(src).length / 16000) * 1000) / 1000,
+      take_number: null,
       warnings: [],
     });
     const id = body.recording_id as number;
@@ -106,6 +107,7 @@ describe('POST /api/recordings/upload', () => {
       wake_word: 'hey computer',
       filename: `${id}.wav`,
       duration_s: body.duration_s,
+      take_number: null,
       created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
     });
     const bobs = await server.app.inject({ method: 'GET', url: '/api/recordings', headers: bob.headers });
@@ -139,13 +141,15 @@ describe('POST /api/recordings/upload', () => {
   });
 
   it('returns clipping and low-level warnings with the upload', async () => {
-    const square = sine(200, 1, 48000, 1).map((v) => (v >= 0 ? 1 : -1));
-    const res = await upload(alice, makeWav([square], { sampleRate: 48000, encoding: 'pcm16' }), 'loud');
+    // a real take, too loud (×30, clipped) and too soft (−40 dB): both still usable, both warned about
+    const take = Float64Array.from(pcm16DataSamples(realWav(3)), (v) => v / 32768);
+    const loud = take.map((v) => Math.max(-1, Math.min(1, v * 30)));
+    const res = await upload(alice, makeWav([loud], { sampleRate: 16000, encoding: 'pcm16' }), 'loud');
     expect(res.statusCode).toBe(200);
     expect(res.json().warnings.map((w: { code: string }) => w.code)).toEqual(['clipping']);
     const quiet = await upload(
       alice,
-      makeWav([sine(300, 1, 16000, 0.003)], { sampleRate: 16000, encoding: 'pcm16' }),
+      makeWav([take.map((v) => v * 0.01)], { sampleRate: 16000, encoding: 'pcm16' }),
       'quiet',
     );
     expect(quiet.statusCode).toBe(200);
@@ -153,6 +157,69 @@ describe('POST /api/recordings/upload', () => {
     expect(w).toHaveLength(1);
     expect(w[0]).toMatchObject({ code: 'low_level', value: expect.any(Number) });
     expect(w[0].value).toBeLessThan(-40);
+  });
+
+  it('refuses with 422 and the reason a take the trainer could not use, storing nothing', async () => {
+    const user = await createUser(server);
+    const cases: [string, Float64Array, string][] = [
+      // a steady tone between silences: loud, long enough, not speech
+      [
+        'vad_rejected',
+        Float64Array.from({ length: 32000 }, (_, i) =>
+          i > 8000 && i < 24000 ? 0.3 * Math.sin(i * 0.17) : 0,
+        ),
+        'does not sound like speech',
+      ],
+      // half a second of noise around a 60 ms click: the spoken part would be under 0.2 s
+      [
+        'too_short',
+        Float64Array.from({ length: 16000 }, (_, i) =>
+          i > 8000 && i < 9000 ? 0.3 * Math.sin(i * 1.7) * Math.sin(i * 0.31) : 0.0003 * Math.sin(i * 2.3),
+        ),
+        'too short',
+      ],
+    ];
+    for (const [reason, samples, text] of cases) {
+      const res = await upload(
+        user,
+        makeWav([samples], { sampleRate: 16000, encoding: 'pcm16' }),
+        'computer',
+      );
+      expect(res.statusCode, reason).toBe(422);
+      expect(res.headers['x-take-rejection']).toBe(reason);
+      expect(res.json().detail).toMatch(/^This take cannot be used for training: /);
+      expect(res.json().detail).toContain(text);
+    }
+    const list = await server.app.inject({ method: 'GET', url: '/api/recordings', headers: user.headers });
+    expect(list.json()).toEqual([]);
+    expect(await getStorage(server.ctx).list(`recordings/${user.id}/`)).toEqual([]);
+  });
+
+  it('keeps the take number sent with the upload and refuses one out of range', async () => {
+    const user = await createUser(server);
+    const send = (take: string) => {
+      const { body, contentType } = multipartBody([
+        { name: 'wake_word', value: 'computer' },
+        { name: 'take', value: take },
+        { name: 'file', value: realWav(4), filename: 'take.wav', contentType: 'audio/wav' },
+      ]);
+      return server.app.inject({
+        method: 'POST',
+        url: '/api/recordings/upload',
+        headers: { 'content-type': contentType, ...user.headers },
+        payload: body,
+      });
+    };
+    const ok = await send('7');
+    expect(ok.statusCode).toBe(200);
+    expect(ok.json().take_number).toBe(7);
+    const list = await server.app.inject({ method: 'GET', url: '/api/recordings', headers: user.headers });
+    expect(list.json()[0].take_number).toBe(7);
+    for (const bad of ['0', '101', 'three', '2.5', '']) {
+      const res = await send(bad);
+      expect(res.statusCode, bad).toBe(422);
+      expect(res.json().detail[0].loc).toEqual(['body', 'take']);
+    }
   });
 
   it('answers each pipeline rejection with its exact 400 message', async () => {

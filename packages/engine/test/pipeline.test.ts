@@ -112,6 +112,37 @@ describe('trainWakeWord failures are typed EngineErrors', () => {
     expect(err).toBeInstanceOf(EngineError);
     expect(err.code).toBe('insufficient_data');
     expect(err.message).toMatch(/At least 5/);
+    // the clip that could not be used is named, by its file name when no labels are given
+    expect(err.message).toMatch(/Not used: missing\.wav: The take holds no audio\.$/);
+  });
+
+  it('names the takes it could not use by the labels the user knows, with the reason', async () => {
+    const clips = readdirSync(join(dev, 'computer'))
+      .sort()
+      .slice(0, 4)
+      .map((f) => join(dev, 'computer', f));
+    const tone = join(tmp, 'tone.wav');
+    writeFileSync(
+      tone,
+      writeWav16(
+        Float32Array.from({ length: 32000 }, (_, i) => (i > 8000 && i < 24000 ? 0.3 * Math.sin(i * 0.17) : 0)),
+        16000,
+      ),
+    );
+    const err = await trainWakeWord({
+      wakeWord: 'computer',
+      clips: [clips[0]!, tone, ...clips.slice(1)],
+      clipLabels: ['take 1', 'take 2', 'take 3', 'take 4', 'take 5'],
+      dataDir: tmp,
+    }).catch((e) => e);
+    expect(err).toBeInstanceOf(EngineError);
+    expect(err.code).toBe('insufficient_data');
+    expect(err.message).toBe(
+      'Not enough usable recordings (4). At least 5 are required. Not used: take 2: The take does not sound like ' +
+        'speech (a knock, a click, a hum or music?). Say the wake word clearly.',
+    );
+    expect(err.message).not.toMatch(/\.wav/);
+    expect(err.details).toMatchObject({ usable: 4 });
   });
 
   it('counts a recording given twice once: three takes and three copies of them are not five recordings', async () => {

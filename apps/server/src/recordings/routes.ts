@@ -21,6 +21,7 @@ import {
   recordingKeysOfUser,
   saveRecording,
 } from './service.ts';
+import { checkTake, unusableTakeDetail } from './take-check.ts';
 import { fileTooLarge, MAX_REQUEST_BYTES, receiveUpload } from './upload.ts';
 
 const TAGS = ['recordings'];
@@ -36,6 +37,13 @@ const UPLOAD_BODY = {
       maxLength: 100,
       description: 'The wake word this take says, e.g. "hey nova"',
     },
+    take: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 100,
+      description:
+        'Optional: the take number the user saw (the record page sends 1–10); training notes use it',
+    },
     file: {
       type: 'string',
       format: 'binary',
@@ -50,6 +58,7 @@ const UploadResponse = z.object({
   filename: z.string(),
   wake_word: z.string(),
   duration_s: z.number(),
+  take_number: z.number().int().nullable().describe('The `take` field as stored (null when not sent)'),
   warnings: z.array(Warning),
 });
 const RecordingOut = z.object({
@@ -57,9 +66,12 @@ const RecordingOut = z.object({
   wake_word: z.string(),
   filename: z.string(),
   duration_s: z.number(),
+  take_number: z.number().int().nullable(),
   created_at: z.string(),
 });
 const Detail = z.object({ detail: z.string() });
+/** 422: a list of field errors (form parts), or one sentence (a take the trainer could not use). */
+const Detail422 = z.object({ detail: z.union([z.string(), z.array(z.record(z.string(), z.unknown()))]) });
 const IdParams = z.object({ recording_id: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER) });
 
 export function routes(ctx: AppContext): FastifyPluginAsync {
@@ -92,13 +104,17 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
         ],
         schema: {
           tags: TAGS,
-          summary: 'Upload a recording (multipart: file, wake_word)',
+          summary: 'Upload a recording (multipart: file, wake_word, optional take)',
           description:
-            'curl: `-F wake_word="hey nova" -F file=@take1.wav`. WAV (PCM 8/16/24/32-bit, float 32/64, extensible), WebM Opus or Ogg Opus, 0.5–5.0 s, at most 10 MiB. ' +
-            'Stored as 16 kHz mono 16-bit WAV.',
+            'curl: `-F wake_word="hey nova" -F take=1 -F file=@take1.wav`. WAV (PCM 8/16/24/32-bit, float 32/64, ' +
+            'extensible), WebM Opus or Ogg Opus, 0.5–5.0 s, at most 10 MiB. Stored as 16 kHz mono 16-bit WAV. The ' +
+            'optional `take` field (1–100) is the number the user knows the take by; training notes name the take ' +
+            'by it (else by its recording id). A take the trainer could not use (no speech found, spoken part under ' +
+            '0.2 s or over 2.5 s, not speech-like) is refused with 422 and its reason; the `X-Take-Rejection` ' +
+            'header carries the reason code.',
           consumes: ['multipart/form-data'],
           security: BEARER,
-          response: { 200: UploadResponse, 400: Detail, 409: Detail, 413: Detail },
+          response: { 200: UploadResponse, 400: Detail, 409: Detail, 413: Detail, 422: Detail422 },
         },
       },
       async (request) => {
@@ -114,7 +130,15 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
             if (err instanceof AudioError) throw new HttpError(400, err.message);
             throw err;
           }
-          const out = await saveRecording(ctx, user.id, wakeWord, processed);
+          // the trainer's own checks (docs/training.md, "Takes the trainer cannot use"): refused here, not dropped later
+          const take = await checkTake(processed.samples);
+          if (!take.usable) {
+            result = 'unusable';
+            throw new HttpError(422, unusableTakeDetail(take), {
+              'X-Take-Rejection': take.reason ?? 'unusable',
+            });
+          }
+          const out = await saveRecording(ctx, user.id, wakeWord, processed, upload.take);
           result = 'ok';
           return out;
         } catch (err) {

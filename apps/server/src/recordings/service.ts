@@ -26,6 +26,7 @@ export interface RecordingOut {
   wake_word: string;
   filename: string;
   duration_s: number;
+  take_number: number | null;
   created_at: string;
 }
 
@@ -34,6 +35,7 @@ export interface UploadResponse {
   filename: string;
   wake_word: string;
   duration_s: number;
+  take_number: number | null;
   warnings: UploadWarning[];
 }
 
@@ -64,6 +66,7 @@ export async function saveRecording(
   userId: number,
   wakeWord: string,
   rec: ProcessedRecording,
+  takeNumber: number | null = null,
 ): Promise<UploadResponse> {
   const storage = getStorage(ctx);
   let writtenKey: string | null = null;
@@ -88,10 +91,10 @@ export async function saveRecording(
       const filename = `${id}.wav`;
       const inserted = await execRows<{ id: number | string; created_at: Date | string }>(
         tx,
-        sql`INSERT INTO recordings (id, user_id, wake_word, filename, storage_key, source_format, duration_s, sample_rate, size_bytes, created_at)
+        sql`INSERT INTO recordings (id, user_id, wake_word, filename, storage_key, source_format, duration_s, sample_rate, size_bytes, take_number, created_at)
             OVERRIDING SYSTEM VALUE
             VALUES (${id}, ${userId}, ${wakeWord}, ${filename}, ${key}, ${rec.sourceFormat}, ${rec.durationS}, 16000,
-                    ${rec.wav.length}, ${ctx.clock.now().toISOString()}::timestamptz)
+                    ${rec.wav.length}, ${takeNumber}, ${ctx.clock.now().toISOString()}::timestamptz)
             RETURNING id, created_at`,
       );
       writtenKey = key;
@@ -103,6 +106,7 @@ export async function saveRecording(
       filename: row.filename,
       wake_word: wakeWord,
       duration_s: round3(rec.durationS),
+      take_number: takeNumber,
       warnings: rec.warnings,
     };
   } catch (err) {
@@ -129,6 +133,7 @@ export async function listRecordings(
       wakeWord: recordings.wakeWord,
       filename: recordings.filename,
       durationS: recordings.durationS,
+      takeNumber: recordings.takeNumber,
       createdAt: recordings.createdAt,
     })
     .from(recordings)
@@ -139,6 +144,7 @@ export async function listRecordings(
     wake_word: r.wakeWord,
     filename: r.filename,
     duration_s: round3(r.durationS),
+    take_number: r.takeNumber ?? null,
     created_at: iso(r.createdAt),
   }));
 }

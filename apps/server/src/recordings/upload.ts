@@ -24,6 +24,8 @@ export interface ReceivedUpload {
   file: Buffer | null;
   /** The raw `wake_word` text field, or null when absent. */
   wakeWord: string | null;
+  /** The optional `take` field: the take's number as the user saw it (1–100), or null. */
+  take: number | null;
 }
 
 const MISSING = { msg: 'Field required', type: 'missing' };
@@ -95,6 +97,7 @@ export async function receiveUpload(request: FastifyRequest, tmpRoot: string): P
   let fileSize = -1;
   let wakeWord: string | null = null;
   let wakeWordTooLong = false;
+  let takeRaw = null as string | null;
   try {
     const parts = request.parts({
       limits: {
@@ -140,6 +143,8 @@ export async function receiveUpload(request: FastifyRequest, tmpRoot: string): P
           if (part.valueTruncated) wakeWordTooLong = true;
           else if (typeof part.value === 'string') wakeWord = part.value;
           else wakeWord = String(part.value);
+        } else if (part.fieldname === 'take') {
+          takeRaw = part.valueTruncated ? 'x' : String(part.value);
         }
       }
     };
@@ -164,8 +169,20 @@ export async function receiveUpload(request: FastifyRequest, tmpRoot: string): P
     } else if (wakeWord === null) {
       missing.push({ loc: ['body', 'wake_word'], ...MISSING });
     }
+    let take: number | null = null;
+    if (takeRaw !== null) {
+      const t = takeRaw.trim();
+      take = /^\d{1,3}$/.test(t) ? Number(t) : Number.NaN;
+      if (!(take >= 1 && take <= 100)) {
+        missing.push({
+          loc: ['body', 'take'],
+          msg: 'Input should be a whole number from 1 to 100 (the take number shown to the user)',
+          type: 'int_parsing',
+        });
+      }
+    }
     if (missing.length > 0) throw new HttpError(422, missing);
-    return { file: await readFile(tmp), wakeWord };
+    return { file: await readFile(tmp), wakeWord, take };
   } finally {
     await rm(tmp, { force: true });
   }

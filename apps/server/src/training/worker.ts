@@ -30,6 +30,29 @@ const REAPER_MS = 15_000;
 const KILL_GRACE_MS = 10_000;
 const PROGRESS_MIN_MS = 500;
 
+/**
+ * What training notes call each recording: "take N" with the number the record page showed (the upload's `take`),
+ * "take N (recording ID)" when two of the job's recordings share a number, "recording ID" without one — never the
+ * stored file name (docs/training.md).
+ */
+export function takeLabels(recs: { id: number | string; take_number: number | null }[]): Map<number, string> {
+  const count = new Map<number, number>();
+  for (const r of recs)
+    if (r.take_number != null) count.set(r.take_number, (count.get(r.take_number) ?? 0) + 1);
+  return new Map(
+    recs.map((r) => {
+      const id = Number(r.id);
+      if (r.take_number == null) return [id, `recording ${id}`];
+      return [
+        id,
+        (count.get(r.take_number) ?? 0) > 1
+          ? `take ${r.take_number} (recording ${id})`
+          : `take ${r.take_number}`,
+      ];
+    }),
+  );
+}
+
 export const ERROR_TEXT = {
   cancelled: 'Training cancelled by user',
   quality_gate: 'Model failed the quality gate with grade F; export was blocked.',
@@ -183,19 +206,22 @@ export class TrainingWorker {
       const recordingIds = (job.recording_ids ?? []).map(Number);
       const textOnly = recordingIds.length === 0;
       const clips: string[] = [];
+      const clipLabels: string[] = [];
       if (!textOnly) {
-        const recs = await execRows<{ id: number; storage_key: string }>(
+        const recs = await execRows<{ id: number; storage_key: string; take_number: number | null }>(
           ctx.db,
-          sql`SELECT id, storage_key FROM recordings WHERE user_id = ${job.user_id} AND deleted_at IS NULL
+          sql`SELECT id, storage_key, take_number FROM recordings WHERE user_id = ${job.user_id} AND deleted_at IS NULL
                AND id = ANY(${sql.raw(`ARRAY[${recordingIds.join(',') || '0'}]::bigint[]`)}) ORDER BY id`,
         );
         const storage = getStorage(ctx);
+        const labels = takeLabels(recs);
         for (const r of recs) {
           try {
             const bytes = await storage.getBytes(r.storage_key);
             const file = path.join(tmp, `${r.id}.wav`);
             writeFileSync(file, bytes);
             clips.push(file);
+            clipLabels.push(labels.get(Number(r.id)) as string);
           } catch (err) {
             log.warn({ err, recording_id: r.id }, 'recording object missing');
           }
@@ -224,6 +250,7 @@ export class TrainingWorker {
       const result = await this.runChild(entry, {
         wakeWord: job.wake_word,
         clips: textOnly ? undefined : clips,
+        clipLabels: textOnly ? undefined : clipLabels,
         textOnly,
         dataDir: ctx.config.dataDir,
         seed: 1,
@@ -247,7 +274,10 @@ export class TrainingWorker {
           });
         } else if (result.code === 'insufficient_data') {
           const n = num(result.details?.usable) ?? clips.length;
-          await this.fail(entry.jobId, 'insufficient_data', ERROR_TEXT.insufficient_data(n), {
+          const notUsed = result.details?.not_used;
+          const text =
+            ERROR_TEXT.insufficient_data(n) + (typeof notUsed === 'string' ? ` Not used: ${notUsed}` : '');
+          await this.fail(entry.jobId, 'insufficient_data', text, {
             message: result.message,
           });
         } else if (result.code === 'cancelled' && entry.stopReason) {

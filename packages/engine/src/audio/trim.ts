@@ -1,9 +1,11 @@
 import { ampToDb } from './levels.ts';
 
 /**
- * User-clip trimming (engine.md §6.2): 10 ms frame energies, noise floor = 10th percentile, speech frames are
- * ≥ floor + 10 dB and ≥ −50 dBFS; speech runs closer than 300 ms are merged, the longest merged run is kept,
- * optionally confirmed by a VAD (mean probability ≥ 0.5), and padded by 100 ms on each side within the clip.
+ * User-clip trimming (engine.md §6.2; docs/engine.md, "Take checks"): 10 ms frame energies, noise floor = 10th
+ * percentile, speech frames are ≥ floor + 10 dB, ≥ the clip's loud end (95th percentile) − 30 dB and ≥ −70 dBFS;
+ * speech runs closer than 300 ms are merged, the longest merged run is kept (a run too short or too long is looked
+ * for again at lower or higher thresholds), optionally confirmed by a VAD on the padded run, and padded by 100 ms on
+ * each side within the clip.
  */
 
 export type TrimRejectReason = 'empty' | 'no_speech' | 'too_short' | 'too_long' | 'vad_rejected';
@@ -36,14 +38,16 @@ export interface TrimOptions {
   frameMs?: number;
   /** dB above the noise floor for a speech frame (10). */
   floorMarginDb?: number;
-  /** Absolute minimum level of a speech frame (−50 dBFS). */
+  /** Absolute minimum level of a speech frame (−70 dBFS; the level below the loud end usually decides). */
   minSpeechDbfs?: number;
+  /** Speech frames are at most this far below the clip's loud end (95th percentile frame level; 30 dB). */
+  belowLoudDb?: number;
   /** Runs separated by less than this are merged (300 ms). */
   mergeGapMs?: number;
   padMs?: number;
   minSpeechSec?: number;
   maxSpeechSec?: number;
-  /** Optional VAD confirmation: mean speech probability over the given samples (16 kHz). */
+  /** Optional VAD confirmation: a speech probability of the padded run (16 kHz). */
   vadProb?: (run: Float32Array) => number;
   vadThreshold?: number;
 }
@@ -53,6 +57,11 @@ export type TrimResult =
   | { ok: false; reason: TrimRejectReason; diagnostics: TrimDiagnostics };
 
 const FULL_SCALE = 32767 / 32768;
+/** A speech frame is never less than this above the noise floor, whatever the retries below. */
+const MIN_MARGIN_DB = 6;
+/** Threshold offsets tried when the longest run is too long (breath, room tone merged in) or too short (noise). */
+const LONGER_OFFSETS = [3, 6, 9, 12, 15];
+const SHORTER_OFFSETS = [-2, -4];
 
 interface Analysis {
   frame: number;
@@ -62,7 +71,7 @@ interface Analysis {
   clippedFraction: number;
 }
 
-function analyse(x: Float32Array, o: Required<Omit<TrimOptions, 'vadProb'>>): Analysis {
+function analyse(x: Float32Array, o: Required<Omit<TrimOptions, 'vadProb'>>, offsetDb = 0): Analysis {
   const frame = Math.max(1, Math.round((o.sampleRate * o.frameMs) / 1000));
   const nFrames = Math.floor(x.length / frame);
   const levels = new Float64Array(nFrames);
@@ -78,7 +87,13 @@ function analyse(x: Float32Array, o: Required<Omit<TrimOptions, 'vadProb'>>): An
   }
   const sorted = Float64Array.from(levels).sort();
   const floor = nFrames > 0 ? (sorted[Math.floor(0.1 * (nFrames - 1))] as number) : -120;
-  const thr = Math.max(floor + o.floorMarginDb, o.minSpeechDbfs);
+  // the loud end of the clip (95th percentile frame): frames far below it are breath and room, even when the floor
+  // is near digital silence
+  const loud = nFrames > 0 ? (sorted[Math.floor(0.95 * (nFrames - 1))] as number) : -120;
+  const thr = Math.max(
+    floor + MIN_MARGIN_DB,
+    Math.max(floor + o.floorMarginDb, loud - o.belowLoudDb, o.minSpeechDbfs) + offsetDb,
+  );
   const raw: Array<[number, number]> = [];
   let startF = -1;
   for (let f = 0; f <= nFrames; f++) {
@@ -104,7 +119,8 @@ function resolve(opts: TrimOptions | undefined): Required<Omit<TrimOptions, 'vad
     sampleRate: opts?.sampleRate ?? 16000,
     frameMs: opts?.frameMs ?? 10,
     floorMarginDb: opts?.floorMarginDb ?? 10,
-    minSpeechDbfs: opts?.minSpeechDbfs ?? -50,
+    minSpeechDbfs: opts?.minSpeechDbfs ?? -70,
+    belowLoudDb: opts?.belowLoudDb ?? 30,
     mergeGapMs: opts?.mergeGapMs ?? 300,
     padMs: opts?.padMs ?? 100,
     minSpeechSec: opts?.minSpeechSec ?? 0.2,
@@ -126,7 +142,23 @@ type Prepared =
 
 function prepare(x: Float32Array, opts?: TrimOptions): Prepared {
   const o = resolve(opts);
-  const a = analyse(x, o);
+  let p = prepareAt(x, o, 0);
+  // a soft or noisy take: a run too short at the first threshold gets up to two lower ones (never below floor + 6 dB);
+  // a run too long (breath or room tone merged into it) gets up to five higher ones
+  const retry = (offsets: number[], reason: TrimRejectReason[]) => {
+    for (const off of offsets) {
+      if (!p.done || p.done.ok || !reason.includes(p.done.reason)) return;
+      const next = prepareAt(x, o, off);
+      if (!next.done || next.done.ok || next.done.reason !== 'empty') p = next;
+    }
+  };
+  retry(SHORTER_OFFSETS, ['too_short', 'no_speech']);
+  retry(LONGER_OFFSETS, ['too_long']);
+  return p;
+}
+
+function prepareAt(x: Float32Array, o: Required<Omit<TrimOptions, 'vadProb'>>, offsetDb: number): Prepared {
+  const a = analyse(x, o, offsetDb);
   const diag: TrimDiagnostics = {
     durationSec: x.length / o.sampleRate,
     noiseFloorDbfs: a.floor,
@@ -155,6 +187,11 @@ function prepare(x: Float32Array, opts?: TrimOptions): Prepared {
   return { run: x.subarray(s0, s1), s0, s1, diag, o };
 }
 
+function padded(x: Float32Array, p: Exclude<Prepared, { done: TrimResult }>): [number, number] {
+  const pad = Math.round((p.o.padMs / 1000) * p.o.sampleRate);
+  return [Math.max(0, p.s0 - pad), Math.min(x.length, p.s1 + pad)];
+}
+
 function finish(
   x: Float32Array,
   p: Exclude<Prepared, { done: TrimResult }>,
@@ -165,9 +202,7 @@ function finish(
     diag.vadMean = vadMean;
     if (!(vadMean >= o.vadThreshold)) return { ok: false, reason: 'vad_rejected', diagnostics: diag };
   }
-  const pad = Math.round((o.padMs / 1000) * o.sampleRate);
-  const start = Math.max(0, p.s0 - pad);
-  const end = Math.min(x.length, p.s1 + pad);
+  const [start, end] = padded(x, p);
   return { ok: true, samples: x.slice(start, end), start, end, diagnostics: diag };
 }
 
@@ -175,7 +210,11 @@ function finish(
 export function trimClip(samples16k: Float32Array, opts?: TrimOptions): TrimResult {
   const p = prepare(samples16k, opts);
   if (p.done) return p.done;
-  return finish(samples16k, p, opts?.vadProb ? opts.vadProb(p.run) : undefined);
+  return finish(
+    samples16k,
+    p,
+    opts?.vadProb ? opts.vadProb(samples16k.subarray(...padded(samples16k, p))) : undefined,
+  );
 }
 
 /** Same as `trimClip` with an asynchronous VAD (e.g. silero through onnxruntime). */
@@ -186,5 +225,9 @@ export async function trimClipAsync(
   const { vadProb, ...rest } = opts;
   const p = prepare(samples16k, rest);
   if (p.done) return p.done;
-  return finish(samples16k, p, vadProb ? await vadProb(p.run) : undefined);
+  return finish(
+    samples16k,
+    p,
+    vadProb ? await vadProb(samples16k.subarray(...padded(samples16k, p))) : undefined,
+  );
 }

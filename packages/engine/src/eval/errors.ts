@@ -54,15 +54,21 @@ export function cancelledError(): EngineError {
   return new EngineError('cancelled', 'Training was cancelled.');
 }
 
-export function insufficientDataError(usable: number, copies = 0): EngineError {
+export function insufficientDataError(usable: number, copies = 0, notUsed: string[] = []): EngineError {
   const found =
     copies > 0
       ? `${usable} different takes; ${copies} more ${copies === 1 ? 'was a copy' : 'were copies'} of these`
       : `${usable}`;
+  // each take that could not be used, by the name the user knows it by, with the reason
+  const why = notUsed.length > 0 ? ` Not used: ${notUsed.join(' ')}` : '';
   return new EngineError(
     'insufficient_data',
-    `Not enough usable recordings (${found}). At least 5 are required.`,
-    copies > 0 ? { usable, copies } : { usable },
+    `Not enough usable recordings (${found}). At least 5 are required.${why}`,
+    {
+      usable,
+      ...(copies > 0 ? { copies } : {}),
+      ...(notUsed.length > 0 ? { not_used: notUsed.join(' ') } : {}),
+    },
   );
 }
 

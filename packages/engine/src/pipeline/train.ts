@@ -7,8 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { normalizeWakeWord, toInt16Magnitudes } from '@violawake/detector';
-import * as detectorNode from '@violawake/detector/node';
+import { normalizeWakeWord } from '@violawake/detector';
 import {
   buildManifest,
   type HeadArchitecture,
@@ -19,7 +18,8 @@ import { findInconsistentClips } from '../audio/consistency.ts';
 import { copyGroups } from '../audio/duplicates.ts';
 import { noiseFloor } from '../audio/floor.ts';
 import { Rand } from '../audio/random.ts';
-import { type TrimResult, trimClipAsync } from '../audio/trim.ts';
+import { TAKE_REJECTION_MESSAGES, TakeChecker } from '../audio/take.ts';
+import type { TrimResult } from '../audio/trim.ts';
 import { readWavFile16k } from '../audio/wav.ts';
 import { augment } from '../augment/index.ts';
 import { ensureBank } from '../bank/build.ts';
@@ -117,6 +117,11 @@ export interface TrainJob {
   wakeWord: string;
   /** WAV paths of the user's recordings. */
   clips?: string[];
+  /**
+   * What the user calls each clip in `clips` (e.g. "take 3", the number the record page showed); training notes and
+   * errors name clips by these. Default: the file names.
+   */
+  clipLabels?: string[];
   textOnly?: boolean;
   /** Data directory: the bank lives in `<dataDir>/engine/bank/`, the synthesis cache in `<dataDir>/engine/synth-cache/`. */
   dataDir: string;
@@ -215,22 +220,6 @@ function reporter(cb: TrainJob['onProgress']) {
     last = p;
     cb?.({ stage, progress: Math.round(p * 100) / 100, message, ...extra });
   };
-}
-
-async function vadMean(
-  vad: Awaited<ReturnType<typeof detectorNode.loadVad>>,
-  run: Float32Array,
-): Promise<number> {
-  vad.reset();
-  const mags = toInt16Magnitudes(run);
-  let sum = 0;
-  let n = 0;
-  for (let i = 0; i + 512 <= mags.length; i += 512) {
-    await vad.pushMagnitudes(mags.subarray(i, i + 512));
-    sum += vad.last;
-    n++;
-  }
-  return n > 0 ? sum / n : 0;
 }
 
 const median = (a: number[]) => {
@@ -376,8 +365,13 @@ async function runPipeline(job: TrainJob, pool: ExtractPool): Promise<TrainResul
   check();
   const wakeWord = normalizeWakeWord(job.wakeWord);
   const rt = await openRuntime();
-  const vad = await detectorNode.loadVad(rt.ort, await detectorNode.loadVadModel());
+  // the same checks the upload ran (audio/take.ts): a take the upload accepted is used here
+  const checker = await TakeChecker.open(rt.ort);
   const clipPaths = job.clips ?? [];
+  const labelOf = (path: string) => {
+    const i = clipPaths.indexOf(path);
+    return job.clipLabels?.[i] ?? path.split('/').pop() ?? path;
+  };
   const trims: { path: string; res: TrimResult }[] = [];
   for (const path of clipPaths) {
     check();
@@ -406,9 +400,9 @@ async function runPipeline(job: TrainJob, pool: ExtractPool): Promise<TrainResul
       void err;
       continue;
     }
-    trims.push({ path, res: await trimClipAsync(x, { vadProb: (run) => vadMean(vad, run) }) });
+    trims.push({ path, res: (await checker.check(x)).trim });
   }
-  await vad.dispose();
+  await checker.dispose();
   const readable = trims.filter((t) => t.res.ok) as {
     path: string;
     res: Extract<TrimResult, { ok: true }>;
@@ -421,7 +415,17 @@ async function runPipeline(job: TrainJob, pool: ExtractPool): Promise<TrainResul
   const silentClips = trims.filter(
     (t) => !t.res.ok && ['empty', 'no_speech', 'vad_rejected'].includes(t.res.reason),
   ).length;
-  if (!textOnly && usable.length < 5) throw insufficientDataError(usable.length, repeated.length);
+  if (!textOnly && usable.length < 5)
+    throw insufficientDataError(
+      usable.length,
+      repeated.length,
+      trims
+        .filter((t) => !t.res.ok)
+        .map((t) => {
+          const reason = (t.res as { reason: keyof typeof TAKE_REJECTION_MESSAGES }).reason;
+          return `${labelOf(t.path)}: ${TAKE_REJECTION_MESSAGES[reason]}`;
+        }),
+    );
   report('preparing', 0.2, `Loaded ${usable.length} recordings.`);
   const inconsistent = await inconsistentClips(
     rt,
@@ -966,16 +970,21 @@ async function runPipeline(job: TrainJob, pool: ExtractPool): Promise<TrainResul
     if (note) warnings.push(note);
     if (repeated.length > 0)
       warnings.push(
-        `${repeated.length} ${repeated.length === 1 ? 'recording is a copy' : 'recordings are copies'} of another and ${repeated.length === 1 ? 'was' : 'were'} used once (${repeated.map((c) => c.path.split('/').pop()).join(', ')}).`,
+        `${repeated.length} ${repeated.length === 1 ? 'recording is a copy' : 'recordings are copies'} of another and ${repeated.length === 1 ? 'was' : 'were'} used once (${repeated.map((c) => labelOf(c.path)).join(', ')}).`,
       );
     if (inconsistent.length > 0)
       warnings.push(
-        `${inconsistent.length} recordings differ clearly from the others (${inconsistent.map((i) => (usable[i] as { path: string }).path.split('/').pop()).join(', ')}).`,
+        `${inconsistent.length} recordings differ clearly from the others (${inconsistent.map((i) => labelOf((usable[i] as { path: string }).path)).join(', ')}).`,
       );
     const rejected = trims.filter((t) => !t.res.ok);
     if (rejected.length > 0)
       warnings.push(
-        `${rejected.length} recordings were rejected (${rejected.map((t) => (t.res as { reason: string }).reason).join(', ')}).`,
+        `${rejected.length} ${rejected.length === 1 ? 'recording was' : 'recordings were'} not used: ${rejected
+          .map((t) => {
+            const reason = (t.res as { reason: keyof typeof TAKE_REJECTION_MESSAGES }).reason;
+            return `${labelOf(t.path)} (${reason}: ${TAKE_REJECTION_MESSAGES[reason]})`;
+          })
+          .join('; ')}`,
       );
     report('evaluating', 0.9, 'Grading...');
     if (failure) {

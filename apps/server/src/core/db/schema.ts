@@ -151,6 +151,8 @@ export const recordings = pgTable(
     durationS: real('duration_s').notNull(),
     sampleRate: integer('sample_rate').notNull().default(16000),
     sizeBytes: integer('size_bytes').notNull(),
+    /** The take number the user saw when recording (the record page's 1–10); null for uploads without one. */
+    takeNumber: smallint('take_number'),
     deletedAt: ts('deleted_at'),
     createdAt: createdAt(),
   },
@@ -163,6 +165,10 @@ export const recordings = pgTable(
     check('recordings_source_format_check', inList('source_format', SOURCE_FORMATS)),
     check('recordings_duration_check', sql`duration_s >= 0.5 AND duration_s <= 5.0`),
     check('recordings_sample_rate_check', sql`sample_rate = 16000`),
+    check(
+      'recordings_take_number_check',
+      sql`take_number IS NULL OR (take_number >= 1 AND take_number <= 100)`,
+    ),
   ],
 );
 

@@ -1,0 +1,2 @@
+ALTER TABLE "recordings" ADD COLUMN "take_number" smallint;--> statement-breakpoint
+ALTER TABLE "recordings" ADD CONSTRAINT "recordings_take_number_check" CHECK (take_number IS NULL OR (take_number >= 1 AND take_number <= 100));
