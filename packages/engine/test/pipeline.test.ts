@@ -125,7 +125,9 @@ describe('trainWakeWord failures are typed EngineErrors', () => {
     writeFileSync(
       tone,
       writeWav16(
-        Float32Array.from({ length: 32000 }, (_, i) => (i > 8000 && i < 24000 ? 0.3 * Math.sin(i * 0.17) : 0)),
+        Float32Array.from({ length: 32000 }, (_, i) =>
+          i > 8000 && i < 24000 ? 0.3 * Math.sin(i * 0.17) : 0,
+        ),
         16000,
       ),
     );
