@@ -20,8 +20,10 @@ import { validateManifest } from '@violawake/engine/artifacts/manifest';
 import { Rand } from '@violawake/engine/audio/random';
 import { isCorpusEvalFile } from '@violawake/engine/bank/corpus';
 import { deriveRng } from '@violawake/engine/rng';
+import { tfliteFromOnnx } from '@violawake/engine/tflite/index';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+const sha256Hex = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const repoRoot = resolve(import.meta.dirname, '../../..');
 const dev = resolve(repoRoot, '../shared/data/picovoice-dev');
 const main = join(repoRoot, 'apps/server/src/engine-cli/main.ts');
@@ -123,6 +125,7 @@ describe('violawake train', () => {
     const res = JSON.parse(r.out);
     expect(res.files.map((f: string) => f.slice(out.length + 1))).toEqual([
       'computer.onnx',
+      'computer.tflite',
       'computer.json',
       'computer.zip',
     ]);
@@ -131,6 +134,11 @@ describe('violawake train', () => {
     expect(validateManifest(manifest)).toEqual([]);
     expect(manifest.name).toBe('computer');
     expect(manifest.model_sha256).toBe(createHash('sha256').update(onnx).digest('hex'));
+    // the TFLite file is the same head (its scores against the ONNX file's: packages/engine/test/tflite.test.ts)
+    const tflite = readFileSync(join(out, 'computer.tflite'));
+    expect(tflite.subarray(4, 8).toString('latin1')).toBe('TFL3');
+    expect(manifest.tflite_sha256).toBe(createHash('sha256').update(tflite).digest('hex'));
+    expect(sha256Hex(tfliteFromOnnx(onnx))).toBe(manifest.tflite_sha256);
     expect(manifest.training.seed).toBe(3);
     // the corpus trained and joined the evaluation stream; its unreadable file is reported
     expect(manifest.evaluation.negatives_kind).toBe('synthetic+corpus');
@@ -138,6 +146,7 @@ describe('violawake train', () => {
     const zip = readFileSync(join(out, 'computer.zip'));
     expect(zip.subarray(0, 4).toString('latin1')).toBe('PK\u0003\u0004');
     expect(zip.includes(Buffer.from('computer/computer.onnx'))).toBe(true);
+    expect(zip.includes(Buffer.from('computer/computer.tflite'))).toBe(true);
     expect(zip.includes(Buffer.from('computer/embedding_model.onnx'))).toBe(true);
   }, 1_500_000);
 

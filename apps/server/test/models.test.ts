@@ -1,4 +1,8 @@
 import { createHash } from 'node:crypto';
+import { inflateRawSync } from 'node:zlib';
+import { buildNetwork } from '@violawake/engine/nn/network';
+import { exportHeadOnnx, foldNetwork } from '@violawake/engine/onnx/index';
+import { tfliteFromOnnx } from '@violawake/engine/tflite/index';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getStorage } from '../src/core/storage/index.ts';
 import { startTestServer, type TestServer } from './helpers/app.ts';
@@ -9,9 +13,9 @@ async function addModel(
   server: TestServer,
   userId: number,
   word: string,
-  opts: { teamId?: number; ageDays?: number } = {},
+  opts: { teamId?: number; ageDays?: number; onnx?: Uint8Array; metrics?: Record<string, unknown> } = {},
 ) {
-  const onnx = new Uint8Array(2048).map((_, i) => (i * 7 + userId) % 251);
+  const onnx = opts.onnx ?? new Uint8Array(2048).map((_, i) => (i * 7 + userId) % 251);
   const created = new Date(Date.now() - (opts.ageDays ?? 0) * 86400_000);
   const r = await server.ctx.database.query<{ id: number }>(
     `INSERT INTO trained_models (user_id, team_id, wake_word, storage_key, manifest_key, size_bytes, threshold, d_prime, eer, auc,
@@ -31,6 +35,7 @@ async function addModel(
         eval_positive_count: 2,
         eval_negative_count: 2,
         eval_negative_hours: 3,
+        ...opts.metrics,
       }),
       JSON.stringify({ schema: 'violawake.model.v1', wake_word: word }),
       created.toISOString(),
@@ -78,6 +83,22 @@ function zipEntryNames(zip: Buffer): string[] {
     i += 45 + len;
   }
   return names;
+}
+
+/** One entry's bytes, found through the central directory (stored or deflated). */
+function zipEntry(zip: Buffer, name: string): Buffer {
+  for (let i = 0; i + 46 <= zip.length; i++) {
+    if (zip.readUInt32LE(i) !== 0x02014b50) continue;
+    const len = zip.readUInt16LE(i + 28);
+    if (zip.toString('utf8', i + 46, i + 46 + len) !== name) continue;
+    const method = zip.readUInt16LE(i + 10);
+    const size = zip.readUInt32LE(i + 20);
+    const local = zip.readUInt32LE(i + 42);
+    const start = local + 30 + zip.readUInt16LE(local + 26) + zip.readUInt16LE(local + 28);
+    const data = zip.subarray(start, start + size);
+    return method === 8 ? inflateRawSync(data) : Buffer.from(data);
+  }
+  throw new Error(`${name} is not in the zip`);
 }
 
 async function makeTeam(server: TestServer, owner: TestUser, members: TestUser[]): Promise<number> {
@@ -194,10 +215,94 @@ describe('models', () => {
         'He-Viola/README.md',
       ]),
     );
-    const bad = await fetch(`${server.url}/api/models/${m.id}/download?format=tflite`, {
+    const bad = await fetch(`${server.url}/api/models/${m.id}/download?format=tf`, {
       headers: owner.headers,
     });
     expect(bad.status).toBe(422);
+    expect(JSON.stringify(await bad.json())).toContain('format must be one of onnx, tflite, json, zip');
+    // this stored "ONNX" file is not a head, so there is no TFLite file, and the API says why (never a 5xx)
+    for (let i = 0; i < 2; i++) {
+      const none = await fetch(`${server.url}/api/models/${m.id}/download?format=tflite`, {
+        headers: owner.headers,
+      });
+      expect(none.status).toBe(409);
+      expect(((await none.json()) as any).detail).toMatch(
+        /^This model has no TFLite file: the stored ONNX model (cannot be read|is not a head)/,
+      );
+    }
+  });
+
+  it('serves the TFLite file of a model trained before it existed, made on first request from its ONNX', async () => {
+    const teamId = await makeTeam(server, owner, [member]);
+    const tensors = foldNetwork(buildNetwork('tcn', { maxBatch: 1, seed: 5 }));
+    const onnxBytes = exportHeadOnnx(
+      { arch: 'tcn', tensors, params: 0, bestEpoch: 1, epochs: 1, valLoss: 0, valPauc: 0 },
+      {
+        wakeWord: 'hey viola',
+      },
+    );
+    const m = await addModel(server, owner.id, 'hey viola', { teamId, onnx: onnxBytes });
+    const tfliteKey = m.onnxKey.replace(/\.onnx$/, '.tflite');
+    const storage = getStorage(server.ctx);
+    expect(await storage.exists(tfliteKey)).toBe(false);
+    const expected = tfliteFromOnnx(onnxBytes);
+    const sha = createHash('sha256').update(expected).digest('hex');
+    expect(
+      (await fetch(`${server.url}/api/models/${m.id}/download?format=tflite`, { headers: stranger.headers }))
+        .status,
+    ).toBe(404);
+    for (const who of [member, owner]) {
+      const res = await fetch(`${server.url}/api/models/${m.id}/download?format=tflite`, {
+        headers: who.headers,
+      });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-disposition')).toBe(`attachment; filename="hey-viola-${m.id}.tflite"`);
+      const body = new Uint8Array(await res.arrayBuffer());
+      expect(createHash('sha256').update(body).digest('hex')).toBe(sha);
+    }
+    expect(await storage.exists(tfliteKey)).toBe(true);
+    const row = await server.ctx.database.query<{ metrics: any }>(
+      'SELECT metrics FROM trained_models WHERE id = $1',
+      [m.id],
+    );
+    expect(row.rows[0]!.metrics.tflite).toEqual({ sha256: sha, size_bytes: expected.byteLength });
+    // the manifest and the bundle name it, with its SHA-256
+    const manifest = (await (
+      await fetch(`${server.url}/api/models/${m.id}/download?format=json`, { headers: owner.headers })
+    ).json()) as any;
+    expect(manifest.tflite_sha256).toBe(sha);
+    const zip = Buffer.from(
+      await (
+        await fetch(`${server.url}/api/models/${m.id}/download?format=zip`, { headers: owner.headers })
+      ).arrayBuffer(),
+    );
+    expect(zipEntryNames(zip)).toContain('hey-viola/hey-viola.tflite');
+    expect(JSON.parse(zipEntry(zip, 'hey-viola/hey-viola.json').toString('utf8')).tflite_sha256).toBe(sha);
+    expect(zipEntry(zip, 'hey-viola/hey-viola.tflite').equals(Buffer.from(expected))).toBe(true);
+    // deleting the model removes its TFLite object too
+    expect(
+      (await fetch(`${server.url}/api/models/${m.id}`, { method: 'DELETE', headers: owner.headers })).status,
+    ).toBe(204);
+    expect(await storage.exists(tfliteKey)).toBe(false);
+  });
+
+  it('answers 409 with the reason for a model whose TFLite export failed at training time', async () => {
+    const m = await addModel(server, owner.id, 'computer', {
+      metrics: { tflite_error: 'cannot export architecture gru to TFLite' },
+    });
+    const res = await fetch(`${server.url}/api/models/${m.id}/download?format=tflite`, {
+      headers: owner.headers,
+    });
+    expect(res.status).toBe(409);
+    expect(await res.json()).toEqual({
+      detail: 'This model has no TFLite file: cannot export architecture gru to TFLite',
+    });
+    const zip = Buffer.from(
+      await (
+        await fetch(`${server.url}/api/models/${m.id}/download?format=zip`, { headers: owner.headers })
+      ).arrayBuffer(),
+    );
+    expect(zipEntryNames(zip).some((n) => n.endsWith('.tflite'))).toBe(false);
   });
 
   it('accepts a single-use download token instead of the header, and the header wins when present', async () => {

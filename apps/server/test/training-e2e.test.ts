@@ -4,10 +4,12 @@
  * clips and not on "snowboy" clips. The engine runs with reduced data volumes (VIOLAWAKE_ENGINE_*_SCALE) to keep CI
  * fast; the benchmark measures the full-size pipeline.
  */
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createNodeDetector } from '@violawake/detector/node';
 import { readWav } from '@violawake/engine';
+import { tfliteFromOnnx } from '@violawake/engine/tflite/index';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from './helpers/app.ts';
 import { SHARED_DATA } from './helpers/repo.ts';
@@ -128,6 +130,15 @@ describe('training end to end with the real engine', () => {
     expect(dl.status).toBe(200);
     const model = new Uint8Array(await dl.arrayBuffer());
     expect(model.byteLength).toBeLessThan(500 * 1024);
+    // the worker stored the TFLite export of the same head; the manifest carries its SHA-256
+    const tfl = await fetch(`${server.url}/api/models/${final.model_id}/download?format=tflite`, {
+      headers: user.headers,
+    });
+    expect(tfl.status).toBe(200);
+    const tflite = new Uint8Array(await tfl.arrayBuffer());
+    const tfliteSha = createHash('sha256').update(tflite).digest('hex');
+    expect(cfg.training_config.tflite_sha256).toBe(tfliteSha);
+    expect(createHash('sha256').update(tfliteFromOnnx(model)).digest('hex')).toBe(tfliteSha);
 
     const heldOut = clips.slice(10, 30).map((f) => path.join(COMPUTER, f));
     const others = files(SNOWBOY)

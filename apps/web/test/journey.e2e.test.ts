@@ -184,6 +184,9 @@ describe.skipIf(!hasChromium)('journey: record, train, live test, download', () 
     const onnx = await grab('Model (.onnx)');
     expect(onnx.name).toMatch(/^computer-\d+\.onnx$/);
     expect(onnx.bytes.length).toBeGreaterThan(1000);
+    const tflite = await grab('Model (.tflite)');
+    expect(tflite.name).toMatch(/^computer-\d+\.tflite$/);
+    expect(tflite.bytes.subarray(4, 8).toString('latin1')).toBe('TFL3');
     const json = await grab('Manifest (.json)');
     expect(json.name).toMatch(/^computer-\d+\.json$/);
     const manifest = JSON.parse(json.bytes.toString('utf8')) as {
@@ -191,11 +194,13 @@ describe.skipIf(!hasChromium)('journey: record, train, live test, download', () 
       wake_word: string;
       threshold: number;
       model_sha256: string;
+      tflite_sha256: string;
     };
     expect(manifest.schema).toBe('violawake.model.v1');
     expect(manifest.wake_word).toBe('computer');
     const { createHash } = await import('node:crypto');
     expect(createHash('sha256').update(onnx.bytes).digest('hex')).toBe(manifest.model_sha256);
+    expect(createHash('sha256').update(tflite.bytes).digest('hex')).toBe(manifest.tflite_sha256);
     const zip = await grab('Bundle (.zip)');
     expect(zip.name).toMatch(/^computer-\d+\.zip$/);
     expect(zip.bytes.subarray(0, 2).toString('latin1')).toBe('PK');

@@ -156,4 +156,25 @@ describe('zip bundle', () => {
     const c = await createBundle({ ...input, manifest: { ...manifest, created_at: '2026-11-28T05:00:00Z' } });
     expect(sha(c)).not.toBe(sha(a));
   });
+
+  it('carries the TFLite file after the ONNX head when there is one, and its README says where it goes', async () => {
+    const tflite = Uint8Array.from({ length: 300 }, (_, i) => (i * 13) % 256);
+    const manifest = { ...sampleManifest(), tflite_sha256: sha(tflite) };
+    expect(validateManifest(manifest)).toEqual([]);
+    expect(validateManifest({ ...manifest, tflite_sha256: 'nope' })).toContain(
+      'manifest.tflite_sha256: not a valid SHA-256 hex digest',
+    );
+    const entries = readZip(
+      await createBundle({ onnx: head, tflite, manifest, melModel: mel, embeddingModel: emb }),
+    );
+    expect(entries.map((e) => e.name).slice(0, 3)).toEqual([
+      'hey-jarvis/hey-jarvis.onnx',
+      'hey-jarvis/hey-jarvis.tflite',
+      'hey-jarvis/hey-jarvis.json',
+    ]);
+    expect(sha(entries[1].data)).toBe(sha(tflite));
+    const readme = entries.at(-1)?.data.toString('utf8') ?? '';
+    expect(readme).toContain('`hey-jarvis.tflite`');
+    expect(readme).toContain('/share/openwakeword');
+  });
 });

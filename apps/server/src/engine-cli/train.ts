@@ -1,4 +1,7 @@
-/** `violawake train` (engine.md §10): runs the pipeline and writes `<out>/<name>.onnx`, `.json` and optionally `.zip`. */
+/**
+ * `violawake train` (engine.md §10): runs the pipeline and writes `<out>/<name>.onnx`, `<name>.tflite` (when the
+ * TFLite export succeeded; docs/formats.md), `.json` and optionally `.zip`.
+ */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createBundle, manifestJson, slugify } from '@violawake/engine/artifacts/index';
@@ -84,11 +87,17 @@ export async function runTrain(argv: string[]): Promise<number> {
   const files = [join(out, `${name}.onnx`), join(out, `${name}.json`)];
   await writeFile(files[0] as string, result.onnx);
   await writeFile(files[1] as string, manifestJson(result.manifest));
+  if (result.tflite) {
+    const tflitePath = join(out, `${name}.tflite`);
+    await writeFile(tflitePath, result.tflite);
+    files.splice(1, 0, tflitePath);
+  }
   if (bool(p, 'bundle')) {
     const { loadFrontendModels } = await import('@violawake/detector/node');
     const fm = await loadFrontendModels();
     const zip = await createBundle({
       onnx: result.onnx,
+      tflite: result.tflite,
       manifest: result.manifest,
       melModel: fm.mel,
       embeddingModel: fm.embedding,
@@ -100,7 +109,9 @@ export async function runTrain(argv: string[]): Promise<number> {
   }
   const m = result.manifest;
   if (bool(p, 'json')) {
-    process.stdout.write(`${JSON.stringify({ files, manifest: m, timings: result.evaluation.timings })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ files, manifest: m, timings: result.evaluation.timings, ...(result.tfliteError ? { tflite_error: result.tfliteError } : {}) })}\n`,
+    );
   } else {
     process.stdout.write(
       `${[
@@ -113,6 +124,7 @@ export async function runTrain(argv: string[]): Promise<number> {
             ]
           : []),
         ...(m.evaluation?.warnings ?? []).map((w) => `  warning: ${w}`),
+        ...(result.tfliteError ? [`  warning: no TFLite file: ${result.tfliteError}`] : []),
         ...files.map((f) => `  wrote ${f}`),
       ].join('\n')}\n`,
     );

@@ -7,6 +7,7 @@ import { errorResponses as errors, HttpError } from '../core/http/errors.ts';
 import { DOWNLOAD_AUTH } from '../core/http/openapi.ts';
 import { getStorage, StorageNotFoundError } from '../core/storage/index.ts';
 import {
+  DOWNLOAD_FORMATS,
   deleteModel,
   FRONTEND_FILES,
   frontendAsset,
@@ -101,17 +102,19 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
         schema: {
           tags: TAGS,
           summary:
-            'Download the head (onnx), the manifest (json) or the bundle (zip); bearer header or ?token=',
+            'Download the head (onnx or tflite), the manifest (json) or the bundle (zip); bearer header or ?token=',
           security: DOWNLOAD_AUTH,
           params: ModelParams,
           querystring: z.object({
-            format: z.enum(['onnx', 'json', 'zip']).default('onnx'),
+            format: z
+              .enum(DOWNLOAD_FORMATS, { error: `format must be one of ${DOWNLOAD_FORMATS.join(', ')}` })
+              .default('onnx'),
             token: z.string().optional(),
           }),
           response: {
             200: z.any().describe('The file'),
             307: z.any().describe('Redirect to a presigned URL'),
-            ...errors(401, 404),
+            ...errors(401, 404, 409, 422),
           },
         },
       },
@@ -228,6 +231,7 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
           const types: Record<string, string> = {
             wav: 'audio/wav',
             onnx: 'application/octet-stream',
+            tflite: 'application/octet-stream',
             json: 'application/json',
           };
           reply.header('Content-Type', types[ext] ?? 'application/octet-stream');

@@ -1,6 +1,6 @@
 /**
- * Trained models (api.md §2.6, §4.11): listing (own + shared to joined teams), metrics views, downloads in three
- * formats, deletion, and the front-end model assets the browser's live test loads.
+ * Trained models (api.md §2.6, §4.11): listing (own + shared to joined teams), metrics views, downloads in four
+ * formats (docs/formats.md), deletion, and the front-end model assets the browser's live test loads.
  */
 
 import { createHash } from 'node:crypto';
@@ -14,6 +14,7 @@ import type { AppContext } from '../core/context.ts';
 import { type DbOrTx, execRows } from '../core/db/client.ts';
 import { HttpError } from '../core/http/errors.ts';
 import { getStorage, StorageNotFoundError } from '../core/storage/index.ts';
+import { ensureTflite, tfliteKeyOf } from './tflite.ts';
 import { modelVisibleSql } from './visibility.ts';
 
 export interface ModelRow {
@@ -135,7 +136,8 @@ export function modelPerformance(m: ModelRow) {
 
 const numOrNull = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
-export type DownloadFormat = 'onnx' | 'json' | 'zip';
+export const DOWNLOAD_FORMATS = ['onnx', 'tflite', 'json', 'zip'] as const;
+export type DownloadFormat = (typeof DOWNLOAD_FORMATS)[number];
 
 export function downloadName(m: ModelRow, format: DownloadFormat): string {
   return `${slugify(m.wake_word)}-${m.id}.${format}`;
@@ -150,17 +152,30 @@ export async function modelDownload(ctx: AppContext, m: ModelRow, format: Downlo
   const storage = getStorage(ctx);
   const filename = downloadName(m, format);
   try {
+    // the TFLite file is made on first need (a 409 when it cannot be); the manifest and bundle name it when it exists
+    const tflite =
+      format === 'tflite'
+        ? await ensureTflite(ctx, m)
+        : await ensureTflite(ctx, m).catch((err) => {
+            if (!(err instanceof HttpError))
+              ctx.logger.warn({ err, model_id: m.id }, 'TFLite file unavailable for a download');
+            return null;
+          });
     if (format === 'zip') {
-      const [onnx, manifestBytes, front] = await Promise.all([
+      const [onnx, manifestBytes, front, tfliteBytes] = await Promise.all([
         storage.getBytes(m.storage_key),
         storage.getBytes(m.manifest_key),
         frontendModels(ctx),
+        tflite ? storage.getBytes(tfliteKeyOf(m.storage_key)) : null,
       ]);
       const manifest = JSON.parse(manifestBytes.toString('utf8')) as Manifest;
       // Entries carry the model's created_at, so repeated downloads are byte-identical.
       manifest.created_at = iso(m.created_at);
+      if (tflite) manifest.tflite_sha256 = tflite.sha256;
+      else delete manifest.tflite_sha256;
       const zip = await createBundle({
         onnx,
+        tflite: tfliteBytes,
         manifest,
         melModel: front.mel,
         embeddingModel: front.embedding,
@@ -168,8 +183,9 @@ export async function modelDownload(ctx: AppContext, m: ModelRow, format: Downlo
       });
       return { kind: 'bytes', body: zip, contentType: 'application/zip', filename };
     }
-    const key = format === 'onnx' ? m.storage_key : m.manifest_key;
-    const contentType = format === 'onnx' ? 'application/octet-stream' : 'application/json';
+    const key =
+      format === 'onnx' ? m.storage_key : format === 'tflite' ? tfliteKeyOf(m.storage_key) : m.manifest_key;
+    const contentType = format === 'json' ? 'application/json' : 'application/octet-stream';
     if (storage.presignedGetUrl) {
       if (!(await storage.exists(key))) throw new StorageNotFoundError(key);
       return { kind: 'redirect', url: await storage.presignedGetUrl(key, { filename, contentType }) };
@@ -184,17 +200,22 @@ export async function modelDownload(ctx: AppContext, m: ModelRow, format: Downlo
   }
 }
 
-/** Delete a model: only its owner (403 when visible through a team); both objects and the row. */
+/** Delete a model: only its owner (403 when visible through a team); its objects and the row. */
 export async function deleteModel(ctx: AppContext, userId: number, modelId: number): Promise<void> {
   const m = await visibleModel(ctx.db, userId, modelId);
   if (m.user_id !== userId) throw new HttpError(403, 'Only the model owner can delete it');
   await ctx.db.execute(sql`DELETE FROM trained_models WHERE id = ${m.id}`);
   const storage = getStorage(ctx);
-  for (const key of [m.storage_key, m.manifest_key]) {
+  for (const key of modelObjectKeys(m)) {
     await storage
       .delete(key)
       .catch((err) => ctx.logger.error({ err, model_id: m.id }, 'could not delete a model object'));
   }
+}
+
+/** Every stored object of a model: the ONNX head, its TFLite file (if made) and the manifest. */
+export function modelObjectKeys(m: { storage_key: string; manifest_key: string }): string[] {
+  return [m.storage_key, tfliteKeyOf(m.storage_key), m.manifest_key];
 }
 
 /** Storage keys of a user's models (account deletion removes them after the commit). */
@@ -203,7 +224,7 @@ export async function modelKeysOf(ctx: AppContext, userId: number): Promise<stri
     ctx.db,
     sql`SELECT storage_key, manifest_key FROM trained_models WHERE user_id = ${userId}`,
   );
-  return rows.flatMap((r) => [r.storage_key, r.manifest_key]);
+  return rows.flatMap(modelObjectKeys);
 }
 
 // ---- front-end assets -------------------------------------------------------------------------------------------

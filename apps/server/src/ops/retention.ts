@@ -8,6 +8,7 @@ import type { AppContext } from '../core/context.ts';
 import { execRows, rowCountOf } from '../core/db/client.ts';
 import { ensureQueue } from '../core/queue/boss.ts';
 import { getStorage } from '../core/storage/index.ts';
+import { modelObjectKeys } from '../models/service.ts';
 
 export const RETENTION_QUEUE = 'retention';
 const RETENTION_LOCK_KEY = 727_003;
@@ -122,7 +123,7 @@ export async function runRetention(ctx: AppContext): Promise<CleanupResult> {
         );
         if (rows.length === 0) break;
         for (const row of rows) {
-          for (const key of [row.storage_key, row.manifest_key]) {
+          for (const key of modelObjectKeys(row)) {
             await storage
               .delete(key)
               .catch((err) => ctx.logger.error({ err, model_id: row.id }, 'retention: delete failed'));

@@ -12,6 +12,9 @@ export type ChildJob = Omit<TrainJob, 'signal' | 'onProgress' | 'now'>;
 
 export interface ChildResult {
   onnx: Uint8Array;
+  /** The TFLite export (absent from pipelines that do not write one; null with `tfliteError` when it failed). */
+  tflite?: Uint8Array | null;
+  tfliteError?: string;
   manifest: Manifest;
   scores: TrainResult['scores'];
   evaluation: Record<string, unknown> | null;
@@ -26,5 +29,8 @@ export type ChildMessage =
 export interface PipelineModule {
   trainWakeWord(
     job: TrainJob,
-  ): Promise<Pick<TrainResult, 'onnx' | 'manifest'> & Partial<Pick<TrainResult, 'scores' | 'evaluation'>>>;
+  ): Promise<
+    Pick<TrainResult, 'onnx' | 'manifest'> &
+      Partial<Pick<TrainResult, 'scores' | 'evaluation' | 'tflite' | 'tfliteError'>>
+  >;
 }

@@ -39,6 +39,8 @@ process.on('message', async (msg: { type: 'start'; job: ChildJob }) => {
       type: 'result',
       result: {
         onnx: result.onnx,
+        tflite: result.tflite ?? null,
+        ...(result.tfliteError ? { tfliteError: result.tfliteError } : {}),
         manifest: result.manifest,
         scores: result.scores ?? { positive: [], negative: [] },
         evaluation: (result.evaluation as Record<string, unknown> | undefined) ?? null,

@@ -5,7 +5,7 @@
  * or fails jobs whose worker died; cancellation arrives by NOTIFY from any process.
  */
 import { type ChildProcess, fork } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
@@ -17,6 +17,7 @@ import type { AppContext } from '../core/context.ts';
 import { type DbOrTx, execRows } from '../core/db/client.ts';
 import { enqueueEmail } from '../core/email/outbox.ts';
 import { getStorage } from '../core/storage/index.ts';
+import { tfliteKeyOf } from '../models/tflite.ts';
 import type { ChildJob, ChildMessage, ChildResult, PipelineProgress } from './child-protocol.ts';
 import { CONTROL_CHANNEL, type JobRow, jobById, publish, sendMessage, TRAINING_QUEUE } from './service.ts';
 
@@ -490,6 +491,18 @@ export class TrainingWorker {
     const manifest = { ...result.manifest, model_id: modelId };
     const manifestBytes = new TextEncoder().encode(`${JSON.stringify(manifest, null, 2)}\n`);
     await storage.put(onnxKey, result.onnx, { contentType: 'application/octet-stream' });
+    // the TFLite file beside it (docs/formats.md); a failed export is remembered so downloads answer 409 with why
+    const tfliteKey = tfliteKeyOf(onnxKey);
+    let tflite: Record<string, unknown> = {};
+    if (result.tflite) {
+      await storage.put(tfliteKey, result.tflite, { contentType: 'application/octet-stream' });
+      tflite = {
+        tflite: {
+          sha256: createHash('sha256').update(result.tflite).digest('hex'),
+          size_bytes: result.tflite.byteLength,
+        },
+      };
+    } else if (result.tfliteError) tflite = { tflite_error: result.tfliteError };
     await storage.put(jsonKey, manifestBytes, { contentType: 'application/json' });
     const m = result.manifest.metrics;
     const evaluation = result.evaluation ?? {};
@@ -506,6 +519,7 @@ export class TrainingWorker {
         'warnings',
       ]),
       evaluation,
+      ...tflite,
     };
     const { metrics: _omit, ...configJson } = manifest;
     const ok = await ctx.db.transaction(async (tx) => {
@@ -552,6 +566,7 @@ export class TrainingWorker {
     });
     if (!ok) {
       await storage.delete(onnxKey).catch(() => {});
+      await storage.delete(tfliteKey).catch(() => {});
       await storage.delete(jsonKey).catch(() => {});
     }
     return ok;

@@ -267,7 +267,7 @@ export function ModelPage() {
     };
   }, [modelId]);
 
-  async function download(format: 'onnx' | 'json' | 'zip') {
+  async function download(format: 'onnx' | 'tflite' | 'json' | 'zip') {
     setDownloading(format);
     setDownloadError(null);
     try {
@@ -406,6 +406,20 @@ export function ModelPage() {
                 Model (.onnx)
               </button>
               <span className="muted small">The wake-word head, openWakeWord compatible.</span>
+            </li>
+            <li>
+              <button
+                type="button"
+                className="button button-secondary"
+                onClick={() => download('tflite')}
+                disabled={downloading !== null}
+              >
+                Model (.tflite)
+              </button>
+              <span className="muted small">
+                The same head for TensorFlow Lite: Home Assistant&apos;s openWakeWord add-on,
+                openWakeWord&apos;s tflite framework.
+              </span>
             </li>
             <li>
               <button

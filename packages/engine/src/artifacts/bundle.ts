@@ -1,6 +1,6 @@
 /**
- * Zip bundle (engine.md §4, api.md §4.11): `<slug>/<slug>.onnx`, `<slug>/<slug>.json`, the two front-end models and a
- * README. Every entry carries the model's `created_at`, so the same model always gives the same bytes.
+ * Zip bundle (engine.md §4, docs/formats.md): `<slug>/<slug>.onnx`, `<slug>/<slug>.tflite` (when the TFLite export
+ * exists), `<slug>/<slug>.json`, the two front-end models and a README. Every entry carries the model's `created_at`, so the same model always gives the same bytes.
  */
 import yazl from 'yazl';
 import type { Manifest } from './manifest.ts';
@@ -9,6 +9,8 @@ import { bundleReadme } from './readme.ts';
 
 export interface BundleInput {
   onnx: Uint8Array;
+  /** The TFLite export of the head; left out of the bundle when absent. */
+  tflite?: Uint8Array | null;
   manifest: Manifest;
   melModel: Uint8Array;
   embeddingModel: Uint8Array;
@@ -27,10 +29,14 @@ export async function createBundle(input: BundleInput): Promise<Uint8Array> {
   const zip = new yazl.ZipFile();
   const entries: [string, Uint8Array][] = [
     [`${slug}/${slug}.onnx`, input.onnx],
+    ...(input.tflite ? ([[`${slug}/${slug}.tflite`, input.tflite]] as [string, Uint8Array][]) : []),
     [`${slug}/${slug}.json`, Buffer.from(manifestJson(input.manifest), 'utf8')],
     [`${slug}/melspectrogram.onnx`, input.melModel],
     [`${slug}/embedding_model.onnx`, input.embeddingModel],
-    [`${slug}/README.md`, Buffer.from(bundleReadme(slug, input.manifest), 'utf8')],
+    [
+      `${slug}/README.md`,
+      Buffer.from(bundleReadme(slug, input.manifest, { tflite: Boolean(input.tflite) }), 'utf8'),
+    ],
   ];
   for (const [name, data] of entries) {
     zip.addBuffer(Buffer.from(data.buffer, data.byteOffset, data.byteLength), name, {

@@ -85,6 +85,8 @@ export interface Manifest {
   created_at: string;
   engine_version: string;
   model_sha256: string;
+  /** SHA-256 of the TFLite export of the same head (absent when that export failed, or for older models). */
+  tflite_sha256?: string;
   input: TensorSpec;
   output: TensorSpec;
   frontend: {
@@ -110,6 +112,7 @@ export interface BuildManifestInput {
   createdAt: Date | string;
   engineVersion: string;
   modelSha256: string;
+  tfliteSha256?: string;
   melSha256: string;
   embeddingSha256: string;
   threshold: number;
@@ -133,6 +136,7 @@ export function buildManifest(m: BuildManifestInput): Manifest {
     created_at: created,
     engine_version: m.engineVersion,
     model_sha256: m.modelSha256,
+    ...(m.tfliteSha256 ? { tflite_sha256: m.tfliteSha256 } : {}),
     input: { ...HEAD_INPUT, shape: [...HEAD_INPUT.shape] as TensorSpec['shape'] },
     output: { ...HEAD_OUTPUT, shape: [...HEAD_OUTPUT.shape] as TensorSpec['shape'] },
     frontend: {
@@ -220,6 +224,7 @@ const manifestCheck = obj(
     created_at: str(ISO_UTC, 'ISO-8601 UTC time'),
     engine_version: str(SEMVER, 'semver'),
     model_sha256: str(HEX64, 'SHA-256 hex digest'),
+    tflite_sha256: str(HEX64, 'SHA-256 hex digest'),
     input: tensor('embeddings', HEAD_INPUT.shape),
     output: tensor('score', HEAD_OUTPUT.shape),
     frontend: obj({
@@ -260,7 +265,7 @@ const manifestCheck = obj(
       if (!isObj(v)) e.push(`${p}: expected an object`);
     },
   },
-  ['evaluation'],
+  ['evaluation', 'tflite_sha256'],
 );
 
 /** Validates a parsed manifest against `violawake.model.v1`. Returns the list of problems (empty = valid). */

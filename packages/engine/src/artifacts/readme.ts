@@ -1,7 +1,13 @@
 import type { Manifest } from './manifest.ts';
 
 /** README.md placed in the zip bundle (engine.md §4, licences of §14). */
-export function bundleReadme(slug: string, m: Manifest): string {
+export function bundleReadme(slug: string, m: Manifest, opts: { tflite?: boolean } = {}): string {
+  const tflite = opts.tflite
+    ? `- \`${slug}.tflite\` — the same head as a TensorFlow Lite model (float32, builtin operators only), input
+  float32 [1, 16, 96], output float32 [1, 1]: for openWakeWord with \`inference_framework="tflite"\` and Home
+  Assistant's Wyoming openWakeWord add-on, which loads custom wake words from \`/share/openwakeword\`.
+`
+    : '';
   const grade = m.metrics.quality_grade;
   return `# Wake word "${m.wake_word}" (ViolaWake)
 
@@ -9,7 +15,7 @@ Files:
 
 - \`${slug}.onnx\` — the wake-word head (openWakeWord-compatible). Input \`embeddings\` float32 [batch, 16, 96]
   (16 consecutive speech embeddings, one per 80 ms step), output \`score\` float32 [batch, 1], a probability 0–1.
-- \`${slug}.json\` — the manifest (\`${m.schema}\`): calibrated threshold, detection defaults, held-out metrics,
+${tflite}- \`${slug}.json\` — the manifest (\`${m.schema}\`): calibrated threshold, detection defaults, held-out metrics,
   training statistics and the SHA-256 of every model file.
 - \`melspectrogram.onnx\`, \`embedding_model.onnx\` — openWakeWord's front end that turns 16 kHz mono audio into
   the embeddings the head reads (from \`${m.frontend.package}\`).
@@ -41,7 +47,7 @@ scores = model.predict(frame_of_1280_int16_samples)  # {"${slug}": score}
 
 ## Licences
 
-- \`${slug}.onnx\` and \`${slug}.json\`: trained for you by ViolaWake Console; the project claims no rights in them.
+- \`${slug}.onnx\`${opts.tflite ? `, \`${slug}.tflite\`` : ''} and \`${slug}.json\`: trained for you by ViolaWake Console; the project claims no rights in them.
 - \`embedding_model.onnx\`: openWakeWord's re-implementation of Google's speech-embedding model, Apache-2.0.
 - \`melspectrogram.onnx\`: an ONNX export of a standard mel spectrogram, distributed with openWakeWord (Apache-2.0).
   openWakeWord's README also places "all included pre-trained models" under CC BY-NC-SA 4.0; our position is that

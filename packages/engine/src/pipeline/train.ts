@@ -62,6 +62,7 @@ import {
 } from '../synth/index.ts';
 import { trimSilence } from '../synth/split.ts';
 import type { SpeechProvider, SynthRequest, Voice } from '../synth/types.ts';
+import { exportHeadTflite } from '../tflite/writer.ts';
 import { trainHead } from '../train/index.ts';
 import {
   POOL_BANK_NEGATIVE,
@@ -180,6 +181,9 @@ export interface TrainMetrics {
 
 export interface TrainResult {
   onnx: Uint8Array;
+  /** The same head as TFLite (docs/formats.md), or null when that export failed (`tfliteError` says why). */
+  tflite: Uint8Array | null;
+  tfliteError?: string;
   manifest: Manifest;
   metrics: TrainMetrics;
   evaluation: ManifestEvaluation & {
@@ -997,6 +1001,14 @@ async function runPipeline(job: TrainJob, pool: ExtractPool): Promise<TrainResul
 
     // ---------------------------------------------------------------- exporting
     report('exporting', 0, 'Exporting model...');
+    // the TFLite file is a second format of the kept head; a failure there never fails the training
+    let tflite: Uint8Array | null = null;
+    let tfliteError: string | undefined;
+    try {
+      tflite = exportHeadTflite(chosen.heads, { wakeWord, engineVersion: ENGINE_VERSION });
+    } catch (err) {
+      tfliteError = (err as Error).message;
+    }
     const metrics: TrainMetrics = {
       d_prime: detail.d_prime as number,
       eer: detail.eer as number,
@@ -1038,6 +1050,7 @@ async function runPipeline(job: TrainJob, pool: ExtractPool): Promise<TrainResul
       createdAt: (job.now ?? (() => new Date()))(),
       engineVersion: ENGINE_VERSION,
       modelSha256: sha256(onnx),
+      tfliteSha256: tflite ? sha256(tflite) : undefined,
       melSha256: rt.melSha256,
       embeddingSha256: rt.embeddingSha256,
       threshold: thr,
@@ -1069,6 +1082,8 @@ async function runPipeline(job: TrainJob, pool: ExtractPool): Promise<TrainResul
     report('exporting', 1, 'Training complete.');
     return {
       onnx,
+      tflite,
+      ...(tfliteError ? { tfliteError } : {}),
       manifest,
       metrics,
       evaluation: {
