@@ -3,6 +3,7 @@
  * bank, bench). Exit codes: 0 success, 1 usage error, 2 invalid input or configuration, 3 quality gate (train).
  */
 import { parseArgs } from 'node:util';
+import { USERS_HELP } from './billing/users-help.ts';
 import { ConfigError, loadConfig, readEnvironment } from './core/config.ts';
 import { openDatabase } from './core/db/client.ts';
 import { runMigrations } from './core/db/migrate.ts';
@@ -16,6 +17,7 @@ Commands:
   serve [--no-workers]   start the HTTP API and, unless --no-workers, the background workers (what npm start runs)
   worker                 run background workers only (training jobs, email delivery, retention); needs VIOLAWAKE_DB_URL
   migrate                apply database migrations and exit
+  users list|show|set-tier   accounts, their plan and usage this month; set a user's plan (self-hosted)
   train                  train a wake-word model from recordings or text (see violawake train --help)
   eval                   evaluate a model on positive and negative audio
   detect                 run models over WAV files and print detections
@@ -36,6 +38,7 @@ Needs VIOLAWAKE_DB_URL (PostgreSQL); start as many as you like on any machine sh
   migrate: `Usage: violawake migrate
 
 Apply pending database migrations (under an advisory lock) and exit. Safe to run concurrently and repeatedly.`,
+  users: USERS_HELP,
 };
 
 function usage(cmd: string): string {
@@ -101,6 +104,10 @@ export async function main(argv: string[]): Promise<number> {
         return await serve(rest, true);
       case 'migrate':
         return await migrate();
+      case 'users': {
+        const { usersCommand } = await import('./billing/users-cli.ts');
+        return await usersCommand(rest, loadConfig());
+      }
       default:
         process.stderr.write(`Unknown command "${cmd}".\n${usage('main')}\n`);
         return 1;

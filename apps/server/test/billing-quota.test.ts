@@ -105,6 +105,7 @@ describe.each(DRIVERS)('quota on %s', (driver) => {
     expect(usage).toEqual({
       models_used: 3,
       models_limit: 3,
+      models_remaining: 0,
       period_start: '2026-11-01T00:00:00.000Z',
       period_end: '2026-12-01T00:00:00.000Z',
     });

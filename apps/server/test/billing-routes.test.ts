@@ -305,6 +305,7 @@ describe('subscription and usage', () => {
     expect(await res.json()).toEqual({
       models_used: 2,
       models_limit: 3,
+      models_remaining: 1,
       period_start: start.toISOString(),
       period_end: end.toISOString(),
     });
@@ -366,7 +367,8 @@ describe('billing off', () => {
         tier: 'free',
         effective_tier: 'free',
         status: 'active',
-        usage: { models_limit: 3 },
+        // Self-hosted without Stripe: the quota comes from VIOLAWAKE_MONTHLY_TRAININGS (default unlimited).
+        usage: { models_limit: null, models_remaining: null },
       });
       for (const [path, body] of [
         ['/api/billing/checkout', { tier: 'developer' }],

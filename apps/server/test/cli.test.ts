@@ -20,7 +20,7 @@ describe('violawake CLI', () => {
   it('prints help for the command and every subcommand', () => {
     const main = run(['--help']);
     expect(main.code).toBe(0);
-    for (const c of ['serve', 'worker', 'migrate', 'train', 'eval', 'detect', 'bank build', 'bench'])
+    for (const c of ['serve', 'worker', 'migrate', 'users', 'train', 'eval', 'detect', 'bank build', 'bench'])
       expect(main.out).toContain(c);
     for (const sub of ['serve', 'worker', 'migrate', 'train', 'eval', 'detect', 'bank', 'bench']) {
       const r = run([sub, '--help']);

@@ -28,9 +28,22 @@ export interface Usage {
   models_used: number;
   /** null = unlimited */
   models_limit: number | null;
+  /** trainings left this month (null = unlimited; 0 = none, also when the limit is 0) */
+  models_remaining: number | null;
   period_start: string;
   period_end: string;
 }
+
+/**
+ * Where a tier's monthly limit comes from: the Stripe plans (the default, `TIERS`) or this server's configuration
+ * when billing is off (`billing/plans.ts`). `billing` chooses the wording of the 403.
+ */
+export interface QuotaPolicy {
+  limit(tier: Tier): number | null;
+  billing: boolean;
+}
+
+export const STRIPE_PLANS: QuotaPolicy = { limit: (tier) => TIERS[tier].monthlyTrainings, billing: true };
 
 export function isTier(value: string): value is Tier {
   return Object.hasOwn(TIERS, value);
@@ -97,13 +110,24 @@ export async function checkAndChargeQuota(
   tx: DbOrTx,
   userId: number,
   now: Date,
+  policy: QuotaPolicy = STRIPE_PLANS,
 ): Promise<{ tier: Tier; priority: number; periodStart: Date; used: number; limit: number | null }> {
   const sub = await lockSubscription(tx, userId);
   const tier = effectiveTier(sub);
-  const { monthlyTrainings: limit, priority } = TIERS[tier];
+  const { priority } = TIERS[tier];
+  const limit = policy.limit(tier);
   const { start } = usagePeriod(now);
   const used = await usedIn(tx, userId, start);
   if (limit !== null && used >= limit) {
+    if (!policy.billing) {
+      // Self-hosted: nothing to buy; the administrator sets tiers and limits.
+      throw new HttpError(
+        403,
+        limit === 0
+          ? `Training is turned off for the ${tier} plan on this server (monthly limit 0). Ask the administrator to change your plan or the limit.`
+          : `Monthly training limit reached (${used}/${limit}). Ask the administrator of this server to raise it or change your plan.`,
+      );
+    }
     throw new HttpError(
       403,
       `Monthly training limit reached (${used}/${limit}). Upgrade your plan to train more models.`,
@@ -137,13 +161,20 @@ export async function refundUsage(tx: DbOrTx, userId: number, periodStart: Date)
 }
 
 /** The Usage shape of the API for the month containing `now` (reads only; creates the subscription row lazily). */
-export async function usageFor(db: DbOrTx, userId: number, now: Date): Promise<Usage> {
+export async function usageFor(
+  db: DbOrTx,
+  userId: number,
+  now: Date,
+  policy: QuotaPolicy = STRIPE_PLANS,
+): Promise<Usage> {
   const sub = await getOrCreateSubscription(db, userId);
   const { start, end } = usagePeriod(now);
   const used = await usedIn(db, userId, start);
+  const limit = policy.limit(effectiveTier(sub));
   return {
     models_used: used,
-    models_limit: TIERS[effectiveTier(sub)].monthlyTrainings,
+    models_limit: limit,
+    models_remaining: limit === null ? null : Math.max(limit - used, 0),
     period_start: start.toISOString(),
     period_end: end.toISOString(),
   };

@@ -6,6 +6,7 @@ import { eq, sql } from 'drizzle-orm';
 import type { AppContext } from '../core/context.ts';
 import { subscriptions } from '../core/db/schema.ts';
 import { HttpError } from '../core/http/errors.ts';
+import { quotaPolicy } from './plans.ts';
 import {
   effectiveTier,
   getOrCreateSubscription,
@@ -161,7 +162,7 @@ export async function subscriptionView(ctx: AppContext, userId: number): Promise
       row.status === 'trialing' && row.trialEnd !== null && row.trialEnd.getTime() > now.getTime(),
     trial_end: row.trialEnd?.toISOString() ?? null,
     cancel_at_period_end: row.cancelAtPeriodEnd,
-    usage: await usageFor(ctx.db, userId, now),
+    usage: await usageFor(ctx.db, userId, now, quotaPolicy(ctx.config)),
   };
 }
 

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { authUser, requireVerified } from '../auth/guard.ts';
 import type { AppContext } from '../core/context.ts';
 import { rateLimit } from '../core/http/rate-limit.ts';
+import { plansView, quotaPolicy } from './plans.ts';
 import { usageFor } from './quota.ts';
 import { createCheckout, createPortal, subscriptionView } from './service.ts';
 
@@ -17,7 +18,12 @@ const HOUR = 3600;
 
 const Usage = z.object({
   models_used: z.number().int(),
-  models_limit: z.number().int().nullable(),
+  models_limit: z.number().int().nullable().describe('monthly trainings allowed; null = unlimited'),
+  models_remaining: z
+    .number()
+    .int()
+    .nullable()
+    .describe('trainings left this month; null = unlimited, 0 = none left (or a limit of 0)'),
   period_start: z.string(),
   period_end: z.string(),
 });
@@ -32,6 +38,25 @@ const Subscription = z.object({
   cancel_at_period_end: z.boolean(),
   usage: Usage,
 });
+
+const Plan = z.object({
+  tier: z.enum(['free', 'developer', 'business', 'enterprise']),
+  name: z.string(),
+  trainings_per_month: z.number().int().nullable().describe('null = unlimited'),
+  priority: z.number().int().describe('queue priority (higher is dispatched first)'),
+  max_active_jobs: z.number().int().describe('queued + running jobs one user may have at a time'),
+  max_epochs: z.number().int().describe('highest `epochs` a job of this plan may ask for'),
+  max_recordings: z.number().int().describe('most recordings a job of this plan may train from'),
+  purchasable: z.boolean().describe('Checkout sells it on this server'),
+});
+const Plans = z
+  .object({
+    billing_enabled: z
+      .boolean()
+      .describe('false: no payments on this server (no Stripe key); the administrator sets plans'),
+    plans: Plan.array(),
+  })
+  .describe('Plans');
 
 export async function registerUserRoutes(root: FastifyInstance, ctx: AppContext): Promise<void> {
   const app = root.withTypeProvider<ZodTypeProvider>();
@@ -85,6 +110,18 @@ export async function registerUserRoutes(root: FastifyInstance, ctx: AppContext)
   );
 
   app.get(
+    '/plans',
+    {
+      schema: {
+        tags: TAGS,
+        summary: 'The plans of this server: limits, queue caps, whether billing is on (public)',
+        response: { 200: Plans },
+      },
+    },
+    async () => plansView(ctx.config),
+  );
+
+  app.get(
     '/usage',
     {
       preValidation: [verified],
@@ -95,6 +132,6 @@ export async function registerUserRoutes(root: FastifyInstance, ctx: AppContext)
         response: { 200: Usage },
       },
     },
-    async (request) => usageFor(ctx.db, authUser(request).id, ctx.clock.now()),
+    async (request) => usageFor(ctx.db, authUser(request).id, ctx.clock.now(), quotaPolicy(ctx.config)),
   );
 }

@@ -53,6 +53,14 @@ export interface Config {
   trainingTimeoutSeconds: number;
   maxConcurrentJobs: number;
   queueMaxSize: number;
+  /** Share of `queueMaxSize` (percent) that free-plan jobs can never occupy: kept for paid plans. */
+  queuePaidReservePercent: number;
+  /** Queued + running jobs one user may have at a time, per tier. */
+  maxActiveJobs: Record<PlanTier, number>;
+  /** Monthly trainings per tier when billing (Stripe) is off; null = unlimited. Ignored while billing is on. */
+  monthlyTrainings: Record<PlanTier, number | null>;
+  /** Highest `epochs` a free-plan job may ask for. */
+  freeMaxEpochs: number;
   jobHeartbeatSeconds: number;
   jobStaleSeconds: number;
   breakerFailureThreshold: number;
@@ -75,6 +83,49 @@ export interface Config {
   stripeApiBase: string | null;
   /** Warnings produced while loading (logged at startup). */
   warnings: string[];
+}
+
+export const PLAN_TIERS = ['free', 'developer', 'business', 'enterprise'] as const;
+export type PlanTier = (typeof PLAN_TIERS)[number];
+
+/**
+ * A per-tier setting: one value for every tier (`5`, `unlimited`) or a list (`free=3,developer=20`); tiers a
+ * list leaves out take `fallback`. `unlimited` is allowed only where `allowUnlimited`.
+ */
+export function parseTierValues<T extends number | null>(
+  name: string,
+  raw: string | null,
+  fallback: Record<PlanTier, T>,
+  allowUnlimited: boolean,
+): Record<PlanTier, T> {
+  if (raw === null) return { ...fallback };
+  const value = (v: string): T => {
+    const t = v.trim().toLowerCase();
+    if (allowUnlimited && t === 'unlimited') return null as T;
+    if (!/^\d+$/.test(t)) {
+      throw new ConfigError(
+        `${name} must be ${allowUnlimited ? 'a whole number, "unlimited"' : 'a whole number'} or a list like free=3,developer=20 (got "${v.trim()}")`,
+      );
+    }
+    return Number(t) as T;
+  };
+  if (!raw.includes('=')) {
+    const v = value(raw);
+    return Object.fromEntries(PLAN_TIERS.map((t) => [t, v])) as Record<PlanTier, T>;
+  }
+  const out = { ...fallback };
+  for (const part of raw.split(',')) {
+    if (!part.trim()) continue;
+    const [k, v, ...rest] = part.split('=');
+    const tier = (k ?? '').trim().toLowerCase();
+    if (rest.length || v === undefined || !(PLAN_TIERS as readonly string[]).includes(tier)) {
+      throw new ConfigError(
+        `${name}: "${part.trim()}" is not <tier>=<value> with a tier of ${PLAN_TIERS.join(', ')}`,
+      );
+    }
+    out[tier as PlanTier] = value(v);
+  }
+  return out;
 }
 
 const PLACEHOLDER_SECRETS = new Set([
@@ -403,6 +454,20 @@ export function loadConfig(
     trainingTimeoutSeconds: r.int('VIOLAWAKE_TRAINING_TIMEOUT', 1800, 1, 86400),
     maxConcurrentJobs: r.int('VIOLAWAKE_MAX_CONCURRENT_JOBS', 2, 1, 64),
     queueMaxSize: r.int('VIOLAWAKE_QUEUE_MAX_SIZE', 50, 1, 100000),
+    queuePaidReservePercent: r.int('VIOLAWAKE_QUEUE_PAID_RESERVE_PERCENT', 20, 0, 100),
+    maxActiveJobs: parseTierValues(
+      'VIOLAWAKE_MAX_ACTIVE_JOBS',
+      r.raw('VIOLAWAKE_MAX_ACTIVE_JOBS'),
+      { free: 3, developer: 5, business: 10, enterprise: 20 },
+      false,
+    ),
+    monthlyTrainings: parseTierValues(
+      'VIOLAWAKE_MONTHLY_TRAININGS',
+      r.raw('VIOLAWAKE_MONTHLY_TRAININGS'),
+      { free: null, developer: null, business: null, enterprise: null },
+      true,
+    ),
+    freeMaxEpochs: r.int('VIOLAWAKE_FREE_MAX_EPOCHS', 80, 5, 500),
     jobHeartbeatSeconds,
     jobStaleSeconds,
     breakerFailureThreshold: r.int('VIOLAWAKE_BREAKER_FAILURE_THRESHOLD', 3, 1, 1000),

@@ -6,7 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import { normalizeWakeWord, WakeWordError } from '@violawake/detector/wakeword';
 import { sql } from 'drizzle-orm';
-import { checkAndChargeQuota } from '../billing/quota.ts';
+import { FREE_MAX_RECORDINGS, PLAN_NAMES, quotaPolicy } from '../billing/plans.ts';
+import { checkAndChargeQuota, refundUsage } from '../billing/quota.ts';
 import type { AppContext } from '../core/context.ts';
 import { type DbOrTx, drizzleExecutor, execRows } from '../core/db/client.ts';
 import { enqueueEmail } from '../core/email/outbox.ts';
@@ -205,7 +206,38 @@ export async function submitJob(
   if (!queue) throw new HttpError(503, 'Training queue is not available');
   const now = ctx.clock.now();
   const result = await ctx.db.transaction(async (tx) => {
-    const quota = await checkAndChargeQuota(tx, userId, now);
+    const quota = await checkAndChargeQuota(tx, userId, now, quotaPolicy(ctx.config));
+    const plan = PLAN_NAMES[quota.tier];
+    // The free plan's options are bounded (docs/training.md "Fair queueing").
+    if (quota.tier === 'free') {
+      if (input.epochs > ctx.config.freeMaxEpochs) {
+        throw new HttpError(
+          403,
+          `The ${plan} plan allows at most ${ctx.config.freeMaxEpochs} epochs per job (asked for ${input.epochs}).`,
+        );
+      }
+      if (ids.length > FREE_MAX_RECORDINGS) {
+        throw new HttpError(
+          403,
+          `The ${plan} plan trains from at most ${FREE_MAX_RECORDINGS} recordings per job (got ${ids.length}).`,
+        );
+      }
+    }
+    // Per-user cap on queued + running jobs; the subscription row lock taken above serializes this user's
+    // submissions, so concurrent requests cannot both pass it.
+    const maxActive = ctx.config.maxActiveJobs[quota.tier];
+    const active = await execRows<{ n: number }>(
+      tx,
+      sql`SELECT count(*)::int AS n FROM training_jobs WHERE user_id = ${userId} AND status IN ('queued', 'running')`,
+    );
+    const activeCount = active[0]?.n ?? 0;
+    if (activeCount >= maxActive) {
+      throw new HttpError(
+        429,
+        `You have ${activeCount} training job${activeCount === 1 ? '' : 's'} queued or running; the ${plan} plan allows ${maxActive} at a time. Wait for one to finish or cancel one.`,
+        { 'Retry-After': '60' },
+      );
+    }
     if (!input.text_only) {
       const rows = await execRows<{ id: number; wake_word: string }>(
         tx,
@@ -221,12 +253,24 @@ export async function submitJob(
       if (ids.length < 5) throw new HttpError(400, `Need at least 5 recordings. Got ${ids.length}.`);
     }
     await tx.execute(sql`SELECT pg_advisory_xact_lock(${QUEUE_LOCK_KEY})`);
-    const queued = await execRows<{ n: number }>(
+    // Free jobs (priority 0) may fill only the unreserved part of the queue, so a paid submission is never
+    // refused because of free jobs; the whole queue is still capped.
+    const queued = await execRows<{ n: number; free: number }>(
       tx,
-      sql`SELECT count(*)::int AS n FROM training_jobs WHERE status = 'queued'`,
+      sql`SELECT count(*)::int AS n, (count(*) FILTER (WHERE priority = 0))::int AS free
+            FROM training_jobs WHERE status = 'queued'`,
     );
-    if ((queued[0]?.n ?? 0) >= ctx.config.queueMaxSize) {
+    const max = ctx.config.queueMaxSize;
+    const freeShare = max - Math.floor((max * ctx.config.queuePaidReservePercent) / 100);
+    if ((queued[0]?.n ?? 0) >= max) {
       throw new HttpError(503, 'Training queue is full. Please try again later.', { 'Retry-After': '60' });
+    }
+    if (quota.tier === 'free' && (queued[0]?.free ?? 0) >= freeShare) {
+      throw new HttpError(
+        429,
+        `The ${plan} plan's share of the training queue is full (${freeShare} of ${max} places; the rest are kept for paid plans). Please try again later.`,
+        { 'Retry-After': '60' },
+      );
     }
     const bossId = randomUUID();
     const inserted = await execRows<{ id: number }>(
@@ -306,6 +350,7 @@ export async function cancelJob(ctx: AppContext, userId: number, jobId: number):
         SET status = 'cancelled', error = 'Training cancelled by user', error_code = 'cancelled', message = 'Training cancelled by user',
             completed_at = now(), cancel_requested_at = now(), boss_job_id = NULL, hold_reason = NULL
         WHERE id = ${jobId}`);
+      await refundUntrained(tx, jobId);
       await publish(tx, jobId);
       return { bossId: job.boss_job_id, running: false };
     }
@@ -317,6 +362,22 @@ export async function cancelJob(ctx: AppContext, userId: number, jobId: number):
     return { bossId: null, running: true };
   });
   if (outcome.bossId) await ctx.queue?.cancel(TRAINING_QUEUE, outcome.bossId).catch(() => {});
+}
+
+/**
+ * A job cancelled before the trainer started (still queued, or running but not yet at the `training` stage) gives
+ * its training back, once. Call inside the transaction that marks it cancelled.
+ */
+export async function refundUntrained(tx: DbOrTx, jobId: number): Promise<void> {
+  const rows = await execRows<{ user_id: number; usage_period_start: Date | string }>(
+    tx,
+    sql`UPDATE training_jobs SET usage_refunded = true
+         WHERE id = ${jobId} AND NOT usage_refunded AND epoch IS NULL
+           AND stage NOT IN ('training', 'evaluating', 'exporting', 'done')
+         RETURNING user_id, usage_period_start`,
+  );
+  const r = rows[0];
+  if (r) await refundUsage(tx, Number(r.user_id), new Date(r.usage_period_start));
 }
 
 export interface BreakerRow {

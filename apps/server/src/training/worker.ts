@@ -19,7 +19,15 @@ import { enqueueEmail } from '../core/email/outbox.ts';
 import { getStorage } from '../core/storage/index.ts';
 import { tfliteKeyOf } from '../models/tflite.ts';
 import type { ChildJob, ChildMessage, ChildResult, PipelineProgress } from './child-protocol.ts';
-import { CONTROL_CHANNEL, type JobRow, jobById, publish, sendMessage, TRAINING_QUEUE } from './service.ts';
+import {
+  CONTROL_CHANNEL,
+  type JobRow,
+  jobById,
+  publish,
+  refundUntrained,
+  sendMessage,
+  TRAINING_QUEUE,
+} from './service.ts';
 
 const CHILD_ENTRY = fileURLToPath(new URL('./child.ts', import.meta.url));
 /**
@@ -434,7 +442,10 @@ export class TrainingWorker {
               message = ${ERROR_TEXT.cancelled}, completed_at = now(), worker_id = NULL
             WHERE id = ${jobId} AND status = 'running' AND worker_id = ${this.workerId} RETURNING id`,
       );
-      if (r.length) await publish(tx, jobId);
+      if (r.length) {
+        await refundUntrained(tx, jobId);
+        await publish(tx, jobId);
+      }
     });
   }
 
@@ -595,6 +606,7 @@ export class TrainingWorker {
         if (job.cancel_requested_at) {
           await tx.execute(sql`UPDATE training_jobs SET status = 'cancelled', error = ${ERROR_TEXT.cancelled},
             error_code = 'cancelled', message = ${ERROR_TEXT.cancelled}, completed_at = now(), worker_id = NULL WHERE id = ${jobId}`);
+          await refundUntrained(tx, jobId);
         } else if (expired) {
           const error = ERROR_TEXT.timeout(ctx.config.trainingTimeoutSeconds);
           await tx.execute(sql`UPDATE training_jobs SET status = 'failed', error = ${error}, error_code = 'timeout',
