@@ -4,9 +4,11 @@
  * Spawns the real server (`node apps/server/bin/violawake.mjs serve`) on a fresh database, a local Stripe stub for
  * the API base, seeds users with subscriptions, then POSTs payloads signed by the real `stripe` SDK:
  *   1. distinct events (each one claims its row, changes a subscription and queues an email, in one transaction);
- *   2. the same events again (duplicates: verified, purge + claim finds the row, commit, no effect);
+ *   2. the same events again (duplicates: verified, one indexed read finds the row, no transaction);
  *   3. one event delivered many times concurrently (hot duplicate on one key).
- * Writes bench/results/billing.json and bench/results/billing.md.
+ * A bare Fastify endpoint doing the same signature check (bench/billing-bare.mjs) is measured in the same run, before
+ * and after, as the reference for the ratios. Writes bench/results/billing.json and bench/results/billing.md.
+ * BENCH_CPU_PROF=<dir> runs the server under `node --cpu-prof` (profile written there on exit).
  *
  * Options (env): BENCH_EVENTS (default 3000), BENCH_CONCURRENCY (default 16), BENCH_HOT (default 500).
  */
@@ -124,7 +126,9 @@ async function main() {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   let out = '';
-  const child = spawn(process.execPath, [BIN, 'serve', '--no-workers'], {
+  const profDir = process.env.BENCH_CPU_PROF;
+  const nodeArgs = profDir ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(profDir)] : [];
+  const child = spawn(process.execPath, [...nodeArgs, BIN, 'serve', '--no-workers'], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH ?? '',
@@ -146,9 +150,25 @@ async function main() {
   });
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
+  // The reference: a bare Fastify endpoint doing the same signature check (no database), in the same run.
+  const barePort = await freePort();
+  const bareUrl = `http://127.0.0.1:${barePort}`;
+  let bareOut = '';
+  const bare = spawn(process.execPath, [path.join(ROOT, 'bench/billing-bare.mjs')], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH ?? '',
+      BARE_PORT: String(barePort),
+      BARE_WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  bare.stdout!.on('data', (d) => (bareOut += d));
+  bare.stderr!.on('data', (d) => (bareOut += d));
   const client = new pg.Client({ connectionString: db.url });
   try {
     await waitReady(url, child, () => out);
+    await waitReady(bareUrl, bare, () => bareOut);
     await client.connect();
     const pgVersion = ((await client.query('SHOW server_version')).rows[0] as { server_version: string })
       .server_version;
@@ -221,7 +241,10 @@ async function main() {
       CONCURRENCY,
     );
 
+    await run('warmup_bare', bareUrl, bodies.slice(0, 200), CONCURRENCY);
+
     const loadBefore = os.loadavg()[0]!;
+    const bareBefore = await run('bare_signature_check', bareUrl, bodies, CONCURRENCY);
     const distinct = await run('distinct', url, bodies, CONCURRENCY);
     const duplicate = await run('duplicate', url, bodies, CONCURRENCY);
     const hotBody = bodies[0]!;
@@ -232,7 +255,11 @@ async function main() {
       CONCURRENCY,
     );
 
+    const bareAfter = await run('bare_signature_check_again', bareUrl, bodies, CONCURRENCY);
     const loadAfter = os.loadavg()[0]!;
+    // The bare rate of this run: the mean of the measurements before and after (the load drifts meanwhile).
+    const bareRate = (bareBefore.per_second + bareAfter.per_second) / 2;
+    const ratio = (p: Phase) => Math.round((p.per_second / bareRate) * 100) / 100;
     const rows = Number(
       (await client.query(`SELECT count(*) FROM processed_stripe_events WHERE event_id LIKE 'evt_bench_%'`))
         .rows[0].count,
@@ -274,7 +301,9 @@ async function main() {
       distinct_events_per_second: distinct.per_second,
       duplicate_events_per_second: duplicate.per_second,
       hot_duplicate_events_per_second: hot.per_second,
-      phases: [distinct, duplicate, hot],
+      bare_signature_check_per_second: Math.round(bareRate * 10) / 10,
+      ratio_to_bare: { distinct: ratio(distinct), duplicate: ratio(duplicate), hot_duplicate: ratio(hot) },
+      phases: [bareBefore, distinct, duplicate, hot, bareAfter],
       checks: {
         processed_rows: rows,
         expected_rows: EVENTS,
@@ -293,19 +322,21 @@ async function main() {
       `Server: ${result.setup.server}. ${EVENTS} signed events over ${USERS} users, ${CONCURRENCY} concurrent senders.`,
       `Mix: ${result.setup.mix}.`,
       '',
-      '| Phase | Requests | Seconds | Events/s | p50 ms | p95 ms | p99 ms | max ms | non-200 |',
-      '|---|---|---|---|---|---|---|---|---|',
+      '| Phase | Requests | Seconds | Events/s | × bare | p50 ms | p95 ms | p99 ms | max ms | non-200 |',
+      '|---|---|---|---|---|---|---|---|---|---|',
       ...result.phases.map(
         (p) =>
-          `| ${p.name} | ${p.requests} | ${p.seconds} | ${p.per_second} | ${p.latency_ms.p50} | ${p.latency_ms.p95} | ${p.latency_ms.p99} | ${p.latency_ms.max} | ${p.non_200} |`,
+          `| ${p.name} | ${p.requests} | ${p.seconds} | ${p.per_second} | ${ratio(p)} | ${p.latency_ms.p50} | ${p.latency_ms.p95} | ${p.latency_ms.p99} | ${p.latency_ms.max} | ${p.non_200} |`,
       ),
       '',
       `Checks: ${rows}/${EVENTS} processed_stripe_events rows, ${emails}/${expectedEmails} payment_failed emails — ${correct ? 'correct' : 'INCORRECT'}.`,
       '',
-      '`distinct`: every event is new (signature check, purge, claim, effect, email, commit). `duplicate`: the same',
-      'events again (signature check, purge, claim finds the row, commit). `hot_duplicate`: one event id delivered',
-      'concurrently (all senders contend on the same key). The client runs on the same 2 cores as the server and',
-      'PostgreSQL, so these are lower bounds for a dedicated machine.',
+      '`bare_signature_check`: a bare Fastify process (bench/billing-bare.mjs) that reads the raw body, verifies the',
+      'signature with the same SDK call and answers 200, no database; measured before and after the real phases,',
+      '`× bare` divides by the mean of the two. `distinct`: every event is new (signature check, duplicate read,',
+      'claim, effect, email, commit; batched transactions). `duplicate`: the same events again (signature check, one',
+      'batched indexed read). `hot_duplicate`: one event id delivered concurrently. The client runs on the same 2',
+      'cores as the server and PostgreSQL (and, during these runs, other work), so the rates are lower bounds.',
       '',
     ].join('\n');
     writeFileSync(path.join(dir, 'billing.md'), md);
@@ -316,6 +347,11 @@ async function main() {
     if (child.exitCode === null) {
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
+      await exited;
+    }
+    if (bare.exitCode === null) {
+      const exited = new Promise((r) => bare.once('exit', r));
+      bare.kill('SIGTERM');
       await exited;
     }
     await stub.close();

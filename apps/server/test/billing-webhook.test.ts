@@ -4,6 +4,8 @@
  */
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PURGE_EVERY_MS } from '../src/billing/webhook.ts';
+import { ManualClock } from '../src/core/clock.ts';
 import { startTestServer, type TestServer } from './helpers/app.ts';
 import {
   deliver,
@@ -575,19 +577,263 @@ describe('effects', () => {
   });
 });
 
-describe('retention of processed events', () => {
-  it('deletes rows older than 30 days on the next receipt and keeps younger ones', async () => {
-    await q(`INSERT INTO processed_stripe_events (event_id, event_type, processed_at) VALUES
-             ('evt_old_31d', 'invoice.paid', now() - interval '31 days'),
-             ('evt_young_29d', 'invoice.paid', now() - interval '29 days')`);
-    // A duplicate delivery also purges (the delete runs before the insert in every receipt).
-    const id = newId('evt');
-    await deliver(server.url, { id, type: 'ping.test', created: now(), object: { id: 'x' } });
-    const rows = await q<{ event_id: string }>(
-      `SELECT event_id FROM processed_stripe_events WHERE event_id IN ('evt_old_31d', 'evt_young_29d', $1) ORDER BY event_id`,
-      [id],
+describe('ordering, late failures and second subscriptions (issue 26)', () => {
+  it('F1: a subscription.updated of the same second never undoes an applied deletion; Stripe is re-read', async () => {
+    const customer = newId('cus');
+    const subscription = newId('sub');
+    const { userId } = await makeUser({ customer, subscription, tier: 'business', status: 'active' });
+    // What Stripe holds once the subscription is deleted.
+    stub.subscriptions.set(
+      subscription,
+      subscriptionObject({ id: subscription, customer, status: 'canceled', price: PRICE_BIZ }),
     );
-    expect(rows.map((r) => r.event_id).sort()).toEqual([id, 'evt_young_29d'].sort());
+    const t = now();
+    const deleted = await deliver(server.url, {
+      id: newId('evt'),
+      type: 'customer.subscription.deleted',
+      created: t,
+      object: subscriptionObject({ id: subscription, customer, status: 'canceled', price: PRICE_BIZ }),
+    });
+    expect(deleted.status).toBe(200);
+    expect(await sub(userId)).toMatchObject({
+      tier: 'free',
+      status: 'canceled',
+      stripe_subscription_id: null,
+    });
+    const reads = () =>
+      stub.requests.filter((r) => r.method === 'GET' && r.path === `/v1/subscriptions/${subscription}`)
+        .length;
+    const readsBefore = reads();
+    const updated = await deliver(server.url, {
+      id: newId('evt'),
+      type: 'customer.subscription.updated',
+      created: t, // the same whole second, delivered after the deletion
+      object: subscriptionObject({ id: subscription, customer, status: 'active', price: PRICE_BIZ }),
+    });
+    expect(updated.status).toBe(200);
+    expect(reads()).toBe(readsBefore + 1); // decided by Stripe's current state, read through the SDK
+    expect(await sub(userId)).toMatchObject({
+      tier: 'free',
+      status: 'canceled',
+      stripe_subscription_id: null,
+    });
+    const usage = await fetch(`${server.url}/api/health`); // the server is still fine
+    expect(usage.status).toBe(200);
+  });
+
+  it('F1: a same-second subscription event applies the state Stripe holds now, not its payload', async () => {
+    const customer = newId('cus');
+    const subscription = newId('sub');
+    const { userId } = await makeUser({ customer, subscription, tier: 'developer', status: 'past_due' });
+    stub.subscriptions.set(
+      subscription,
+      subscriptionObject({
+        id: subscription,
+        customer,
+        status: 'active',
+        price: PRICE_BIZ,
+        cancelAtPeriodEnd: true,
+      }),
+    );
+    const t = now();
+    await deliver(server.url, {
+      id: newId('evt'),
+      type: 'invoice.paid',
+      created: t,
+      object: { id: newId('in'), customer, parent: { subscription_details: { subscription } } },
+    });
+    expect((await sub(userId)).status).toBe('active');
+    const res = await deliver(server.url, {
+      id: newId('evt'),
+      type: 'customer.subscription.updated',
+      created: t,
+      object: subscriptionObject({ id: subscription, customer, status: 'past_due', price: PRICE_DEV }),
+    });
+    expect(res.status).toBe(200);
+    expect(await sub(userId)).toMatchObject({
+      tier: 'business',
+      status: 'active',
+      cancel_at_period_end: true,
+      stripe_subscription_id: subscription,
+    });
+  });
+
+  it('F1: a re-read that Stripe answers 404 changes nothing; a failing re-read answers 500 and the retry applies', async () => {
+    const customer = newId('cus');
+    const subscription = newId('sub');
+    const { userId } = await makeUser({ customer, subscription, tier: 'developer', status: 'active' });
+    const t = now();
+    await deliver(server.url, {
+      id: newId('evt'),
+      type: 'invoice.paid',
+      created: t,
+      object: { id: newId('in'), customer, parent: { subscription_details: { subscription } } },
+    });
+    const event: TestEvent = {
+      id: newId('evt'),
+      type: 'customer.subscription.updated',
+      created: t,
+      object: subscriptionObject({ id: subscription, customer, status: 'active', price: PRICE_BIZ }),
+    };
+    expect((await deliver(server.url, event)).status).toBe(200); // unknown at Stripe → stale
+    expect(await sub(userId)).toMatchObject({ tier: 'developer', status: 'active' });
+    const again = { ...event, id: newId('evt') };
+    stub.subscriptions.set(
+      subscription,
+      subscriptionObject({ id: subscription, customer, status: 'active', price: PRICE_BIZ }),
+    );
+    stub.fail(`GET /v1/subscriptions/${subscription}`, 500, 2); // the SDK retries once
+    expect((await deliver(server.url, again)).status).toBe(500);
+    expect(await q(`SELECT 1 FROM processed_stripe_events WHERE event_id = $1`, [again.id])).toHaveLength(0);
+    expect((await deliver(server.url, again)).status).toBe(200);
+    expect(await sub(userId)).toMatchObject({ tier: 'business', status: 'active' });
+  });
+
+  it('F6: a late invoice.payment_failed changes no state but its email is queued exactly once', async () => {
+    const customer = newId('cus');
+    const subscription = newId('sub');
+    const { userId, email } = await makeUser({ customer, subscription, tier: 'developer', status: 'active' });
+    const t = now();
+    await deliver(server.url, {
+      id: newId('evt'),
+      type: 'invoice.paid',
+      created: t,
+      object: { id: newId('in'), customer, parent: { subscription_details: { subscription } } },
+    });
+    const invoice = newId('in');
+    const late: TestEvent = {
+      id: newId('evt'),
+      type: 'invoice.payment_failed',
+      created: t - 5, // older than the applied invoice.paid
+      object: { id: invoice, customer, attempt_count: 2, parent: { subscription_details: { subscription } } },
+    };
+    const staleBefore = await metric('invoice.payment_failed', 'stale');
+    expect((await deliver(server.url, late)).status).toBe(200);
+    expect((await deliver(server.url, late)).status).toBe(200); // redelivery
+    // The same failure under another event id (Stripe may send both) still mails once.
+    expect((await deliver(server.url, { ...late, id: newId('evt') })).status).toBe(200);
+    expect(await metric('invoice.payment_failed', 'stale')).toBe(staleBefore + 2);
+    expect((await sub(userId)).status).toBe('active');
+    const mails = await q<{ to_address: string; payload: Record<string, unknown>; dedupe_key: string }>(
+      `SELECT to_address, payload, dedupe_key FROM email_outbox WHERE user_id = $1 AND template = 'payment_failed'`,
+      [userId],
+    );
+    expect(mails).toEqual([
+      {
+        to_address: email,
+        payload: { name: 'Billing Tester', invoice_id: invoice, attempt_count: 2 },
+        dedupe_key: `payment_failed:${invoice}:2`,
+      },
+    ]);
+  });
+
+  it('F5: a second live subscription of the same user is cancelled at Stripe, never granted', async () => {
+    const customer = newId('cus');
+    const first = newId('sub');
+    const second = newId('sub');
+    const { userId } = await makeUser({ customer, subscription: first, tier: 'developer', status: 'active' });
+    stub.subscriptions.set(
+      first,
+      subscriptionObject({ id: first, customer, status: 'active', price: PRICE_DEV }),
+    );
+    stub.subscriptions.set(
+      second,
+      subscriptionObject({ id: second, customer, status: 'active', price: PRICE_BIZ }),
+    );
+    const before = await metric('checkout.session.completed', 'duplicate_subscription');
+    const res = await deliver(server.url, {
+      id: newId('evt'),
+      type: 'checkout.session.completed',
+      created: now(),
+      object: {
+        id: newId('cs'),
+        mode: 'subscription',
+        customer,
+        subscription: second,
+        client_reference_id: String(userId),
+      },
+    });
+    expect(res.status).toBe(200);
+    expect(await metric('checkout.session.completed', 'duplicate_subscription')).toBe(before + 1);
+    expect(stub.subscriptions.get(second)!.status).toBe('canceled');
+    expect(stub.subscriptions.get(first)!.status).toBe('active');
+    expect(await sub(userId)).toMatchObject({
+      tier: 'developer',
+      status: 'active',
+      stripe_subscription_id: first,
+    });
+    // Its subscription.created (strictly newer, active in the payload) does not switch the user either.
+    expect(
+      (
+        await deliver(server.url, {
+          id: newId('evt'),
+          type: 'customer.subscription.created',
+          created: now() + 1,
+          object: subscriptionObject({ id: second, customer, status: 'active', price: PRICE_BIZ }),
+        })
+      ).status,
+    ).toBe(200);
+    expect(await sub(userId)).toMatchObject({ tier: 'developer', stripe_subscription_id: first });
+    // When the stored one has ended at Stripe (its deletion not yet delivered), the new one is the subscription.
+    stub.subscriptions.get(first)!.status = 'canceled';
+    const third = newId('sub');
+    stub.subscriptions.set(
+      third,
+      subscriptionObject({ id: third, customer, status: 'active', price: PRICE_BIZ }),
+    );
+    await deliver(server.url, {
+      id: newId('evt'),
+      type: 'customer.subscription.created',
+      created: now() + 2,
+      object: subscriptionObject({ id: third, customer, status: 'active', price: PRICE_BIZ }),
+    });
+    expect(await sub(userId)).toMatchObject({
+      tier: 'business',
+      status: 'active',
+      stripe_subscription_id: third,
+    });
+    expect(stub.subscriptions.get(third)!.status).toBe('active');
+  });
+});
+
+describe('retention of processed events', () => {
+  it('deletes rows older than 30 days on a receipt, at most once a minute, and keeps younger ones', async () => {
+    const clock = new ManualClock();
+    const own = await startTestServer({
+      driver: 'postgres',
+      clock,
+      env: {
+        VIOLAWAKE_STRIPE_SECRET_KEY: 'sk_test_violawake',
+        VIOLAWAKE_STRIPE_WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
+        VIOLAWAKE_STRIPE_API_BASE: stub.url,
+      },
+    });
+    try {
+      const oq = async (text: string, params: unknown[] = []) =>
+        (await own.ctx.database.query<{ event_id: string }>(text, params)).rows;
+      const ping = async () => {
+        const id = newId('evt');
+        expect(
+          (await deliver(own.url, { id, type: 'ping.test', created: now(), object: { id: 'x' } })).status,
+        ).toBe(200);
+        return id;
+      };
+      const a = await ping(); // the first receipt of the process purges (nothing to purge yet)
+      await oq(`INSERT INTO processed_stripe_events (event_id, event_type, processed_at) VALUES
+               ('evt_old_31d', 'invoice.paid', now() - interval '31 days'),
+               ('evt_young_29d', 'invoice.paid', now() - interval '29 days')`);
+      const ids = async () =>
+        (await oq(`SELECT event_id FROM processed_stripe_events ORDER BY event_id`))
+          .map((r) => r.event_id)
+          .sort();
+      const b = await ping(); // 0 s later: no purge yet
+      expect(await ids()).toEqual([a, b, 'evt_old_31d', 'evt_young_29d'].sort());
+      clock.advance(PURGE_EVERY_MS);
+      const c = await ping(); // a minute later: purged in this receipt's transaction
+      expect(await ids()).toEqual([a, b, c, 'evt_young_29d'].sort());
+    } finally {
+      await own.close();
+    }
   });
 });
 

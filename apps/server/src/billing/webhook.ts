@@ -1,21 +1,28 @@
 /**
- * Stripe webhook processing, exactly once (api.md §4.12 "Webhook processing"):
+ * Stripe webhook processing, exactly once (docs/billing.md "Webhook processing"):
  * 1. 503 unless billing and the webhook secret are configured; the raw body is verified with the Stripe library
  *    (tolerance 300 s) → 400 on a missing header or a bad signature.
  * 2. Shape check of the envelope and of the fields the handler reads → 400 "Malformed event payload.", nothing
- *    recorded. checkout.session.completed retrieves the subscription from Stripe before the transaction.
- * 3. ONE transaction: purge event rows older than 30 days, claim the event id (`ON CONFLICT DO NOTHING`; zero rows =
- *    duplicate → commit, no effect), apply the effect and queue emails. Any error rolls all of it back (500) and
- *    Stripe retries. A concurrent duplicate blocks on the first one's insert and then finds its row.
+ *    recorded. An event id already recorded answers `duplicate` after one indexed read (no transaction).
+ *    checkout.session.completed retrieves the subscription from Stripe before the transaction.
+ * 3. Verified events that arrive together are processed in ONE transaction per batch (group commit): claim the
+ *    event ids (`ON CONFLICT DO NOTHING`; a conflict = duplicate, no effect), lock the subscription rows they touch
+ *    (in id order), apply the effects in arrival order in memory, then write rows, emails and NOTIFYs in one
+ *    statement. Any error rolls the batch back and each event is retried alone, so one bad event fails (500, Stripe
+ *    retries) without taking the others with it. A concurrent duplicate blocks on the first one's claim.
+ * 4. A subscription event that is not strictly newer (by Stripe's whole-second `created`) than the last applied one
+ *    never applies its own payload: its claim is given back, the subscription is re-read from Stripe and that
+ *    current state is applied in a second pass. A second live subscription of the same customer is cancelled at
+ *    Stripe instead of being granted.
  */
-import { eq, sql } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { AppContext } from '../core/context.ts';
-import { type DbOrTx, rowCountOf } from '../core/db/client.ts';
-import { STRIPE_STATUSES, subscriptions, users } from '../core/db/schema.ts';
-import { enqueueEmail } from '../core/email/outbox.ts';
+import { execRows } from '../core/db/client.ts';
+import { STRIPE_STATUSES } from '../core/db/schema.ts';
+import { OUTBOX_CHANNEL } from '../core/email/outbox.ts';
 import { HttpError } from '../core/http/errors.ts';
-import { lockSubscription, type SubscriptionRow, type Tier } from './quota.ts';
+import type { Tier } from './quota.ts';
 import { stripeOf } from './service.ts';
 import { StripeSignatureVerificationError, stripeWebhooks } from './stripe.ts';
 
@@ -97,7 +104,13 @@ export interface StripeEventEnvelope {
   created: number;
 }
 
-export type WebhookResult = 'processed' | 'duplicate' | 'ignored' | 'unmatched' | 'stale';
+export type WebhookResult =
+  | 'processed'
+  | 'duplicate'
+  | 'ignored'
+  | 'unmatched'
+  | 'stale'
+  | 'duplicate_subscription';
 
 const refId = (r: z.infer<typeof idRef> | null | undefined): string | null =>
   r == null ? null : typeof r === 'string' ? r : r.id;
@@ -162,7 +175,35 @@ export function verifyEvent(
   return { event: { id: env.data.id, type: env.data.type, created: env.data.created }, parsed };
 }
 
-/** The whole webhook: verify, (checkout) retrieve the subscription, then the exactly-once transaction. */
+/** Events older than this are purged from `processed_stripe_events` (at most once a minute per process). */
+const RETENTION = "interval '30 days'";
+export const PURGE_EVERY_MS = 60_000;
+/** Most events per transaction, and transactions in flight per process. */
+const MAX_BATCH = 64;
+const MAX_IN_FLIGHT = 2;
+
+/** One verified event on its way through the pipeline, with what the network steps learned. */
+interface Item {
+  event: StripeEventEnvelope;
+  parsed: Parsed;
+  /** The subscription as Stripe returns it now (checkout always; others after a re-read). */
+  retrieved: StripeSubscriptionShape | null;
+  /** The re-read found no such subscription at Stripe. */
+  missing?: boolean;
+  /** The stored live subscription was checked at Stripe and has ended: the event's subscription may replace it. */
+  storedEnded?: boolean;
+  /** The event's subscription was a second live one and has been cancelled at Stripe. */
+  duplicateCancelled?: boolean;
+}
+
+/** What a network step must do before the event can be decided (its claim is given back meanwhile). */
+type Deferral =
+  | { kind: 'reread'; subscriptionId: string }
+  | { kind: 'second_subscription'; stored: string; candidate: string };
+
+type Outcome = WebhookResult | Deferral;
+
+/** The whole webhook: verify, skip known duplicates, (checkout) retrieve, then the batched transaction. */
 export async function handleWebhook(
   ctx: AppContext,
   rawBody: Buffer,
@@ -171,30 +212,375 @@ export async function handleWebhook(
 ): Promise<WebhookResult> {
   const { event, parsed } = verifyEvent(ctx, rawBody, signature);
   meta.type = event.type;
-  let retrieved: StripeSubscriptionShape | null = null;
+  // Fast path for redeliveries: a committed claim is final, so a read (one per batch, no transaction) settles it.
+  if (await pipelinesOf(ctx).known.submit(event.id)) return 'duplicate';
+  const item: Item = { event, parsed, retrieved: null };
   if (parsed.kind === 'checkout') {
     const subId = refId(parsed.object.subscription);
-    if (subId) {
-      const stripe = stripeOf(ctx);
-      if (!stripe) throw new HttpError(503, NOT_CONFIGURED);
-      // Failure → 500 (Stripe retries); nothing has been recorded yet.
-      const sub = await stripe.subscriptions.retrieve(subId);
-      const shape = subscriptionSchema.safeParse(sub);
-      if (!shape.success) throw new Error('Stripe returned a subscription without the expected fields');
-      retrieved = shape.data;
+    // Failure → 500 (Stripe retries); nothing has been recorded yet.
+    if (subId) item.retrieved = await retrieveSubscription(ctx, subId);
+  }
+  // At most: re-read, then the second-subscription check, then the decision.
+  for (let pass = 0; pass < 4; pass++) {
+    const outcome = await pipelinesOf(ctx).apply.submit(item);
+    if (typeof outcome === 'string') return outcome;
+    await resolveDeferral(ctx, item, outcome);
+  }
+  throw new Error('Stripe event still undecided after four passes');
+}
+
+async function retrieveSubscription(ctx: AppContext, id: string): Promise<StripeSubscriptionShape> {
+  const stripe = stripeOf(ctx);
+  if (!stripe) throw new HttpError(503, NOT_CONFIGURED);
+  const sub = await stripe.subscriptions.retrieve(id);
+  const shape = subscriptionSchema.safeParse(sub);
+  if (!shape.success) throw new Error('Stripe returned a subscription without the expected fields');
+  return shape.data;
+}
+
+const isMissing = (err: unknown) => {
+  const e = err as { code?: string; statusCode?: number };
+  return e.code === 'resource_missing' || e.statusCode === 404;
+};
+
+/** The network step of a deferred event (outside any transaction). Errors → 500, Stripe retries. */
+async function resolveDeferral(ctx: AppContext, item: Item, d: Deferral): Promise<void> {
+  if (d.kind === 'reread') {
+    try {
+      item.retrieved = await retrieveSubscription(ctx, d.subscriptionId);
+    } catch (err) {
+      if (!isMissing(err)) throw err;
+      item.missing = true;
+    }
+    return;
+  }
+  // Two live subscriptions for one user: is the stored one really still live at Stripe?
+  let storedLive = false;
+  try {
+    storedLive = !TERMINAL.has((await retrieveSubscription(ctx, d.stored)).status);
+  } catch (err) {
+    if (!isMissing(err)) throw err;
+  }
+  if (!storedLive) {
+    item.storedEnded = true;
+    return;
+  }
+  const stripe = stripeOf(ctx);
+  if (!stripe) throw new HttpError(503, NOT_CONFIGURED);
+  try {
+    // Cancel now and credit the unused time: the user keeps one subscription and is not charged twice.
+    await stripe.subscriptions.cancel(d.candidate, { prorate: true, invoice_now: true });
+  } catch (err) {
+    const e = err as { statusCode?: number; message?: string };
+    const alreadyCancelled = e.statusCode === 400 && /cancel+ed/i.test(e.message ?? '');
+    if (!isMissing(err) && !alreadyCancelled) throw err;
+  }
+  ctx.logger.warn(
+    {
+      event_id: item.event.id,
+      event_type: item.event.type,
+      subscription_id: d.candidate,
+      kept_subscription_id: d.stored,
+    },
+    'Second live Stripe subscription for one user cancelled; the stored one is kept',
+  );
+  item.duplicateCancelled = true;
+}
+
+// ---- batching -------------------------------------------------------------------------------------------------
+
+/**
+ * Runs `work` over everything queued meanwhile (at most MAX_BATCH at a time, MAX_IN_FLIGHT batches at once): no
+ * added delay, and under load one database round trip serves many requests. When a batch fails and `retryAlone`
+ * is set, each input runs alone so only the bad one fails.
+ */
+class MicroBatcher<I, O> {
+  private queue: { input: I; resolve(o: O): void; reject(err: unknown): void }[] = [];
+  private inFlight = 0;
+  constructor(
+    private readonly work: (inputs: I[]) => Promise<O[]>,
+    private readonly retryAlone: boolean,
+  ) {}
+
+  submit(input: I): Promise<O> {
+    return new Promise<O>((resolve, reject) => {
+      this.queue.push({ input, resolve, reject });
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    while (this.inFlight < MAX_IN_FLIGHT && this.queue.length > 0) {
+      const batch = this.queue.splice(0, MAX_BATCH);
+      this.inFlight++;
+      void this.run(batch).finally(() => {
+        this.inFlight--;
+        this.pump();
+      });
     }
   }
+
+  private async run(batch: typeof this.queue): Promise<void> {
+    try {
+      const outputs = await this.work(batch.map((p) => p.input));
+      for (const [i, p] of batch.entries()) p.resolve(outputs[i]!);
+      return;
+    } catch (err) {
+      if (batch.length === 1 || !this.retryAlone) {
+        for (const p of batch) p.reject(err);
+        return;
+      }
+    }
+    for (const p of batch) {
+      try {
+        p.resolve((await this.work([p.input]))[0]!);
+      } catch (err) {
+        p.reject(err);
+      }
+    }
+  }
+}
+
+interface Pipelines {
+  /** Event id → already recorded. */
+  known: MicroBatcher<string, boolean>;
+  /** The exactly-once transaction. */
+  apply: MicroBatcher<Item, Outcome>;
+}
+
+const pipelines = new WeakMap<AppContext, Pipelines>();
+function pipelinesOf(ctx: AppContext): Pipelines {
+  let p = pipelines.get(ctx);
+  if (!p) {
+    p = {
+      known: new MicroBatcher(async (ids) => {
+        const rows = await execRows<{ event_id: string }>(
+          ctx.db,
+          sql`SELECT event_id FROM processed_stripe_events WHERE event_id = ANY(${textArray(ids)})`,
+        );
+        const found = new Set(rows.map((r) => r.event_id));
+        return ids.map((id) => found.has(id));
+      }, false),
+      apply: new MicroBatcher((items) => processBatch(ctx, items), true),
+    };
+    pipelines.set(ctx, p);
+  }
+  return p;
+}
+
+const lastPurge = new WeakMap<AppContext, number>();
+function purgeDue(ctx: AppContext): boolean {
+  const now = ctx.clock.now().getTime();
+  const last = lastPurge.get(ctx);
+  if (last !== undefined && now - last < PURGE_EVERY_MS) return false;
+  lastPurge.set(ctx, now);
+  return true;
+}
+
+// ---- the transaction ------------------------------------------------------------------------------------------
+
+/** A locked subscription row as the batch sees it (changes are made in memory, written at the end). */
+interface Row {
+  id: number;
+  userId: number;
+  tier: string;
+  status: string;
+  stripeCustomerId: string | null;
+  stripeSubscriptionId: string | null;
+  stripePriceId: string | null;
+  currentPeriodEnd: Date | null;
+  trialEnd: Date | null;
+  cancelAtPeriodEnd: boolean;
+  trialConsumed: boolean;
+  stripeEventCreated: Date | null;
+  stripeCheckoutSessionId: string | null;
+  email: string;
+  name: string;
+  dirty: boolean;
+}
+
+interface Email {
+  to_address: string;
+  user_id: number;
+  template: 'payment_failed' | 'trial_will_end';
+  payload: Record<string, unknown>;
+  dedupe_key: string;
+}
+
+const json = (v: unknown) => sql`${JSON.stringify(v)}::jsonb`;
+/** A text[] / bigint[] parameter (through JSON, the same on both drivers); `col = ANY(...)` keeps index scans. */
+const textArray = (v: string[]) => sql`ARRAY(SELECT jsonb_array_elements_text(${JSON.stringify(v)}::jsonb))`;
+const bigintArray = (v: number[]) =>
+  sql`ARRAY(SELECT jsonb_array_elements_text(${JSON.stringify(v.map(String))}::jsonb)::bigint)`;
+const dateOf = (v: unknown): Date | null => (v == null ? null : v instanceof Date ? v : new Date(String(v)));
+
+/** The ids an event may find its row by (subscription first, then customer, then the checkout's user). */
+function keysOf(item: Item): { sub: string | null; customer: string | null; user: number | null } {
+  const p = item.parsed;
+  switch (p.kind) {
+    case 'checkout': {
+      const r = item.retrieved;
+      return {
+        sub: r?.id ?? null,
+        customer: refId(p.object.customer) ?? (r ? refId(r.customer) : null),
+        user: userIdFrom(p.object.metadata?.violawake_user_id) ?? userIdFrom(p.object.client_reference_id),
+      };
+    }
+    case 'subscription':
+    case 'subscription_deleted':
+      return { sub: p.object.id, customer: refId(p.object.customer), user: null };
+    case 'invoice_paid':
+    case 'invoice_failed':
+      return {
+        sub: refId(p.object.parent?.subscription_details?.subscription) ?? refId(p.object.subscription),
+        customer: refId(p.object.customer),
+        user: null,
+      };
+    case 'trial_will_end':
+      return { sub: p.object.id, customer: refId(p.object.customer), user: null };
+    case 'other':
+      return { sub: null, customer: null, user: null };
+  }
+}
+
+async function processBatch(ctx: AppContext, items: Item[]): Promise<Outcome[]> {
   return ctx.db.transaction(async (tx) => {
-    await tx.execute(
-      sql`DELETE FROM processed_stripe_events WHERE processed_at < now() - interval '30 days'`,
+    if (purgeDue(ctx)) {
+      await tx.execute(
+        sql.raw(`DELETE FROM processed_stripe_events WHERE processed_at < now() - ${RETENTION}`),
+      );
+    }
+    // Claims in id order (two batches sharing ids cannot deadlock); the first occurrence in the batch owns an id.
+    const ids = [...new Set(items.map((i) => i.event.id))].sort();
+    const types = new Map(items.map((i) => [i.event.id, i.event.type]));
+    const claimedRows = await execRows<{ event_id: string }>(
+      tx,
+      sql`INSERT INTO processed_stripe_events (event_id, event_type)
+          SELECT e->>'id', e->>'type' FROM jsonb_array_elements(${json(ids.map((id) => ({ id, type: types.get(id) })))}) WITH ORDINALITY AS t(e, n)
+          ORDER BY n
+          ON CONFLICT (event_id) DO NOTHING RETURNING event_id`,
     );
-    const claimed = await tx.execute(
-      sql`INSERT INTO processed_stripe_events (event_id, event_type) VALUES (${event.id}, ${event.type}) ON CONFLICT (event_id) DO NOTHING`,
-    );
-    if (rowCountOf(claimed) === 0) return 'duplicate';
-    return applyEvent(ctx, tx, event, parsed, retrieved);
+    const claimed = new Set(claimedRows.map((r) => r.event_id));
+    const outcomes: Outcome[] = items.map(() => 'duplicate');
+    const fresh: number[] = [];
+    for (let i = 0; i < items.length; i++) {
+      const id = items[i]!.event.id;
+      if (claimed.delete(id)) fresh.push(i);
+    }
+    if (fresh.length === 0) return outcomes;
+
+    const subs = new Set<string>();
+    const customers = new Set<string>();
+    const userIds = new Set<number>();
+    for (const i of fresh) {
+      const k = keysOf(items[i]!);
+      if (k.sub) subs.add(k.sub);
+      if (k.customer) customers.add(k.customer);
+      if (k.user) userIds.add(k.user);
+    }
+    if (userIds.size > 0) {
+      // A checkout may be the first thing that happens to a user's billing: create the row if the user exists.
+      await tx.execute(
+        sql`INSERT INTO subscriptions (user_id) SELECT u.id FROM users u WHERE u.id = ANY(${bigintArray([...userIds])})
+            ON CONFLICT (user_id) DO NOTHING`,
+      );
+    }
+    const rows: Row[] =
+      subs.size + customers.size + userIds.size === 0
+        ? []
+        : (
+            await execRows<Record<string, unknown>>(
+              tx,
+              sql`SELECT s.id, s.user_id, s.tier, s.status, s.stripe_customer_id, s.stripe_subscription_id,
+                         s.stripe_price_id, s.current_period_end, s.trial_end, s.cancel_at_period_end,
+                         s.trial_consumed, s.stripe_event_created, s.stripe_checkout_session_id, u.email, u.name
+                  FROM subscriptions s JOIN users u ON u.id = s.user_id
+                  WHERE s.stripe_subscription_id = ANY(${textArray([...subs])})
+                     OR s.stripe_customer_id = ANY(${textArray([...customers])})
+                     OR s.user_id = ANY(${bigintArray([...userIds])})
+                  ORDER BY s.id
+                  FOR UPDATE OF s`,
+            )
+          ).map((r) => ({
+            id: Number(r.id),
+            userId: Number(r.user_id),
+            tier: String(r.tier),
+            status: String(r.status),
+            stripeCustomerId: (r.stripe_customer_id as string | null) ?? null,
+            stripeSubscriptionId: (r.stripe_subscription_id as string | null) ?? null,
+            stripePriceId: (r.stripe_price_id as string | null) ?? null,
+            currentPeriodEnd: dateOf(r.current_period_end),
+            trialEnd: dateOf(r.trial_end),
+            cancelAtPeriodEnd: Boolean(r.cancel_at_period_end),
+            trialConsumed: Boolean(r.trial_consumed),
+            stripeEventCreated: dateOf(r.stripe_event_created),
+            stripeCheckoutSessionId: (r.stripe_checkout_session_id as string | null) ?? null,
+            email: String(r.email),
+            name: String(r.name),
+            dirty: false,
+          }));
+
+    const emails = new Map<string, Email>();
+    const unclaim: string[] = [];
+    for (const i of fresh) {
+      const item = items[i]!;
+      const outcome = applyEvent(ctx, rows, emails, item);
+      outcomes[i] = outcome;
+      if (typeof outcome !== 'string') unclaim.push(item.event.id);
+    }
+
+    const changed = rows.filter((r) => r.dirty);
+    if (changed.length + emails.size + unclaim.length > 0) {
+      await tx.execute(writeStatement(changed, [...emails.values()], unclaim));
+    }
+    return outcomes;
   });
 }
+
+/** Rows, emails (with their NOTIFY) and given-back claims in one statement. */
+function writeStatement(changed: Row[], emails: Email[], unclaim: string[]): SQL {
+  const iso = (d: Date | null) => d?.toISOString() ?? null;
+  const rows = changed.map((r) => ({
+    id: r.id,
+    tier: r.tier,
+    status: r.status,
+    stripe_customer_id: r.stripeCustomerId,
+    stripe_subscription_id: r.stripeSubscriptionId,
+    stripe_price_id: r.stripePriceId,
+    current_period_end: iso(r.currentPeriodEnd),
+    trial_end: iso(r.trialEnd),
+    cancel_at_period_end: r.cancelAtPeriodEnd,
+    trial_consumed: r.trialConsumed,
+    stripe_event_created: iso(r.stripeEventCreated),
+    stripe_checkout_session_id: r.stripeCheckoutSessionId,
+  }));
+  return sql`WITH v AS (
+      SELECT * FROM jsonb_to_recordset(${json(rows)}) AS v(id bigint, tier text, status text,
+        stripe_customer_id text, stripe_subscription_id text, stripe_price_id text, current_period_end timestamptz,
+        trial_end timestamptz, cancel_at_period_end boolean, trial_consumed boolean, stripe_event_created timestamptz,
+        stripe_checkout_session_id text)
+    ), upd AS (
+      UPDATE subscriptions s SET tier = v.tier, status = v.status, stripe_customer_id = v.stripe_customer_id,
+        stripe_subscription_id = v.stripe_subscription_id, stripe_price_id = v.stripe_price_id,
+        current_period_end = v.current_period_end, trial_end = v.trial_end,
+        cancel_at_period_end = v.cancel_at_period_end, trial_consumed = v.trial_consumed,
+        stripe_event_created = v.stripe_event_created, stripe_checkout_session_id = v.stripe_checkout_session_id,
+        updated_at = now()
+      FROM v WHERE s.id = v.id RETURNING s.id
+    ), mail AS (
+      INSERT INTO email_outbox (to_address, user_id, template, payload, dedupe_key)
+      SELECT m.to_address, m.user_id, m.template, m.payload, m.dedupe_key
+      FROM jsonb_to_recordset(${json(emails)}) AS m(to_address text, user_id bigint, template text, payload jsonb,
+        dedupe_key text)
+      ON CONFLICT (dedupe_key) DO NOTHING RETURNING id
+    ), unclaim AS (
+      DELETE FROM processed_stripe_events WHERE event_id = ANY(${textArray(unclaim)}) RETURNING 1
+    )
+    SELECT (SELECT count(*) FROM upd) AS updated, (SELECT count(*) FROM unclaim) AS unclaimed,
+      (SELECT count(pg_notify(${OUTBOX_CHANNEL}, id::text)) FROM mail) AS emails`;
+}
+
+// ---- the effects (in memory, on the locked rows) --------------------------------------------------------------
 
 function tierForPrice(ctx: AppContext, priceId: string | null): Tier | null {
   if (!priceId) return null;
@@ -205,41 +591,47 @@ function tierForPrice(ctx: AppContext, priceId: string | null): Tier | null {
   return null;
 }
 
-async function lockBy(
-  tx: DbOrTx,
-  column: 'stripe_subscription_id' | 'stripe_customer_id',
-  value: string | null,
-): Promise<SubscriptionRow | null> {
-  if (!value) return null;
-  const col =
-    column === 'stripe_subscription_id' ? subscriptions.stripeSubscriptionId : subscriptions.stripeCustomerId;
-  const rows = await tx.select().from(subscriptions).where(eq(col, value)).for('update');
-  return rows[0] ?? null;
-}
-
-async function lockForUser(tx: DbOrTx, userId: number): Promise<SubscriptionRow | null> {
-  const exists = await tx.select({ id: users.id }).from(users).where(eq(users.id, userId));
-  if (!exists[0]) return null;
-  return lockSubscription(tx, userId);
-}
-
 function userIdFrom(value: string | null | undefined): number | null {
   if (!value || !/^[1-9]\d{0,15}$/.test(value)) return null;
   return Number(value);
 }
 
-/** An event older than the last applied one changes no state (ordering guard per subscription row). */
-function isStale(row: SubscriptionRow, event: StripeEventEnvelope): boolean {
-  return row.stripeEventCreated !== null && event.created * 1000 < row.stripeEventCreated.getTime();
+/** The row an event applies to: by subscription id, else by customer id, else (checkout) by user id. */
+function findRow(rows: Row[], item: Item): Row | null {
+  const k = keysOf(item);
+  return (
+    (k.sub ? rows.find((r) => r.stripeSubscriptionId === k.sub) : undefined) ??
+    (k.customer ? rows.find((r) => r.stripeCustomerId === k.customer) : undefined) ??
+    (k.user ? rows.find((r) => r.userId === k.user) : undefined) ??
+    null
+  );
 }
 
-/** Subscription fields from a Stripe subscription object (tier from the first item's price, never metadata). */
+/**
+ * How the event's second compares with the last applied one: 1 strictly newer (or nothing applied yet), 0 the same
+ * second (Stripe's `created` has whole-second resolution, so the order is unknown), -1 older.
+ */
+function order(row: Row, event: StripeEventEnvelope): -1 | 0 | 1 {
+  if (row.stripeEventCreated === null) return 1;
+  const diff = event.created * 1000 - row.stripeEventCreated.getTime();
+  return diff > 0 ? 1 : diff === 0 ? 0 : -1;
+}
+
+function touch(row: Row, event: StripeEventEnvelope, set: Partial<Row>): void {
+  Object.assign(row, set);
+  const created = new Date(event.created * 1000);
+  // Never moves backwards (a re-read older event applies Stripe's current state, not its own time).
+  if (row.stripeEventCreated === null || created > row.stripeEventCreated) row.stripeEventCreated = created;
+  row.dirty = true;
+}
+
+/** Row fields from a Stripe subscription object (tier from the first item's price, never metadata). */
 function subscriptionState(
   ctx: AppContext,
   event: StripeEventEnvelope,
-  row: SubscriptionRow,
+  row: Row,
   sub: StripeSubscriptionShape,
-) {
+): Partial<Row> {
   const item = sub.items.data[0];
   const priceId = item?.price.id ?? null;
   const tier = tierForPrice(ctx, priceId);
@@ -262,35 +654,52 @@ function subscriptionState(
   };
 }
 
-async function update(
-  tx: DbOrTx,
-  row: SubscriptionRow,
-  event: StripeEventEnvelope,
-  set: Partial<typeof subscriptions.$inferInsert>,
-) {
-  await tx
-    .update(subscriptions)
-    .set({ ...set, stripeEventCreated: new Date(event.created * 1000), updatedAt: sql`now()` })
-    .where(eq(subscriptions.id, row.id));
-}
-
-async function recipient(tx: DbOrTx, userId: number): Promise<{ email: string; name: string } | null> {
-  const rows = await tx
-    .select({ email: users.email, name: users.name })
-    .from(users)
-    .where(eq(users.id, userId));
-  return rows[0] ?? null;
-}
+const ENDED_STATE: Partial<Row> = {
+  tier: 'free',
+  status: 'canceled',
+  stripeSubscriptionId: null,
+  stripePriceId: null,
+  currentPeriodEnd: null,
+  trialEnd: null,
+  cancelAtPeriodEnd: false,
+};
 
 const TERMINAL = new Set(['canceled', 'incomplete_expired']);
+const liveSubscription = (row: Row) =>
+  row.stripeSubscriptionId !== null && !TERMINAL.has(row.status) ? row.stripeSubscriptionId : null;
 
-async function applyEvent(
+/**
+ * Apply a subscription's state to the row: a finished subscription other than the stored one changes nothing; a
+ * second live one is checked at Stripe (deferred); the stored one finished → the ended state.
+ */
+function applySubscription(
   ctx: AppContext,
-  tx: DbOrTx,
-  event: StripeEventEnvelope,
-  parsed: Parsed,
-  retrieved: StripeSubscriptionShape | null,
-): Promise<WebhookResult> {
+  row: Row,
+  item: Item,
+  sub: StripeSubscriptionShape,
+  extra: Partial<Row> = {},
+): Outcome {
+  const stored = row.stripeSubscriptionId;
+  if (TERMINAL.has(sub.status)) {
+    if (stored !== null && stored !== sub.id) return 'ignored';
+    if (item.retrieved === sub && item.parsed.kind !== 'checkout') {
+      // Stripe says now that it has ended: the same as its deletion (idempotent when already applied).
+      if (stored === null && TERMINAL.has(row.status)) return 'stale';
+      touch(row, item.event, { ...ENDED_STATE, status: sub.status, ...extra });
+      return 'processed';
+    }
+  }
+  const live = liveSubscription(row);
+  if (live !== null && live !== sub.id && !TERMINAL.has(sub.status) && !item.storedEnded) {
+    if (item.duplicateCancelled) return 'duplicate_subscription';
+    return { kind: 'second_subscription', stored: live, candidate: sub.id };
+  }
+  touch(row, item.event, { ...subscriptionState(ctx, item.event, row, sub), ...extra });
+  return 'processed';
+}
+
+function applyEvent(ctx: AppContext, rows: Row[], emails: Map<string, Email>, item: Item): Outcome {
+  const { event, parsed } = item;
   const unmatched = (ids: Record<string, unknown>): WebhookResult => {
     ctx.logger.warn(
       { event_id: event.id, event_type: event.type, ...ids },
@@ -298,112 +707,93 @@ async function applyEvent(
     );
     return 'unmatched';
   };
+  const email = (row: Row, e: Omit<Email, 'to_address' | 'user_id'>) => {
+    if (!emails.has(e.dedupe_key))
+      emails.set(e.dedupe_key, { to_address: row.email, user_id: row.userId, ...e });
+  };
   switch (parsed.kind) {
     case 'other':
       return 'ignored';
 
     case 'checkout': {
       const o = parsed.object;
+      const retrieved = item.retrieved;
       if (!retrieved) return 'ignored'; // not a subscription checkout
+      const row = findRow(rows, item);
+      if (!row) {
+        const k = keysOf(item);
+        return unmatched({ subscription_id: retrieved.id, customer_id: k.customer });
+      }
+      if (order(row, event) < 0) return 'stale';
       const customerId = refId(o.customer) ?? refId(retrieved.customer);
-      const userId = userIdFrom(o.metadata?.violawake_user_id) ?? userIdFrom(o.client_reference_id);
-      const row =
-        (await lockBy(tx, 'stripe_subscription_id', retrieved.id)) ??
-        (await lockBy(tx, 'stripe_customer_id', customerId)) ??
-        (userId ? await lockForUser(tx, userId) : null);
-      if (!row) return unmatched({ subscription_id: retrieved.id, customer_id: customerId });
-      if (isStale(row, event)) return 'stale';
-      await update(tx, row, event, {
-        ...subscriptionState(ctx, event, row, retrieved),
-        stripeCustomerId: customerId,
-      });
-      return 'processed';
+      // This session is settled: the next checkout opens a new one.
+      const session = row.stripeCheckoutSessionId === o.id ? { stripeCheckoutSessionId: null } : {};
+      return applySubscription(ctx, row, item, retrieved, { stripeCustomerId: customerId, ...session });
     }
 
-    case 'subscription': {
-      const sub = parsed.object;
-      const row =
-        (await lockBy(tx, 'stripe_subscription_id', sub.id)) ??
-        (await lockBy(tx, 'stripe_customer_id', refId(sub.customer)));
-      if (!row) return unmatched({ subscription_id: sub.id });
-      if (isStale(row, event)) return 'stale';
-      // A finished subscription other than the stored one must not overwrite the current one.
-      if (row.stripeSubscriptionId && row.stripeSubscriptionId !== sub.id && TERMINAL.has(sub.status))
-        return 'ignored';
-      await update(tx, row, event, subscriptionState(ctx, event, row, sub));
-      return 'processed';
-    }
-
+    case 'subscription':
     case 'subscription_deleted': {
       const sub = parsed.object;
-      const row = await lockBy(tx, 'stripe_subscription_id', sub.id);
+      const row = findRow(rows, item);
       if (!row) return unmatched({ subscription_id: sub.id });
-      if (isStale(row, event)) return 'stale';
-      await update(tx, row, event, {
-        tier: 'free',
-        status: 'canceled',
-        stripeSubscriptionId: null,
-        stripePriceId: null,
-        currentPeriodEnd: null,
-        trialEnd: null,
-        cancelAtPeriodEnd: false,
-      });
-      return 'processed';
+      if (item.retrieved || item.missing) {
+        // Second pass of an event that was not strictly newer: Stripe's current state decides.
+        if (item.missing || !item.retrieved) return 'stale';
+        return applySubscription(ctx, row, item, item.retrieved);
+      }
+      const when = order(row, event);
+      if (when < 0) return 'stale';
+      if (parsed.kind === 'subscription_deleted') {
+        // Only the stored subscription's deletion ends the row; a deletion is final at Stripe, so it wins a tie.
+        if (row.stripeSubscriptionId !== sub.id) return unmatched({ subscription_id: sub.id });
+        touch(row, event, ENDED_STATE);
+        return 'processed';
+      }
+      // The same second as the last applied event: which came first is unknown, so the payload never decides
+      // (it could undo a cancellation); Stripe's current state does.
+      if (when === 0) return { kind: 'reread', subscriptionId: sub.id };
+      return applySubscription(ctx, row, item, sub);
     }
 
     case 'invoice_paid':
     case 'invoice_failed': {
       const inv = parsed.object;
-      const subId = refId(inv.parent?.subscription_details?.subscription) ?? refId(inv.subscription);
-      const row =
-        (await lockBy(tx, 'stripe_subscription_id', subId)) ??
-        (await lockBy(tx, 'stripe_customer_id', refId(inv.customer)));
-      if (!row) return unmatched({ invoice_id: inv.id, subscription_id: subId });
-      if (isStale(row, event)) return 'stale';
+      const row = findRow(rows, item);
+      if (!row) {
+        const k = keysOf(item);
+        return unmatched({ invoice_id: inv.id, subscription_id: k.sub });
+      }
+      const stale = order(row, event) < 0;
       if (parsed.kind === 'invoice_paid') {
-        await update(
-          tx,
-          row,
-          event,
-          row.status === 'past_due' || row.status === 'unpaid' ? { status: 'active' } : {},
-        );
+        if (stale) return 'stale';
+        touch(row, event, row.status === 'past_due' || row.status === 'unpaid' ? { status: 'active' } : {});
         return 'processed';
       }
-      await update(tx, row, event, { status: 'past_due' });
-      const to = await recipient(tx, row.userId);
-      if (to) {
-        await enqueueEmail(tx, {
-          to: to.email,
-          userId: row.userId,
-          template: 'payment_failed',
-          payload: { name: to.name, invoice_id: inv.id, attempt_count: inv.attempt_count ?? 0 },
-          dedupeKey: `payment_failed:${inv.id}:${inv.attempt_count ?? 0}`,
-        });
-      }
+      // The user is told about a failed payment even when a newer event already decided the state.
+      email(row, {
+        template: 'payment_failed',
+        payload: { name: row.name, invoice_id: inv.id, attempt_count: inv.attempt_count ?? 0 },
+        dedupe_key: `payment_failed:${inv.id}:${inv.attempt_count ?? 0}`,
+      });
+      if (stale) return 'stale';
+      touch(row, event, { status: 'past_due' });
       return 'processed';
     }
 
     case 'trial_will_end': {
       const sub = parsed.object;
-      const row =
-        (await lockBy(tx, 'stripe_subscription_id', sub.id)) ??
-        (await lockBy(tx, 'stripe_customer_id', refId(sub.customer)));
+      const row = findRow(rows, item);
       if (!row) return unmatched({ subscription_id: sub.id });
-      const to = await recipient(tx, row.userId);
-      if (to) {
-        const trialEnd = new Date(sub.trial_end * 1000);
-        await enqueueEmail(tx, {
-          to: to.email,
-          userId: row.userId,
-          template: 'trial_will_end',
-          payload: {
-            name: to.name,
-            trial_end: trialEnd.toISOString(),
-            trial_end_date: trialEnd.toISOString().slice(0, 10),
-          },
-          dedupeKey: `trial_will_end:${sub.id}:${sub.trial_end}`,
-        });
-      }
+      const trialEnd = new Date(sub.trial_end * 1000);
+      email(row, {
+        template: 'trial_will_end',
+        payload: {
+          name: row.name,
+          trial_end: trialEnd.toISOString(),
+          trial_end_date: trialEnd.toISOString().slice(0, 10),
+        },
+        dedupe_key: `trial_will_end:${sub.id}:${sub.trial_end}`,
+      });
       return 'processed';
     }
   }

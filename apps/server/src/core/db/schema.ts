@@ -328,6 +328,8 @@ export const subscriptions = pgTable(
     cancelAtPeriodEnd: boolean('cancel_at_period_end').notNull().default(false),
     trialConsumed: boolean('trial_consumed').notNull().default(false),
     stripeEventCreated: ts('stripe_event_created'),
+    /** The user's last Checkout Session (one open session per user: reused or expired, never a second one). */
+    stripeCheckoutSessionId: text('stripe_checkout_session_id'),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
