@@ -100,8 +100,10 @@ describe('checkout', () => {
       cancel_url: `${CONSOLE}/pricing`,
     });
 
-    // A second checkout (abandoned the first) reuses the stored customer.
-    expect((await post('/api/billing/checkout', user.headers, { tier: 'developer' })).status).toBe(200);
+    // A second checkout (abandoned the first) reuses the stored customer and the still open session.
+    const again = await post('/api/billing/checkout', user.headers, { tier: 'developer' });
+    expect(again.status).toBe(200);
+    expect(((await again.json()) as { checkout_url: string }).checkout_url).toBe(checkout_url);
     expect(
       stub.requests.filter(
         (r) => r.path === '/v1/customers' && r.params['metadata[violawake_user_id]'] === String(user.id),
@@ -184,6 +186,124 @@ describe('checkout', () => {
       );
     expect(statuses.slice(0, 10).every((s) => s === 409 || s === 422)).toBe(true);
     expect(statuses[10]).toBe(429);
+  });
+});
+
+describe('one checkout at a time (issue 26 F5)', () => {
+  const sessionsOf = (userId: number) =>
+    stub.requests.filter(
+      (r) =>
+        r.method === 'POST' &&
+        r.path === '/v1/checkout/sessions' &&
+        r.params.client_reference_id === String(userId),
+    );
+
+  it('two checkouts opened before the first webhook get one session: a user cannot pay twice', async () => {
+    const user = await createUser(server);
+    const [a, b] = await Promise.all([
+      post('/api/billing/checkout', user.headers, { tier: 'developer' }),
+      post('/api/billing/checkout', user.headers, { tier: 'developer' }),
+    ]);
+    expect([a.status, b.status]).toEqual([200, 200]);
+    const urls = [await a.json(), await b.json()].map((j) => (j as { checkout_url: string }).checkout_url);
+    expect(urls[0]).toBe(urls[1]);
+    expect(sessionsOf(user.id)).toHaveLength(1);
+    const [row] = await q(`SELECT stripe_checkout_session_id FROM subscriptions WHERE user_id = $1`, [
+      user.id,
+    ]);
+    const sessionId = row!.stripe_checkout_session_id as string;
+    expect(urls[0]).toContain(sessionId);
+
+    // Paid, its webhook not yet delivered: a further checkout is refused with a clear 409, no new session.
+    stub.sessions.get(sessionId)!.status = 'complete';
+    const paid = await post('/api/billing/checkout', user.headers, { tier: 'developer' });
+    expect(paid.status).toBe(409);
+    expect(await paid.json()).toEqual({
+      detail:
+        'A checkout for this account has already been paid; your plan is being activated. Reload the billing page in a moment.',
+    });
+    expect(sessionsOf(user.id)).toHaveLength(1);
+  });
+
+  it('expires an open session of another plan before opening a new one; an expired one is replaced', async () => {
+    const user = await createUser(server);
+    const first = await post('/api/billing/checkout', user.headers, { tier: 'developer' });
+    expect(first.status).toBe(200);
+    const [row] = await q(`SELECT stripe_checkout_session_id FROM subscriptions WHERE user_id = $1`, [
+      user.id,
+    ]);
+    const firstId = row!.stripe_checkout_session_id as string;
+    // The open session was for another plan (as if opened for it): it is expired at Stripe, then a new one opens.
+    (stub.sessions.get(firstId)!.metadata as Record<string, string>).tier = 'business';
+    const second = await post('/api/billing/checkout', user.headers, { tier: 'developer' });
+    expect(second.status).toBe(200);
+    expect(stub.sessions.get(firstId)!.status).toBe('expired');
+    expect(
+      stub.requests.filter(
+        (r) => r.method === 'POST' && r.path === `/v1/checkout/sessions/${firstId}/expire`,
+      ),
+    ).toHaveLength(1);
+    expect(sessionsOf(user.id)).toHaveLength(2);
+    const secondUrl = ((await second.json()) as { checkout_url: string }).checkout_url;
+    expect(secondUrl).not.toContain(firstId);
+    // Abandoned until Stripe expired it: the next checkout opens a fresh session.
+    const [row2] = await q(`SELECT stripe_checkout_session_id FROM subscriptions WHERE user_id = $1`, [
+      user.id,
+    ]);
+    stub.sessions.get(row2!.stripe_checkout_session_id as string)!.status = 'expired';
+    expect((await post('/api/billing/checkout', user.headers, { tier: 'developer' })).status).toBe(200);
+    expect(sessionsOf(user.id)).toHaveLength(3);
+  });
+
+  it('lets the user check out again once the paid session was applied by its webhook and later cancelled', async () => {
+    const user = await createUser(server);
+    expect((await post('/api/billing/checkout', user.headers, { tier: 'developer' })).status).toBe(200);
+    const [row] = await q(
+      `SELECT stripe_checkout_session_id, stripe_customer_id FROM subscriptions WHERE user_id = $1`,
+      [user.id],
+    );
+    const sessionId = row!.stripe_checkout_session_id as string;
+    const customer = row!.stripe_customer_id as string;
+    stub.sessions.get(sessionId)!.status = 'complete';
+    const subscription = newId('sub');
+    stub.subscriptions.set(
+      subscription,
+      subscriptionObject({ id: subscription, customer, status: 'active', price: PRICE_DEV }),
+    );
+    const created = Math.floor(Date.now() / 1000);
+    expect(
+      (
+        await deliver(server.url, {
+          id: newId('evt'),
+          type: 'checkout.session.completed',
+          created,
+          object: {
+            id: sessionId,
+            mode: 'subscription',
+            customer,
+            subscription,
+            client_reference_id: String(user.id),
+          },
+        })
+      ).status,
+    ).toBe(200);
+    const [applied] = await q(
+      `SELECT tier, stripe_subscription_id, stripe_checkout_session_id FROM subscriptions WHERE user_id = $1`,
+      [user.id],
+    );
+    expect(applied).toMatchObject({
+      tier: 'developer',
+      stripe_subscription_id: subscription,
+      stripe_checkout_session_id: null,
+    });
+    expect((await post('/api/billing/checkout', user.headers, { tier: 'developer' })).status).toBe(409);
+    await deliver(server.url, {
+      id: newId('evt'),
+      type: 'customer.subscription.deleted',
+      created: created + 1,
+      object: subscriptionObject({ id: subscription, customer, status: 'canceled', price: PRICE_DEV }),
+    });
+    expect((await post('/api/billing/checkout', user.headers, { tier: 'developer' })).status).toBe(200);
   });
 });
 

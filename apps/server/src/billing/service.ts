@@ -89,24 +89,66 @@ export async function createCheckout(
   });
   const trialDays = ctx.config.trialDays;
   const metadata = { violawake_user_id: String(user.id), tier };
-  const session = await stripe.checkout.sessions
-    .create({
-      mode: 'subscription',
-      customer: customerId,
-      line_items: [{ price: priceId, quantity: 1 }],
-      client_reference_id: String(user.id),
-      metadata,
-      subscription_data: {
+  // One open Checkout Session per user (F5: two sessions opened before the first webhook could both be paid). The
+  // row lock serializes the user's checkouts: the stored session is reused for the same plan, expired (so it can no
+  // longer be paid) for another plan, and a paid one not yet applied by its webhook answers 409.
+  return ctx.db.transaction(async (tx) => {
+    const row = await lockSubscription(tx, user.id);
+    if (hasLiveSubscription(row)) {
+      throw new HttpError(409, 'You already have a subscription. Use the billing portal to change plans.');
+    }
+    if (row.stripeCheckoutSessionId) {
+      const previous = await stripe.checkout.sessions
+        .retrieve(row.stripeCheckoutSessionId)
+        .catch((err: unknown) => (isMissing(err) ? null : failed(err)));
+      let status = previous?.status ?? null;
+      if (previous && status === 'open') {
+        if (previous.metadata?.tier === tier && previous.url) return { checkout_url: previous.url };
+        try {
+          await stripe.checkout.sessions.expire(previous.id);
+          status = 'expired';
+        } catch (err) {
+          // It may have been paid meanwhile: ask again.
+          const again = await stripe.checkout.sessions.retrieve(previous.id).catch(failed);
+          if (again.status === 'open') return failed(err);
+          status = again.status;
+        }
+      }
+      if (status === 'complete') {
+        throw new HttpError(
+          409,
+          'A checkout for this account has already been paid; your plan is being activated. Reload the billing page in a moment.',
+        );
+      }
+    }
+    const session = await stripe.checkout.sessions
+      .create({
+        mode: 'subscription',
+        customer: customerId,
+        line_items: [{ price: priceId, quantity: 1 }],
+        client_reference_id: String(user.id),
         metadata,
-        ...(trialDays > 0 && !trialConsumed ? { trial_period_days: trialDays } : {}),
-      },
-      success_url: `${base}/billing?checkout=success`,
-      cancel_url: `${base}/pricing`,
-    })
-    .catch(failed);
-  if (!session.url) return failed(new Error('Stripe returned a Checkout Session without a url'));
-  return { checkout_url: session.url };
+        subscription_data: {
+          metadata,
+          ...(trialDays > 0 && !trialConsumed ? { trial_period_days: trialDays } : {}),
+        },
+        success_url: `${base}/billing?checkout=success`,
+        cancel_url: `${base}/pricing`,
+      })
+      .catch(failed);
+    if (!session.url) return failed(new Error('Stripe returned a Checkout Session without a url'));
+    await tx
+      .update(subscriptions)
+      .set({ stripeCheckoutSessionId: session.id, updatedAt: sql`now()` })
+      .where(eq(subscriptions.id, row.id));
+    return { checkout_url: session.url };
+  });
 }
+
+const isMissing = (err: unknown) => {
+  const e = err as { code?: string; statusCode?: number };
+  return e.code === 'resource_missing' || e.statusCode === 404;
+};
 
 /** POST /api/billing/portal. */
 export async function createPortal(ctx: AppContext, userId: number): Promise<{ url: string }> {

@@ -1,8 +1,8 @@
 /**
  * A local Stripe API stand-in on 127.0.0.1 for the real `stripe` SDK (pointed at it through
  * VIOLAWAKE_STRIPE_API_BASE), plus helpers to sign webhook payloads with the SDK's own test-header function.
- * Implements only what billing calls: customers (idempotency keys honoured), Checkout Sessions, portal sessions,
- * subscription retrieve and cancel. Tests can seed subscriptions and make any route fail.
+ * Implements only what billing calls: customers (idempotency keys honoured), Checkout Sessions (create, retrieve,
+ * expire; tests move them to `complete`), portal sessions, subscription retrieve and cancel. Tests can seed subscriptions and make any route fail.
  */
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
@@ -22,6 +22,8 @@ export interface StripeStub {
   requests: StubRequest[];
   subscriptions: Map<string, Record<string, unknown>>;
   customers: Map<string, Record<string, unknown>>;
+  /** Checkout Sessions by id (`status` open / complete / expired, `metadata`, `url`). */
+  sessions: Map<string, Record<string, unknown>>;
   /** Make the next `times` requests whose "METHOD /path" starts with `prefix` fail with `status`. */
   fail(prefix: string, status?: number, times?: number): void;
   close(): Promise<void>;
@@ -33,6 +35,7 @@ export async function startStripeStub(): Promise<StripeStub> {
   const requests: StubRequest[] = [];
   const subscriptions = new Map<string, Record<string, unknown>>();
   const customers = new Map<string, Record<string, unknown>>();
+  const sessions = new Map<string, Record<string, unknown>>();
   const byIdempotencyKey = new Map<string, { status: number; body: unknown }>();
   const failures: { prefix: string; status: number; times: number }[] = [];
 
@@ -91,12 +94,43 @@ export async function startStripeStub(): Promise<StripeStub> {
       }
       if (method === 'POST' && url.pathname === '/v1/checkout/sessions') {
         const id = rid('cs_test');
-        return remember(200, {
+        const metadata: Record<string, string> = {};
+        for (const [k, v] of Object.entries(params)) {
+          const m = /^metadata\[(.+)\]$/.exec(k);
+          if (m) metadata[m[1]!] = v;
+        }
+        const session = {
           id,
           object: 'checkout.session',
           mode: params.mode,
-          url: `https://checkout.stripe.test/c/pay/${id}`,
-        });
+          status: 'open',
+          customer: params.customer ?? null,
+          client_reference_id: params.client_reference_id ?? null,
+          metadata,
+          subscription: null,
+          url: `https://checkout.stripe.test/c/pay/${id}` as string | null,
+        };
+        sessions.set(id, session);
+        return remember(200, session);
+      }
+      const sessionMatch = /^\/v1\/checkout\/sessions\/([^/]+)(\/expire)?$/.exec(url.pathname);
+      if (sessionMatch) {
+        const session = sessions.get(decodeURIComponent(sessionMatch[1]!));
+        if (!session) return notFound(res, 'checkout.session');
+        if (method === 'GET' && !sessionMatch[2]) return send(res, 200, session);
+        if (method === 'POST' && sessionMatch[2]) {
+          if (session.status !== 'open') {
+            return send(res, 400, {
+              error: {
+                type: 'invalid_request_error',
+                message: `Only Checkout Sessions with a status in [open] can be expired. This Checkout Session has a status of ${session.status}.`,
+              },
+            });
+          }
+          session.status = 'expired';
+          session.url = null;
+          return remember(200, session);
+        }
       }
       if (method === 'POST' && url.pathname === '/v1/billing_portal/sessions') {
         const id = rid('bps');
@@ -137,6 +171,7 @@ export async function startStripeStub(): Promise<StripeStub> {
     requests,
     subscriptions,
     customers,
+    sessions,
     fail(prefix, status = 500, times = 1) {
       failures.push({ prefix, status, times });
     },
