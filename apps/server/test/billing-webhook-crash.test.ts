@@ -56,18 +56,26 @@ async function spawnServer(): Promise<Spawned> {
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 40_000;
+  // Generous: on the shared 2-core machine a restart has taken over 40 s.
+  const deadline = Date.now() + 90_000;
+  let last = '';
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`server exited early (${child.exitCode}):\n${out}`);
     const ok = await fetch(`${url}/api/health/ready`).then(
-      (r) => r.status === 200,
-      () => false,
+      async (r) => {
+        last = `${r.status} ${await r.text()}`;
+        return r.status === 200;
+      },
+      (e) => {
+        last = String(e);
+        return false;
+      },
     );
     if (ok) return { child, url, output: () => out };
     await new Promise((r) => setTimeout(r, 200));
   }
   child.kill('SIGKILL');
-  throw new Error(`server did not become ready:\n${out}`);
+  throw new Error(`server did not become ready: ${last}\n${out}`);
 }
 
 async function stop(s: Spawned, signal: NodeJS.Signals): Promise<void> {
@@ -280,5 +288,5 @@ describe('webhook exactly once across SIGKILL', () => {
       await stop(first, 'SIGKILL').catch(() => {});
       if (second) await stop(second, 'SIGTERM').catch(() => {});
     }
-  }, 120_000);
+  }, 240_000);
 });
