@@ -18,6 +18,7 @@ import { ModelPage } from './pages/Model.tsx';
 import { NotFoundPage } from './pages/NotFound.tsx';
 import { PricingPage } from './pages/Pricing.tsx';
 import { RecordPage } from './pages/Record.tsx';
+import { RecordingsPage } from './pages/Recordings.tsx';
 import { TeamPage, TeamsPage } from './pages/Teams.tsx';
 import { TrainingPage } from './pages/Training.tsx';
 
@@ -49,6 +50,7 @@ export function App() {
           <Route element={<RequireAuth />}>
             <Route path="dashboard" element={<DashboardPage />} />
             <Route path="record" element={<RecordPage />} />
+            <Route path="recordings" element={<RecordingsPage />} />
             <Route path="training/:jobId" element={<TrainingPage />} />
             <Route path="models/:modelId" element={<ModelPage />} />
             <Route path="teams" element={<TeamsPage />} />

@@ -46,6 +46,7 @@ export function Layout() {
               <>
                 <NavLink to="/dashboard">Dashboard</NavLink>
                 <NavLink to="/record">New wake word</NavLink>
+                <NavLink to="/recordings">Recordings</NavLink>
                 <NavLink to="/teams">Teams</NavLink>
                 <NavLink to="/billing">Billing</NavLink>
                 <NavLink to="/account">Account</NavLink>
