@@ -141,15 +141,16 @@ describe.skipIf(!hasChromium)('console pages in Chromium', () => {
       console.warn(`SKIPPED pages whose API is not on the server yet: ${skipped.join('; ')}`);
 
     if (!skipped.some((x) => x.startsWith('/billing'))) {
-      // A free account without a Stripe subscription is offered checkout, not the billing portal.
+      // This server has no Stripe key: no checkout and no billing portal (plans.e2e.test.ts covers more).
       await page.goto(`${base}/billing`);
-      await expect.poll(() => page.getByRole('button', { name: 'Start Developer' }).count()).toBe(1);
+      await expect.poll(() => page.getByTestId('self-hosted-note').count()).toBe(1);
+      expect(await page.getByRole('button', { name: 'Start Developer' }).count()).toBe(0);
       expect(await page.getByRole('button', { name: /Manage subscription/ }).count()).toBe(0);
     }
     if (!skipped.some((x) => x.startsWith('/dashboard'))) {
-      // The dashboard shows the free plan's limit from the API.
+      // The dashboard shows the plan's limit from the API: unlimited without billing by default.
       await page.goto(`${base}/dashboard`);
-      await expect.poll(() => page.locator('.stat').nth(1).textContent()).toMatch(/0 \/ 3/);
+      await expect.poll(() => page.locator('.stat').nth(1).textContent()).toMatch(/0 \/ ∞/);
     }
     if (await server.has('POST', '/api/teams')) {
       await page.goto(`${base}/teams`);

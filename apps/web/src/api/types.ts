@@ -170,6 +170,8 @@ export interface ModelPerformance {
 export interface Usage {
   models_used: number;
   models_limit: number | null;
+  /** null = unlimited; 0 = none left this month (or a limit of 0) */
+  models_remaining: number | null;
   period_start: string;
   period_end: string;
 }

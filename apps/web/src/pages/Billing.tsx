@@ -5,7 +5,7 @@ import type { Subscription } from '../api/types.ts';
 import { useAuth } from '../auth/AuthContext.tsx';
 import { PageHeader } from '../components/Layout.tsx';
 import { Alert, formatDay, ProgressBar, Spinner, usePageTitle } from '../components/ui.tsx';
-import { DEFAULT_PLANS } from './Pricing.tsx';
+import { useServerPlans } from './Pricing.tsx';
 
 const RANK: Record<string, number> = { free: 0, developer: 1, business: 2, enterprise: 3 };
 
@@ -13,6 +13,7 @@ export function BillingPage() {
   usePageTitle('Billing');
   const { user } = useAuth();
   const [params] = useSearchParams();
+  const { plans, billingEnabled, loaded } = useServerPlans();
   const [sub, setSub] = useState<Subscription | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
@@ -60,7 +61,10 @@ export function BillingPage() {
   if (!sub) return error ? <Alert>{error}</Alert> : <Spinner />;
 
   const usage = sub.usage;
-  const upgrades = DEFAULT_PLANS.filter((p) => p.purchasable && RANK[p.tier] > RANK[sub.effective_tier]);
+  // Only what this server sells: with billing off (no Stripe key) there is nothing to buy.
+  const upgrades = plans.filter(
+    (p) => billingEnabled && p.purchasable && (RANK[p.tier] ?? 0) > (RANK[sub.effective_tier] ?? 0),
+  );
   // A paid tier or a billing period means a Stripe subscription exists (stripe_status alone is also set for free rows).
   const hasStripeSubscription = sub.tier !== 'free' || sub.current_period_end !== null;
   return (
@@ -89,7 +93,12 @@ export function BillingPage() {
               {sub.cancel_at_period_end ? 'Ends' : 'Renews'} on {formatDay(sub.current_period_end)}.
             </p>
           )}
-          {hasStripeSubscription && (
+          {loaded && !billingEnabled && (
+            <p className="muted" data-testid="self-hosted-note">
+              This server does not take payments. Its administrator sets your plan and limits.
+            </p>
+          )}
+          {billingEnabled && hasStripeSubscription && (
             <button
               type="button"
               className="button button-secondary"
@@ -106,7 +115,8 @@ export function BillingPage() {
             {usage.models_used} / {usage.models_limit ?? 'unlimited'}
           </p>
           <p className="muted">trainings</p>
-          {usage.models_limit !== null && (
+          {usage.models_limit === 0 && <p>Training is turned off for your plan on this server.</p>}
+          {usage.models_limit !== null && usage.models_limit > 0 && (
             <ProgressBar
               value={(usage.models_used / usage.models_limit) * 100}
               label="Monthly trainings used"
@@ -114,7 +124,7 @@ export function BillingPage() {
           )}
           <p className="muted small">
             Period {formatDay(usage.period_start)} – {formatDay(usage.period_end)} (UTC). Trainings that fail
-            for reasons outside your control are not counted.
+            for reasons outside your control, or are cancelled before training starts, are not counted.
           </p>
         </section>
       </div>

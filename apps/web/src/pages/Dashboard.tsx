@@ -101,7 +101,7 @@ export function DashboardPage() {
         <div className="card stat">
           <p className="stat-label">Trainings this month</p>
           <p className="stat-value">{usage ? `${usage.models_used} / ${usage.models_limit ?? '∞'}` : '–'}</p>
-          {usage && usage.models_limit !== null && (
+          {usage && usage.models_limit !== null && usage.models_limit > 0 && (
             <ProgressBar
               value={(usage.models_used / usage.models_limit) * 100}
               label="Monthly trainings used"

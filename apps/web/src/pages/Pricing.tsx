@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react';
 import { Link } from 'react-router-dom';
 import { api } from '../api/client.ts';
+import { usePlans } from '../api/plans.ts';
 import type { Subscription, Tier } from '../api/types.ts';
 import { useAuth } from '../auth/AuthContext.tsx';
 import { usePageTitle } from '../components/ui.tsx';
@@ -49,14 +50,24 @@ export const DEFAULT_PLANS: Plan[] = [
   },
 ];
 
-/** The tiers of api.md §4.12. The API has no public plans route; the signed-in user's limit comes from the API. */
-export function usePlans(): Plan[] {
-  return DEFAULT_PLANS;
+/**
+ * The plans as this server runs them: limits from `GET /api/billing/plans`, blurbs from here. Nothing is purchasable
+ * until the server says billing is on (a self-hosted server without Stripe sells nothing).
+ */
+export function useServerPlans(): { plans: Plan[]; billingEnabled: boolean; loaded: boolean } {
+  const server = usePlans();
+  const plans = DEFAULT_PLANS.map((p) => {
+    const s = server?.plans.find((x) => x.tier === p.tier);
+    return s
+      ? { ...p, trainings_per_month: s.trainings_per_month, priority: s.priority, purchasable: s.purchasable }
+      : { ...p, purchasable: false };
+  });
+  return { plans, billingEnabled: server?.billing_enabled ?? false, loaded: server !== null };
 }
 
 export function PricingPage() {
   usePageTitle('Pricing');
-  const plans = usePlans();
+  const { plans, billingEnabled, loaded } = useServerPlans();
   const { user } = useAuth();
   const [sub, setSub] = useState<Subscription | null>(null);
   useEffect(() => {
@@ -74,6 +85,12 @@ export function PricingPage() {
           Every plan includes the live test, all download formats and teams. Plans differ in monthly trainings
           and queue priority.
         </p>
+        {loaded && !billingEnabled && (
+          <p className="muted" data-testid="self-hosted-note">
+            This server does not take payments: its administrator sets each account’s plan (
+            <code>violawake users set-tier</code>).
+          </p>
+        )}
       </div>
       <div className="plan-grid">
         {plans.map((plan) => {
@@ -102,7 +119,7 @@ export function PricingPage() {
                 <Link className="button" to={user ? `/billing?plan=${plan.tier}` : '/register'}>
                   {user ? `Choose ${plan.name}` : 'Start free, upgrade later'}
                 </Link>
-              ) : plan.tier === 'enterprise' ? (
+              ) : plan.tier === 'enterprise' && billingEnabled ? (
                 <a className="button button-secondary" href="mailto:sales@violawake.com">
                   Contact us
                 </a>

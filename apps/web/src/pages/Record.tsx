@@ -1,7 +1,8 @@
 import { type FormEvent, useCallback, useEffect, useRef, useState } from 'react';
 import { Link, useNavigate } from 'react-router-dom';
 import { type ApiError, api } from '../api/client.ts';
-import type { UploadWarning } from '../api/types.ts';
+import { quotaMessage, usePlans } from '../api/plans.ts';
+import type { UploadWarning, Usage } from '../api/types.ts';
 import { blockLevelDb, MicCapture } from '../audio/capture.ts';
 import { analyzeTake, findSpeech, type TakeAnalysis } from '../audio/checks.ts';
 import { resample } from '../audio/resample.ts';
@@ -102,6 +103,24 @@ export function RecordPage() {
   const captureRef = useRef<MicCapture | null>(null);
   captureRef.current = capture;
   const recordButton = useRef<HTMLButtonElement>(null);
+  // The quota is checked before the first take, so nobody records ten takes for a training they cannot start.
+  const [usage, setUsage] = useState<Usage | null>(null);
+  const plans = usePlans();
+  const verified = !!user?.email_verified;
+  useEffect(() => {
+    if (!verified) return;
+    api<Usage>('/api/billing/usage')
+      .then(setUsage)
+      .catch(() => setUsage(null));
+  }, [verified]);
+  const billingEnabled = plans?.billing_enabled ?? false;
+  const quotaBlock = usage ? quotaMessage(usage, billingEnabled) : null;
+  const quotaAlert = quotaBlock && (
+    <Alert kind="warning">
+      <span data-testid="quota-message">{quotaBlock}</span>{' '}
+      {billingEnabled ? <Link to="/pricing">See plans</Link> : <Link to="/billing">Your usage</Link>}
+    </Alert>
+  );
 
   useEffect(
     () => () => {
@@ -223,9 +242,7 @@ export function RecordPage() {
       const apiErr = err as ApiError;
       setSubmitError({
         text: apiErr.message,
-        upgrade:
-          apiErr.headers?.get('X-Upgrade-URL') != null ||
-          (apiErr.status === 403 && /limit/i.test(apiErr.message)),
+        upgrade: apiErr.headers?.get('X-Upgrade-URL') != null,
       });
     } finally {
       setSubmitting(false);
@@ -293,12 +310,13 @@ export function RecordPage() {
               </span>
             </label>
           </fieldset>
+          {quotaAlert}
           {submitError && (
             <Alert>
               {submitError.text} {submitError.upgrade && <Link to="/pricing">See plans</Link>}
             </Alert>
           )}
-          <button className="button" type="submit" disabled={submitting}>
+          <button className="button" type="submit" disabled={submitting || !!quotaBlock}>
             {mode === 'text' ? (submitting ? 'Starting…' : 'Train from text') : 'Continue to recording'}
           </button>
         </form>
@@ -323,6 +341,7 @@ export function RecordPage() {
         Record {TAKES_TARGET} takes ({TAKES_MINIMUM} at least). Say “{word}” once per take, naturally, the way
         you will use it. Vary your distance and tone a little between takes.
       </p>
+      {quotaAlert}
       {!capture ? (
         <div className="card">
           <p>
@@ -330,7 +349,7 @@ export function RecordPage() {
             or automatic gain, so your takes match what a device hears.
           </p>
           {micError && <Alert>{micError}</Alert>}
-          <button type="button" className="button" onClick={enableMic}>
+          <button type="button" className="button" onClick={enableMic} disabled={!!quotaBlock}>
             Turn on microphone
           </button>
         </div>
@@ -355,7 +374,7 @@ export function RecordPage() {
               type="button"
               className="button button-large"
               onClick={() => recordTake(nextSlot)}
-              disabled={phase.kind !== 'idle'}
+              disabled={phase.kind !== 'idle' || !!quotaBlock}
             >
               {phase.kind === 'idle' ? `Record take ${nextSlot + 1}` : 'Recording…'}
             </button>
@@ -390,7 +409,13 @@ export function RecordPage() {
         <button
           type="button"
           className="button button-large"
-          disabled={uploaded.length < TAKES_MINIMUM || busyUploading || submitting || phase.kind !== 'idle'}
+          disabled={
+            uploaded.length < TAKES_MINIMUM ||
+            busyUploading ||
+            submitting ||
+            phase.kind !== 'idle' ||
+            !!quotaBlock
+          }
           onClick={() =>
             startTraining(
               word,
