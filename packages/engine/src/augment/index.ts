@@ -12,9 +12,11 @@ import {
   roomImpulseResponse,
   timeMask,
 } from './transforms.ts';
+import { formantWarp, micResponse, opusRoundTrip, randomMicBands, spectralTilt, telephone } from './voice.ts';
 
 export { fftConvolve } from './fftconv.ts';
 export * from './transforms.ts';
+export * from './voice.ts';
 
 /** Parameters and probabilities of the random transforms. */
 export interface AugmentConfig {
@@ -26,6 +28,12 @@ export interface AugmentConfig {
   timeMask: { p: number };
   /** Band of a microphone or codec (low- and high-pass corners), applied to the whole placed canvas. */
   channel: { p: number; lowpassHz: readonly [number, number]; highpassHz: readonly [number, number] };
+  /** Vocal-tract length: formants moved by a factor, pitch and timing kept (`formantWarp`). */
+  formant: { p: number; alpha: readonly [number, number] };
+  /** A microphone's response: a spectral tilt (dB of the highs against the lows) and 2–4 peaks or dips. */
+  mic: { p: number; tiltDb: readonly [number, number] };
+  /** A codec round trip: Opus at a low bit rate, or (a share `telephone` of them) μ-law telephone audio. */
+  codec: { p: number; opusBitrate: readonly [number, number]; telephone: number };
 }
 
 /**
@@ -40,6 +48,9 @@ export const AUGMENT_CONFIG: AugmentConfig = {
   room: { p: 0.5, rt60: [0.1, 0.8] as const },
   timeMask: { p: 0.2 },
   channel: { p: 0.5, lowpassHz: [3000, 7500] as const, highpassHz: [50, 300] as const },
+  formant: { p: 0.5, alpha: [0.88, 1.12] as const },
+  mic: { p: 0.5, tiltDb: [-8, 8] as const },
+  codec: { p: 0.15, opusBitrate: [8000, 24000] as const, telephone: 0.4 },
 };
 
 export interface AugmentLog {
@@ -50,6 +61,9 @@ export interface AugmentLog {
   gainDb: number;
   timeMask?: Array<[number, number]>;
   channel?: { lowpassHz: number; highpassHz: number };
+  formantAlpha?: number;
+  mic?: { tiltDb: number; bands: number };
+  codec?: string;
 }
 
 export interface AugmentOptions {
@@ -72,7 +86,7 @@ export const USER_VOICE_CONFIG: AugmentConfig = {
   pitch: { p: 0.7, semitones: [-4, 4] as const },
 };
 
-/** The part before placement: speed → pitch → room (all applied to the utterance itself). */
+/** The part before placement: speed → pitch → formants → room (all applied to the utterance itself). */
 export function augmentUtterance(
   clip: Float32Array,
   rng: RandomSource,
@@ -90,6 +104,9 @@ export function augmentUtterance(
   const doRoom = r.chance(c.room.p);
   const rt60 = r.uniform(...c.room.rt60);
   const irSeed = r.int(0, 0x7fffffff);
+  // drawn after the spec's transforms so their draws stay as they were
+  const doFormant = r.chance(c.formant.p);
+  const alpha = r.uniform(...c.formant.alpha);
   if (doSpeed) {
     x = changeSpeed(x, speed);
     if (log) log.speed = speed;
@@ -97,6 +114,10 @@ export function augmentUtterance(
   if (doPitch) {
     x = pitchShift(x, semis);
     if (log) log.pitchSemitones = semis;
+  }
+  if (doFormant) {
+    x = formantWarp(x, alpha);
+    if (log) log.formantAlpha = alpha;
   }
   if (doRoom) {
     const ir = roomImpulseResponse(rt60, new Rand(seedFn(irSeed)).u);
@@ -107,16 +128,17 @@ export function augmentUtterance(
 }
 
 /**
- * The part after placement: noise → microphone band → gain → time mask. `region` is where the utterance lies in `x`
- * (for the SNR reference and the time mask); default the whole array.
+ * The part after placement: noise → microphone band → microphone response → codec → gain → time mask. `region` is
+ * where the utterance lies in `x` (for the SNR reference and the time mask); default the whole array.
  */
 export function augmentPlaced(
   x: Float32Array,
   rng: RandomSource,
   opts: AugmentOptions & { region?: [number, number] } = {},
+  config: AugmentConfig = AUGMENT_CONFIG,
 ): Float32Array {
   const r = new Rand(rng);
-  const c = AUGMENT_CONFIG;
+  const c = config;
   const log = opts.log;
   const region = opts.region ?? [0, x.length];
   const doNoise = r.chance(c.noise.p);
@@ -132,6 +154,12 @@ export function augmentPlaced(
   const doChannel = r.chance(c.channel.p);
   const lowpassHz = r.uniform(...c.channel.lowpassHz);
   const highpassHz = r.uniform(...c.channel.highpassHz);
+  const doMic = r.chance(c.mic.p);
+  const tiltDb = r.uniform(...c.mic.tiltDb);
+  const micSeed = r.int(0, 0x7fffffff);
+  const doCodec = r.chance(c.codec.p);
+  const phone = r.chance(c.codec.telephone);
+  const bitrate = Math.round(r.uniform(...c.codec.opusBitrate));
   let y = x;
   if (doNoise) {
     const sec = Math.max(0.1, x.length / 16000);
@@ -148,6 +176,15 @@ export function augmentPlaced(
     y = bandLimit(y, lowpassHz, highpassHz);
     if (log) log.channel = { lowpassHz, highpassHz };
   }
+  if (doMic) {
+    const bands = randomMicBands(seedFn(micSeed));
+    y = micResponse(spectralTilt(y, tiltDb), bands);
+    if (log) log.mic = { tiltDb, bands: bands.length };
+  }
+  if (doCodec) {
+    y = phone ? telephone(y) : opusRoundTrip(y, bitrate);
+    if (log) log.codec = phone ? 'telephone' : `opus ${bitrate}`;
+  }
   y = applyGain(y, gainDb);
   if (log) log.gainDb = gainDb;
   if (doMask) {
@@ -159,7 +196,8 @@ export function augmentPlaced(
 }
 
 /**
- * §6.9 augmentation of one clip without placement (speed → pitch → room → noise → band → gain → time mask), seeded.
+ * §6.9 augmentation of one clip without placement (speed → pitch → formants → room → noise → band → microphone → codec
+ * → gain → time mask), seeded.
  * The pipeline that places utterances on canvases calls `augmentUtterance`, places, then `augmentPlaced`.
  */
 export function augment(clip: Float32Array, rng: RandomSource, opts: AugmentOptions = {}): Float32Array {

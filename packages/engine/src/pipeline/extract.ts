@@ -48,19 +48,18 @@ function bedGenerator(length: number, rng: RandomSource): Float32Array {
 /** Augments an utterance, places it on a canvas (§6.8) and embeds the canvas. */
 export async function canvasFeatures(rt: EngineRuntime, task: CanvasTask): Promise<CanvasFeatures> {
   const r = new Rand(deriveRng(task.seed, 'canvas', task.id));
-  const pre = augmentUtterance(
-    task.audio,
-    deriveRng(r.int(0, 0x7fffffff), 'aug-pre', task.id),
-    undefined,
-    task.userVoice ? USER_VOICE_CONFIG : AUGMENT_CONFIG,
-  );
+  const config = task.userVoice ? USER_VOICE_CONFIG : AUGMENT_CONFIG;
+  const pre = augmentUtterance(task.audio, deriveRng(r.int(0, 0x7fffffff), 'aug-pre', task.id), undefined, config);
   const placed = placeOnCanvas(fitLength(pre), {
     rng: deriveRng(r.int(0, 0x7fffffff), 'place', task.id),
     bed: bedGenerator,
   });
-  const canvas = augmentPlaced(placed.canvas, deriveRng(r.int(0, 0x7fffffff), 'aug-post', task.id), {
-    region: [placed.start, placed.end],
-  });
+  const canvas = augmentPlaced(
+    placed.canvas,
+    deriveRng(r.int(0, 0x7fffffff), 'aug-post', task.id),
+    { region: [placed.start, placed.end] },
+    config,
+  );
   const emb = await rt.frontend.embedClip(canvas, { firstStep: 10 });
   return {
     rows: emb.slice(0, CANVAS_ROWS * EMB_DIM),
