@@ -129,7 +129,8 @@ describe('microphone response', () => {
     const x = whiteNoise(1);
     for (const db of [-8, 8]) {
       const y = pureOfLength((v) => spectralTilt(v, db), x);
-      const change = bandDb(y, 4500, 7000) - bandDb(y, 40, 120) - (bandDb(x, 4500, 7000) - bandDb(x, 40, 120));
+      const change =
+        bandDb(y, 4500, 7000) - bandDb(y, 40, 120) - (bandDb(x, 4500, 7000) - bandDb(x, 40, 120));
       expect(Math.abs(change - db)).toBeLessThan(1.5);
       expect(rms(y)).toBeCloseTo(rms(x), 5);
     }
@@ -137,7 +138,14 @@ describe('microphone response', () => {
 
   it('peaks and dips change their bands by about their gain, and the bands are drawn within range per seed', () => {
     const x = whiteNoise(2);
-    const y = pureOfLength((v) => micResponse(v, [{ hz: 1000, gainDb: 8, q: 2 }, { hz: 4000, gainDb: -8, q: 2 }]), x);
+    const y = pureOfLength(
+      (v) =>
+        micResponse(v, [
+          { hz: 1000, gainDb: 8, q: 2 },
+          { hz: 4000, gainDb: -8, q: 2 },
+        ]),
+      x,
+    );
     const rel = (v: Float32Array, lo: number, hi: number) => bandDb(v, lo, hi) - bandDb(v, 200, 400);
     expect(Math.abs(rel(y, 970, 1030) - rel(x, 970, 1030) - 8)).toBeLessThan(1.5);
     expect(Math.abs(rel(y, 3900, 4100) - rel(x, 3900, 4100) + 8)).toBeLessThan(1.5);
@@ -180,7 +188,8 @@ describe('codecs', () => {
       return s;
     };
     let bestLag = 0;
-    for (let lag = -OPUS_DELAY - 20; lag <= OPUS_DELAY + 20; lag++) if (corrAt(hi, lag) > corrAt(hi, bestLag)) bestLag = lag;
+    for (let lag = -OPUS_DELAY - 20; lag <= OPUS_DELAY + 20; lag++)
+      if (corrAt(hi, lag) > corrAt(hi, bestLag)) bestLag = lag;
     expect(Math.abs(bestLag)).toBeLessThanOrEqual(1);
     const snr = (y: Float32Array) => {
       let s = 0;
@@ -221,7 +230,10 @@ describe('voice and channel draws in the augmentation', () => {
         expect(log.formantAlpha).toBeLessThanOrEqual(AUGMENT_CONFIG.formant.alpha[1]);
       }
       const placedLog = { gainDb: 0 } as AugmentLog;
-      const y = augmentPlaced(canvas, deriveRng(7, 'voice', i), { region: [4000, 4000 + utt.length], log: placedLog });
+      const y = augmentPlaced(canvas, deriveRng(7, 'voice', i), {
+        region: [4000, 4000 + utt.length],
+        log: placedLog,
+      });
       expect(y.length).toBe(canvas.length);
       if (placedLog.mic) {
         counts.mic++;
@@ -233,7 +245,8 @@ describe('voice and channel draws in the augmentation', () => {
         else expect(placedLog.codec).toMatch(/^opus (\d{4}|\d{5})$/);
       }
     }
-    const within = (count: number, p: number, m = n) => Math.abs(count / m - p) < 4 * Math.sqrt((p * (1 - p)) / m);
+    const within = (count: number, p: number, m = n) =>
+      Math.abs(count / m - p) < 4 * Math.sqrt((p * (1 - p)) / m);
     expect(within(counts.formant, AUGMENT_CONFIG.formant.p)).toBe(true);
     expect(within(counts.mic, AUGMENT_CONFIG.mic.p)).toBe(true);
     expect(within(counts.codec, AUGMENT_CONFIG.codec.p)).toBe(true);

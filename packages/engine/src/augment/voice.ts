@@ -166,7 +166,8 @@ export function micResponse(x: Float32Array, bands: readonly MicBand[]): Float32
 
 const toInt16 = (x: Float32Array, gain = 1): Int16Array => {
   const out = new Int16Array(x.length);
-  for (let i = 0; i < x.length; i++) out[i] = Math.max(-32768, Math.min(32767, Math.round((x[i] as number) * gain * 32767)));
+  for (let i = 0; i < x.length; i++)
+    out[i] = Math.max(-32768, Math.min(32767, Math.round((x[i] as number) * gain * 32767)));
   return out;
 };
 
@@ -194,7 +195,8 @@ const OPUS_SET_COMPLEXITY = 4010;
  * the result depends only on the input. The codec's 6.5 ms delay is removed; output length = input length.
  */
 export function opusRoundTrip(x: Float32Array, bitrate: number): Float32Array {
-  if (!(bitrate >= 6000 && bitrate <= 64000)) throw new RangeError('opusRoundTrip: bitrate must be 6000–64000');
+  if (!(bitrate >= 6000 && bitrate <= 64000))
+    throw new RangeError('opusRoundTrip: bitrate must be 6000–64000');
   if (x.length === 0) return new Float32Array(0);
   const codec = new OpusScript(SR, 1, OpusScript.Application.VOIP);
   try {

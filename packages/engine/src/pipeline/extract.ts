@@ -49,7 +49,12 @@ function bedGenerator(length: number, rng: RandomSource): Float32Array {
 export async function canvasFeatures(rt: EngineRuntime, task: CanvasTask): Promise<CanvasFeatures> {
   const r = new Rand(deriveRng(task.seed, 'canvas', task.id));
   const config = task.userVoice ? USER_VOICE_CONFIG : AUGMENT_CONFIG;
-  const pre = augmentUtterance(task.audio, deriveRng(r.int(0, 0x7fffffff), 'aug-pre', task.id), undefined, config);
+  const pre = augmentUtterance(
+    task.audio,
+    deriveRng(r.int(0, 0x7fffffff), 'aug-pre', task.id),
+    undefined,
+    config,
+  );
   const placed = placeOnCanvas(fitLength(pre), {
     rng: deriveRng(r.int(0, 0x7fffffff), 'place', task.id),
     bed: bedGenerator,
