@@ -5,6 +5,7 @@ import { rms } from '../src/audio/levels.ts';
 import {
   AUGMENT_CONFIG,
   type AugmentLog,
+  augment,
   augmentPlaced,
   augmentUtterance,
   formantWarp,
@@ -14,6 +15,7 @@ import {
   randomMicBands,
   spectralTilt,
   telephone,
+  VOICE_CHANNEL_CONFIG,
 } from '../src/augment/index.ts';
 import { deriveRng } from '../src/rng.ts';
 
@@ -209,6 +211,7 @@ describe('codecs', () => {
 
 describe('voice and channel draws in the augmentation', () => {
   it('applies formants, microphone and codec with their probabilities and ranges, after the earlier draws', () => {
+    const C = VOICE_CHANNEL_CONFIG;
     const utt = vowel(800, 0.5);
     const canvas = new Float32Array(SR);
     canvas.set(utt, 4000);
@@ -216,24 +219,22 @@ describe('voice and channel draws in the augmentation', () => {
     const counts = { formant: 0, mic: 0, codec: 0, phone: 0 };
     for (let i = 0; i < n; i++) {
       const log: Partial<AugmentLog> = {};
-      const off = { ...AUGMENT_CONFIG, formant: { p: 0, alpha: [1, 1] as const } };
       const offLog: Partial<AugmentLog> = {};
-      augmentUtterance(utt, deriveRng(6, 'voice', i), log);
-      augmentUtterance(utt, deriveRng(6, 'voice', i), offLog, off);
+      augmentUtterance(utt, deriveRng(6, 'voice', i), log, C);
+      augmentUtterance(utt, deriveRng(6, 'voice', i), offLog, AUGMENT_CONFIG);
       // the spec's draws do not move when the formant draw is turned off
       expect(offLog.speed).toBe(log.speed);
       expect(offLog.pitchSemitones).toBe(log.pitchSemitones);
       expect(offLog.rt60).toBe(log.rt60);
+      expect(offLog.formantAlpha).toBeUndefined();
       if (log.formantAlpha !== undefined) {
         counts.formant++;
-        expect(log.formantAlpha).toBeGreaterThanOrEqual(AUGMENT_CONFIG.formant.alpha[0]);
-        expect(log.formantAlpha).toBeLessThanOrEqual(AUGMENT_CONFIG.formant.alpha[1]);
+        expect(log.formantAlpha).toBeGreaterThanOrEqual(C.formant.alpha[0]);
+        expect(log.formantAlpha).toBeLessThanOrEqual(C.formant.alpha[1]);
       }
       const placedLog = { gainDb: 0 } as AugmentLog;
-      const y = augmentPlaced(canvas, deriveRng(7, 'voice', i), {
-        region: [4000, 4000 + utt.length],
-        log: placedLog,
-      });
+      const region: [number, number] = [4000, 4000 + utt.length];
+      const y = augmentPlaced(canvas, deriveRng(7, 'voice', i), { region, log: placedLog }, C);
       expect(y.length).toBe(canvas.length);
       if (placedLog.mic) {
         counts.mic++;
@@ -244,13 +245,33 @@ describe('voice and channel draws in the augmentation', () => {
         if (placedLog.codec === 'telephone') counts.phone++;
         else expect(placedLog.codec).toMatch(/^opus (\d{4}|\d{5})$/);
       }
+      // with the default table (these transforms off) the same draws give what they gave before them
+      const offPlaced = { gainDb: 0 } as AugmentLog;
+      augmentPlaced(canvas, deriveRng(7, 'voice', i), { region, log: offPlaced });
+      expect(offPlaced.mic).toBeUndefined();
+      expect(offPlaced.codec).toBeUndefined();
+      expect(offPlaced.gainDb).toBe(placedLog.gainDb);
+      expect(offPlaced.noise).toEqual(placedLog.noise);
+      expect(offPlaced.channel).toEqual(placedLog.channel);
     }
     const within = (count: number, p: number, m = n) =>
       Math.abs(count / m - p) < 4 * Math.sqrt((p * (1 - p)) / m);
-    expect(within(counts.formant, AUGMENT_CONFIG.formant.p)).toBe(true);
-    expect(within(counts.mic, AUGMENT_CONFIG.mic.p)).toBe(true);
-    expect(within(counts.codec, AUGMENT_CONFIG.codec.p)).toBe(true);
+    expect(within(counts.formant, C.formant.p)).toBe(true);
+    expect(within(counts.mic, C.mic.p)).toBe(true);
+    expect(within(counts.codec, C.codec.p)).toBe(true);
     expect(counts.phone).toBeGreaterThan(0);
     expect(counts.phone).toBeLessThan(counts.codec);
   }, 60_000);
+
+  it('is deterministic per seed with the voice and channel transforms on', () => {
+    const x = vowel(600, 0.8);
+    const a = augment(x, deriveRng(8, 'voice-aug', 1));
+    expect(augment(x, deriveRng(8, 'voice-aug', 1))).toEqual(a);
+    const on = (seed: number) => {
+      const pre = augmentUtterance(x, deriveRng(seed, 'pre', 0), undefined, VOICE_CHANNEL_CONFIG);
+      return augmentPlaced(pre, deriveRng(seed, 'post', 0), {}, VOICE_CHANNEL_CONFIG);
+    };
+    expect(on(9)).toEqual(on(9));
+    expect(on(10)).not.toEqual(on(9));
+  });
 });
