@@ -28,8 +28,19 @@ export function biquad(
     b0 = Math.abs(b1) / 2;
   }
   const b2 = kind === 'bandpass' ? -b0 : b0;
-  const a1 = (-2 * cos) / a0;
-  const a2 = (1 - alpha) / a0;
+  return runSection(x, out, b0, b1, b2, (-2 * cos) / a0, (1 - alpha) / a0);
+}
+
+/** Runs one normalised section (a0 = 1) from rest in double precision into `out`. */
+function runSection(
+  x: Float32Array,
+  out: Float32Array,
+  b0: number,
+  b1: number,
+  b2: number,
+  a1: number,
+  a2: number,
+): Float32Array {
   let x1 = 0;
   let x2 = 0;
   let y1 = 0;
@@ -89,23 +100,5 @@ export function eqBiquad(
     a1 = -s * 2 * (A - 1 + s * (A + 1) * cos);
     a2 = A + 1 + s * (A - 1) * cos - k;
   }
-  b0 /= a0;
-  b1 /= a0;
-  b2 /= a0;
-  a1 /= a0;
-  a2 /= a0;
-  let x1 = 0;
-  let x2 = 0;
-  let y1 = 0;
-  let y2 = 0;
-  for (let i = 0; i < x.length; i++) {
-    const v = x[i] as number;
-    const y = b0 * v + b1 * x1 + b2 * x2 - a1 * y1 - a2 * y2;
-    x2 = x1;
-    x1 = v;
-    y2 = y1;
-    y1 = y;
-    out[i] = y;
-  }
-  return out;
+  return runSection(x, out, b0 / a0, b1 / a0, b2 / a0, a1 / a0, a2 / a0);
 }

@@ -1,7 +1,8 @@
 import FFT from 'fft.js';
 
 const ffts = new Map<number, FFT>();
-function fftOf(size: number): FFT {
+/** One fft.js instance per size, kept for reuse. */
+export function fftOf(size: number): FFT {
   let f = ffts.get(size);
   if (!f) {
     f = new FFT(size);

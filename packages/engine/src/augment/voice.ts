@@ -5,24 +5,14 @@
  * Every function returns a new array of the input's length and leaves the input untouched.
  */
 import alawmulaw from 'alawmulaw';
-import FFT from 'fft.js';
 import OpusScript from 'opusscript';
 import { eqBiquad } from '../audio/biquad.ts';
 import { rms } from '../audio/levels.ts';
 import { Rand, type RandomSource } from '../audio/random.ts';
+import { fftOf } from './fftconv.ts';
 import { bandLimit } from './transforms.ts';
 
 const SR = 16000;
-
-const ffts = new Map<number, FFT>();
-function fftOf(size: number): FFT {
-  let f = ffts.get(size);
-  if (!f) {
-    f = new FFT(size);
-    ffts.set(size, f);
-  }
-  return f;
-}
 
 /** Scales `y` in place to the RMS of `x` (no change when either is silent). */
 function matchRms(y: Float32Array, x: Float32Array): Float32Array {
