@@ -49,6 +49,12 @@ describe('trainWakeWord text-only (no user clips, small bank)', () => {
     expect(m.evaluation?.text_only).toBe(true);
     expect(result.evaluation.text_only).toBe(true);
     expect(m.training.n_user_clips).toBe(0);
+    // the word as spelled: espeak-ng's reading of it is what the positives said
+    expect(m.training.pronunciation).toEqual({
+      source: 'spelling',
+      sounds_like: null,
+      phonemes: expect.stringMatching(/v/),
+    });
     expect(m.evaluation?.user_clips_held_out).toBe(0);
     expect(m.evaluation?.miss_rate_by_source.user).toBeNull();
     // text-only doubles the synthetic positives (600 vs 300 at scale 1)

@@ -9,6 +9,7 @@ import { errorResponses as errors, HttpError } from '../core/http/errors.ts';
 import { BEARER_AUTH, DOWNLOAD_AUTH } from '../core/http/openapi.ts';
 import { rateLimit } from '../core/http/rate-limit.ts';
 import { streamJob } from './events.ts';
+import { pronunciationPreview } from './pronunciation.ts';
 import {
   BreakerState,
   JobAccepted,
@@ -16,6 +17,7 @@ import {
   JobResponse,
   ListQuery,
   Message,
+  PronunciationPreviewRequest,
   TrainingRequest,
   TrainingStatus,
 } from './schemas.ts';
@@ -82,6 +84,36 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
         preHandler: [verified, submitLimit],
       },
       submit,
+    );
+
+    r.post(
+      '/training/pronunciation/preview',
+      {
+        schema: {
+          tags: TAGS,
+          security: SECURITY,
+          summary: 'Hear how the wake word will be synthesised (espeak-ng, at most 3 s of WAV)',
+          description:
+            'Synthesises the wake word as spelled, as a "sounds like" spelling, or from espeak-ng phonemes (not ' +
+            'both), offline. The answer is a 16-bit mono WAV; `X-Phonemes` carries the phonemes the job would train ' +
+            'on and `X-Pronunciation-Source` which input they came from. Bad phonemes or spelling: 422.',
+          body: PronunciationPreviewRequest,
+          produces: ['audio/wav'],
+        },
+        preHandler: [
+          verified,
+          rateLimit(ctx, { bucket: 'pronunciation-preview', limit: 60, windowSeconds: 3600, key: 'user' }),
+        ],
+      },
+      async (request, reply) => {
+        const preview = await pronunciationPreview(request.body);
+        reply
+          .header('Content-Type', 'audio/wav')
+          .header('Cache-Control', 'no-store')
+          .header('X-Phonemes', preview.phonemes)
+          .header('X-Pronunciation-Source', preview.source);
+        return reply.send(Buffer.from(preview.wav));
+      },
     );
 
     r.get(

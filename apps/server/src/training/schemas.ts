@@ -7,8 +7,28 @@ export const TrainingRequest = z
     epochs: z.number().int().min(5).max(500).default(80),
     /** Train from synthetic speech only (no recordings); the engine's --text-only path. */
     text_only: z.boolean().default(false),
+    /**
+     * How the word is said in the synthetic speech (docs/training.md, "Pronunciation"): a "sounds like" spelling or
+     * espeak-ng phonemes, not both; omitted: as spelled.
+     */
+    pronunciation: z
+      .object({
+        sounds_like: z.string().max(1000).optional(),
+        phonemes: z.string().max(1000).optional(),
+      })
+      .strict()
+      .optional(),
   })
   .describe('TrainingRequest');
+
+export const PronunciationPreviewRequest = z
+  .object({
+    wake_word: z.string().min(1).max(100),
+    sounds_like: z.string().max(1000).optional(),
+    phonemes: z.string().max(1000).optional(),
+  })
+  .strict()
+  .describe('PronunciationPreviewRequest');
 
 export const JobAccepted = z.object({ job_id: z.number(), status: z.literal('queued') });
 

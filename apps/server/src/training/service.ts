@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { normalizeWakeWord, WakeWordError } from '@violawake/detector/wakeword';
+import { PronunciationError, validatePronunciation } from '@violawake/engine/synth/pronunciation-check';
 import { sql } from 'drizzle-orm';
 import { FREE_MAX_RECORDINGS, PLAN_NAMES, quotaPolicy } from '../billing/plans.ts';
 import { checkAndChargeQuota, refundUsage } from '../billing/quota.ts';
@@ -28,6 +29,7 @@ export interface JobRow {
   wake_word: string;
   epochs: number;
   recording_ids: number[];
+  pronunciation: { sounds_like?: string; phonemes?: string } | null;
   priority: number;
   request_id: string | null;
   status: JobStatus;
@@ -172,6 +174,25 @@ export interface SubmitInput {
   recording_ids: number[];
   epochs: number;
   text_only: boolean;
+  pronunciation?: { sounds_like?: string; phonemes?: string };
+}
+
+/** The request's pronunciation, checked as the engine will (422 naming the field), in the job row's shape. */
+export function checkedPronunciation(
+  input: { sounds_like?: string; phonemes?: string } | undefined,
+): { sounds_like?: string; phonemes?: string } | null {
+  try {
+    const p = validatePronunciation({ soundsLike: input?.sounds_like, phonemes: input?.phonemes });
+    if (p.soundsLike) return { sounds_like: p.soundsLike };
+    if (p.phonemes) return { phonemes: p.phonemes };
+    return null;
+  } catch (err) {
+    if (err instanceof PronunciationError)
+      throw new HttpError(422, [
+        { loc: ['body', 'pronunciation', err.field], msg: err.message, type: 'value_error' },
+      ]);
+    throw err;
+  }
 }
 
 /** §4.6 step 4: everything in one transaction; any failure rolls back the usage charge too. */
@@ -188,6 +209,7 @@ export async function submitJob(
     if (err instanceof WakeWordError) throw new HttpError(400, err.message);
     throw err;
   }
+  const pronunciation = checkedPronunciation(input.pronunciation);
   const ids = input.recording_ids;
   if (new Set(ids).size !== ids.length) {
     throw new HttpError(422, [
@@ -275,8 +297,9 @@ export async function submitJob(
     const bossId = randomUUID();
     const inserted = await execRows<{ id: number }>(
       tx,
-      sql`INSERT INTO training_jobs (user_id, wake_word, epochs, recording_ids, priority, request_id, boss_job_id, usage_period_start)
+      sql`INSERT INTO training_jobs (user_id, wake_word, epochs, recording_ids, pronunciation, priority, request_id, boss_job_id, usage_period_start)
           VALUES (${userId}, ${wakeWord}, ${input.epochs}, ${sql.raw(`ARRAY[${ids.map(Number).join(',')}]::bigint[]`)},
+                  ${pronunciation === null ? null : JSON.stringify(pronunciation)}::jsonb,
                   ${quota.priority}, ${requestId}, ${bossId}, ${quota.periodStart.toISOString()}::timestamptz)
           RETURNING id`,
     );

@@ -260,6 +260,9 @@ export class TrainingWorker {
         wakeWord: job.wake_word,
         clips: textOnly ? undefined : clips,
         clipLabels: textOnly ? undefined : clipLabels,
+        pronunciation: job.pronunciation
+          ? { soundsLike: job.pronunciation.sounds_like, phonemes: job.pronunciation.phonemes }
+          : undefined,
         textOnly,
         dataDir: ctx.config.dataDir,
         seed: 1,

@@ -41,6 +41,7 @@ export interface UploadResponse {
   filename: string;
   wake_word: string;
   duration_s: number;
+  take_number: number | null;
   warnings: UploadWarning[];
 }
 

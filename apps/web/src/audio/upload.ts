@@ -7,6 +7,8 @@ export interface UploadOptions {
   baseDelayMs?: number;
   onAttempt?: (attempt: number) => void;
   signal?: AbortSignal;
+  /** The take's number as the page shows it (1–10); training notes name the take by it. */
+  take?: number;
 }
 
 function retriable(err: unknown): boolean {
@@ -29,6 +31,7 @@ export async function uploadTake(
     options.onAttempt?.(attempt);
     const form = new FormData();
     form.append('wake_word', wakeWord);
+    if (options.take !== undefined) form.append('take', String(options.take));
     form.append('file', new Blob([wav], { type: 'audio/wav' }), 'take.wav');
     try {
       return await api<UploadResponse>('/api/recordings/upload', {

@@ -10,6 +10,11 @@ import { uploadTake } from '../audio/upload.ts';
 import { encodeWav, floatToInt16 } from '../audio/wav.ts';
 import { useAuth } from '../auth/AuthContext.tsx';
 import { PageHeader } from '../components/Layout.tsx';
+import {
+  PronunciationEditor,
+  type PronunciationValue,
+  pronunciationBody,
+} from '../components/Pronunciation.tsx';
 import { Alert, Field, usePageTitle } from '../components/ui.tsx';
 import { normalizeWakeWord } from '../wakeword.ts';
 
@@ -19,7 +24,8 @@ const TAKE_SECONDS = 3.0;
 const COUNTDOWN_STEPS = 3;
 const COUNTDOWN_STEP_MS = 700;
 
-type UploadState = 'pending' | 'uploading' | 'done' | 'failed';
+/** `unusable`: the server refused the take with 422, the trainer could not use it (docs/training.md). */
+type UploadState = 'pending' | 'uploading' | 'done' | 'failed' | 'unusable';
 
 interface Take {
   slot: number;
@@ -98,6 +104,7 @@ export function RecordPage() {
   const [phase, setPhase] = useState<Phase>({ kind: 'idle' });
   const [submitError, setSubmitError] = useState<{ text: string; upgrade: boolean } | null>(null);
   const [submitting, setSubmitting] = useState(false);
+  const [pron, setPron] = useState<PronunciationValue>({});
   const takesRef = useRef(takes);
   takesRef.current = takes;
   const captureRef = useRef<MicCapture | null>(null);
@@ -140,10 +147,15 @@ export function RecordPage() {
       try {
         const res = await uploadTake(take.samples, wakeWord, {
           onAttempt: (attempt) => updateTake(take.slot, { attempt }),
+          take: take.slot + 1,
         });
         updateTake(take.slot, { upload: 'done', recordingId: res.recording_id, warnings: res.warnings });
       } catch (err) {
-        updateTake(take.slot, { upload: 'failed', uploadError: (err as Error).message });
+        const unusable = (err as ApiError).status === 422 && typeof (err as ApiError).detail === 'string';
+        updateTake(take.slot, {
+          upload: unusable ? 'unusable' : 'failed',
+          uploadError: (err as Error).message,
+        });
       }
     },
     [updateTake],
@@ -171,7 +183,7 @@ export function RecordPage() {
     }
   }
 
-  const nextSlot = takes.findIndex((t) => t === null || !t.analysis.ok);
+  const nextSlot = takes.findIndex((t) => t === null || !t.analysis.ok || t.upload === 'unusable');
 
   async function recordTake(slot: number) {
     if (!capture || !word || phase.kind !== 'idle') return;
@@ -231,10 +243,13 @@ export function RecordPage() {
     setSubmitting(true);
     setSubmitError(null);
     try {
-      const body =
-        recordingIds.length === 0
+      const pronunciation = pronunciationBody(pron);
+      const body = {
+        ...(recordingIds.length === 0
           ? { wake_word: wakeWord, recording_ids: [], text_only: true }
-          : { wake_word: wakeWord, recording_ids: recordingIds };
+          : { wake_word: wakeWord, recording_ids: recordingIds }),
+        ...(pronunciation ? { pronunciation } : {}),
+      };
       const res = await api<{ job_id: number }>('/api/training/start', { body });
       await captureRef.current?.close();
       navigate(`/training/${res.job_id}`);
@@ -268,6 +283,7 @@ export function RecordPage() {
   }
 
   if (!word) {
+    const typed = rawWord.trim() ? normalizeWakeWord(rawWord) : null;
     return (
       <section className="narrow">
         <PageHeader title="New wake word" />
@@ -310,6 +326,9 @@ export function RecordPage() {
               </span>
             </label>
           </fieldset>
+          {typed && !typed.error && (
+            <PronunciationEditor word={typed.value} value={pron} onChange={setPron} />
+          )}
           {quotaAlert}
           {submitError && (
             <Alert>
@@ -324,7 +343,7 @@ export function RecordPage() {
     );
   }
 
-  const done = takes.filter((t) => t?.analysis.ok).length;
+  const done = takes.filter((t) => t?.analysis.ok && t.upload !== 'unusable').length;
   return (
     <section>
       <PageHeader title={`Record “${word}”`}>
@@ -394,6 +413,9 @@ export function RecordPage() {
           />
         ))}
       </ol>
+      <div className="card">
+        <PronunciationEditor word={word} value={pron} onChange={setPron} />
+      </div>
       <div className="card train-bar">
         <p>
           <strong>{uploaded.length}</strong> of {TAKES_TARGET} takes uploaded
@@ -446,7 +468,8 @@ function TakeRow(props: {
       </li>
     );
   }
-  const status = !take.analysis.ok
+  const rejected = !take.analysis.ok || take.upload === 'unusable';
+  const status = rejected
     ? 'Rejected'
     : take.upload === 'done'
       ? 'Uploaded'
@@ -458,7 +481,7 @@ function TakeRow(props: {
           ? 'Upload failed'
           : 'Checked';
   return (
-    <li className={`take ${take.analysis.ok ? 'ok' : 'bad'}`} data-testid={`take-${index + 1}`}>
+    <li className={`take ${rejected ? 'bad' : 'ok'}`} data-testid={`take-${index + 1}`}>
       <span className="take-num">{index + 1}</span>
       <div className="take-body">
         <p className="take-status">
@@ -482,7 +505,11 @@ function TakeRow(props: {
             {w.message}
           </p>
         ))}
-        {take.uploadError && <p className="issue issue-error">{take.uploadError}</p>}
+        {take.uploadError && (
+          <p className="issue issue-error" data-testid={`take-${index + 1}-error`}>
+            {take.uploadError}
+          </p>
+        )}
       </div>
       <div className="take-actions">
         {/* biome-ignore lint/a11y/useMediaCaption: the user's own take of one word; no transcript exists */}

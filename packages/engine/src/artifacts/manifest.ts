@@ -37,6 +37,12 @@ export interface ManifestTraining {
   seed: number;
   architecture: HeadArchitecture;
   params: number;
+  /** How the word was said in the synthetic positives (docs/engine.md, "Pronunciation"); absent in older models. */
+  pronunciation?: {
+    source: 'spelling' | 'sounds_like' | 'phonemes';
+    sounds_like: string | null;
+    phonemes: string;
+  };
 }
 
 /** One fold of `violawake train --folds k` (pipeline/folds.ts). */

@@ -107,6 +107,8 @@ export interface ConfusableOptions {
    * when absent).
    */
   cacheDir?: string;
+  /** The wake word's phonemes when the user corrected its pronunciation (default: espeak-ng's reading of the text). */
+  wakePhonemes?: string;
 }
 
 export interface Confusables {
@@ -317,7 +319,7 @@ async function oneWordOpenings(
  * (same phonemes without stress) and candidates containing the wake word's phonemes are excluded everywhere.
  */
 export async function confusables(wakeWord: string, opts: ConfusableOptions = {}): Promise<Confusables> {
-  const wakePh = await phonemize(wakeWord);
+  const wakePh = opts.wakePhonemes ?? (await phonemize(wakeWord));
   const wake = parsePhonemes(wakePh);
   const wakeWords = splitUnits(wake);
   const textWords = wakeWord.trim().toLowerCase().split(/\s+/);

@@ -60,6 +60,7 @@ import {
   splitVoices,
   synthesizeMany,
 } from '../synth/index.ts';
+import { type Pronunciation, trainedPronunciation, validatePronunciation } from '../synth/pronunciation.ts';
 import { trimSilence } from '../synth/split.ts';
 import type { SpeechProvider, SynthRequest, Voice } from '../synth/types.ts';
 import { exportHeadTflite } from '../tflite/writer.ts';
@@ -124,6 +125,11 @@ export interface TrainJob {
    */
   clipLabels?: string[];
   textOnly?: boolean;
+  /**
+   * How the word is said (docs/engine.md, "Pronunciation"): a "sounds like" respelling or Kirshenbaum phonemes the
+   * synthetic positives and the confusables are made from; recorded in the manifest's `training.pronunciation`.
+   */
+  pronunciation?: Pronunciation;
   /** Data directory: the bank lives in `<dataDir>/engine/bank/`, the synthesis cache in `<dataDir>/engine/synth-cache/`. */
   dataDir: string;
   seed?: number;
@@ -450,7 +456,12 @@ async function runPipeline(job: TrainJob, pool: ExtractPool): Promise<TrainResul
   const userTrain = usable.filter((_, i) => !heldOut.has(i)).map((u) => u.res.samples);
   const userHeld = usable.filter((_, i) => heldOut.has(i)).map((u) => u.res.samples);
 
-  const conf = await findConfusables(wakeWord, { cacheDir: join(job.dataDir, 'engine', 'lexicon') });
+  const pron = validatePronunciation(job.pronunciation);
+  const trainedPron = await trainedPronunciation(wakeWord, pron);
+  const conf = await findConfusables(pron.soundsLike ?? wakeWord, {
+    cacheDir: join(job.dataDir, 'engine', 'lexicon'),
+    ...(pron.phonemes ? { wakePhonemes: pron.phonemes } : {}),
+  });
   const wakePhon = normalizePhonemes(conf.wakePhonemes);
   report('preparing', 0.4, 'Checking the negative bank...');
   const bankT0 = performance.now();
@@ -508,7 +519,11 @@ async function runPipeline(job: TrainJob, pool: ExtractPool): Promise<TrainResul
       const ok = new Set(providers.filter((p) => p.acceptsPhonemes).map((p) => p.id));
       return vs.filter((v) => ok.has(v.provider));
     };
-    const variants = phraseVariants(job.wakeWord.trim() || wakeWord);
+    // positives say the word as the user asked: the respelling's text, or the phonemes (phoneme-capable voices only)
+    const variants = phraseVariants(pron.soundsLike ?? (job.wakeWord.trim() || wakeWord));
+    const posVoices = (vs: Voice[]) => (pron.phonemes ? phonemeVoices(vs) : vs);
+    const posText = (i: number) =>
+      pron.phonemes ? { phonemes: pron.phonemes } : { text: variants[i % variants.length] };
     const nPos = Math.max(20, Math.round((textOnly ? 600 : 300) * synthScale));
     const nEvalPos = Math.max(10, Math.round(120 * synthScale));
     const reqs: SynthRequest[] = [];
@@ -537,8 +552,8 @@ async function runPipeline(job: TrainJob, pool: ExtractPool): Promise<TrainResul
     let group = 1_000_000;
     // positives: phrase variants in train voices, one group per utterance
     addReqs(
-      Array.from({ length: nPos }, (_, i) => ({ text: variants[i % variants.length], group: group++ })),
-      trainVoices,
+      Array.from({ length: nPos }, (_, i) => ({ ...posText(i), group: group++ })),
+      posVoices(trainVoices),
       'synthetic',
       'syn-pos',
     );
@@ -570,8 +585,8 @@ async function runPipeline(job: TrainJob, pool: ExtractPool): Promise<TrainResul
     }
     // held-out evaluation: positives and word-specific negatives in eval voices
     addReqs(
-      Array.from({ length: nEvalPos }, (_, i) => ({ text: variants[i % variants.length], group: -1 })),
-      evalVoices,
+      Array.from({ length: nEvalPos }, (_, i) => ({ ...posText(i), group: -1 })),
+      posVoices(evalVoices),
       'eval-pos',
       'eval-pos',
     );
@@ -1075,6 +1090,7 @@ async function runPipeline(job: TrainJob, pool: ExtractPool): Promise<TrainResul
         seed,
         architecture: kept.arch,
         params: kept.params,
+        pronunciation: trainedPron,
       },
       evaluation: manifestEvaluation,
     });

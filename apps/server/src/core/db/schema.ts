@@ -240,6 +240,8 @@ export const trainingJobs = pgTable(
     wakeWord: varchar('wake_word', { length: 64 }).notNull(),
     epochs: integer('epochs').notNull().default(80),
     recordingIds: bigint('recording_ids', { mode: 'number' }).array().notNull(),
+    /** The corrected pronunciation the job trains on ({sounds_like} or {phonemes}); null: as spelled. */
+    pronunciation: jsonb('pronunciation').$type<{ sounds_like?: string; phonemes?: string }>(),
     priority: smallint('priority').notNull(),
     requestId: text('request_id'),
     status: text('status', { enum: JOB_STATUSES }).notNull().default('queued'),
