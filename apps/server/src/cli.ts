@@ -28,7 +28,7 @@ Configuration comes from VIOLAWAKE_* environment variables (and .env); see the R
 Run "violawake <command> --help" for a command's options.`,
   serve: `Usage: violawake serve [--no-workers]
 
-Start the HTTP API on VIOLAWAKE_HOST:VIOLAWAKE_PORT (default 0.0.0.0:8000).
+Start the HTTP API on VIOLAWAKE_HOST:VIOLAWAKE_PORT (default 127.0.0.1:8000 in development, 0.0.0.0:8000 in production).
   --no-workers   serve the API only (role "api"); workers run elsewhere with "violawake worker"
 Without VIOLAWAKE_DB_URL the embedded database in VIOLAWAKE_DATA_DIR is used (single process, API + workers).`,
   worker: `Usage: violawake worker
@@ -57,12 +57,13 @@ async function serve(argv: string[], workersOnly = false): Promise<number> {
   else if (values['no-workers']) env.VIOLAWAKE_ROLE = 'api';
   const cfg = loadConfig(env);
   const { startServer } = await import('./server.ts');
-  await startServer({
+  const started = await startServer({
     config: cfg,
     http: cfg.role !== 'worker',
     workers: cfg.role !== 'api',
     handleSignals: true,
   });
+  if (started.url) process.stdout.write(`\nViolaWake Console is running: open ${cfg.consoleBaseUrl}/\n\n`);
   return -1; // keeps running until a signal
 }
 

@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
 import type { Clock } from './core/clock.ts';
-import type { Config } from './core/config.ts';
+import { type Config, listenerUrl } from './core/config.ts';
 import { type AppContext, createBaseContext } from './core/context.ts';
 import { openDatabase } from './core/db/client.ts';
 import { runMigrations } from './core/db/migrate.ts';
@@ -88,7 +88,11 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     let url: string | null = null;
     if (opts.http) {
       app = await buildApp(ctx);
-      url = await app.listen({ host: config.host, port: config.port });
+      await app.listen({ host: config.host, port: config.port });
+      const bound = app.server.address();
+      url = listenerUrl(config.host, typeof bound === 'object' && bound ? bound.port : config.port);
+      // links in emails and Stripe return URLs point where the console is actually served unless configured
+      if (!config.consoleBaseUrlFromEnv) config.consoleBaseUrl = url;
       logger.info({ url, role: config.role }, 'listening');
       if (config.metricsPort) {
         const c = ctx;

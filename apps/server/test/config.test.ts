@@ -19,8 +19,10 @@ describe('configuration', () => {
     const c = loadConfig({}, dir);
     expect(c).toMatchObject({
       env: 'development',
-      host: '0.0.0.0',
+      host: '127.0.0.1',
       port: 8000,
+      consoleBaseUrl: 'http://127.0.0.1:8000',
+      consoleBaseUrlFromEnv: false,
       role: 'all',
       dataDir: path.join(dir, 'data'),
       dbUrl: null,
@@ -44,6 +46,19 @@ describe('configuration', () => {
       trialDays: 14,
       stripeSecretKey: null,
     });
+  });
+
+  it('listens on all interfaces in production and honours VIOLAWAKE_HOST and VIOLAWAKE_CONSOLE_BASE_URL', () => {
+    const prod = loadConfig(
+      { VIOLAWAKE_ENV: 'production', VIOLAWAKE_SECRET_KEY: STRONG, VIOLAWAKE_PORT: '9000' },
+      tmp(),
+    );
+    expect(prod.host).toBe('0.0.0.0');
+    expect(prod.consoleBaseUrl).toBe('http://localhost:9000');
+    const lan = loadConfig({ VIOLAWAKE_HOST: '192.168.1.20' }, tmp());
+    expect(lan.consoleBaseUrl).toBe('http://192.168.1.20:8000');
+    const set = loadConfig({ VIOLAWAKE_CONSOLE_BASE_URL: 'https://wake.example.com/' }, tmp());
+    expect(set).toMatchObject({ consoleBaseUrl: 'https://wake.example.com', consoleBaseUrlFromEnv: true });
   });
 
   it('generates the development key once, with mode 0600, and reuses it', () => {

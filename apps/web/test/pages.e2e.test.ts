@@ -19,6 +19,21 @@ import {
 if (!hasChromium)
   console.warn('SKIPPED apps/web browser tests: /usr/bin/chromium is absent (apt-get install -y chromium).');
 
+/** The first console link (http…) in the newest `<template>` email to `to` under <data dir>/mail, or ''. */
+function mailLink(dataDir: string, template: string, to: string): string {
+  const mailDir = path.join(dataDir, 'mail');
+  if (!existsSync(mailDir)) return '';
+  let link = '';
+  for (const f of readdirSync(mailDir)
+    .filter((n) => n.endsWith(`-${template}.txt`))
+    .sort()) {
+    const text = readFileSync(path.join(mailDir, f), 'utf8');
+    const m = text.match(/https?:\/\/[^\s"<>)]+/);
+    if (text.includes(`To: ${to}`) && m) link = m[0];
+  }
+  return link;
+}
+
 describe.skipIf(!hasChromium)('console pages in Chromium', () => {
   let server: RunningServer;
   let browser: Browser;
@@ -88,6 +103,14 @@ describe.skipIf(!hasChromium)('console pages in Chromium', () => {
     await page.waitForURL(/\/record$/);
     await expect.poll(() => page.locator('h1').first().textContent()).toMatch(/New wake word/);
     await screenshot(page, 'record-start');
+
+    // The welcome email (written by the log provider under <data dir>/mail) links to the served console, and the
+    // page it opens exists.
+    await expect
+      .poll(() => mailLink(server.dataDir, 'welcome', email), { timeout: 30_000 })
+      .toBe(`${base}/dashboard`);
+    await page.goto(mailLink(server.dataDir, 'welcome', email));
+    await expect.poll(() => page.locator('h1').first().textContent()).toMatch(/Welcome, Ada Tester/);
 
     // Pages whose API routes have not landed on this server yet are skipped (listed in the warning).
     const pages: { route: string; heading: RegExp; shot: string; needs: [string, string][] }[] = [
@@ -255,25 +278,16 @@ describe.skipIf(!hasChromium)('console pages in Chromium', () => {
     await expect.poll(() => o.page.getByText(invitee.email).count()).toBeGreaterThan(0);
 
     // The log email provider writes each message under <data dir>/mail; the invitation link is in it.
-    const mailDir = path.join(server.dataDir, 'mail');
-    let link = '';
+    // Its link is absolute and points at the address the console is served on (no VIOLAWAKE_CONSOLE_BASE_URL).
     await expect
-      .poll(
-        () => {
-          if (!existsSync(mailDir)) return '';
-          for (const f of readdirSync(mailDir).filter((n) => n.endsWith('-team_invite.txt'))) {
-            const text = readFileSync(path.join(mailDir, f), 'utf8');
-            const m = text.match(/\/teams\/(\d+)\/join\?token=([A-Za-z0-9_-]+)/);
-            if (text.includes(`To: ${invitee.email}`) && m) link = m[0];
-          }
-          return link;
-        },
-        { timeout: 30_000 },
-      )
-      .toMatch(new RegExp(`^/teams/${teamId}/join\\?token=`));
+      .poll(() => mailLink(server.dataDir, 'team_invite', invitee.email), { timeout: 30_000 })
+      .toMatch(
+        new RegExp(`^${server.url.replace(/[.]/g, '\\.')}/teams/${teamId}/join\\?token=[A-Za-z0-9_-]+$`),
+      );
+    const link = mailLink(server.dataDir, 'team_invite', invitee.email);
 
     const i = await asUser(invitee.token);
-    await i.page.goto(server.url + link);
+    await i.page.goto(link);
     await expect.poll(() => i.page.locator('h1').first().textContent()).toBe('Join a team');
     await screenshot(i.page, 'team-invitation');
     await i.page.getByRole('button', { name: 'Accept invitation' }).click();

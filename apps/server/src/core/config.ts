@@ -35,7 +35,13 @@ export interface Config {
   loginLockoutMinutes: number;
   trustedProxyCount: number;
   corsOrigins: string[];
+  /**
+   * Where people open the console: links in emails and Stripe return URLs. `VIOLAWAKE_CONSOLE_BASE_URL`, else the
+   * listener's own URL (updated to the bound address once the server listens; see `consoleBaseUrlFromEnv`).
+   */
   consoleBaseUrl: string;
+  /** True when `VIOLAWAKE_CONSOLE_BASE_URL` was set (then the listener never overrides it). */
+  consoleBaseUrlFromEnv: boolean;
   docsEnabled: boolean;
   adminToken: string | null;
   metricsPort: number | null;
@@ -153,6 +159,17 @@ export function isPlaceholderSecret(value: string): boolean {
   if (PLACEHOLDER_SECRETS.has(v)) return true;
   if (/^(change.?me.*|your.?secret.*|replace.?me.*|x+|0+|12345.*|dev-secret.*)$/.test(v)) return true;
   return new Set(v).size < 4;
+}
+
+/** The URL a browser on this machine uses for a listener on `host:port` (wildcard addresses become localhost). */
+export function listenerUrl(host: string, port: number): string {
+  const h =
+    host === '0.0.0.0' || host === '::' || host === ''
+      ? 'localhost'
+      : host.includes(':')
+        ? `[${host}]`
+        : host;
+  return `http://${h}:${port}`;
 }
 
 /** Parse a `.env` file (KEY=VALUE lines, optional quotes, # comments). */
@@ -411,10 +428,15 @@ export function loadConfig(
     throw new ConfigError('VIOLAWAKE_RETENTION_CRON must be a five-field cron expression');
   }
 
+  // development listens on the loopback interface only; production (usually behind a proxy or in a container) on all
+  const host = r.str('VIOLAWAKE_HOST', env === 'production' ? '0.0.0.0' : '127.0.0.1');
+  const port = r.int('VIOLAWAKE_PORT', 8000, 0, 65535);
+  const consoleBaseUrlEnv = r.url('VIOLAWAKE_CONSOLE_BASE_URL', ['http:', 'https:']);
+
   return {
     env,
-    host: r.str('VIOLAWAKE_HOST', '0.0.0.0'),
-    port: r.int('VIOLAWAKE_PORT', 8000, 0, 65535),
+    host,
+    port,
     role,
     dataDir,
     dbUrl,
@@ -426,9 +448,8 @@ export function loadConfig(
     loginLockoutMinutes: r.num('VIOLAWAKE_LOGIN_LOCKOUT_MINUTES', 15, 0, 24 * 60),
     trustedProxyCount: r.int('VIOLAWAKE_TRUSTED_PROXY_COUNT', 0, 0, 32),
     corsOrigins: parseOrigins(r.str('VIOLAWAKE_CORS_ORIGINS', 'http://localhost:5173,http://127.0.0.1:5173')),
-    consoleBaseUrl: (
-      r.url('VIOLAWAKE_CONSOLE_BASE_URL', ['http:', 'https:']) ?? 'http://localhost:5173'
-    ).replace(/\/$/, ''),
+    consoleBaseUrl: (consoleBaseUrlEnv ?? listenerUrl(host, port)).replace(/\/$/, ''),
+    consoleBaseUrlFromEnv: consoleBaseUrlEnv !== null,
     docsEnabled: r.bool('VIOLAWAKE_DOCS_ENABLED', true),
     adminToken: r.raw('VIOLAWAKE_ADMIN_TOKEN'),
     metricsPort: metricsPortRaw === null ? null : r.int('VIOLAWAKE_METRICS_PORT', 0, 1, 65535),

@@ -239,7 +239,7 @@ export async function startServer(
       VIOLAWAKE_SECRET_KEY: 'web-browser-test-secret-key-0123456789abcdef',
       VIOLAWAKE_EMAIL_PROVIDER: 'log',
       VIOLAWAKE_LOG_LEVEL: 'info',
-      VIOLAWAKE_CONSOLE_BASE_URL: `http://127.0.0.1:${port}`,
+      // no VIOLAWAKE_CONSOLE_BASE_URL: email links must default to the address the console is served on
       VIOLAWAKE_CORS_ORIGINS: `http://127.0.0.1:${port}`,
       ...env,
     },
