@@ -2,13 +2,13 @@
  * The pronunciation preview (docs/training.md, "Pronunciation"): the engine synthesises the word the way a job would
  * say it. At most two previews synthesise at once per process; bad input is a 422 naming the field.
  */
-import { normalizeWakeWord, WakeWordError } from '@violawake/detector/wakeword';
 import {
   PronunciationError,
   type PronunciationPreview,
   previewPronunciation,
 } from '@violawake/engine/synth/pronunciation';
 import { HttpError } from '../core/http/errors.ts';
+import { normalizeWakeWordOr400 } from '../recordings/service.ts';
 
 const MAX_CONCURRENT = 2;
 let running = 0;
@@ -18,13 +18,7 @@ export async function pronunciationPreview(body: {
   sounds_like?: string;
   phonemes?: string;
 }): Promise<PronunciationPreview> {
-  let wakeWord: string;
-  try {
-    wakeWord = normalizeWakeWord(body.wake_word);
-  } catch (err) {
-    if (err instanceof WakeWordError) throw new HttpError(400, err.message);
-    throw err;
-  }
+  const wakeWord = normalizeWakeWordOr400(body.wake_word);
   if (running >= MAX_CONCURRENT)
     throw new HttpError(503, 'Too many previews are being synthesised; try again in a moment.', {
       'Retry-After': '2',
