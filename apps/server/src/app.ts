@@ -1,5 +1,5 @@
 /**
- * The Fastify application: conventions of api.md §1 (request ids, error contract, security headers, CORS, body
+ * The Fastify application: conventions of docs/api.md §1 (request ids, error contract, security headers, CORS, body
  * limits, OpenAPI) and every domain's routes. Creating the app starts nothing; `server.ts` owns the lifecycle.
  */
 import { existsSync } from 'node:fs';

@@ -1,5 +1,5 @@
 /**
- * Accounts and authentication (api.md §1.2, §2.2, §2.3, §4.1, §4.2, §4.15) against a real server on PostgreSQL.
+ * Accounts and authentication (docs/api.md §1.2, §2.2, §2.3, §4.1, §4.2, §4.15) against a real server on PostgreSQL.
  * The server trusts one proxy, so each test sends its own X-Forwarded-For address and the per-IP limits of one test
  * do not leak into the next; the clock is a ManualClock (lockout, expiry).
  */

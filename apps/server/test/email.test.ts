@@ -1,5 +1,5 @@
 /**
- * Transactional email (api.md §4.3): a real SMTP server (`smtp-server`) receives what the outbox deliverer sends;
+ * Transactional email (docs/api.md §4.3): a real SMTP server (`smtp-server`) receives what the outbox deliverer sends;
  * the deliverer retries with backoff while the sink is down and delivers later, once; permanent rejections fail the
  * row; two worker processes never send a row twice; the Resend provider against a local HTTP server; the log
  * provider's saved message; every template's escaping.

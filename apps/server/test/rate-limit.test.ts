@@ -1,5 +1,5 @@
 /**
- * Rate limiting (api.md §1.5) on real servers: the client address behind 0, 1 and 2 trusted proxies with spoofed
+ * Rate limiting (docs/api.md §1.5) on real servers: the client address behind 0, 1 and 2 trusted proxies with spoofed
  * X-Forwarded-For entries, the RateLimit-* and Retry-After headers, fixed windows on the injectable clock, the
  * Redis store shared by two processes on one database, and requests passing when Redis is unreachable.
  */

@@ -281,7 +281,7 @@ describe('browser Opus: WebM from Chromium MediaRecorder and Ogg Opus', () => {
   });
 });
 
-describe('rejections (api.md §4.5, exact messages)', () => {
+describe('rejections (docs/api.md §4.5, exact messages)', () => {
   const tone = (seconds: number, rate = 16000, amp = 0.3) => sine(440, seconds, rate, amp);
   const wav16 = (x: Float64Array, rate = 16000) => makeWav([x], { sampleRate: rate, encoding: 'pcm16' });
 

@@ -266,7 +266,7 @@ describe('POST /api/recordings/upload', () => {
     expect(Number(n!.n)).toBe(1); // only the first test's upload
   });
 
-  it('validates the wake word (§4.4) before looking at the audio', async () => {
+  it('validates the wake word (docs/api.md §4.4) before looking at the audio', async () => {
     for (const [word, message] of [
       ['hey, jarvis', 'Wake word may only contain letters, digits, spaces, apostrophes and hyphens'],
       ['   ', 'wake_word is required'],

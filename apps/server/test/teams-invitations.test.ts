@@ -1,5 +1,5 @@
 /**
- * Team invitations and shared-model access on real PostgreSQL (api.md §2.8, §4.1, §4.13, §3.3, §4.15): hashed
+ * Team invitations and shared-model access on real PostgreSQL (docs/api.md §2.8, §4.1, §4.13, §4.15; docs/data-model.md §3): hashed
  * single-use tokens, 72 h expiry on an injected clock, revocation, re-invites, the email through the outbox and the
  * log provider, a person without an account who registers, verifies and joins, and access that ends at once when a
  * member leaves or is removed or the team or an account is deleted.

@@ -1,5 +1,5 @@
 /**
- * Teams on real PostgreSQL: the role matrix of api.md §4.13 (owner / admin / member / non-member × every team
+ * Teams on real PostgreSQL: the role matrix of docs/api.md §4.13 (owner / admin / member / non-member × every team
  * endpoint, each cell on a fresh team, checking both the answer and the database afterwards), the per-action rules
  * (remove, role change, transfer, share), an IDOR sweep and the OpenAPI description.
  */

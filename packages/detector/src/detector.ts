@@ -1,5 +1,5 @@
 /**
- * Streaming detector (engine.md §5): PCM at any rate → resampler → int16 magnitudes → shared front end →
+ * Streaming detector (docs/engine.md §5): PCM at any rate → resampler → int16 magnitudes → shared front end →
  * one score per head per 80 ms step → detection rules (threshold, patience, refractory, warm-up, optional VAD gate).
  */
 import { DEFAULT_THRESHOLD, SAMPLE_RATE, STEP_SAMPLES, STEP_SECONDS, WARMUP_STEPS } from './constants.ts';
@@ -20,7 +20,7 @@ import { StreamingResampler } from './resample.ts';
 import { RuleState } from './rules.ts';
 import { loadVad, type Vad } from './vad.ts';
 
-/** The manifest fields the runtime reads (schema violawake.model.v1, engine.md §4). */
+/** The manifest fields the runtime reads (schema violawake.model.v1, docs/engine.md §4). */
 export interface ManifestLike {
   wake_word?: string;
   threshold?: number;

@@ -6,7 +6,7 @@ export class DetectorError extends Error {
   }
 }
 
-/** A front-end model file does not have the pinned SHA-256 (engine.md §2.1). Never a warning. */
+/** A front-end model file does not have the pinned SHA-256 (docs/engine.md §2.1). Never a warning. */
 export class FrontendMismatchError extends DetectorError {
   constructor(
     readonly file: string,

@@ -1,5 +1,5 @@
 /**
- * openWakeWord front end (engine.md §2): the frozen melspectrogram + embedding ONNX models, run by an injected
+ * openWakeWord front end (docs/engine.md §2): the frozen melspectrogram + embedding ONNX models, run by an injected
  * ONNX Runtime. The streaming algorithm of §2.5 is the reference definition of the features; batch mode (§2.6)
  * computes exactly the same e_1 … e_K (mel once per step with batch 1; the embeddings of consecutive steps in one call
  * of the embedding model over their mel rows, see `sliding.ts`).

@@ -110,7 +110,7 @@ export async function verifyPinned(bytes: Uint8Array, pinned: PinnedFile): Promi
   if (actual !== pinned.sha256) throw new FrontendMismatchError(pinned.file, pinned.sha256, actual);
 }
 
-/** Verifies both front-end models against their pinned hashes (engine.md §2.1). */
+/** Verifies both front-end models against their pinned hashes (docs/engine.md §2.1). */
 export async function verifyFrontendModels(models: {
   mel: Uint8Array;
   embedding: Uint8Array;

@@ -1,5 +1,5 @@
 /**
- * Head runner (engine.md §2.2, §3.1): any ONNX model whose first input is float32 [1|batch, 16, 96] and whose
+ * Head runner (docs/engine.md §2.2, §3.1): any ONNX model whose first input is float32 [1|batch, 16, 96] and whose
  * first output is [batch, 1]. Names are read from the model's metadata; shapes are validated at load.
  */
 import { EMBEDDING_DIM, WINDOW_SIZE, WINDOW_STEPS } from './constants.ts';

@@ -1,4 +1,4 @@
-/** Deterministic −72 dBFS noise floor (engine.md §6.8), used to right-pad batch clips. */
+/** Deterministic −72 dBFS noise floor (docs/engine.md §6.8), used to right-pad batch clips. */
 import { NOISE_FLOOR_DBFS } from './constants.ts';
 
 /** mulberry32: small, fast, seeded uniform PRNG in [0, 1). */

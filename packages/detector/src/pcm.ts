@@ -1,5 +1,5 @@
 /**
- * PCM conversion (engine.md §2.3). The mel model expects int16 magnitudes as float32 (−32768…32767), not values
+ * PCM conversion (docs/engine.md §2.3). The mel model expects int16 magnitudes as float32 (−32768…32767), not values
  * in [−1, 1]. Int16 input is copied as is; Float32 input is clamped to [−1, 1], multiplied by 32767 and rounded
  * half away from zero; non-finite floats become 0.
  */

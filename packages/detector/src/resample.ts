@@ -1,5 +1,5 @@
 /**
- * Band-limited sample-rate conversion (engine.md §5): windowed-sinc interpolation with a Kaiser window,
+ * Band-limited sample-rate conversion (docs/engine.md §5): windowed-sinc interpolation with a Kaiser window,
  * passband up to 0.45 × min(fromRate, toRate), stopband from 0.5 × min(fromRate, toRate), designed for 85 dB
  * (≥ 70 dB guaranteed by the tests).
  *

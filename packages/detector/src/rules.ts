@@ -1,5 +1,5 @@
 /**
- * Detection rules (engine.md §5) — the ONE implementation, used by the runtime detector and by evaluation
+ * Detection rules (docs/engine.md §5) — the ONE implementation, used by the runtime detector and by evaluation
  * (FA/h), so that measured false-accept rates are exactly what users get.
  *
  * 1. Patience N (default 1): a head fires at step k when its score is ≥ threshold at k and the N − 1 steps before,

@@ -1,5 +1,5 @@
 /**
- * Optional VAD gate (engine.md §5 rule 4): silero VAD (v4 interface: input, sr int64, h, c → output, hn, cn) on
+ * Optional VAD gate (docs/engine.md §5 rule 4): silero VAD (v4 interface: input, sr int64, h, c → output, hn, cn) on
  * 512-sample frames at 16 kHz with its recurrent state. The detector asks for the maximum speech probability
  * over the last 1.0 s at each step end.
  */

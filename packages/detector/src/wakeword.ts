@@ -1,5 +1,5 @@
 /**
- * Wake-word normalization (api.md §4.4): the one function used by the recordings upload, the recordings list
+ * Wake-word normalization (docs/api.md §4.4): the one function used by the recordings upload, the recordings list
  * filter, training submission and everything stored. The console uses the same rules for display; the server is
  * authoritative. Isomorphic: no Node or browser APIs.
  */
@@ -58,7 +58,7 @@ export function checkWakeWord(input: string): WakeWordResult {
 }
 
 /**
- * Normalize a wake word per api.md §4.4 and return it; throws {@link WakeWordError} (status 400, exact message)
+ * Normalize a wake word per docs/api.md §4.4 and return it; throws {@link WakeWordError} (status 400, exact message)
  * when a rule rejects it. `null`/`undefined` count as empty.
  */
 export function normalizeWakeWord(input: string | null | undefined): string {

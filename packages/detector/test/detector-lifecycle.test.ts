@@ -96,7 +96,7 @@ describe('push ordering', () => {
   });
 });
 
-describe('VAD gate (engine.md §5 rule 4)', () => {
+describe('VAD gate (docs/engine.md §5 rule 4)', () => {
   it('reports speech probability and only lets firings through when speech was seen in the last second', async () => {
     const vadModel = await loadVadModel();
     const clip = padClip(fixture('hey_jarvis_en-us.wav'), 2.0, 1.0, 21);

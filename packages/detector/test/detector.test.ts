@@ -26,7 +26,7 @@ afterAll(async () => {
   await fe.dispose();
 });
 
-describe('pretrained hey_jarvis head as a test fixture (engine.md §13)', () => {
+describe('pretrained hey_jarvis head as a test fixture (docs/engine.md §13)', () => {
   it('fires once on each synthesized "hey jarvis", shortly after the word', async () => {
     const det = await createDetector({
       ort,

@@ -22,7 +22,7 @@ afterAll(async () => {
   await fe.dispose();
 });
 
-describe('front-end model pinning (engine.md §2.1)', () => {
+describe('front-end model pinning (docs/engine.md §2.1)', () => {
   it('the installed files have the pinned sizes and hashes', async () => {
     for (const p of [PINNED.mel, PINNED.embedding, PINNED.vad]) {
       const bytes = new Uint8Array(readFileSync(openWakeWordModelPath(p.file)));
@@ -122,7 +122,7 @@ describe('batch embeddings of consecutive steps in one call (sliding.ts)', () =>
   });
 });
 
-describe('mel model frame counts (engine.md §2.2)', () => {
+describe('mel model frame counts (docs/engine.md §2.2)', () => {
   it.each([
     [1_280, 5],
     [1_760, 8],
@@ -144,7 +144,7 @@ describe('mel model frame counts (engine.md §2.2)', () => {
   });
 });
 
-describe('streaming and batch produce the same features (engine.md §2.5–2.6)', () => {
+describe('streaming and batch produce the same features (docs/engine.md §2.5–2.6)', () => {
   async function streamAll(chunks: (Int16Array | Float32Array)[]) {
     const s = fe.createStream();
     const emb: Float32Array[] = [];

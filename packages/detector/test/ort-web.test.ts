@@ -1,6 +1,6 @@
 /**
  * The same detector under onnxruntime-node and onnxruntime-web (wasm backend, one thread; onnxruntime-web runs
- * in Node too): same features and scores (engine.md §13).
+ * in Node too): same features and scores (docs/engine.md §13).
  */
 import { readFileSync } from 'node:fs';
 import * as ortWeb from 'onnxruntime-web';

@@ -4,7 +4,7 @@ import { detectFirings, RuleState } from '../src/rules.ts';
 /** A sequence from a compact script: each char is one step; '#' = 0.9 (above), '.' = 0.1 (below). */
 const script = (s: string) => Array.from(s, (c) => (c === '#' ? 0.9 : 0.1));
 
-describe('detection rules (engine.md §5)', () => {
+describe('detection rules (docs/engine.md §5)', () => {
   it('patience 1 fires on every upward crossing separated by more than the refractory period', () => {
     const scores = script(`..###....${'.'.repeat(30)}##..`);
     expect(detectFirings(scores, { threshold: 0.5, warmupSteps: 0 })).toEqual([2, 39]);

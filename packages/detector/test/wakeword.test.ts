@@ -12,8 +12,8 @@ function rejection(input: string): { code: string; message: string; status: numb
   throw new Error(`expected ${JSON.stringify(input)} to be rejected`);
 }
 
-describe('normalizeWakeWord (api.md §4.4)', () => {
-  it('reproduces the spec examples', () => {
+describe('normalizeWakeWord (docs/api.md §4.4)', () => {
+  it('reproduces the examples of docs/api.md §4.4', () => {
     expect(normalizeWakeWord('  Hey   JARVIS ')).toBe('hey jarvis');
     expect(normalizeWakeWord('Café')).toBe('café');
     expect(normalizeWakeWord('ｈｅｙ')).toBe('hey');

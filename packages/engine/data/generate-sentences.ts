@@ -1,5 +1,5 @@
 /**
- * Generates `sentences.txt`: everyday English sentences for generic negatives (engine.md §6.5), written for the
+ * Generates `sentences.txt`: everyday English sentences for generic negatives (docs/engine.md §6.5), written for the
  * project from the hand-written templates and vocabulary below (no corpus text). Deterministic: the same script
  * always writes the same file.
  *

@@ -1,5 +1,5 @@
 /**
- * Deterministic random numbers for the engine (engine.md §6.10).
+ * Deterministic random numbers for the engine (docs/engine.md §6.10).
  *
  * Generator: xoshiro128** (Blackman & Vigna), 128-bit state, 32-bit outputs. Its state is seeded from SplitMix32
  * (the 32-bit variant of SplitMix: add the golden-ratio constant 0x9e3779b9, then two xor-shift-multiply rounds).

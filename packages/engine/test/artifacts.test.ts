@@ -117,7 +117,7 @@ describe('manifest violawake.model.v1', () => {
     expect(validateManifest(null)).toEqual(['manifest: expected an object']);
   });
 
-  it('slugs wake words as api.md §4.11 says', () => {
+  it('slugs wake words as docs/api.md §4.11 says', () => {
     expect(slugify('hey viola')).toBe('hey-viola');
     expect(slugify('  Héllo, Wörld!  ')).toBe('Hello-World');
     expect(slugify('!!!')).toBe('model');

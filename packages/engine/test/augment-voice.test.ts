@@ -222,7 +222,7 @@ describe('voice and channel draws in the augmentation', () => {
       const offLog: Partial<AugmentLog> = {};
       augmentUtterance(utt, deriveRng(6, 'voice', i), log, C);
       augmentUtterance(utt, deriveRng(6, 'voice', i), offLog, AUGMENT_CONFIG);
-      // the spec's draws do not move when the formant draw is turned off
+      // the first design's draws do not move when the formant draw is turned off
       expect(offLog.speed).toBe(log.speed);
       expect(offLog.pitchSemitones).toBe(log.pitchSemitones);
       expect(offLog.rt60).toBe(log.rt60);

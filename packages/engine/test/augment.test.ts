@@ -231,7 +231,7 @@ describe('augment', () => {
     expect(differs).toBe(4);
   });
 
-  it('applies each transform with the §6.9 probability and within its range', () => {
+  it('applies each transform with the probability of docs/engine.md §6.9 and within its range', () => {
     const x = utterance(12, 0.6);
     const n = 300;
     const counts = { speed: 0, pitch: 0, room: 0, noise: 0, mask: 0, channel: 0 };

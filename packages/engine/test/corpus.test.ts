@@ -1,5 +1,5 @@
 /**
- * The curated negatives corpus (engine.md §6.6): a second bank embedded from a folder of WAV files, keyed by the
+ * The curated negatives corpus (docs/engine.md §6.6): a second bank embedded from a folder of WAV files, keyed by the
  * folder's content, split into train segments and an evaluation stream by path hash.
  */
 import {

@@ -1,5 +1,5 @@
 /**
- * End to end, kept fast for CI (engine.md §13): train on 10 real "computer" clips with a small bank; the exported
+ * End to end, kept fast for CI (docs/engine.md §13): train on 10 real "computer" clips with a small bank; the exported
  * model, run in the project's detector, detects held-out "computer" clips and not "snowboy" clips; the manifest
  * validates; input/output names and shapes are openWakeWord's; the same seed gives the same bytes.
  *
@@ -76,7 +76,7 @@ async function detections(
 }
 
 describe('trainWakeWord end to end (10 real "computer" clips, small bank)', () => {
-  it('reports the api.md §4.9 stages in order with monotonic progress', () => {
+  it('reports the docs/api.md §4.9 stages in order with monotonic progress', () => {
     const stages = [...new Set(progress.map((p) => p.stage))];
     expect(stages).toEqual(PIPELINE_STAGES);
     for (let i = 1; i < progress.length; i++)

@@ -203,7 +203,7 @@ describe('grade table (§8.5)', () => {
 });
 
 describe('typed errors and actionable messages (§8.6)', () => {
-  it('has the codes of the spec', () => {
+  it('has the codes of docs/engine.md §8.6', () => {
     expect([...ENGINE_ERROR_CODES].sort()).toEqual(
       [
         'cancelled',

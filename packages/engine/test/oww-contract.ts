@@ -1,4 +1,4 @@
-/** Shared checks of the pipeline tests: the api.md §4.9 stage order and openWakeWord's head input/output contract. */
+/** Shared checks of the pipeline tests: the docs/api.md §4.9 stage order and openWakeWord's head input/output contract. */
 import * as ort from 'onnxruntime-node';
 import { expect } from 'vitest';
 

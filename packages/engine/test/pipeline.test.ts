@@ -40,7 +40,7 @@ const dev = resolve(repoRoot, '../shared/data/picovoice-dev');
 const tmp = mkdtempSync(join(tmpdir(), 'vw-pipeline-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-describe('canvases and windows (engine.md §6.8)', () => {
+describe('canvases and windows (docs/engine.md §6.8)', () => {
   it('window W_k covers samples [1280k − 31840, 1280k): an utterance ending by 2.00 s fits all four when ≤ 1.59 s', () => {
     // 1.59 s utterance ending at 2.00 s starts at 0.41 s ≥ 0.25 s (start of W_28)
     expect(windowsContaining(32000 - 25440, 32000)).toEqual([0, 1, 2, 3]);
@@ -276,7 +276,7 @@ describe('trainWakeWord failures are typed EngineErrors', () => {
     expect(() => foldOf([1, 2, 3], 0, 1)).toThrow(RangeError);
   });
 
-  it('declares the api.md §4.9 progress ranges', () => {
+  it('declares the docs/api.md §4.9 progress ranges', () => {
     expect(STAGE_RANGES).toEqual({
       preparing: [0, 5],
       synthesizing: [5, 30],

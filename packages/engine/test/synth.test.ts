@@ -390,7 +390,7 @@ describe('voices, variants, phonemes', () => {
     expect(phraseVariants('computer')).toEqual(['computer', 'computer?', 'computer!']);
   });
 
-  it('draws prosody within the §6.3 ranges', () => {
+  it('draws prosody within the ranges of docs/engine.md §6.3', () => {
     for (let i = 0; i < 200; i++) {
       const p = randomProsody(deriveRng(3, 'prosody', i));
       expect(p.rate).toBeGreaterThanOrEqual(0.85);

@@ -1,5 +1,5 @@
 /**
- * Text-only training (engine.md §6.1): no user recordings, ≈ 600 synthetic positives (scaled), evaluation positives
+ * Text-only training (docs/engine.md §6.1): no user recordings, ≈ 600 synthetic positives (scaled), evaluation positives
  * from eval voices only, and the manifest says so. Kept fast: small bank, reduced synthesis volume, few epochs.
  *
  * The bank and the synthesis cache live in `<os tmpdir>/violawake-test-engine-cache-textonly` so that reruns are quick.

@@ -1,6 +1,6 @@
 /**
  * Synthetic WindowSets for trainer tests: an embedding table of "canvases" (19 rows each, 4 windows per canvas like
- * §6.8) and a long "bank" stream. Positive canvases carry a fixed 96-d pattern over a few steps at a varying time
+ * docs/engine.md §6.8) and a long "bank" stream. Positive canvases carry a fixed 96-d pattern over a few steps at a varying time
  * shift; word-specific negatives carry a partial, weaker version of it; bank rows are noise. Learnable, not trivial.
  */
 import { deriveRng } from '../src/rng.ts';

@@ -1,5 +1,5 @@
 /**
- * Authentication guards of api.md §1.2: `Authorization: Bearer <access JWT | vw_ API key>`.
+ * Authentication guards of docs/api.md §1.2: `Authorization: Bearer <access JWT | vw_ API key>`.
  * Missing header, another scheme or an empty value → 401 "Not authenticated"; a present but unusable credential →
  * 401 "Invalid or expired token" (the error handler adds `WWW-Authenticate: Bearer`).
  *

@@ -1,5 +1,5 @@
 /**
- * Password hashing (api.md §4.2): argon2id, 19 MiB, 2 iterations, parallelism 1; parameters live in the encoded hash.
+ * Password hashing (docs/api.md §4.2): argon2id, 19 MiB, 2 iterations, parallelism 1; parameters live in the encoded hash.
  * Unknown emails are checked against a fixed dummy hash with the same parameters, so timing reveals nothing.
  */
 import { createHash } from 'node:crypto';

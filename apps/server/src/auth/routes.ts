@@ -1,5 +1,5 @@
 /**
- * `/api/auth` (api.md §2.2, §2.3). Hooks run before body validation: authentication, then the rate limiter, so a
+ * `/api/auth` (docs/api.md §2.2, §2.3). Hooks run before body validation: authentication, then the rate limiter, so a
  * request counts whatever its outcome (§1.5).
  */
 import { sql } from 'drizzle-orm';

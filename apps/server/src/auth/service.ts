@@ -1,5 +1,5 @@
 /**
- * Accounts (api.md §4.2, §4.3, §4.15): registration, login with lockout, verification, password reset and change,
+ * Accounts (docs/api.md §4.2, §4.3, §4.15): registration, login with lockout, verification, password reset and change,
  * logout, API keys and account deletion. Routes validate and authenticate; everything else happens here.
  */
 import { and, count, desc, eq, sql } from 'drizzle-orm';
@@ -347,7 +347,7 @@ async function ownStorageKeys(ctx: AppContext, userId: number): Promise<string[]
 /**
  * Delete an account: every domain's `before` step (billing cancels the subscription: failure → 502, nothing
  * deleted), collect storage keys, then one transaction deleting the unsent outbox rows and the user (cascades do the
- * rest, §3.3), then remove the collected objects from `getStorage(ctx)` (failures logged).
+ * rest, docs/data-model.md §3), then remove the collected objects from `getStorage(ctx)` (failures logged).
  */
 export async function deleteAccount(ctx: AppContext, userId: number): Promise<void> {
   for (const step of ctx.accountCleanup) {

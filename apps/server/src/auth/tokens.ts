@@ -1,5 +1,5 @@
 /**
- * Credentials of api.md §4.1: access JWTs (HS256, `typ: "access"`, `jti`, `ver`), the other JWT types (email
+ * Credentials of docs/api.md §4.1: access JWTs (HS256, `typ: "access"`, `jti`, `ver`), the other JWT types (email
  * verification, password reset) each with their own `typ`, personal API keys (`vw_…`, stored as SHA-256) and
  * single-use download tokens (stored as SHA-256, consumed by one atomic UPDATE).
  */

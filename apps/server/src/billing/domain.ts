@@ -1,4 +1,4 @@
-/** The billing domain's lifecycle hook: the Stripe client and the account-deletion step (api.md §4.15 step 1). */
+/** The billing domain's lifecycle hook: the Stripe client and the account-deletion step (docs/api.md §4.15 step 1). */
 import type { DomainModule } from '../domains.ts';
 import { cancelForDeletion } from './service.ts';
 import { createStripeClient } from './stripe.ts';

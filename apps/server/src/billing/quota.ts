@@ -1,5 +1,5 @@
 /**
- * Tiers, effective tier and the monthly training quota (api.md §4.6, §4.12). The training submission calls
+ * Tiers, effective tier and the monthly training quota (docs/api.md §4.6, §4.12). The training submission calls
  * `lockSubscription` + `checkAndChargeQuota` inside its transaction; a failed job calls `refundUsage`.
  * Everything here works on either driver and takes the transaction handle it must run in.
  */

@@ -1,5 +1,5 @@
 /**
- * Billing services (api.md §2.7, §4.12, §4.15): checkout, portal, the Subscription view (database only), and the
+ * Billing services (docs/api.md §2.7, §4.12, §4.15): checkout, portal, the Subscription view (database only), and the
  * account-deletion step that cancels the Stripe subscription.
  */
 import { eq, sql } from 'drizzle-orm';

@@ -1,5 +1,5 @@
 /**
- * The signed-in user's billing routes (api.md §2.7): checkout, portal, subscription, usage. All `VER`; checkout and
+ * The signed-in user's billing routes (docs/api.md §2.7): checkout, portal, subscription, usage. All `VER`; checkout and
  * portal are limited to 10/hour per user (the limiter runs after authentication, before body validation).
  */
 import type { FastifyInstance } from 'fastify';

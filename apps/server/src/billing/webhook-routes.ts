@@ -7,7 +7,7 @@ import type { AppContext } from '../core/context.ts';
 import { HttpError } from '../core/http/errors.ts';
 import { handleWebhook } from './webhook.ts';
 
-/** api.md §1.1: the Stripe webhook body is read raw, at most 1 MiB. */
+/** docs/api.md §1.1: the Stripe webhook body is read raw, at most 1 MiB. */
 const WEBHOOK_BODY_LIMIT = 1024 * 1024;
 
 export async function registerWebhook(app: FastifyInstance, ctx: AppContext): Promise<void> {

@@ -20,7 +20,7 @@ export interface ProcessState {
   startedAt: number;
 }
 
-/** A cleanup step of account deletion (api.md §4.15); domains register theirs. */
+/** A cleanup step of account deletion (docs/api.md §4.15); domains register theirs. */
 export type AccountCleanupStep = {
   name: string;
   /** Before the user row is deleted (e.g. cancel the Stripe subscription, cancel jobs). Throwing aborts deletion. */

@@ -1,4 +1,4 @@
-/** `violawake bank build [--force] [--quick] [--scale s]` (engine.md §6.7, §10). */
+/** `violawake bank build [--force] [--quick] [--scale s]` (docs/engine.md §6.7, §10). */
 import { ensureBank } from '@violawake/engine/bank/build';
 import { bool, num, parseArgs, str, UsageError } from './args.ts';
 import { EXIT_OK } from './index.ts';

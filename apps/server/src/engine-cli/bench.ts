@@ -1,5 +1,5 @@
 /**
- * `violawake bench` / `npm run bench:engine` (engine.md §11): dev corpus, runs and report.
+ * `violawake bench` / `npm run bench:engine` (docs/engine.md §11): dev corpus, runs and report.
  *
  *   --quick            one word ("computer"), 5 minutes of negatives, a small bank (checks the harness)
  *   --neg-hours h      length of the benchmark's negative stream (default 2)
@@ -530,7 +530,7 @@ export async function runBench(argv: string[]): Promise<number> {
             'miss rate ≤ 5 % at 0.5 FA/h, words trained from 10 real clips',
             trained.filter((x) => REAL[x.word as Word]),
           ],
-          // engine.md §12's accuracy target, for every word (the synthetic words' target is the openWakeWord row)
+          // docs/engine.md §12's accuracy target, for every word (the synthetic words' target is the openWakeWord row)
           ['miss rate ≤ 5 % at 0.5 FA/h, every word', trained],
         ] as const
       ).map(([target, heads]) => ({
@@ -938,7 +938,7 @@ function renderMarkdown(r: Report): string {
           `- ${x.word}: ${(x.top_false_accepts ?? []).map((t) => `${t.score.toFixed(4)} at ${(t.at_s / 60).toFixed(1)} min, ${t.what}`).join('; ')}`,
       ),
     '',
-    '## Targets (engine.md §12)',
+    '## Targets (docs/engine.md §12)',
     '',
     '| target | measured | pass |',
     '|---|---|---|',

@@ -1,4 +1,4 @@
-/** `violawake detect` (engine.md §10): streams WAV files through one or more heads and prints every detection. */
+/** `violawake detect` (docs/engine.md §10): streams WAV files through one or more heads and prints every detection. */
 
 import { PAD_BEFORE, padForScoring } from '@violawake/engine/pipeline/canvas';
 import { type HeadRunner, loadHeadRunner } from '@violawake/engine/pipeline/heads';
@@ -89,7 +89,7 @@ export async function runDetect(argv: string[]): Promise<number> {
 }
 
 /**
- * VAD gate (engine.md §5 rule 4) through the detector's silero VAD: a firing at step k is kept only when the maximum
+ * VAD gate (docs/engine.md §5 rule 4) through the detector's silero VAD: a firing at step k is kept only when the maximum
  * speech probability over the last 1.0 s (frames ending by the step end) is ≥ the threshold.
  */
 async function openVadGate(

@@ -1,4 +1,4 @@
-/** `violawake eval` (engine.md §10): held-out metrics of any head (ours or openWakeWord's) on WAV folders. */
+/** `violawake eval` (docs/engine.md §10): held-out metrics of any head (ours or openWakeWord's) on WAV folders. */
 
 import { noiseFloor } from '@violawake/engine/audio/floor';
 import { padForScoring } from '@violawake/engine/pipeline/canvas';

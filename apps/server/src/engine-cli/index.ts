@@ -1,5 +1,5 @@
 /**
- * Engine commands of the `violawake` CLI (engine.md §10): train, eval, detect, bank, bench.
+ * Engine commands of the `violawake` CLI (docs/engine.md §10): train, eval, detect, bank, bench.
  * Exit codes: 0 success; 1 usage error; 2 unreadable or invalid input; 3 grade F.
  */
 import { UsageError } from './args.ts';

@@ -1,5 +1,5 @@
 /**
- * `violawake train` (engine.md §10): runs the pipeline and writes `<out>/<name>.onnx`, `<name>.tflite` (when the
+ * `violawake train` (docs/engine.md §10): runs the pipeline and writes `<out>/<name>.onnx`, `<name>.tflite` (when the
  * TFLite export succeeded; docs/formats.md), `.json` and optionally `.zip`.
  */
 import { mkdir, writeFile } from 'node:fs/promises';

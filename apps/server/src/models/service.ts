@@ -1,5 +1,5 @@
 /**
- * Trained models (api.md §2.6, §4.11): listing (own + shared to joined teams), metrics views, downloads in four
+ * Trained models (docs/api.md §2.6, §4.11): listing (own + shared to joined teams), metrics views, downloads in four
  * formats (docs/formats.md), deletion, and the front-end model assets the browser's live test loads.
  */
 

@@ -1,5 +1,5 @@
 /**
- * Model visibility (api.md §4.11): the owner, and every joined member of the team the model is shared to.
+ * Model visibility (docs/api.md §4.11): the owner, and every joined member of the team the model is shared to.
  * Everyone else sees a missing model (404).
  */
 import { sql } from 'drizzle-orm';

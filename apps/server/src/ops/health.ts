@@ -55,7 +55,7 @@ async function queueHealth(ctx: AppContext, detailed: boolean): Promise<Componen
   }
 }
 
-/** Status and readiness (api.md §2.9, §4.16). `full` adds the degraded checks of the other components. */
+/** Status and readiness (docs/api.md §2.9, §4.16). `full` adds the degraded checks of the other components. */
 export async function healthSummary(ctx: AppContext, opts: { full: boolean }): Promise<HealthSummary> {
   const uptime = Math.round((Date.now() - ctx.state.startedAt) / 100) / 10;
   const base = { uptime_s: uptime, version: ctx.version };

@@ -1,5 +1,5 @@
 /**
- * Retention and housekeeping (api.md §4.14): a pg-boss schedule fires once per tick across all processes, and
+ * Retention and housekeeping (docs/api.md §4.14): a pg-boss schedule fires once per tick across all processes, and
  * `POST /api/admin/cleanup` runs the same steps on demand. An advisory lock keeps two runs from overlapping (the
  * second answers 409). Storage errors are logged and the row is still deleted.
  */

@@ -1,5 +1,5 @@
 /**
- * Recordings routes (api.md §2.4), registered with prefix `/api/recordings`.
+ * Recordings routes (docs/api.md §2.4), registered with prefix `/api/recordings`.
  */
 import multipart from '@fastify/multipart';
 import type { FastifyPluginAsync } from 'fastify';
@@ -79,7 +79,7 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
   return async (app) => {
     setupStorage(ctx);
     // Only this plugin's routes see these parsers: multipart for the upload; anything else is left unread so the
-    // upload can answer the spec's 422 instead of a content-type error.
+    // upload can answer the 422 of docs/api.md §4.5 instead of a content-type error.
     app.removeAllContentTypeParsers();
     app.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
     await app.register(multipart, { throwFileSizeLimit: true });

@@ -1,5 +1,5 @@
 /**
- * Recordings: persist an accepted upload (row + object in one transaction, api.md §4.5 step 13), list, stream and
+ * Recordings: persist an accepted upload (row + object in one transaction, docs/api.md §4.5 step 13), list, stream and
  * delete. Storage keys contain only ids (`recordings/<user_id>/<recording_id>.wav`); the id comes from the table's
  * identity sequence, so concurrent uploads (same user, same word) can never share a key.
  */

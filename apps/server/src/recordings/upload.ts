@@ -1,5 +1,5 @@
 /**
- * Receiving the multipart upload (api.md §4.5 steps 2–4): the `file` part is streamed to a temporary file while its
+ * Receiving the multipart upload (docs/api.md §4.5 steps 2–4): the `file` part is streamed to a temporary file while its
  * bytes are counted; past 10 MiB reading stops and the answer is 413 (the body is never buffered whole). One file
  * part at most; text fields ≤ 1 KiB.
  */

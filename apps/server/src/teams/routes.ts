@@ -1,5 +1,5 @@
 /**
- * Teams routes (api.md §2.8), registered under `/api/teams`. Every route needs a verified email (`VER`); the
+ * Teams routes (docs/api.md §2.8), registered under `/api/teams`. Every route needs a verified email (`VER`); the
  * permission rules of §4.13 live in `service.ts`.
  */
 import type { FastifyPluginAsync } from 'fastify';

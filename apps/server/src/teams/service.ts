@@ -1,5 +1,5 @@
 /**
- * Teams, members, invitations and model sharing (api.md §2.8, §3.2–3.3, §4.1, §4.13).
+ * Teams, members, invitations and model sharing (docs/api.md §2.8, §4.1, §4.13; tables: docs/data-model.md §2–§3).
  *
  * Every team-scoped action first resolves the caller's joined membership: a caller who is not a joined member of the
  * team — whether it exists or not — gets 403 "You are not a member of this team", so another team's ids reveal
@@ -165,7 +165,7 @@ const invitationOut = (r: InvitationRow): InvitationOut => ({
   expires_at: iso(r.expires_at),
 });
 
-/** ModelSummary (api.md §2.1) as the caller sees it: `shared` when the caller is not the owner. */
+/** ModelSummary (docs/api.md §2.1) as the caller sees it: `shared` when the caller is not the owner. */
 export function modelSummaryOut(m: ModelRowLite, callerId: number): ModelSummaryOut {
   const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
   return {

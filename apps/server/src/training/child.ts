@@ -1,5 +1,5 @@
 /**
- * The training child process (api.md §4.8): runs the engine pipeline for one job, away from the worker's event loop,
+ * The training child process (docs/api.md §4.8): runs the engine pipeline for one job, away from the worker's event loop,
  * so the worker can kill it on cancel or timeout. It never touches the database: the job arrives over IPC, progress
  * and the result go back over IPC (advanced serialization, so model bytes travel as Uint8Array).
  *

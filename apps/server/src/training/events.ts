@@ -1,5 +1,5 @@
 /**
- * Cross-process progress delivery (api.md §4.10): every API process keeps one LISTEN connection on
+ * Cross-process progress delivery (docs/api.md §4.10): every API process keeps one LISTEN connection on
  * `training_events`; a notification `<job_id>:<seq>` wakes that job's local streams, which re-read the row and send
  * it when its event_seq is newer. Streams also re-read at each heartbeat, so a lost notification only delays.
  */

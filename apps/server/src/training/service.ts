@@ -1,5 +1,5 @@
 /**
- * Training jobs (api.md §2.5, §4.6–§4.10): submission in one transaction with the quota and the queue message,
+ * Training jobs (docs/api.md §2.5, §4.6–§4.10): submission in one transaction with the quota and the queue message,
  * status views, cancellation from any process, the per-user circuit breaker, and change events (event_seq +
  * NOTIFY in the changing transaction).
  */

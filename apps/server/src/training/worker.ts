@@ -1,5 +1,5 @@
 /**
- * The training worker (api.md §4.8): takes pg-boss messages (highest priority, then oldest), claims the job row,
+ * The training worker (docs/api.md §4.8): takes pg-boss messages (highest priority, then oldest), claims the job row,
  * runs the pipeline in a child process, persists progress and publishes it, stores the model, and finishes the job
  * in one transaction. Heartbeats fence a worker that lost its job; the reaper (every worker, every 15 s) re-queues
  * or fails jobs whose worker died; cancellation arrives by NOTIFY from any process.

@@ -1,6 +1,6 @@
 /**
  * Thin fetch wrapper for the ViolaWake API: bearer header from the stored session, JSON in and out, and errors
- * turned into ApiError with a message a person can act on (api.md §1.3).
+ * turned into ApiError with a message a person can act on (docs/api.md §1.3).
  */
 
 const TOKEN_KEY = 'violawake.token';
@@ -145,7 +145,7 @@ export async function api<T>(path: string, options: RequestOptions = {}): Promis
   return (text ? JSON.parse(text) : undefined) as T;
 }
 
-/** Mints a single-use 60 s token for a download or the training stream (api.md §2.2, §4.1). */
+/** Mints a single-use 60 s token for a download or the training stream (docs/api.md §2.2, §4.1). */
 export async function mintDownloadToken(
   action: 'model_download' | 'training_stream',
   resourceId: number,

@@ -1,4 +1,4 @@
-/** Response shapes of the ViolaWake API (api.md §2.1). Unknown extra fields are ignored. */
+/** Response shapes of the ViolaWake API (docs/api.md §2.1). Unknown extra fields are ignored. */
 
 export interface AuthUser {
   id: number;

@@ -39,7 +39,7 @@ function percentile(sorted: number[], p: number): number {
 }
 
 export const CHECK_LIMITS = {
-  /** The server rejects int16 RMS below 10 as silent (api.md §4.5). */
+  /** The server rejects int16 RMS below 10 as silent (docs/api.md §4.5). */
   silentRms: 10,
   tooQuietPeakDb: -35,
   minSpeechS: 0.25,

@@ -1,4 +1,4 @@
-/** 16-bit PCM WAV encoding and decoding, and float ↔ int16 conversion (engine.md §2.3 rounding rule). */
+/** 16-bit PCM WAV encoding and decoding, and float ↔ int16 conversion (docs/engine.md §2.3 rounding rule). */
 
 export function floatToInt16(input: Float32Array): Int16Array {
   const out = new Int16Array(input.length);

@@ -16,7 +16,7 @@ export function fixture(name: string): Int16Array {
   return readWav(join(fixturesDir, name)).samples;
 }
 
-/** Int16 clip padded with the −72 dBFS noise floor, `before` s before and `after` s after (engine.md §6.8). */
+/** Int16 clip padded with the −72 dBFS noise floor, `before` s before and `after` s after (docs/engine.md §6.8). */
 export function padClip(x: Int16Array, before = 2.0, after = 1.0, seed = 1): Int16Array {
   const pre = noiseFloor(Math.round(before * 16_000), seed);
   const post = noiseFloor(Math.round(after * 16_000), seed + 1);

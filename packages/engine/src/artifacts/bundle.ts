@@ -1,5 +1,5 @@
 /**
- * Zip bundle (engine.md §4, docs/formats.md): `<slug>/<slug>.onnx`, `<slug>/<slug>.tflite` (when the TFLite export
+ * Zip bundle (docs/engine.md §4, docs/formats.md): `<slug>/<slug>.onnx`, `<slug>/<slug>.tflite` (when the TFLite export
  * exists), `<slug>/<slug>.json`, the two front-end models and a README. Every entry carries the model's `created_at`, so the same model always gives the same bytes.
  */
 import yazl from 'yazl';

@@ -1,5 +1,5 @@
 /**
- * Model manifest `violawake.model.v1` (engine.md §4): construction and validation.
+ * Model manifest `violawake.model.v1` (docs/engine.md §4): construction and validation.
  * The validator is hand-written (no schema library in the engine) and returns every problem found.
  */
 
@@ -57,7 +57,7 @@ export interface FoldReport {
   quality_grade: QualityGrade;
 }
 
-/** User-voice metrics estimated by k-fold (engine.md §8.1). */
+/** User-voice metrics estimated by k-fold (docs/engine.md §8.1). */
 export interface KFoldEvaluation {
   k: number;
   folds: FoldReport[];
@@ -287,7 +287,7 @@ export function validateManifest(value: unknown): string[] {
   return errors;
 }
 
-/** Download/bundle slug (api.md §4.11): ASCII fold, other runs → '-', trimmed, ≤ 48 chars, 'model' if empty. */
+/** Download/bundle slug (docs/api.md §4.11): ASCII fold, other runs → '-', trimmed, ≤ 48 chars, 'model' if empty. */
 export function slugify(text: string): string {
   const folded = text.normalize('NFKD').replace(/[\u0300-\u036f]/g, '');
   const slug = folded

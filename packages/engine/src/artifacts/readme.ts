@@ -1,6 +1,6 @@
 import type { Manifest } from './manifest.ts';
 
-/** README.md placed in the zip bundle (engine.md §4, licences of §14). */
+/** README.md placed in the zip bundle (docs/engine.md §4, licences of §14). */
 export function bundleReadme(slug: string, m: Manifest, opts: { tflite?: boolean } = {}): string {
   const tflite = opts.tflite
     ? `- \`${slug}.tflite\` — the same head as a TensorFlow Lite model (float32, builtin operators only), input

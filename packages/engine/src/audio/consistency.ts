@@ -1,5 +1,5 @@
 /**
- * Clip consistency check (engine.md §6.2 step 4): DTW distance between the clips' embedding sequences; a clip whose
+ * Clip consistency check (docs/engine.md §6.2 step 4): DTW distance between the clips' embedding sequences; a clip whose
  * median distance to the others exceeds `factor` (2) times the overall median is flagged `clip_inconsistent`.
  *
  * A sequence is `steps × dim` floats, row-major (one 96-d embedding per 80 ms step from the front end).

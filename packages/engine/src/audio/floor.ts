@@ -1,6 +1,6 @@
 import { Rand, type RandomSource } from './random.ts';
 
-/** Default noise floor used for canvases and scoring pads (§6.8). */
+/** Default noise floor used for canvases and scoring pads (docs/engine.md §6.8). */
 export const NOISE_FLOOR_DBFS = -72;
 
 /** Gaussian white noise at the given RMS level in dBFS (default −72), seeded. */

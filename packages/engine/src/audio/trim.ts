@@ -1,7 +1,7 @@
 import { ampToDb } from './levels.ts';
 
 /**
- * User-clip trimming (engine.md §6.2; docs/engine.md, "Take checks"): 10 ms frame energies, noise floor = 10th
+ * User-clip trimming (docs/engine.md §6.2; docs/engine.md, "Take checks"): 10 ms frame energies, noise floor = 10th
  * percentile, speech frames are ≥ floor + 10 dB, ≥ the clip's loud end (95th percentile) − 30 dB and ≥ −70 dBFS;
  * speech runs closer than 300 ms are merged, the longest merged run is kept (a run too short or too long is looked
  * for again at lower or higher thresholds), optionally confirmed by a VAD on the padded run, and padded by 100 ms on

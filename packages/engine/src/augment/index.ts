@@ -37,7 +37,7 @@ export interface AugmentConfig {
 }
 
 /**
- * §6.9 table: parameters and probabilities (exported for tests and documentation); `channel` is beyond the spec
+ * §6.9 table: parameters and probabilities (exported for tests and documentation); `channel` is beyond the first design
  * (docs/engine.md).
  */
 export const AUGMENT_CONFIG: AugmentConfig = {
@@ -116,7 +116,7 @@ export function augmentUtterance(
   const doRoom = r.chance(c.room.p);
   const rt60 = r.uniform(...c.room.rt60);
   const irSeed = r.int(0, 0x7fffffff);
-  // drawn after the spec's transforms so their draws stay as they were
+  // drawn after the first design's transforms so their draws stay as they were
   const doFormant = r.chance(c.formant.p);
   const alpha = r.uniform(...c.formant.alpha);
   if (doSpeed) {
@@ -162,7 +162,7 @@ export function augmentPlaced(
   const gainDb = r.uniform(...c.gainDb);
   const doMask = r.chance(c.timeMask.p);
   const maskSeed = r.int(0, 0x7fffffff);
-  // drawn after the spec's transforms so their draws stay as they were
+  // drawn after the first design's transforms so their draws stay as they were
   const doChannel = r.chance(c.channel.p);
   const lowpassHz = r.uniform(...c.channel.lowpassHz);
   const highpassHz = r.uniform(...c.channel.highpassHz);

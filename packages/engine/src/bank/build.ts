@@ -1,5 +1,5 @@
 /**
- * Negative embedding bank (engine.md §6.7): generic negatives embedded once per installation.
+ * Negative embedding bank (docs/engine.md §6.7): generic negatives embedded once per installation.
  *
  * Train part (≈ 1.5 h × scale): 30 s blocks, each a split group of one kind — 70 % sentences from train voices, 10 %
  * noise, 10 % music-like, 5 % silence, 5 % mixtures; a noise or music block is a run of 3–10 s pieces.

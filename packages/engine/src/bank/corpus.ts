@@ -1,5 +1,5 @@
 /**
- * The curated negatives corpus (engine.md §6.6, paid tiers): any WAV files under `VIOLAWAKE_NEGATIVES_CORPUS_DIR`.
+ * The curated negatives corpus (docs/engine.md §6.6, paid tiers): any WAV files under `VIOLAWAKE_NEGATIVES_CORPUS_DIR`.
  *
  * Its embeddings form a second bank, cached in `<dataDir>/engine/corpus/<key>/` in the negative bank's layout
  * (store.ts) and keyed by the folder's content (relative paths and file bytes) and the front end, so a changed

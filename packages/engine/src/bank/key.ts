@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 
-/** Bumped whenever the bank's contents or format change for the same inputs (engine.md §6.7). */
+/** Bumped whenever the bank's contents or format change for the same inputs (docs/engine.md §6.7). */
 export const BANK_GENERATOR_VERSION = 2;
 
 export interface BankKeyInput {

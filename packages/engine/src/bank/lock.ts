@@ -1,5 +1,5 @@
 /**
- * A cross-process file lock (engine.md §6.7): `open(path, 'wx')` creates the lock file exclusively; the holder writes
+ * A cross-process file lock (docs/engine.md §6.7): `open(path, 'wx')` creates the lock file exclusively; the holder writes
  * its pid. A lock whose holder is no longer alive (same host) is considered stale and taken over.
  */
 import { open, readFile, rm } from 'node:fs/promises';

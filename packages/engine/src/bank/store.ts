@@ -1,5 +1,5 @@
 /**
- * On-disk negative bank (engine.md §6.7): float32 per-step embedding sequences plus a JSON index.
+ * On-disk negative bank (docs/engine.md §6.7): float32 per-step embedding sequences plus a JSON index.
  *
  * Layout of `<dataDir>/engine/bank/<key>/`:
  *   index.json   BankIndex
@@ -16,7 +16,7 @@ import { join } from 'node:path';
 export const EMB_DIM = 96;
 export const WINDOW = 16;
 export const WARM_ROWS = WINDOW - 1;
-/** First step at which a detection may fire (engine.md §2.5). */
+/** First step at which a detection may fire (docs/engine.md §2.5). */
 export const FIRST_STEP = 10;
 export const STEP_SECONDS = 0.08;
 

@@ -1,6 +1,6 @@
 /**
- * Typed engine errors (engine.md §8.6). The engine never exits the process: every failure rejects with an
- * `EngineError` whose `code` the job runner maps to a job state (api.md §4.7).
+ * Typed engine errors (docs/engine.md §8.6). The engine never exits the process: every failure rejects with an
+ * `EngineError` whose `code` the job runner maps to a job state (docs/api.md §4.7).
  */
 
 export type EngineErrorCode =

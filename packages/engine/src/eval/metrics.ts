@@ -1,5 +1,5 @@
 /**
- * Evaluation metrics, calibration and grading (engine.md §8.3–§8.5). Scores are probabilities in 0–1.
+ * Evaluation metrics, calibration and grading (docs/engine.md §8.3–§8.5). Scores are probabilities in 0–1.
  * FA/h always comes from streaming scores through the detection rules of `@violawake/detector` (the one
  * implementation shared with the runtime), over the real duration of the negative audio.
  */

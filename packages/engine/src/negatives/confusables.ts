@@ -314,7 +314,7 @@ async function oneWordOpenings(
 }
 
 /**
- * Word-specific negatives from phonemes (engine.md §6.4): nonce edits of the wake word's phonemes, real words and
+ * Word-specific negatives from phonemes (docs/engine.md §6.4): nonce edits of the wake word's phonemes, real words and
  * two-word phrases from the lexicon ranked by stress-aware distance, partials and shared-prefix phrases. Homophones
  * (same phonemes without stress) and candidates containing the wake word's phonemes are excluded everywhere.
  */

@@ -1,7 +1,7 @@
 import { Rand, type RandomSource } from '../audio/random.ts';
 import { addNoiseAtSnr } from '../augment/transforms.ts';
 
-/** Mixture (§6.5): speech over a noise or music bed at a seeded SNR in [minDb, maxDb] (default 0–20 dB). */
+/** Mixture (docs/engine.md §6.5): speech over a noise or music bed at a seeded SNR in [minDb, maxDb] (default 0–20 dB). */
 export function mixture(
   speech: Float32Array,
   bed: Float32Array,

@@ -3,7 +3,7 @@ import { Rand, type RandomSource } from '../audio/random.ts';
 import { bandpass, GENERATOR_RMS, highpass, GENERATOR_SAMPLE_RATE as SR } from './noise.ts';
 
 /**
- * Procedural music-like audio (engine.md §6.5): a chord progression of additive harmonic tones with envelopes, a
+ * Procedural music-like audio (docs/engine.md §6.5): a chord progression of additive harmonic tones with envelopes, a
  * melody line with vibrato, and drum-like sounds (pitched sine sweeps for kicks, filtered noise bursts for snares and
  * hats), at 60–160 BPM. 16 kHz, RMS 0.1, seeded.
  */

@@ -4,7 +4,7 @@ import { setRms } from '../audio/levels.ts';
 import { Rand, type RandomSource } from '../audio/random.ts';
 
 /**
- * Generic noise negatives (engine.md §6.5), 16 kHz, seeded. Every generator returns audio normalised to
+ * Generic noise negatives (docs/engine.md §6.5), 16 kHz, seeded. Every generator returns audio normalised to
  * `GENERATOR_RMS` (−20 dBFS); callers set the level they need.
  */
 export const GENERATOR_SAMPLE_RATE = 16000;

@@ -1,6 +1,6 @@
 /**
  * Kirshenbaum-style phoneme strings as printed by `espeak-ng -x` (e.g. "h'eI vaI'oUl@"): tokenising, rendering,
- * normalising and a stress-aware weighted edit distance (engine.md §6.4).
+ * normalising and a stress-aware weighted edit distance (docs/engine.md §6.4).
  */
 
 /** Multi-character phoneme mnemonics of espeak-ng's English tables, longest first. */

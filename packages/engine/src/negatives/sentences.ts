@@ -12,7 +12,7 @@ export function isEvalSentence(line: string): boolean {
 
 let cached: { train: string[]; eval: string[]; hash: string } | null = null;
 
-/** The sentence list split into training and evaluation sentences (§6.5), in file order. */
+/** The sentence list split into training and evaluation sentences (docs/engine.md §6.5), in file order. */
 export function loadSentences(): { train: string[]; eval: string[] } {
   if (!cached) {
     const text = readFileSync(SENTENCES_PATH, 'utf8');

@@ -1,5 +1,5 @@
 /**
- * Dense matrix kernels for the trainer (engine.md §7.1). Row-major, contiguous operands, written against a numeric
+ * Dense matrix kernels for the trainer (docs/engine.md §7.1). Row-major, contiguous operands, written against a numeric
  * array type so that the gradient checks run them in Float64Array and training in Float32Array.
  *
  * All three variants accumulate (C += …) and use 4×4 register blocking with a contiguous inner loop over the shared

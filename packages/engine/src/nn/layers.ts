@@ -1,5 +1,5 @@
 /**
- * Trainer layers (engine.md §7.1). Activations are row-major matrices: one row per item (MLP) or per item and time
+ * Trainer layers (docs/engine.md §7.1). Activations are row-major matrices: one row per item (MLP) or per item and time
  * step (CNN, channels-last: row = item·T + t, column = channel). Flatten [16, 96] → 1,536 and Transpose [16, 96] →
  * [96, 16] are views of the same memory in this layout, so they need no layer. Every layer preallocates its
  * buffers for the largest batch; nothing allocates inside forward or backward.

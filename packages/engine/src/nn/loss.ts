@@ -1,5 +1,5 @@
 /**
- * Losses on logits (engine.md §7.2). Both are numerically stable for any logit and accept soft targets (label
+ * Losses on logits (docs/engine.md §7.2). Both are numerically stable for any logit and accept soft targets (label
  * smoothing) and per-example weights. The returned loss is Σ wᵢ·ℓᵢ / Σ wᵢ; `grad` receives dL/dzᵢ.
  */
 import type { FloatArray } from './gemm.ts';

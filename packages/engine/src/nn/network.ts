@@ -1,5 +1,5 @@
 /**
- * The two candidate heads as trainable networks (engine.md §3.2), in the channels-last row layout of layers.ts.
+ * The two candidate heads as trainable networks (docs/engine.md §3.2), in the channels-last row layout of layers.ts.
  * Input: `batch` windows of 16 × 96 floats, each window contiguous (the MLP reads it as one row of 1,536, the CNN
  * as 16 rows of 96). Output: one logit per window (Sigmoid only in the exported graph and in inference).
  */

@@ -1,5 +1,5 @@
 /**
- * BatchNorm folding and conversion of a trained network into the exported tensors (engine.md §3.3):
+ * BatchNorm folding and conversion of a trained network into the exported tensors (docs/engine.md §3.3):
  * scale = γ/√(running_var + ε), W′ = W·scale per output channel, b′ = (b − running_mean)·scale + β.
  * Weight layouts are converted to ONNX's: Gemm B = [out, in] (transB = 1), Conv W = [out, in, k].
  */

@@ -1,5 +1,5 @@
 /**
- * TypeScript forward pass of a folded head in eval mode: exactly the exported graph (engine.md §3.2), computed with
+ * TypeScript forward pass of a folded head in eval mode: exactly the exported graph (docs/engine.md §3.2), computed with
  * the trainer's GEMM kernels on float32 buffers with float64 accumulation.
  */
 import { gemmNT } from '../nn/gemm.ts';

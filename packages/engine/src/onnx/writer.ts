@@ -1,5 +1,5 @@
 /**
- * ONNX writer for the heads (engine.md §3.1–3.3), built on onnx-proto. IR version 7, opset 13, input `embeddings`
+ * ONNX writer for the heads (docs/engine.md §3.1–3.3), built on onnx-proto. IR version 7, opset 13, input `embeddings`
  * float32 [batch, 16, 96] (symbolic "batch"), output `score` float32 [batch, 1]. Only Transpose, Flatten, Gemm,
  * Conv, MaxPool, ReduceMax, Relu and Sigmoid are used, plus Add and Mul for an ensemble (the mean of its members'
  * scores; docs/engine.md). The bytes are a pure function of the tensors and the

@@ -1,5 +1,5 @@
 /**
- * Canvases and windows (engine.md §6.8). Word-level audio is placed on a 28-step canvas (35,840 samples, 2.24 s)
+ * Canvases and windows (docs/engine.md §6.8). Word-level audio is placed on a 28-step canvas (35,840 samples, 2.24 s)
  * with its end uniformly in 1.84–2.00 s. The window ending at step k covers samples [1280·k − 31840, 1280·k), so the
  * training windows are those of W_25 … W_28 that contain the whole utterance. A canvas needs e_10 … e_28 (19 rows);
  * W_k starts at row k − 25 of those 19 rows.
@@ -21,7 +21,7 @@ export const WINDOW_SAMPLES = 31840;
 export const MAX_UTTERANCE_SAMPLES = Math.round(1.75 * SR);
 export const END_MIN = Math.round(1.84 * SR);
 export const END_MAX = Math.round(2.0 * SR);
-/** Scoring pads (engine.md §6.8): 2.0 s before, 1.0 s after, −72 dBFS noise floor. */
+/** Scoring pads (docs/engine.md §6.8): 2.0 s before, 1.0 s after, −72 dBFS noise floor. */
 export const PAD_BEFORE = 2 * SR;
 export const PAD_AFTER = SR;
 

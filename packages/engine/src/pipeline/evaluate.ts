@@ -1,5 +1,5 @@
 /**
- * Held-out evaluation on scores (engine.md §8): FA/h by streaming the negative audio through the detection rules,
+ * Held-out evaluation on scores (docs/engine.md §8): FA/h by streaming the negative audio through the detection rules,
  * the §8.4 calibration scan, clip-score metrics and the grade. Shared by the pipeline, `violawake eval` and the
  * benchmark, so all three measure the same way.
  */

@@ -1,5 +1,5 @@
 /**
- * Feature extraction for training and evaluation (engine.md §6.8, §8.2), spread over worker threads.
+ * Feature extraction for training and evaluation (docs/engine.md §6.8, §8.2), spread over worker threads.
  *
  * Almost all of a job's extraction time is the embedding model (≈ 1–1.5 ms per embedding, ≈ 20 per canvas), and one
  * onnxruntime session on one intra-op thread is the fastest way to run its small batches (docs/engine.md), so the

@@ -1,5 +1,5 @@
 /**
- * `violawake train --folds k` (engine.md §8.1): the user-voice metrics estimated by k-fold instead of one held-out
+ * `violawake train --folds k` (docs/engine.md §8.1): the user-voice metrics estimated by k-fold instead of one held-out
  * fifth. Fold i trains a model without the i-th part of the recordings (the seed's order cut into k parts) and scores
  * that part; the final model then trains on every recording, with at most the folds' mean best epoch, and is evaluated
  * on the rest of the held-out data (unseen-voice positives, confusables, the negative stream) as usual. Its manifest

@@ -1,6 +1,6 @@
 /**
  * Batch head scoring in onnxruntime-node for evaluation and the CLI. Input and output names come from the loaded
- * model's metadata (engine.md §2.2); heads with a fixed batch of 1 (openWakeWord's pretrained heads) are run window by
+ * model's metadata (docs/engine.md §2.2); heads with a fixed batch of 1 (openWakeWord's pretrained heads) are run window by
  * window.
  */
 import type * as OrtNs from 'onnxruntime-node';

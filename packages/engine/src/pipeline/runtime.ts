@@ -15,7 +15,7 @@ export interface EngineRuntime {
   embeddingModel: Uint8Array;
   melSha256: string;
   embeddingSha256: string;
-  /** Embedding of an all-1.0 mel window: the ring's initial content (engine.md §2.5). */
+  /** Embedding of an all-1.0 mel window: the ring's initial content (docs/engine.md §2.5). */
   warm: Float32Array;
   frontend: detector.Frontend;
   /** e_1 … e_K for a 16 kHz clip (unit-scale floats), K = ceil(len / 1280), right-padded with the noise floor. */
@@ -103,7 +103,7 @@ export interface Rules {
 
 /**
  * Step indices (0-based: index i is step k = i + 1) at which the detection rules fire, through the detector's one
- * implementation (engine.md §5).
+ * implementation (docs/engine.md §5).
  */
 export function fireSteps(scores: Float32Array, rules: Rules): number[] {
   const res = detector.detectFirings(scores, {
@@ -115,7 +115,7 @@ export function fireSteps(scores: Float32Array, rules: Rules): number[] {
   return Array.from(res as ArrayLike<number>);
 }
 
-/** Maximum score over steps k ≥ 10 (clip score, engine.md §8.2). */
+/** Maximum score over steps k ≥ 10 (clip score, docs/engine.md §8.2). */
 export function clipScore(scores: Float32Array): number {
   let m = 0;
   for (let i = FIRST_STEP - 1; i < scores.length; i++) if ((scores[i] as number) > m) m = scores[i] as number;

@@ -1,8 +1,8 @@
 /**
- * The training pipeline (engine.md §1, §6–§9): ONE library function from a job description to artifacts plus
+ * The training pipeline (docs/engine.md §1, §6–§9): ONE library function from a job description to artifacts plus
  * metrics, or a typed EngineError. The server worker and the CLI both call `trainWakeWord`.
  *
- * Stages and progress ranges follow api.md §4.9: preparing 0–5, synthesizing 5–30, extracting 30–45,
+ * Stages and progress ranges follow docs/api.md §4.9: preparing 0–5, synthesizing 5–30, extracting 30–45,
  * training 45–90, evaluating 90–98, exporting 98–100.
  */
 import { createHash } from 'node:crypto';
@@ -145,7 +145,7 @@ export interface TrainJob {
   bankScale?: number;
   /** Model name (file stem) written into the manifest (default `model`). */
   name?: string;
-  /** Scale of the synthetic data volumes (1 = engine.md §6.1 counts); the CI test uses less. */
+  /** Scale of the synthetic data volumes (1 = docs/engine.md §6.1 counts); the CI test uses less. */
   synthScale?: number;
   /**
    * How the training audio's voices are drawn: uniformly over the train voices (default), or by provider with weights
@@ -240,13 +240,13 @@ const median = (a: number[]) => {
 };
 
 /**
- * The jobs' loss: focal (γ = 2), which the spec offers beside its default weighted BCE; over five training seeds it
+ * The jobs' loss: focal (γ = 2), which the first design offers beside its default weighted BCE; over five training seeds it
  * lowered the benchmark's mean miss rate for three words of five and left the other two within a clip or two
  * (docs/engine.md, "Focal loss for the jobs").
  */
 export const JOB_LOSS = 'focal' as const;
 
-/** A clip is inconsistent when its median DTW distance exceeds this × the overall median (spec: 2; docs/engine.md). */
+/** A clip is inconsistent when its median DTW distance exceeds this × the overall median (first design: 2; docs/engine.md part two). */
 export const CONSISTENCY_FACTOR = 1.75;
 
 /**

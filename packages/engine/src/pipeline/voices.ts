@@ -1,5 +1,5 @@
 /**
- * Voice assignment honouring each provider's `maxShare` (festival ≤ 10 % of utterances, engine.md §6.3). Uniform over
+ * Voice assignment honouring each provider's `maxShare` (festival ≤ 10 % of utterances, docs/engine.md §6.3). Uniform over
  * voices by default; `balance: 'sqrt'` draws the provider first, with a weight growing as the square root of its voice
  * count (80 espeak-ng voices against 3 flite: 84 % / 16 % instead of 96 % / 4 %), then a voice of it uniformly.
  */

@@ -2,7 +2,7 @@
 //
 // This file is a SEPARATE PROGRAM: the engine starts it with `node espeak-child.mjs` and talks to it over
 // stdin/stdout (one JSON object per line). It is never imported by the project's own modules, so the GPL code
-// never runs inside the server, worker or detector process (engine.md §14).
+// never runs inside the server, worker or detector process (docs/engine.md §14).
 //
 // Request:  {"id": 1, "args": ["-m", "-v", "en-us", "-w", "/out.wav", "<speak>…</speak>"], "wav": true}
 // Response: {"id": 1, "ok": true, "wav": "<base64>", "stdout": "…"}  or  {"id": 1, "ok": false, "error": "…"}

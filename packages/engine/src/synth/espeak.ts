@@ -19,7 +19,7 @@ import {
  * document (per-utterance `voice` — the WASM build ignores it, so its batches hold one voice — and `prosody` rate
  * and pitch, a break between them), the output is split on silences
  * ≥ 500 ms, and a batch whose piece count differs from the request count is redone one utterance per call.
- * mbrola voices (`mb-*`) are never listed or used (engine.md §14).
+ * mbrola voices (`mb-*`) are never listed or used (docs/engine.md §14).
  */
 
 /** English accents in their preferred order; the inventory keeps those the installed build has. */

@@ -76,7 +76,7 @@ function hashUnit(text: string): number {
 }
 
 /**
- * Deterministic ≈ 80/20 train/eval split (§6.3), made within each provider so that every synthesizer with two or more
+ * Deterministic ≈ 80/20 train/eval split (docs/engine.md §6.3), made within each provider so that every synthesizer with two or more
  * voice groups has voices on both sides (training that never hears flite, say, generalises worse to flite and to
  * people). Voices are grouped (whole espeak accents, a Piper model's speakers); a provider's groups are ordered by
  * SHA-256 of (installation seed, group id) and moved to eval in that order until eval holds ≈ `evalFraction` of the

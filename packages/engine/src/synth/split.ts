@@ -1,5 +1,5 @@
 /**
- * Splitting of batched synthesis output (engine.md §6.3): utterances are separated by a 700 ms break and the output
+ * Splitting of batched synthesis output (docs/engine.md §6.3): utterances are separated by a 700 ms break and the output
  * is cut at silences of at least `minGapSec`. Pieces are returned without their leading/trailing silence.
  */
 export function splitOnSilence(

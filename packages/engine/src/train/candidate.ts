@@ -1,5 +1,5 @@
 /**
- * Training of one candidate architecture (engine.md §7.3, §7.5). Runs in a worker thread or in the calling thread;
+ * Training of one candidate architecture (docs/engine.md §7.3, §7.5). Runs in a worker thread or in the calling thread;
  * the result depends only on the data, the split, the seed and the options (never on timing or thread placement).
  */
 import { cancelledError, EngineError } from '../eval/errors.ts';
@@ -23,7 +23,7 @@ import { ADAMW_DEFAULTS, AdamW, clipGradNorm, Ema, learningRate } from './optim.
 import type { Architecture, HeadTensor, TrainProgress, WindowSet } from './types.ts';
 
 export const MAX_EPOCHS = 40;
-/** multiply-add budget per candidate, validation and mining passes included (docs/engine.md: 3× the spec's) */
+/** multiply-add budget per candidate, validation and mining passes included (docs/engine.md: 3× the first design's) */
 export const MAC_BUDGET = 6e10;
 export const EARLY_STOP_PATIENCE = 8;
 /** none (docs/engine.md): smoothing squeezed every confident score just below 0.99 */

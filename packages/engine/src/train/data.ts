@@ -1,5 +1,5 @@
 /**
- * Training data access (engine.md §7.3–7.4): the group-aware validation split stratified by source kind, the
+ * Training data access (docs/engine.md §7.3–7.4): the group-aware validation split stratified by source kind, the
  * validation subset, the stratified batch sampler over the three pools, and window gathering.
  */
 import { EngineError } from '../eval/errors.ts';
@@ -11,7 +11,7 @@ export const VAL_GROUP_SHARE = 0.15;
 export const VAL_MAX_WINDOWS = 2048;
 export const BATCH_SIZE = 128;
 export const BATCHES_PER_EPOCH = 32;
-/** share of each batch per pool: positives, word-specific negatives, bank negatives (spec 50/25/25; docs/engine.md) */
+/** share of each batch per pool: positives, word-specific negatives, bank negatives (first design 50/25/25; docs/engine.md part two) */
 export const POOL_SHARES = [0.4, 0.2, 0.4];
 /** per-window loss weight of a word-specific negative relative to a bank negative */
 export const WORD_NEGATIVE_WEIGHT = 2;

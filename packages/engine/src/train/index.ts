@@ -1,5 +1,5 @@
 /**
- * trainHead: the trainer's entry point (engine.md §7). Splits the windows (group-aware, stratified by kind), trains
+ * trainHead: the trainer's entry point (docs/engine.md §7). Splits the windows (group-aware, stratified by kind), trains
  * the MLP and the CNN concurrently in two worker threads that read the same embeddings through a SharedArrayBuffer,
  * and keeps the candidate with the higher validation pAUC (FPR 0–1 %); within 0.002 the MLP wins.
  */

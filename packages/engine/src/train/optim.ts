@@ -1,4 +1,4 @@
-/** Optimisation pieces of §7.3: AdamW, warm-up + cosine schedule, global-norm clipping, EMA of all state. */
+/** Optimisation pieces of docs/engine.md §7.3: AdamW, warm-up + cosine schedule, global-norm clipping, EMA of all state. */
 import type { FloatArray } from '../nn/gemm.ts';
 import type { Param } from '../nn/layers.ts';
 

@@ -1,4 +1,4 @@
-/** Public types of the trainer (engine.md §7). */
+/** Public types of the trainer (docs/engine.md §7). */
 
 export type Architecture = 'mlp' | 'tcn';
 

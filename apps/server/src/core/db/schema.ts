@@ -1,5 +1,5 @@
 /**
- * The whole data model of api.md §3, one schema for PostgreSQL and PGlite. Later changes only by a new migration
+ * The whole data model of docs/data-model.md, one schema for PostgreSQL and PGlite. Later changes only by a new migration
  * (`npm run db:generate -w apps/server` after editing this file).
  */
 import { sql } from 'drizzle-orm';

@@ -1,5 +1,5 @@
 /**
- * The transactional email outbox (api.md §4.3). Messages are inserted in the transaction that causes them
+ * The transactional email outbox (docs/api.md §4.3). Messages are inserted in the transaction that causes them
  * (`ON CONFLICT (dedupe_key) DO NOTHING`, so a dedupe key sends at most once) and `NOTIFY email_outbox` wakes the
  * deliverers. Each worker process, every 5 s or on notify, claims up to 20 due rows with `FOR UPDATE SKIP LOCKED`
  * (status `sending`, 2-minute lease), renders and sends them. Success → `sent` (token and link removed from the

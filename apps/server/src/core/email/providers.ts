@@ -1,5 +1,5 @@
 /**
- * Email providers (api.md §4.3): `log` (development: one JSON log line per email and the rendered message saved
+ * Email providers (docs/api.md §4.3): `log` (development: one JSON log line per email and the rendered message saved
  * under <DATA_DIR>/mail so a developer can open it and click the link), SMTP (nodemailer, VIOLAWAKE_SMTP_URL) and
  * Resend (HTTPS API, `Idempotency-Key: outbox-<id>`).
  */

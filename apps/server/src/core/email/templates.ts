@@ -1,5 +1,5 @@
 /**
- * Transactional email templates (api.md §4.3): subject, plain text and HTML, with every user-supplied string
+ * Transactional email templates (docs/api.md §4.3): subject, plain text and HTML, with every user-supplied string
  * HTML-escaped and links built on VIOLAWAKE_CONSOLE_BASE_URL.
  */
 import { EMAIL_TEMPLATES } from '../db/schema.ts';

@@ -5,7 +5,7 @@ import { HttpError } from './errors.ts';
 
 const digest = (v: string) => createHash('sha256').update(v, 'utf8').digest();
 
-/** Constant-time comparison of SHA-256 digests (api.md §1.2). */
+/** Constant-time comparison of SHA-256 digests (docs/api.md §1.2). */
 export function adminTokenMatches(expected: string, given: string | undefined): boolean {
   if (given === undefined) return false;
   return timingSafeEqual(digest(expected), digest(given));

@@ -1,5 +1,5 @@
 /**
- * The error contract of api.md §1.3: every error body has `detail`; schema errors are 422 with a list of
+ * The error contract of docs/api.md §1.3: every error body has `detail`; schema errors are 422 with a list of
  * {loc, msg, type}; unhandled errors are 500 with the request id and never a stack trace.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -30,7 +30,7 @@ const LOC_BY_CONTEXT: Record<string, string> = {
   headers: 'header',
 };
 
-/** Map one zod issue (as carried by fastify-type-provider-zod) to the spec's 422 item. */
+/** Map one zod issue (as carried by fastify-type-provider-zod) to the 422 item of docs/api.md §1.3. */
 function zodIssueToItem(context: string, issue: Record<string, any>): ValidationItem {
   const path: (string | number)[] = Array.isArray(issue.path) ? issue.path : [];
   const loc = [LOC_BY_CONTEXT[context] ?? context, ...path];

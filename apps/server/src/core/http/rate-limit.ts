@@ -1,5 +1,5 @@
 /**
- * Rate limiting of api.md §1.5: named buckets, fixed windows starting at the first counted request, keyed by the
+ * Rate limiting of docs/api.md §1.5: named buckets, fixed windows starting at the first counted request, keyed by the
  * client address (resolved with VIOLAWAKE_TRUSTED_PROXY_COUNT) or by the user id. The store is Redis when
  * VIOLAWAKE_REDIS_URL is set (shared by every process: INCR + PEXPIRE in one Lua script), else process memory.
  * A Redis failure lets the request pass and logs an error. Every limited response carries RateLimit-Limit,

@@ -1,5 +1,5 @@
 /**
- * Object storage (api.md §3.4): keys contain only ids (`recordings/<user_id>/<recording_id>.wav`,
+ * Object storage (docs/data-model.md §4): keys contain only ids (`recordings/<user_id>/<recording_id>.wav`,
  * `models/<user_id>/<model_id>.onnx|.json`). Two backends share this interface: a local directory with atomic
  * writes (default) and any S3-compatible service.
  */
@@ -84,7 +84,7 @@ export function isValidKey(key: string): boolean {
   }
 }
 
-/** Storage keys of api.md §3.4. */
+/** Storage keys of docs/data-model.md §4. */
 export const storageKeys = {
   recording: (userId: number, recordingId: number) => `recordings/${userId}/${recordingId}.wav`,
   modelOnnx: (userId: number, modelId: number) => `models/${userId}/${modelId}.onnx`,

@@ -1,5 +1,5 @@
 /**
- * Rejections of the upload pipeline (api.md §4.5). `message` is the exact client-facing text; the routes turn an
+ * Rejections of the upload pipeline (docs/api.md §4.5). `message` is the exact client-facing text; the routes turn an
  * `AudioError` into a 400 with it. Anything else thrown while decoding is a bug in the decoder and is mapped to the
  * generic decode message by the pipeline, never to a 500.
  */

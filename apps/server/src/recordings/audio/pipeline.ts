@@ -1,5 +1,5 @@
 /**
- * The decode-and-convert part of the upload pipeline (api.md §4.5 steps 4–12): format from magic bytes, decode,
+ * The decode-and-convert part of the upload pipeline (docs/api.md §4.5 steps 4–12): format from magic bytes, decode,
  * duration limits, clipping on the source, downmix, band-limited resampling to 16 kHz, int16 rounding, silence
  * check and warnings. Pure function of the bytes: no storage, no database.
  */

@@ -1,5 +1,5 @@
 /**
- * RIFF/WAVE reading and writing (api.md §4.5 step 6). Reads PCM unsigned 8-bit, signed 16/24/32-bit, IEEE float
+ * RIFF/WAVE reading and writing (docs/api.md §4.5 step 6). Reads PCM unsigned 8-bit, signed 16/24/32-bit, IEEE float
  * 32/64-bit and WAVE_FORMAT_EXTENSIBLE with a PCM or float subformat; chunks are word-aligned (odd sizes padded).
  */
 import { AUDIO_MESSAGES, AudioError, unsupportedWavFormat } from './errors.ts';
