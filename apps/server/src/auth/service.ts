@@ -4,7 +4,7 @@
  */
 import { and, count, desc, eq, sql } from 'drizzle-orm';
 import type { AppContext } from '../core/context.ts';
-import { execRows } from '../core/db/client.ts';
+import { type DbOrTx, execRows } from '../core/db/client.ts';
 import { apiKeys, revokedTokens, users } from '../core/db/schema.ts';
 import { enqueueEmail } from '../core/email/outbox.ts';
 import { HttpError } from '../core/http/errors.ts';
@@ -380,4 +380,27 @@ export async function deleteAccount(ctx: AppContext, userId: number): Promise<vo
     }
   }
   ctx.logger.info({ user_id: userId, objects: keys.size }, 'account deleted');
+}
+
+// ---- for other domains (they reach the users table only through these) ------------------------------------------
+
+/**
+ * Lock the user's row until the transaction ends (serializes one user's writes, e.g. the recordings cap); false when
+ * the user no longer exists.
+ */
+export async function lockUser(tx: DbOrTx, userId: number): Promise<boolean> {
+  const rows = await tx.select({ id: users.id }).from(users).where(eq(users.id, userId)).for('update');
+  return rows.length > 0;
+}
+
+/** The name, address and verification state of a user (emails and checks of other domains), or null. */
+export async function userContact(
+  db: DbOrTx,
+  userId: number,
+): Promise<{ email: string; name: string; emailVerified: boolean } | null> {
+  const [row] = await db
+    .select({ email: users.email, name: users.name, emailVerified: users.emailVerified })
+    .from(users)
+    .where(eq(users.id, userId));
+  return row ?? null;
 }

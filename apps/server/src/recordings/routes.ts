@@ -1,18 +1,28 @@
 /**
- * Recordings routes (docs/api.md §2.4), registered with prefix `/api/recordings`.
+ * Recordings routes (docs/api.md §2.4), registered with prefix `/api/recordings`: HTTP only (schemas in `schemas.ts`,
+ * rules in `service.ts`).
  */
 import multipart from '@fastify/multipart';
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { z } from 'zod';
 import { authUser, requireVerified } from '../auth/guard.ts';
 import type { AppContext } from '../core/context.ts';
 import { HttpError } from '../core/http/errors.ts';
 import { BEARER_AUTH } from '../core/http/openapi.ts';
 import { rateLimit } from '../core/http/rate-limit.ts';
 import { setupStorage } from '../core/storage/index.ts';
+import { recordingInActiveJob } from '../training/service.ts';
 import { AudioError } from './audio/errors.ts';
 import { processRecording } from './audio/pipeline.ts';
+import {
+  Detail,
+  Detail422,
+  IdParams,
+  ListQuery,
+  RecordingOut,
+  UPLOAD_BODY,
+  UploadResponse,
+} from './schemas.ts';
 import {
   deleteRecording,
   listRecordings,
@@ -26,53 +36,6 @@ import { fileTooLarge, MAX_REQUEST_BYTES, receiveUpload } from './upload.ts';
 
 const TAGS = ['recordings'];
 const BEARER = BEARER_AUTH;
-
-/** The multipart body, documented only (@fastify/multipart parses it; see the `openapiBody` transform in app.ts). */
-const UPLOAD_BODY = {
-  type: 'object',
-  required: ['file', 'wake_word'],
-  properties: {
-    wake_word: {
-      type: 'string',
-      maxLength: 100,
-      description: 'The wake word this take says, e.g. "hey nova"',
-    },
-    take: {
-      type: 'integer',
-      minimum: 1,
-      maximum: 100,
-      description:
-        'Optional: the take number the user saw (the record page sends 1–10); training notes use it',
-    },
-    file: {
-      type: 'string',
-      format: 'binary',
-      description: 'One take: WAV, WebM Opus or Ogg Opus, 0.5–5.0 s, at most 10 MiB',
-    },
-  },
-};
-
-const Warning = z.object({ code: z.string(), message: z.string(), value: z.number() });
-const UploadResponse = z.object({
-  recording_id: z.number().int(),
-  filename: z.string(),
-  wake_word: z.string(),
-  duration_s: z.number(),
-  take_number: z.number().int().nullable().describe('The `take` field as stored (null when not sent)'),
-  warnings: z.array(Warning),
-});
-const RecordingOut = z.object({
-  id: z.number().int(),
-  wake_word: z.string(),
-  filename: z.string(),
-  duration_s: z.number(),
-  take_number: z.number().int().nullable(),
-  created_at: z.string(),
-});
-const Detail = z.object({ detail: z.string() });
-/** 422: a list of field errors (form parts), or one sentence (a take the trainer could not use). */
-const Detail422 = z.object({ detail: z.union([z.string(), z.array(z.record(z.string(), z.unknown()))]) });
-const IdParams = z.object({ recording_id: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER) });
 
 export function routes(ctx: AppContext): FastifyPluginAsync {
   ctx.accountCleanup.push({ name: 'recordings', collectKeys: recordingKeysOfUser });
@@ -158,9 +121,9 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
         schema: {
           tags: TAGS,
           summary: 'List your recordings, newest first',
-          querystring: z.object({ wake_word: z.string().optional() }),
+          querystring: ListQuery,
           security: BEARER,
-          response: { 200: z.array(RecordingOut), 400: Detail },
+          response: { 200: RecordingOut.array(), 400: Detail },
         },
       },
       async (request) => {
@@ -211,7 +174,7 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
       },
       async (request, reply) => {
         const user = authUser(request);
-        await deleteRecording(ctx, user.id, request.params.recording_id);
+        await deleteRecording(ctx, user.id, request.params.recording_id, recordingInActiveJob);
         return reply.status(204).send();
       },
     );

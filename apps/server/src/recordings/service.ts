@@ -1,17 +1,18 @@
 /**
  * Recordings: persist an accepted upload (row + object in one transaction, docs/api.md §4.5 step 13), list, stream and
  * delete. Storage keys contain only ids (`recordings/<user_id>/<recording_id>.wav`); the id comes from the table's
- * identity sequence, so concurrent uploads (same user, same word) can never share a key.
+ * identity sequence, so concurrent uploads (same user, same word) can never share a key. SQL: `queries.ts`.
  */
 import type { Readable } from 'node:stream';
 import { normalizeWakeWord, WakeWordError } from '@violawake/detector/wakeword';
-import { and, desc, eq, isNull, sql } from 'drizzle-orm';
+import { lockUser } from '../auth/service.ts';
 import type { AppContext } from '../core/context.ts';
-import { execRows } from '../core/db/client.ts';
-import { recordings } from '../core/db/schema.ts';
+import type { DbOrTx } from '../core/db/client.ts';
 import { HttpError } from '../core/http/errors.ts';
 import { getStorage, StorageNotFoundError, storageKeys } from '../core/storage/index.ts';
-import type { ProcessedRecording, UploadWarning } from './audio/pipeline.ts';
+import type { ProcessedRecording } from './audio/pipeline.ts';
+import * as q from './queries.ts';
+import type { RecordingOut, UploadResponse } from './schemas.ts';
 
 export const MAX_RECORDINGS_PER_USER = 500;
 
@@ -20,24 +21,6 @@ export const MSG = {
   inUse: 'Recording is used by a queued or running training job',
   limit: `Recording limit reached: an account can store at most ${MAX_RECORDINGS_PER_USER} recordings. Delete some recordings before uploading more.`,
 } as const;
-
-export interface RecordingOut {
-  id: number;
-  wake_word: string;
-  filename: string;
-  duration_s: number;
-  take_number: number | null;
-  created_at: string;
-}
-
-export interface UploadResponse {
-  recording_id: number;
-  filename: string;
-  wake_word: string;
-  duration_s: number;
-  take_number: number | null;
-  warnings: UploadWarning[];
-}
 
 /** §4.4 normalization as an HTTP 400. */
 export function normalizeWakeWordOr400(input: string | null | undefined): string {
@@ -51,10 +34,6 @@ export function normalizeWakeWordOr400(input: string | null | undefined): string
 
 function round3(x: number): number {
   return Math.round(x * 1000) / 1000;
-}
-
-function iso(t: Date | string): string {
-  return (t instanceof Date ? t : new Date(t)).toISOString();
 }
 
 /**
@@ -72,34 +51,27 @@ export async function saveRecording(
   let writtenKey: string | null = null;
   try {
     const row = await ctx.db.transaction(async (tx) => {
-      const locked = await execRows<{ id: number }>(
-        tx,
-        sql`SELECT id FROM users WHERE id = ${userId} FOR UPDATE`,
-      );
-      if (locked.length === 0) throw new HttpError(401, 'Invalid or expired token');
-      const [count] = await execRows<{ n: number | string }>(
-        tx,
-        sql`SELECT count(*) AS n FROM recordings WHERE user_id = ${userId} AND deleted_at IS NULL`,
-      );
-      if (Number(count?.n ?? 0) >= MAX_RECORDINGS_PER_USER) throw new HttpError(409, MSG.limit);
-      const [seq] = await execRows<{ id: number | string }>(
-        tx,
-        sql`SELECT nextval('recordings_id_seq') AS id`,
-      );
-      const id = Number(seq!.id);
+      if (!(await lockUser(tx, userId))) throw new HttpError(401, 'Invalid or expired token');
+      if ((await q.countVisible(tx, userId)) >= MAX_RECORDINGS_PER_USER) throw new HttpError(409, MSG.limit);
+      const id = await q.nextRecordingId(tx);
       const key = storageKeys.recording(userId, id);
       const filename = `${id}.wav`;
-      const inserted = await execRows<{ id: number | string; created_at: Date | string }>(
-        tx,
-        sql`INSERT INTO recordings (id, user_id, wake_word, filename, storage_key, source_format, duration_s, sample_rate, size_bytes, take_number, created_at)
-            OVERRIDING SYSTEM VALUE
-            VALUES (${id}, ${userId}, ${wakeWord}, ${filename}, ${key}, ${rec.sourceFormat}, ${rec.durationS}, 16000,
-                    ${rec.wav.length}, ${takeNumber}, ${ctx.clock.now().toISOString()}::timestamptz)
-            RETURNING id, created_at`,
-      );
+      await q.insertRecording(tx, {
+        id,
+        userId,
+        wakeWord,
+        filename,
+        storageKey: key,
+        sourceFormat: rec.sourceFormat,
+        durationS: rec.durationS,
+        sampleRate: 16000,
+        sizeBytes: rec.wav.length,
+        takeNumber,
+        createdAt: ctx.clock.now(),
+      });
       writtenKey = key;
       await storage.put(key, rec.wav, { contentType: 'audio/wav' });
-      return { id: Number(inserted[0]!.id), filename };
+      return { id, filename };
     });
     return {
       recording_id: row.id,
@@ -125,27 +97,14 @@ export async function listRecordings(
   userId: number,
   wakeWord: string | null,
 ): Promise<RecordingOut[]> {
-  const conds = [eq(recordings.userId, userId), isNull(recordings.deletedAt)];
-  if (wakeWord !== null) conds.push(eq(recordings.wakeWord, wakeWord));
-  const rows = await ctx.db
-    .select({
-      id: recordings.id,
-      wakeWord: recordings.wakeWord,
-      filename: recordings.filename,
-      durationS: recordings.durationS,
-      takeNumber: recordings.takeNumber,
-      createdAt: recordings.createdAt,
-    })
-    .from(recordings)
-    .where(and(...conds))
-    .orderBy(desc(recordings.createdAt), desc(recordings.id));
+  const rows = await q.listVisible(ctx.db, userId, wakeWord);
   return rows.map((r) => ({
-    id: Number(r.id),
+    id: r.id,
     wake_word: r.wakeWord,
     filename: r.filename,
     duration_s: round3(r.durationS),
     take_number: r.takeNumber ?? null,
-    created_at: iso(r.createdAt),
+    created_at: r.createdAt.toISOString(),
   }));
 }
 
@@ -155,13 +114,10 @@ export async function openRecordingAudio(
   userId: number,
   recordingId: number,
 ): Promise<{ stream: Readable; size: number; filename: string }> {
-  const [row] = await ctx.db
-    .select({ key: recordings.storageKey, size: recordings.sizeBytes, filename: recordings.filename })
-    .from(recordings)
-    .where(and(eq(recordings.id, recordingId), eq(recordings.userId, userId), isNull(recordings.deletedAt)));
+  const row = await q.visibleRecording(ctx.db, userId, recordingId);
   if (!row) throw new HttpError(404, MSG.notFound);
   try {
-    return { stream: await getStorage(ctx).get(row.key), size: row.size, filename: row.filename };
+    return { stream: await getStorage(ctx).get(row.storageKey), size: row.sizeBytes, filename: row.filename };
   } catch (err) {
     if (err instanceof StorageNotFoundError) {
       ctx.logger.error({ recording_id: recordingId }, 'recording object missing from storage');
@@ -171,27 +127,27 @@ export async function openRecordingAudio(
   }
 }
 
+/** Whether a queued or running job uses the recording (the training domain answers; see `deleteRecording`). */
+export type RecordingInUse = (tx: DbOrTx, recordingId: number) => Promise<boolean>;
+
 /**
- * Delete the owner's recording: the row goes in one statement that also checks no queued or running job uses it,
- * then the object (a storage failure is logged; retention never sees the row again, the object is orphaned).
+ * Delete the owner's recording: under its row lock, 409 while a queued or running job uses it (`inUse`, from the
+ * training domain, which owns the jobs), else the row goes, then the object (a storage failure is logged; retention
+ * never sees the row again, the object is orphaned).
  */
-export async function deleteRecording(ctx: AppContext, userId: number, recordingId: number): Promise<void> {
-  const deleted = await execRows<{ storage_key: string }>(
-    ctx.db,
-    sql`DELETE FROM recordings r
-         WHERE r.id = ${recordingId} AND r.user_id = ${userId} AND r.deleted_at IS NULL
-           AND NOT EXISTS (SELECT 1 FROM training_jobs j
-                            WHERE j.status IN ('queued', 'running') AND ${recordingId}::bigint = ANY (j.recording_ids))
-     RETURNING r.storage_key`,
-  );
-  if (deleted.length === 0) {
-    const [exists] = await execRows<{ id: number }>(
-      ctx.db,
-      sql`SELECT id FROM recordings WHERE id = ${recordingId} AND user_id = ${userId} AND deleted_at IS NULL`,
-    );
-    throw exists ? new HttpError(409, MSG.inUse) : new HttpError(404, MSG.notFound);
-  }
-  const key = deleted[0]!.storage_key;
+export async function deleteRecording(
+  ctx: AppContext,
+  userId: number,
+  recordingId: number,
+  inUse: RecordingInUse,
+): Promise<void> {
+  const key = await ctx.db.transaction(async (tx) => {
+    const row = await q.visibleRecording(tx, userId, recordingId, true);
+    if (!row) throw new HttpError(404, MSG.notFound);
+    if (await inUse(tx, recordingId)) throw new HttpError(409, MSG.inUse);
+    await q.deleteById(tx, recordingId);
+    return row.storageKey;
+  });
   try {
     await getStorage(ctx).delete(key);
   } catch (err) {
@@ -200,10 +156,22 @@ export async function deleteRecording(ctx: AppContext, userId: number, recording
 }
 
 /** Storage keys of every recording of a user (account deletion, §4.15). */
-export async function recordingKeysOfUser(ctx: AppContext, userId: number): Promise<string[]> {
-  const rows = await ctx.db
-    .select({ key: recordings.storageKey })
-    .from(recordings)
-    .where(eq(recordings.userId, userId));
-  return rows.map((r) => r.key);
+export function recordingKeysOfUser(ctx: AppContext, userId: number): Promise<string[]> {
+  return q.storageKeysOfUser(ctx.db, userId);
+}
+
+/** What a job needs of its recordings: the user's visible ones among `ids`, by id. */
+export type TrainingRecording = Awaited<ReturnType<typeof q.visibleByIds>>[number];
+
+/**
+ * The user's visible recordings among `ids` (by id) for the training domain; inside a submission's transaction
+ * `lock: 'share'` keeps them from being deleted until it commits.
+ */
+export function recordingsForTraining(
+  db: DbOrTx,
+  userId: number,
+  ids: number[],
+  lock: 'share' | null = null,
+): Promise<TrainingRecording[]> {
+  return q.visibleByIds(db, userId, ids, lock);
 }

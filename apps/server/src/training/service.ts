@@ -13,6 +13,7 @@ import type { AppContext } from '../core/context.ts';
 import { type DbOrTx, drizzleExecutor, execRows } from '../core/db/client.ts';
 import { enqueueEmail } from '../core/email/outbox.ts';
 import { HttpError } from '../core/http/errors.ts';
+import { activeJobUsesRecording } from './queries.ts';
 
 export const TRAINING_QUEUE = 'training';
 export const EVENTS_CHANNEL = 'training_events';
@@ -457,4 +458,9 @@ export async function cancelJobsForDeletion(ctx: AppContext, userId: number): Pr
   for (const j of jobs) {
     await cancelJob(ctx, userId, Number(j.id)).catch(() => {});
   }
+}
+
+/** Whether a queued or running job trains from the recording (the recordings domain asks before a delete). */
+export function recordingInActiveJob(db: DbOrTx, recordingId: number): Promise<boolean> {
+  return activeJobUsesRecording(db, recordingId);
 }
