@@ -6,8 +6,16 @@ import type { AppContext } from '../core/context.ts';
 import { errorResponses as errors, HttpError } from '../core/http/errors.ts';
 import { DOWNLOAD_AUTH } from '../core/http/openapi.ts';
 import { getStorage, StorageNotFoundError } from '../core/storage/index.ts';
+import { teamIdsOf } from '../teams/service.ts';
 import {
-  DOWNLOAD_FORMATS,
+  DownloadQuery,
+  FrontendParams,
+  ModelConfig,
+  ModelParams,
+  ModelPerformance,
+  ModelSummary,
+} from './schemas.ts';
+import {
   deleteModel,
   FRONTEND_FILES,
   frontendAsset,
@@ -16,63 +24,20 @@ import {
   modelDownload,
   modelPerformance,
   modelSummary,
+  type Viewer,
   visibleModel,
 } from './service.ts';
 
 const TAGS = ['models'];
 const SECURITY = [{ bearer: [] }];
-const n = z.number().nullable();
-export const ModelSummary = z.object({
-  id: z.number(),
-  wake_word: z.string(),
-  d_prime: n,
-  created_at: z.string(),
-  size_bytes: z.number(),
-  team_id: n,
-  shared: z.boolean(),
-  owner_id: z.number(),
-  quality_grade: z.string().nullable(),
-  threshold: n,
-  eer: n,
-});
-const ModelConfig = z.object({
-  d_prime: n,
-  far_per_hour: n,
-  frr: n,
-  threshold: n,
-  eer: n,
-  auc: n,
-  miss_rate_at_target: n,
-  target_fa_per_hour: n,
-  quality_grade: z.string().nullable(),
-  training_config: z.record(z.string(), z.unknown()),
-});
-const ModelPerformance = z.object({
-  model_name: z.string(),
-  cohen_d: n,
-  d_prime: n,
-  threshold: n,
-  file_size: z.number(),
-  created_at: z.string(),
-  positive_scores: z.array(z.number()),
-  negative_scores: z.array(z.number()),
-  evaluation_available: z.boolean(),
-  evaluation_data: z
-    .object({
-      eer: n,
-      auc: n,
-      far_per_hour: n,
-      frr: n,
-      miss_rate_at_target: n,
-      target_fa_per_hour: n,
-      quality_grade: z.string().nullable(),
-      eval_positive_count: n,
-      eval_negative_count: n,
-      eval_negative_hours: n,
-    })
-    .nullable(),
-});
-const ModelParams = z.object({ model_id: z.coerce.number().int().min(1) });
+
+/** ModelSummary is also the teams routes' answer for shared models. */
+export { ModelSummary } from './schemas.ts';
+
+/** The caller as a model viewer: their id and their teams (models shared to a team are visible to its members). */
+async function viewer(ctx: AppContext, userId: number): Promise<Viewer> {
+  return { userId, teamIds: await teamIdsOf(ctx.db, userId) };
+}
 
 export function routes(ctx: AppContext): FastifyPluginAsync {
   return async (app) => {
@@ -92,7 +57,7 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
       },
       async (request) => {
         const me = authUser(request).id;
-        return (await listVisibleModels(ctx.db, me)).map((m) => modelSummary(m, me));
+        return (await listVisibleModels(ctx.db, await viewer(ctx, me))).map((m) => modelSummary(m, me));
       },
     );
 
@@ -105,12 +70,7 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
             'Download the head (onnx or tflite), the manifest (json) or the bundle (zip); bearer header or ?token=',
           security: DOWNLOAD_AUTH,
           params: ModelParams,
-          querystring: z.object({
-            format: z
-              .enum(DOWNLOAD_FORMATS, { error: `format must be one of ${DOWNLOAD_FORMATS.join(', ')}` })
-              .default('onnx'),
-            token: z.string().optional(),
-          }),
+          querystring: DownloadQuery,
           response: {
             200: z.any().describe('The file'),
             307: z.any().describe('Redirect to a presigned URL'),
@@ -121,7 +81,7 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
       async (request, reply) => {
         const id = request.params.model_id;
         const { userId } = await userForDownload(ctx, request, 'model_download', id);
-        const m = await visibleModel(ctx.db, userId, id);
+        const m = await visibleModel(ctx.db, await viewer(ctx, userId), id);
         const dl = await modelDownload(ctx, m, request.query.format);
         reply.header('Cache-Control', 'no-store');
         if (dl.kind === 'redirect') return reply.redirect(dl.url, 307);
@@ -148,7 +108,9 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
         preHandler: user,
       },
       async (request) =>
-        modelConfig(await visibleModel(ctx.db, authUser(request).id, request.params.model_id)),
+        modelConfig(
+          await visibleModel(ctx.db, await viewer(ctx, authUser(request).id), request.params.model_id),
+        ),
     );
 
     r.get(
@@ -164,7 +126,9 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
         preHandler: user,
       },
       async (request) =>
-        modelPerformance(await visibleModel(ctx.db, authUser(request).id, request.params.model_id)),
+        modelPerformance(
+          await visibleModel(ctx.db, await viewer(ctx, authUser(request).id), request.params.model_id),
+        ),
     );
 
     r.delete(
@@ -180,7 +144,7 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
         preHandler: user,
       },
       async (request, reply) => {
-        await deleteModel(ctx, authUser(request).id, request.params.model_id);
+        await deleteModel(ctx, await viewer(ctx, authUser(request).id), request.params.model_id);
         return reply.status(204).send(null);
       },
     );
@@ -191,7 +155,7 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
         schema: {
           tags: TAGS,
           summary: 'Front-end feature models for the browser runtime',
-          params: z.object({ file: z.string() }),
+          params: FrontendParams,
         },
       },
       async (request, reply) => {

@@ -1,6 +1,7 @@
 /**
  * Trained models (docs/api.md §2.6, §4.11): listing (own + shared to joined teams), metrics views, downloads in four
- * formats (docs/formats.md), deletion, and the front-end model assets the browser's live test loads.
+ * formats (docs/formats.md), deletion, and the front-end model assets the browser's live test loads. SQL: `queries.ts`;
+ * a viewer's team ids come from the teams domain (`teamIdsOf`), passed in by the caller.
  */
 
 import { createHash } from 'node:crypto';
@@ -9,125 +10,95 @@ import path from 'node:path';
 import { PINNED } from '@violawake/detector';
 import { loadFrontendModels } from '@violawake/detector/node';
 import { createBundle, type Manifest, slugify } from '@violawake/engine/artifacts/index';
-import { sql } from 'drizzle-orm';
+import type { TrainResult } from '@violawake/engine/pipeline/train';
 import type { AppContext } from '../core/context.ts';
-import { type DbOrTx, execRows } from '../core/db/client.ts';
+import type { DbOrTx } from '../core/db/client.ts';
 import { HttpError } from '../core/http/errors.ts';
 import { getStorage, StorageNotFoundError } from '../core/storage/index.ts';
+import type { ModelRow, NewModel, Viewer } from './queries.ts';
+import * as q from './queries.ts';
+import type { DownloadFormat, ModelConfig, ModelPerformance, ModelSummary } from './schemas.ts';
 import { ensureTflite, tfliteKeyOf } from './tflite.ts';
-import { modelVisibleSql } from './visibility.ts';
 
-export interface ModelRow {
-  id: number;
-  user_id: number;
-  team_id: number | null;
-  job_id: number | null;
-  wake_word: string;
-  storage_key: string;
-  manifest_key: string;
-  size_bytes: number;
-  threshold: number | null;
-  d_prime: number | null;
-  eer: number | null;
-  auc: number | null;
-  miss_rate_at_target: number | null;
-  target_fa_per_hour: number | null;
-  quality_grade: string | null;
-  metrics: Record<string, any>;
-  config_json: Record<string, any>;
-  created_at: Date | string;
-}
+export type { ModelRow, Viewer } from './queries.ts';
+export { DOWNLOAD_FORMATS, type DownloadFormat } from './schemas.ts';
 
-const iso = (v: Date | string) => new Date(v).toISOString();
+const iso = (v: Date) => v.toISOString();
 
-function normalize(r: ModelRow): ModelRow {
-  return {
-    ...r,
-    id: Number(r.id),
-    user_id: Number(r.user_id),
-    team_id: r.team_id === null ? null : Number(r.team_id),
-  };
-}
-
-export function modelSummary(m: ModelRow, callerId: number) {
+export function modelSummary(m: ModelRow, callerId: number): ModelSummary {
   return {
     id: m.id,
-    wake_word: m.wake_word,
-    d_prime: m.d_prime,
-    created_at: iso(m.created_at),
-    size_bytes: m.size_bytes,
-    team_id: m.team_id,
-    shared: m.user_id !== callerId,
-    owner_id: m.user_id,
-    quality_grade: m.quality_grade,
+    wake_word: m.wakeWord,
+    d_prime: m.dPrime,
+    created_at: iso(m.createdAt),
+    size_bytes: m.sizeBytes,
+    team_id: m.teamId,
+    shared: m.userId !== callerId,
+    owner_id: m.userId,
+    quality_grade: m.qualityGrade,
     threshold: m.threshold,
     eer: m.eer,
   };
 }
 
-export async function listVisibleModels(db: DbOrTx, userId: number): Promise<ModelRow[]> {
-  const rows = await execRows<ModelRow>(
-    db,
-    sql`SELECT m.* FROM trained_models m WHERE ${modelVisibleSql('m', userId)} ORDER BY m.created_at DESC, m.id DESC`,
-  );
-  return rows.map(normalize);
+export function listVisibleModels(db: DbOrTx, viewer: Viewer): Promise<ModelRow[]> {
+  return q.listVisible(db, viewer);
 }
 
-/** A model the user may see, or 404 "Model not found". */
-export async function visibleModel(db: DbOrTx, userId: number, modelId: number): Promise<ModelRow> {
-  const rows = await execRows<ModelRow>(
-    db,
-    sql`SELECT m.* FROM trained_models m WHERE m.id = ${modelId} AND ${modelVisibleSql('m', userId)}`,
-  );
-  if (!rows[0]) throw new HttpError(404, 'Model not found');
-  return normalize(rows[0]);
+/** A model the viewer may see, or 404 "Model not found". */
+export async function visibleModel(db: DbOrTx, viewer: Viewer, modelId: number): Promise<ModelRow> {
+  const row = await q.visibleById(db, viewer, modelId);
+  if (!row) throw new HttpError(404, 'Model not found');
+  return row;
 }
 
-export function modelConfig(m: ModelRow) {
+export function modelConfig(m: ModelRow): ModelConfig {
+  const metrics = m.metrics as Record<string, any>;
   return {
-    d_prime: m.d_prime,
-    far_per_hour: numOrNull(m.metrics.far_per_hour),
-    frr: numOrNull(m.metrics.frr ?? m.miss_rate_at_target),
+    d_prime: m.dPrime,
+    far_per_hour: numOrNull(metrics.far_per_hour),
+    frr: numOrNull(metrics.frr ?? m.missRateAtTarget),
     threshold: m.threshold,
     eer: m.eer,
     auc: m.auc,
-    miss_rate_at_target: m.miss_rate_at_target,
-    target_fa_per_hour: m.target_fa_per_hour,
-    quality_grade: m.quality_grade,
-    training_config: { ...m.config_json, model_id: m.id },
+    miss_rate_at_target: m.missRateAtTarget,
+    target_fa_per_hour: m.targetFaPerHour,
+    quality_grade: m.qualityGrade,
+    training_config: { ...m.configJson, model_id: m.id },
   };
 }
 
-export function modelPerformance(m: ModelRow) {
-  const ev = (m.metrics.evaluation ?? {}) as Record<string, any>;
-  const available = m.d_prime !== null;
+export function modelPerformance(m: ModelRow): ModelPerformance {
+  const metrics = m.metrics as Record<string, any>;
+  const ev = (metrics.evaluation ?? {}) as Record<string, any>;
+  const available = m.dPrime !== null;
   return {
-    model_name: m.wake_word,
-    cohen_d: m.d_prime,
-    d_prime: m.d_prime,
+    model_name: m.wakeWord,
+    cohen_d: m.dPrime,
+    d_prime: m.dPrime,
     threshold: m.threshold,
-    file_size: m.size_bytes,
-    created_at: iso(m.created_at),
-    positive_scores: (m.metrics.positive_scores ?? []) as number[],
-    negative_scores: (m.metrics.negative_scores ?? []) as number[],
+    file_size: m.sizeBytes,
+    created_at: iso(m.createdAt),
+    positive_scores: (metrics.positive_scores ?? []) as number[],
+    negative_scores: (metrics.negative_scores ?? []) as number[],
     evaluation_available: available,
     evaluation_data: available
       ? {
           eer: m.eer,
           auc: m.auc,
-          far_per_hour: numOrNull(m.metrics.far_per_hour),
-          frr: numOrNull(m.metrics.frr ?? m.miss_rate_at_target),
-          miss_rate_at_target: m.miss_rate_at_target,
-          target_fa_per_hour: m.target_fa_per_hour,
-          quality_grade: m.quality_grade,
+          far_per_hour: numOrNull(metrics.far_per_hour),
+          frr: numOrNull(metrics.frr ?? m.missRateAtTarget),
+          miss_rate_at_target: m.missRateAtTarget,
+          target_fa_per_hour: m.targetFaPerHour,
+          quality_grade: m.qualityGrade,
           eval_positive_count: numOrNull(
-            m.metrics.eval_positive_count ?? ev.eval_positive_count ?? ev.positives,
+            metrics.eval_positive_count ?? ev.eval_positive_count ?? ev.positives,
           ),
           eval_negative_count: numOrNull(
-            m.metrics.eval_negative_count ?? ev.eval_negative_count ?? ev.negatives,
+            metrics.eval_negative_count ?? ev.eval_negative_count ?? ev.negatives,
           ),
           eval_negative_hours: numOrNull(
-            m.metrics.eval_negative_hours ?? ev.eval_negative_hours ?? ev.negatives_hours,
+            metrics.eval_negative_hours ?? ev.eval_negative_hours ?? ev.negatives_hours,
           ),
         }
       : null,
@@ -136,11 +107,8 @@ export function modelPerformance(m: ModelRow) {
 
 const numOrNull = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
-export const DOWNLOAD_FORMATS = ['onnx', 'tflite', 'json', 'zip'] as const;
-export type DownloadFormat = (typeof DOWNLOAD_FORMATS)[number];
-
 export function downloadName(m: ModelRow, format: DownloadFormat): string {
-  return `${slugify(m.wake_word)}-${m.id}.${format}`;
+  return `${slugify(m.wakeWord)}-${m.id}.${format}`;
 }
 
 export type Download =
@@ -163,14 +131,14 @@ export async function modelDownload(ctx: AppContext, m: ModelRow, format: Downlo
           });
     if (format === 'zip') {
       const [onnx, manifestBytes, front, tfliteBytes] = await Promise.all([
-        storage.getBytes(m.storage_key),
-        storage.getBytes(m.manifest_key),
+        storage.getBytes(m.storageKey),
+        storage.getBytes(m.manifestKey),
         frontendModels(ctx),
-        tflite ? storage.getBytes(tfliteKeyOf(m.storage_key)) : null,
+        tflite ? storage.getBytes(tfliteKeyOf(m.storageKey)) : null,
       ]);
       const manifest = JSON.parse(manifestBytes.toString('utf8')) as Manifest;
       // Entries carry the model's created_at, so repeated downloads are byte-identical.
-      manifest.created_at = iso(m.created_at);
+      manifest.created_at = iso(m.createdAt);
       if (tflite) manifest.tflite_sha256 = tflite.sha256;
       else delete manifest.tflite_sha256;
       const zip = await createBundle({
@@ -179,12 +147,12 @@ export async function modelDownload(ctx: AppContext, m: ModelRow, format: Downlo
         manifest,
         melModel: front.mel,
         embeddingModel: front.embedding,
-        slug: slugify(m.wake_word),
+        slug: slugify(m.wakeWord),
       });
       return { kind: 'bytes', body: zip, contentType: 'application/zip', filename };
     }
     const key =
-      format === 'onnx' ? m.storage_key : format === 'tflite' ? tfliteKeyOf(m.storage_key) : m.manifest_key;
+      format === 'onnx' ? m.storageKey : format === 'tflite' ? tfliteKeyOf(m.storageKey) : m.manifestKey;
     const contentType = format === 'json' ? 'application/json' : 'application/octet-stream';
     if (storage.presignedGetUrl) {
       if (!(await storage.exists(key))) throw new StorageNotFoundError(key);
@@ -201,10 +169,10 @@ export async function modelDownload(ctx: AppContext, m: ModelRow, format: Downlo
 }
 
 /** Delete a model: only its owner (403 when visible through a team); its objects and the row. */
-export async function deleteModel(ctx: AppContext, userId: number, modelId: number): Promise<void> {
-  const m = await visibleModel(ctx.db, userId, modelId);
-  if (m.user_id !== userId) throw new HttpError(403, 'Only the model owner can delete it');
-  await ctx.db.execute(sql`DELETE FROM trained_models WHERE id = ${m.id}`);
+export async function deleteModel(ctx: AppContext, viewer: Viewer, modelId: number): Promise<void> {
+  const m = await visibleModel(ctx.db, viewer, modelId);
+  if (m.userId !== viewer.userId) throw new HttpError(403, 'Only the model owner can delete it');
+  await q.deleteById(ctx.db, m.id);
   const storage = getStorage(ctx);
   for (const key of modelObjectKeys(m)) {
     await storage
@@ -214,17 +182,120 @@ export async function deleteModel(ctx: AppContext, userId: number, modelId: numb
 }
 
 /** Every stored object of a model: the ONNX head, its TFLite file (if made) and the manifest. */
-export function modelObjectKeys(m: { storage_key: string; manifest_key: string }): string[] {
-  return [m.storage_key, tfliteKeyOf(m.storage_key), m.manifest_key];
+export function modelObjectKeys(m: { storageKey: string; manifestKey: string }): string[] {
+  return [m.storageKey, tfliteKeyOf(m.storageKey), m.manifestKey];
 }
 
 /** Storage keys of a user's models (account deletion removes them after the commit). */
 export async function modelKeysOf(ctx: AppContext, userId: number): Promise<string[]> {
-  const rows = await execRows<{ storage_key: string; manifest_key: string }>(
-    ctx.db,
-    sql`SELECT storage_key, manifest_key FROM trained_models WHERE user_id = ${userId}`,
-  );
+  const rows = await q.keysOfUser(ctx.db, userId);
   return rows.flatMap(modelObjectKeys);
+}
+
+// ---- new models (written by the training domain when a job completes) ---------------------------------------------
+
+/** What the trainer hands over for a new model (the training child's result). */
+export interface TrainedModelFiles {
+  onnx: Uint8Array;
+  /** The TFLite export (absent from pipelines that do not write one; null with `tfliteError` when it failed). */
+  tflite?: Uint8Array | null;
+  tfliteError?: string;
+  manifest: Manifest;
+  scores: TrainResult['scores'];
+  evaluation: Record<string, unknown> | null;
+}
+
+/** A model whose objects are stored and whose row waits for the transaction that completes its job. */
+export interface PreparedModel {
+  modelId: number;
+  row: NewModel & { id: number };
+  /** Remove the stored objects (the job was not completed after all). */
+  discard(): Promise<void>;
+}
+
+/**
+ * Allocate the model's id and store its objects: the ONNX head, the TFLite file beside it (docs/formats.md; a failed
+ * export is remembered so downloads answer 409 with why) and the manifest. The row is inserted by `insertModel`.
+ */
+export async function storeTrainedModel(
+  ctx: AppContext,
+  job: { id: number; userId: number; wakeWord: string },
+  result: TrainedModelFiles,
+): Promise<PreparedModel> {
+  const storage = getStorage(ctx);
+  const modelId = await q.nextModelId(ctx.db);
+  const onnxKey = `models/${job.userId}/${modelId}.onnx`;
+  const jsonKey = `models/${job.userId}/${modelId}.json`;
+  const tfliteKey = tfliteKeyOf(onnxKey);
+  const manifest = { ...result.manifest, model_id: modelId };
+  const manifestBytes = new TextEncoder().encode(`${JSON.stringify(manifest, null, 2)}\n`);
+  await storage.put(onnxKey, result.onnx, { contentType: 'application/octet-stream' });
+  let tflite: Record<string, unknown> = {};
+  if (result.tflite) {
+    await storage.put(tfliteKey, result.tflite, { contentType: 'application/octet-stream' });
+    tflite = {
+      tflite: {
+        sha256: createHash('sha256').update(result.tflite).digest('hex'),
+        size_bytes: result.tflite.byteLength,
+      },
+    };
+  } else if (result.tfliteError) tflite = { tflite_error: result.tfliteError };
+  await storage.put(jsonKey, manifestBytes, { contentType: 'application/json' });
+  const m = result.manifest.metrics;
+  const evaluation = result.evaluation ?? {};
+  const metrics = {
+    far_per_hour: m.fa_per_hour_at_threshold,
+    frr: m.miss_rate_at_target,
+    positive_scores: result.scores.positive.slice(0, 500),
+    negative_scores: result.scores.negative.slice(0, 500),
+    ...pick(evaluation, [
+      'eval_positive_count',
+      'eval_negative_count',
+      'eval_negative_hours',
+      'negatives_hours',
+      'warnings',
+    ]),
+    evaluation,
+    ...tflite,
+  };
+  const { metrics: _omit, ...configJson } = manifest;
+  return {
+    modelId,
+    row: {
+      id: modelId,
+      userId: job.userId,
+      jobId: job.id,
+      wakeWord: job.wakeWord,
+      storageKey: onnxKey,
+      manifestKey: jsonKey,
+      sizeBytes: result.onnx.byteLength,
+      threshold: result.manifest.threshold,
+      dPrime: m.d_prime,
+      eer: m.eer,
+      auc: m.auc,
+      missRateAtTarget: m.miss_rate_at_target,
+      targetFaPerHour: m.target_fa_per_hour,
+      qualityGrade: m.quality_grade,
+      metrics,
+      configJson,
+    },
+    async discard() {
+      await storage.delete(onnxKey).catch(() => {});
+      await storage.delete(tfliteKey).catch(() => {});
+      await storage.delete(jsonKey).catch(() => {});
+    },
+  };
+}
+
+/** Insert a prepared model's row (in the transaction that completes its job). */
+export function insertModel(tx: DbOrTx, prepared: PreparedModel): Promise<void> {
+  return q.insertModel(tx, prepared.row);
+}
+
+function pick(obj: Record<string, unknown>, keys: string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of keys) if (k in obj) out[k] = obj[k];
+  return out;
 }
 
 // ---- front-end assets -------------------------------------------------------------------------------------------

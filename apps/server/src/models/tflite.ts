@@ -7,11 +7,10 @@
 import { createHash } from 'node:crypto';
 import { manifestJson } from '@violawake/engine/artifacts/index';
 import { tfliteFromOnnx } from '@violawake/engine/tflite/index';
-import { sql } from 'drizzle-orm';
 import type { AppContext } from '../core/context.ts';
 import { HttpError } from '../core/http/errors.ts';
 import { getStorage } from '../core/storage/index.ts';
-import type { ModelRow } from './service.ts';
+import { type ModelRow, mergeMetrics } from './queries.ts';
 
 /** Storage key of a model's TFLite file, from its ONNX key (`models/<user>/<id>.onnx` → `….tflite`). */
 export function tfliteKeyOf(storageKey: string): string {
@@ -38,21 +37,18 @@ export async function ensureTflite(ctx: AppContext, m: ModelRow): Promise<Tflite
   const failed = m.metrics.tflite_error;
   if (typeof failed === 'string' && failed) throw tfliteUnavailable(failed);
   const storage = getStorage(ctx);
-  const key = tfliteKeyOf(m.storage_key);
+  const key = tfliteKeyOf(m.storageKey);
   const known = m.metrics.tflite as TfliteRecord | undefined;
   if (known?.sha256 && (await storage.exists(key))) return known;
 
-  const onnx = await storage.getBytes(m.storage_key);
+  const onnx = await storage.getBytes(m.storageKey);
   let bytes: Uint8Array;
   try {
     bytes = tfliteFromOnnx(onnx);
   } catch (err) {
     const reason = (err as Error).message;
     ctx.logger.warn({ model_id: m.id, reason }, 'TFLite conversion of a stored model failed');
-    await ctx.db.execute(
-      sql`UPDATE trained_models SET metrics = metrics || ${JSON.stringify({ tflite_error: reason })}::jsonb
-          WHERE id = ${m.id}`,
-    );
+    await mergeMetrics(ctx.db, m.id, { tflite_error: reason });
     m.metrics = { ...m.metrics, tflite_error: reason };
     throw tfliteUnavailable(reason);
   }
@@ -60,23 +56,20 @@ export async function ensureTflite(ctx: AppContext, m: ModelRow): Promise<Tflite
   await storage.put(key, bytes, { contentType: 'application/octet-stream' });
   // the stored manifest names the new file's digest, as a newly trained model's does
   try {
-    const manifest = JSON.parse((await storage.getBytes(m.manifest_key)).toString('utf8')) as Record<
+    const manifest = JSON.parse((await storage.getBytes(m.manifestKey)).toString('utf8')) as Record<
       string,
       unknown
     >;
     if (manifest.tflite_sha256 !== record.sha256) {
       manifest.tflite_sha256 = record.sha256;
-      await storage.put(m.manifest_key, new TextEncoder().encode(manifestJson(manifest as never)), {
+      await storage.put(m.manifestKey, new TextEncoder().encode(manifestJson(manifest as never)), {
         contentType: 'application/json',
       });
     }
   } catch (err) {
     ctx.logger.warn({ err, model_id: m.id }, 'could not add the TFLite digest to the stored manifest');
   }
-  await ctx.db.execute(
-    sql`UPDATE trained_models SET metrics = metrics || ${JSON.stringify({ tflite: record })}::jsonb
-        WHERE id = ${m.id}`,
-  );
+  await mergeMetrics(ctx.db, m.id, { tflite: record });
   m.metrics = { ...m.metrics, tflite: record };
   return record;
 }

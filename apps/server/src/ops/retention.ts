@@ -123,7 +123,7 @@ export async function runRetention(ctx: AppContext): Promise<CleanupResult> {
         );
         if (rows.length === 0) break;
         for (const row of rows) {
-          for (const key of modelObjectKeys(row)) {
+          for (const key of modelObjectKeys({ storageKey: row.storage_key, manifestKey: row.manifest_key })) {
             await storage
               .delete(key)
               .catch((err) => ctx.logger.error({ err, model_id: row.id }, 'retention: delete failed'));

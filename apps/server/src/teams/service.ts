@@ -7,10 +7,11 @@
  * transfers and deletions serialize per team. Invitation tokens are 32 random bytes (base64url); only their SHA-256
  * is stored; they expire after 72 h and are consumed by one locked update.
  */
-import { sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { randomToken, sha256Hex } from '../auth/tokens.ts';
 import type { AppContext } from '../core/context.ts';
 import { type DbOrTx, execRows } from '../core/db/client.ts';
+import { teamMembers } from '../core/db/schema.ts';
 import { enqueueEmail } from '../core/email/outbox.ts';
 import { HttpError } from '../core/http/errors.ts';
 import { modelVisibleSql } from '../models/visibility.ts';
@@ -600,4 +601,13 @@ export async function teamModels(
          ORDER BY m.created_at DESC, m.id DESC`,
   );
   return rows.map((r) => modelSummaryOut(r, userId));
+}
+
+/** Ids of the teams the user belongs to (the models domain shows the models shared to them). */
+export async function teamIdsOf(db: DbOrTx, userId: number): Promise<number[]> {
+  const rows = await db
+    .select({ id: teamMembers.teamId })
+    .from(teamMembers)
+    .where(eq(teamMembers.userId, userId));
+  return rows.map((r) => r.id);
 }

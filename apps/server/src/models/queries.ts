@@ -1,0 +1,76 @@
+/**
+ * Every statement on the `trained_models` table. Rows are the Drizzle schema's (`ModelRow`). Visibility
+ * (docs/api.md §4.11): the owner, and every member of the team the model is shared to; the caller passes the user's
+ * team ids (the teams domain owns membership).
+ */
+import { and, desc, eq, inArray, or, type SQL, sql } from 'drizzle-orm';
+import { type DbOrTx, execRows } from '../core/db/client.ts';
+import { trainedModels } from '../core/db/schema.ts';
+
+export type ModelRow = typeof trainedModels.$inferSelect;
+export type NewModel = typeof trainedModels.$inferInsert;
+
+/** Who is looking: the user and the teams they belong to. */
+export interface Viewer {
+  userId: number;
+  teamIds: number[];
+}
+
+function visibleTo(v: Viewer): SQL {
+  const own = eq(trainedModels.userId, v.userId);
+  return v.teamIds.length > 0 ? (or(own, inArray(trainedModels.teamId, v.teamIds)) as SQL) : own;
+}
+
+/** The models the viewer can see, newest first. */
+export function listVisible(db: DbOrTx, v: Viewer): Promise<ModelRow[]> {
+  return db
+    .select()
+    .from(trainedModels)
+    .where(visibleTo(v))
+    .orderBy(desc(trainedModels.createdAt), desc(trainedModels.id));
+}
+
+export async function visibleById(db: DbOrTx, v: Viewer, modelId: number): Promise<ModelRow | undefined> {
+  const [row] = await db
+    .select()
+    .from(trainedModels)
+    .where(and(eq(trainedModels.id, modelId), visibleTo(v)));
+  return row;
+}
+
+export async function deleteById(db: DbOrTx, modelId: number): Promise<void> {
+  await db.delete(trainedModels).where(eq(trainedModels.id, modelId));
+}
+
+/** The object keys of every model of a user. */
+export function keysOfUser(db: DbOrTx, userId: number) {
+  return db
+    .select({ storageKey: trainedModels.storageKey, manifestKey: trainedModels.manifestKey })
+    .from(trainedModels)
+    .where(eq(trainedModels.userId, userId));
+}
+
+/** Merge keys into a model's `metrics` (jsonb `||`). */
+export async function mergeMetrics(
+  db: DbOrTx,
+  modelId: number,
+  patch: Record<string, unknown>,
+): Promise<void> {
+  await db
+    .update(trainedModels)
+    .set({ metrics: sql`${trainedModels.metrics} || ${JSON.stringify(patch)}::jsonb` })
+    .where(eq(trainedModels.id, modelId));
+}
+
+/** The next id of the table's identity sequence (object keys are made from it before the row exists). */
+export async function nextModelId(db: DbOrTx): Promise<number> {
+  const [row] = await execRows<{ id: number | string }>(
+    db,
+    sql`SELECT nextval(pg_get_serial_sequence('trained_models', 'id'))::bigint AS id`,
+  );
+  return Number(row!.id);
+}
+
+export async function insertModel(db: DbOrTx, row: NewModel & { id: number }): Promise<void> {
+  await db.insert(trainedModels).overridingSystemValue().values(row);
+}

@@ -1,0 +1,73 @@
+/**
+ * The models domain's contract (zod): responses and parameters; the service's return types are inferred from them.
+ */
+import { z } from 'zod';
+
+export const DOWNLOAD_FORMATS = ['onnx', 'tflite', 'json', 'zip'] as const;
+export type DownloadFormat = (typeof DOWNLOAD_FORMATS)[number];
+
+const n = z.number().nullable();
+export const ModelSummary = z.object({
+  id: z.number(),
+  wake_word: z.string(),
+  d_prime: n,
+  created_at: z.string(),
+  size_bytes: z.number(),
+  team_id: n,
+  shared: z.boolean(),
+  owner_id: z.number(),
+  quality_grade: z.string().nullable(),
+  threshold: n,
+  eer: n,
+});
+export type ModelSummary = z.infer<typeof ModelSummary>;
+
+export const ModelConfig = z.object({
+  d_prime: n,
+  far_per_hour: n,
+  frr: n,
+  threshold: n,
+  eer: n,
+  auc: n,
+  miss_rate_at_target: n,
+  target_fa_per_hour: n,
+  quality_grade: z.string().nullable(),
+  training_config: z.record(z.string(), z.unknown()),
+});
+export type ModelConfig = z.infer<typeof ModelConfig>;
+
+export const ModelPerformance = z.object({
+  model_name: z.string(),
+  cohen_d: n,
+  d_prime: n,
+  threshold: n,
+  file_size: z.number(),
+  created_at: z.string(),
+  positive_scores: z.array(z.number()),
+  negative_scores: z.array(z.number()),
+  evaluation_available: z.boolean(),
+  evaluation_data: z
+    .object({
+      eer: n,
+      auc: n,
+      far_per_hour: n,
+      frr: n,
+      miss_rate_at_target: n,
+      target_fa_per_hour: n,
+      quality_grade: z.string().nullable(),
+      eval_positive_count: n,
+      eval_negative_count: n,
+      eval_negative_hours: n,
+    })
+    .nullable(),
+});
+export type ModelPerformance = z.infer<typeof ModelPerformance>;
+
+export const ModelParams = z.object({ model_id: z.coerce.number().int().min(1) });
+export const DownloadQuery = z.object({
+  format: z
+    .enum(DOWNLOAD_FORMATS, { error: `format must be one of ${DOWNLOAD_FORMATS.join(', ')}` })
+    .default('onnx'),
+  token: z.string().optional(),
+});
+export const FrontendParams = z.object({ file: z.string() });
