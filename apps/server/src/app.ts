@@ -1,6 +1,7 @@
 /**
  * The Fastify application: conventions of docs/api.md §1 (request ids, error contract, security headers, CORS, body
- * limits, OpenAPI) and every domain's routes. Creating the app starts nothing; `server.ts` owns the lifecycle.
+ * limits, OpenAPI) and every domain's plugin (`domains.ts`). Creating the app starts nothing: the domains' listeners
+ * and workers start on `app.ready()` (onReady) and stop on `app.close()`; `server.ts` owns the process lifecycle.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -17,16 +18,10 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
-import { routes as authRoutes } from './auth/routes.ts';
-import { routes as billingRoutes } from './billing/routes.ts';
 import type { AppContext } from './core/context.ts';
 import { installErrorHandlers, installMethodNotAllowed } from './core/http/errors.ts';
 import { SECURITY_SCHEMES } from './core/http/openapi.ts';
-import { routes as modelRoutes } from './models/routes.ts';
-import { routes as opsRoutes } from './ops/routes.ts';
-import { routes as recordingRoutes } from './recordings/routes.ts';
-import { routes as teamRoutes } from './teams/routes.ts';
-import { routes as trainingRoutes } from './training/routes.ts';
+import { domains } from './domains.ts';
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 export const BODY_LIMIT = 1024 * 1024;
@@ -63,6 +58,10 @@ const PROBE_PATHS = new Set(['/api/health', '/api/health/live', '/api/health/rea
 export interface BuildAppOptions {
   /** Serve the built console from apps/web/dist when present (default true). */
   serveWeb?: boolean;
+  /** Start the domains' background workers when the app is ready, stop them when it closes (default false). */
+  workers?: boolean;
+  /** The app serves HTTP: start the domains' listeners (event streams) with it (default true). */
+  http?: boolean;
 }
 
 export async function buildApp(ctx: AppContext, opts: BuildAppOptions = {}): Promise<FastifyInstance> {
@@ -81,6 +80,8 @@ export async function buildApp(ctx: AppContext, opts: BuildAppOptions = {}): Pro
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
+    // Domain plugins start their workers in onReady; a slow database at start-up must not time that out.
+    pluginTimeout: 120_000,
   }) as unknown as FastifyInstance;
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -167,13 +168,10 @@ export async function buildApp(ctx: AppContext, opts: BuildAppOptions = {}): Pro
     );
   }
 
-  await app.register(opsRoutes(ctx));
-  await app.register(authRoutes(ctx), { prefix: '/api/auth' });
-  await app.register(recordingRoutes(ctx), { prefix: '/api/recordings' });
-  await app.register(trainingRoutes(ctx), { prefix: '/api' });
-  await app.register(modelRoutes(ctx), { prefix: '/api' });
-  await app.register(billingRoutes(ctx), { prefix: '/api/billing' });
-  await app.register(teamRoutes(ctx), { prefix: '/api/teams' });
+  // One registration per domain (core/domain.ts): its set-up, its routes, its workers' and listeners' lifecycle.
+  const workers = opts.workers ?? false;
+  const http = opts.http ?? true;
+  for (const domain of domains) await app.register(domain.plugin, { ctx, workers, http });
 
   if (opts.serveWeb !== false && existsSync(path.join(WEB_DIST, 'index.html'))) {
     await app.register(fastifyStatic, {

@@ -1,7 +1,8 @@
 /**
- * Process lifecycle: open the database, migrate (advisory lock), start pg-boss, set up the domains, serve HTTP
- * and/or run workers, and shut down gracefully on SIGTERM/SIGINT (stop taking requests, finish in-flight ones,
- * stop workers, close the queue and the pool).
+ * Process lifecycle: open the database, migrate (advisory lock), start pg-boss, build the app (every domain's
+ * plugin: set-up, routes, workers and listeners in its onReady/onClose hooks), serve HTTP and/or run workers, and shut
+ * down gracefully on SIGTERM/SIGINT (stop taking requests, end event streams, finish in-flight ones, stop workers,
+ * close the queue and the pool).
  */
 import { mkdirSync } from 'node:fs';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -13,7 +14,6 @@ import { openDatabase } from './core/db/client.ts';
 import { runMigrations } from './core/db/migrate.ts';
 import { createLogger, type Logger } from './core/logger.ts';
 import { startQueue } from './core/queue/boss.ts';
-import { domains } from './domains.ts';
 
 export interface StartOptions {
   config: Config;
@@ -69,8 +69,6 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     dataDir: config.dataDir,
     poolMax: config.dbPoolMax,
   });
-  const stoppers: (() => Promise<void>)[] = [];
-  const listenerStoppers: (() => Promise<void>)[] = [];
   let app: FastifyInstance | null = null;
   let metricsApp: FastifyInstance | null = null;
   let ctx: AppContext | null = null;
@@ -82,12 +80,15 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     const queue = startedQueue!;
     logger.info({ applied: migrated.applied, driver: database.driver }, 'database migrated');
     ctx = createBaseContext({ config, database, queue, logger, clock: opts.clock });
-    for (const d of domains) await d.setup?.(ctx);
+    // A worker-only process builds the app too (its domains' set-up and workers live in their plugins) but never
+    // listens.
+    app = await buildApp(ctx, { workers: opts.workers, http: opts.http, serveWeb: opts.http });
+    await app.ready();
     ctx.state.startupComplete = true;
+    if (opts.workers) logger.info('workers started');
 
     let url: string | null = null;
     if (opts.http) {
-      app = await buildApp(ctx);
       await app.listen({ host: config.host, port: config.port });
       const bound = app.server.address();
       url = listenerUrl(config.host, typeof bound === 'object' && bound ? bound.port : config.port);
@@ -105,14 +106,10 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
         });
         await metricsApp.listen({ host: config.host, port: config.metricsPort });
       }
-      for (const d of domains) if (d.startListeners) listenerStoppers.push(await d.startListeners(ctx));
-    }
-    if (opts.workers) {
-      for (const d of domains) if (d.startWorkers) stoppers.push(await d.startWorkers(ctx));
-      logger.info({ workers: domains.filter((d) => d.startWorkers).map((d) => d.name) }, 'workers started');
     }
 
     const running = ctx;
+    const served = app;
     let closing: Promise<void> | null = null;
     const close = () => {
       closing ??= (async () => {
@@ -124,14 +121,10 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
         }, grace);
         timer.unref();
         try {
-          // Event streams end first (they would otherwise hold the HTTP server open), then in-flight requests drain.
-          for (const stop of listenerStoppers)
-            await stop().catch((err) => logger.error({ err }, 'error while stopping a listener'));
-          if (app) await app.close();
+          // app.close(): event streams end first (preClose; they would otherwise hold the HTTP server open), then
+          // in-flight requests drain, then the domains' workers stop (onClose, in reverse registration order).
           if (metricsApp) await metricsApp.close();
-          for (const stop of stoppers.reverse()) {
-            await stop().catch((err) => logger.error({ err }, 'error while stopping a worker'));
-          }
+          await served.close();
           await queue.stop({ graceful: true, wait: true, timeout: Math.max(1000, grace) }).catch(() => {});
         } finally {
           clearTimeout(timer);
@@ -144,7 +137,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
 
     shutdown = close;
     if (pendingSignal) onSignal(pendingSignal);
-    return { ctx: running, app, url, close };
+    return { ctx: running, app: opts.http ? served : null, url, close };
   } catch (err) {
     await app?.close().catch(() => {});
     await ctx?.queue?.stop({ graceful: false, wait: true }).catch(() => {});

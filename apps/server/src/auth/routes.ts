@@ -61,7 +61,7 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
       rateLimit(ctx, { bucket, limit, windowSeconds, key: 'user' });
 
     app.post(
-      '/register',
+      '/auth/register',
       {
         preValidation: [ipLimit('register', 100, HOUR)],
         schema: {
@@ -78,7 +78,7 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
     );
 
     app.post(
-      '/login',
+      '/auth/login',
       {
         preValidation: [ipLimit('login', 5, MINUTE)],
         schema: {
@@ -92,7 +92,7 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
     );
 
     app.post(
-      '/logout',
+      '/auth/logout',
       {
         preValidation: [user],
         schema: {
@@ -111,7 +111,7 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
     );
 
     app.post(
-      '/logout-all',
+      '/auth/logout-all',
       {
         preValidation: [user],
         schema: {
@@ -128,7 +128,7 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
     );
 
     app.get(
-      '/me',
+      '/auth/me',
       {
         preValidation: [user],
         schema: { tags: TAGS, summary: 'The signed-in user', security: BEARER, response: { 200: UserOut } },
@@ -137,7 +137,7 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
     );
 
     app.post(
-      '/download-token',
+      '/auth/download-token',
       {
         preValidation: [user, userLimit('download-token', 60, MINUTE)],
         schema: {
@@ -169,7 +169,7 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
     );
 
     app.post(
-      '/verify-email',
+      '/auth/verify-email',
       {
         preValidation: [ipLimit('verify-email', 20, 5 * MINUTE)],
         schema: {
@@ -186,7 +186,7 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
     );
 
     app.post(
-      '/resend-verification',
+      '/auth/resend-verification',
       {
         preValidation: [user, userLimit('resend-verification', 3, HOUR)],
         schema: {
@@ -200,7 +200,7 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
     );
 
     app.post(
-      '/forgot-password',
+      '/auth/forgot-password',
       {
         preValidation: [ipLimit('forgot-password', 5, 5 * MINUTE)],
         schema: {
@@ -217,7 +217,7 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
     );
 
     app.post(
-      '/reset-password',
+      '/auth/reset-password',
       {
         preValidation: [ipLimit('reset-password', 10, 5 * MINUTE)],
         schema: {
@@ -234,7 +234,7 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
     );
 
     app.post(
-      '/change-password',
+      '/auth/change-password',
       {
         preValidation: [user, userLimit('change-password', 10, HOUR)],
         schema: {
@@ -255,7 +255,7 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
     );
 
     app.delete(
-      '/account',
+      '/auth/account',
       {
         preValidation: [user, userLimit('delete-account', 3, HOUR)],
         schema: {
@@ -272,7 +272,7 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
     );
 
     app.post(
-      '/api-keys',
+      '/auth/api-keys',
       {
         preValidation: [user, userLimit('api-key-create', 10, HOUR)],
         schema: {
@@ -288,7 +288,7 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
     );
 
     app.get(
-      '/api-keys',
+      '/auth/api-keys',
       {
         preValidation: [user],
         schema: {
@@ -302,7 +302,7 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
     );
 
     app.delete(
-      '/api-keys/:key_id',
+      '/auth/api-keys/:key_id',
       {
         preValidation: [user],
         schema: {

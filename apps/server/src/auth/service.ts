@@ -350,7 +350,11 @@ async function ownStorageKeys(ctx: AppContext, userId: number): Promise<string[]
  * rest, docs/data-model.md §3), then remove the collected objects from `getStorage(ctx)` (failures logged).
  */
 export async function deleteAccount(ctx: AppContext, userId: number): Promise<void> {
-  for (const step of ctx.accountCleanup) {
+  // Steps that ask an outside provider first (stable sort: otherwise in registration order).
+  const ordered = [...ctx.accountCleanup].sort(
+    (a, b) => Number(b.external ?? false) - Number(a.external ?? false),
+  );
+  for (const step of ordered) {
     if (!step.before) continue;
     try {
       await step.before(ctx, userId);

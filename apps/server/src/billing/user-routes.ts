@@ -64,7 +64,7 @@ export async function registerUserRoutes(root: FastifyInstance, ctx: AppContext)
   const limit = (bucket: string) => rateLimit(ctx, { bucket, limit: 10, windowSeconds: HOUR, key: 'user' });
 
   app.post(
-    '/checkout',
+    '/billing/checkout',
     {
       preValidation: [verified, limit('billing-checkout')],
       schema: {
@@ -82,7 +82,7 @@ export async function registerUserRoutes(root: FastifyInstance, ctx: AppContext)
   );
 
   app.post(
-    '/portal',
+    '/billing/portal',
     {
       preValidation: [verified, limit('billing-portal')],
       schema: {
@@ -96,7 +96,7 @@ export async function registerUserRoutes(root: FastifyInstance, ctx: AppContext)
   );
 
   app.get(
-    '/subscription',
+    '/billing/subscription',
     {
       preValidation: [verified],
       schema: {
@@ -110,7 +110,7 @@ export async function registerUserRoutes(root: FastifyInstance, ctx: AppContext)
   );
 
   app.get(
-    '/plans',
+    '/billing/plans',
     {
       schema: {
         tags: TAGS,
@@ -122,7 +122,7 @@ export async function registerUserRoutes(root: FastifyInstance, ctx: AppContext)
   );
 
   app.get(
-    '/usage',
+    '/billing/usage',
     {
       preValidation: [verified],
       schema: {

@@ -20,7 +20,7 @@ export async function registerWebhook(app: FastifyInstance, ctx: AppContext): Pr
       (_req, body, done) => done(null, body),
     );
     scope.post(
-      '/webhook',
+      '/billing/webhook',
       { schema: { summary: 'Stripe webhook (Stripe-Signature over the raw body)', tags: ['billing'] } },
       async (request, reply) => {
         const header = request.headers['stripe-signature'];

@@ -27,7 +27,19 @@ export type AccountCleanupStep = {
   before?: (ctx: AppContext, userId: number) => Promise<void>;
   /** Storage keys (or other resources) to remove after the delete committed. */
   collectKeys?: (ctx: AppContext, userId: number) => Promise<string[]>;
+  /**
+   * The `before` step asks an outside provider and may refuse (billing cancels at Stripe): it runs before every
+   * other domain's `before` step, so a refusal leaves everything in place.
+   */
+  external?: boolean;
 };
+
+/** Register (or replace, by name) a domain's account-deletion step; safe to call once per app built on `ctx`. */
+export function addAccountCleanup(ctx: AppContext, step: AccountCleanupStep): void {
+  const i = ctx.accountCleanup.findIndex((s) => s.name === step.name);
+  if (i >= 0) ctx.accountCleanup[i] = step;
+  else ctx.accountCleanup.push(step);
+}
 
 /** Errors of the last hour, by reason, for /api/health/details (no paths, ids or addresses). */
 export class RecentErrors {

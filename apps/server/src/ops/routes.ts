@@ -14,18 +14,19 @@ const HealthSummary = z.object({
   version: z.string(),
 });
 
+/** Health and admin routes under `/api` (ops/plugin.ts registers them). */
 export function routes(ctx: AppContext): FastifyPluginAsync {
   return async (app) => {
     const r = app.withTypeProvider<ZodTypeProvider>();
 
     r.get(
-      '/api/health',
+      '/health',
       { schema: { tags: ['ops'], summary: 'Overall health (always 200)', response: { 200: HealthSummary } } },
       async () => healthSummary(ctx, { full: true }),
     );
 
     r.get(
-      '/api/health/live',
+      '/health/live',
       {
         schema: {
           tags: ['ops'],
@@ -40,7 +41,7 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
     );
 
     r.get(
-      '/api/health/ready',
+      '/health/ready',
       {
         schema: {
           tags: ['ops'],
@@ -55,7 +56,7 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
     );
 
     r.get(
-      '/api/health/details',
+      '/health/details',
       { schema: { tags: ['ops'], summary: 'Component health (admin)', security: [{ admin: [] }] } },
       async (request) => {
         requireAdmin(ctx, request);
@@ -64,7 +65,7 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
     );
 
     r.post(
-      '/api/admin/cleanup',
+      '/admin/cleanup',
       {
         schema: {
           tags: ['ops'],
@@ -94,17 +95,18 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
         }
       },
     );
+  };
+}
 
-    const serveMetrics = async () => {
-      await collectGauges(ctx);
-      return ctx.metrics.registry.metrics();
-    };
-
-    r.get('/metrics', { schema: { hide: true } }, async (request, reply) => {
+/** `/metrics` on the main port (admin; 404 when a separate metrics port is configured), outside `/api`. */
+export function metricsRoutes(ctx: AppContext): FastifyPluginAsync {
+  return async (app) => {
+    app.get('/metrics', { schema: { hide: true } }, async (request, reply) => {
       if (ctx.config.metricsPort) return reply.status(404).send({ detail: 'Not Found' });
       requireAdmin(ctx, request, true);
       reply.header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8');
-      return serveMetrics();
+      await collectGauges(ctx);
+      return ctx.metrics.registry.metrics();
     });
   };
 }

@@ -1,6 +1,6 @@
 /**
- * Recordings routes (docs/api.md §2.4), registered with prefix `/api/recordings`: HTTP only (schemas in `schemas.ts`,
- * rules in `service.ts`).
+ * Recordings routes (docs/api.md §2.4) under `/api` (recordings/plugin.ts registers them): HTTP only (schemas in
+ * `schemas.ts`, rules in `service.ts`).
  */
 import multipart from '@fastify/multipart';
 import type { FastifyPluginAsync } from 'fastify';
@@ -10,7 +10,6 @@ import type { AppContext } from '../core/context.ts';
 import { HttpError } from '../core/http/errors.ts';
 import { BEARER_AUTH } from '../core/http/openapi.ts';
 import { rateLimit } from '../core/http/rate-limit.ts';
-import { setupStorage } from '../core/storage/index.ts';
 import { recordingInActiveJob } from '../training/service.ts';
 import { AudioError } from './audio/errors.ts';
 import { processRecording } from './audio/pipeline.ts';
@@ -28,7 +27,6 @@ import {
   listRecordings,
   normalizeWakeWordOr400,
   openRecordingAudio,
-  recordingKeysOfUser,
   saveRecording,
 } from './service.ts';
 import { checkTake, unusableTakeDetail } from './take-check.ts';
@@ -38,9 +36,7 @@ const TAGS = ['recordings'];
 const BEARER = BEARER_AUTH;
 
 export function routes(ctx: AppContext): FastifyPluginAsync {
-  ctx.accountCleanup.push({ name: 'recordings', collectKeys: recordingKeysOfUser });
   return async (app) => {
-    setupStorage(ctx);
     // Only this plugin's routes see these parsers: multipart for the upload; anything else is left unread so the
     // upload can answer the 422 of docs/api.md §4.5 instead of a content-type error.
     app.removeAllContentTypeParsers();
@@ -51,7 +47,7 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
     const verified = requireVerified(ctx);
 
     r.post(
-      '/upload',
+      '/recordings/upload',
       {
         config: { openapiBody: UPLOAD_BODY },
         preValidation: [
@@ -115,7 +111,7 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
     );
 
     r.get(
-      '/',
+      '/recordings',
       {
         preValidation: [verified],
         schema: {
@@ -134,7 +130,7 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
     );
 
     r.get(
-      '/:recording_id/audio',
+      '/recordings/:recording_id/audio',
       {
         preValidation: [verified],
         schema: {
@@ -162,7 +158,7 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
     );
 
     r.delete(
-      '/:recording_id',
+      '/recordings/:recording_id',
       {
         preValidation: [verified],
         schema: {

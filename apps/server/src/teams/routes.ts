@@ -73,7 +73,7 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
     };
 
     r.post(
-      '/',
+      '/teams',
       {
         preValidation: [verified],
         schema: {
@@ -89,7 +89,7 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
     );
 
     r.get(
-      '/',
+      '/teams',
       {
         preValidation: [verified],
         schema: {
@@ -104,7 +104,7 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
 
     // Static paths before `/:team_id/...` (find-my-way prefers static segments anyway).
     r.post(
-      '/invitations/accept',
+      '/teams/invitations/accept',
       {
         preValidation: [verified],
         schema: {
@@ -119,7 +119,7 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
     );
 
     r.get(
-      '/:team_id',
+      '/teams/:team_id',
       {
         preValidation: [verified],
         schema: {
@@ -134,7 +134,7 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
     );
 
     r.delete(
-      '/:team_id',
+      '/teams/:team_id',
       {
         preValidation: [verified],
         schema: {
@@ -152,7 +152,7 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
     );
 
     r.post(
-      '/:team_id/invite',
+      '/teams/:team_id/invite',
       {
         preValidation: [
           verified,
@@ -183,7 +183,7 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
     );
 
     r.get(
-      '/:team_id/invitations',
+      '/teams/:team_id/invitations',
       {
         preValidation: [verified],
         schema: {
@@ -198,7 +198,7 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
     );
 
     r.delete(
-      '/:team_id/invitations/:invitation_id',
+      '/teams/:team_id/invitations/:invitation_id',
       {
         preValidation: [verified],
         schema: {
@@ -221,7 +221,7 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
     );
 
     r.post(
-      '/:team_id/join',
+      '/teams/:team_id/join',
       {
         preValidation: [verified],
         schema: {
@@ -238,7 +238,7 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
     );
 
     r.delete(
-      '/:team_id/members/me',
+      '/teams/:team_id/members/me',
       {
         preValidation: [verified],
         schema: {
@@ -256,7 +256,7 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
     );
 
     r.delete(
-      '/:team_id/members/:user_id',
+      '/teams/:team_id/members/:user_id',
       {
         preValidation: [verified],
         schema: {
@@ -274,7 +274,7 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
     );
 
     r.patch(
-      '/:team_id/members/:user_id',
+      '/teams/:team_id/members/:user_id',
       {
         preValidation: [verified],
         schema: {
@@ -297,7 +297,7 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
     );
 
     r.post(
-      '/:team_id/transfer',
+      '/teams/:team_id/transfer',
       {
         preValidation: [verified],
         schema: {
@@ -314,7 +314,7 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
     );
 
     r.get(
-      '/:team_id/models',
+      '/teams/:team_id/models',
       {
         preValidation: [verified],
         schema: {
@@ -329,7 +329,7 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
     );
 
     r.post(
-      '/:team_id/models/:model_id/share',
+      '/teams/:team_id/models/:model_id/share',
       {
         preValidation: [verified],
         schema: {
@@ -345,7 +345,7 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
     );
 
     r.delete(
-      '/:team_id/models/:model_id',
+      '/teams/:team_id/models/:model_id',
       {
         preValidation: [verified],
         schema: {
