@@ -1,6 +1,7 @@
 /**
- * The billing domain (`/api/billing`): this process's Stripe client and the account-deletion step (docs/api.md §4.15 step 1) that cancels the
- * subscription at Stripe (it runs before the other domains' steps: a refusal deletes nothing).
+ * The billing domain (`/api/billing`): this process's Stripe client and the account-deletion step that cancels the
+ * subscription at Stripe (docs/api.md §4.15 step 1; it runs before the other domains' steps: a refusal deletes
+ * nothing).
  */
 import { addAccountCleanup } from '../core/context.ts';
 import { API_PREFIX, type Domain } from '../core/domain.ts';
