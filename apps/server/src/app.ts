@@ -19,7 +19,7 @@ import Fastify, {
 } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { AppContext } from './core/context.ts';
-import { installErrorHandlers, installMethodNotAllowed } from './core/http/errors.ts';
+import { installErrorHandlers, installMethodNotAllowed, installTextGuard } from './core/http/errors.ts';
 import { SECURITY_SCHEMES } from './core/http/openapi.ts';
 import { domains } from './domains.ts';
 
@@ -86,6 +86,7 @@ export async function buildApp(ctx: AppContext, opts: BuildAppOptions = {}): Pro
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandlers(app);
+  installTextGuard(app);
   const notFound = installMethodNotAllowed(app);
 
   const production = config.env === 'production';

@@ -4,9 +4,10 @@
  */
 import { parseArgs } from 'node:util';
 import { USERS_HELP } from './billing/users-help.ts';
-import { ConfigError, loadConfig, readEnvironment } from './core/config.ts';
+import { type Config, ConfigError, configSecrets, loadConfig, readEnvironment } from './core/config.ts';
 import { openDatabase } from './core/db/client.ts';
 import { runMigrations } from './core/db/migrate.ts';
+import { formatFatalError, registerSecrets } from './core/logger.ts';
 
 const ENGINE_COMMANDS = new Set(['train', 'eval', 'detect', 'bank', 'bench']);
 
@@ -55,7 +56,7 @@ async function serve(argv: string[], workersOnly = false): Promise<number> {
   // `worker` and `serve --no-workers` set the role; otherwise VIOLAWAKE_ROLE (default `all`) decides.
   if (workersOnly) env.VIOLAWAKE_ROLE = 'worker';
   else if (values['no-workers']) env.VIOLAWAKE_ROLE = 'api';
-  const cfg = loadConfig(env);
+  const cfg = loadConfigWithSecrets(env);
   const { startServer } = await import('./server.ts');
   const started = await startServer({
     config: cfg,
@@ -67,8 +68,15 @@ async function serve(argv: string[], workersOnly = false): Promise<number> {
   return -1; // keeps running until a signal
 }
 
+/** The configuration, its credentials registered for log scrubbing before anything can fail. */
+function loadConfigWithSecrets(env?: Record<string, string>): Config {
+  const cfg = loadConfig(env);
+  registerSecrets(configSecrets(cfg));
+  return cfg;
+}
+
 async function migrate(): Promise<number> {
-  const cfg = loadConfig();
+  const cfg = loadConfigWithSecrets();
   const database = await openDatabase({ dbUrl: cfg.dbUrl, dataDir: cfg.dataDir, poolMax: 2 });
   try {
     const r = await runMigrations(database);
@@ -107,7 +115,7 @@ export async function main(argv: string[]): Promise<number> {
         return await migrate();
       case 'users': {
         const { usersCommand } = await import('./billing/users-cli.ts');
-        return await usersCommand(rest, loadConfig());
+        return await usersCommand(rest, loadConfigWithSecrets());
       }
       default:
         process.stderr.write(`Unknown command "${cmd}".\n${usage('main')}\n`);
@@ -122,6 +130,8 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`${(err as Error).message}\n${usage(cmd)}\n`);
       return 1;
     }
-    throw err;
+    // Not Node's default dump of the error object: a failing query's parameters or a connection URL would be in it.
+    process.stderr.write(`${formatFatalError(err)}\n`);
+    return 1;
   }
 }

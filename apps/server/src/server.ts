@@ -8,11 +8,11 @@ import { mkdirSync } from 'node:fs';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
 import type { Clock } from './core/clock.ts';
-import { type Config, listenerUrl } from './core/config.ts';
+import { type Config, configSecrets, listenerUrl } from './core/config.ts';
 import { type AppContext, createBaseContext } from './core/context.ts';
 import { openDatabase } from './core/db/client.ts';
 import { runMigrations } from './core/db/migrate.ts';
-import { createLogger, type Logger } from './core/logger.ts';
+import { createLogger, type Logger, registerSecrets } from './core/logger.ts';
 import { startQueue } from './core/queue/boss.ts';
 
 export interface StartOptions {
@@ -37,6 +37,7 @@ export interface RunningServer {
 
 export async function startServer(opts: StartOptions): Promise<RunningServer> {
   const { config } = opts;
+  registerSecrets(configSecrets(config));
   const logger = opts.logger ?? createLogger({ level: config.logLevel });
   for (const w of config.warnings) logger.warn(w);
   for (const dir of [config.dataDir, config.tmpDir]) mkdirSync(dir, { recursive: true });

@@ -50,7 +50,12 @@ describe('configuration', () => {
 
   it('listens on all interfaces in production and honours VIOLAWAKE_HOST and VIOLAWAKE_CONSOLE_BASE_URL', () => {
     const prod = loadConfig(
-      { VIOLAWAKE_ENV: 'production', VIOLAWAKE_SECRET_KEY: STRONG, VIOLAWAKE_PORT: '9000' },
+      {
+        VIOLAWAKE_ENV: 'production',
+        VIOLAWAKE_SECRET_KEY: STRONG,
+        VIOLAWAKE_PORT: '9000',
+        VIOLAWAKE_EMAIL_PROVIDER: 'log',
+      },
       tmp(),
     );
     expect(prod.host).toBe('0.0.0.0');
@@ -79,6 +84,7 @@ describe('configuration', () => {
         {
           VIOLAWAKE_ENV: 'production',
           VIOLAWAKE_DB_URL: 'postgres://x@localhost/db',
+          VIOLAWAKE_SMTP_URL: 'smtp://mail.example.com:587',
           ...(secret ? { VIOLAWAKE_SECRET_KEY: secret } : {}),
         },
         dir,
@@ -97,7 +103,10 @@ describe('configuration', () => {
   it('only warns about a short key in development and the embedded database in production', () => {
     const dir = tmp();
     expect(loadConfig({ VIOLAWAKE_SECRET_KEY: 'short' }, dir).warnings.join()).toMatch(/shorter than 32/);
-    const prod = loadConfig({ VIOLAWAKE_ENV: 'production', VIOLAWAKE_SECRET_KEY: STRONG }, dir);
+    const prod = loadConfig(
+      { VIOLAWAKE_ENV: 'production', VIOLAWAKE_SECRET_KEY: STRONG, VIOLAWAKE_EMAIL_PROVIDER: 'log' },
+      dir,
+    );
     expect(prod.warnings.join()).toMatch(/embedded database in production/);
   });
 

@@ -248,6 +248,7 @@ describe('production mode', () => {
           VIOLAWAKE_DB_URL: server.dbUrl!,
           VIOLAWAKE_DATA_DIR: server.dataDir,
           VIOLAWAKE_DOCS_ENABLED: 'false',
+          VIOLAWAKE_EMAIL_PROVIDER: 'log',
         },
         server.dataDir,
       );

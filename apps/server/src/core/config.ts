@@ -91,6 +91,31 @@ export interface Config {
   warnings: string[];
 }
 
+/** Every credential in the configuration (for log scrubbing: `registerSecrets`). */
+export function configSecrets(c: Config): string[] {
+  const pw = (url: string | null) => {
+    if (!url) return null;
+    try {
+      const u = new URL(url);
+      return u.password ? decodeURIComponent(u.password) : null;
+    } catch {
+      return null;
+    }
+  };
+  return [
+    c.secretKey,
+    pw(c.dbUrl),
+    pw(c.redisUrl),
+    pw(c.smtpUrl),
+    c.resendApiKey,
+    c.stripeSecretKey,
+    c.stripeWebhookSecret,
+    c.s3?.secretAccessKey,
+    c.adminToken,
+    c.sentryDsn,
+  ].filter((v): v is string => typeof v === 'string' && v.length > 0);
+}
+
 export const PLAN_TIERS = ['free', 'developer', 'business', 'enterprise'] as const;
 export type PlanTier = (typeof PLAN_TIERS)[number];
 
@@ -405,6 +430,22 @@ export function loadConfig(
   if (emailProvider === 'resend' && !resendApiKey) {
     throw new ConfigError('VIOLAWAKE_EMAIL_PROVIDER=resend needs VIOLAWAKE_RESEND_API_KEY');
   }
+  // Production never falls back to the log provider on its own (issue 26 F7): with it, verification and reset
+  // emails go nowhere a user can read and, with auto-verify, anyone could register any address.
+  if (production && emailProvider === 'log' && emailProviderSetting !== 'log') {
+    throw new ConfigError(
+      'VIOLAWAKE_ENV=production needs an email provider: set VIOLAWAKE_SMTP_URL or VIOLAWAKE_RESEND_API_KEY, or set VIOLAWAKE_EMAIL_PROVIDER=log to write emails to the log and the data directory instead (accounts are then not verified automatically unless VIOLAWAKE_EMAIL_AUTO_VERIFY=true)',
+    );
+  }
+  // the log provider verifies new accounts automatically in development only; production must ask for it
+  const emailAutoVerify = r.bool('VIOLAWAKE_EMAIL_AUTO_VERIFY', emailProvider === 'log' && !production);
+  if (production && emailProvider === 'log') {
+    warnings.push(
+      emailAutoVerify
+        ? 'VIOLAWAKE_EMAIL_PROVIDER=log with VIOLAWAKE_EMAIL_AUTO_VERIFY=true in production: emails are only logged and every new account is verified without proof of its address'
+        : 'VIOLAWAKE_EMAIL_PROVIDER=log in production: emails are only logged (files under the data directory); new accounts stay unverified until they open the logged link',
+    );
+  }
 
   const stripeSecretKey = r.raw('VIOLAWAKE_STRIPE_SECRET_KEY');
   const stripeWebhookSecret = r.raw('VIOLAWAKE_STRIPE_WEBHOOK_SECRET');
@@ -467,7 +508,7 @@ export function loadConfig(
     smtpUrl,
     resendApiKey,
     emailFrom: r.str('VIOLAWAKE_EMAIL_FROM', 'ViolaWake <noreply@violawake.com>'),
-    emailAutoVerify: r.bool('VIOLAWAKE_EMAIL_AUTO_VERIFY', emailProvider === 'log'),
+    emailAutoVerify,
     storageDir: path.resolve(cwd, r.str('VIOLAWAKE_STORAGE_DIR', path.join(dataDir, 'storage'))),
     s3,
     frontendModelsDir: r.raw('VIOLAWAKE_FRONTEND_MODELS_DIR'),

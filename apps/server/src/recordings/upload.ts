@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { FastifyRequest } from 'fastify';
-import { HttpError, unprocessable } from '../core/http/errors.ts';
+import { findRejectedText, HttpError, PG_REJECTED_MESSAGE, unprocessable } from '../core/http/errors.ts';
 
 export const MAX_FILE_BYTES = 10 * 1024 * 1024;
 /** Content-Length above this is refused before reading (file limit + room for the multipart framing). */
@@ -168,6 +168,12 @@ export async function receiveUpload(request: FastifyRequest, tmpRoot: string): P
       });
     } else if (wakeWord === null) {
       missing.push({ loc: ['body', 'wake_word'], ...MISSING });
+    } else if (findRejectedText(wakeWord)) {
+      missing.push({
+        loc: ['body', 'wake_word'],
+        msg: PG_REJECTED_MESSAGE,
+        type: 'string_invalid_character',
+      });
     }
     let take: number | null = null;
     if (takeRaw !== null) {

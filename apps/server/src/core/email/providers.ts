@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { Config } from '../config.ts';
-import type { Logger } from '../logger.ts';
+import { type Logger, scrubText } from '../logger.ts';
 import type { RenderedEmail } from './templates.ts';
 
 export interface OutgoingEmail extends RenderedEmail {
@@ -59,10 +59,7 @@ export class LogEmailProvider implements EmailProvider {
 export function describeError(err: unknown): string {
   const e = err as { code?: string; responseCode?: number; message?: string };
   const parts = [e.code, e.responseCode ? `SMTP ${e.responseCode}` : undefined, e.message].filter(Boolean);
-  return parts
-    .join(': ')
-    .replace(/\/\/[^@/\s]+@/g, '//***@')
-    .slice(0, 500);
+  return scrubText(parts.join(': ').replace(/\/\/[^@/\s]+@/g, '//***@')).slice(0, 500);
 }
 
 export class SmtpEmailProvider implements EmailProvider {

@@ -93,6 +93,76 @@ export function unprocessable(loc: (string | number)[], msg: string, type = 'val
   return new HttpError(422, [{ loc, msg, type }]);
 }
 
+/**
+ * Characters PostgreSQL refuses in `text` and `jsonb` values: NUL (U+0000). A string holding one would fail its
+ * INSERT/UPDATE with `invalid byte sequence for encoding "UTF8": 0x00` (issue 26 F4: a NUL in a team name answered
+ * 500), so every request's JSON body, query and path parameters are checked before validation.
+ */
+const PG_REJECTED_CHARS = { test: (s: string) => s.includes('\u0000') };
+export const PG_REJECTED_MESSAGE = 'Text must not contain NUL (\\u0000) characters';
+
+/** Where in a value a string holding a character PostgreSQL rejects is (first one found), or null. */
+export function findRejectedText(
+  value: unknown,
+  loc: (string | number)[] = [],
+  depth = 0,
+): (string | number)[] | null {
+  if (typeof value === 'string') return PG_REJECTED_CHARS.test(value) ? loc : null;
+  if (depth > 32 || value === null || typeof value !== 'object' || Buffer.isBuffer(value)) return null;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const hit = findRejectedText(value[i], [...loc, i], depth + 1);
+      if (hit) return hit;
+    }
+    return null;
+  }
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+    if (PG_REJECTED_CHARS.test(k)) return [...loc, k];
+    const hit = findRejectedText(v, [...loc, k], depth + 1);
+    if (hit) return hit;
+  }
+  return null;
+}
+
+/** 422 for text PostgreSQL would refuse, at `loc`. */
+export function rejectedText(loc: (string | number)[]): HttpError {
+  return unprocessable(loc, PG_REJECTED_MESSAGE, 'string_invalid_character');
+}
+
+/** SQLSTATEs that mean the input, not the server, is wrong (in an error or its `cause` chain). */
+const PG_INPUT_ERRORS: Record<string, string> = {
+  '22021': PG_REJECTED_MESSAGE, // character_not_in_repertoire (NUL, invalid UTF-8)
+  '22P05': PG_REJECTED_MESSAGE, // untranslatable_character (\u0000 in jsonb)
+  '22P02': 'Invalid value', // invalid_text_representation
+  '22001': 'Value too long', // string_data_right_truncation
+  '22003': 'Number out of range', // numeric_value_out_of_range
+};
+function pgInputError(err: unknown): string | null {
+  for (
+    let e = err as { code?: unknown; cause?: unknown } | undefined, i = 0;
+    e && i < 8;
+    e = e.cause as never, i++
+  ) {
+    if (typeof e.code === 'string' && PG_INPUT_ERRORS[e.code]) return PG_INPUT_ERRORS[e.code]!;
+  }
+  return null;
+}
+
+/** Refuse NUL in the JSON body, query and path parameters of every route (before schema validation). */
+export function installTextGuard(app: FastifyInstance): void {
+  app.addHook('preValidation', async (request) => {
+    const parts: [string, unknown][] = [
+      ['path', request.params],
+      ['query', request.query],
+      ['body', request.body],
+    ];
+    for (const [where, value] of parts) {
+      const hit = findRejectedText(value, [where]);
+      if (hit) throw rejectedText(hit);
+    }
+  });
+}
+
 export function installErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     if (error instanceof HttpError) {
@@ -118,6 +188,12 @@ export function installErrorHandlers(app: FastifyInstance): void {
     }
     if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
       return reply.status(415).send({ detail: 'Unsupported media type' });
+    }
+    const inputError = status >= 500 ? pgInputError(error) : null;
+    if (inputError) {
+      // Checked input that PostgreSQL still refused: the request's fault, said plainly (the cause is logged)
+      request.log.warn({ err: error }, 'database refused a value from the request');
+      return reply.status(422).send({ detail: [{ loc: ['body'], msg: inputError, type: 'value_error' }] });
     }
     if (status >= 400 && status < 500) {
       // Client errors raised by Fastify itself (bad headers, bad URL encoding, ...): a clear message, no internals.
