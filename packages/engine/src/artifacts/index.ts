@@ -1,3 +1,4 @@
 export * from './bundle.ts';
 export * from './manifest.ts';
 export * from './readme.ts';
+export * from './snippets.ts';

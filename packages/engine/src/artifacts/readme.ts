@@ -1,6 +1,7 @@
 import type { Manifest } from './manifest.ts';
+import { snippetsMarkdown } from './snippets.ts';
 
-/** README.md placed in the zip bundle (docs/engine.md §4, licences of §14). */
+/** README.md placed in the zip bundle (docs/engine.md §4, licences of §14); its "Use it" snippets come from snippets.ts. */
 export function bundleReadme(slug: string, m: Manifest, opts: { tflite?: boolean } = {}): string {
   const tflite = opts.tflite
     ? `- \`${slug}.tflite\` — the same head as a TensorFlow Lite model (float32, builtin operators only), input
@@ -27,24 +28,9 @@ then wait ${m.detection.refractory_s} s before the next detection. The threshold
 ${m.metrics.target_fa_per_hour} false accepts per hour on held-out negative audio; held-out miss rate there:
 ${(m.metrics.miss_rate_at_target * 100).toFixed(1)} %, d′ ${m.metrics.d_prime.toFixed(2)}, grade ${grade}.
 
-## Node or the browser (@violawake/detector)
+## Use it
 
-\`\`\`ts
-import * as ort from 'onnxruntime-node'; // or 'onnxruntime-web' in the browser
-import { createNodeDetector } from '@violawake/detector/node';
-
-const detector = await createNodeDetector({ ort, heads: [{ name: '${slug}', model: '${slug}.onnx', manifest: '${slug}.json' }] });
-const { detections } = await detector.push(pcm16kInt16);
-\`\`\`
-
-## Python (openWakeWord)
-
-\`\`\`python
-from openwakeword.model import Model
-model = Model(wakeword_models=["${slug}.onnx"], inference_framework="onnx")
-scores = model.predict(frame_of_1280_int16_samples)  # {"${slug}": score}
-\`\`\`
-
+${snippetsMarkdown({ name: slug, wakeWord: m.wake_word, threshold: m.threshold, tflite: opts.tflite ? true : { reason: null } }, 3)}
 ## Licences
 
 - \`${slug}.onnx\`${opts.tflite ? `, \`${slug}.tflite\`` : ''} and \`${slug}.json\`: trained for you by ViolaWake Console; the project claims no rights in them.
