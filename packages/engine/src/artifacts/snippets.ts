@@ -122,7 +122,9 @@ const detector = await createNodeDetector({
     },
   ],
 });
-detector.on('detection', (d) => console.log(\`\${d.name} at \${d.t.toFixed(2)} s (score \${d.score.toFixed(2)})\`));
+detector.on('detection', (d) =>
+  console.log(\`\${d.name} at \${d.t.toFixed(2)} s (score \${d.score.toFixed(2)})\`),
+);
 
 let rest = Buffer.alloc(0);
 for await (const data of process.stdin) {
@@ -159,7 +161,9 @@ async function start() {
     ],
     inputSampleRate: context.sampleRate,
   });
-  detector.on('detection', (d) => console.log(\`\${d.name} at \${d.t.toFixed(2)} s (score \${d.score.toFixed(2)})\`));
+  detector.on('detection', (d) =>
+    console.log(\`\${d.name} at \${d.t.toFixed(2)} s (score \${d.score.toFixed(2)})\`),
+  );
   // an AudioWorklet that posts the microphone's samples to this page
   const worklet = \`registerProcessor('mic', class extends AudioWorkletProcessor {
     process(inputs) { if (inputs[0][0]) this.port.postMessage(inputs[0][0].slice()); return true; }
