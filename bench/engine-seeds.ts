@@ -13,7 +13,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { HeadReport, Report } from '../apps/server/src/engine-cli/bench.ts';
+import type { HeadReport, Report } from '../packages/engine/src/cli/bench.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 

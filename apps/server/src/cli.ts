@@ -94,7 +94,7 @@ export async function main(argv: string[]): Promise<number> {
     return cmd ? 0 : 1;
   }
   if (ENGINE_COMMANDS.has(cmd)) {
-    const { runEngineCommand } = await import('./engine-cli/index.ts');
+    const { runEngineCommand } = await import('@violawake/engine/cli/index');
     return runEngineCommand(cmd, rest);
   }
   if (rest.includes('--help') || rest.includes('-h')) {

@@ -1,7 +1,7 @@
 /** `violawake bank build [--force] [--quick] [--scale s]` (docs/engine.md §6.7, §10). */
-import { ensureBank } from '@violawake/engine/bank/build';
+import { ensureBank } from '../bank/build.ts';
 import { bool, num, parseArgs, str, UsageError } from './args.ts';
-import { EXIT_OK } from './index.ts';
+import { EXIT_OK } from './errors.ts';
 import { engineDataDir } from './paths.ts';
 
 const SPEC = {

@@ -1,11 +1,11 @@
 /** `violawake detect` (docs/engine.md §10): streams WAV files through one or more heads and prints every detection. */
 
-import { PAD_BEFORE, padForScoring } from '@violawake/engine/pipeline/canvas';
-import { type HeadRunner, loadHeadRunner } from '@violawake/engine/pipeline/heads';
-import { fireSteps, openRuntime, scoreAllSteps, withWarmPrefix } from '@violawake/engine/pipeline/runtime';
-import { deriveRng } from '@violawake/engine/rng';
+import { PAD_BEFORE, padForScoring } from '../pipeline/canvas.ts';
+import { type HeadRunner, loadHeadRunner } from '../pipeline/heads.ts';
+import { fireSteps, openRuntime, scoreAllSteps, withWarmPrefix } from '../pipeline/runtime.ts';
+import { deriveRng } from '../rng.ts';
 import { bool, list, num, parseArgs, UsageError } from './args.ts';
-import { EXIT_OK, InputError } from './index.ts';
+import { EXIT_OK, InputError } from './errors.ts';
 import { modelName, readModel, readSideManifest, readWav16k } from './io.ts';
 
 const SPEC = {

@@ -3,13 +3,13 @@ import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { openWakeWordModelPath } from '@violawake/detector/node';
-import { readWavFile16k } from '@violawake/engine/audio/wav';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { runEngineCommand } from '../src/engine-cli/index.ts';
+import { readWavFile16k } from '../src/audio/wav.ts';
+import { runEngineCommand } from '../src/cli/index.ts';
 
 const repoRoot = resolve(import.meta.dirname, '../../..');
 const dev = resolve(repoRoot, '../shared/data/picovoice-dev');
-const main = join(repoRoot, 'apps/server/src/engine-cli/main.ts');
+const main = join(repoRoot, 'packages/engine/src/cli/main.ts');
 const tsx = join(repoRoot, 'node_modules/.bin/tsx');
 const jarvis = openWakeWordModelPath('hey_jarvis_v0.1.onnx'); // test fixture only (non-commercial)
 

@@ -4,12 +4,12 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createBundle, manifestJson, slugify } from '@violawake/engine/artifacts/index';
-import { MAX_FOLDS, trainWakeWordKFold } from '@violawake/engine/pipeline/folds';
-import { type TrainJob, type TrainResult, trainWakeWord } from '@violawake/engine/pipeline/train';
+import { createBundle, manifestJson, slugify } from '../artifacts/index.ts';
+import { MAX_FOLDS, trainWakeWordKFold } from '../pipeline/folds.ts';
+import { type TrainJob, type TrainResult, trainWakeWord } from '../pipeline/train.ts';
 import { bool, num, parseArgs, str, UsageError } from './args.ts';
 import { QUICK_BANK_SCALE } from './bank.ts';
-import { EXIT_OK } from './index.ts';
+import { EXIT_OK } from './errors.ts';
 import { listWavs } from './io.ts';
 import { engineDataDir } from './paths.ts';
 

@@ -1,13 +1,13 @@
 /** `violawake eval` (docs/engine.md §10): held-out metrics of any head (ours or openWakeWord's) on WAV folders. */
 
-import { noiseFloor } from '@violawake/engine/audio/floor';
-import { padForScoring } from '@violawake/engine/pipeline/canvas';
-import { evaluateScores, type ScoreEvaluation } from '@violawake/engine/pipeline/evaluate';
-import { loadHeadRunner } from '@violawake/engine/pipeline/heads';
-import { clipScore, openRuntime, scoreAllSteps, withWarmPrefix } from '@violawake/engine/pipeline/runtime';
-import { deriveRng } from '@violawake/engine/rng';
+import { noiseFloor } from '../audio/floor.ts';
+import { padForScoring } from '../pipeline/canvas.ts';
+import { evaluateScores, type ScoreEvaluation } from '../pipeline/evaluate.ts';
+import { loadHeadRunner } from '../pipeline/heads.ts';
+import { clipScore, openRuntime, scoreAllSteps, withWarmPrefix } from '../pipeline/runtime.ts';
+import { deriveRng } from '../rng.ts';
 import { bool, num, parseArgs, str, UsageError } from './args.ts';
-import { EXIT_OK, InputError } from './index.ts';
+import { EXIT_OK, InputError } from './errors.ts';
 import { listWavs, readModel, readSideManifest, readWav16k } from './io.ts';
 
 const SPEC = {

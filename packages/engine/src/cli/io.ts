@@ -2,8 +2,8 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import { resample } from '@violawake/detector';
-import { readWav } from '@violawake/engine/audio/wav';
-import { InputError } from './index.ts';
+import { readWav } from '../audio/wav.ts';
+import { InputError } from './errors.ts';
 
 /** Reads a WAV file as 16 kHz mono floats in −1..1 (any PCM/float WAV, resampled with the detector's resampler). */
 export async function readWav16k(path: string): Promise<Float32Array> {

@@ -3,12 +3,12 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { openWakeWordModelPath } from '@violawake/detector/node';
-import { writeWav16 } from '@violawake/engine/audio/wav';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeWav16 } from '../src/audio/wav.ts';
 
 const repoRoot = resolve(import.meta.dirname, '../../..');
 const dev = resolve(repoRoot, '../shared/data/picovoice-dev');
-const main = join(repoRoot, 'apps/server/src/engine-cli/main.ts');
+const main = join(repoRoot, 'packages/engine/src/cli/main.ts');
 const tsx = join(repoRoot, 'node_modules/.bin/tsx');
 // non-commercial pretrained head: a test fixture only, never shipped
 const jarvis = openWakeWordModelPath('hey_jarvis_v0.1.onnx');

@@ -16,17 +16,17 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { validateManifest } from '@violawake/engine/artifacts/manifest';
-import { Rand } from '@violawake/engine/audio/random';
-import { isCorpusEvalFile } from '@violawake/engine/bank/corpus';
-import { deriveRng } from '@violawake/engine/rng';
-import { tfliteFromOnnx } from '@violawake/engine/tflite/index';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { validateManifest } from '../src/artifacts/manifest.ts';
+import { Rand } from '../src/audio/random.ts';
+import { isCorpusEvalFile } from '../src/bank/corpus.ts';
+import { deriveRng } from '../src/rng.ts';
+import { tfliteFromOnnx } from '../src/tflite/index.ts';
 
 const sha256Hex = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const repoRoot = resolve(import.meta.dirname, '../../..');
 const dev = resolve(repoRoot, '../shared/data/picovoice-dev');
-const main = join(repoRoot, 'apps/server/src/engine-cli/main.ts');
+const main = join(repoRoot, 'packages/engine/src/cli/main.ts');
 const tsx = join(repoRoot, 'node_modules/.bin/tsx');
 const dataDir = join(repoRoot, '.tmp', 'e2e-data');
 

@@ -3,16 +3,9 @@
  * Exit codes: 0 success; 1 usage error; 2 unreadable or invalid input; 3 grade F.
  */
 import { UsageError } from './args.ts';
+import { EXIT_GRADE_F, EXIT_INPUT, EXIT_OK, EXIT_USAGE, InputError } from './errors.ts';
 
-export const EXIT_OK = 0;
-export const EXIT_USAGE = 1;
-export const EXIT_INPUT = 2;
-export const EXIT_GRADE_F = 3;
-
-/** Input the command cannot use (missing file, bad WAV, bad model): exit code 2. */
-export class InputError extends Error {
-  override name = 'InputError';
-}
+export { EXIT_GRADE_F, EXIT_INPUT, EXIT_OK, EXIT_USAGE, InputError };
 
 export const ENGINE_COMMANDS = ['train', 'eval', 'detect', 'bank', 'bench'] as const;
 

@@ -20,27 +20,22 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { createNodeFrontend, openWakeWordModelPath, PRETRAINED_BASELINES } from '@violawake/detector/node';
-import { copyGroups } from '@violawake/engine/audio/duplicates';
-import { noiseFloor } from '@violawake/engine/audio/floor';
-import { atLevel } from '@violawake/engine/audio/levels';
-import { Rand } from '@violawake/engine/audio/random';
-import { readWavFile16k, writeWav16 } from '@violawake/engine/audio/wav';
-import { addNoiseAtSnr, applyGain, applyRoom, roomImpulseResponse } from '@violawake/engine/augment/index';
-import { ensureBank } from '@violawake/engine/bank/build';
-import {
-  calibrateThreshold,
-  clipMetrics,
-  countFirings,
-  missRateStreams,
-} from '@violawake/engine/eval/metrics';
-import { music } from '@violawake/engine/negatives/music';
-import { NOISE_KINDS, noise } from '@violawake/engine/negatives/noise';
-import { padForScoring } from '@violawake/engine/pipeline/canvas';
-import { segmentMaxima } from '@violawake/engine/pipeline/evaluate';
-import { loadHeadRunner } from '@violawake/engine/pipeline/heads';
-import { clipScore, openRuntime, scoreAllSteps, withWarmPrefix } from '@violawake/engine/pipeline/runtime';
-import { trainWakeWord } from '@violawake/engine/pipeline/train';
-import { deriveRng } from '@violawake/engine/rng';
+import { copyGroups } from '../audio/duplicates.ts';
+import { noiseFloor } from '../audio/floor.ts';
+import { atLevel } from '../audio/levels.ts';
+import { Rand } from '../audio/random.ts';
+import { readWavFile16k, writeWav16 } from '../audio/wav.ts';
+import { addNoiseAtSnr, applyGain, applyRoom, roomImpulseResponse } from '../augment/index.ts';
+import { ensureBank } from '../bank/build.ts';
+import { calibrateThreshold, clipMetrics, countFirings, missRateStreams } from '../eval/metrics.ts';
+import { music } from '../negatives/music.ts';
+import { NOISE_KINDS, noise } from '../negatives/noise.ts';
+import { padForScoring } from '../pipeline/canvas.ts';
+import { segmentMaxima } from '../pipeline/evaluate.ts';
+import { loadHeadRunner } from '../pipeline/heads.ts';
+import { clipScore, openRuntime, scoreAllSteps, withWarmPrefix } from '../pipeline/runtime.ts';
+import { trainWakeWord } from '../pipeline/train.ts';
+import { deriveRng } from '../rng.ts';
 import {
   discoverProviders,
   disposeProviders,
@@ -48,11 +43,11 @@ import {
   randomProsody,
   splitVoices,
   synthesizeMany,
-} from '@violawake/engine/synth/index';
-import type { SynthRequest, Voice } from '@violawake/engine/synth/types';
-import { ENGINE_VERSION } from '@violawake/engine/version';
+} from '../synth/index.ts';
+import type { SynthRequest, Voice } from '../synth/types.ts';
+import { ENGINE_VERSION } from '../version.ts';
 import { bool, num, parseArgs, str, UsageError } from './args.ts';
-import { EXIT_OK } from './index.ts';
+import { EXIT_OK } from './errors.ts';
 
 const SR = 16000;
 const STEP = 1280;
