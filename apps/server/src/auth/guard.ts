@@ -6,12 +6,10 @@
  * Use them as route hooks: `preValidation: [requireUser(ctx), rateLimit(ctx, {...})]` (runs before body validation,
  * as §1.5 wants) or `preHandler: [...]` — both work.
  */
-import { and, eq, isNull, lt, or, sql } from 'drizzle-orm';
 import type { FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import type { AppContext } from '../core/context.ts';
-import { execRows } from '../core/db/client.ts';
-import { apiKeys } from '../core/db/schema.ts';
 import { HttpError } from '../core/http/errors.ts';
+import * as q from './queries.ts';
 import {
   consumeDownloadToken,
   INVALID_TOKEN,
@@ -56,15 +54,6 @@ export function bearerValue(request: FastifyRequest): string | null {
   return value.length > 0 ? value : null;
 }
 
-interface UserRow {
-  id: number;
-  email: string;
-  name: string;
-  email_verified: boolean;
-  token_version: number;
-  revoked: boolean;
-}
-
 async function userForAccessToken(
   ctx: AppContext,
   token: string,
@@ -72,52 +61,27 @@ async function userForAccessToken(
   const claims = await verifyJwt(ctx, token, 'access');
   if (!claims || typeof claims.claims.ver !== 'number') throw new HttpError(401, INVALID_TOKEN);
   if (!/^[0-9a-f-]{36}$/i.test(claims.jti)) throw new HttpError(401, INVALID_TOKEN);
-  const rows = await execRows<UserRow>(
-    ctx.db,
-    sql`SELECT u.id, u.email, u.name, u.email_verified, u.token_version,
-               EXISTS (SELECT 1 FROM revoked_tokens r WHERE r.jti = ${claims.jti}::uuid) AS revoked
-          FROM users u WHERE u.id = ${claims.userId}`,
-  );
-  const row = rows[0];
-  if (!row || row.token_version !== claims.claims.ver || row.revoked) throw new HttpError(401, INVALID_TOKEN);
+  const row = await q.userForAccessToken(ctx.db, claims.userId, claims.jti);
+  if (!row || row.tokenVersion !== claims.claims.ver || row.revoked) throw new HttpError(401, INVALID_TOKEN);
   return {
-    user: {
-      id: Number(row.id),
-      email: row.email,
-      name: row.name,
-      emailVerified: row.email_verified,
-      via: 'token',
-    },
+    user: { id: row.id, email: row.email, name: row.name, emailVerified: row.emailVerified, via: 'token' },
     session: { jti: claims.jti, exp: claims.exp },
   };
 }
 
 async function userForApiKey(ctx: AppContext, key: string): Promise<{ user: AuthUser; keyId: number }> {
   if (key.length > 100) throw new HttpError(401, INVALID_TOKEN);
-  const rows = await execRows<
-    Omit<UserRow, 'revoked' | 'token_version'> & { key_id: number; last_used_at: unknown }
-  >(
-    ctx.db,
-    sql`SELECT k.id AS key_id, k.last_used_at, u.id, u.email, u.name, u.email_verified
-          FROM api_keys k JOIN users u ON u.id = k.user_id
-         WHERE k.key_hash = ${sha256Hex(key)}`,
-  );
-  const row = rows[0];
-  if (!row) throw new HttpError(401, INVALID_TOKEN);
-  const keyId = Number(row.key_id);
+  const found = await q.userForApiKeyHash(ctx.db, sha256Hex(key));
+  if (!found) throw new HttpError(401, INVALID_TOKEN);
+  const { keyId, user } = found;
   // last_used_at is written at most once a minute.
-  const now = ctx.clock.now();
-  const minuteAgo = new Date(now.getTime() - 60_000);
-  await ctx.db
-    .update(apiKeys)
-    .set({ lastUsedAt: now })
-    .where(and(eq(apiKeys.id, keyId), or(isNull(apiKeys.lastUsedAt), lt(apiKeys.lastUsedAt, minuteAgo))));
+  await q.touchApiKey(ctx.db, keyId, ctx.clock.now());
   return {
     user: {
-      id: Number(row.id),
-      email: row.email,
-      name: row.name,
-      emailVerified: row.email_verified,
+      id: user.id,
+      email: user.email,
+      name: user.name,
+      emailVerified: user.emailVerified,
       via: 'api_key',
     },
     keyId,

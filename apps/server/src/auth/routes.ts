@@ -2,49 +2,34 @@
  * `/api/auth` (docs/api.md §2.2, §2.3). Hooks run before body validation: authentication, then the rate limiter, so a
  * request counts whatever its outcome (§1.5).
  */
-import { sql } from 'drizzle-orm';
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AppContext } from '../core/context.ts';
-import { execRows } from '../core/db/client.ts';
 import { HttpError } from '../core/http/errors.ts';
 import { rateLimit } from '../core/http/rate-limit.ts';
 import { modelVisibleTo } from '../models/visibility.ts';
+import { ownJob } from '../training/service.ts';
 import { authUser, requireUser } from './guard.ts';
+import {
+  ApiKeyCreateBody,
+  ApiKeyCreated,
+  ApiKeyOut,
+  ApiKeyParams,
+  AuthResponse,
+  ChangePasswordBody,
+  ChangePasswordOut,
+  DownloadTokenBody,
+  DownloadTokenOut,
+  ForgotPasswordBody,
+  LoginBody,
+  Message,
+  RegisterBody,
+  ResetPasswordBody,
+  TokenBody,
+  UserOut,
+} from './schemas.ts';
 import * as svc from './service.ts';
-import { DOWNLOAD_TOKEN_TTL_SECONDS, mintDownloadToken } from './tokens.ts';
-
-const Email = z.string().trim().toLowerCase().max(254).email();
-const Password = z.string().min(8).max(128);
-const Name = z
-  .string()
-  .trim()
-  .min(1)
-  .max(255)
-  .regex(/^[^\p{Cc}]*$/u, 'Name must not contain control characters');
-
-const Message = z.object({ message: z.string() });
-const UserBrief = z.object({
-  id: z.number().int(),
-  email: z.string(),
-  name: z.string(),
-  email_verified: z.boolean(),
-});
-const AuthResponse = z.object({
-  token: z.string(),
-  token_type: z.literal('bearer'),
-  expires_at: z.string(),
-  user: UserBrief,
-});
-const UserOut = UserBrief.extend({ created_at: z.string() });
-const ApiKeyOut = z.object({
-  id: z.number().int(),
-  name: z.string(),
-  prefix: z.string(),
-  created_at: z.string(),
-  last_used_at: z.string().nullable(),
-});
 
 const TAGS = ['auth'];
 const BEARER = [{ bearer: [] }];
@@ -67,7 +52,7 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
         schema: {
           tags: TAGS,
           summary: 'Create an account',
-          body: z.object({ email: Email, password: Password, name: Name }),
+          body: RegisterBody,
           response: { 201: AuthResponse },
         },
       },
@@ -84,7 +69,7 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
         schema: {
           tags: TAGS,
           summary: 'Sign in',
-          body: z.object({ email: Email, password: Password }),
+          body: LoginBody,
           response: { 200: AuthResponse },
         },
       },
@@ -144,27 +129,20 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
           tags: TAGS,
           summary: 'A single-use token (60 s) for a model download or a training event stream',
           security: BEARER,
-          body: z.object({
-            action: z.enum(['model_download', 'training_stream']),
-            resource_id: z.number().int().min(1),
-          }),
-          response: { 200: z.object({ token: z.string(), expires_in_seconds: z.number().int() }) },
+          body: DownloadTokenBody,
+          response: { 200: DownloadTokenOut },
         },
       },
       async (request) => {
         const u = authUser(request);
         const { action, resource_id } = request.body;
+        // The resource must be the caller's to see: a model through the models domain, a job through training.
         if (action === 'model_download') {
           if (!(await modelVisibleTo(ctx.db, u.id, resource_id))) throw new HttpError(404, 'Model not found');
         } else {
-          const rows = await execRows(
-            ctx.db,
-            sql`SELECT 1 AS ok FROM training_jobs WHERE id = ${resource_id} AND user_id = ${u.id}`,
-          );
-          if (rows.length === 0) throw new HttpError(404, 'Training job not found');
+          await ownJob(ctx, u.id, resource_id);
         }
-        const token = await mintDownloadToken(ctx, ctx.db, u.id, action, resource_id);
-        return { token, expires_in_seconds: DOWNLOAD_TOKEN_TTL_SECONDS };
+        return svc.downloadToken(ctx, u.id, action, resource_id);
       },
     );
 
@@ -175,7 +153,7 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
         schema: {
           tags: TAGS,
           summary: 'Confirm an email address with the emailed token',
-          body: z.object({ token: z.string().min(1).max(4096) }),
+          body: TokenBody,
           response: { 200: Message },
         },
       },
@@ -206,7 +184,7 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
         schema: {
           tags: TAGS,
           summary: 'Email a password reset link (the answer is the same whether the account exists or not)',
-          body: z.object({ email: Email }),
+          body: ForgotPasswordBody,
           response: { 200: Message },
         },
       },
@@ -223,7 +201,7 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
         schema: {
           tags: TAGS,
           summary: 'Set a new password with the emailed token (single use)',
-          body: z.object({ token: z.string().min(1).max(4096), password: Password }),
+          body: ResetPasswordBody,
           response: { 200: Message },
         },
       },
@@ -241,8 +219,8 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
           tags: TAGS,
           summary: 'Change the password; signs out every other session and returns a fresh token',
           security: BEARER,
-          body: z.object({ current_password: z.string().min(1).max(128), new_password: Password }),
-          response: { 200: z.object({ message: z.string(), token: z.string(), expires_at: z.string() }) },
+          body: ChangePasswordBody,
+          response: { 200: ChangePasswordOut },
         },
       },
       async (request) =>
@@ -279,8 +257,8 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
           tags: TAGS,
           summary: 'Create a personal API key (the key is shown only in this response)',
           security: BEARER,
-          body: z.object({ name: z.string().trim().min(1).max(100) }),
-          response: { 201: ApiKeyOut.extend({ key: z.string() }) },
+          body: ApiKeyCreateBody,
+          response: { 201: ApiKeyCreated },
         },
       },
       async (request, reply) =>
@@ -309,7 +287,7 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
           tags: TAGS,
           summary: 'Delete (revoke) a personal API key',
           security: BEARER,
-          params: z.object({ key_id: z.coerce.number().int().min(1) }),
+          params: ApiKeyParams,
           response: { 204: z.null().describe('Deleted') },
         },
       },

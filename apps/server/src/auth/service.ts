@@ -2,17 +2,28 @@
  * Accounts (docs/api.md §4.2, §4.3, §4.15): registration, login with lockout, verification, password reset and change,
  * logout, API keys and account deletion. Routes validate and authenticate; everything else happens here.
  */
-import { and, count, desc, eq, sql } from 'drizzle-orm';
 import type { AppContext } from '../core/context.ts';
-import { type DbOrTx, execRows } from '../core/db/client.ts';
-import { apiKeys, revokedTokens, users } from '../core/db/schema.ts';
-import { enqueueEmail } from '../core/email/outbox.ts';
+import type { DbOrTx } from '../core/db/client.ts';
+import { discardUnsentEmails, enqueueEmail } from '../core/email/outbox.ts';
 import { HttpError } from '../core/http/errors.ts';
 import { getStorage } from '../core/storage/index.ts';
 import { hashPassword, needsRehash, verifyPassword } from './passwords.ts';
+import * as q from './queries.ts';
+import type {
+  ApiKeyCreated,
+  ApiKeyOut,
+  AuthResponse,
+  ChangePasswordOut,
+  DownloadAction,
+  LoginInput,
+  RegisterInput,
+  UserOut,
+} from './schemas.ts';
 import {
+  DOWNLOAD_TOKEN_TTL_SECONDS,
   generateApiKey,
   INVALID_TOKEN,
+  mintDownloadToken,
   signAccessToken,
   signResetPasswordToken,
   signVerifyEmailToken,
@@ -49,13 +60,6 @@ export function normalizeEmail(email: string): string {
 const iso = (d: Date | string | null | undefined): string | null => (d ? new Date(d).toISOString() : null);
 const utcMinute = (d: Date) => d.toISOString().slice(0, 16);
 
-export interface AuthResponse {
-  token: string;
-  token_type: 'bearer';
-  expires_at: string;
-  user: { id: number; email: string; name: string; email_verified: boolean };
-}
-
 async function authResponse(
   ctx: AppContext,
   user: { id: number; email: string; name: string; emailVerified: boolean; tokenVersion: number },
@@ -74,26 +78,19 @@ export function autoVerifies(ctx: AppContext): boolean {
   return ctx.config.emailProvider === 'log' && ctx.config.emailAutoVerify;
 }
 
-export async function register(
-  ctx: AppContext,
-  input: { email: string; password: string; name: string },
-): Promise<AuthResponse> {
+export async function register(ctx: AppContext, input: RegisterInput): Promise<AuthResponse> {
   const email = normalizeEmail(input.email);
   const passwordHash = await hashPassword(input.password);
   const now = ctx.clock.now();
   const verified = autoVerifies(ctx);
   const user = await ctx.db.transaction(async (tx) => {
-    const [row] = await tx
-      .insert(users)
-      .values({
-        email,
-        passwordHash,
-        name: input.name,
-        emailVerified: verified,
-        emailVerifiedAt: verified ? now : null,
-      })
-      .onConflictDoNothing({ target: users.email })
-      .returning();
+    const row = await q.insertUser(tx, {
+      email,
+      passwordHash,
+      name: input.name,
+      emailVerified: verified,
+      emailVerifiedAt: verified ? now : null,
+    });
     if (!row) throw new HttpError(409, MSG.emailTaken);
     if (verified) {
       await enqueueEmail(tx, {
@@ -118,13 +115,10 @@ export async function register(
   return authResponse(ctx, user);
 }
 
-export async function login(
-  ctx: AppContext,
-  input: { email: string; password: string },
-): Promise<AuthResponse> {
+export async function login(ctx: AppContext, input: LoginInput): Promise<AuthResponse> {
   const email = normalizeEmail(input.email);
   const now = ctx.clock.now();
-  const [user] = await ctx.db.select().from(users).where(eq(users.email, email));
+  const user = await q.userByEmail(ctx.db, email);
   if (user?.lockedUntil && user.lockedUntil.getTime() > now.getTime()) {
     const seconds = Math.max(1, Math.ceil((user.lockedUntil.getTime() - now.getTime()) / 1000));
     throw new HttpError(423, MSG.locked, { 'Retry-After': String(seconds) });
@@ -135,35 +129,20 @@ export async function login(
     const max = ctx.config.loginMaxFailures;
     const lockMs = Math.round(ctx.config.loginLockoutMinutes * 60_000);
     const lockUntil = new Date(now.getTime() + lockMs);
-    const [row] = await execRows<{ locked: boolean }>(
-      ctx.db,
-      sql`UPDATE users SET
-            failed_login_count = CASE WHEN failed_login_count + 1 >= ${max} THEN 0 ELSE failed_login_count + 1 END,
-            locked_until = CASE WHEN failed_login_count + 1 >= ${max} THEN ${lockUntil}::timestamptz ELSE locked_until END,
-            updated_at = now()
-          WHERE id = ${user.id}
-          RETURNING (failed_login_count = 0 AND locked_until = ${lockUntil}::timestamptz) AS locked`,
-    );
-    if (row?.locked && lockMs > 0) {
+    const locked = await q.recordLoginFailure(ctx.db, user.id, max, lockUntil);
+    if (locked && lockMs > 0) {
       ctx.logger.warn({ user_id: user.id }, 'account locked after repeated login failures');
       throw new HttpError(423, MSG.locked, { 'Retry-After': String(Math.ceil(lockMs / 1000)) });
     }
     throw new HttpError(401, MSG.badLogin);
   }
   const rehash = needsRehash(user.passwordHash) ? await hashPassword(input.password) : null;
-  await ctx.db
-    .update(users)
-    .set({
-      failedLoginCount: 0,
-      lockedUntil: null,
-      ...(rehash ? { passwordHash: rehash, updatedAt: now } : {}),
-    })
-    .where(eq(users.id, user.id));
+  await q.recordLoginSuccess(ctx.db, user.id, rehash ? { passwordHash: rehash, at: now } : null);
   return authResponse(ctx, user);
 }
 
-export async function me(ctx: AppContext, userId: number) {
-  const [u] = await ctx.db.select().from(users).where(eq(users.id, userId));
+export async function me(ctx: AppContext, userId: number): Promise<UserOut> {
+  const u = await q.userById(ctx.db, userId);
   if (!u) throw new HttpError(401, INVALID_TOKEN);
   return {
     id: u.id,
@@ -179,33 +158,27 @@ export async function logout(
   userId: number,
   session: { jti: string; exp: Date },
 ): Promise<void> {
-  await ctx.db
-    .insert(revokedTokens)
-    .values({ jti: session.jti, userId, expiresAt: session.exp, revokedAt: ctx.clock.now() })
-    .onConflictDoNothing();
+  await q.revokeToken(ctx.db, {
+    jti: session.jti,
+    userId,
+    expiresAt: session.exp,
+    revokedAt: ctx.clock.now(),
+  });
 }
 
 export async function logoutAll(ctx: AppContext, userId: number): Promise<void> {
-  await ctx.db
-    .update(users)
-    .set({ tokenVersion: sql`${users.tokenVersion} + 1`, updatedAt: ctx.clock.now() })
-    .where(eq(users.id, userId));
+  await q.bumpTokenVersion(ctx.db, userId, ctx.clock.now());
 }
 
 export async function verifyEmail(ctx: AppContext, token: string): Promise<void> {
   const claims = await verifyJwt(ctx, token, 'verify_email');
   if (!claims || typeof claims.claims.email !== 'string') throw new HttpError(400, INVALID_TOKEN);
-  const [user] = await ctx.db.select().from(users).where(eq(users.id, claims.userId));
+  const user = await q.userById(ctx.db, claims.userId);
   if (!user) throw new HttpError(404, MSG.userNotFound);
   if (user.email !== claims.claims.email) throw new HttpError(400, INVALID_TOKEN);
   if (user.emailVerified) return;
   await ctx.db.transaction(async (tx) => {
-    const rows = await tx
-      .update(users)
-      .set({ emailVerified: true, emailVerifiedAt: ctx.clock.now(), updatedAt: ctx.clock.now() })
-      .where(and(eq(users.id, user.id), eq(users.emailVerified, false)))
-      .returning({ id: users.id });
-    if (rows.length > 0) {
+    if (await q.markEmailVerified(tx, user.id, ctx.clock.now())) {
       await enqueueEmail(tx, {
         to: user.email,
         userId: user.id,
@@ -218,7 +191,7 @@ export async function verifyEmail(ctx: AppContext, token: string): Promise<void>
 }
 
 export async function resendVerification(ctx: AppContext, userId: number): Promise<string> {
-  const [user] = await ctx.db.select().from(users).where(eq(users.id, userId));
+  const user = await q.userById(ctx.db, userId);
   if (!user) throw new HttpError(401, INVALID_TOKEN);
   if (user.emailVerified) return MSG.alreadyVerified;
   const { token } = await signVerifyEmailToken(ctx, user);
@@ -234,7 +207,7 @@ export async function resendVerification(ctx: AppContext, userId: number): Promi
 
 export async function forgotPassword(ctx: AppContext, rawEmail: string): Promise<void> {
   const email = normalizeEmail(rawEmail);
-  const [user] = await ctx.db.select().from(users).where(eq(users.email, email));
+  const user = await q.userByEmail(ctx.db, email);
   if (!user) return;
   const { token } = await signResetPasswordToken(ctx, user);
   await enqueueEmail(ctx.db, {
@@ -250,20 +223,9 @@ export async function resetPassword(ctx: AppContext, token: string, password: st
   const claims = await verifyJwt(ctx, token, 'reset_password');
   if (!claims || typeof claims.claims.ver !== 'number') throw new HttpError(400, INVALID_TOKEN);
   const passwordHash = await hashPassword(password);
-  const rows = await ctx.db
-    .update(users)
-    .set({
-      passwordHash,
-      tokenVersion: sql`${users.tokenVersion} + 1`,
-      failedLoginCount: 0,
-      lockedUntil: null,
-      updatedAt: ctx.clock.now(),
-    })
-    .where(and(eq(users.id, claims.userId), eq(users.tokenVersion, claims.claims.ver)))
-    .returning({ id: users.id });
-  if (rows.length > 0) return;
-  const [exists] = await ctx.db.select({ id: users.id }).from(users).where(eq(users.id, claims.userId));
-  if (!exists) throw new HttpError(404, MSG.userNotFound);
+  const at = ctx.clock.now();
+  if (await q.resetPasswordAtVersion(ctx.db, claims.userId, claims.claims.ver, passwordHash, at)) return;
+  if (!(await q.userById(ctx.db, claims.userId))) throw new HttpError(404, MSG.userNotFound);
   throw new HttpError(400, INVALID_TOKEN);
 }
 
@@ -272,17 +234,13 @@ export async function changePassword(
   userId: number,
   current: string,
   next: string,
-): Promise<{ message: string; token: string; expires_at: string }> {
-  const [user] = await ctx.db.select().from(users).where(eq(users.id, userId));
+): Promise<ChangePasswordOut> {
+  const user = await q.userById(ctx.db, userId);
   if (!user) throw new HttpError(401, INVALID_TOKEN);
   // A wrong current password does not count toward lockout.
   if (!(await verifyPassword(user.passwordHash, current))) throw new HttpError(401, MSG.wrongCurrent);
   const passwordHash = await hashPassword(next);
-  const [row] = await ctx.db
-    .update(users)
-    .set({ passwordHash, tokenVersion: sql`${users.tokenVersion} + 1`, updatedAt: ctx.clock.now() })
-    .where(eq(users.id, userId))
-    .returning({ id: users.id, tokenVersion: users.tokenVersion });
+  const row = await q.changePassword(ctx.db, userId, passwordHash, ctx.clock.now());
   if (!row) throw new HttpError(401, INVALID_TOKEN);
   const { token, expiresAt } = await signAccessToken(ctx, row);
   return { message: MSG.changed, token, expires_at: expiresAt.toISOString() };
@@ -290,7 +248,7 @@ export async function changePassword(
 
 // ---- API keys ----
 
-const apiKeyOut = (k: typeof apiKeys.$inferSelect) => ({
+const apiKeyOut = (k: q.ApiKeyRow): ApiKeyOut => ({
   id: k.id,
   name: k.name,
   prefix: k.prefix,
@@ -298,51 +256,45 @@ const apiKeyOut = (k: typeof apiKeys.$inferSelect) => ({
   last_used_at: iso(k.lastUsedAt),
 });
 
-export async function createApiKey(ctx: AppContext, userId: number, name: string) {
+export async function createApiKey(ctx: AppContext, userId: number, name: string): Promise<ApiKeyCreated> {
   const generated = generateApiKey();
   const row = await ctx.db.transaction(async (tx) => {
     // Serialize key creation per user so the limit holds under concurrency.
-    await tx.execute(sql`SELECT id FROM users WHERE id = ${userId} FOR UPDATE`);
-    const [c] = await tx.select({ n: count() }).from(apiKeys).where(eq(apiKeys.userId, userId));
-    if ((c?.n ?? 0) >= API_KEY_LIMIT) throw new HttpError(409, MSG.apiKeyLimit);
-    const [inserted] = await tx
-      .insert(apiKeys)
-      .values({ userId, name, prefix: generated.prefix, keyHash: generated.hash, createdAt: ctx.clock.now() })
-      .returning();
-    return inserted!;
+    await q.lockUser(tx, userId);
+    if ((await q.countApiKeys(tx, userId)) >= API_KEY_LIMIT) throw new HttpError(409, MSG.apiKeyLimit);
+    return q.insertApiKey(tx, {
+      userId,
+      name,
+      prefix: generated.prefix,
+      keyHash: generated.hash,
+      createdAt: ctx.clock.now(),
+    });
   });
   return { ...apiKeyOut(row), key: generated.key };
 }
 
-export async function listApiKeys(ctx: AppContext, userId: number) {
-  const rows = await ctx.db
-    .select()
-    .from(apiKeys)
-    .where(eq(apiKeys.userId, userId))
-    .orderBy(desc(apiKeys.createdAt), desc(apiKeys.id));
-  return rows.map(apiKeyOut);
+export async function listApiKeys(ctx: AppContext, userId: number): Promise<ApiKeyOut[]> {
+  return (await q.listApiKeys(ctx.db, userId)).map(apiKeyOut);
 }
 
 export async function deleteApiKey(ctx: AppContext, userId: number, keyId: number): Promise<void> {
-  const rows = await ctx.db
-    .delete(apiKeys)
-    .where(and(eq(apiKeys.id, keyId), eq(apiKeys.userId, userId)))
-    .returning({ id: apiKeys.id });
-  if (rows.length === 0) throw new HttpError(404, MSG.apiKeyNotFound);
+  if (!(await q.deleteApiKey(ctx.db, userId, keyId))) throw new HttpError(404, MSG.apiKeyNotFound);
+}
+
+// ---- download / stream tokens ----
+
+/** A single-use 60 s token for one action on one resource; the route has checked that the caller may see it. */
+export async function downloadToken(
+  ctx: AppContext,
+  userId: number,
+  action: DownloadAction,
+  resourceId: number,
+): Promise<{ token: string; expires_in_seconds: number }> {
+  const token = await mintDownloadToken(ctx, ctx.db, userId, action, resourceId);
+  return { token, expires_in_seconds: DOWNLOAD_TOKEN_TTL_SECONDS };
 }
 
 // ---- account deletion (§4.15) ----
-
-/** Storage keys of the user's recordings and models (collected before the rows go). */
-async function ownStorageKeys(ctx: AppContext, userId: number): Promise<string[]> {
-  const rows = await execRows<{ key: string }>(
-    ctx.db,
-    sql`SELECT storage_key AS key FROM recordings WHERE user_id = ${userId}
-        UNION ALL SELECT storage_key FROM trained_models WHERE user_id = ${userId}
-        UNION ALL SELECT manifest_key FROM trained_models WHERE user_id = ${userId}`,
-  );
-  return rows.map((r) => r.key);
-}
 
 /**
  * Delete an account: every domain's `before` step (billing cancels the subscription: failure → 502, nothing
@@ -364,14 +316,15 @@ export async function deleteAccount(ctx: AppContext, userId: number): Promise<vo
       throw err;
     }
   }
-  const keys = new Set(await ownStorageKeys(ctx, userId));
+  // Each domain names the stored objects of its rows (recordings: takes; models: model files), before they go.
+  const keys = new Set<string>();
   for (const step of ctx.accountCleanup) {
     if (!step.collectKeys) continue;
     for (const k of await step.collectKeys(ctx, userId)) keys.add(k);
   }
   await ctx.db.transaction(async (tx) => {
-    await tx.execute(sql`DELETE FROM email_outbox WHERE user_id = ${userId} AND status <> 'sent'`);
-    await tx.delete(users).where(eq(users.id, userId));
+    await discardUnsentEmails(tx, userId);
+    await q.deleteUser(tx, userId);
   });
   if (keys.size > 0) {
     const storage = getStorage(ctx);
@@ -392,19 +345,14 @@ export async function deleteAccount(ctx: AppContext, userId: number): Promise<vo
  * Lock the user's row until the transaction ends (serializes one user's writes, e.g. the recordings cap); false when
  * the user no longer exists.
  */
-export async function lockUser(tx: DbOrTx, userId: number): Promise<boolean> {
-  const rows = await tx.select({ id: users.id }).from(users).where(eq(users.id, userId)).for('update');
-  return rows.length > 0;
+export function lockUser(tx: DbOrTx, userId: number): Promise<boolean> {
+  return q.lockUser(tx, userId);
 }
 
 /** The name, address and verification state of a user (emails and checks of other domains), or null. */
-export async function userContact(
+export function userContact(
   db: DbOrTx,
   userId: number,
 ): Promise<{ email: string; name: string; emailVerified: boolean } | null> {
-  const [row] = await db
-    .select({ email: users.email, name: users.name, emailVerified: users.emailVerified })
-    .from(users)
-    .where(eq(users.id, userId));
-  return row ?? null;
+  return q.userContact(db, userId);
 }

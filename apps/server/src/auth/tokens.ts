@@ -4,12 +4,12 @@
  * single-use download tokens (stored as SHA-256, consumed by one atomic UPDATE).
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { and, eq, gt, isNull } from 'drizzle-orm';
 import { jwtVerify, SignJWT } from 'jose';
 import type { AppContext } from '../core/context.ts';
 import type { DbOrTx } from '../core/db/client.ts';
-import { downloadTokens } from '../core/db/schema.ts';
 import { HttpError } from '../core/http/errors.ts';
+import * as q from './queries.ts';
+import type { DownloadAction } from './schemas.ts';
 
 export type JwtType = 'access' | 'verify_email' | 'reset_password';
 
@@ -139,7 +139,7 @@ export function generateApiKey(): { key: string; prefix: string; hash: string } 
 
 // ---- download / stream tokens ----
 
-export type DownloadAction = 'model_download' | 'training_stream';
+export type { DownloadAction };
 
 /** Mint a single-use token valid 60 s for one action on one resource (visibility is checked by the caller). */
 export async function mintDownloadToken(
@@ -151,7 +151,7 @@ export async function mintDownloadToken(
 ): Promise<string> {
   const token = randomToken(32);
   const now = ctx.clock.now();
-  await db.insert(downloadTokens).values({
+  await q.insertDownloadToken(db, {
     tokenHash: sha256Hex(token),
     userId,
     action,
@@ -175,20 +175,7 @@ export async function consumeDownloadToken(
   if (typeof token !== 'string' || token.length === 0 || token.length > 200)
     throw new HttpError(401, INVALID_TOKEN);
   const now = ctx.clock.now();
-  const rows = await ctx.db
-    .update(downloadTokens)
-    .set({ usedAt: now })
-    .where(
-      and(
-        eq(downloadTokens.tokenHash, sha256Hex(token)),
-        eq(downloadTokens.action, action),
-        eq(downloadTokens.resourceId, resourceId),
-        isNull(downloadTokens.usedAt),
-        gt(downloadTokens.expiresAt, now),
-      ),
-    )
-    .returning({ userId: downloadTokens.userId });
-  const row = rows[0];
-  if (!row) throw new HttpError(401, INVALID_TOKEN);
-  return row.userId;
+  const userId = await q.consumeDownloadToken(ctx.db, sha256Hex(token), action, resourceId, now);
+  if (userId === null) throw new HttpError(401, INVALID_TOKEN);
+  return userId;
 }

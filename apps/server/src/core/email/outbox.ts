@@ -49,6 +49,11 @@ export async function enqueueEmail(tx: DbOrTx, msg: EmailMessage): Promise<boole
   return true;
 }
 
+/** Drop a user's messages not sent yet (account deletion, in its transaction); sent ones stay for the record. */
+export async function discardUnsentEmails(tx: DbOrTx, userId: number): Promise<void> {
+  await tx.execute(sql`DELETE FROM email_outbox WHERE user_id = ${userId} AND status <> 'sent'`);
+}
+
 /** Retry delay after the given number of failed attempts (1-based). */
 export function backoffMs(attempts: number): number {
   return Math.min(BACKOFF_BASE_MS * 2 ** Math.max(0, attempts - 1), BACKOFF_MAX_MS);
