@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { takeLabels } from '../src/training/worker.ts';
+import { takeLabels } from '../src/training/takes.ts';
 
 describe('takeLabels (what training notes call a recording)', () => {
   it('uses the take number the user saw, the recording id when there is none or two takes share it', () => {

@@ -83,10 +83,10 @@ export async function streamJob(
   const send = async (): Promise<boolean> => {
     const job = await jobById(ctx.db, jobId);
     if (!job) return true;
-    if (job.event_seq > lastSeq) {
-      lastSeq = job.event_seq;
+    if (job.eventSeq > lastSeq) {
+      lastSeq = job.eventSeq;
       const data = JSON.stringify(await trainingStatus(ctx.db, job));
-      raw.write(`id: ${job.event_seq}\nevent: training\ndata: ${data}\n\n`);
+      raw.write(`id: ${job.eventSeq}\nevent: training\ndata: ${data}\n\n`);
     }
     return TERMINAL.has(job.status);
   };

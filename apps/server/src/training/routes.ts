@@ -1,10 +1,13 @@
-import { sql } from 'drizzle-orm';
+/**
+ * Training routes (docs/api.md §2.5), registered with prefix `/api`: HTTP only (schemas in `schemas.ts`, rules in
+ * `service.ts`).
+ */
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { authUser, requireVerified, userForDownload, VERIFY_REQUIRED } from '../auth/guard.ts';
+import { userContact } from '../auth/service.ts';
 import type { AppContext } from '../core/context.ts';
-import { execRows } from '../core/db/client.ts';
 import { errorResponses as errors, HttpError } from '../core/http/errors.ts';
 import { BEARER_AUTH, DOWNLOAD_AUTH } from '../core/http/openapi.ts';
 import { rateLimit } from '../core/http/rate-limit.ts';
@@ -153,12 +156,9 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
       async (request, reply) => {
         const jobId = request.params.job_id;
         const { userId } = await userForDownload(ctx, request, 'training_stream', jobId);
-        const rows = await execRows<{ email_verified: boolean }>(
-          ctx.db,
-          sql`SELECT email_verified FROM users WHERE id = ${userId}`,
-        );
-        if (!rows[0]) throw new HttpError(401, 'Invalid or expired token');
-        if (!rows[0].email_verified) throw new HttpError(403, VERIFY_REQUIRED);
+        const user = await userContact(ctx.db, userId);
+        if (!user) throw new HttpError(401, 'Invalid or expired token');
+        if (!user.emailVerified) throw new HttpError(403, VERIFY_REQUIRED);
         await ownJob(ctx, userId, jobId);
         await streamJob(ctx, request, reply, jobId);
       },

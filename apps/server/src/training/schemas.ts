@@ -1,4 +1,16 @@
+/**
+ * The training domain's contract (zod): requests, responses and parameters; the service's types are inferred here.
+ */
 import { z } from 'zod';
+
+/** How the word is said: a "sounds like" spelling or espeak-ng phonemes, not both. */
+export const PronunciationInput = z
+  .object({
+    sounds_like: z.string().max(1000).optional(),
+    phonemes: z.string().max(1000).optional(),
+  })
+  .strict();
+export type PronunciationInput = z.infer<typeof PronunciationInput>;
 
 export const TrainingRequest = z
   .object({
@@ -11,15 +23,10 @@ export const TrainingRequest = z
      * How the word is said in the synthetic speech (docs/training.md, "Pronunciation"): a "sounds like" spelling or
      * espeak-ng phonemes, not both; omitted: as spelled.
      */
-    pronunciation: z
-      .object({
-        sounds_like: z.string().max(1000).optional(),
-        phonemes: z.string().max(1000).optional(),
-      })
-      .strict()
-      .optional(),
+    pronunciation: PronunciationInput.optional(),
   })
   .describe('TrainingRequest');
+export type TrainingRequest = z.infer<typeof TrainingRequest>;
 
 export const PronunciationPreviewRequest = z
   .object({
@@ -52,6 +59,7 @@ export const TrainingStatus = z.object({
   train_loss: nullableNumber,
   val_loss: nullableNumber,
 });
+export type TrainingStatus = z.infer<typeof TrainingStatus>;
 
 export const JobResponse = z.object({
   job_id: z.number(),
@@ -74,6 +82,7 @@ export const JobResponse = z.object({
   cancel_requested: z.boolean(),
   text_only: z.boolean(),
 });
+export type JobResponse = z.infer<typeof JobResponse>;
 
 export const BreakerState = z.object({
   consecutive_failures: z.number(),
@@ -82,6 +91,7 @@ export const BreakerState = z.object({
   last_failure_at: nullableString,
   pause_reason: nullableString,
 });
+export type BreakerState = z.infer<typeof BreakerState>;
 
 export const Message = z.object({ message: z.string() });
 export const JobIdParams = z.object({ job_id: z.coerce.number().int().min(1) });
