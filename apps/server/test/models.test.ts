@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
 import { inflateRawSync } from 'node:zlib';
+import type { Manifest } from '@violawake/engine/artifacts/manifest';
 import { buildNetwork } from '@violawake/engine/nn/network';
 import { exportHeadOnnx, foldNetwork } from '@violawake/engine/onnx/index';
 import { tfliteFromOnnx } from '@violawake/engine/tflite/index';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getStorage } from '../src/core/storage/index.ts';
+import { insertModel, storeTrainedModel } from '../src/models/service.ts';
 import { startTestServer, type TestServer } from './helpers/app.ts';
 import { createUser, type TestUser } from './helpers/users.ts';
 
@@ -160,7 +162,9 @@ describe('models', () => {
       far_per_hour: 0.33,
       frr: 0.03,
       quality_grade: 'A',
-      training_config: { model_id: own.id },
+      name: 'hey-viola',
+      tflite_error: null,
+      training_config: { model_id: own.id, name: 'hey-viola' },
     });
     const perf = (await (
       await fetch(`${server.url}/api/models/${own.id}/performance`, { headers: owner.headers })
@@ -187,7 +191,7 @@ describe('models', () => {
     const m = await addModel(server, owner.id, 'Hé Viola!');
     const onnx = await fetch(`${server.url}/api/models/${m.id}/download`, { headers: owner.headers });
     expect(onnx.status).toBe(200);
-    expect(onnx.headers.get('content-disposition')).toBe(`attachment; filename="He-Viola-${m.id}.onnx"`);
+    expect(onnx.headers.get('content-disposition')).toBe('attachment; filename="He-Viola.onnx"');
     expect(onnx.headers.get('cache-control')).toBe('no-store');
     expect(new Uint8Array(await onnx.arrayBuffer())).toEqual(m.onnx);
     const json = await fetch(`${server.url}/api/models/${m.id}/download?format=json`, {
@@ -256,7 +260,8 @@ describe('models', () => {
         headers: who.headers,
       });
       expect(res.status).toBe(200);
-      expect(res.headers.get('content-disposition')).toBe(`attachment; filename="hey-viola-${m.id}.tflite"`);
+      // the owner's second "hey viola" (the first is in the listing test): one name everywhere, "hey-viola-v2"
+      expect(res.headers.get('content-disposition')).toBe('attachment; filename="hey-viola-v2.tflite"');
       const body = new Uint8Array(await res.arrayBuffer());
       expect(createHash('sha256').update(body).digest('hex')).toBe(sha);
     }
@@ -276,14 +281,89 @@ describe('models', () => {
         await fetch(`${server.url}/api/models/${m.id}/download?format=zip`, { headers: owner.headers })
       ).arrayBuffer(),
     );
-    expect(zipEntryNames(zip)).toContain('hey-viola/hey-viola.tflite');
-    expect(JSON.parse(zipEntry(zip, 'hey-viola/hey-viola.json').toString('utf8')).tflite_sha256).toBe(sha);
-    expect(zipEntry(zip, 'hey-viola/hey-viola.tflite').equals(Buffer.from(expected))).toBe(true);
+    expect(zipEntryNames(zip)).toContain('hey-viola-v2/hey-viola-v2.tflite');
+    expect(JSON.parse(zipEntry(zip, 'hey-viola-v2/hey-viola-v2.json').toString('utf8')).tflite_sha256).toBe(
+      sha,
+    );
+    expect(zipEntry(zip, 'hey-viola-v2/hey-viola-v2.tflite').equals(Buffer.from(expected))).toBe(true);
     // deleting the model removes its TFLite object too
     expect(
       (await fetch(`${server.url}/api/models/${m.id}`, { method: 'DELETE', headers: owner.headers })).status,
     ).toBe(204);
     expect(await storage.exists(tfliteKey)).toBe(false);
+  });
+
+  it('gives each model one name: downloads, bundle entries, manifest and openWakeWord key; -v2 only on collision', async () => {
+    const [u, other] = await Promise.all([1, 2].map(() => createUser(server, { verified: false })));
+    const first = await addModel(server, u.id, 'hey computer', { ageDays: 2 });
+    const second = await addModel(server, u.id, 'hey computer', { ageDays: 1 });
+    const elsewhere = await addModel(server, other.id, 'hey computer');
+    const config = async (id: number, who: TestUser) =>
+      (await (await fetch(`${server.url}/api/models/${id}/config`, { headers: who.headers })).json()) as any;
+    expect((await config(first.id, u)).name).toBe('hey-computer');
+    expect((await config(second.id, u)).name).toBe('hey-computer-v2');
+    // collisions are per owner: another user's "hey computer" has no suffix
+    expect((await config(elsewhere.id, other)).name).toBe('hey-computer');
+    const get = (id: number, format: string) =>
+      fetch(`${server.url}/api/models/${id}/download?format=${format}`, { headers: u.headers });
+    for (const format of ['onnx', 'json', 'zip']) {
+      const res = await get(second.id, format);
+      expect(res.headers.get('content-disposition')).toBe(`attachment; filename="hey-computer-v2.${format}"`);
+      if (format === 'json') {
+        const manifest = (await res.json()) as any;
+        // the stored manifest said "model" (written before names existed); it is served with the name
+        expect(manifest.name).toBe('hey-computer-v2');
+        expect(manifest.model_id).toBe(second.id);
+      }
+      if (format === 'zip') {
+        const zip = Buffer.from(await res.arrayBuffer());
+        expect(zipEntryNames(zip)).toEqual(
+          expect.arrayContaining([
+            'hey-computer-v2/hey-computer-v2.onnx',
+            'hey-computer-v2/hey-computer-v2.json',
+            'hey-computer-v2/README.md',
+          ]),
+        );
+        expect(JSON.parse(zipEntry(zip, 'hey-computer-v2/hey-computer-v2.json').toString('utf8')).name).toBe(
+          'hey-computer-v2',
+        );
+        const readme = zipEntry(zip, 'hey-computer-v2/README.md').toString('utf8');
+        // the openWakeWord key is the file stem, which the snippets read back
+        expect(readme).toContain('wakeword_models=["hey-computer-v2.onnx"]');
+        expect(readme).toContain('model.predict(frame)["hey-computer-v2"]');
+      }
+    }
+    // the names are stored: deleting the first does not rename the second, and a new model takes the free name
+    const row = await server.ctx.database.query<{ metrics: any }>(
+      'SELECT metrics FROM trained_models WHERE id = $1',
+      [second.id],
+    );
+    expect(row.rows[0]!.metrics.model_name).toBe('hey-computer-v2');
+    expect(
+      (await fetch(`${server.url}/api/models/${first.id}`, { method: 'DELETE', headers: u.headers })).status,
+    ).toBe(204);
+    expect((await config(second.id, u)).name).toBe('hey-computer-v2');
+    const manifest = JSON.parse(
+      (await getStorage(server.ctx).getBytes(second.jsonKey)).toString('utf8'),
+    ) as Manifest;
+    const prepared = await storeTrainedModel(
+      server.ctx,
+      { id: 0, userId: u.id, wakeWord: 'hey computer' },
+      { onnx: second.onnx, manifest, scores: { positive: [], negative: [] }, evaluation: null },
+    );
+    await insertModel(server.ctx.db, prepared);
+    const stored = JSON.parse(
+      (await getStorage(server.ctx).getBytes(prepared.row.manifestKey)).toString('utf8'),
+    ) as Manifest;
+    expect(stored.name).toBe('hey-computer');
+    expect((await config(prepared.modelId, u)).name).toBe('hey-computer');
+    const third = await storeTrainedModel(
+      server.ctx,
+      { id: 0, userId: u.id, wakeWord: 'hey computer' },
+      { onnx: second.onnx, manifest, scores: { positive: [], negative: [] }, evaluation: null },
+    );
+    await insertModel(server.ctx.db, third);
+    expect((await config(third.modelId, u)).name).toBe('hey-computer-v3');
   });
 
   it('answers 409 with the reason for a model whose TFLite export failed at training time', async () => {

@@ -50,6 +50,19 @@ export function keysOfUser(db: DbOrTx, userId: number) {
     .where(eq(trainedModels.userId, userId));
 }
 
+/** Every model of a user, oldest first, with its stored name (`metrics.model_name`, null before it has one). */
+export function namesOfUser(db: DbOrTx, userId: number) {
+  return db
+    .select({
+      id: trainedModels.id,
+      wakeWord: trainedModels.wakeWord,
+      name: sql<string | null>`${trainedModels.metrics}->>'model_name'`,
+    })
+    .from(trainedModels)
+    .where(eq(trainedModels.userId, userId))
+    .orderBy(trainedModels.id);
+}
+
 /** Merge keys into a model's `metrics` (jsonb `||`). */
 export async function mergeMetrics(
   db: DbOrTx,

@@ -32,6 +32,10 @@ export const ModelConfig = z.object({
   miss_rate_at_target: n,
   target_fa_per_hour: n,
   quality_grade: z.string().nullable(),
+  /** The model's one name: download file stem, manifest `name`, openWakeWord key (docs/formats.md). */
+  name: z.string(),
+  /** Why the model has no TFLite file, when that is known. */
+  tflite_error: z.string().nullable(),
   training_config: z.record(z.string(), z.unknown()),
 });
 export type ModelConfig = z.infer<typeof ModelConfig>;

@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PINNED } from '@violawake/detector';
 import { loadFrontendModels } from '@violawake/detector/node';
-import { createBundle, type Manifest, slugify } from '@violawake/engine/artifacts/index';
+import { createBundle, type Manifest, manifestJson, slugify } from '@violawake/engine/artifacts/index';
 import type { TrainResult } from '@violawake/engine/pipeline/train';
 import type { AppContext } from '../core/context.ts';
 import type { DbOrTx } from '../core/db/client.ts';
@@ -41,15 +41,70 @@ export function modelSummary(m: ModelRow, callerId: number): ModelSummary {
   };
 }
 
-export function listVisibleModels(db: DbOrTx, viewer: Viewer): Promise<ModelRow[]> {
-  return q.listVisible(db, viewer);
+export async function listVisibleModels(db: DbOrTx, viewer: Viewer): Promise<ModelRow[]> {
+  return withNames(db, await q.listVisible(db, viewer));
 }
 
 /** A model the viewer may see, or 404 "Model not found". */
 export async function visibleModel(db: DbOrTx, viewer: Viewer, modelId: number): Promise<ModelRow> {
   const row = await q.visibleById(db, viewer, modelId);
   if (!row) throw new HttpError(404, 'Model not found');
-  return row;
+  return (await withNames(db, [row]))[0] as ModelRow;
+}
+
+// ---- the model's one name (docs/formats.md, "One name per model") ---------------------------------------------------
+
+/**
+ * The model's name: the file stem of every download and bundle entry, the manifest's `name` and the openWakeWord
+ * model key (Home Assistant lists the wake word by it). It is the slug of the wake word, with `-v2`, `-v3`, … only
+ * when another model of the same owner already has that name. Stored in `metrics.model_name` when the model is
+ * stored, so it never changes afterwards (deleting the first "alexa" does not rename "alexa-v2").
+ */
+export function modelName(m: ModelRow): string {
+  const name = (m.metrics as Record<string, unknown>).model_name;
+  return typeof name === 'string' && name ? name : slugify(m.wakeWord);
+}
+
+/** The first name for `wakeWord` that `taken` does not hold: its slug, else `<slug>-v2`, `<slug>-v3`, … */
+export function freeModelName(wakeWord: string, taken: ReadonlySet<string>): string {
+  const slug = slugify(wakeWord);
+  if (!taken.has(slug)) return slug;
+  for (let n = 2; ; n++) if (!taken.has(`${slug}-v${n}`)) return `${slug}-v${n}`;
+}
+
+/**
+ * The names of all of a user's models. A model stored before names existed gets one now (oldest first, after the
+ * names already given), stored like a new model's; two concurrent first requests compute the same names.
+ */
+async function userModelNames(db: DbOrTx, userId: number): Promise<Map<number, string>> {
+  const rows = await q.namesOfUser(db, userId);
+  const taken = new Set(rows.map((r) => r.name).filter((n): n is string => Boolean(n)));
+  const names = new Map<number, string>();
+  for (const r of rows) {
+    let name = r.name;
+    if (!name) {
+      name = freeModelName(r.wakeWord, taken);
+      taken.add(name);
+      await q.mergeMetrics(db, r.id, { model_name: name });
+    }
+    names.set(r.id, name);
+  }
+  return names;
+}
+
+/** Fills `metrics.model_name` of rows from before names were stored. */
+async function withNames(db: DbOrTx, rows: ModelRow[]): Promise<ModelRow[]> {
+  const unnamed = new Set(
+    rows
+      .filter((r) => typeof (r.metrics as Record<string, unknown>).model_name !== 'string')
+      .map((r) => r.userId),
+  );
+  for (const owner of unnamed) {
+    const names = await userModelNames(db, owner);
+    for (const r of rows)
+      if (r.userId === owner) r.metrics = { ...(r.metrics as object), model_name: names.get(r.id) };
+  }
+  return rows;
 }
 
 export function modelConfig(m: ModelRow): ModelConfig {
@@ -64,7 +119,9 @@ export function modelConfig(m: ModelRow): ModelConfig {
     miss_rate_at_target: m.missRateAtTarget,
     target_fa_per_hour: m.targetFaPerHour,
     quality_grade: m.qualityGrade,
-    training_config: { ...m.configJson, model_id: m.id },
+    name: modelName(m),
+    tflite_error: typeof metrics.tflite_error === 'string' ? metrics.tflite_error : null,
+    training_config: { ...m.configJson, model_id: m.id, name: modelName(m) },
   };
 }
 
@@ -108,7 +165,7 @@ export function modelPerformance(m: ModelRow): ModelPerformance {
 const numOrNull = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
 export function downloadName(m: ModelRow, format: DownloadFormat): string {
-  return `${slugify(m.wakeWord)}-${m.id}.${format}`;
+  return `${modelName(m)}.${format}`;
 }
 
 export type Download =
@@ -139,6 +196,7 @@ export async function modelDownload(ctx: AppContext, m: ModelRow, format: Downlo
       const manifest = JSON.parse(manifestBytes.toString('utf8')) as Manifest;
       // Entries carry the model's created_at, so repeated downloads are byte-identical.
       manifest.created_at = iso(m.createdAt);
+      manifest.name = modelName(m);
       if (tflite) manifest.tflite_sha256 = tflite.sha256;
       else delete manifest.tflite_sha256;
       const zip = await createBundle({
@@ -147,13 +205,19 @@ export async function modelDownload(ctx: AppContext, m: ModelRow, format: Downlo
         manifest,
         melModel: front.mel,
         embeddingModel: front.embedding,
-        slug: slugify(m.wakeWord),
+        slug: modelName(m),
       });
       return { kind: 'bytes', body: zip, contentType: 'application/zip', filename };
     }
-    const key =
-      format === 'onnx' ? m.storageKey : format === 'tflite' ? tfliteKeyOf(m.storageKey) : m.manifestKey;
-    const contentType = format === 'json' ? 'application/json' : 'application/octet-stream';
+    if (format === 'json') {
+      // served with the model's name (a model stored before names has "model" in its stored manifest)
+      const manifest = JSON.parse((await storage.getBytes(m.manifestKey)).toString('utf8')) as Manifest;
+      manifest.name = modelName(m);
+      const body = new TextEncoder().encode(manifestJson(manifest));
+      return { kind: 'bytes', body, contentType: 'application/json', filename };
+    }
+    const key = format === 'onnx' ? m.storageKey : tfliteKeyOf(m.storageKey);
+    const contentType = 'application/octet-stream';
     if (storage.presignedGetUrl) {
       if (!(await storage.exists(key))) throw new StorageNotFoundError(key);
       return { kind: 'redirect', url: await storage.presignedGetUrl(key, { filename, contentType }) };
@@ -224,10 +288,11 @@ export async function storeTrainedModel(
 ): Promise<PreparedModel> {
   const storage = getStorage(ctx);
   const modelId = await q.nextModelId(ctx.db);
+  const name = freeModelName(job.wakeWord, new Set((await userModelNames(ctx.db, job.userId)).values()));
   const onnxKey = `models/${job.userId}/${modelId}.onnx`;
   const jsonKey = `models/${job.userId}/${modelId}.json`;
   const tfliteKey = tfliteKeyOf(onnxKey);
-  const manifest = { ...result.manifest, model_id: modelId };
+  const manifest = { ...result.manifest, name, model_id: modelId };
   const manifestBytes = new TextEncoder().encode(`${JSON.stringify(manifest, null, 2)}\n`);
   await storage.put(onnxKey, result.onnx, { contentType: 'application/octet-stream' });
   let tflite: Record<string, unknown> = {};
@@ -257,6 +322,7 @@ export async function storeTrainedModel(
     ]),
     evaluation,
     ...tflite,
+    model_name: name,
   };
   const { metrics: _omit, ...configJson } = manifest;
   return {

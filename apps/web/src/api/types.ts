@@ -141,6 +141,10 @@ export interface ModelConfig {
   miss_rate_at_target: number | null;
   target_fa_per_hour: number | null;
   quality_grade: string | null;
+  /** The model's one name: download file stem, manifest `name`, openWakeWord key. */
+  name: string;
+  /** Why the model has no TFLite file, when known. */
+  tflite_error: string | null;
   training_config: Manifest | null;
 }
 

@@ -1,3 +1,4 @@
+import { type SnippetId, type SnippetModel, usageSnippets } from '@violawake/engine/artifacts/snippets';
 import { useEffect, useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router-dom';
 import { type ApiError, api, mintDownloadToken } from '../api/client.ts';
@@ -98,90 +99,17 @@ function ScoreDistribution({
   );
 }
 
-function slug(word: string): string {
-  return (
-    word
-      .normalize('NFKD')
-      .replace(/\p{M}/gu, '')
-      .replace(/[^A-Za-z0-9]+/g, '-')
-      .replace(/^-+|-+$/g, '')
-      .toLowerCase()
-      .slice(0, 48) || 'model'
-  );
-}
-
-function Snippets({
-  modelId,
-  wakeWord,
-  threshold,
-}: {
-  modelId: number;
-  wakeWord: string;
-  threshold: number;
-}) {
-  const file = `${slug(wakeWord)}-${modelId}`;
-  const t = threshold.toFixed(2);
-  const [tab, setTab] = useState<'python' | 'ha' | 'node' | 'browser'>('python');
-  const snippets = {
-    python: `# pip install openwakeword
-from openwakeword.model import Model
-
-model = Model(wakeword_models=["${file}.onnx"], inference_framework="onnx")
-
-# frame: 1280 samples (80 ms) of 16 kHz mono int16 audio, e.g. from pyaudio
-scores = model.predict(frame)
-if scores["${file}"] >= ${t}:
-    print("${wakeWord} detected")`,
-    ha: `# Home Assistant with the openWakeWord add-on
-# 1. Copy ${file}.onnx to /share/openwakeword/ on your Home Assistant host.
-# 2. Restart the openWakeWord add-on.
-# 3. Settings → Voice assistants → your assistant → Wake word:
-#    choose "${file}".
-# Threshold: the add-on's default 0.5; ${t} is this model's calibrated value.`,
-    node: `// npm install @violawake/detector onnxruntime-node
-import * as ort from 'onnxruntime-node';
-import { readFile } from 'node:fs/promises';
-import { createDetector } from '@violawake/detector/node';
-
-const detector = await createDetector({
-  ort,
-  heads: [{
-    name: '${wakeWord}',
-    model: await readFile('${file}.onnx'),
-    manifest: JSON.parse(await readFile('${file}.json', 'utf8')), // threshold ${t}
-  }],
-});
-// pcm: Int16Array of 16 kHz mono samples, any chunk size
-const { detections } = await detector.push(pcm);
-for (const d of detections) console.log(\`\${d.name} at \${d.t.toFixed(1)} s\`);`,
-    browser: `// npm install @violawake/detector onnxruntime-web
-import * as ort from 'onnxruntime-web/wasm';
-import { createDetector } from '@violawake/detector';
-
-ort.env.wasm.wasmPaths = '/ort/';   // serve onnxruntime-web's .wasm yourself
-ort.env.wasm.numThreads = 1;
-const bytes = (url) => fetch(url).then((r) => r.arrayBuffer()).then((b) => new Uint8Array(b));
-const detector = await createDetector({
-  ort,
-  frontend: { mel: await bytes('melspectrogram.onnx'), embedding: await bytes('embedding_model.onnx') },
-  heads: [{ name: '${wakeWord}', model: await bytes('${file}.onnx'), threshold: ${t} }],
-  inputSampleRate: audioContext.sampleRate,
-});
-// from an AudioWorklet: Float32Array blocks
-const { detections } = await detector.push(block);`,
-  };
-  const labels = {
-    python: 'Python (openWakeWord)',
-    ha: 'Home Assistant',
-    node: 'Node.js',
-    browser: 'Browser',
-  } as const;
+function Snippets({ model }: { model: SnippetModel }) {
+  // the same snippets as the bundle README (one generator: @violawake/engine artifacts/snippets.ts)
+  const snippets = usageSnippets(model);
+  const [tab, setTab] = useState<SnippetId>('python-onnx');
+  const current = snippets.find((s) => s.id === tab) ?? snippets[0];
   const [copied, setCopied] = useState(false);
   return (
     <section className="card" aria-labelledby="use-title">
       <h2 id="use-title">Use it</h2>
       <div className="tabs" role="tablist" aria-label="Usage examples">
-        {(Object.keys(labels) as (keyof typeof labels)[]).map((k) => (
+        {snippets.map(({ id: k, label }) => (
           <button
             key={k}
             type="button"
@@ -196,29 +124,29 @@ const { detections } = await detector.push(block);`,
               setCopied(false);
             }}
             onKeyDown={(e) => {
-              const keys = Object.keys(labels) as (keyof typeof labels)[];
-              const i = keys.indexOf(k);
+              const i = snippets.findIndex((s) => s.id === k);
               if (e.key === 'ArrowRight' || e.key === 'ArrowLeft') {
-                const next = keys[(i + (e.key === 'ArrowRight' ? 1 : keys.length - 1)) % keys.length];
+                const next =
+                  snippets[(i + (e.key === 'ArrowRight' ? 1 : snippets.length - 1)) % snippets.length].id;
                 setTab(next);
                 document.getElementById(`tab-${next}`)?.focus();
               }
             }}
           >
-            {labels[k]}
+            {label}
           </button>
         ))}
       </div>
       <div id="snippet-panel" role="tabpanel" aria-labelledby={`tab-${tab}`}>
         <pre className="code">
-          <code>{snippets[tab]}</code>
+          <code data-testid="snippet">{current.code}</code>
         </pre>
         <button
           type="button"
           className="button button-small button-secondary"
           onClick={async () => {
             try {
-              await navigator.clipboard.writeText(snippets[tab]);
+              await navigator.clipboard.writeText(current.code);
               setCopied(true);
             } catch {
               setCopied(false);
@@ -461,7 +389,14 @@ export function ModelPage() {
         manifest={manifest}
         modelSha256={typeof manifest?.model_sha256 === 'string' ? manifest.model_sha256 : null}
       />
-      <Snippets modelId={modelId} wakeWord={wakeWord} threshold={threshold} />
+      <Snippets
+        model={{
+          name: config.name,
+          wakeWord,
+          threshold,
+          tflite: config.tflite_error ? { reason: config.tflite_error } : true,
+        }}
+      />
     </>
   );
 }

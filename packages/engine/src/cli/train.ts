@@ -49,7 +49,7 @@ export async function runTrain(argv: string[]): Promise<number> {
   if (!['auto', 'mlp', 'tcn'].includes(arch)) throw new UsageError('--arch must be auto, mlp or tcn');
   const folds = num(p, 'folds', { min: 2, max: MAX_FOLDS, integer: true });
   if (folds !== undefined && textOnly) throw new UsageError('--folds needs --recordings');
-  const name = str(p, 'name') ?? 'model';
+  const name = str(p, 'name') ?? slugify(wakeWord);
   if (!/^[A-Za-z0-9._-]+$/.test(name))
     throw new UsageError('--name may contain letters, digits, ".", "_" and "-" only');
   const seed = num(p, 'seed', { min: 0, max: 2 ** 32 - 1, integer: true });
