@@ -199,6 +199,10 @@ export interface RunningServer {
   url: string;
   /** The server's VIOLAWAKE_DATA_DIR (the log email provider writes messages to its mail/ folder). */
   dataDir: string;
+  /** The server's own PostgreSQL database (tests seed rows in it). */
+  dbUrl: string;
+  /** The local storage root (VIOLAWAKE_STORAGE_DIR). */
+  storageDir: string;
   logFile: string;
   /** Null while the process runs; how it ended otherwise. */
   exit(): string | null;
@@ -289,6 +293,8 @@ export async function startServer(
   return {
     url,
     dataDir: serverDataDir,
+    dbUrl: dbUrl.toString(),
+    storageDir: path.join(dataDir, 'storage'),
     logFile,
     exit: () => exitInfo,
     async has(method: string, route: string) {
