@@ -364,6 +364,23 @@ describe('models', () => {
     );
     await insertModel(server.ctx.db, third);
     expect((await config(third.modelId, u)).name).toBe('hey-computer-v3');
+    // two models stored before either row exists choose the same name; the second insert takes the next free one
+    const files = { onnx: second.onnx, manifest, scores: { positive: [], negative: [] }, evaluation: null };
+    const job = { id: 0, userId: u.id, wakeWord: 'hey computer' };
+    const [x, y] = [
+      await storeTrainedModel(server.ctx, job, files),
+      await storeTrainedModel(server.ctx, job, files),
+    ];
+    expect((x.row.metrics as any).model_name).toBe('hey-computer-v4');
+    expect((y.row.metrics as any).model_name).toBe('hey-computer-v4');
+    await server.ctx.db.transaction((tx) => insertModel(tx, x));
+    await server.ctx.db.transaction((tx) => insertModel(tx, y));
+    expect((await config(x.modelId, u)).name).toBe('hey-computer-v4');
+    expect((await config(y.modelId, u)).name).toBe('hey-computer-v5');
+    const renamed = JSON.parse(
+      (await getStorage(server.ctx).getBytes(y.row.manifestKey)).toString('utf8'),
+    ) as Manifest;
+    expect(renamed.name).toBe('hey-computer-v5');
   });
 
   it('answers 409 with the reason for a model whose TFLite export failed at training time', async () => {

@@ -63,6 +63,14 @@ export function namesOfUser(db: DbOrTx, userId: number) {
     .orderBy(trainedModels.id);
 }
 
+/** Serialises the naming of one owner's new models until the end of the transaction (advisory lock). */
+export async function lockOwnerNames(tx: DbOrTx, userId: number): Promise<void> {
+  await execRows(
+    tx,
+    sql`SELECT pg_advisory_xact_lock(hashtext('trained_models.model_name'), ${userId}::int)`,
+  );
+}
+
 /** Merge keys into a model's `metrics` (jsonb `||`). */
 export async function mergeMetrics(
   db: DbOrTx,

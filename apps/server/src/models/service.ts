@@ -275,6 +275,8 @@ export interface PreparedModel {
   row: NewModel & { id: number };
   /** Remove the stored objects (the job was not completed after all). */
   discard(): Promise<void>;
+  /** Rewrites the stored manifest with another name (`insertModel` found the chosen one taken). */
+  rename(name: string): Promise<void>;
 }
 
 /**
@@ -345,6 +347,12 @@ export async function storeTrainedModel(
       metrics,
       configJson,
     },
+    async rename(newName: string) {
+      const renamed = { ...manifest, name: newName };
+      await storage.put(jsonKey, new TextEncoder().encode(`${JSON.stringify(renamed, null, 2)}\n`), {
+        contentType: 'application/json',
+      });
+    },
     async discard() {
       await storage.delete(onnxKey).catch(() => {});
       await storage.delete(tfliteKey).catch(() => {});
@@ -353,9 +361,26 @@ export async function storeTrainedModel(
   };
 }
 
-/** Insert a prepared model's row (in the transaction that completes its job). */
-export function insertModel(tx: DbOrTx, prepared: PreparedModel): Promise<void> {
-  return q.insertModel(tx, prepared.row);
+/**
+ * Insert a prepared model's row (in the transaction that completes its job). The owner's new models are named one
+ * at a time: under a transaction-scoped lock, a name another model took since `storeTrainedModel` chose it is
+ * replaced by the next free one (row and stored manifest).
+ */
+export async function insertModel(tx: DbOrTx, prepared: PreparedModel): Promise<void> {
+  const row = prepared.row;
+  await q.lockOwnerNames(tx, row.userId);
+  const taken = new Set(
+    (await q.namesOfUser(tx, row.userId)).map((r) => r.name).filter((n): n is string => Boolean(n)),
+  );
+  const metrics = row.metrics as Record<string, unknown>;
+  const chosen = metrics.model_name as string;
+  if (taken.has(chosen)) {
+    const name = freeModelName(row.wakeWord, taken);
+    row.metrics = { ...metrics, model_name: name };
+    row.configJson = { ...(row.configJson as Record<string, unknown>), name };
+    await prepared.rename(name);
+  }
+  await q.insertModel(tx, row);
 }
 
 function pick(obj: Record<string, unknown>, keys: string[]): Record<string, unknown> {
