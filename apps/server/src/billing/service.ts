@@ -13,6 +13,7 @@ import {
   lockSubscription,
   type SubscriptionRow,
   TIERS,
+  type Tier,
   type Usage,
   usageFor,
 } from './quota.ts';
@@ -179,8 +180,8 @@ export function apiStatus(stripeStatus: string): 'active' | 'past_due' | 'cancel
 }
 
 export interface SubscriptionOut {
-  tier: string;
-  effective_tier: string;
+  tier: Tier;
+  effective_tier: Tier;
   status: 'active' | 'past_due' | 'canceled';
   stripe_status: string;
   current_period_end: string | null;

@@ -7,6 +7,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { authUser, requireVerified } from '../auth/guard.ts';
 import type { AppContext } from '../core/context.ts';
+import { TIERS } from '../core/db/schema.ts';
 import { rateLimit } from '../core/http/rate-limit.ts';
 import { plansView, quotaPolicy } from './plans.ts';
 import { usageFor } from './quota.ts';
@@ -28,8 +29,8 @@ const Usage = z.object({
   period_end: z.string(),
 });
 const Subscription = z.object({
-  tier: z.string(),
-  effective_tier: z.string(),
+  tier: z.enum(TIERS),
+  effective_tier: z.enum(TIERS),
   status: z.enum(['active', 'past_due', 'canceled']),
   stripe_status: z.string(),
   current_period_end: z.string().nullable(),
@@ -40,7 +41,7 @@ const Subscription = z.object({
 });
 
 const Plan = z.object({
-  tier: z.enum(['free', 'developer', 'business', 'enterprise']),
+  tier: z.enum(TIERS),
   name: z.string(),
   trainings_per_month: z.number().int().nullable().describe('null = unlimited'),
   priority: z.number().int().describe('queue priority (higher is dispatched first)'),

@@ -22,6 +22,32 @@ export const ModelSummary = z.object({
 });
 export type ModelSummary = z.infer<typeof ModelSummary>;
 
+/**
+ * The manifest as served (`violawake.model.v1`, docs/engine.md §4, plus `model_id`): the fields clients read are
+ * typed, every other field passes through. Rows imported from the original console may have none of them.
+ */
+export const ManifestOut = z.looseObject({
+  schema: z.string().nullish(),
+  name: z.string().nullish(),
+  wake_word: z.string().nullish(),
+  model_id: z.number(),
+  threshold: z.number().nullish(),
+  model_sha256: z.string().nullish(),
+  tflite_sha256: z.string().nullish(),
+  detection: z
+    .looseObject({
+      patience: z.number().nullish(),
+      refractory_s: z.number().nullish(),
+      vad_threshold: z.number().nullish(),
+    })
+    .nullish(),
+  frontend: z.record(z.string(), z.unknown()).nullish(),
+  metrics: z.record(z.string(), z.unknown()).nullish(),
+  training: z.record(z.string(), z.unknown()).nullish(),
+  evaluation: z.record(z.string(), z.unknown()).nullish(),
+});
+export type ManifestOut = z.infer<typeof ManifestOut>;
+
 export const ModelConfig = z.object({
   d_prime: n,
   far_per_hour: n,
@@ -36,7 +62,7 @@ export const ModelConfig = z.object({
   name: z.string(),
   /** Why the model has no TFLite file, when that is known. */
   tflite_error: z.string().nullable(),
-  training_config: z.record(z.string(), z.unknown()),
+  training_config: ManifestOut,
 });
 export type ModelConfig = z.infer<typeof ModelConfig>;
 

@@ -4,23 +4,9 @@
  */
 import { useEffect, useState } from 'react';
 import { api } from './client.ts';
-import type { Tier, Usage } from './types.ts';
+import type { Plans, Usage } from './types.ts';
 
-export interface PlanInfo {
-  tier: Tier;
-  name: string;
-  trainings_per_month: number | null;
-  priority: number;
-  max_active_jobs: number;
-  max_epochs: number;
-  max_recordings: number;
-  purchasable: boolean;
-}
-
-export interface Plans {
-  billing_enabled: boolean;
-  plans: PlanInfo[];
-}
+export type { PlanInfo, Plans } from './types.ts';
 
 /** The plans, or null while loading (and when the request failed: callers then offer nothing to buy). */
 export function usePlans(): Plans | null {

@@ -1,7 +1,14 @@
 import { type FormEvent, useCallback, useEffect, useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router-dom';
 import { type ApiError, api } from '../api/client.ts';
-import type { InvitationOut, ModelSummary, TeamResponse, TeamRole, TeamSummary } from '../api/types.ts';
+import type {
+  InvitationOut,
+  InvitationRole,
+  ModelSummary,
+  TeamResponse,
+  TeamRole,
+  TeamSummary,
+} from '../api/types.ts';
 import { useAuth } from '../auth/AuthContext.tsx';
 import { PageHeader } from '../components/Layout.tsx';
 import { Alert, Field, formatDate, formatDay, Spinner, usePageTitle } from '../components/ui.tsx';
@@ -109,7 +116,7 @@ export function TeamPage() {
   const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [email, setEmail] = useState('');
-  const [role, setRole] = useState<'member' | 'admin'>('member');
+  const [role, setRole] = useState<InvitationRole>('member');
   const [shareId, setShareId] = useState('');
   usePageTitle(team ? `Team ${team.name}` : 'Team');
 
@@ -287,7 +294,7 @@ export function TeamPage() {
                 <select
                   id="invite-role"
                   value={role}
-                  onChange={(e) => setRole(e.target.value as 'member' | 'admin')}
+                  onChange={(e) => setRole(e.target.value as InvitationRole)}
                 >
                   <option value="member">member — use shared models</option>
                   <option value="admin">admin — also invite and share</option>
