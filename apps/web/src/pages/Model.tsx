@@ -340,13 +340,14 @@ export function ModelPage() {
                 type="button"
                 className="button button-secondary"
                 onClick={() => download('tflite')}
-                disabled={downloading !== null}
+                disabled={downloading !== null || Boolean(config.tflite_error)}
               >
                 Model (.tflite)
               </button>
               <span className="muted small">
-                The same head for TensorFlow Lite: Home Assistant&apos;s openWakeWord add-on,
-                openWakeWord&apos;s tflite framework.
+                {config.tflite_error
+                  ? `No TFLite file for this model: ${config.tflite_error}`
+                  : "The same head for TensorFlow Lite: Home Assistant's openWakeWord add-on, openWakeWord's tflite framework."}
               </span>
             </li>
             <li>
