@@ -24,8 +24,6 @@ const PENDING: ReadonlySet<string> = new Set([
   'ops/health.ts',
   'ops/retention.ts',
   'teams/service.ts',
-  // models: the visibility condition teams/service.ts and auth/routes.ts still use (models' own code passes team ids)
-  'models/visibility.ts',
 ]);
 
 const allowed = (rel: string) => rel.startsWith('core/db/') || path.basename(rel) === 'queries.ts';

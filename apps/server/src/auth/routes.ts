@@ -8,7 +8,8 @@ import { z } from 'zod';
 import type { AppContext } from '../core/context.ts';
 import { HttpError } from '../core/http/errors.ts';
 import { rateLimit } from '../core/http/rate-limit.ts';
-import { modelVisibleTo } from '../models/visibility.ts';
+import { visibleModel } from '../models/service.ts';
+import { teamIdsOf } from '../teams/service.ts';
 import { ownJob } from '../training/service.ts';
 import { authUser, requireUser } from './guard.ts';
 import {
@@ -138,7 +139,8 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
         const { action, resource_id } = request.body;
         // The resource must be the caller's to see: a model through the models domain, a job through training.
         if (action === 'model_download') {
-          if (!(await modelVisibleTo(ctx.db, u.id, resource_id))) throw new HttpError(404, 'Model not found');
+          // 404 'Model not found' unless the caller owns it or it is shared to one of their teams
+          await visibleModel(ctx.db, { userId: u.id, teamIds: await teamIdsOf(ctx.db, u.id) }, resource_id);
         } else {
           await ownJob(ctx, u.id, resource_id);
         }

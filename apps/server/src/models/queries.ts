@@ -95,3 +95,53 @@ export async function nextModelId(db: DbOrTx): Promise<number> {
 export async function insertModel(db: DbOrTx, row: NewModel & { id: number }): Promise<void> {
   await db.insert(trainedModels).overridingSystemValue().values(row);
 }
+
+// ---- sharing (the teams domain calls these through models' service) ---------------------------------------------
+
+/** Share one of the user's own models to a team (a model is shared to one team at most); null when not theirs. */
+export async function setTeamOfOwnModel(
+  db: DbOrTx,
+  userId: number,
+  modelId: number,
+  teamId: number,
+): Promise<ModelRow | null> {
+  const [row] = await db
+    .update(trainedModels)
+    .set({ teamId })
+    .where(and(eq(trainedModels.id, modelId), eq(trainedModels.userId, userId)))
+    .returning();
+  return row ?? null;
+}
+
+/** A model shared to the team, locked until the transaction ends. */
+export async function lockTeamModel(db: DbOrTx, teamId: number, modelId: number): Promise<ModelRow | null> {
+  const [row] = await db
+    .select()
+    .from(trainedModels)
+    .where(and(eq(trainedModels.id, modelId), eq(trainedModels.teamId, teamId)))
+    .for('update');
+  return row ?? null;
+}
+
+/** Unshare models: one model, every model of a team, or a team's models of one owner. */
+export async function clearTeam(
+  db: DbOrTx,
+  which: { modelId: number } | { teamId: number; userId?: number },
+): Promise<void> {
+  const where =
+    'modelId' in which
+      ? eq(trainedModels.id, which.modelId)
+      : which.userId === undefined
+        ? eq(trainedModels.teamId, which.teamId)
+        : and(eq(trainedModels.teamId, which.teamId), eq(trainedModels.userId, which.userId));
+  await db.update(trainedModels).set({ teamId: null }).where(where);
+}
+
+/** The models shared to a team, newest first. */
+export function modelsOfTeam(db: DbOrTx, teamId: number): Promise<ModelRow[]> {
+  return db
+    .select()
+    .from(trainedModels)
+    .where(eq(trainedModels.teamId, teamId))
+    .orderBy(desc(trainedModels.createdAt), desc(trainedModels.id));
+}

@@ -256,6 +256,36 @@ export async function modelKeysOf(ctx: AppContext, userId: number): Promise<stri
   return rows.flatMap(modelObjectKeys);
 }
 
+// ---- sharing (called by the teams domain, which checks membership and roles first) --------------------------------
+
+/** Share one of the user's own models to the team; null when the model is not the user's. */
+export function shareOwnModel(
+  tx: DbOrTx,
+  userId: number,
+  modelId: number,
+  teamId: number,
+): Promise<ModelRow | null> {
+  return q.setTeamOfOwnModel(tx, userId, modelId, teamId);
+}
+
+/** The model if it is shared to the team, locked for the rest of the transaction. */
+export function lockTeamModel(tx: DbOrTx, teamId: number, modelId: number): Promise<ModelRow | null> {
+  return q.lockTeamModel(tx, teamId, modelId);
+}
+
+/** Unshare one model, every model of a team (team deleted), or one member's models of a team (member left). */
+export function unshareModels(
+  tx: DbOrTx,
+  which: { modelId: number } | { teamId: number; userId?: number },
+): Promise<void> {
+  return q.clearTeam(tx, which);
+}
+
+/** The models shared to a team, newest first (the caller has checked that the user is a member). */
+export function modelsOfTeam(db: DbOrTx, teamId: number): Promise<ModelRow[]> {
+  return q.modelsOfTeam(db, teamId);
+}
+
 // ---- new models (written by the training domain when a job completes) ---------------------------------------------
 
 /** What the trainer hands over for a new model (the training child's result). */

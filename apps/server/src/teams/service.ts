@@ -14,7 +14,14 @@ import { type DbOrTx, execRows } from '../core/db/client.ts';
 import { teamMembers } from '../core/db/schema.ts';
 import { enqueueEmail } from '../core/email/outbox.ts';
 import { HttpError } from '../core/http/errors.ts';
-import { modelVisibleSql } from '../models/visibility.ts';
+import type { ModelSummary } from '../models/schemas.ts';
+import {
+  lockTeamModel,
+  modelSummary,
+  modelsOfTeam,
+  shareOwnModel,
+  unshareModels,
+} from '../models/service.ts';
 
 export const INVITATION_TTL_MS = 72 * 3600_000;
 
@@ -92,20 +99,6 @@ export interface InvitationOut {
   expires_at: string;
 }
 
-export interface ModelSummaryOut {
-  id: number;
-  wake_word: string;
-  d_prime: number | null;
-  created_at: string;
-  size_bytes: number;
-  team_id: number | null;
-  shared: boolean;
-  owner_id: number;
-  quality_grade: string | null;
-  threshold: number | null;
-  eer: number | null;
-}
-
 interface TeamRow {
   id: number;
   name: string;
@@ -134,19 +127,6 @@ interface InvitationRow {
   revoked_at: Date | string | null;
 }
 
-interface ModelRowLite {
-  id: number;
-  user_id: number;
-  team_id: number | null;
-  wake_word: string;
-  d_prime: number | null;
-  created_at: Date | string;
-  size_bytes: number;
-  quality_grade: string | null;
-  threshold: number | null;
-  eer: number | null;
-}
-
 const memberOut = (r: MemberRow): MemberOut => ({
   user_id: Number(r.user_id),
   email: r.email,
@@ -165,28 +145,6 @@ const invitationOut = (r: InvitationRow): InvitationOut => ({
   created_at: iso(r.created_at),
   expires_at: iso(r.expires_at),
 });
-
-/** ModelSummary (docs/api.md §2.1) as the caller sees it: `shared` when the caller is not the owner. */
-export function modelSummaryOut(m: ModelRowLite, callerId: number): ModelSummaryOut {
-  const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
-  return {
-    id: Number(m.id),
-    wake_word: m.wake_word,
-    d_prime: num(m.d_prime),
-    created_at: iso(m.created_at),
-    size_bytes: Number(m.size_bytes),
-    team_id: num(m.team_id),
-    shared: Number(m.user_id) !== callerId,
-    owner_id: Number(m.user_id),
-    quality_grade: m.quality_grade === null ? null : m.quality_grade.trim(),
-    threshold: num(m.threshold),
-    eer: num(m.eer),
-  };
-}
-
-const MODEL_COLS = sql.raw(
-  'm.id, m.user_id, m.team_id, m.wake_word, m.d_prime, m.created_at, m.size_bytes, m.quality_grade, m.threshold, m.eer',
-);
 
 // ---- membership -----------------------------------------------------------------------------------------------
 
@@ -289,7 +247,7 @@ export async function deleteTeam(ctx: AppContext, userId: number, teamId: number
   await ctx.db.transaction(async (tx) => {
     const m = await membership(tx, teamId, userId, true);
     requireRole(m, 'owner');
-    await tx.execute(sql`UPDATE trained_models SET team_id = NULL WHERE team_id = ${teamId}`);
+    await unshareModels(tx, { teamId });
     await tx.execute(sql`DELETE FROM teams WHERE id = ${teamId}`);
   });
 }
@@ -299,9 +257,7 @@ export async function deleteTeam(ctx: AppContext, userId: number, teamId: number
 /** Remove a membership and unshare the departing user's models from that team. */
 async function dropMember(tx: DbOrTx, teamId: number, userId: number): Promise<void> {
   await tx.execute(sql`DELETE FROM team_members WHERE team_id = ${teamId} AND user_id = ${userId}`);
-  await tx.execute(
-    sql`UPDATE trained_models SET team_id = NULL WHERE team_id = ${teamId} AND user_id = ${userId}`,
-  );
+  await unshareModels(tx, { teamId, userId });
 }
 
 export async function leaveTeam(ctx: AppContext, userId: number, teamId: number): Promise<void> {
@@ -553,17 +509,13 @@ export async function shareModel(
   userId: number,
   teamId: number,
   modelId: number,
-): Promise<ModelSummaryOut> {
+): Promise<ModelSummary> {
   return ctx.db.transaction(async (tx) => {
     const m = await membership(tx, teamId, userId, true);
     requireRole(m, 'owner', 'admin');
-    const rows = await execRows<ModelRowLite>(
-      tx,
-      sql`UPDATE trained_models m SET team_id = ${teamId} WHERE m.id = ${modelId} AND m.user_id = ${userId}
-       RETURNING ${MODEL_COLS}`,
-    );
-    if (!rows[0]) throw new HttpError(404, MSG.modelNotFound);
-    return modelSummaryOut(rows[0], userId);
+    const model = await shareOwnModel(tx, userId, modelId, teamId);
+    if (!model) throw new HttpError(404, MSG.modelNotFound);
+    return modelSummary(model, userId);
   });
 }
 
@@ -576,31 +528,17 @@ export async function unshareModel(
 ): Promise<void> {
   await ctx.db.transaction(async (tx) => {
     const m = await membership(tx, teamId, userId, true);
-    const rows = await execRows<{ user_id: number }>(
-      tx,
-      sql`SELECT user_id FROM trained_models WHERE id = ${modelId} AND team_id = ${teamId} FOR UPDATE`,
-    );
-    if (!rows[0]) throw new HttpError(404, MSG.modelNotFound);
-    if (m.role === 'member' && Number(rows[0].user_id) !== userId)
-      throw new HttpError(403, MSG.insufficientRole);
-    await tx.execute(sql`UPDATE trained_models SET team_id = NULL WHERE id = ${modelId}`);
+    const model = await lockTeamModel(tx, teamId, modelId);
+    if (!model) throw new HttpError(404, MSG.modelNotFound);
+    if (m.role === 'member' && model.userId !== userId) throw new HttpError(403, MSG.insufficientRole);
+    await unshareModels(tx, { modelId });
   });
 }
 
 /** Models shared to the team, newest first; any member. */
-export async function teamModels(
-  ctx: AppContext,
-  userId: number,
-  teamId: number,
-): Promise<ModelSummaryOut[]> {
+export async function teamModels(ctx: AppContext, userId: number, teamId: number): Promise<ModelSummary[]> {
   await membership(ctx.db, teamId, userId);
-  const rows = await execRows<ModelRowLite>(
-    ctx.db,
-    sql`SELECT ${MODEL_COLS} FROM trained_models m
-         WHERE m.team_id = ${teamId} AND ${modelVisibleSql('m', userId)}
-         ORDER BY m.created_at DESC, m.id DESC`,
-  );
-  return rows.map((r) => modelSummaryOut(r, userId));
+  return (await modelsOfTeam(ctx.db, teamId)).map((m) => modelSummary(m, userId));
 }
 
 /** Ids of the teams the user belongs to (the models domain shows the models shared to them). */
