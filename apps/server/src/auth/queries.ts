@@ -3,7 +3,7 @@
  * (docs/data-model.md). Plain functions taking the handle they run on (the database or a transaction); row types
  * come from the Drizzle schema. Other domains reach these tables through `auth/service.ts`, never from here.
  */
-import { and, count, desc, eq, gt, isNull, lt, or, sql } from 'drizzle-orm';
+import { and, count, desc, eq, gt, inArray, isNull, lt, or, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../core/db/client.ts';
 import { apiKeys, downloadTokens, revokedTokens, users } from '../core/db/schema.ts';
 
@@ -148,6 +148,18 @@ export async function userContact(
     .from(users)
     .where(eq(users.id, userId));
   return row ?? null;
+}
+
+/** Email and name of each of these users that exists. */
+export function userContacts(
+  db: DbOrTx,
+  userIds: number[],
+): Promise<Pick<UserRow, 'id' | 'email' | 'name'>[]> {
+  if (userIds.length === 0) return Promise.resolve([]);
+  return db
+    .select({ id: users.id, email: users.email, name: users.name })
+    .from(users)
+    .where(inArray(users.id, userIds));
 }
 
 export async function deleteUser(tx: DbOrTx, userId: number): Promise<void> {

@@ -356,3 +356,11 @@ export function userContact(
 ): Promise<{ email: string; name: string; emailVerified: boolean } | null> {
   return q.userContact(db, userId);
 }
+
+/** Id, email and name of each of these users that exists (billing's webhook batch: rows and emails). */
+export function userContacts(
+  db: DbOrTx,
+  userIds: number[],
+): Promise<{ id: number; email: string; name: string }[]> {
+  return q.userContacts(db, userIds);
+}

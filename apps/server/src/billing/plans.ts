@@ -6,6 +6,7 @@
  */
 import type { Config } from '../core/config.ts';
 import { type QuotaPolicy, TIERS, type Tier } from './quota.ts';
+import type { PlanOut, PlansOut } from './schemas.ts';
 
 /** Most recordings a free-plan job may train from (paid plans: the request schema's 100). */
 export const FREE_MAX_RECORDINGS = 30;
@@ -32,19 +33,10 @@ export function quotaPolicy(config: Config): QuotaPolicy {
   return { limit: (tier) => monthlyLimit(config, tier), billing: billingEnabled(config) };
 }
 
-export interface PlanOut {
-  tier: Tier;
-  name: string;
-  trainings_per_month: number | null;
-  priority: number;
-  max_active_jobs: number;
-  max_epochs: number;
-  max_recordings: number;
-  purchasable: boolean;
-}
+export type { PlanOut };
 
 /** GET /api/billing/plans. */
-export function plansView(config: Config): { billing_enabled: boolean; plans: PlanOut[] } {
+export function plansView(config: Config): PlansOut {
   const enabled = billingEnabled(config);
   const tiers = Object.keys(TIERS) as Tier[];
   return {

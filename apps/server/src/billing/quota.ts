@@ -3,10 +3,10 @@
  * `lockSubscription` + `checkAndChargeQuota` inside its transaction; a failed job calls `refundUsage`.
  * Everything here works on either driver and takes the transaction handle it must run in.
  */
-import { and, eq, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../core/db/client.ts';
-import { subscriptions, usageRecords } from '../core/db/schema.ts';
 import { HttpError } from '../core/http/errors.ts';
+import * as q from './queries.ts';
+import type { Usage } from './schemas.ts';
 
 export type Tier = 'free' | 'developer' | 'business' | 'enterprise';
 
@@ -22,17 +22,9 @@ export const TIERS: Record<
 
 export const USAGE_ACTION = 'training_job';
 
-export type SubscriptionRow = typeof subscriptions.$inferSelect;
+export type SubscriptionRow = q.SubscriptionRow;
 
-export interface Usage {
-  models_used: number;
-  /** null = unlimited */
-  models_limit: number | null;
-  /** trainings left this month (null = unlimited; 0 = none, also when the limit is 0) */
-  models_remaining: number | null;
-  period_start: string;
-  period_end: string;
-}
+export type { Usage };
 
 /**
  * Where a tier's monthly limit comes from: the Stripe plans (the default, `TIERS`) or this server's configuration
@@ -57,8 +49,8 @@ export function effectiveTier(sub: { tier: string; status: string }): Tier {
 
 /** A user's effective tier now (free when there is no subscription row); reads only. */
 export async function effectiveTierOf(db: DbOrTx, userId: number): Promise<Tier> {
-  const rows = await db.select().from(subscriptions).where(eq(subscriptions.userId, userId));
-  return rows[0] ? effectiveTier(rows[0]) : 'free';
+  const row = await q.subscriptionOf(db, userId);
+  return row ? effectiveTier(row) : 'free';
 }
 
 /** The UTC calendar month containing `now`: [start, end). */
@@ -70,35 +62,24 @@ export function usagePeriod(now: Date): { start: Date; end: Date } {
 
 /** The caller's subscription row, created (free, active) if missing, locked `FOR UPDATE` until the transaction ends. */
 export async function lockSubscription(tx: DbOrTx, userId: number): Promise<SubscriptionRow> {
-  await tx.insert(subscriptions).values({ userId }).onConflictDoNothing({ target: subscriptions.userId });
-  const rows = await tx.select().from(subscriptions).where(eq(subscriptions.userId, userId)).for('update');
-  const row = rows[0];
+  await q.ensureSubscription(tx, userId);
+  const row = await q.lockSubscriptionOf(tx, userId);
   if (!row) throw new Error(`subscription row for user ${userId} vanished`);
   return row;
 }
 
 /** The subscription row without locking; creates it if missing (outside or inside a transaction). */
 export async function getOrCreateSubscription(db: DbOrTx, userId: number): Promise<SubscriptionRow> {
-  const existing = await db.select().from(subscriptions).where(eq(subscriptions.userId, userId));
-  if (existing[0]) return existing[0];
-  await db.insert(subscriptions).values({ userId }).onConflictDoNothing({ target: subscriptions.userId });
-  const rows = await db.select().from(subscriptions).where(eq(subscriptions.userId, userId));
-  if (!rows[0]) throw new Error(`subscription row for user ${userId} vanished`);
-  return rows[0];
+  const existing = await q.subscriptionOf(db, userId);
+  if (existing) return existing;
+  await q.ensureSubscription(db, userId);
+  const row = await q.subscriptionOf(db, userId);
+  if (!row) throw new Error(`subscription row for user ${userId} vanished`);
+  return row;
 }
 
-async function usedIn(db: DbOrTx, userId: number, periodStart: Date): Promise<number> {
-  const rows = await db
-    .select({ count: usageRecords.count })
-    .from(usageRecords)
-    .where(
-      and(
-        eq(usageRecords.userId, userId),
-        eq(usageRecords.action, USAGE_ACTION),
-        eq(usageRecords.periodStart, periodStart),
-      ),
-    );
-  return rows[0]?.count ?? 0;
+function usedIn(db: DbOrTx, userId: number, periodStart: Date): Promise<number> {
+  return q.usageCount(db, userId, USAGE_ACTION, periodStart);
 }
 
 /**
@@ -136,28 +117,13 @@ export async function checkAndChargeQuota(
       },
     );
   }
-  await tx
-    .insert(usageRecords)
-    .values({ userId, action: USAGE_ACTION, periodStart: start, count: 1 })
-    .onConflictDoUpdate({
-      target: [usageRecords.userId, usageRecords.action, usageRecords.periodStart],
-      set: { count: sql`${usageRecords.count} + 1`, updatedAt: sql`now()` },
-    });
+  await q.chargeUsage(tx, userId, USAGE_ACTION, start);
   return { tier, priority, periodStart: start, used: used + 1, limit };
 }
 
 /** Give back one training of the month `periodStart` (a job that failed without a result); never below 0. */
 export async function refundUsage(tx: DbOrTx, userId: number, periodStart: Date): Promise<void> {
-  await tx
-    .update(usageRecords)
-    .set({ count: sql`GREATEST(${usageRecords.count} - 1, 0)`, updatedAt: sql`now()` })
-    .where(
-      and(
-        eq(usageRecords.userId, userId),
-        eq(usageRecords.action, USAGE_ACTION),
-        eq(usageRecords.periodStart, periodStart),
-      ),
-    );
+  await q.refundUsage(tx, userId, USAGE_ACTION, periodStart);
 }
 
 /** The Usage shape of the API for the month containing `now` (reads only; creates the subscription row lazily). */

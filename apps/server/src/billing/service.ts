@@ -2,21 +2,19 @@
  * Billing services (docs/api.md §2.7, §4.12, §4.15): checkout, portal, the Subscription view (database only), and the
  * account-deletion step that cancels the Stripe subscription.
  */
-import { eq, sql } from 'drizzle-orm';
 import type { AppContext } from '../core/context.ts';
-import { subscriptions } from '../core/db/schema.ts';
 import { HttpError } from '../core/http/errors.ts';
 import { quotaPolicy } from './plans.ts';
+import * as q from './queries.ts';
 import {
   effectiveTier,
   getOrCreateSubscription,
   lockSubscription,
   type SubscriptionRow,
   TIERS,
-  type Tier,
-  type Usage,
   usageFor,
 } from './quota.ts';
+import type { PaidTier, SubscriptionOut } from './schemas.ts';
 import { createStripeClient, type Stripe } from './stripe.ts';
 
 export const PROVIDER_ERROR = 'Payment provider error. Please try again later.';
@@ -41,7 +39,7 @@ export function hasLiveSubscription(row: SubscriptionRow): boolean {
   return row.stripeSubscriptionId !== null && !ENDED.has(row.status);
 }
 
-export type PaidTier = 'developer' | 'business';
+export type { PaidTier };
 
 /** POST /api/billing/checkout: a subscription-mode Checkout Session for `tier`. */
 export async function createCheckout(
@@ -81,10 +79,7 @@ export async function createCheckout(
         )
         .catch(failed);
       customerId = customer.id;
-      await tx
-        .update(subscriptions)
-        .set({ stripeCustomerId: customerId, updatedAt: sql`now()` })
-        .where(eq(subscriptions.id, row.id));
+      await q.updateSubscription(tx, row.id, { stripeCustomerId: customerId });
     }
     return { customerId, trialConsumed: row.trialConsumed };
   });
@@ -138,10 +133,7 @@ export async function createCheckout(
       })
       .catch(failed);
     if (!session.url) return failed(new Error('Stripe returned a Checkout Session without a url'));
-    await tx
-      .update(subscriptions)
-      .set({ stripeCheckoutSessionId: session.id, updatedAt: sql`now()` })
-      .where(eq(subscriptions.id, row.id));
+    await q.updateSubscription(tx, row.id, { stripeCheckoutSessionId: session.id });
     return { checkout_url: session.url };
   });
 }
@@ -179,17 +171,7 @@ export function apiStatus(stripeStatus: string): 'active' | 'past_due' | 'cancel
   return 'canceled';
 }
 
-export interface SubscriptionOut {
-  tier: Tier;
-  effective_tier: Tier;
-  status: 'active' | 'past_due' | 'canceled';
-  stripe_status: string;
-  current_period_end: string | null;
-  trial_active: boolean;
-  trial_end: string | null;
-  cancel_at_period_end: boolean;
-  usage: Usage;
-}
+export type { SubscriptionOut };
 
 /** GET /api/billing/subscription: reads only the database (what webhooks stored). */
 export async function subscriptionView(ctx: AppContext, userId: number): Promise<SubscriptionOut> {
@@ -216,8 +198,7 @@ export async function subscriptionView(ctx: AppContext, userId: number): Promise
 export async function cancelForDeletion(ctx: AppContext, userId: number): Promise<void> {
   const stripe = stripeOf(ctx);
   if (!stripe) return;
-  const rows = await ctx.db.select().from(subscriptions).where(eq(subscriptions.userId, userId));
-  const row = rows[0];
+  const row = await q.subscriptionOf(ctx.db, userId);
   if (!row || !hasLiveSubscription(row) || !row.stripeSubscriptionId) return;
   try {
     await stripe.subscriptions.cancel(row.stripeSubscriptionId);
@@ -232,8 +213,14 @@ export async function cancelForDeletion(ctx: AppContext, userId: number): Promis
     );
     throw new HttpError(502, PROVIDER_ERROR);
   }
-  await ctx.db
-    .update(subscriptions)
-    .set({ status: 'canceled', tier: 'free', stripeSubscriptionId: null, updatedAt: sql`now()` })
-    .where(eq(subscriptions.id, row.id));
+  await q.updateSubscription(ctx.db, row.id, {
+    status: 'canceled',
+    tier: 'free',
+    stripeSubscriptionId: null,
+  });
+}
+
+/** Retention: forget Stripe event ids recorded more than 30 days before `now` (a redelivery is never that late). */
+export function purgeStripeEvents(ctx: AppContext, now: Date): Promise<number> {
+  return q.purgeProcessedEventsBefore(ctx.db, now);
 }

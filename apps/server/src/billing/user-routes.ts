@@ -4,60 +4,17 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { z } from 'zod';
 import { authUser, requireVerified } from '../auth/guard.ts';
 import type { AppContext } from '../core/context.ts';
-import { TIERS } from '../core/db/schema.ts';
 import { rateLimit } from '../core/http/rate-limit.ts';
 import { plansView, quotaPolicy } from './plans.ts';
 import { usageFor } from './quota.ts';
+import { CheckoutBody, CheckoutOut, Plans, PortalOut, Subscription, Usage } from './schemas.ts';
 import { createCheckout, createPortal, subscriptionView } from './service.ts';
 
 const TAGS = ['billing'];
 const BEARER = [{ bearer: [] }];
 const HOUR = 3600;
-
-const Usage = z.object({
-  models_used: z.number().int(),
-  models_limit: z.number().int().nullable().describe('monthly trainings allowed; null = unlimited'),
-  models_remaining: z
-    .number()
-    .int()
-    .nullable()
-    .describe('trainings left this month; null = unlimited, 0 = none left (or a limit of 0)'),
-  period_start: z.string(),
-  period_end: z.string(),
-});
-const Subscription = z.object({
-  tier: z.enum(TIERS),
-  effective_tier: z.enum(TIERS),
-  status: z.enum(['active', 'past_due', 'canceled']),
-  stripe_status: z.string(),
-  current_period_end: z.string().nullable(),
-  trial_active: z.boolean(),
-  trial_end: z.string().nullable(),
-  cancel_at_period_end: z.boolean(),
-  usage: Usage,
-});
-
-const Plan = z.object({
-  tier: z.enum(TIERS),
-  name: z.string(),
-  trainings_per_month: z.number().int().nullable().describe('null = unlimited'),
-  priority: z.number().int().describe('queue priority (higher is dispatched first)'),
-  max_active_jobs: z.number().int().describe('queued + running jobs one user may have at a time'),
-  max_epochs: z.number().int().describe('highest `epochs` a job of this plan may ask for'),
-  max_recordings: z.number().int().describe('most recordings a job of this plan may train from'),
-  purchasable: z.boolean().describe('Checkout sells it on this server'),
-});
-const Plans = z
-  .object({
-    billing_enabled: z
-      .boolean()
-      .describe('false: no payments on this server (no Stripe key); the administrator sets plans'),
-    plans: Plan.array(),
-  })
-  .describe('Plans');
 
 export async function registerUserRoutes(root: FastifyInstance, ctx: AppContext): Promise<void> {
   const app = root.withTypeProvider<ZodTypeProvider>();
@@ -72,8 +29,8 @@ export async function registerUserRoutes(root: FastifyInstance, ctx: AppContext)
         tags: TAGS,
         summary: 'Start a Stripe Checkout for a paid tier',
         security: BEARER,
-        body: z.object({ tier: z.enum(['developer', 'business']) }),
-        response: { 200: z.object({ checkout_url: z.string() }) },
+        body: CheckoutBody,
+        response: { 200: CheckoutOut },
       },
     },
     async (request) => {
@@ -90,7 +47,7 @@ export async function registerUserRoutes(root: FastifyInstance, ctx: AppContext)
         tags: TAGS,
         summary: 'Open the Stripe billing portal',
         security: BEARER,
-        response: { 200: z.object({ url: z.string() }) },
+        response: { 200: PortalOut },
       },
     },
     async (request) => createPortal(ctx, authUser(request).id),

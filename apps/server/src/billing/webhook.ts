@@ -7,21 +7,21 @@
  *    checkout.session.completed retrieves the subscription from Stripe before the transaction.
  * 3. Verified events that arrive together are processed in ONE transaction per batch (group commit): claim the
  *    event ids (`ON CONFLICT DO NOTHING`; a conflict = duplicate, no effect), lock the subscription rows they touch
- *    (in id order), apply the effects in arrival order in memory, then write rows, emails and NOTIFYs in one
- *    statement. Any error rolls the batch back and each event is retried alone, so one bad event fails (500, Stripe
+ *    (in id order), apply the effects in arrival order in memory, then write the rows (one UPDATE), the emails
+ *    with their NOTIFYs (one INSERT) and given-back claims (billing/queries.ts). Any error rolls the batch back and each event is retried alone, so one bad event fails (500, Stripe
  *    retries) without taking the others with it. A concurrent duplicate blocks on the first one's claim.
  * 4. A subscription event that is not strictly newer (by Stripe's whole-second `created`) than the last applied one
  *    never applies its own payload: its claim is given back, the subscription is re-read from Stripe and that
  *    current state is applied in a second pass. A second live subscription of the same customer is cancelled at
  *    Stripe instead of being granted.
  */
-import { type SQL, sql } from 'drizzle-orm';
 import { z } from 'zod';
+import { userContacts } from '../auth/service.ts';
 import type { AppContext } from '../core/context.ts';
-import { execRows } from '../core/db/client.ts';
 import { STRIPE_STATUSES } from '../core/db/schema.ts';
-import { OUTBOX_CHANNEL } from '../core/email/outbox.ts';
+import { enqueueEmails } from '../core/email/outbox.ts';
 import { HttpError } from '../core/http/errors.ts';
+import * as q from './queries.ts';
 import type { Tier } from './quota.ts';
 import { stripeOf } from './service.ts';
 import { StripeSignatureVerificationError, stripeWebhooks } from './stripe.ts';
@@ -175,8 +175,7 @@ export function verifyEvent(
   return { event: { id: env.data.id, type: env.data.type, created: env.data.created }, parsed };
 }
 
-/** Events older than this are purged from `processed_stripe_events` (at most once a minute per process). */
-const RETENTION = "interval '30 days'";
+/** Events older than 30 days are purged from `processed_stripe_events` (at most once a minute per process). */
 export const PURGE_EVERY_MS = 60_000;
 /** Most events per transaction, and transactions in flight per process. */
 const MAX_BATCH = 64;
@@ -354,11 +353,7 @@ function pipelinesOf(ctx: AppContext): Pipelines {
   if (!p) {
     p = {
       known: new MicroBatcher(async (ids) => {
-        const rows = await execRows<{ event_id: string }>(
-          ctx.db,
-          sql`SELECT event_id FROM processed_stripe_events WHERE event_id = ANY(${textArray(ids)})`,
-        );
-        const found = new Set(rows.map((r) => r.event_id));
+        const found = await q.knownEventIds(ctx.db, ids);
         return ids.map((id) => found.has(id));
       }, false),
       apply: new MicroBatcher((items) => processBatch(ctx, items), true),
@@ -380,24 +375,12 @@ function purgeDue(ctx: AppContext): boolean {
 // ---- the transaction ------------------------------------------------------------------------------------------
 
 /** A locked subscription row as the batch sees it (changes are made in memory, written at the end). */
-interface Row {
-  id: number;
+type Row = q.SubscriptionState & {
   userId: number;
-  tier: string;
-  status: string;
-  stripeCustomerId: string | null;
-  stripeSubscriptionId: string | null;
-  stripePriceId: string | null;
-  currentPeriodEnd: Date | null;
-  trialEnd: Date | null;
-  cancelAtPeriodEnd: boolean;
-  trialConsumed: boolean;
-  stripeEventCreated: Date | null;
-  stripeCheckoutSessionId: string | null;
   email: string;
   name: string;
   dirty: boolean;
-}
+};
 
 interface Email {
   to_address: string;
@@ -406,13 +389,6 @@ interface Email {
   payload: Record<string, unknown>;
   dedupe_key: string;
 }
-
-const json = (v: unknown) => sql`${JSON.stringify(v)}::jsonb`;
-/** A text[] / bigint[] parameter (through JSON, the same on both drivers); `col = ANY(...)` keeps index scans. */
-const textArray = (v: string[]) => sql`ARRAY(SELECT jsonb_array_elements_text(${JSON.stringify(v)}::jsonb))`;
-const bigintArray = (v: number[]) =>
-  sql`ARRAY(SELECT jsonb_array_elements_text(${JSON.stringify(v.map(String))}::jsonb)::bigint)`;
-const dateOf = (v: unknown): Date | null => (v == null ? null : v instanceof Date ? v : new Date(String(v)));
 
 /** The ids an event may find its row by (subscription first, then customer, then the checkout's user). */
 function keysOf(item: Item): { sub: string | null; customer: string | null; user: number | null } {
@@ -445,22 +421,14 @@ function keysOf(item: Item): { sub: string | null; customer: string | null; user
 
 async function processBatch(ctx: AppContext, items: Item[]): Promise<Outcome[]> {
   return ctx.db.transaction(async (tx) => {
-    if (purgeDue(ctx)) {
-      await tx.execute(
-        sql.raw(`DELETE FROM processed_stripe_events WHERE processed_at < now() - ${RETENTION}`),
-      );
-    }
+    if (purgeDue(ctx)) await q.purgeProcessedEvents(tx);
     // Claims in id order (two batches sharing ids cannot deadlock); the first occurrence in the batch owns an id.
     const ids = [...new Set(items.map((i) => i.event.id))].sort();
     const types = new Map(items.map((i) => [i.event.id, i.event.type]));
-    const claimedRows = await execRows<{ event_id: string }>(
+    const claimed = await q.claimEvents(
       tx,
-      sql`INSERT INTO processed_stripe_events (event_id, event_type)
-          SELECT e->>'id', e->>'type' FROM jsonb_array_elements(${json(ids.map((id) => ({ id, type: types.get(id) })))}) WITH ORDINALITY AS t(e, n)
-          ORDER BY n
-          ON CONFLICT (event_id) DO NOTHING RETURNING event_id`,
+      ids.map((id) => ({ id, type: types.get(id)! })),
     );
-    const claimed = new Set(claimedRows.map((r) => r.event_id));
     const outcomes: Outcome[] = items.map(() => 'duplicate');
     const fresh: number[] = [];
     for (let i = 0; i < items.length; i++) {
@@ -480,45 +448,43 @@ async function processBatch(ctx: AppContext, items: Item[]): Promise<Outcome[]> 
     }
     if (userIds.size > 0) {
       // A checkout may be the first thing that happens to a user's billing: create the row if the user exists.
-      await tx.execute(
-        sql`INSERT INTO subscriptions (user_id) SELECT u.id FROM users u WHERE u.id = ANY(${bigintArray([...userIds])})
-            ON CONFLICT (user_id) DO NOTHING`,
+      const existing = await userContacts(tx, [...userIds]);
+      await q.ensureSubscriptions(
+        tx,
+        existing.map((u) => u.id),
       );
     }
-    const rows: Row[] =
-      subs.size + customers.size + userIds.size === 0
-        ? []
-        : (
-            await execRows<Record<string, unknown>>(
-              tx,
-              sql`SELECT s.id, s.user_id, s.tier, s.status, s.stripe_customer_id, s.stripe_subscription_id,
-                         s.stripe_price_id, s.current_period_end, s.trial_end, s.cancel_at_period_end,
-                         s.trial_consumed, s.stripe_event_created, s.stripe_checkout_session_id, u.email, u.name
-                  FROM subscriptions s JOIN users u ON u.id = s.user_id
-                  WHERE s.stripe_subscription_id = ANY(${textArray([...subs])})
-                     OR s.stripe_customer_id = ANY(${textArray([...customers])})
-                     OR s.user_id = ANY(${bigintArray([...userIds])})
-                  ORDER BY s.id
-                  FOR UPDATE OF s`,
-            )
-          ).map((r) => ({
-            id: Number(r.id),
-            userId: Number(r.user_id),
-            tier: String(r.tier),
-            status: String(r.status),
-            stripeCustomerId: (r.stripe_customer_id as string | null) ?? null,
-            stripeSubscriptionId: (r.stripe_subscription_id as string | null) ?? null,
-            stripePriceId: (r.stripe_price_id as string | null) ?? null,
-            currentPeriodEnd: dateOf(r.current_period_end),
-            trialEnd: dateOf(r.trial_end),
-            cancelAtPeriodEnd: Boolean(r.cancel_at_period_end),
-            trialConsumed: Boolean(r.trial_consumed),
-            stripeEventCreated: dateOf(r.stripe_event_created),
-            stripeCheckoutSessionId: (r.stripe_checkout_session_id as string | null) ?? null,
-            email: String(r.email),
-            name: String(r.name),
-            dirty: false,
-          }));
+    const locked = await q.lockSubscriptionsMatching(tx, {
+      subscriptionIds: [...subs],
+      customerIds: [...customers],
+      userIds: [...userIds],
+    });
+    const contacts = new Map(
+      (await userContacts(tx, [...new Set(locked.map((r) => r.userId))])).map((u) => [u.id, u]),
+    );
+    const rows: Row[] = [];
+    for (const r of locked) {
+      const user = contacts.get(r.userId);
+      if (!user) continue; // the user is being deleted (its rows go with it)
+      rows.push({
+        id: r.id,
+        userId: r.userId,
+        tier: r.tier,
+        status: r.status,
+        stripeCustomerId: r.stripeCustomerId,
+        stripeSubscriptionId: r.stripeSubscriptionId,
+        stripePriceId: r.stripePriceId,
+        currentPeriodEnd: r.currentPeriodEnd,
+        trialEnd: r.trialEnd,
+        cancelAtPeriodEnd: r.cancelAtPeriodEnd,
+        trialConsumed: r.trialConsumed,
+        stripeEventCreated: r.stripeEventCreated,
+        stripeCheckoutSessionId: r.stripeCheckoutSessionId,
+        email: user.email,
+        name: user.name,
+        dirty: false,
+      });
+    }
 
     const emails = new Map<string, Email>();
     const unclaim: string[] = [];
@@ -529,55 +495,24 @@ async function processBatch(ctx: AppContext, items: Item[]): Promise<Outcome[]> 
       if (typeof outcome !== 'string') unclaim.push(item.event.id);
     }
 
-    const changed = rows.filter((r) => r.dirty);
-    if (changed.length + emails.size + unclaim.length > 0) {
-      await tx.execute(writeStatement(changed, [...emails.values()], unclaim));
-    }
+    // Rows, emails (with their NOTIFY) and given-back claims.
+    await q.writeSubscriptionStates(
+      tx,
+      rows.filter((r) => r.dirty),
+    );
+    await enqueueEmails(
+      tx,
+      [...emails.values()].map((e) => ({
+        to: e.to_address,
+        userId: e.user_id,
+        template: e.template,
+        payload: e.payload,
+        dedupeKey: e.dedupe_key,
+      })),
+    );
+    await q.unclaimEvents(tx, unclaim);
     return outcomes;
   });
-}
-
-/** Rows, emails (with their NOTIFY) and given-back claims in one statement. */
-function writeStatement(changed: Row[], emails: Email[], unclaim: string[]): SQL {
-  const iso = (d: Date | null) => d?.toISOString() ?? null;
-  const rows = changed.map((r) => ({
-    id: r.id,
-    tier: r.tier,
-    status: r.status,
-    stripe_customer_id: r.stripeCustomerId,
-    stripe_subscription_id: r.stripeSubscriptionId,
-    stripe_price_id: r.stripePriceId,
-    current_period_end: iso(r.currentPeriodEnd),
-    trial_end: iso(r.trialEnd),
-    cancel_at_period_end: r.cancelAtPeriodEnd,
-    trial_consumed: r.trialConsumed,
-    stripe_event_created: iso(r.stripeEventCreated),
-    stripe_checkout_session_id: r.stripeCheckoutSessionId,
-  }));
-  return sql`WITH v AS (
-      SELECT * FROM jsonb_to_recordset(${json(rows)}) AS v(id bigint, tier text, status text,
-        stripe_customer_id text, stripe_subscription_id text, stripe_price_id text, current_period_end timestamptz,
-        trial_end timestamptz, cancel_at_period_end boolean, trial_consumed boolean, stripe_event_created timestamptz,
-        stripe_checkout_session_id text)
-    ), upd AS (
-      UPDATE subscriptions s SET tier = v.tier, status = v.status, stripe_customer_id = v.stripe_customer_id,
-        stripe_subscription_id = v.stripe_subscription_id, stripe_price_id = v.stripe_price_id,
-        current_period_end = v.current_period_end, trial_end = v.trial_end,
-        cancel_at_period_end = v.cancel_at_period_end, trial_consumed = v.trial_consumed,
-        stripe_event_created = v.stripe_event_created, stripe_checkout_session_id = v.stripe_checkout_session_id,
-        updated_at = now()
-      FROM v WHERE s.id = v.id RETURNING s.id
-    ), mail AS (
-      INSERT INTO email_outbox (to_address, user_id, template, payload, dedupe_key)
-      SELECT m.to_address, m.user_id, m.template, m.payload, m.dedupe_key
-      FROM jsonb_to_recordset(${json(emails)}) AS m(to_address text, user_id bigint, template text, payload jsonb,
-        dedupe_key text)
-      ON CONFLICT (dedupe_key) DO NOTHING RETURNING id
-    ), unclaim AS (
-      DELETE FROM processed_stripe_events WHERE event_id = ANY(${textArray(unclaim)}) RETURNING 1
-    )
-    SELECT (SELECT count(*) FROM upd) AS updated, (SELECT count(*) FROM unclaim) AS unclaimed,
-      (SELECT count(pg_notify(${OUTBOX_CHANNEL}, id::text)) FROM mail) AS emails`;
 }
 
 // ---- the effects (in memory, on the locked rows) --------------------------------------------------------------

@@ -49,6 +49,36 @@ export async function enqueueEmail(tx: DbOrTx, msg: EmailMessage): Promise<boole
   return true;
 }
 
+/**
+ * Queue several messages in one statement inside the caller's transaction (dedupe keys as in `enqueueEmail`); the
+ * NOTIFYs are delivered when it commits. Returns how many rows were inserted.
+ */
+export async function enqueueEmails(
+  tx: DbOrTx,
+  msgs: (EmailMessage & { dedupeKey: string })[],
+): Promise<number> {
+  if (msgs.length === 0) return 0;
+  const rows = msgs.map((m) => ({
+    to_address: m.to,
+    user_id: m.userId,
+    template: m.template,
+    payload: m.payload,
+    dedupe_key: m.dedupeKey,
+  }));
+  const result = await execRows<{ emails: number }>(
+    tx,
+    sql`WITH mail AS (
+          INSERT INTO email_outbox (to_address, user_id, template, payload, dedupe_key)
+          SELECT m.to_address, m.user_id, m.template, m.payload, m.dedupe_key
+          FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS m(to_address text, user_id bigint, template text,
+            payload jsonb, dedupe_key text)
+          ON CONFLICT (dedupe_key) DO NOTHING RETURNING id
+        )
+        SELECT count(pg_notify(${OUTBOX_CHANNEL}, id::text))::int AS emails FROM mail`,
+  );
+  return Number(result[0]?.emails ?? 0);
+}
+
 /** Drop a user's messages not sent yet (account deletion, in its transaction); sent ones stay for the record. */
 export async function discardUnsentEmails(tx: DbOrTx, userId: number): Promise<void> {
   await tx.execute(sql`DELETE FROM email_outbox WHERE user_id = ${userId} AND status <> 'sent'`);
