@@ -403,7 +403,7 @@ describe('voices, variants, phonemes', () => {
     expect(await phonemize('hey viola')).toBe("h'eI vaI'oUl@");
     const texts = ['computer', 'hey jarvis', 'what time is it', 'alexa'];
     const many = await phonemizeMany(texts);
-    expect(many).toEqual(await Promise.all(texts.map(phonemize)));
+    expect(many).toEqual(await Promise.all(texts.map((t) => phonemize(t))));
   });
 });
 

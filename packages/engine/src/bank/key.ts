@@ -13,6 +13,8 @@ export interface BankKeyInput {
   installationSeed: number;
   /** Size scale of the bank (1 = the default ≈ 1.5 h train part); part of the key so a quick bank is never mistaken for a full one. */
   scale: number;
+  /** Language of the bank's speech (docs/languages.md); absent or 'en' = English, keyed as before languages existed. */
+  language?: string;
 }
 
 /** Stable key: every input that changes the bank's contents changes the key. */
@@ -25,6 +27,7 @@ export function bankKey(k: BankKeyInput): string {
     voices: [...k.voices].sort(),
     seed: k.installationSeed >>> 0,
     scale: k.scale,
+    ...(k.language && k.language !== 'en' ? { lang: k.language } : {}),
   });
   return createHash('sha256').update(canonical).digest('hex').slice(0, 24);
 }

@@ -58,6 +58,8 @@ export interface BankIndex {
   build_seconds: number;
   train: BankPart;
   eval: BankPart & { spans: StreamSpan[] };
+  /** Language of the speech (absent: English). */
+  language?: string;
   /** Curated corpus banks only (corpus.ts): relative paths of the files in each part, and of unreadable ones. */
   corpus?: { train: string[]; eval: string[]; skipped: string[] };
 }
@@ -69,8 +71,13 @@ export interface LoadedBank {
   eval: Float32Array;
 }
 
-export function bankRoot(dataDir: string): string {
-  return join(dataDir, 'engine', 'bank');
+/**
+ * Folder of the banks of one language: `<dataDir>/engine/bank/` for English, `<dataDir>/engine/bank-<code>/` for
+ * another language, so that publishing one language's bank (which deletes the banks of other keys in its folder)
+ * never deletes another language's.
+ */
+export function bankRoot(dataDir: string, language?: string): string {
+  return join(dataDir, 'engine', language && language !== 'en' ? `bank-${language}` : 'bank');
 }
 
 function toF32(buf: Buffer): Float32Array {

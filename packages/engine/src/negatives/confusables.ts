@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { DEFAULT_LANGUAGE, languageInfo, normalizeLanguage } from '../lang/languages.ts';
 import { phonemize, phonemizeMany } from '../synth/index.ts';
 import {
   isVowel,
@@ -109,6 +110,17 @@ export interface ConfusableOptions {
   cacheDir?: string;
   /** The wake word's phonemes when the user corrected its pronunciation (default: espeak-ng's reading of the text). */
   wakePhonemes?: string;
+  /**
+   * Language of the wake word (default English, docs/languages.md): its phonemes, lexicon, sentence openings and names
+   * are that language's, and nonce edits keep to the phonemes its lexicon uses.
+   */
+  language?: string;
+}
+
+/** undefined for English (the original code paths), else the normalised language code. */
+function otherLanguage(language?: string): string | undefined {
+  const l = language ? normalizeLanguage(language) : DEFAULT_LANGUAGE;
+  return l === DEFAULT_LANGUAGE ? undefined : l;
 }
 
 export interface Confusables {
@@ -150,7 +162,8 @@ export function isExcludedCandidate(candidatePhonemes: string, wakePhonemes: str
 }
 
 /** Single-edit (and for ≥ 6 phonemes, two-edit) phoneme candidates of a unit sequence. */
-export function phonemeEdits(units: Unit[]): Unit[][] {
+export function phonemeEdits(units: Unit[], inventory?: ReadonlySet<string>): Unit[][] {
+  const known = (ph: string) => !inventory || inventory.has(ph);
   const idx = units.map((u, i) => (u.ph === ' ' ? -1 : i)).filter((i) => i >= 0);
   const out: Unit[][] = [];
   const single = (base: Unit[]): Unit[][] => {
@@ -159,7 +172,8 @@ export function phonemeEdits(units: Unit[]): Unit[][] {
       const u = base[k] as Unit;
       if (u.ph === ' ') continue;
       for (const near of nearPhonemes(u.ph))
-        res.push([...base.slice(0, k), { ph: near, stress: u.stress }, ...base.slice(k + 1)]);
+        if (known(near))
+          res.push([...base.slice(0, k), { ph: near, stress: u.stress }, ...base.slice(k + 1)]);
       // deletion (keep at least two phonemes)
       if (base.filter((x) => x.ph !== ' ').length > 2) res.push([...base.slice(0, k), ...base.slice(k + 1)]);
       // schwa insertion between two consonants
@@ -170,7 +184,8 @@ export function phonemeEdits(units: Unit[]): Unit[][] {
       const prev = base[k - 1];
       if (!isVowel(u.ph) && next && isVowel(next.ph) && (next.stress > 0 || !prev || prev.ph === ' '))
         for (const o of ONSETS)
-          if (o !== u.ph) res.push([...base.slice(0, k), { ph: o, stress: 0 }, ...base.slice(k + 1)]);
+          if (o !== u.ph && known(o))
+            res.push([...base.slice(0, k), { ph: o, stress: 0 }, ...base.slice(k + 1)]);
     }
     return res;
   };
@@ -184,7 +199,7 @@ export function phonemeEdits(units: Unit[]): Unit[][] {
         const u = c[k] as Unit;
         if (u.ph === ' ' || u.ph !== (units[k] as Unit).ph) continue;
         for (const near of nearPhonemes(u.ph))
-          out.push([...c.slice(0, k), { ph: near, stress: u.stress }, ...c.slice(k + 1)]);
+          if (known(near)) out.push([...c.slice(0, k), { ph: near, stress: u.stress }, ...c.slice(k + 1)]);
       }
     }
   }
@@ -197,7 +212,14 @@ const phonemeFiles = new Map<string, Promise<Record<string, string>>>();
  * `texts` phonemised, as a text → phonemes record, computed once per installation: kept in memory and, when
  * `cacheDir` is given, in `cacheDir/<name>-<hash of the texts>.json`.
  */
-function cachedPhonemes(name: string, texts: string[], cacheDir?: string): Promise<Record<string, string>> {
+function cachedPhonemes(
+  name: string,
+  texts: string[],
+  cacheDir?: string,
+  language?: string,
+): Promise<Record<string, string>> {
+  // another language's files are named after it: the same texts read in two languages are two phoneme sets
+  if (language) name = `${name}-${language}`;
   const hash = createHash('sha256').update(texts.join('\n')).digest('hex').slice(0, 16);
   const file = cacheDir ? join(cacheDir, `${name}-${hash}.json`) : null;
   const key = file ?? `${name}-${hash}`;
@@ -209,7 +231,7 @@ function cachedPhonemes(name: string, texts: string[], cacheDir?: string): Promi
           return JSON.parse(await readFile(file, 'utf8')) as Record<string, string>;
         } catch {}
       }
-      const ph = await phonemizeMany(texts);
+      const ph = await phonemizeMany(texts, language);
       const out = Object.fromEntries(texts.map((w, i) => [w, ph[i] as string]));
       if (file) {
         await mkdir(dirname(file), { recursive: true });
@@ -231,22 +253,42 @@ const lexicons = new WeakMap<Record<string, string>, Array<{ text: string; phone
  * Lexicon for real-word confusables: the sentence list's vocabulary and its adjacent word pairs, phonemised once
  * (cached in `cacheDir/lexicon-<hash>.json` when given).
  */
-export async function loadLexicon(cacheDir?: string): Promise<Array<{ text: string; phonemes: string }>> {
-  const words = await cachedPhonemes('lexicon', sentenceVocabulary(), cacheDir);
+export async function loadLexicon(
+  cacheDir?: string,
+  language?: string,
+): Promise<Array<{ text: string; phonemes: string }>> {
+  const lang = otherLanguage(language);
+  const words = await lexiconWords(cacheDir, lang);
   let lexicon = lexicons.get(words);
   if (!lexicon) {
-    lexicon = withWordPairs(words);
+    lexicon = withWordPairs(words, lang);
     lexicons.set(words, lexicon);
   }
   return lexicon;
 }
 
-function withWordPairs(words: Record<string, string>): Array<{ text: string; phonemes: string }> {
+/** The sentence list's vocabulary, phonemised (once per installation). */
+function lexiconWords(cacheDir?: string, language?: string): Promise<Record<string, string>> {
+  return cachedPhonemes('lexicon', sentenceVocabulary(language), cacheDir, language);
+}
+
+/** Phonemes the language's lexicon uses (nonce edits of another language than English keep to these). */
+async function phonemeInventory(cacheDir: string | undefined, language: string): Promise<Set<string>> {
+  const inv = new Set<string>();
+  for (const p of Object.values(await lexiconWords(cacheDir, language)))
+    for (const u of parsePhonemes(p)) if (u.ph !== ' ') inv.add(u.ph);
+  return inv;
+}
+
+function withWordPairs(
+  words: Record<string, string>,
+  language?: string,
+): Array<{ text: string; phonemes: string }> {
   const entries = new Map<string, string>();
   for (const [w, p] of Object.entries(words)) entries.set(w, p);
-  const { train, eval: ev } = loadSentences();
+  const { train, eval: ev } = loadSentences(language);
   for (const s of [...train, ...ev]) {
-    const ws = sentenceWords(s);
+    const ws = sentenceWords(s, language);
     for (let i = 0; i + 1 < ws.length; i++) {
       const pair = `${ws[i]} ${ws[i + 1]}`;
       if (!entries.has(pair))
@@ -282,14 +324,29 @@ async function oneWordOpenings(
   excluded: (phonemes: string) => boolean,
   count: number,
   cacheDir?: string,
+  language?: string,
 ): Promise<Array<{ opening: string; distance: number }>> {
   if (count <= 0) return [];
-  const sentences = loadSentences()
-    .train.map(sentenceWords)
+  const sentences = loadSentences(language)
+    .train.map((s) => sentenceWords(s, language))
     .filter((w) => w.length > 3);
   const headsOf = (w: string[]) => [1, 2, 3].map((k) => w.slice(0, k).join(' '));
   const heads = [...new Set(sentences.flatMap(headsOf))].sort();
-  const phonemes = await cachedPhonemes('sentence-heads', heads, cacheDir);
+  // another language's generated sentences rarely share a head, so a head's phonemes are its words' phonemes joined
+  // (English heads are phonemised as they are)
+  const phonemes = language
+    ? await lexiconWords(cacheDir, language).then((w) =>
+        Object.fromEntries(
+          heads.map((h) => [
+            h,
+            h
+              .split(' ')
+              .map((x) => w[x] ?? '')
+              .join(' '),
+          ]),
+        ),
+      )
+    : await cachedPhonemes('sentence-heads', heads, cacheDir);
   const n = wake.length;
   const headDistance = new Map<string, number>();
   heads.forEach((head) => {
@@ -319,7 +376,9 @@ async function oneWordOpenings(
  * (same phonemes without stress) and candidates containing the wake word's phonemes are excluded everywhere.
  */
 export async function confusables(wakeWord: string, opts: ConfusableOptions = {}): Promise<Confusables> {
-  const wakePh = opts.wakePhonemes ?? (await phonemize(wakeWord));
+  const lang = otherLanguage(opts.language);
+  const wakePh = opts.wakePhonemes ?? (await phonemize(wakeWord, lang));
+  const inventory = lang ? await phonemeInventory(opts.cacheDir, lang) : undefined;
   const wake = parsePhonemes(wakePh);
   const wakeWords = splitUnits(wake);
   const textWords = wakeWord.trim().toLowerCase().split(/\s+/);
@@ -329,7 +388,7 @@ export async function confusables(wakeWord: string, opts: ConfusableOptions = {}
   // nonce candidates
   const seen = new Set<string>([normalizePhonemes(wakePh)]);
   const nonce: Array<{ p: string; d: number }> = [];
-  for (const c of phonemeEdits(wake)) {
+  for (const c of phonemeEdits(wake, inventory)) {
     const p = renderPhonemes(c);
     const norm = normalizePhonemes(p);
     if (seen.has(norm) || excluded(p)) continue;
@@ -339,7 +398,7 @@ export async function confusables(wakeWord: string, opts: ConfusableOptions = {}
   nonce.sort((a, b) => a.d - b.d || (a.p < b.p ? -1 : a.p > b.p ? 1 : 0));
 
   // real words and pairs
-  const lexicon = await loadLexicon(opts.cacheDir);
+  const lexicon = await loadLexicon(opts.cacheDir, lang);
   // the whole phrase, and each of its words that is long enough (≥ 4 phonemes) not to match every short word
   const targets = [
     wakeFlat,
@@ -398,7 +457,7 @@ export async function confusables(wakeWord: string, opts: ConfusableOptions = {}
     const firstPh = renderPhonemes(wakeWords[0] as Unit[]);
     const rest = stripStress(wakeWords.slice(1).flat());
     const closest = async (name: string, texts: string[], n: number) => {
-      const ph = await cachedPhonemes(name, texts, opts.cacheDir);
+      const ph = await cachedPhonemes(name, texts, opts.cacheDir, lang);
       return texts
         .map((text) => ({ text, p: ph[text] as string }))
         .filter((x) => !excluded(`${firstPh} ${x.p}`))
@@ -407,11 +466,13 @@ export async function confusables(wakeWord: string, opts: ConfusableOptions = {}
         .slice(0, n)
         .map((x) => `${first} ${x.text}`);
     };
-    const names = COMMON_NAMES.filter((name) => !textWords.includes(name.toLowerCase()));
+    const names = (lang ? languageInfo(lang).names : COMMON_NAMES).filter(
+      (name) => !textWords.includes(name.toLowerCase()),
+    );
     prefixPhrases.push(...(await closest('names', names, opts.prefixPhrases ?? 10)));
     const openings = new Set(
-      loadSentences()
-        .train.map(sentenceWords)
+      loadSentences(lang)
+        .train.map((s) => sentenceWords(s, lang))
         .filter((w) => w.length > 3 && w[0] === first)
         .map((w) => w.slice(1, 4).join(' ')),
     );
@@ -422,6 +483,7 @@ export async function confusables(wakeWord: string, opts: ConfusableOptions = {}
       excluded,
       opts.sentenceOpenings ?? 30,
       opts.cacheDir,
+      lang,
     )) {
       prefixPhrases.push(opening);
       if (distance <= CUT_OPENING_DISTANCE) cutPrefixPhrases.push(opening);

@@ -43,6 +43,7 @@ import {
   qualityGateError,
   toEngineError,
 } from '../eval/errors.ts';
+import { DEFAULT_LANGUAGE, normalizeLanguage, unspeakableCharacters } from '../lang/languages.ts';
 import { confusables as findConfusables } from '../negatives/confusables.ts';
 import { cutShort, OPENING_CUTS } from '../negatives/cut.ts';
 import { normalizePhonemes } from '../negatives/phonemes.ts';
@@ -125,6 +126,11 @@ export interface TrainJob {
    */
   clipLabels?: string[];
   textOnly?: boolean;
+  /**
+   * Language of the wake word (BCP-47, default `en`; docs/languages.md): the synthetic voices, the negative bank's
+   * sentences and the confusables are that language's. English trains exactly as before languages existed.
+   */
+  language?: string;
   /**
    * How the word is said (docs/engine.md, "Pronunciation"): a "sounds like" respelling or Kirshenbaum phonemes the
    * synthetic positives and the confusables are made from; recorded in the manifest's `training.pronunciation`.
@@ -330,6 +336,11 @@ export async function withSecondDraw<R>(
   };
 }
 
+/** The "sounds like" text of a pronunciation, when given (what the voices then read instead of the wake word). */
+function pronunciationText(p: Pronunciation | undefined): string | undefined {
+  return p?.soundsLike?.normalize('NFC').trim() || undefined;
+}
+
 /** Trains, evaluates and exports a wake-word head. Rejects with an EngineError. */
 export async function trainWakeWord(job: TrainJob): Promise<TrainResult> {
   // the extraction workers start now and load their front ends while the job prepares
@@ -374,6 +385,16 @@ async function runPipeline(job: TrainJob, pool: ExtractPool): Promise<TrainResul
   report('preparing', 0, 'Preparing training data...');
   check();
   const wakeWord = normalizeWakeWord(job.wakeWord);
+  const language = normalizeLanguage(job.language);
+  // the other languages' code paths take the code; English keeps its own (undefined)
+  const lang = language === DEFAULT_LANGUAGE ? undefined : language;
+  const unspeakable = unspeakableCharacters(pronunciationText(job.pronunciation) ?? wakeWord, language);
+  if (unspeakable.length > 0)
+    throw new EngineError(
+      'synthesis_unavailable',
+      `The wake word contains characters that the ${language} voices cannot speak: ${unspeakable.join(' ')}`,
+      { language, characters: unspeakable },
+    );
   const rt = await openRuntime();
   // the same checks the upload ran (audio/take.ts): a take the upload accepted is used here
   const checker = await TakeChecker.open(rt.ort);
@@ -456,10 +477,11 @@ async function runPipeline(job: TrainJob, pool: ExtractPool): Promise<TrainResul
   const userTrain = usable.filter((_, i) => !heldOut.has(i)).map((u) => u.res.samples);
   const userHeld = usable.filter((_, i) => heldOut.has(i)).map((u) => u.res.samples);
 
-  const pron = validatePronunciation(job.pronunciation);
-  const trainedPron = await trainedPronunciation(wakeWord, pron);
+  const pron = validatePronunciation(job.pronunciation, language);
+  const trainedPron = await trainedPronunciation(wakeWord, pron, lang);
   const conf = await findConfusables(pron.soundsLike ?? wakeWord, {
     cacheDir: join(job.dataDir, 'engine', 'lexicon'),
+    ...(lang ? { language: lang } : {}),
     ...(pron.phonemes ? { wakePhonemes: pron.phonemes } : {}),
   });
   const wakePhon = normalizePhonemes(conf.wakePhonemes);
@@ -472,6 +494,7 @@ async function runPipeline(job: TrainJob, pool: ExtractPool): Promise<TrainResul
     scale: job.bankScale ?? 1,
     excludeVoices: job.excludeVoices,
     signal: job.signal,
+    ...(lang ? { language: lang } : {}),
     onProgress: (m, f) => {
       bankBuilt = true;
       report('preparing', 0.4 + 0.55 * f, m);
@@ -511,7 +534,7 @@ async function runPipeline(job: TrainJob, pool: ExtractPool): Promise<TrainResul
   try {
     providers = await discoverProviders();
     const exclude = new Set(job.excludeVoices ?? []);
-    const voices = (await listVoices(providers)).filter((v) => !exclude.has(v.id));
+    const voices = (await listVoices(providers, lang)).filter((v) => !exclude.has(v.id));
     const split = splitVoices(voices, bank.index.installation_seed);
     const trainVoices = split.train;
     const evalVoices = split.eval;
@@ -1062,6 +1085,7 @@ async function runPipeline(job: TrainJob, pool: ExtractPool): Promise<TrainResul
     const manifest = buildManifest({
       name: job.name ?? 'model',
       wakeWord,
+      language,
       createdAt: (job.now ?? (() => new Date()))(),
       engineVersion: ENGINE_VERSION,
       modelSha256: sha256(onnx),

@@ -36,6 +36,34 @@ export const ESPEAK_ACCENTS = [
 /** Variants combined with every accent ('' = the accent's default voice). */
 export const ESPEAK_VARIANTS = ['', 'm1', 'm2', 'm3', 'm4', 'm7', 'f1', 'f2', 'f3', 'f4'] as const;
 
+/**
+ * Variants combined with every accent of another language than English (docs/languages.md). Those languages have one
+ * to three accents, so they use more variants than English does; each variant is its own split group, so held-out
+ * voices are variants that training never heard, in every accent.
+ */
+export const LANGUAGE_VARIANTS = [
+  '',
+  'm1',
+  'm2',
+  'm3',
+  'm4',
+  'm5',
+  'm6',
+  'm7',
+  'm8',
+  'f1',
+  'f2',
+  'f3',
+  'f4',
+  'f5',
+  'adam',
+  'Andy',
+  'Annie',
+  'boris',
+  'max',
+  'steph',
+] as const;
+
 /** Break between batched utterances. 1 s rather than 700 ms: breathy variants fill the first ≈ 300 ms of a pause. */
 export const BATCH_BREAK_MS = 1000;
 export const SPLIT_GAP_SEC = 0.5;
@@ -203,6 +231,7 @@ export class EspeakProvider implements SpeechProvider {
   readonly acceptsPhonemes = true;
   private runner: EspeakRunner | null = null;
   private voiceList: Promise<Voice[]> | null = null;
+  private languageVoices = new Map<string, Promise<Voice[]>>();
   /** Utterances per SSML document. */
   batchSize = 40;
   /** Whether one SSML document may switch voices (`<voice name>`): the system binary does, the WASM build does not. */
@@ -231,7 +260,16 @@ export class EspeakProvider implements SpeechProvider {
     }
   }
 
-  voices(): Promise<Voice[]> {
+  voices(language?: string): Promise<Voice[]> {
+    if (language && language !== 'en') {
+      let list = this.languageVoices.get(language);
+      if (!list) {
+        list = this.voicesOf(language);
+        this.languageVoices.set(language, list);
+        list.catch(() => this.languageVoices.delete(language));
+      }
+      return list;
+    }
     if (!this.voiceList) {
       this.voiceList = (async () => {
         const langs = parseVoiceList(await this.run.text(['--voices=en']))
@@ -258,6 +296,34 @@ export class EspeakProvider implements SpeechProvider {
       })();
     }
     return this.voiceList;
+  }
+
+  /** espeak-ng's accents of `language` (`--voices=<language>`, mbrola left out) × LANGUAGE_VARIANTS. */
+  private async voicesOf(language: string): Promise<Voice[]> {
+    const accents = [
+      ...new Set(
+        parseVoiceList(await this.run.text([`--voices=${language}`]))
+          .filter((r) => !r.file.startsWith('mb/') && !r.name.startsWith('mb-'))
+          .map((r) => r.language)
+          .filter((l) => l === language || l.startsWith(`${language}-`)),
+      ),
+    ].sort();
+    const variants = new Set(
+      parseVoiceList(await this.run.text(['--voices=variant'])).map((r) => r.file.replace(/^!v\//, '')),
+    );
+    const out: Voice[] = [];
+    for (const accent of accents)
+      for (const v of LANGUAGE_VARIANTS) {
+        if (v && !variants.has(v)) continue;
+        out.push({
+          id: `${this.id}:${accent}${v ? `+${v}` : ''}`,
+          provider: this.id,
+          language: accent,
+          gender: v.startsWith('f') || v === 'Annie' || v === 'steph' ? 'female' : 'male',
+          group: `espeak/${language}/${v || 'default'}`,
+        });
+      }
+    return out;
   }
 
   /** Synthesises one utterance on its own (no batching). */

@@ -33,7 +33,8 @@ export class FestivalProvider implements SpeechProvider {
     return onPath('festival');
   }
 
-  voices(): Promise<Voice[]> {
+  voices(language?: string): Promise<Voice[]> {
+    if (language && language !== 'en') return Promise.resolve([]);
     if (!this.listed) {
       this.listed = (async () => {
         const out: Voice[] = [];

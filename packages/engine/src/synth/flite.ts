@@ -24,7 +24,8 @@ export class FliteProvider implements SpeechProvider {
     return onPath('flite');
   }
 
-  voices(): Promise<Voice[]> {
+  voices(language?: string): Promise<Voice[]> {
+    if (language && language !== 'en') return Promise.resolve([]);
     if (!this.listed) {
       this.listed = (async () => {
         const r = await runProcess('flite', ['-lv']);

@@ -3,6 +3,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Rand, type RandomSource } from '../audio/random.ts';
 import { readWav, to16k, writeWav16 } from '../audio/wav.ts';
+import { languageInfo } from '../lang/languages.ts';
 import { EspeakProvider } from './espeak.ts';
 import { FestivalProvider } from './festival.ts';
 import { FliteProvider } from './flite.ts';
@@ -10,7 +11,7 @@ import { PiperProvider } from './piper.ts';
 import { ResamplePool } from './resample-pool.ts';
 import { type SpeechProvider, SynthesisError, type SynthRequest, type Voice } from './types.ts';
 
-export { buildSsml, ESPEAK_ACCENTS, ESPEAK_VARIANTS, EspeakProvider } from './espeak.ts';
+export { buildSsml, ESPEAK_ACCENTS, ESPEAK_VARIANTS, EspeakProvider, LANGUAGE_VARIANTS } from './espeak.ts';
 export { FestivalProvider } from './festival.ts';
 export { FliteProvider } from './flite.ts';
 export { PiperProvider, piperPhonemeIds } from './piper.ts';
@@ -60,9 +61,11 @@ export async function discoverProviders(opts: DiscoverOptions = {}): Promise<Spe
   return out;
 }
 
-export async function listVoices(providers: SpeechProvider[]): Promise<Voice[]> {
+/** Every provider's voices of `language` (default English). */
+export async function listVoices(providers: SpeechProvider[], language?: string): Promise<Voice[]> {
   const all: Voice[] = [];
-  for (const p of providers) all.push(...(await p.voices()));
+  for (const p of providers)
+    all.push(...(await (language && language !== 'en' ? p.voices(language) : p.voices())));
   return all;
 }
 
@@ -146,9 +149,21 @@ function defaultPhonemizer(): Promise<EspeakProvider | null> {
 
 const phonemeCache = new Map<string, Promise<string>>();
 
-/** Kirshenbaum phonemes of `text` (espeak-ng `-x`, en-us), words separated by single spaces. */
-export function phonemize(text: string): Promise<string> {
-  let p = phonemeCache.get(text);
+/** espeak-ng voice that phonemises `language` (undefined for English: the en-us default). */
+function phonemeVoice(language?: string): string | undefined {
+  return typeof language === 'string' && language && language !== 'en'
+    ? languageInfo(language).espeakVoice
+    : undefined;
+}
+
+/**
+ * Kirshenbaum phonemes of `text` (espeak-ng `-x`; en-us, or the voice of `language`), words separated by single
+ * spaces.
+ */
+export function phonemize(text: string, language?: string): Promise<string> {
+  const voice = phonemeVoice(language);
+  const key = voice ? `${voice}\u0000${text}` : text;
+  let p = phonemeCache.get(key);
   if (!p) {
     p = (async () => {
       const e = await defaultPhonemizer();
@@ -158,16 +173,17 @@ export function phonemize(text: string): Promise<string> {
           requested: 1,
           voices: 0,
         });
-      return e.phonemes(text);
+      return e.phonemes(text, voice);
     })();
-    phonemeCache.set(text, p);
-    p.catch(() => phonemeCache.delete(text));
+    phonemeCache.set(key, p);
+    p.catch(() => phonemeCache.delete(key));
   }
   return p;
 }
 
 /** Phonemises many texts in one espeak call per ≤ 200 texts (one line each). */
-export async function phonemizeMany(texts: string[]): Promise<string[]> {
+export async function phonemizeMany(texts: string[], language?: string): Promise<string[]> {
+  const voice = phonemeVoice(language);
   const e = await defaultPhonemizer();
   if (!e)
     throw new SynthesisError('espeak-ng is not available for phonemisation', {
@@ -179,9 +195,9 @@ export async function phonemizeMany(texts: string[]): Promise<string[]> {
   for (let i = 0; i < texts.length; i += 200) {
     const chunk = texts.slice(i, i + 200);
     // one text per line, each ending a sentence, so espeak prints one phoneme line per text
-    const lines = await e.phonemeLines(chunk);
+    const lines = await e.phonemeLines(chunk, voice);
     if (lines.length === chunk.length) out.push(...lines);
-    else for (const t of chunk) out.push(await phonemize(t));
+    else for (const t of chunk) out.push(await phonemize(t, language));
   }
   return out;
 }

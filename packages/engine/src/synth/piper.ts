@@ -84,11 +84,13 @@ export class PiperProvider implements SpeechProvider {
     return this.espeak !== null && (await this.load()).length > 0 && (await this.espeak.available());
   }
 
-  async voices(): Promise<Voice[]> {
+  async voices(language?: string): Promise<Voice[]> {
     const out: Voice[] = [];
     for (const m of await this.load()) {
       const n = m.config.num_speakers ?? 1;
       const lang = m.config.espeak?.voice ?? m.config.language?.code;
+      // another language than English: only that language's models (config `espeak.voice` / `language.code`)
+      if (language && language !== 'en' && (lang ?? '').toLowerCase().split(/[-_]/)[0] !== language) continue;
       for (let s = 0; s < n; s++)
         out.push({
           id: n > 1 ? `piper:${m.name}#${s}` : `piper:${m.name}`,

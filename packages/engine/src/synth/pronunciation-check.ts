@@ -31,6 +31,11 @@ export class PronunciationError extends Error {
   }
 }
 
+/**
+ * Characters of espeak-ng's Kirshenbaum phonemes in other languages than English: the English ones plus palatalisation
+ * (;), nasal vowels (~) and (^) of some tables. Those phonemes are only checked for characters and a vowel.
+ */
+const OTHER_LANGUAGE_PHONEME_CHARS = /^[a-zA-Z0-9@#&:'",;~^ -]+$/;
 /** Characters of espeak-ng's English Kirshenbaum phonemes, stress marks (' ,) and word spaces. */
 const PHONEME_CHARS = /^[a-zA-Z0-9@#&:'", -]+$/;
 /** Single-character phonemes of espeak-ng's English tables (multi-character ones come from `parsePhonemes`). */
@@ -57,7 +62,7 @@ const MULTI_OK =
  * Checks and normalises a pronunciation (at most one of the two fields). Throws {@link PronunciationError} with a
  * sentence for the user.
  */
-export function validatePronunciation(p: Pronunciation | null | undefined): Pronunciation {
+export function validatePronunciation(p: Pronunciation | null | undefined, language = 'en'): Pronunciation {
   const soundsLike = p?.soundsLike?.normalize('NFC').trim().replace(/\s+/g, ' ') || undefined;
   const phonemes = p?.phonemes?.trim().replace(/\s+/g, ' ') || undefined;
   if (soundsLike && phonemes)
@@ -78,6 +83,16 @@ export function validatePronunciation(p: Pronunciation | null | undefined): Pron
   if (phonemes !== undefined) {
     if (phonemes.length > MAX_PHONEMES)
       throw new PronunciationError('phonemes', `The phonemes are longer than ${MAX_PHONEMES} characters.`);
+    if (language !== 'en') {
+      if (!OTHER_LANGUAGE_PHONEME_CHARS.test(phonemes))
+        throw new PronunciationError(
+          'phonemes',
+          "Phonemes use espeak-ng's ASCII notation (as `espeak-ng -x -v <language>` prints it); other characters are not allowed.",
+        );
+      if (!/[@3aAeEiIoOuUVy0&]/.test(phonemes))
+        throw new PronunciationError('phonemes', 'The phonemes contain no vowel.');
+      return { phonemes };
+    }
     if (!PHONEME_CHARS.test(phonemes))
       throw new PronunciationError(
         'phonemes',

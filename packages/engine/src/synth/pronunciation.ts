@@ -4,6 +4,7 @@
  * prints them ("maIkr0ft"). The preview synthesises the same thing the job will, offline, with espeak-ng.
  */
 import { writeWav16 } from '../audio/wav.ts';
+import { languageInfo } from '../lang/languages.ts';
 import { discoverProviders, disposeProviders, listVoices, phonemize } from './index.ts';
 import {
   type Pronunciation,
@@ -28,11 +29,16 @@ export const PREVIEW_MAX_SECONDS = 3;
 export async function trainedPronunciation(
   wakeWord: string,
   p: Pronunciation,
+  language?: string,
 ): Promise<TrainedPronunciation> {
   if (p.phonemes) return { source: 'phonemes', sounds_like: null, phonemes: p.phonemes };
   if (p.soundsLike)
-    return { source: 'sounds_like', sounds_like: p.soundsLike, phonemes: await phonemize(p.soundsLike) };
-  return { source: 'spelling', sounds_like: null, phonemes: await phonemize(wakeWord) };
+    return {
+      source: 'sounds_like',
+      sounds_like: p.soundsLike,
+      phonemes: await phonemize(p.soundsLike, language),
+    };
+  return { source: 'spelling', sounds_like: null, phonemes: await phonemize(wakeWord, language) };
 }
 
 export interface PronunciationPreview {
@@ -44,24 +50,27 @@ export interface PronunciationPreview {
 }
 
 /**
- * Synthesises the pronunciation once in espeak-ng's en-us voice (the first phoneme-capable provider found: the
+ * Synthesises the pronunciation once in espeak-ng's en-us voice (or the default voice of `language`) (the first phoneme-capable provider found: the
  * system espeak-ng, else its WASM build). Throws {@link PronunciationError} for bad input and `SynthesisError` when
  * no such provider exists.
  */
 export async function previewPronunciation(
   wakeWord: string,
   input: Pronunciation,
+  language = 'en',
 ): Promise<PronunciationPreview> {
-  const p = validatePronunciation(input);
-  const trained = await trainedPronunciation(wakeWord, p);
+  const lang = language === 'en' ? undefined : language;
+  const p = validatePronunciation(input, language);
+  const trained = await trainedPronunciation(wakeWord, p, lang);
   const providers = (await discoverProviders()).filter((x) => x.acceptsPhonemes);
   try {
     const provider = providers[0];
     if (!provider) throw new Error('espeak-ng is not available');
-    const voices = await listVoices([provider]);
+    const voices = await listVoices([provider], lang);
+    const want = lang ? languageInfo(lang).espeakVoice : 'en-us';
     const voice =
-      voices.find((v) => /:en-us$/.test(v.id)) ?? voices.find((v) => /en-us/.test(v.id)) ?? voices[0];
-    if (!voice) throw new Error('espeak-ng has no English voice');
+      voices.find((v) => v.id.endsWith(`:${want}`)) ?? voices.find((v) => v.id.includes(want)) ?? voices[0];
+    if (!voice) throw new Error(`espeak-ng has no ${lang ? languageInfo(lang).name : 'English'} voice`);
     const [audio] = await provider.synthesize([
       {
         ...(p.soundsLike || !p.phonemes

@@ -43,7 +43,12 @@ export interface SpeechProvider {
   /** Largest share of a job's utterances this provider should receive (festival: 0.1 because it is slow). */
   readonly maxShare?: number;
   available(): Promise<boolean>;
-  voices(): Promise<Voice[]>;
+  /**
+   * Voices of `language` (BCP-47 primary subtag; default English, docs/languages.md). English lists every voice the
+   * provider had before languages existed; another language lists only that language's voices (none for flite and
+   * festival, which are English-only).
+   */
+  voices(language?: string): Promise<Voice[]>;
   /** One result per request, in order; null for a failed utterance. */
   synthesize(batch: SynthRequest[], opts?: SynthesizeOptions): Promise<Array<SynthAudio | null>>;
   /** Kirshenbaum phonemes (espeak-based providers). */
