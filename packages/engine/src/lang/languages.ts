@@ -2,7 +2,7 @@
  * The languages a wake word can be trained in (docs/languages.md). Pure data and checks: the server validates job
  * requests and uploads with these without loading any synthesis.
  *
- * English is the engine's original language: its voices, sentences and confusables are the ones engine.md describes
+ * English is the engine's original language: its voices, sentences and confusables are the ones docs/engine.md describes
  * and stay exactly as they were. Every other language is made from its espeak-ng voices (the variants of that
  * language's accents), sentences generated from the language's function words (`stopwords-iso`) and a Hunspell
  * dictionary's words (`dictionary-<code>`), and confusables from espeak-ng's phonemes of that language.

@@ -1067,7 +1067,11 @@ async function runPipeline(job: TrainJob, pool: ExtractPool): Promise<TrainResul
       confusable_fa_rate: confFa,
       resolution_limited: detail.resolution_limited,
       warnings,
-      providers: providers.map((p) => p.id),
+      // another language: the providers that have its voices (flite and festival speak English only)
+      providers: (lang
+        ? providers.filter((p) => [...trainVoices, ...evalVoices].some((v) => v.provider === p.id))
+        : providers
+      ).map((p) => p.id),
       voices: { train: trainVoices.length, eval: evalVoices.length },
       text_only: textOnly,
       detail,
