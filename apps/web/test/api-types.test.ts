@@ -12,6 +12,7 @@ import type {
   JobResponse,
   ModelConfig,
   PlanInfo,
+  Stage,
   TeamRole,
   Tier,
   TrainingStatusValue,
@@ -53,6 +54,17 @@ describe('generated API types', () => {
     expectTypeOf<JobResponse['status']>().toEqualTypeOf<
       'pending' | 'running' | 'completed' | 'failed' | 'cancelled'
     >();
+    expectTypeOf<Stage>().toEqualTypeOf<
+      | 'queued'
+      | 'preparing'
+      | 'synthesizing'
+      | 'extracting'
+      | 'training'
+      | 'evaluating'
+      | 'exporting'
+      | 'done'
+    >();
+    expectTypeOf<JobResponse['stage']>().toEqualTypeOf<Stage>();
     expectTypeOf<UploadResponse['take_number']>().toEqualTypeOf<number | null>();
     expectTypeOf<NonNullable<ModelConfig['training_config']['threshold']>>().toEqualTypeOf<number>();
   });

@@ -2,6 +2,7 @@
  * The training domain's contract (zod): requests, responses and parameters; the service's types are inferred here.
  */
 import { z } from 'zod';
+import { JOB_ERROR_CODES, JOB_STAGES } from '../core/db/schema.ts';
 
 /** How the word is said: a "sounds like" spelling or espeak-ng phonemes, not both. */
 export const PronunciationInput = z
@@ -41,6 +42,8 @@ export const JobAccepted = z.object({ job_id: z.number(), status: z.literal('que
 
 const nullableNumber = z.number().nullable();
 const nullableString = z.string().nullable();
+const Stage = z.enum(JOB_STAGES);
+const ErrorCode = z.enum(JOB_ERROR_CODES).nullable();
 
 export const TrainingStatus = z.object({
   job_id: z.number(),
@@ -49,13 +52,13 @@ export const TrainingStatus = z.object({
   d_prime: nullableNumber,
   model_id: nullableNumber,
   error: nullableString,
-  stage: z.string(),
+  stage: Stage,
   message: nullableString,
   epoch: nullableNumber,
   total_epochs: nullableNumber,
   queue_position: nullableNumber,
   quality_grade: nullableString,
-  error_code: nullableString,
+  error_code: ErrorCode,
   train_loss: nullableNumber,
   val_loss: nullableNumber,
 });
@@ -73,8 +76,8 @@ export const JobResponse = z.object({
   progress_pct: z.number(),
   d_prime: nullableNumber,
   model_id: nullableNumber,
-  stage: z.string(),
-  error_code: nullableString,
+  stage: Stage,
+  error_code: ErrorCode,
   quality_grade: nullableString,
   queue_position: nullableNumber,
   epochs: z.number(),

@@ -1250,13 +1250,15 @@ export type paths = {
                             d_prime: number | null;
                             epochs: number;
                             error: string | null;
-                            error_code: string | null;
+                            /** @enum {string|null} */
+                            error_code: "cancelled" | "quality_gate" | "timeout" | "worker_lost" | "insufficient_data" | "internal" | null;
                             job_id: number;
                             model_id: number | null;
                             progress_pct: number;
                             quality_grade: string | null;
                             queue_position: number | null;
-                            stage: string;
+                            /** @enum {string} */
+                            stage: "queued" | "preparing" | "synthesizing" | "extracting" | "training" | "evaluating" | "exporting" | "done";
                             started_at: string | null;
                             /** @enum {string} */
                             status: "pending" | "running" | "completed" | "failed" | "cancelled";
@@ -1441,13 +1443,15 @@ export type paths = {
                             d_prime: number | null;
                             epochs: number;
                             error: string | null;
-                            error_code: string | null;
+                            /** @enum {string|null} */
+                            error_code: "cancelled" | "quality_gate" | "timeout" | "worker_lost" | "insufficient_data" | "internal" | null;
                             job_id: number;
                             model_id: number | null;
                             progress_pct: number;
                             quality_grade: string | null;
                             queue_position: number | null;
-                            stage: string;
+                            /** @enum {string} */
+                            stage: "queued" | "preparing" | "synthesizing" | "extracting" | "training" | "evaluating" | "exporting" | "done";
                             started_at: string | null;
                             /** @enum {string} */
                             status: "pending" | "running" | "completed" | "failed" | "cancelled";
@@ -3798,14 +3802,16 @@ export type paths = {
                             d_prime: number | null;
                             epoch: number | null;
                             error: string | null;
-                            error_code: string | null;
+                            /** @enum {string|null} */
+                            error_code: "cancelled" | "quality_gate" | "timeout" | "worker_lost" | "insufficient_data" | "internal" | null;
                             job_id: number;
                             message: string | null;
                             model_id: number | null;
                             progress: number;
                             quality_grade: string | null;
                             queue_position: number | null;
-                            stage: string;
+                            /** @enum {string} */
+                            stage: "queued" | "preparing" | "synthesizing" | "extracting" | "training" | "evaluating" | "exporting" | "done";
                             /** @enum {string} */
                             status: "queued" | "running" | "completed" | "failed" | "cancelled";
                             total_epochs: number | null;
