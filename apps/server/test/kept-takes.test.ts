@@ -207,6 +207,36 @@ describe('kept takes', () => {
     expect(await storage.exists(keys[5]!)).toBe(false);
   });
 
+  it('never removes by retention the takes of a queued or running job', { timeout: 60_000 }, async () => {
+    const user = await createUser(server);
+    const ids: number[] = [];
+    for (const t of takes.slice(0, 5)) ids.push(await upload(user, t));
+    const job = await call(user, 'POST', '/api/jobs', { wake_word: WORD, recording_ids: ids });
+    expect((await finished(user, job.body.job_id)).status).toBe('completed');
+    const keys = await storageKeys(user.id);
+    const storage = getStorage(server.ctx);
+    // Past the age limit, but a job that trains from them is running again (as after a retry): they stay.
+    await server.ctx.database.query(
+      `UPDATE recordings SET created_at = now() - interval '91 days' WHERE id = ANY($1::bigint[])`,
+      [ids],
+    );
+    await server.ctx.database.query(`UPDATE training_jobs SET status = 'running' WHERE id = $1`, [
+      job.body.job_id,
+    ]);
+    await runRetention(server.ctx);
+    const kept = (await call(user, 'GET', '/api/recordings')).body.map((r: any) => r.id);
+    expect(kept.sort((a: number, b: number) => a - b)).toEqual(ids);
+    for (const k of keys) expect(await storage.exists(k)).toBe(true);
+    // Once the job is finished, the age limit applies.
+    await server.ctx.database.query(`UPDATE training_jobs SET status = 'completed' WHERE id = $1`, [
+      job.body.job_id,
+    ]);
+    const r = await runRetention(server.ctx);
+    expect(r.recordings_deleted).toBeGreaterThanOrEqual(5);
+    expect((await call(user, 'GET', '/api/recordings')).body).toEqual([]);
+    for (const k of keys) expect(await storage.exists(k)).toBe(false);
+  });
+
   it('deletes the kept takes and their objects with the account', { timeout: 60_000 }, async () => {
     const user = await createUser(server);
     const ids: number[] = [];

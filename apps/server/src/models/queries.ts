@@ -3,7 +3,7 @@
  * (docs/api.md §4.11): the owner, and every member of the team the model is shared to; the caller passes the user's
  * team ids (the teams domain owns membership).
  */
-import { and, desc, eq, inArray, or, type SQL, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, lt, or, type SQL, sql } from 'drizzle-orm';
 import { type DbOrTx, execRows } from '../core/db/client.ts';
 import { trainedModels } from '../core/db/schema.ts';
 
@@ -144,4 +144,22 @@ export function modelsOfTeam(db: DbOrTx, teamId: number): Promise<ModelRow[]> {
     .from(trainedModels)
     .where(eq(trainedModels.teamId, teamId))
     .orderBy(desc(trainedModels.createdAt), desc(trainedModels.id));
+}
+
+/** Up to `limit` models created before `cutoff` (by id): what retention removes. */
+export function createdBefore(db: DbOrTx, cutoff: Date, limit: number) {
+  return db
+    .select({
+      id: trainedModels.id,
+      storageKey: trainedModels.storageKey,
+      manifestKey: trainedModels.manifestKey,
+    })
+    .from(trainedModels)
+    .where(lt(trainedModels.createdAt, cutoff))
+    .orderBy(asc(trainedModels.id))
+    .limit(limit);
+}
+
+export async function deleteByIds(db: DbOrTx, ids: number[]): Promise<void> {
+  if (ids.length > 0) await db.delete(trainedModels).where(inArray(trainedModels.id, ids));
 }

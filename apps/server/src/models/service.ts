@@ -256,6 +256,32 @@ export async function modelKeysOf(ctx: AppContext, userId: number): Promise<stri
   return rows.flatMap(modelObjectKeys);
 }
 
+/**
+ * Retention: remove the models created before `cutoff` (objects, then rows), in batches; a storage error is logged
+ * and the row still goes. Returns how many went.
+ */
+export async function purgeModelsCreatedBefore(ctx: AppContext, cutoff: Date, batch = 500): Promise<number> {
+  const storage = getStorage(ctx);
+  let total = 0;
+  for (;;) {
+    const rows = await q.createdBefore(ctx.db, cutoff, batch);
+    if (rows.length === 0) return total;
+    for (const row of rows) {
+      for (const key of modelObjectKeys(row)) {
+        await storage
+          .delete(key)
+          .catch((err) => ctx.logger.error({ err, model_id: row.id }, 'retention: delete failed'));
+      }
+    }
+    await q.deleteByIds(
+      ctx.db,
+      rows.map((r) => r.id),
+    );
+    total += rows.length;
+    if (rows.length < batch) return total;
+  }
+}
+
 // ---- sharing (called by the teams domain, which checks membership and roles first) --------------------------------
 
 /** Share one of the user's own models to the team; null when the model is not the user's. */

@@ -1,5 +1,6 @@
 import type { AppContext, ComponentHealth } from '../core/context.ts';
 import { queueReachable } from '../core/queue/boss.ts';
+import { jobCounts, queueStats } from '../training/service.ts';
 
 export interface HealthSummary {
   status: 'ok' | 'degraded' | 'error';
@@ -27,21 +28,7 @@ async function queueHealth(ctx: AppContext, detailed: boolean): Promise<Componen
   try {
     if (!ctx.queue || !(await queueReachable(ctx.database))) return { status: 'error' };
     if (!detailed) return { status: 'ok' };
-    const r = await ctx.database.query<{
-      queued: number;
-      running: number;
-      held: number;
-      oldest: number | null;
-      workers: number;
-    }>(
-      `SELECT count(*) FILTER (WHERE status = 'queued' AND hold_reason IS NULL)::int AS queued,
-              count(*) FILTER (WHERE status = 'running')::int AS running,
-              count(*) FILTER (WHERE status = 'queued' AND hold_reason IS NOT NULL)::int AS held,
-              extract(epoch FROM now() - min(created_at) FILTER (WHERE status = 'queued'))::float8 AS oldest,
-              count(DISTINCT worker_id) FILTER (WHERE status = 'running')::int AS workers
-         FROM training_jobs`,
-    );
-    const row = r.rows[0]!;
+    const row = await queueStats(ctx.db);
     return {
       status: 'ok',
       queued: row.queued,
@@ -116,13 +103,9 @@ export async function collectGauges(ctx: AppContext): Promise<void> {
   if (Date.now() - last < GAUGE_CACHE_MS) return;
   lastGaugeRead.set(ctx, Date.now());
   try {
-    const jobs = await ctx.database.query<{ status: string; n: number }>(
-      'SELECT status, count(*)::int AS n FROM training_jobs GROUP BY status',
-    );
+    const jobs = await jobCounts(ctx.db);
     ctx.metrics.trainingJobs.reset();
-    for (const s of ['queued', 'running', 'completed', 'failed', 'cancelled']) {
-      ctx.metrics.trainingJobs.set({ status: s }, jobs.rows.find((r) => r.status === s)?.n ?? 0);
-    }
+    for (const [status, n] of Object.entries(jobs)) ctx.metrics.trainingJobs.set({ status }, n);
     const outbox = await ctx.database.query<{ status: string; n: number }>(
       'SELECT status, count(*)::int AS n FROM email_outbox GROUP BY status',
     );

@@ -5,10 +5,15 @@
  */
 import { sql } from 'drizzle-orm';
 import type { AppContext } from '../core/context.ts';
-import { execRows, rowCountOf } from '../core/db/client.ts';
+import { rowCountOf } from '../core/db/client.ts';
 import { ensureQueue } from '../core/queue/boss.ts';
-import { getStorage } from '../core/storage/index.ts';
-import { modelObjectKeys } from '../models/service.ts';
+import { purgeModelsCreatedBefore } from '../models/service.ts';
+import { purgeRecordings } from '../recordings/service.ts';
+import {
+  deleteFinishedJobsCreatedBefore,
+  recordingsInActiveJobs,
+  recordingsLastTrainedBefore,
+} from '../training/service.ts';
 
 export const RETENTION_QUEUE = 'retention';
 const RETENTION_LOCK_KEY = 727_003;
@@ -56,32 +61,6 @@ async function withRetentionLock<T>(ctx: AppContext, fn: () => Promise<T>): Prom
   }
 }
 
-const ACTIVE_RECORDINGS = sql`NOT EXISTS (SELECT 1 FROM training_jobs j
-  WHERE j.status IN ('queued', 'running') AND r.id = ANY(j.recording_ids))`;
-
-async function purgeRecordings(ctx: AppContext, where: ReturnType<typeof sql>): Promise<number> {
-  const storage = getStorage(ctx);
-  let total = 0;
-  for (;;) {
-    const rows = await execRows<{ id: number; storage_key: string }>(
-      ctx.db,
-      sql`SELECT r.id, r.storage_key FROM recordings r WHERE ${where} AND ${ACTIVE_RECORDINGS} ORDER BY r.id LIMIT ${BATCH}`,
-    );
-    if (rows.length === 0) return total;
-    for (const row of rows) {
-      await storage
-        .delete(row.storage_key)
-        .catch((err) => ctx.logger.error({ err, recording_id: row.id }, 'retention: delete failed'));
-    }
-    const ids = rows.map((r) => Number(r.id));
-    await ctx.db.execute(
-      sql`DELETE FROM recordings WHERE id = ANY(${sql.raw(`ARRAY[${ids.join(',')}]::bigint[]`)})`,
-    );
-    total += rows.length;
-    if (rows.length < BATCH) return total;
-  }
-}
-
 export async function runRetention(ctx: AppContext): Promise<CleanupResult> {
   return withRetentionLock(ctx, async () => {
     const c = ctx.config;
@@ -96,47 +75,29 @@ export async function runRetention(ctx: AppContext): Promise<CleanupResult> {
       outbox_purged: 0,
       stripe_events_purged: 0,
     };
+    const at = ctx.clock.now().getTime();
+    const before = (hours: number) => new Date(at - hours * 3600_000);
+    // Takes used by queued or running jobs stay, whatever else says they may go.
+    const keep = recordingsInActiveJobs;
     // Rows hidden by an older version (which soft-deleted the takes at the end of a job) are never shown again.
-    result.soft_deleted_recordings_purged = await purgeRecordings(ctx, sql`r.deleted_at IS NOT NULL`);
+    result.soft_deleted_recordings_purged = await purgeRecordings(ctx, { softDeleted: true }, keep, BATCH);
     if (c.postTrainingRetentionHours > 0) {
       // Opt-in: a take goes this many hours after the last completed job that used it (docs/training.md).
-      result.trained_recordings_deleted = await purgeRecordings(
-        ctx,
-        sql`(SELECT max(j.completed_at) FROM training_jobs j
-              WHERE j.status = 'completed' AND j.user_id = r.user_id AND r.id = ANY(j.recording_ids))
-            < ${now}::timestamptz - make_interval(hours => ${c.postTrainingRetentionHours})`,
-      );
+      const ids = await recordingsLastTrainedBefore(ctx.db, before(c.postTrainingRetentionHours));
+      result.trained_recordings_deleted = await purgeRecordings(ctx, { ids }, keep, BATCH);
     }
     if (c.recordingRetentionDays > 0) {
       result.recordings_deleted = await purgeRecordings(
         ctx,
-        sql`r.created_at < ${now}::timestamptz - make_interval(days => ${c.recordingRetentionDays})`,
+        { createdBefore: before(c.recordingRetentionDays * 24) },
+        keep,
+        BATCH,
       );
     }
     if (c.modelRetentionDays > 0) {
-      const storage = getStorage(ctx);
-      for (;;) {
-        const rows = await execRows<{ id: number; storage_key: string; manifest_key: string }>(
-          ctx.db,
-          sql`SELECT id, storage_key, manifest_key FROM trained_models
-               WHERE created_at < ${now}::timestamptz - make_interval(days => ${c.modelRetentionDays}) ORDER BY id LIMIT ${BATCH}`,
-        );
-        if (rows.length === 0) break;
-        for (const row of rows) {
-          for (const key of modelObjectKeys({ storageKey: row.storage_key, manifestKey: row.manifest_key })) {
-            await storage
-              .delete(key)
-              .catch((err) => ctx.logger.error({ err, model_id: row.id }, 'retention: delete failed'));
-          }
-        }
-        await ctx.db.execute(
-          sql`DELETE FROM trained_models WHERE id = ANY(${sql.raw(`ARRAY[${rows.map((r) => Number(r.id)).join(',')}]::bigint[]`)})`,
-        );
-        result.models_deleted += rows.length;
-        if (rows.length < BATCH) break;
-      }
-      await ctx.db.execute(sql`DELETE FROM training_jobs WHERE status IN ('completed', 'failed', 'cancelled')
-        AND created_at < ${now}::timestamptz - make_interval(days => ${c.modelRetentionDays})`);
+      const cutoff = before(c.modelRetentionDays * 24);
+      result.models_deleted = await purgeModelsCreatedBefore(ctx, cutoff, BATCH);
+      await deleteFinishedJobsCreatedBefore(ctx.db, cutoff);
     }
     const count = async (q: ReturnType<typeof sql>) => rowCountOf(await ctx.db.execute(q));
     result.tokens_purged =

@@ -2,7 +2,7 @@
  * Every statement on the `recordings` table. Rows are the Drizzle schema's (`RecordingRow`); "visible" means the
  * user's own and not soft-deleted (rows soft-deleted by versions before kept takes wait for retention).
  */
-import { and, asc, count, desc, eq, inArray, isNull, sql } from 'drizzle-orm';
+import { and, asc, count, desc, eq, inArray, isNotNull, isNull, lt, notInArray, sql } from 'drizzle-orm';
 import { type DbOrTx, execRows } from '../core/db/client.ts';
 import { recordings } from '../core/db/schema.ts';
 
@@ -87,4 +87,27 @@ export async function storageKeysOfUser(db: DbOrTx, userId: number): Promise<str
     .from(recordings)
     .where(eq(recordings.userId, userId));
   return rows.map((r) => r.key);
+}
+
+/** Which recording rows retention removes. */
+export type PurgeFilter = { softDeleted: true } | { createdBefore: Date } | { ids: number[] };
+
+/** Up to `limit` recordings matching `filter` (by id), leaving out the ids in `keep`. */
+export function purgeCandidates(db: DbOrTx, filter: PurgeFilter, keep: number[], limit: number) {
+  const which =
+    'softDeleted' in filter
+      ? isNotNull(recordings.deletedAt)
+      : 'createdBefore' in filter
+        ? lt(recordings.createdAt, filter.createdBefore)
+        : inArray(recordings.id, filter.ids);
+  return db
+    .select({ id: recordings.id, storageKey: recordings.storageKey })
+    .from(recordings)
+    .where(keep.length > 0 ? and(which, notInArray(recordings.id, keep)) : which)
+    .orderBy(asc(recordings.id))
+    .limit(limit);
+}
+
+export async function deleteByIds(db: DbOrTx, ids: number[]): Promise<void> {
+  if (ids.length > 0) await db.delete(recordings).where(inArray(recordings.id, ids));
 }

@@ -175,3 +175,47 @@ export function recordingsForTraining(
 ): Promise<TrainingRecording[]> {
   return q.visibleByIds(db, userId, ids, lock);
 }
+
+/**
+ * Retention: remove recordings (objects, then rows) matching `filter`, in batches, never one `keep` names (read
+ * again for every batch: the ids queued or running jobs train from; the training domain answers). A storage error is
+ * logged and the row still goes. Returns how many went.
+ */
+export async function purgeRecordings(
+  ctx: AppContext,
+  filter: q.PurgeFilter,
+  keep: (db: DbOrTx) => Promise<number[]>,
+  batch = 500,
+): Promise<number> {
+  if (!('ids' in filter)) return purgeBatches(ctx, filter, keep, batch);
+  let total = 0; // a long id list goes in slices (each a bounded IN list)
+  for (let i = 0; i < filter.ids.length; i += batch) {
+    total += await purgeBatches(ctx, { ids: filter.ids.slice(i, i + batch) }, keep, batch);
+  }
+  return total;
+}
+
+async function purgeBatches(
+  ctx: AppContext,
+  filter: q.PurgeFilter,
+  keep: (db: DbOrTx) => Promise<number[]>,
+  batch: number,
+): Promise<number> {
+  const storage = getStorage(ctx);
+  let total = 0;
+  for (;;) {
+    const rows = await q.purgeCandidates(ctx.db, filter, await keep(ctx.db), batch);
+    if (rows.length === 0) return total;
+    for (const row of rows) {
+      await storage
+        .delete(row.storageKey)
+        .catch((err) => ctx.logger.error({ err, recording_id: row.id }, 'retention: delete failed'));
+    }
+    await q.deleteByIds(
+      ctx.db,
+      rows.map((r) => r.id),
+    );
+    total += rows.length;
+    if (rows.length < batch) return total;
+  }
+}

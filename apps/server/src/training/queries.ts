@@ -283,3 +283,63 @@ export async function recordFailure(
       },
     });
 }
+
+// ---- housekeeping and health (ops calls these through training's service) ---------------------------------------
+
+/** Ids of the recordings queued or running jobs train from. */
+export async function recordingIdsOfActiveJobs(db: DbOrTx): Promise<number[]> {
+  const rows = await db
+    .select({ id: sql<number>`unnest(${jobs.recordingIds})` })
+    .from(jobs)
+    .where(inArray(jobs.status, ['queued', 'running']));
+  return [...new Set(rows.map((r) => Number(r.id)))];
+}
+
+/** Ids of the recordings whose last completed job completed before `cutoff`. */
+export async function recordingIdsLastTrainedBefore(db: DbOrTx, cutoff: Date): Promise<number[]> {
+  const used = db
+    .select({ id: sql<number>`unnest(${jobs.recordingIds})`.as('id'), completedAt: jobs.completedAt })
+    .from(jobs)
+    .where(eq(jobs.status, 'completed'))
+    .as('used');
+  const rows = await db
+    .select({ id: used.id })
+    .from(used)
+    .groupBy(used.id)
+    .having(sql`max(${used.completedAt}) < ${cutoff}`);
+  return rows.map((r) => Number(r.id));
+}
+
+/** Delete completed, failed and cancelled jobs created before `cutoff`. */
+export async function deleteTerminalJobsCreatedBefore(db: DbOrTx, cutoff: Date): Promise<void> {
+  await db
+    .delete(jobs)
+    .where(and(inArray(jobs.status, ['completed', 'failed', 'cancelled']), lt(jobs.createdAt, cutoff)));
+}
+
+/** Jobs per status. */
+export function jobCountsByStatus(db: DbOrTx) {
+  return db.select({ status: jobs.status, n: count() }).from(jobs).groupBy(jobs.status);
+}
+
+/** The queue at a glance: dispatchable, running and held jobs, the oldest queued job's age, live workers. */
+export async function queueStats(db: DbOrTx) {
+  const [row] = await db
+    .select({
+      queued: sql<number>`(count(*) FILTER (WHERE ${jobs.status} = 'queued' AND ${jobs.holdReason} IS NULL))::int`,
+      running: sql<number>`(count(*) FILTER (WHERE ${jobs.status} = 'running'))::int`,
+      held: sql<number>`(count(*) FILTER (WHERE ${jobs.status} = 'queued' AND ${jobs.holdReason} IS NOT NULL))::int`,
+      oldest: sql<
+        number | null
+      >`extract(epoch FROM now() - min(${jobs.createdAt}) FILTER (WHERE ${jobs.status} = 'queued'))::float8`,
+      workers: sql<number>`(count(DISTINCT ${jobs.workerId}) FILTER (WHERE ${jobs.status} = 'running'))::int`,
+    })
+    .from(jobs);
+  return {
+    queued: Number(row?.queued ?? 0),
+    running: Number(row?.running ?? 0),
+    held: Number(row?.held ?? 0),
+    oldest: row?.oldest == null ? null : Number(row.oldest),
+    workers: Number(row?.workers ?? 0),
+  };
+}

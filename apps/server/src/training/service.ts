@@ -301,3 +301,32 @@ export async function cancelJobsForDeletion(ctx: AppContext, userId: number): Pr
 export function recordingInActiveJob(db: DbOrTx, recordingId: number): Promise<boolean> {
   return q.activeJobUsesRecording(db, recordingId);
 }
+
+// ---- for ops (retention, health) ----------------------------------------------------------------------------------
+
+/** Ids of the recordings queued or running jobs train from (retention keeps them). */
+export function recordingsInActiveJobs(db: DbOrTx): Promise<number[]> {
+  return q.recordingIdsOfActiveJobs(db);
+}
+
+/** Ids of the recordings whose last completed job completed before `cutoff` (opt-in post-training retention). */
+export function recordingsLastTrainedBefore(db: DbOrTx, cutoff: Date): Promise<number[]> {
+  return q.recordingIdsLastTrainedBefore(db, cutoff);
+}
+
+/** Retention: finished jobs (completed, failed, cancelled) created before `cutoff` go. */
+export function deleteFinishedJobsCreatedBefore(db: DbOrTx, cutoff: Date): Promise<void> {
+  return q.deleteTerminalJobsCreatedBefore(db, cutoff);
+}
+
+/** Jobs per status (the `violawake_training_jobs` gauge). */
+export async function jobCounts(db: DbOrTx): Promise<Record<q.JobStatus, number>> {
+  const out: Record<q.JobStatus, number> = { queued: 0, running: 0, completed: 0, failed: 0, cancelled: 0 };
+  for (const r of await q.jobCountsByStatus(db)) out[r.status] = r.n;
+  return out;
+}
+
+/** The training queue for /api/health/details. */
+export function queueStats(db: DbOrTx) {
+  return q.queueStats(db);
+}
