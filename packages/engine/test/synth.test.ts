@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -225,6 +226,19 @@ describe('system and other providers', () => {
       expect(festival.maxShare).toBe(0.1);
     },
     30_000,
+  );
+
+  it.skipIf(!hasFestival || !existsSync('/usr/share/festival/voices/us/cmu_us_slt_arctic_hts'))(
+    'festival lists and speaks the HTS voice Debian installs under voices/us (festvox-us-slt-hts)',
+    async () => {
+      expect((await festival.voices()).map((v) => v.id)).toContain('festival:cmu_us_slt_arctic_hts');
+      const [a] = await festival.synthesize([
+        { text: 'hey viola', voice: 'festival:cmu_us_slt_arctic_hts', rate: 1, pitch: 1 },
+      ]);
+      expect(a?.sampleRate).toBeGreaterThan(0);
+      expect(rms(a?.samples ?? new Float32Array(0))).toBeGreaterThan(0.01);
+    },
+    60_000,
   );
 
   it('piper is unavailable without voices and maps IPA to ids like Piper', async () => {

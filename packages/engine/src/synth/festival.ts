@@ -7,11 +7,12 @@ import type { SpeechProvider, SynthAudio, SynthesizeOptions, SynthRequest, Voice
 
 /** Festival voices used when installed (Debian festvox-kallpc16k, festvox-kdlpc16k, festvox-us-slt-hts). */
 export const FESTIVAL_VOICES: Array<{ name: string; dir: string; gender: string; diphone: boolean }> = [
-  { name: 'kal_diphone', dir: 'kal_diphone', gender: 'male', diphone: true },
-  { name: 'ked_diphone', dir: 'ked_diphone', gender: 'male', diphone: true },
-  { name: 'cmu_us_slt_arctic_hts', dir: 'cmu_us_slt_arctic_hts', gender: 'female', diphone: false },
+  { name: 'kal_diphone', dir: 'english/kal_diphone', gender: 'male', diphone: true },
+  { name: 'ked_diphone', dir: 'english/ked_diphone', gender: 'male', diphone: true },
+  // Debian installs the HTS voice under voices/us, not voices/english (it was never found before)
+  { name: 'cmu_us_slt_arctic_hts', dir: 'us/cmu_us_slt_arctic_hts', gender: 'female', diphone: false },
 ];
-const VOICE_ROOT = '/usr/share/festival/voices/english';
+const VOICE_ROOT = '/usr/share/festival/voices';
 
 function schemeString(s: string): string {
   return `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
