@@ -24,8 +24,9 @@ const COMMAND_USAGE: Record<string, string> = {
   Streams each file through the detector and prints one line per detection.`,
   bank: `violawake bank build [--force] [--quick]
   Builds the negative embedding bank in <data dir>/engine/bank (otherwise built on the first training).`,
-  bench: `violawake bench [--quick] [--neg-hours h] [--words a,b] [--seed N]
-  The engine's development benchmark; results in bench/results/engine.md and .json.`,
+  bench: `violawake bench [--quick] [--neg-hours h] [--words a,b] [--seed N] [--training-seeds 1-5] [--text-seeds s]
+                [--held-out-engine festival] [--bank-scale s] [--cache-dir dir] [--out dir]
+  The engine's held-out development benchmark (docs/engine.md §11); results in bench/results/engine.md and .json.`,
 };
 
 const USAGE = `Engine commands:\n${Object.values(COMMAND_USAGE)
