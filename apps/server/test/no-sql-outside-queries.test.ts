@@ -20,7 +20,6 @@ const PENDING: ReadonlySet<string> = new Set([
   'core/queue/boss.ts',
   'ops/health.ts',
   'ops/retention.ts',
-  'teams/service.ts',
 ]);
 
 const allowed = (rel: string) => rel.startsWith('core/db/') || path.basename(rel) === 'queries.ts';

@@ -364,3 +364,8 @@ export function userContacts(
 ): Promise<{ id: number; email: string; name: string }[]> {
   return q.userContacts(db, userIds);
 }
+
+/** The id of the account with this (normalized) email, or null. */
+export async function userIdByEmail(db: DbOrTx, email: string): Promise<number | null> {
+  return (await q.userByEmail(db, email))?.id ?? null;
+}

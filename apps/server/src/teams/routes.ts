@@ -10,56 +10,24 @@ import type { AppContext } from '../core/context.ts';
 import { errorResponses } from '../core/http/errors.ts';
 import { rateLimit } from '../core/http/rate-limit.ts';
 import { ModelSummary } from '../models/routes.ts';
+import {
+  Email,
+  InvitationOut,
+  InvitationParams,
+  Member,
+  MemberParams,
+  Message,
+  ModelParams,
+  Role,
+  TeamParams,
+  TeamResponse,
+  TeamSummary,
+} from './schemas.ts';
 import * as svc from './service.ts';
 
 const TAGS = ['teams'];
 const SECURITY = [{ bearer: [] }];
 const HOUR = 3600;
-
-const Id = z.coerce.number().int().min(1);
-const Role = z.enum(['owner', 'admin', 'member']);
-const Email = z.string().trim().toLowerCase().max(254).email();
-const Iso = z.string();
-
-export const Member = z.object({
-  user_id: z.number(),
-  email: z.string(),
-  name: z.string(),
-  role: Role,
-  invited_at: Iso,
-  joined_at: Iso,
-});
-export const TeamResponse = z.object({
-  id: z.number(),
-  name: z.string(),
-  created_at: Iso,
-  owner_id: z.number(),
-  my_role: Role,
-  members: z.array(Member),
-});
-export const TeamSummary = z.object({
-  id: z.number(),
-  name: z.string(),
-  created_at: Iso,
-  owner_id: z.number(),
-  member_count: z.number(),
-  my_role: Role,
-});
-export const InvitationOut = z.object({
-  id: z.number(),
-  team_id: z.number(),
-  email: z.string(),
-  role: z.enum(['admin', 'member']),
-  invited_by: z.number().nullable(),
-  created_at: Iso,
-  expires_at: Iso,
-});
-const Message = z.object({ message: z.string() });
-
-const TeamParams = z.object({ team_id: Id });
-const MemberParams = z.object({ team_id: Id, user_id: Id });
-const ModelParams = z.object({ team_id: Id, model_id: Id });
-const InvitationParams = z.object({ team_id: Id, invitation_id: Id });
 
 const errors = errorResponses;
 

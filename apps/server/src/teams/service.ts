@@ -7,11 +7,10 @@
  * transfers and deletions serialize per team. Invitation tokens are 32 random bytes (base64url); only their SHA-256
  * is stored; they expire after 72 h and are consumed by one locked update.
  */
-import { eq, sql } from 'drizzle-orm';
+import { userContacts, userIdByEmail } from '../auth/service.ts';
 import { randomToken, sha256Hex } from '../auth/tokens.ts';
 import type { AppContext } from '../core/context.ts';
-import { type DbOrTx, execRows } from '../core/db/client.ts';
-import { teamMembers } from '../core/db/schema.ts';
+import type { DbOrTx } from '../core/db/client.ts';
 import { enqueueEmail } from '../core/email/outbox.ts';
 import { HttpError } from '../core/http/errors.ts';
 import type { ModelSummary } from '../models/schemas.ts';
@@ -22,6 +21,8 @@ import {
   shareOwnModel,
   unshareModels,
 } from '../models/service.ts';
+import * as q from './queries.ts';
+import type { InvitationOut, MemberOut, TeamResponse, TeamSummary } from './schemas.ts';
 
 export const INVITATION_TTL_MS = 72 * 3600_000;
 
@@ -50,7 +51,7 @@ export const MSG = {
   invitationSent: 'Invitation sent',
 } as const;
 
-export type TeamRole = 'owner' | 'admin' | 'member';
+export type TeamRole = q.TeamRole;
 
 export interface Caller {
   id: number;
@@ -62,94 +63,34 @@ const iso = (v: Date | string) => new Date(v).toISOString();
 
 // ---- output shapes --------------------------------------------------------------------------------------------
 
-export interface MemberOut {
-  user_id: number;
-  email: string;
-  name: string;
-  role: TeamRole;
-  invited_at: string;
-  joined_at: string;
-}
+export type { InvitationOut, MemberOut, TeamResponse, TeamSummary };
 
-export interface TeamResponse {
-  id: number;
-  name: string;
-  created_at: string;
-  owner_id: number;
-  my_role: TeamRole;
-  members: MemberOut[];
-}
+/** A member row with the user's name and address (from the auth service). */
+type Member = q.MemberRow & { email: string; name: string };
 
-export interface TeamSummary {
-  id: number;
-  name: string;
-  created_at: string;
-  owner_id: number;
-  member_count: number;
-  my_role: TeamRole;
-}
-
-export interface InvitationOut {
-  id: number;
-  team_id: number;
-  email: string;
-  role: 'admin' | 'member';
-  invited_by: number | null;
-  created_at: string;
-  expires_at: string;
-}
-
-interface TeamRow {
-  id: number;
-  name: string;
-  owner_id: number;
-  created_at: Date | string;
-}
-
-interface MemberRow {
-  user_id: number;
-  email: string;
-  name: string;
-  role: TeamRole;
-  invited_at: Date | string;
-  joined_at: Date | string;
-}
-
-interface InvitationRow {
-  id: number;
-  team_id: number;
-  email: string;
-  role: 'admin' | 'member';
-  invited_by: number | null;
-  created_at: Date | string;
-  expires_at: Date | string;
-  accepted_at: Date | string | null;
-  revoked_at: Date | string | null;
-}
-
-const memberOut = (r: MemberRow): MemberOut => ({
-  user_id: Number(r.user_id),
+const memberOut = (r: Member): MemberOut => ({
+  user_id: r.userId,
   email: r.email,
   name: r.name,
   role: r.role,
-  invited_at: iso(r.invited_at),
-  joined_at: iso(r.joined_at),
+  invited_at: iso(r.invitedAt),
+  joined_at: iso(r.joinedAt),
 });
 
-const invitationOut = (r: InvitationRow): InvitationOut => ({
-  id: Number(r.id),
-  team_id: Number(r.team_id),
+const invitationOut = (r: q.InvitationRow): InvitationOut => ({
+  id: r.id,
+  team_id: r.teamId,
   email: r.email,
   role: r.role,
-  invited_by: r.invited_by === null ? null : Number(r.invited_by),
-  created_at: iso(r.created_at),
-  expires_at: iso(r.expires_at),
+  invited_by: r.invitedBy,
+  created_at: iso(r.createdAt),
+  expires_at: iso(r.expiresAt),
 });
 
 // ---- membership -----------------------------------------------------------------------------------------------
 
 interface Membership {
-  team: TeamRow;
+  team: q.TeamRow;
   role: TeamRole;
 }
 
@@ -158,43 +99,45 @@ interface Membership {
  * caller has not joined it (the two cases are indistinguishable). With `lock`, the team row is locked.
  */
 async function membership(db: DbOrTx, teamId: number, userId: number, lock = false): Promise<Membership> {
-  const teams = await execRows<TeamRow>(
-    db,
-    lock
-      ? sql`SELECT id, name, owner_id, created_at FROM teams WHERE id = ${teamId} FOR UPDATE`
-      : sql`SELECT id, name, owner_id, created_at FROM teams WHERE id = ${teamId}`,
-  );
-  const team = teams[0];
+  const team = await q.teamById(db, teamId, lock);
   if (!team) throw new HttpError(403, MSG.notMember);
-  const rows = await execRows<{ role: TeamRole }>(
-    db,
-    sql`SELECT role FROM team_members WHERE team_id = ${teamId} AND user_id = ${userId}`,
-  );
-  if (!rows[0]) throw new HttpError(403, MSG.notMember);
-  return { team: { ...team, id: Number(team.id), owner_id: Number(team.owner_id) }, role: rows[0].role };
+  const member = await q.memberOf(db, teamId, userId);
+  if (!member) throw new HttpError(403, MSG.notMember);
+  return { team, role: member.role };
 }
 
 function requireRole(m: Membership, ...roles: TeamRole[]): void {
   if (!roles.includes(m.role)) throw new HttpError(403, MSG.insufficientRole);
 }
 
-async function members(db: DbOrTx, teamId: number): Promise<MemberOut[]> {
-  const rows = await execRows<MemberRow>(
-    db,
-    sql`SELECT tm.user_id, u.email, u.name, tm.role, tm.invited_at, tm.joined_at
-          FROM team_members tm JOIN users u ON u.id = tm.user_id
-         WHERE tm.team_id = ${teamId}
-         ORDER BY tm.joined_at, tm.id`,
+/** Member rows with their users' names and addresses, in the same order. */
+async function withContacts(db: DbOrTx, rows: q.MemberRow[]): Promise<Member[]> {
+  const contacts = new Map(
+    (
+      await userContacts(
+        db,
+        rows.map((r) => r.userId),
+      )
+    ).map((u) => [u.id, u]),
   );
-  return rows.map(memberOut);
+  const out: Member[] = [];
+  for (const r of rows) {
+    const u = contacts.get(r.userId);
+    if (u) out.push({ ...r, email: u.email, name: u.name });
+  }
+  return out;
+}
+
+async function members(db: DbOrTx, teamId: number): Promise<MemberOut[]> {
+  return (await withContacts(db, await q.membersOf(db, teamId))).map(memberOut);
 }
 
 async function teamResponse(db: DbOrTx, m: Membership): Promise<TeamResponse> {
   return {
     id: m.team.id,
     name: m.team.name,
-    created_at: iso(m.team.created_at),
-    owner_id: m.team.owner_id,
+    created_at: iso(m.team.createdAt),
+    owner_id: m.team.ownerId,
     my_role: m.role,
     members: await members(db, m.team.id),
   };
@@ -205,35 +148,26 @@ async function teamResponse(db: DbOrTx, m: Membership): Promise<TeamResponse> {
 export async function createTeam(ctx: AppContext, caller: Caller, name: string): Promise<TeamResponse> {
   const now = ctx.clock.now();
   return ctx.db.transaction(async (tx) => {
-    const [team] = await execRows<TeamRow>(
-      tx,
-      sql`INSERT INTO teams (name, owner_id, created_at, updated_at) VALUES (${name}, ${caller.id}, ${now}, ${now})
-          RETURNING id, name, owner_id, created_at`,
-    );
-    const teamId = Number(team!.id);
-    await tx.execute(
-      sql`INSERT INTO team_members (team_id, user_id, role, invited_at, joined_at)
-          VALUES (${teamId}, ${caller.id}, 'owner', ${now}, ${now})`,
-    );
-    return teamResponse(tx, { team: { ...team!, id: teamId, owner_id: caller.id }, role: 'owner' });
+    const team = await q.insertTeam(tx, name, caller.id, now);
+    await q.insertMember(tx, {
+      teamId: team.id,
+      userId: caller.id,
+      role: 'owner',
+      invitedAt: now,
+      joinedAt: now,
+    });
+    return teamResponse(tx, { team, role: 'owner' });
   });
 }
 
 export async function listTeams(ctx: AppContext, userId: number): Promise<TeamSummary[]> {
-  const rows = await execRows<TeamRow & { role: TeamRole; member_count: number | string }>(
-    ctx.db,
-    sql`SELECT t.id, t.name, t.owner_id, t.created_at, me.role,
-               (SELECT count(*) FROM team_members c WHERE c.team_id = t.id) AS member_count
-          FROM team_members me JOIN teams t ON t.id = me.team_id
-         WHERE me.user_id = ${userId}
-         ORDER BY t.created_at DESC, t.id DESC`,
-  );
+  const rows = await q.teamsOfUser(ctx.db, userId);
   return rows.map((r) => ({
-    id: Number(r.id),
+    id: r.id,
     name: r.name,
-    created_at: iso(r.created_at),
-    owner_id: Number(r.owner_id),
-    member_count: Number(r.member_count),
+    created_at: iso(r.createdAt),
+    owner_id: r.ownerId,
+    member_count: Number(r.memberCount),
     my_role: r.role,
   }));
 }
@@ -248,7 +182,7 @@ export async function deleteTeam(ctx: AppContext, userId: number, teamId: number
     const m = await membership(tx, teamId, userId, true);
     requireRole(m, 'owner');
     await unshareModels(tx, { teamId });
-    await tx.execute(sql`DELETE FROM teams WHERE id = ${teamId}`);
+    await q.deleteTeam(tx, teamId);
   });
 }
 
@@ -256,7 +190,7 @@ export async function deleteTeam(ctx: AppContext, userId: number, teamId: number
 
 /** Remove a membership and unshare the departing user's models from that team. */
 async function dropMember(tx: DbOrTx, teamId: number, userId: number): Promise<void> {
-  await tx.execute(sql`DELETE FROM team_members WHERE team_id = ${teamId} AND user_id = ${userId}`);
+  await q.deleteMember(tx, teamId, userId);
   await unshareModels(tx, { teamId, userId });
 }
 
@@ -268,15 +202,11 @@ export async function leaveTeam(ctx: AppContext, userId: number, teamId: number)
   });
 }
 
-async function targetMember(tx: DbOrTx, teamId: number, userId: number): Promise<MemberRow> {
-  const rows = await execRows<MemberRow>(
-    tx,
-    sql`SELECT tm.user_id, u.email, u.name, tm.role, tm.invited_at, tm.joined_at
-          FROM team_members tm JOIN users u ON u.id = tm.user_id
-         WHERE tm.team_id = ${teamId} AND tm.user_id = ${userId}`,
-  );
-  if (!rows[0]) throw new HttpError(404, MSG.memberNotFound);
-  return rows[0];
+async function targetMember(tx: DbOrTx, teamId: number, userId: number): Promise<Member> {
+  const row = await q.memberOf(tx, teamId, userId);
+  const [member] = row ? await withContacts(tx, [row]) : [];
+  if (!member) throw new HttpError(404, MSG.memberNotFound);
+  return member;
 }
 
 /** Owner removes anyone but the owner; admin removes members only. */
@@ -310,9 +240,7 @@ export async function changeRole(
     if (role !== 'admin' && role !== 'member') throw new HttpError(400, MSG.badRole);
     const target = await targetMember(tx, teamId, targetId);
     if (target.role === 'owner') throw new HttpError(403, MSG.cannotChangeOwner);
-    await tx.execute(
-      sql`UPDATE team_members SET role = ${role} WHERE team_id = ${teamId} AND user_id = ${targetId}`,
-    );
+    await q.setMemberRole(tx, teamId, targetId, role);
     return memberOut({ ...target, role });
   });
 }
@@ -331,22 +259,14 @@ export async function transferOwnership(
     await targetMember(tx, teamId, targetId);
     const now = ctx.clock.now();
     // Demote first: at most one owner row per team (uq_team_owner).
-    await tx.execute(
-      sql`UPDATE team_members SET role = 'admin' WHERE team_id = ${teamId} AND user_id = ${userId}`,
-    );
-    await tx.execute(
-      sql`UPDATE team_members SET role = 'owner' WHERE team_id = ${teamId} AND user_id = ${targetId}`,
-    );
-    await tx.execute(sql`UPDATE teams SET owner_id = ${targetId}, updated_at = ${now} WHERE id = ${teamId}`);
-    return teamResponse(tx, { team: { ...m.team, owner_id: targetId }, role: 'admin' });
+    await q.setMemberRole(tx, teamId, userId, 'admin');
+    await q.setMemberRole(tx, teamId, targetId, 'owner');
+    await q.setTeamOwner(tx, teamId, targetId, now);
+    return teamResponse(tx, { team: { ...m.team, ownerId: targetId }, role: 'admin' });
   });
 }
 
 // ---- invitations ----------------------------------------------------------------------------------------------
-
-const INVITATION_COLS = sql.raw(
-  'id, team_id, email, role, invited_by, created_at, expires_at, accepted_at, revoked_at',
-);
 
 /**
  * Owner or admin. Re-inviting an address with an open invitation revokes the old one. The `team_invite` email goes
@@ -363,32 +283,23 @@ export async function invite(
     const m = await membership(tx, teamId, caller.id, true);
     requireRole(m, 'owner', 'admin');
     if (role === 'owner') throw new HttpError(403, MSG.inviteOwner);
-    const existing = await execRows<{ id: number }>(
-      tx,
-      sql`SELECT u.id FROM users u WHERE u.email = ${email}`,
-    );
-    const invitee = existing[0] ? Number(existing[0].id) : null;
-    if (invitee !== null) {
-      const joined = await execRows(
-        tx,
-        sql`SELECT 1 AS ok FROM team_members WHERE team_id = ${teamId} AND user_id = ${invitee}`,
-      );
-      if (joined.length > 0) throw new HttpError(409, MSG.alreadyMemberInvite);
+    const invitee = await userIdByEmail(tx, email);
+    if (invitee !== null && (await q.memberOf(tx, teamId, invitee))) {
+      throw new HttpError(409, MSG.alreadyMemberInvite);
     }
     const now = ctx.clock.now();
-    await tx.execute(
-      sql`UPDATE team_invitations SET revoked_at = ${now}
-           WHERE team_id = ${teamId} AND email = ${email} AND accepted_at IS NULL AND revoked_at IS NULL`,
-    );
+    await q.revokeOpenInvitation(tx, teamId, email, now);
     const token = randomToken(32);
-    const expires = new Date(now.getTime() + INVITATION_TTL_MS);
-    const [row] = await execRows<InvitationRow>(
-      tx,
-      sql`INSERT INTO team_invitations (team_id, email, role, token_hash, invited_by, expires_at, created_at)
-          VALUES (${teamId}, ${email}, ${role}, ${sha256Hex(token)}, ${caller.id}, ${expires}, ${now})
-          RETURNING ${INVITATION_COLS}`,
-    );
-    const invitation = invitationOut(row!);
+    const row = await q.insertInvitation(tx, {
+      teamId,
+      email,
+      role,
+      tokenHash: sha256Hex(token),
+      invitedBy: caller.id,
+      expiresAt: new Date(now.getTime() + INVITATION_TTL_MS),
+      createdAt: now,
+    });
+    const invitation = invitationOut(row);
     await enqueueEmail(tx, {
       to: email,
       userId: invitee,
@@ -415,14 +326,7 @@ export async function listInvitations(
 ): Promise<InvitationOut[]> {
   const m = await membership(ctx.db, teamId, userId);
   requireRole(m, 'owner', 'admin');
-  const now = ctx.clock.now();
-  const rows = await execRows<InvitationRow>(
-    ctx.db,
-    sql`SELECT ${INVITATION_COLS} FROM team_invitations
-         WHERE team_id = ${teamId} AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > ${now}
-         ORDER BY created_at DESC, id DESC`,
-  );
-  return rows.map(invitationOut);
+  return (await q.pendingInvitations(ctx.db, teamId, ctx.clock.now())).map(invitationOut);
 }
 
 /** Owner or admin; 404 "Invitation not found" unless it is a pending invitation of this team. */
@@ -435,15 +339,8 @@ export async function revokeInvitation(
   await ctx.db.transaction(async (tx) => {
     const m = await membership(tx, teamId, userId, true);
     requireRole(m, 'owner', 'admin');
-    const now = ctx.clock.now();
-    const rows = await execRows(
-      tx,
-      sql`UPDATE team_invitations SET revoked_at = ${now}
-           WHERE id = ${invitationId} AND team_id = ${teamId}
-             AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > ${now}
-       RETURNING id`,
-    );
-    if (rows.length === 0) throw new HttpError(404, MSG.invitationNotFound);
+    if (!(await q.revokeInvitation(tx, teamId, invitationId, ctx.clock.now())))
+      throw new HttpError(404, MSG.invitationNotFound);
   });
 }
 
@@ -460,45 +357,37 @@ export async function acceptInvitation(
 ): Promise<TeamResponse> {
   return ctx.db.transaction(async (tx) => {
     const now = ctx.clock.now();
-    const rows = await execRows<InvitationRow>(
-      tx,
-      sql`SELECT ${INVITATION_COLS} FROM team_invitations WHERE token_hash = ${sha256Hex(token)} FOR UPDATE`,
-    );
-    const inv = rows[0];
+    const inv = await q.lockInvitationByTokenHash(tx, sha256Hex(token));
     if (
       !inv ||
-      inv.accepted_at !== null ||
-      inv.revoked_at !== null ||
-      new Date(inv.expires_at).getTime() <= now.getTime()
+      inv.acceptedAt !== null ||
+      inv.revokedAt !== null ||
+      inv.expiresAt.getTime() <= now.getTime()
     ) {
       throw new HttpError(400, MSG.invalidInvitation);
     }
-    const teamId = Number(inv.team_id);
+    const teamId = inv.teamId;
     if (expectTeamId !== undefined && expectTeamId !== teamId)
       throw new HttpError(400, MSG.tokenTeamMismatch);
     if (inv.email !== caller.email.trim().toLowerCase()) throw new HttpError(403, MSG.wrongEmail);
-    const teams = await execRows<TeamRow>(
-      tx,
-      sql`SELECT id, name, owner_id, created_at FROM teams WHERE id = ${teamId} FOR UPDATE`,
-    );
-    const team = teams[0];
+    const team = await q.teamById(tx, teamId, true);
     if (!team) throw new HttpError(400, MSG.invalidInvitation); // unreachable: invitations cascade with the team
-    const inserted = await execRows(
-      tx,
-      sql`INSERT INTO team_members (team_id, user_id, role, invited_at, joined_at)
-          VALUES (${teamId}, ${caller.id}, ${inv.role}, ${inv.created_at}, ${now})
-          ON CONFLICT ON CONSTRAINT uq_team_member DO NOTHING
-          RETURNING id`,
-    );
-    if (inserted.length === 0) throw new HttpError(409, MSG.alreadyMember);
-    await tx.execute(
-      sql`UPDATE team_invitations SET accepted_at = ${now}, accepted_by = ${caller.id} WHERE id = ${inv.id}`,
-    );
-    return teamResponse(tx, {
-      team: { ...team, id: teamId, owner_id: Number(team.owner_id) },
+    const inserted = await q.insertMember(tx, {
+      teamId,
+      userId: caller.id,
       role: inv.role,
+      invitedAt: inv.createdAt,
+      joinedAt: now,
     });
+    if (!inserted) throw new HttpError(409, MSG.alreadyMember);
+    await q.markInvitationAccepted(tx, inv.id, caller.id, now);
+    return teamResponse(tx, { team, role: inv.role });
   });
+}
+
+/** Retention: invitations settled more than 30 days before `now` are removed; returns how many. */
+export function purgeSettledInvitations(ctx: AppContext, now: Date): Promise<number> {
+  return q.purgeInvitations(ctx.db, now);
 }
 
 // ---- models ---------------------------------------------------------------------------------------------------
@@ -542,10 +431,6 @@ export async function teamModels(ctx: AppContext, userId: number, teamId: number
 }
 
 /** Ids of the teams the user belongs to (the models domain shows the models shared to them). */
-export async function teamIdsOf(db: DbOrTx, userId: number): Promise<number[]> {
-  const rows = await db
-    .select({ id: teamMembers.teamId })
-    .from(teamMembers)
-    .where(eq(teamMembers.userId, userId));
-  return rows.map((r) => r.id);
+export function teamIdsOf(db: DbOrTx, userId: number): Promise<number[]> {
+  return q.teamIdsOfUser(db, userId);
 }
