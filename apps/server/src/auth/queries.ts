@@ -281,3 +281,16 @@ export async function consumeDownloadToken(
     .returning({ userId: downloadTokens.userId });
   return row?.userId ?? null;
 }
+
+/** Retention: revoked access tokens past their expiry, download tokens an hour past theirs; how many went. */
+export async function purgeExpiredTokens(db: DbOrTx, now: Date): Promise<number> {
+  const revoked = await db
+    .delete(revokedTokens)
+    .where(lt(revokedTokens.expiresAt, now))
+    .returning({ jti: revokedTokens.jti });
+  const downloads = await db
+    .delete(downloadTokens)
+    .where(lt(downloadTokens.expiresAt, new Date(now.getTime() - 3600_000)))
+    .returning({ id: downloadTokens.id });
+  return revoked.length + downloads.length;
+}

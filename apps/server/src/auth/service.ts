@@ -369,3 +369,8 @@ export function userContacts(
 export async function userIdByEmail(db: DbOrTx, email: string): Promise<number | null> {
   return (await q.userByEmail(db, email))?.id ?? null;
 }
+
+/** Retention: forget revoked and download tokens that can no longer be used; how many went. */
+export function purgeExpiredTokens(ctx: AppContext, now: Date): Promise<number> {
+  return q.purgeExpiredTokens(ctx.db, now);
+}

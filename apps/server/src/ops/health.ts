@@ -1,4 +1,5 @@
 import type { AppContext, ComponentHealth } from '../core/context.ts';
+import { outboxCounts } from '../core/email/outbox.ts';
 import { queueReachable } from '../core/queue/boss.ts';
 import { jobCounts, queueStats } from '../training/service.ts';
 
@@ -106,12 +107,10 @@ export async function collectGauges(ctx: AppContext): Promise<void> {
     const jobs = await jobCounts(ctx.db);
     ctx.metrics.trainingJobs.reset();
     for (const [status, n] of Object.entries(jobs)) ctx.metrics.trainingJobs.set({ status }, n);
-    const outbox = await ctx.database.query<{ status: string; n: number }>(
-      'SELECT status, count(*)::int AS n FROM email_outbox GROUP BY status',
-    );
+    const outbox = await outboxCounts(ctx);
     ctx.metrics.emailOutbox.reset();
     for (const s of ['pending', 'sending', 'sent', 'failed']) {
-      ctx.metrics.emailOutbox.set({ status: s }, outbox.rows.find((r) => r.status === s)?.n ?? 0);
+      ctx.metrics.emailOutbox.set({ status: s }, outbox.find((r) => r.status === s)?.n ?? 0);
     }
   } catch {
     lastGaugeRead = new WeakMap();

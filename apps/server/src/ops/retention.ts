@@ -3,12 +3,15 @@
  * `POST /api/admin/cleanup` runs the same steps on demand. An advisory lock keeps two runs from overlapping (the
  * second answers 409). Storage errors are logged and the row is still deleted.
  */
-import { sql } from 'drizzle-orm';
+import { purgeExpiredTokens } from '../auth/service.ts';
+import { purgeStripeEvents } from '../billing/service.ts';
 import type { AppContext } from '../core/context.ts';
-import { rowCountOf } from '../core/db/client.ts';
+import { tryWithAdvisoryLock } from '../core/db/locks.ts';
+import { purgeSettledEmails } from '../core/email/outbox.ts';
 import { ensureQueue } from '../core/queue/boss.ts';
 import { purgeModelsCreatedBefore } from '../models/service.ts';
 import { purgeRecordings } from '../recordings/service.ts';
+import { purgeSettledInvitations } from '../teams/service.ts';
 import {
   deleteFinishedJobsCreatedBefore,
   recordingsInActiveJobs,
@@ -45,26 +48,14 @@ async function withRetentionLock<T>(ctx: AppContext, fn: () => Promise<T>): Prom
       localRunning = false;
     }
   }
-  const client = await ctx.database.pool!.connect();
-  try {
-    const got = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [
-      RETENTION_LOCK_KEY,
-    ]);
-    if (!got.rows[0]?.ok) throw new CleanupRunningError();
-    try {
-      return await fn();
-    } finally {
-      await client.query('SELECT pg_advisory_unlock($1)', [RETENTION_LOCK_KEY]);
-    }
-  } finally {
-    client.release();
-  }
+  const r = await tryWithAdvisoryLock(ctx.database, RETENTION_LOCK_KEY, fn);
+  if (!r.locked) throw new CleanupRunningError();
+  return r.value;
 }
 
 export async function runRetention(ctx: AppContext): Promise<CleanupResult> {
   return withRetentionLock(ctx, async () => {
     const c = ctx.config;
-    const now = ctx.clock.now().toISOString();
     const result: CleanupResult = {
       soft_deleted_recordings_purged: 0,
       trained_recordings_deleted: 0,
@@ -75,7 +66,8 @@ export async function runRetention(ctx: AppContext): Promise<CleanupResult> {
       outbox_purged: 0,
       stripe_events_purged: 0,
     };
-    const at = ctx.clock.now().getTime();
+    const now = ctx.clock.now();
+    const at = now.getTime();
     const before = (hours: number) => new Date(at - hours * 3600_000);
     // Takes used by queued or running jobs stay, whatever else says they may go.
     const keep = recordingsInActiveJobs;
@@ -99,19 +91,11 @@ export async function runRetention(ctx: AppContext): Promise<CleanupResult> {
       result.models_deleted = await purgeModelsCreatedBefore(ctx, cutoff, BATCH);
       await deleteFinishedJobsCreatedBefore(ctx.db, cutoff);
     }
-    const count = async (q: ReturnType<typeof sql>) => rowCountOf(await ctx.db.execute(q));
-    result.tokens_purged =
-      (await count(sql`DELETE FROM revoked_tokens WHERE expires_at < ${now}::timestamptz`)) +
-      (await count(
-        sql`DELETE FROM download_tokens WHERE expires_at < ${now}::timestamptz - interval '1 hour'`,
-      ));
-    result.invitations_purged = await count(sql`DELETE FROM team_invitations
-      WHERE coalesce(accepted_at, revoked_at, expires_at) < ${now}::timestamptz - interval '30 days'`);
-    result.outbox_purged = await count(sql`DELETE FROM email_outbox WHERE status IN ('sent', 'failed')
-      AND created_at < ${now}::timestamptz - interval '30 days'`);
-    result.stripe_events_purged = await count(
-      sql`DELETE FROM processed_stripe_events WHERE processed_at < ${now}::timestamptz - interval '30 days'`,
-    );
+    // The other domains' housekeeping, each through its own service.
+    result.tokens_purged = await purgeExpiredTokens(ctx, now);
+    result.invitations_purged = await purgeSettledInvitations(ctx, now);
+    result.outbox_purged = await purgeSettledEmails(ctx, now);
+    result.stripe_events_purged = await purgeStripeEvents(ctx, now);
     ctx.logger.info({ ...result }, 'retention complete');
     return result;
   });

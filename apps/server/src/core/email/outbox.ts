@@ -6,15 +6,15 @@
  * payload); failure → retry after min(30 s × 2^(attempts−1), 6 h); after 12 attempts or a permanent rejection →
  * `failed`.
  */
-import { sql } from 'drizzle-orm';
 import type { AppContext } from '../context.ts';
-import { type DbOrTx, execRows } from '../db/client.ts';
+import type { DbOrTx } from '../db/client.ts';
 import { createEmailProvider, describeError, type EmailProvider, EmailSendError } from './providers.ts';
+import * as q from './queries.ts';
 import { type EmailTemplate, renderEmail } from './templates.ts';
 
 export type { EmailTemplate } from './templates.ts';
 
-export const OUTBOX_CHANNEL = 'email_outbox';
+export const OUTBOX_CHANNEL = q.OUTBOX_CHANNEL;
 export const OUTBOX_POLL_MS = 5000;
 export const OUTBOX_BATCH = 20;
 export const OUTBOX_LEASE_MS = 2 * 60_000;
@@ -37,64 +37,25 @@ export interface EmailMessage {
  * (false: the dedupe key was already used). The NOTIFY is delivered when the transaction commits.
  */
 export async function enqueueEmail(tx: DbOrTx, msg: EmailMessage): Promise<boolean> {
-  const rows = await execRows<{ id: number }>(
-    tx,
-    sql`INSERT INTO email_outbox (to_address, user_id, template, payload, dedupe_key)
-        VALUES (${msg.to}, ${msg.userId}, ${msg.template}, ${JSON.stringify(msg.payload)}::jsonb, ${msg.dedupeKey ?? null})
-        ON CONFLICT (dedupe_key) DO NOTHING
-        RETURNING id`,
-  );
-  if (rows.length === 0) return false;
-  await tx.execute(sql`SELECT pg_notify(${OUTBOX_CHANNEL}, ${String(rows[0]!.id)})`);
-  return true;
+  return (await q.insertEmail(tx, { ...msg, dedupeKey: msg.dedupeKey ?? null })) !== null;
 }
 
 /**
  * Queue several messages in one statement inside the caller's transaction (dedupe keys as in `enqueueEmail`); the
  * NOTIFYs are delivered when it commits. Returns how many rows were inserted.
  */
-export async function enqueueEmails(
-  tx: DbOrTx,
-  msgs: (EmailMessage & { dedupeKey: string })[],
-): Promise<number> {
-  if (msgs.length === 0) return 0;
-  const rows = msgs.map((m) => ({
-    to_address: m.to,
-    user_id: m.userId,
-    template: m.template,
-    payload: m.payload,
-    dedupe_key: m.dedupeKey,
-  }));
-  const result = await execRows<{ emails: number }>(
-    tx,
-    sql`WITH mail AS (
-          INSERT INTO email_outbox (to_address, user_id, template, payload, dedupe_key)
-          SELECT m.to_address, m.user_id, m.template, m.payload, m.dedupe_key
-          FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS m(to_address text, user_id bigint, template text,
-            payload jsonb, dedupe_key text)
-          ON CONFLICT (dedupe_key) DO NOTHING RETURNING id
-        )
-        SELECT count(pg_notify(${OUTBOX_CHANNEL}, id::text))::int AS emails FROM mail`,
-  );
-  return Number(result[0]?.emails ?? 0);
+export function enqueueEmails(tx: DbOrTx, msgs: (EmailMessage & { dedupeKey: string })[]): Promise<number> {
+  return q.insertEmails(tx, msgs);
 }
 
 /** Drop a user's messages not sent yet (account deletion, in its transaction); sent ones stay for the record. */
 export async function discardUnsentEmails(tx: DbOrTx, userId: number): Promise<void> {
-  await tx.execute(sql`DELETE FROM email_outbox WHERE user_id = ${userId} AND status <> 'sent'`);
+  await q.deleteUnsent(tx, userId);
 }
 
 /** Retry delay after the given number of failed attempts (1-based). */
 export function backoffMs(attempts: number): number {
   return Math.min(BACKOFF_BASE_MS * 2 ** Math.max(0, attempts - 1), BACKOFF_MAX_MS);
-}
-
-interface OutboxRow {
-  id: number;
-  to_address: string;
-  template: EmailTemplate;
-  payload: Record<string, unknown> | string;
-  attempts: number;
 }
 
 export interface EmailService {
@@ -130,19 +91,7 @@ function createEmailService(ctx: AppContext, provider: EmailProvider): EmailServ
       const now = ctx.clock.now();
       const leaseUntil = new Date(now.getTime() + OUTBOX_LEASE_MS);
       // Due: pending, or sending with an expired lease; "now" is the later of the database's and the context clock's.
-      const claimed = await execRows<OutboxRow>(
-        db,
-        sql`UPDATE email_outbox SET status = 'sending', locked_until = ${leaseUntil}
-             WHERE id IN (
-               SELECT id FROM email_outbox
-                WHERE next_attempt_at <= GREATEST(now(), ${now}::timestamptz)
-                  AND (status = 'pending'
-                       OR (status = 'sending' AND locked_until < GREATEST(now(), ${now}::timestamptz)))
-                ORDER BY next_attempt_at, id
-                LIMIT ${OUTBOX_BATCH}
-                FOR UPDATE SKIP LOCKED)
-         RETURNING id, to_address, template, payload, attempts`,
-      );
+      const claimed = await q.claimDue(db, now, leaseUntil, OUTBOX_BATCH);
       const out = { sent: 0, failed: 0, retried: 0 };
       for (const row of claimed) {
         const payload = (typeof row.payload === 'string' ? JSON.parse(row.payload) : row.payload) as Record<
@@ -162,11 +111,7 @@ function createEmailService(ctx: AppContext, provider: EmailProvider): EmailServ
           const kept = Object.fromEntries(
             Object.entries(payload).filter(([k]) => !SECRET_PAYLOAD_KEYS.includes(k)),
           );
-          await db.execute(
-            sql`UPDATE email_outbox SET status = 'sent', sent_at = ${ctx.clock.now()}, locked_until = NULL,
-                       attempts = attempts + 1, last_error = NULL, payload = ${JSON.stringify(kept)}::jsonb
-                 WHERE id = ${id}`,
-          );
+          await q.markSent(db, id, ctx.clock.now(), kept);
           out.sent++;
           ctx.logger.info({ email_id: id, template: row.template, provider: provider.name }, 'email sent');
         } catch (err) {
@@ -174,10 +119,7 @@ function createEmailService(ctx: AppContext, provider: EmailProvider): EmailServ
           const permanent = err instanceof EmailSendError && err.permanent;
           const message = (err instanceof EmailSendError ? err.message : describeError(err)).slice(0, 1000);
           if (permanent || attempts >= OUTBOX_MAX_ATTEMPTS) {
-            await db.execute(
-              sql`UPDATE email_outbox SET status = 'failed', attempts = ${attempts}, last_error = ${message},
-                         locked_until = NULL WHERE id = ${id}`,
-            );
+            await q.markFailed(db, id, attempts, message);
             out.failed++;
             ctx.logger.error(
               { email_id: id, template: row.template, attempts, error: message },
@@ -185,10 +127,7 @@ function createEmailService(ctx: AppContext, provider: EmailProvider): EmailServ
             );
           } else {
             const next = new Date(Math.max(Date.now(), ctx.clock.now().getTime()) + backoffMs(attempts));
-            await db.execute(
-              sql`UPDATE email_outbox SET status = 'pending', attempts = ${attempts}, last_error = ${message},
-                         locked_until = NULL, next_attempt_at = ${next} WHERE id = ${id}`,
-            );
+            await q.markRetry(db, id, attempts, message, next);
             out.retried++;
             ctx.logger.warn(
               { email_id: id, template: row.template, attempts, error: message },
@@ -251,15 +190,21 @@ export async function startOutboxWorker(ctx: AppContext): Promise<() => Promise<
 
 /** The email component of /api/health/details. */
 export async function emailHealth(ctx: AppContext) {
-  const r = await ctx.database.query<{ pending: number; failed: number }>(
-    `SELECT count(*) FILTER (WHERE status IN ('pending', 'sending'))::int AS pending,
-            count(*) FILTER (WHERE status = 'failed')::int AS failed FROM email_outbox`,
-  );
-  const row = r.rows[0] ?? { pending: 0, failed: 0 };
+  const row = await q.pendingAndFailed(ctx.database);
   return {
     status: row.failed > 0 ? ('degraded' as const) : ('ok' as const),
     provider: ctx.config.emailProvider,
     outbox_pending: row.pending,
     outbox_failed: row.failed,
   };
+}
+
+/** The `email_outbox` gauge: messages by status. */
+export function outboxCounts(ctx: AppContext): Promise<{ status: string; n: number }[]> {
+  return q.countsByStatus(ctx.database);
+}
+
+/** Retention: forget sent and failed messages created more than 30 days before `now`. */
+export function purgeSettledEmails(ctx: AppContext, now: Date): Promise<number> {
+  return q.purgeSettled(ctx.db, now);
 }

@@ -4,6 +4,7 @@
  */
 import PgBoss from 'pg-boss';
 import type { Database } from '../db/client.ts';
+import { tableExists, withAdvisoryLock } from '../db/locks.ts';
 import type { Logger } from '../logger.ts';
 
 export type Queue = PgBoss;
@@ -47,20 +48,9 @@ export function ensureQueue(
     if (await boss.getQueue(name)) return;
     await boss.createQueue(name, options);
   };
-  const run = (creating.get(database) ?? Promise.resolve()).then(async () => {
-    if (database.driver === 'pglite') return create();
-    const client = await database.pool!.connect();
-    try {
-      await client.query('SELECT pg_advisory_lock($1)', [QUEUE_CREATE_LOCK_KEY]);
-      try {
-        await create();
-      } finally {
-        await client.query('SELECT pg_advisory_unlock($1)', [QUEUE_CREATE_LOCK_KEY]);
-      }
-    } finally {
-      client.release();
-    }
-  });
+  const run = (creating.get(database) ?? Promise.resolve()).then(() =>
+    withAdvisoryLock(database, QUEUE_CREATE_LOCK_KEY, create),
+  );
   creating.set(
     database,
     run.catch(() => {}),
@@ -70,6 +60,5 @@ export function ensureQueue(
 
 /** `true` when the queue's tables answer. */
 export async function queueReachable(database: Database): Promise<boolean> {
-  const r = await database.query<{ t: string | null }>(`SELECT to_regclass('pgboss.job')::text AS t`);
-  return Boolean(r.rows[0]?.t);
+  return tableExists(database, 'pgboss.job');
 }
