@@ -101,10 +101,16 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
 
 async function openPostgres(url: string, poolMax: number): Promise<Database> {
   const pool = new pg.Pool({ connectionString: url, max: poolMax, connectionTimeoutMillis: 5000 });
-  // An idle client that loses its connection must not crash the process.
+  // A client that loses its connection must not crash the process: the pool handles idle ones ('error' on the
+  // pool), and every client gets its own listener for the time it is checked out (a transaction waiting on
+  // storage or Stripe when PostgreSQL restarts: without it node-postgres emits an unhandled 'error' and the process
+  // dies). Its next query then fails, the transaction rolls back and the pool drops the client.
   pool.on('error', () => {});
+  pool.on('connect', (client) => {
+    client.on('error', () => {});
+  });
   const db = drizzlePg(pool, { schema }) as unknown as Db;
-  const listeners: pg.Client[] = [];
+  const listeners: (() => Promise<void>)[] = [];
   return {
     driver: 'postgres',
     db,
@@ -121,19 +127,64 @@ async function openPostgres(url: string, poolMax: number): Promise<Database> {
       },
     },
     async listen(channel, onMessage) {
-      const client = new pg.Client({ connectionString: url });
-      client.on('error', () => {});
-      await client.connect();
-      client.on('notification', (msg) => {
-        if (msg.channel === channel) onMessage(msg.payload ?? '');
-      });
-      await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
-      listeners.push(client);
-      return async () => {
-        const i = listeners.indexOf(client);
-        if (i >= 0) listeners.splice(i, 1);
-        await client.end().catch(() => {});
+      // One connection per channel. When it drops (PostgreSQL restarted, the session was killed) it is opened
+      // again with backoff and LISTENs again; notifications sent meanwhile are lost, which every caller covers by
+      // polling (streams re-read at each heartbeat, the worker re-checks cancels, the outbox polls).
+      let closed = false;
+      let current: pg.Client | null = null;
+      let delay = 250;
+      let timer: NodeJS.Timeout | null = null;
+      const open = async (): Promise<void> => {
+        const client = new pg.Client({ connectionString: url });
+        client.on('error', () => {});
+        try {
+          await client.connect();
+          client.on('notification', (msg) => {
+            if (msg.channel === channel) onMessage(msg.payload ?? '');
+          });
+          await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+        } catch (err) {
+          await client.end().catch(() => {});
+          throw err;
+        }
+        if (closed) {
+          await client.end().catch(() => {});
+          return;
+        }
+        current = client;
+        client.once('end', () => {
+          if (current === client) current = null;
+          if (!closed) retry();
+        });
       };
+      const retry = () => {
+        if (closed || timer) return;
+        timer = setTimeout(() => {
+          timer = null;
+          open().then(
+            () => {
+              delay = 250;
+            },
+            () => {
+              delay = Math.min(delay * 2, 5000);
+              retry();
+            },
+          );
+        }, delay);
+        timer.unref();
+      };
+      await open();
+      const unlisten = async () => {
+        closed = true;
+        if (timer) clearTimeout(timer);
+        const i = listeners.indexOf(unlisten);
+        if (i >= 0) listeners.splice(i, 1);
+        const c = current;
+        current = null;
+        await c?.end().catch(() => {});
+      };
+      listeners.push(unlisten);
+      return unlisten;
     },
     async notify(channel, payload) {
       await pool.query('SELECT pg_notify($1, $2)', [channel, payload]);
@@ -142,7 +193,7 @@ async function openPostgres(url: string, poolMax: number): Promise<Database> {
       await withTimeout(pool.query('SELECT 1'), timeoutMs, 'database ping');
     },
     async close() {
-      await Promise.all(listeners.splice(0).map((c) => c.end().catch(() => {})));
+      await Promise.all([...listeners].map((stop) => stop().catch(() => {})));
       await pool.end();
     },
   };
