@@ -12,6 +12,7 @@ import { type Config, configSecrets, listenerUrl } from './core/config.ts';
 import { type AppContext, createBaseContext } from './core/context.ts';
 import { openDatabase } from './core/db/client.ts';
 import { runMigrations } from './core/db/migrate.ts';
+import { flushErrorTracking, initErrorTracking } from './core/error-tracking.ts';
 import { createLogger, type Logger, registerSecrets } from './core/logger.ts';
 import { startQueue } from './core/queue/boss.ts';
 
@@ -39,6 +40,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   const { config } = opts;
   registerSecrets(configSecrets(config));
   const logger = opts.logger ?? createLogger({ level: config.logLevel });
+  await initErrorTracking(config, logger);
   for (const w of config.warnings) logger.warn(w);
   for (const dir of [config.dataDir, config.tmpDir]) mkdirSync(dir, { recursive: true });
 
@@ -130,6 +132,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
         } finally {
           clearTimeout(timer);
           await database.close().catch(() => {});
+          await flushErrorTracking();
           logger.info('shutdown complete');
         }
       })();

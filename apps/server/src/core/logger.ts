@@ -61,7 +61,7 @@ export function scrubText(text: string): string {
 }
 
 /** Error text: also without a failing query's parameters and PostgreSQL's row values. */
-function scrubErrorText(text: string): string {
+export function scrubErrorText(text: string): string {
   return scrubText(
     text
       // Drizzle: "Failed query: <sql>\nparams: <every parameter>" (also inside the stack's first lines)

@@ -5,6 +5,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { captureError } from '../error-tracking.ts';
 
 export class HttpError extends Error {
   constructor(
@@ -201,6 +202,7 @@ export function installErrorHandlers(app: FastifyInstance): void {
       return reply.status(status).send({ detail });
     }
     request.log.error({ err: error }, 'unhandled error');
+    captureError(error, { request_id: String(request.id), route: request.routeOptions?.url ?? 'unmatched' });
     return reply.status(500).send({ detail: 'Internal server error', request_id: request.id });
   });
 }
