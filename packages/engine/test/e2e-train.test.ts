@@ -6,7 +6,7 @@
  * The bank and the synthesis cache live in `<repo>/.tmp/e2e-data` (git-ignored) so that reruns are quick.
  */
 import { createHash } from 'node:crypto';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createNodeDetector } from '@violawake/detector/node';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -103,6 +103,45 @@ describe('trainWakeWord end to end (10 real "computer" clips, small bank)', () =
     await (await expectOpenWakeWordIO(result.onnx)).release();
     expect(['A', 'B', 'C', 'D']).toContain(m.metrics.quality_grade);
     expect(m.threshold).toBeGreaterThanOrEqual(0.1);
+  });
+
+  it('states FA/h with its hours, count, resolution and interval, calibrated on held-out audio', () => {
+    const m = result.manifest;
+    const ev = m.evaluation as NonNullable<typeof m.evaluation>;
+    const fa = ev.false_accepts as NonNullable<typeof ev.false_accepts>;
+    expect(fa.hours).toBeCloseTo(ev.negatives_hours, 3);
+    expect(fa.resolution_per_hour).toBeCloseTo(1 / fa.hours, 2);
+    expect(fa.measured_fa_per_hour).toBeCloseTo(fa.count / fa.hours, 3);
+    // never below the resolution, and the metric is the stated figure
+    expect(fa.fa_per_hour).toBeGreaterThanOrEqual(fa.resolution_per_hour - 1e-9);
+    expect(m.metrics.fa_per_hour_at_threshold).toBe(fa.fa_per_hour);
+    expect(fa.ci95[0]).toBeLessThanOrEqual(fa.measured_fa_per_hour);
+    expect(fa.ci95[1]).toBeGreaterThan(fa.measured_fa_per_hour);
+    // a CI-sized bank (minutes of audio) cannot resolve 0.5 FA/h: the manifest says so, in its warnings too
+    expect(fa.target_resolved).toBe(false);
+    expect(ev.resolution_limited).toBe(true);
+    expect(fa.statement).toMatch(/cannot resolve 0\.5 false accepts per hour/);
+    expect(ev.warnings).toContain(fa.statement);
+    // the threshold comes from the calibration halves, with the margin, never from the report audio
+    const cal = ev.calibration as NonNullable<typeof ev.calibration>;
+    expect(cal).toMatchObject({ source: 'held-out', margin: 2, target_fa_per_hour: 0.25 });
+    expect(cal.hours).toBeGreaterThan(0);
+    expect(cal.sources?.synthetic).toBeGreaterThan(0);
+    expect(fa.sources?.synthetic).toBeGreaterThan(0);
+    if (existsSync('/usr/share/asterisk/sounds/en_US_f_Allison')) {
+      expect(fa.sources?.real_speech).toBeGreaterThan(0);
+      expect(ev.negatives_kind).toBe('synthetic+real');
+    }
+    if (ev.providers.includes('festival')) {
+      // festival is held out of training: it speaks calibration and report audio only
+      expect(cal.heldout_engine).toBe('festival');
+      expect(cal.sources?.heldout_engine).toBeGreaterThan(0);
+      expect(fa.sources?.heldout_engine).toBeGreaterThan(0);
+    }
+    // the grade is the one its basis gives
+    const basis = ev.grade_basis as NonNullable<typeof ev.grade_basis>;
+    expect(basis.grade).toBe(m.metrics.quality_grade);
+    expect(basis.miss_rate).toBe(m.metrics.miss_rate_at_target);
   });
 
   it('detects held-out "computer" clips and not "snowboy" clips in the project detector', async () => {

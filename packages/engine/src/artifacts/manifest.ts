@@ -68,11 +68,63 @@ export interface KFoldEvaluation {
   final_max_epochs: number;
 }
 
+/** Hours of each kind of held-out negative audio in a stream (docs/formats.md). */
+export interface StreamSources {
+  /** sentences, noise and music of the negative bank's evaluation stream (voices training never used) */
+  synthetic: number;
+  /** sentences of the held-out engine (an engine training never used) */
+  heldout_engine: number;
+  real_speech: number;
+  real_music: number;
+  /** the curated negatives corpus's evaluation files (paid tiers) */
+  corpus: number;
+}
+
+/** FA/h as a model states it: count, hours, resolution, exact Poisson 95 % interval (eval/poisson.ts). */
+export interface ManifestFalseAccepts {
+  hours: number;
+  count: number;
+  fa_per_hour: number;
+  measured_fa_per_hour: number;
+  below_resolution: boolean;
+  ci95: [number, number];
+  resolution_per_hour: number;
+  target_fa_per_hour: number;
+  target_resolved: boolean;
+  target_met_at_95: boolean;
+  target_exceeded_at_95: boolean;
+  statement: string;
+  sources?: StreamSources;
+}
+
+/** How the threshold was set: on held-out calibration audio with a margin (pipeline/evaluate.ts). */
+export interface ManifestCalibration {
+  source: 'held-out' | 'report-stream';
+  hours: number;
+  margin: number;
+  target_fa_per_hour: number;
+  false_accepts: number;
+  fa_per_hour: number;
+  resolution_limited: boolean;
+  /** the engine held out of training whose sentences are part of the calibration (and report) audio */
+  heldout_engine?: string | null;
+  sources?: StreamSources;
+}
+
+export interface ManifestGradeBasis {
+  miss_rate: number | null;
+  d_prime: number | null;
+  table_grade: QualityGrade;
+  lowered_for_false_accepts: boolean;
+  grade: QualityGrade;
+}
+
 export interface ManifestEvaluation {
   n_positive_clips: number;
   n_negative_clips: number;
+  /** Hours of the report stream (the audio `false_accepts` was counted on). */
   negatives_hours: number;
-  negatives_kind: 'synthetic' | 'synthetic+corpus';
+  negatives_kind: 'synthetic' | 'synthetic+corpus' | 'synthetic+real' | 'synthetic+real+corpus';
   user_clips_held_out: number;
   miss_rate_by_source: Record<string, number | null>;
   confusable_fa_rate: number | null;
@@ -83,6 +135,10 @@ export interface ManifestEvaluation {
   text_only: boolean;
   /** Present when the user-voice figures come from k-fold training (`violawake train --folds k`). */
   kfold?: KFoldEvaluation;
+  /** The FA/h the model states, with its resolution and interval (absent in models before engine 0.x honest metrics). */
+  false_accepts?: ManifestFalseAccepts;
+  calibration?: ManifestCalibration;
+  grade_basis?: ManifestGradeBasis;
 }
 
 export interface Manifest {
@@ -228,6 +284,37 @@ const tensor =
 const prob = num(0, 1);
 const count = num(0, Number.POSITIVE_INFINITY, true);
 
+const falseAcceptsCheck: Check = (e, p, v) => {
+  obj({
+    hours: num(0),
+    count: count,
+    fa_per_hour: num(0),
+    measured_fa_per_hour: num(0),
+    below_resolution: oneOf(true, false),
+    ci95: (e2, p2, ci) => {
+      if (!Array.isArray(ci) || ci.length !== 2 || !ci.every((x) => typeof x === 'number' && x >= 0))
+        e2.push(`${p2}: expected [lower, upper]`);
+      else if ((ci[0] as number) > (ci[1] as number)) e2.push(`${p2}: lower above upper`);
+    },
+    resolution_per_hour: num(0),
+    target_fa_per_hour: num(0),
+    target_resolved: oneOf(true, false),
+    target_met_at_95: oneOf(true, false),
+    target_exceeded_at_95: oneOf(true, false),
+    statement: str(),
+  })(e, p, v);
+  // a model never states a rate below what its hours can resolve
+  if (
+    isObj(v) &&
+    typeof v.hours === 'number' &&
+    v.hours > 0 &&
+    typeof v.fa_per_hour === 'number' &&
+    typeof v.resolution_per_hour === 'number' &&
+    v.fa_per_hour < v.resolution_per_hour - 1e-9
+  )
+    e.push(`${p}.fa_per_hour: below the resolution ${v.resolution_per_hour} of ${v.hours} h`);
+};
+
 const manifestCheck = obj(
   {
     schema: oneOf(MANIFEST_SCHEMA),
@@ -276,6 +363,7 @@ const manifestCheck = obj(
     }),
     evaluation: (e, p, v) => {
       if (!isObj(v)) e.push(`${p}: expected an object`);
+      else if ('false_accepts' in v) falseAcceptsCheck(e, `${p}.false_accepts`, v.false_accepts);
     },
   },
   ['evaluation', 'tflite_sha256', 'language'],
@@ -290,6 +378,25 @@ export function validateManifest(value: unknown): string[] {
     if (typeof t.best_epoch === 'number' && typeof t.epochs === 'number' && t.best_epoch > t.epochs) {
       errors.push('manifest.training.best_epoch: greater than epochs');
     }
+  }
+  if (
+    isObj(value) &&
+    isObj(value.metrics) &&
+    isObj(value.evaluation) &&
+    isObj(value.evaluation.false_accepts)
+  ) {
+    const fa = value.evaluation.false_accepts;
+    const stated = value.metrics.fa_per_hour_at_threshold;
+    if (
+      typeof stated === 'number' &&
+      typeof fa.resolution_per_hour === 'number' &&
+      typeof fa.hours === 'number' &&
+      fa.hours > 0 &&
+      stated < fa.resolution_per_hour - 1e-9
+    )
+      errors.push(
+        `manifest.metrics.fa_per_hour_at_threshold: ${stated} is below the evaluation's resolution ${fa.resolution_per_hour}`,
+      );
   }
   return errors;
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 
 /** Bumped whenever the bank's contents or format change for the same inputs (docs/engine.md §6.7). */
-export const BANK_GENERATOR_VERSION = 2;
+export const BANK_GENERATOR_VERSION = 3;
 
 export interface BankKeyInput {
   melSha256: string;

@@ -32,6 +32,8 @@ export interface BankSegment {
   group: number;
   /** Phoneme strings (stress marks removed) of the sentences spoken in the segment. */
   phonemes: string[];
+  /** Real recordings (held-out bank): the file names of the prompts spoken in the segment. */
+  texts?: string[];
 }
 
 /** A sentence placed in the evaluation stream: [startStep, endStep) in steps (1-based step numbering). */
@@ -39,6 +41,8 @@ export interface StreamSpan {
   startStep: number;
   endStep: number;
   phonemes: string;
+  /** Real recordings (held-out bank): the file name of the prompt (no phonemes are known). */
+  text?: string;
 }
 
 export interface BankPart {
@@ -62,6 +66,8 @@ export interface BankIndex {
   language?: string;
   /** Curated corpus banks only (corpus.ts): relative paths of the files in each part, and of unreadable ones. */
   corpus?: { train: string[]; eval: string[]; skipped: string[] };
+  /** Held-out banks only (heldout.ts): where the report half starts and what each part holds. */
+  heldout?: import('./heldout.ts').HeldoutInfo;
 }
 
 export interface LoadedBank {

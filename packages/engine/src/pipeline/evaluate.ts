@@ -6,6 +6,7 @@
 
 import { STEP_SECONDS } from '../bank/store.ts';
 import * as metrics from '../eval/metrics.ts';
+import { type FalseAcceptReport, falseAcceptReport } from '../eval/poisson.ts';
 import type { TrainedHead } from '../train/types.ts';
 import { fireSteps, type Rules } from './runtime.ts';
 
@@ -43,21 +44,56 @@ export function segmentMaxima(streamScores: Float32Array, firstIndex = 9): numbe
   return out;
 }
 
+/** How the threshold was set (manifest `evaluation.calibration`). */
+export interface CalibrationReport {
+  /** `held-out`: on calibration audio disjoint from the report stream; `report-stream`: on the stream FA/h is stated on. */
+  source: 'held-out' | 'report-stream';
+  /** Hours of calibration audio. */
+  hours: number;
+  /** The threshold keeps FA/h on the calibration audio ≤ target / margin. */
+  margin: number;
+  target_fa_per_hour: number;
+  /** False accepts on the calibration audio at the calibrated threshold. */
+  false_accepts: number;
+  fa_per_hour: number;
+  /** target / margin is below 1 / hours: the threshold is the lowest with no false accept on the calibration audio. */
+  resolution_limited: boolean;
+}
+
+/** What the grade was computed from (manifest `evaluation.grade_basis`; the model page shows it). */
+export interface GradeBasis {
+  /** held-out positives missed at the model's threshold */
+  miss_rate: number | null;
+  d_prime: number | null;
+  /** the grade of §8.5's table from those two */
+  table_grade: 'A' | 'B' | 'C' | 'D' | 'F';
+  /** one letter lower because the report stream shows more false accepts than the target (95 %) */
+  lowered_for_false_accepts: boolean;
+  grade: 'A' | 'B' | 'C' | 'D' | 'F';
+}
+
 export interface ScoreEvaluation {
   d_prime: number | null;
   auc: number | null;
   eer: number | null;
   threshold: number;
   calibrated_threshold: number;
+  /** FA/h on the calibration audio at the calibrated threshold. */
   fa_per_hour_at_calibrated: number;
+  /** The report stream cannot resolve the target (1 / hours > target). */
   resolution_limited: boolean;
   miss_rate_at_threshold: number | null;
+  /** FA/h stated at the threshold: measured on the report stream, never below its resolution (`false_accepts`). */
   fa_per_hour_at_threshold: number;
   target_fa_per_hour: number;
+  /** Hours of the report stream. */
   negatives_hours: number;
   n_positives: number;
   n_negative_clips: number;
   quality_grade: 'A' | 'B' | 'C' | 'D' | 'F';
+  false_accepts: FalseAcceptReport;
+  calibration: CalibrationReport;
+  grade_basis: GradeBasis;
 }
 
 export interface EvaluateInput {
@@ -67,11 +103,19 @@ export interface EvaluateInput {
   positiveSteps?: Float32Array[];
   /** Clip scores of held-out negative clips (confusables etc.), if any. */
   negativeClips?: number[];
-  /** Per-step scores of the negative stream (index i = step i + 1). */
+  /** Per-step scores of the negative stream FA/h is stated on (index i = step i + 1). */
   stream: Float32Array;
   /** Real duration of the stream. */
   streamHours: number;
   targetFaPerHour: number;
+  /**
+   * Per-step scores of held-out calibration audio, disjoint from `stream`, that the threshold is set on; without it
+   * the threshold is calibrated on `stream` itself (and the FA/h stated there was chosen to meet the target).
+   */
+  calibrationStream?: Float32Array;
+  calibrationHours?: number;
+  /** The threshold keeps FA/h on the calibration audio ≤ target / margin (default 1). */
+  calibrationMargin?: number;
   /** Threshold for the miss rate / FA/h report; the calibrated one when absent. */
   threshold?: number;
   patience?: number;
@@ -84,14 +128,41 @@ export function missRateFromScores(pos: number[], threshold: number): number | n
   return pos.filter((s) => s < threshold).length / pos.length;
 }
 
+/**
+ * The grade (§8.5's table on the held-out miss rate and d′), one letter lower — never below D, which the quality
+ * gate alone turns into F — when the report stream shows with 95 % confidence more false accepts than the target.
+ */
+export function gradeFromHeldOut(
+  missRate: number | null,
+  dPrime: number | null,
+  fa: Pick<FalseAcceptReport, 'target_exceeded_at_95'>,
+): GradeBasis {
+  const table = metrics.qualityGrade(missRate, dPrime);
+  const lower = fa.target_exceeded_at_95 && table !== 'F' && table !== 'D';
+  const grade = lower ? ({ A: 'B', B: 'C', C: 'D' } as const)[table as 'A' | 'B' | 'C'] : table;
+  return {
+    miss_rate: missRate,
+    d_prime: dPrime,
+    table_grade: table,
+    lowered_for_false_accepts: lower,
+    grade,
+  };
+}
+
 export function evaluateScores(input: EvaluateInput): ScoreEvaluation {
   const rules = { patience: input.patience ?? 1, refractorySteps: input.refractorySteps ?? 25 };
   const negatives = [...(input.negativeClips ?? []), ...segmentMaxima(input.stream)];
   const pos = input.positives;
-  const cal = calibrate(input.stream, input.streamHours, input.targetFaPerHour, rules);
+  const heldOutCal = input.calibrationStream !== undefined && (input.calibrationHours ?? 0) > 0;
+  const margin = heldOutCal ? (input.calibrationMargin ?? 1) : 1;
+  const calStream = heldOutCal ? (input.calibrationStream as Float32Array) : input.stream;
+  const calHours = heldOutCal ? (input.calibrationHours as number) : input.streamHours;
+  const calTarget = input.targetFaPerHour / margin;
+  const cal = calibrate(calStream, calHours, calTarget, rules);
   const threshold = input.threshold ?? cal.threshold;
-  const faAt =
-    input.streamHours > 0 ? countFirings(input.stream, { ...rules, threshold }) / input.streamHours : 0;
+  const count = input.streamHours > 0 ? countFirings(input.stream, { ...rules, threshold }) : 0;
+  const fa = falseAcceptReport(count, input.streamHours, input.targetFaPerHour);
+  const calCount = calHours > 0 ? countFirings(calStream, { ...rules, threshold }) : 0;
   const cm = metrics.clipMetrics(pos, negatives);
   const dp = cm.d_prime;
   const miss = input.positiveSteps
@@ -100,6 +171,7 @@ export function evaluateScores(input: EvaluateInput): ScoreEvaluation {
       : input.positiveSteps.filter((st) => fireSteps(st, { ...rules, threshold }).length === 0).length /
         input.positiveSteps.length
     : missRateFromScores(pos, threshold);
+  const basis = gradeFromHeldOut(miss, dp, fa);
   return {
     d_prime: dp,
     auc: cm.auc,
@@ -107,14 +179,25 @@ export function evaluateScores(input: EvaluateInput): ScoreEvaluation {
     threshold,
     calibrated_threshold: cal.threshold,
     fa_per_hour_at_calibrated: cal.faPerHour,
-    resolution_limited: cal.resolutionLimited,
+    resolution_limited: !fa.target_resolved,
     miss_rate_at_threshold: miss,
-    fa_per_hour_at_threshold: faAt,
+    fa_per_hour_at_threshold: fa.fa_per_hour,
     target_fa_per_hour: input.targetFaPerHour,
     negatives_hours: input.streamHours,
     n_positives: pos.length,
     n_negative_clips: negatives.length,
-    quality_grade: metrics.qualityGrade(miss, dp),
+    quality_grade: basis.grade,
+    false_accepts: fa,
+    calibration: {
+      source: heldOutCal ? 'held-out' : 'report-stream',
+      hours: Math.round(calHours * 1e4) / 1e4,
+      margin,
+      target_fa_per_hour: calTarget,
+      false_accepts: calCount,
+      fa_per_hour: calHours > 0 ? Math.round((calCount / calHours) * 1e4) / 1e4 : 0,
+      resolution_limited: !(calHours > 0) || calTarget < 1 / calHours,
+    },
+    grade_basis: basis,
   };
 }
 

@@ -25,6 +25,14 @@ import { augment } from '../augment/index.ts';
 import { ensureBank } from '../bank/build.ts';
 import { ensureCorpusBank, type LoadedCorpus } from '../bank/corpus.ts';
 import {
+  DEFAULT_HELDOUT_ENGINE,
+  ensureHeldoutBank,
+  installedRealAudio,
+  type LoadedHeldout,
+  nameMaySay,
+  type RealAudioDirs,
+} from '../bank/heldout.ts';
+import {
   type BankSegment,
   EMB_DIM,
   FIRST_STEP,
@@ -145,6 +153,18 @@ export interface TrainJob {
   corpusDir?: string;
   /** Voice ids training and evaluation must not use (benchmark reservations). */
   excludeVoices?: string[];
+  /**
+   * Folders of real recordings for the held-out bank (bank/heldout.ts): half of the files train, the others are
+   * calibration and report audio. Default: the asterisk speech and music folders when installed; `false`: none.
+   */
+  realAudio?: RealAudioDirs | false;
+  /**
+   * Synthesis engine (provider id) held out of training: its voices speak calibration and report audio and
+   * held-out positives only. Default `festival` when installed; null: none (docs/engine.md, "Honest metrics").
+   */
+  heldoutEngine?: string | null;
+  /** The threshold keeps FA/h on the calibration audio ≤ target / margin (default CALIBRATION_MARGIN). */
+  calibrationMargin?: number;
   signal?: AbortSignal;
   onProgress?: (p: Progress) => void;
   /** Negative bank size (1 = default ≈ 1.5 h + 3 h; CI uses ≈ 0.02). */
@@ -251,6 +271,13 @@ const median = (a: number[]) => {
  * (docs/engine.md, "Focal loss for the jobs").
  */
 export const JOB_LOSS = 'focal' as const;
+
+/**
+ * The threshold is set so that the calibration audio — half of every held-out negative source: unseen voices, the
+ * held-out engine, real speech and music — shows at most target / CALIBRATION_MARGIN false accepts per hour; the
+ * margin stands for the gap between that audio and a real room (docs/engine.md, "Honest metrics").
+ */
+export const CALIBRATION_MARGIN = 2;
 
 /** A clip is inconsistent when its median DTW distance exceeds this × the overall median (first design: 2; docs/engine.md part two). */
 export const CONSISTENCY_FACTOR = 1.75;
@@ -488,19 +515,65 @@ async function runPipeline(job: TrainJob, pool: ExtractPool): Promise<TrainResul
   report('preparing', 0.4, 'Checking the negative bank...');
   const bankT0 = performance.now();
   let bankBuilt = false;
-  const bank: LoadedBank = await ensureBank({
-    pool,
-    dataDir: job.dataDir,
-    scale: job.bankScale ?? 1,
-    excludeVoices: job.excludeVoices,
-    signal: job.signal,
-    ...(lang ? { language: lang } : {}),
-    onProgress: (m, f) => {
-      bankBuilt = true;
-      report('preparing', 0.4 + 0.55 * f, m);
-    },
-  });
   const corpusWarnings: string[] = [];
+  // the held-out engine: never trained on, its voices speak calibration and report audio (docs/engine.md)
+  const engineId = job.heldoutEngine === undefined ? DEFAULT_HELDOUT_ENGINE : job.heldoutEngine;
+  const prepProviders = await discoverProviders();
+  let engineVoiceIds: string[] = [];
+  let heldout: LoadedHeldout | null = null;
+  let bank: LoadedBank;
+  try {
+    const jobExclude = new Set(job.excludeVoices ?? []);
+    const engineProvider = engineId ? prepProviders.find((p) => p.id === engineId) : undefined;
+    const engineVoices = engineProvider
+      ? (await engineProvider.voices()).filter((v) => !jobExclude.has(v.id))
+      : [];
+    engineVoiceIds = engineVoices.map((v) => v.id);
+    bank = await ensureBank({
+      pool,
+      dataDir: job.dataDir,
+      scale: job.bankScale ?? 1,
+      excludeVoices: job.excludeVoices,
+      heldoutEngine: engineId,
+      providers: prepProviders,
+      signal: job.signal,
+      ...(lang ? { language: lang } : {}),
+      onProgress: (m, f) => {
+        bankBuilt = true;
+        report('preparing', 0.4 + 0.4 * f, m);
+      },
+    });
+    const realAudio =
+      job.realAudio === false ? { speech: [], music: [] } : (job.realAudio ?? (await installedRealAudio()));
+    if (engineVoices.length > 0 || realAudio.speech.length + realAudio.music.length > 0) {
+      try {
+        heldout = await ensureHeldoutBank({
+          dataDir: job.dataDir,
+          scale: job.bankScale ?? 1,
+          realAudio,
+          engine:
+            engineProvider && engineVoices.length > 0
+              ? { provider: engineProvider, voices: engineVoices }
+              : null,
+          providers: prepProviders,
+          pool,
+          signal: job.signal,
+          onProgress: (m, f) => {
+            bankBuilt = true;
+            report('preparing', 0.8 + 0.15 * f, m);
+          },
+        });
+      } catch (err) {
+        check();
+        void err;
+        corpusWarnings.push(
+          'The held-out recordings could not be read; this model was calibrated on synthetic audio only.',
+        );
+      }
+    }
+  } finally {
+    disposeProviders(prepProviders);
+  }
   let corpus: LoadedCorpus | null = null;
   if (job.corpusDir) {
     try {
@@ -534,10 +607,15 @@ async function runPipeline(job: TrainJob, pool: ExtractPool): Promise<TrainResul
   try {
     providers = await discoverProviders();
     const exclude = new Set(job.excludeVoices ?? []);
+    const engineSet = new Set(engineVoiceIds);
     const voices = (await listVoices(providers, lang)).filter((v) => !exclude.has(v.id));
-    const split = splitVoices(voices, bank.index.installation_seed);
+    const split = splitVoices(
+      voices.filter((v) => !engineSet.has(v.id)),
+      bank.index.installation_seed,
+    );
     const trainVoices = split.train;
-    const evalVoices = split.eval;
+    // the held-out engine's voices only ever speak held-out audio
+    const evalVoices = [...split.eval, ...voices.filter((v) => engineSet.has(v.id))];
     const phonemeVoices = (vs: Voice[]) => {
       const ok = new Set(providers.filter((p) => p.acceptsPhonemes).map((p) => p.id));
       return vs.filter((v) => ok.has(v.provider));
@@ -821,10 +899,22 @@ async function runPipeline(job: TrainJob, pool: ExtractPool): Promise<TrainResul
     const corpusKind = SOURCE_KINDS.indexOf('corpus');
     addSegments(corpus?.index.train.segments ?? [], corpusRowStart, 3_000_000, () => corpusKind);
     const corpusRows = corpus?.index.train.rows ?? 0;
-    const embeddings = new Float32Array(new SharedArrayBuffer((corpusRowStart + corpusRows) * EMB_DIM * 4));
+    // real recordings of the held-out bank's train share (never a file whose name says the wake word)
+    const heldRowStart = corpusRowStart + corpusRows;
+    addSegments(
+      (heldout?.index.train.segments ?? []).filter(
+        (seg) => !(seg.texts ?? []).some((t) => nameMaySay(t, wakeWord)),
+      ),
+      heldRowStart,
+      4_000_000,
+      (seg) => bankKindIndex(seg.kind),
+    );
+    const heldRows = heldout?.index.train.rows ?? 0;
+    const embeddings = new Float32Array(new SharedArrayBuffer((heldRowStart + heldRows) * EMB_DIM * 4));
     embeddings.set(canvasRows, 0);
     embeddings.set(bank.train, canvasRowCount * EMB_DIM);
     if (corpus) embeddings.set(corpus.train, corpusRowStart * EMB_DIM);
+    if (heldout && heldRows > 0) embeddings.set(heldout.train, heldRowStart * EMB_DIM);
     const windowSet = {
       embeddings,
       starts: Int32Array.from(winStarts),
@@ -837,8 +927,40 @@ async function runPipeline(job: TrainJob, pool: ExtractPool): Promise<TrainResul
 
     // ---------------------------------------------------------------- training
     const withCorpus = corpus !== null && corpus.index.eval.rows > 0;
-    const streamHours =
-      (bank.index.eval.seconds + (withCorpus ? (corpus?.index.eval.seconds ?? 0) : 0)) / 3600;
+    const withHeldout = heldout !== null && heldout.index.eval.rows > 0;
+    const margin = job.calibrationMargin ?? CALIBRATION_MARGIN;
+    const stepHours = (steps: number) => (steps * STEP_SECONDS) / 3600;
+    // the bank's stream is cut in two halves by steps: the first calibrates, the second reports
+    const bankSteps = Math.max(0, bank.index.eval.rows - (WINDOW - 1));
+    const info = heldout?.info;
+    const hs = (role: 'calibration' | 'report', k: 'speech' | 'music' | 'engine') =>
+      withHeldout && info ? Math.round((info.seconds[role][k] / 3600) * 1e4) / 1e4 : 0;
+    const calSources = {
+      synthetic: Math.round(stepHours(Math.floor(bankSteps / 2)) * 1e4) / 1e4,
+      heldout_engine: hs('calibration', 'engine'),
+      real_speech: hs('calibration', 'speech'),
+      real_music: hs('calibration', 'music'),
+      corpus: 0,
+    };
+    const reportSources = {
+      synthetic: Math.round(stepHours(bankSteps - Math.floor(bankSteps / 2)) * 1e4) / 1e4,
+      heldout_engine: hs('report', 'engine'),
+      real_speech: hs('report', 'speech'),
+      real_music: hs('report', 'music'),
+      corpus: withCorpus ? Math.round(((corpus?.index.eval.seconds ?? 0) / 3600) * 1e4) / 1e4 : 0,
+    };
+    const withReal = reportSources.real_speech + reportSources.real_music > 0;
+    const concat = (parts: Float32Array[]) => {
+      const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+      let o = 0;
+      for (const p of parts) {
+        out.set(p, o);
+        o += p.length;
+      }
+      return out;
+    };
+    let streamHours = 0;
+    let calibrationHours = 0;
     /**
      * Trains the candidates with `trainerSeed` and scores each of them, and their ensemble, on the held-out data
      * (which is the same for every round); `prefix` starts the round's progress messages.
@@ -897,15 +1019,36 @@ async function runPipeline(job: TrainJob, pool: ExtractPool): Promise<TrainResul
             for (let s = Math.max(0, sp.startStep - 1); s < Math.min(stream.length, sp.endStep + 25); s++)
               stream[s] = 0;
           }
+          // every held-out negative source is cut in two: one part sets the threshold, the other measures the FA/h
+          // the model states (docs/engine.md, "Honest metrics")
+          const mid = Math.floor(stream.length / 2);
+          const calParts = [stream.subarray(0, mid)];
+          const repParts = [stream.subarray(mid)];
+          if (heldout && withHeldout) {
+            const held = await scoreAllSteps(runner, heldout.eval);
+            held.fill(0, 0, FIRST_STEP - 1);
+            for (const sp of heldout.index.eval.spans) {
+              const says =
+                (sp.phonemes !== '' && normalizePhonemes(sp.phonemes).includes(wakePhon)) ||
+                (sp.text !== undefined && nameMaySay(sp.text, wakeWord));
+              if (!says) continue;
+              for (let s = Math.max(0, sp.startStep - 1); s < Math.min(held.length, sp.endStep + 25); s++)
+                held[s] = 0;
+            }
+            const split = Math.min(held.length, Math.max(0, heldout.info.split_step - 1));
+            calParts.push(held.subarray(0, split));
+            repParts.push(held.subarray(split));
+          }
           if (corpus && withCorpus) {
-            // the corpus's evaluation files continue the stream (their first steps are warm-up, as at any start)
+            // the corpus's evaluation files continue the report stream (their first steps are warm-up)
             const extra = await scoreAllSteps(runner, corpus.eval);
             extra.fill(0, 0, FIRST_STEP - 1);
-            const joined = new Float32Array(stream.length + extra.length);
-            joined.set(stream);
-            joined.set(extra, stream.length);
-            stream = joined;
+            repParts.push(extra);
           }
+          const calibrationStream = concat(calParts);
+          stream = concat(repParts);
+          calibrationHours = stepHours(calibrationStream.length);
+          streamHours = stepHours(stream.length);
           const userSteps = steps.slice(0, userClips.length);
           const synthSteps = steps.slice(userClips.length, userClips.length + synthClips.length);
           const negSteps = steps.slice(userClips.length + synthClips.length);
@@ -917,6 +1060,9 @@ async function runPipeline(job: TrainJob, pool: ExtractPool): Promise<TrainResul
             stream,
             streamHours,
             targetFaPerHour: target,
+            calibrationStream,
+            calibrationHours,
+            calibrationMargin: margin,
           });
           evaluated.push({
             arch: headArchitecture(members),
@@ -1004,10 +1150,7 @@ async function runPipeline(job: TrainJob, pool: ExtractPool): Promise<TrainResul
     if (medSynth !== null && medSynth > 1.6)
       warnings.push(`The typical synthetic duration of '${wakeWord}' is ${medSynth.toFixed(2)} s (> 1.6 s).`);
     if (longSynth > 0) warnings.push(`${longSynth} synthetic utterances longer than 1.75 s were dropped.`);
-    if (detail.resolution_limited)
-      warnings.push(
-        `The negative stream (${(streamHours * 60).toFixed(1)} min) is too short to resolve ${target} FA/h.`,
-      );
+    if (detail.resolution_limited) warnings.push(detail.false_accepts.statement);
     warnings.push(...corpusWarnings);
     if (note) warnings.push(note);
     if (repeated.length > 0)
@@ -1061,7 +1204,8 @@ async function runPipeline(job: TrainJob, pool: ExtractPool): Promise<TrainResul
       n_positive_clips: positives.length,
       n_negative_clips: detail.n_negative_clips,
       negatives_hours: streamHours,
-      negatives_kind: withCorpus ? 'synthetic+corpus' : 'synthetic',
+      negatives_kind:
+        `synthetic${withReal ? '+real' : ''}${withCorpus ? '+corpus' : ''}` as ManifestEvaluation['negatives_kind'],
       user_clips_held_out: userHeld.length,
       miss_rate_by_source: { user: missOf(userSteps, thr), synthetic: missOf(synthSteps, thr) },
       confusable_fa_rate: confFa,
@@ -1074,6 +1218,13 @@ async function runPipeline(job: TrainJob, pool: ExtractPool): Promise<TrainResul
       ).map((p) => p.id),
       voices: { train: trainVoices.length, eval: evalVoices.length },
       text_only: textOnly,
+      false_accepts: { ...detail.false_accepts, sources: reportSources },
+      calibration: {
+        ...detail.calibration,
+        heldout_engine: withHeldout ? (heldout?.info.engine ?? null) : null,
+        sources: calSources,
+      },
+      grade_basis: detail.grade_basis,
       detail,
       timings: { ...timings, bank_build_s: Math.round(bankSeconds * 10) / 10 },
       candidates: evaluated.map((e) => ({
