@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { inflateRawSync } from 'node:zlib';
 import type { Manifest } from '@violawake/engine/artifacts/manifest';
+import { falseAcceptReport } from '@violawake/engine/eval/poisson';
 import { buildNetwork } from '@violawake/engine/nn/network';
 import { exportHeadOnnx, foldNetwork } from '@violawake/engine/onnx/index';
 import { tfliteFromOnnx } from '@violawake/engine/tflite/index';
@@ -135,6 +136,65 @@ describe('models', () => {
   });
   afterAll(() => server?.close());
 
+  it('serves the stated FA/h with its hours, count, resolution and interval, the calibration and the grade basis', async () => {
+    const fa = falseAcceptReport(1, 2.4, 0.5);
+    const m = await addModel(server, owner.id, 'snowboy', {
+      metrics: {
+        far_per_hour: fa.fa_per_hour,
+        evaluation: {
+          negatives_hours: 2.4,
+          false_accepts: { ...fa, sources: { synthetic: 2, heldout_engine: 0.25, real_speech: 0.1 } },
+          calibration: {
+            source: 'held-out',
+            hours: 2.6,
+            margin: 2,
+            target_fa_per_hour: 0.25,
+            false_accepts: 0,
+            fa_per_hour: 0,
+            resolution_limited: true,
+            heldout_engine: 'festival',
+          },
+          grade_basis: {
+            miss_rate: 0.04,
+            d_prime: 6.1,
+            table_grade: 'B',
+            lowered_for_false_accepts: false,
+            grade: 'B',
+          },
+          detail: { not: 'served' },
+        },
+      },
+    });
+    const perf = (await (
+      await fetch(`${server.url}/api/models/${m.id}/performance`, { headers: owner.headers })
+    ).json()) as any;
+    expect(perf.evaluation_data.false_accepts).toEqual({
+      hours: 2.4,
+      count: 1,
+      fa_per_hour: fa.fa_per_hour,
+      measured_fa_per_hour: fa.measured_fa_per_hour,
+      below_resolution: false,
+      ci95: fa.ci95,
+      resolution_per_hour: fa.resolution_per_hour,
+      target_fa_per_hour: 0.5,
+      target_resolved: true,
+      target_met_at_95: false,
+      target_exceeded_at_95: false,
+      statement: fa.statement,
+    });
+    expect(perf.evaluation_data.false_accepts.statement).toMatch(/^1 false accept in 2\.40 h/);
+    expect(perf.evaluation_data.calibration).toEqual({
+      source: 'held-out',
+      hours: 2.6,
+      margin: 2,
+      target_fa_per_hour: 0.25,
+      false_accepts: 0,
+      heldout_engine: 'festival',
+    });
+    expect(perf.evaluation_data.grade_basis).toMatchObject({ table_grade: 'B', grade: 'B' });
+    expect(perf.evaluation_data.detail).toBeUndefined();
+  });
+
   it('lists own and team-shared models, hides others, and serves config and performance', async () => {
     const teamId = await makeTeam(server, owner, [member]);
     const own = await addModel(server, owner.id, 'hey viola', { teamId });
@@ -176,6 +236,8 @@ describe('models', () => {
       positive_scores: [0.9, 0.97],
       evaluation_data: { eval_negative_hours: 3, quality_grade: 'A' },
     });
+    // a model from before the honest metrics has none of them
+    expect(perf.evaluation_data).toMatchObject({ false_accepts: null, calibration: null, grade_basis: null });
     for (const path of ['config', 'performance', 'download']) {
       const res = await fetch(`${server.url}/api/models/${own.id}/${path}`, { headers: stranger.headers });
       expect(res.status, path).toBe(404);

@@ -158,6 +158,34 @@ describe.skipIf(!hasChromium)('journey: record, train, live test, download', () 
     expect(
       await page.getByRole('list', { name: 'Notes from training' }).getByRole('listitem').allTextContents(),
     ).toEqual(warnings);
+    // the page explains the grade from the held-out numbers the API states, and shows the FA/h with its interval
+    const perf = (await (
+      await fetch(`${server.url}/api/models/${modelId}/performance`, {
+        headers: { Authorization: `Bearer ${token}` },
+      })
+    ).json()) as {
+      evaluation_data: {
+        quality_grade: string;
+        false_accepts: { statement: string; ci95: [number, number]; target_resolved: boolean };
+        grade_basis: { grade: string; miss_rate: number };
+      };
+    };
+    const data = perf.evaluation_data;
+    expect(data.grade_basis.grade).toBe(data.quality_grade);
+    expect(await page.getByTestId('grade-explanation').textContent()).toMatch(
+      new RegExp(
+        `^Grade ${data.quality_grade}: .* missed ${(data.grade_basis.miss_rate * 100).toFixed(1)}% of `,
+      ),
+    );
+    expect(await page.getByTitle(`Quality grade ${data.quality_grade}`).count()).toBeGreaterThan(0);
+    const faText = (await page.getByTestId('fa-explanation').textContent()) ?? '';
+    expect(faText).toContain(data.false_accepts.statement);
+    // this job's small bank cannot resolve 0.5 FA/h, and the page says so
+    expect(data.false_accepts.target_resolved).toBe(false);
+    expect(faText).toContain('This evaluation cannot resolve the target of 0.5 per hour.');
+    expect(await page.getByTestId('fa-interval').textContent()).toBe(
+      ` (95 %: ${data.false_accepts.ci95[0].toFixed(2)}–${data.false_accepts.ci95[1].toFixed(2)})`,
+    );
     await screenshot(page, 'model');
     expect(log.errors).toEqual([]);
     await context.close();

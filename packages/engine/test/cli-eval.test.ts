@@ -83,7 +83,11 @@ describe('violawake eval', () => {
     expect(rep.miss_rate_at_threshold).toBeLessThanOrEqual(0.2);
     // a stream of well under an hour cannot resolve 0.5 FA/h
     expect(rep.resolution_limited).toBe(true);
-    expect(rep.fa_per_hour_at_threshold).toBe(0);
+    // nothing fired, and the stated rate is the stream's resolution, never 0 (docs/engine.md, "Honest metrics")
+    expect(rep.false_accepts.count).toBe(0);
+    expect(rep.false_accepts.below_resolution).toBe(true);
+    expect(rep.fa_per_hour_at_threshold).toBeCloseTo(1 / rep.negatives_hours, 3);
+    expect(rep.false_accepts.statement).toMatch(/cannot resolve 0\.5 false accepts per hour/);
     expect(rep.calibrated_threshold).toBeGreaterThanOrEqual(0.1);
     expect(rep.calibrated_threshold).toBeLessThanOrEqual(0.99);
     expect(rep.positive_scores).toHaveLength(voices.length);

@@ -88,6 +88,47 @@ export const ModelPerformance = z.object({
       eval_positive_count: n,
       eval_negative_count: n,
       eval_negative_hours: n,
+      /**
+       * The FA/h the model states (docs/engine.md, "Honest metrics"): false accepts counted in the report audio, its
+       * hours, the resolution (1 / hours) and the exact Poisson 95 % interval; null for models trained before it.
+       */
+      false_accepts: z
+        .object({
+          hours: z.number(),
+          count: z.number(),
+          fa_per_hour: z.number(),
+          measured_fa_per_hour: z.number(),
+          below_resolution: z.boolean(),
+          ci95: z.tuple([z.number(), z.number()]),
+          resolution_per_hour: z.number(),
+          target_fa_per_hour: z.number(),
+          target_resolved: z.boolean(),
+          target_met_at_95: z.boolean(),
+          target_exceeded_at_95: z.boolean(),
+          statement: z.string(),
+        })
+        .nullable(),
+      /** How the threshold was set: on held-out calibration audio, with a margin; null for older models. */
+      calibration: z
+        .object({
+          source: z.string(),
+          hours: z.number(),
+          margin: z.number(),
+          target_fa_per_hour: z.number(),
+          false_accepts: z.number(),
+          heldout_engine: z.string().nullable(),
+        })
+        .nullable(),
+      /** What the grade was computed from; null for older models. */
+      grade_basis: z
+        .object({
+          miss_rate: n,
+          d_prime: n,
+          table_grade: z.string(),
+          lowered_for_false_accepts: z.boolean(),
+          grade: z.string(),
+        })
+        .nullable(),
     })
     .nullable(),
 });

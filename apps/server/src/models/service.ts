@@ -157,12 +157,63 @@ export function modelPerformance(m: ModelRow): ModelPerformance {
           eval_negative_hours: numOrNull(
             metrics.eval_negative_hours ?? ev.eval_negative_hours ?? ev.negatives_hours,
           ),
+          ...honestMetrics(ev),
         }
       : null,
   };
 }
 
 const numOrNull = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+
+type EvaluationData = NonNullable<ModelPerformance['evaluation_data']>;
+/** The stated FA/h, calibration and grade basis the engine wrote (docs/engine.md, "Honest metrics"); null when absent. */
+function honestMetrics(
+  ev: Record<string, any>,
+): Pick<EvaluationData, 'false_accepts' | 'calibration' | 'grade_basis'> {
+  const fa = ev.false_accepts;
+  const cal = ev.calibration;
+  const g = ev.grade_basis;
+  return {
+    false_accepts:
+      fa && typeof fa.hours === 'number'
+        ? {
+            hours: fa.hours,
+            count: fa.count,
+            fa_per_hour: fa.fa_per_hour,
+            measured_fa_per_hour: fa.measured_fa_per_hour,
+            below_resolution: fa.below_resolution,
+            ci95: [fa.ci95[0], fa.ci95[1]],
+            resolution_per_hour: fa.resolution_per_hour,
+            target_fa_per_hour: fa.target_fa_per_hour,
+            target_resolved: fa.target_resolved,
+            target_met_at_95: fa.target_met_at_95,
+            target_exceeded_at_95: fa.target_exceeded_at_95,
+            statement: fa.statement,
+          }
+        : null,
+    calibration:
+      cal && typeof cal.hours === 'number'
+        ? {
+            source: cal.source,
+            hours: cal.hours,
+            margin: cal.margin,
+            target_fa_per_hour: cal.target_fa_per_hour,
+            false_accepts: cal.false_accepts,
+            heldout_engine: cal.heldout_engine ?? null,
+          }
+        : null,
+    grade_basis:
+      g && typeof g.grade === 'string'
+        ? {
+            miss_rate: numOrNull(g.miss_rate),
+            d_prime: numOrNull(g.d_prime),
+            table_grade: g.table_grade,
+            lowered_for_false_accepts: g.lowered_for_false_accepts === true,
+            grade: g.grade,
+          }
+        : null,
+  };
+}
 
 export function downloadName(m: ModelRow, format: DownloadFormat): string {
   return `${modelName(m)}.${format}`;

@@ -2053,12 +2053,41 @@ export type paths = {
                             evaluation_available: boolean;
                             evaluation_data: {
                                 auc: number | null;
+                                calibration: {
+                                    false_accepts: number;
+                                    heldout_engine: string | null;
+                                    hours: number;
+                                    margin: number;
+                                    source: string;
+                                    target_fa_per_hour: number;
+                                } | null;
                                 eer: number | null;
                                 eval_negative_count: number | null;
                                 eval_negative_hours: number | null;
                                 eval_positive_count: number | null;
+                                false_accepts: {
+                                    below_resolution: boolean;
+                                    ci95: (number)[];
+                                    count: number;
+                                    fa_per_hour: number;
+                                    hours: number;
+                                    measured_fa_per_hour: number;
+                                    resolution_per_hour: number;
+                                    statement: string;
+                                    target_exceeded_at_95: boolean;
+                                    target_fa_per_hour: number;
+                                    target_met_at_95: boolean;
+                                    target_resolved: boolean;
+                                } | null;
                                 far_per_hour: number | null;
                                 frr: number | null;
+                                grade_basis: {
+                                    d_prime: number | null;
+                                    grade: string;
+                                    lowered_for_false_accepts: boolean;
+                                    miss_rate: number | null;
+                                    table_grade: string;
+                                } | null;
                                 miss_rate_at_target: number | null;
                                 quality_grade: string | null;
                                 target_fa_per_hour: number | null;

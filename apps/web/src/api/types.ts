@@ -42,6 +42,8 @@ export type ModelConfig = ResponseOf<'/api/models/{model_id}/config', 'get'>;
 /** The model's manifest as served (`training_config`): typed where pages read it, other fields pass through. */
 export type Manifest = ModelConfig['training_config'];
 export type ModelPerformance = ResponseOf<'/api/models/{model_id}/performance', 'get'>;
+/** The FA/h a model states, with hours, count, resolution and 95 % interval (docs/engine.md, "Honest metrics"). */
+export type FalseAccepts = NonNullable<NonNullable<ModelPerformance['evaluation_data']>['false_accepts']>;
 
 export type Usage = ResponseOf<'/api/billing/usage', 'get'>;
 export type Subscription = ResponseOf<'/api/billing/subscription', 'get'>;

@@ -2,7 +2,7 @@ import { type SnippetId, type SnippetModel, usageSnippets } from '@violawake/eng
 import { useEffect, useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router-dom';
 import { type ApiError, api, mintDownloadToken } from '../api/client.ts';
-import type { ModelConfig, ModelPerformance, ModelSummary } from '../api/types.ts';
+import type { FalseAccepts, ModelConfig, ModelPerformance, ModelSummary } from '../api/types.ts';
 import { useAuth } from '../auth/AuthContext.tsx';
 import { PageHeader } from '../components/Layout.tsx';
 import {
@@ -16,6 +16,58 @@ import {
   usePageTitle,
 } from '../components/ui.tsx';
 import { LiveTest } from '../live/LiveTest.tsx';
+
+const GRADE_TABLE = 'A (miss ≤ 3 %, d′ ≥ 5), B (≤ 7 %, ≥ 3.5), C (≤ 15 %, ≥ 2.5), D (≤ 30 %, ≥ 1.5)';
+
+type EvaluationData = NonNullable<ModelPerformance['evaluation_data']>;
+
+/** What the grade means and where its numbers come from (docs/engine.md, "Honest metrics"). */
+export function HonestMetrics({
+  fa,
+  basis,
+  calibration,
+  positives,
+  threshold,
+}: {
+  fa: FalseAccepts;
+  basis: NonNullable<EvaluationData['grade_basis']>;
+  calibration: EvaluationData['calibration'] | null;
+  positives: number | null;
+  threshold: number;
+}) {
+  const hours = (h: number) => (h >= 1 ? `${formatNumber(h, 1)} h` : `${Math.round(h * 60)} min`);
+  return (
+    <section className="small" aria-labelledby="grade-title">
+      <h3 id="grade-title">What the grade means</h3>
+      <p data-testid="grade-explanation">
+        Grade {basis.grade}: at the threshold {formatNumber(threshold)} the model missed{' '}
+        {formatPercent(basis.miss_rate)} of {positives ?? 'the'} held-out wake-word clips (recordings and
+        voices it never trained on), with d′ {formatNumber(basis.d_prime)}. Grades: {GRADE_TABLE}.
+        {basis.lowered_for_false_accepts
+          ? ` Those numbers give ${basis.table_grade}; the grade is one letter lower because the false accepts below exceed the target with 95 % confidence.`
+          : ''}
+      </p>
+      <p data-testid="fa-explanation">
+        False accepts: {fa.statement} Resolution: {formatNumber(fa.resolution_per_hour)} per hour (one false
+        accept in {hours(fa.hours)}); a rate below it cannot be measured, so none is claimed.
+        {fa.target_resolved
+          ? ''
+          : ` This evaluation cannot resolve the target of ${fa.target_fa_per_hour} per hour.`}
+      </p>
+      {calibration && (
+        <p data-testid="calibration-explanation">
+          The threshold was set on {hours(calibration.hours)} of other audio the model never heard
+          {calibration.heldout_engine
+            ? ` (with the ${calibration.heldout_engine} engine, never used in training)`
+            : ''}
+          , allowing at most {formatNumber(calibration.target_fa_per_hour)} false accepts per hour there:{' '}
+          {calibration.margin} × below the target of {fa.target_fa_per_hour}, a margin for voices and rooms
+          that audio does not cover.
+        </p>
+      )}
+    </section>
+  );
+}
 
 export function histogram(scores: number[], bins: number): number[] {
   const counts = new Array<number>(bins).fill(0);
@@ -244,6 +296,8 @@ export function ModelPage() {
   const threshold = config.threshold ?? manifest?.threshold ?? 0.5;
   const wakeWord = perf.model_name;
   const ev = perf.evaluation_data;
+  const fa = ev?.false_accepts ?? null;
+  const basis = ev?.grade_basis ?? null;
   const training = manifest?.training ?? {};
   const evaluation = manifest?.evaluation as { warnings?: unknown } | undefined;
   const notes = Array.isArray(evaluation?.warnings)
@@ -280,8 +334,23 @@ export function ModelPage() {
                   <dd>{formatPercent(config.miss_rate_at_target)}</dd>
                 </div>
                 <div>
-                  <dt>False accepts / hour</dt>
-                  <dd>{formatNumber(config.far_per_hour)}</dd>
+                  <dt title="Measured on audio the model never heard; never below what its hours can resolve">
+                    False accepts / hour
+                  </dt>
+                  <dd>
+                    {fa ? (
+                      <>
+                        {fa.below_resolution ? '≤ ' : ''}
+                        {formatNumber(fa.fa_per_hour)}
+                        <span className="muted small" data-testid="fa-interval">
+                          {' '}
+                          (95 %: {formatNumber(fa.ci95[0])}–{formatNumber(fa.ci95[1])})
+                        </span>
+                      </>
+                    ) : (
+                      formatNumber(config.far_per_hour)
+                    )}
+                  </dd>
                 </div>
                 <div>
                   <dt>Calibrated threshold</dt>
@@ -292,15 +361,26 @@ export function ModelPage() {
                   <dd>{formatPercent(config.eer)}</dd>
                 </div>
               </dl>
-              <p className="muted small">
-                Measured on held-out audio never used in training
-                {ev?.eval_positive_count != null ? `: ${ev.eval_positive_count} wake-word clips` : ''}
-                {ev?.eval_negative_hours != null
-                  ? ` and ${formatNumber(ev.eval_negative_hours, 2)} h of other audio`
-                  : ''}
-                . The threshold keeps false accepts within {formatNumber(config.target_fa_per_hour, 1)} per
-                hour. Grades: A (miss ≤ 3 %, d′ ≥ 5), B (≤ 7 %, ≥ 3.5), C (≤ 15 %, ≥ 2.5), D (≤ 30 %, ≥ 1.5).
-              </p>
+              {fa && basis ? (
+                <HonestMetrics
+                  fa={fa}
+                  basis={basis}
+                  calibration={ev?.calibration ?? null}
+                  positives={ev?.eval_positive_count ?? null}
+                  threshold={threshold}
+                />
+              ) : (
+                <p className="muted small">
+                  Measured on held-out audio never used in training
+                  {ev?.eval_positive_count != null ? `: ${ev.eval_positive_count} wake-word clips` : ''}
+                  {ev?.eval_negative_hours != null
+                    ? ` and ${formatNumber(ev.eval_negative_hours, 2)} h of other audio`
+                    : ''}
+                  . The threshold keeps false accepts within {formatNumber(config.target_fa_per_hour, 1)} per
+                  hour. Grades: A (miss ≤ 3 %, d′ ≥ 5), B (≤ 7 %, ≥ 3.5), C (≤ 15 %, ≥ 2.5), D (≤ 30 %, ≥
+                  1.5).
+                </p>
+              )}
               <ScoreDistribution
                 positive={perf.positive_scores ?? []}
                 negative={perf.negative_scores ?? []}
