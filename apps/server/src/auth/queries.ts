@@ -294,3 +294,21 @@ export async function purgeExpiredTokens(db: DbOrTx, now: Date): Promise<number>
     .returning({ id: downloadTokens.id });
   return revoked.length + downloads.length;
 }
+
+export type Account = Pick<UserRow, 'id' | 'email' | 'name' | 'createdAt'>;
+const accountColumns = { id: users.id, email: users.email, name: users.name, createdAt: users.createdAt };
+
+/** The first `limit` accounts by id (the administrator's listing). */
+export function accounts(db: DbOrTx, limit: number): Promise<Account[]> {
+  return db.select(accountColumns).from(users).orderBy(users.id).limit(limit);
+}
+
+export async function accountById(db: DbOrTx, userId: number): Promise<Account | null> {
+  const [row] = await db.select(accountColumns).from(users).where(eq(users.id, userId));
+  return row ?? null;
+}
+
+export async function accountByEmail(db: DbOrTx, email: string): Promise<Account | null> {
+  const [row] = await db.select(accountColumns).from(users).where(eq(users.email, email));
+  return row ?? null;
+}

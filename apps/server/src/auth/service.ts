@@ -374,3 +374,13 @@ export async function userIdByEmail(db: DbOrTx, email: string): Promise<number |
 export function purgeExpiredTokens(ctx: AppContext, now: Date): Promise<number> {
   return q.purgeExpiredTokens(ctx.db, now);
 }
+
+/** The administrator's view of accounts (`violawake users`): the first `limit` by id. */
+export function listAccounts(db: DbOrTx, limit: number): Promise<q.Account[]> {
+  return q.accounts(db, limit);
+}
+
+/** One account by id (digits) or email (normalized), for `violawake users show|set-tier`. */
+export function findAccount(db: DbOrTx, key: string): Promise<q.Account | null> {
+  return /^\d+$/.test(key) ? q.accountById(db, Number(key)) : q.accountByEmail(db, normalizeEmail(key));
+}

@@ -29,6 +29,17 @@ export async function lockSubscriptionOf(tx: DbOrTx, userId: number): Promise<Su
   return row ?? null;
 }
 
+/** Give the user `tier` locally (billing off): create or overwrite the row as active. */
+export async function setLocalTier(db: DbOrTx, userId: number, tier: SubscriptionRow['tier']): Promise<void> {
+  await db
+    .insert(subscriptions)
+    .values({ userId, tier, status: 'active' })
+    .onConflictDoUpdate({
+      target: subscriptions.userId,
+      set: { tier, status: 'active', updatedAt: sql`now()` },
+    });
+}
+
 /** Update one subscription row (by its id); `updated_at` is the database's now. */
 export async function updateSubscription(
   db: DbOrTx,

@@ -4,21 +4,23 @@
  * Exit codes: 0 done, 1 usage error, 2 invalid input (unknown user or tier, a Stripe-managed subscription).
  */
 import { parseArgs } from 'node:util';
-import { eq } from 'drizzle-orm';
+import { findAccount, listAccounts } from '../auth/service.ts';
 import type { Config } from '../core/config.ts';
-import { type Database, openDatabase } from '../core/db/client.ts';
+import { type Db, openDatabase } from '../core/db/client.ts';
 import { runMigrations } from '../core/db/migrate.ts';
-import { subscriptions } from '../core/db/schema.ts';
+import { activeJobCount } from '../training/service.ts';
 import { billingEnabled, monthlyLimit } from './plans.ts';
+import * as q from './queries.ts';
 import { effectiveTier, isTier, TIERS, type Tier, USAGE_ACTION, usagePeriod } from './quota.ts';
 import { hasLiveSubscription } from './service.ts';
 import { USERS_HELP } from './users-help.ts';
 
+/** One account as the command shows it: the auth domain's account, billing's plan and usage, training's jobs. */
 interface UserRow {
   id: number;
   email: string;
   name: string;
-  created_at: Date | string;
+  created_at: Date;
   tier: string | null;
   status: string | null;
   stripe_subscription_id: string | null;
@@ -29,13 +31,24 @@ interface UserRow {
 const out = (s: string) => process.stdout.write(`${s}\n`);
 const err = (s: string) => process.stderr.write(`${s}\n`);
 
-function selectUsers(where: string): string {
-  return `SELECT u.id, u.email, u.name, u.created_at, s.tier, s.status, s.stripe_subscription_id,
-            coalesce((SELECT r.count FROM usage_records r
-                       WHERE r.user_id = u.id AND r.action = $1 AND r.period_start = $2), 0)::int AS used,
-            (SELECT count(*) FROM training_jobs j
-              WHERE j.user_id = u.id AND j.status IN ('queued', 'running'))::int AS active
-       FROM users u LEFT JOIN subscriptions s ON s.user_id = u.id ${where}`;
+async function userRow(
+  db: Db,
+  account: { id: number; email: string; name: string; createdAt: Date },
+  now: Date,
+) {
+  const { start } = usagePeriod(now);
+  const sub = await q.subscriptionOf(db, account.id);
+  return {
+    id: account.id,
+    email: account.email,
+    name: account.name,
+    created_at: account.createdAt,
+    tier: sub?.tier ?? null,
+    status: sub?.status ?? null,
+    stripe_subscription_id: sub?.stripeSubscriptionId ?? null,
+    used: await q.usageCount(db, account.id, USAGE_ACTION, start),
+    active: await activeJobCount(db, account.id),
+  } satisfies UserRow;
 }
 
 function planOf(row: UserRow): Tier {
@@ -49,15 +62,9 @@ function usageText(cfg: Config, row: UserRow): string {
   return `${row.used} / ${limit}`;
 }
 
-async function findUser(database: Database, key: string, now: Date): Promise<UserRow | null> {
-  const { start } = usagePeriod(now);
-  const byId = /^\d+$/.test(key);
-  const r = await database.query<UserRow>(selectUsers(byId ? 'WHERE u.id = $3' : 'WHERE u.email = $3'), [
-    USAGE_ACTION,
-    start.toISOString(),
-    byId ? Number(key) : key.trim().toLowerCase(),
-  ]);
-  return r.rows[0] ?? null;
+async function findUser(db: Db, key: string, now: Date): Promise<UserRow | null> {
+  const account = await findAccount(db, key);
+  return account ? userRow(db, account, now) : null;
 }
 
 function describeUser(cfg: Config, row: UserRow, now: Date): string {
@@ -112,17 +119,13 @@ export async function usersCommand(argv: string[], cfg: Config): Promise<number>
     await runMigrations(database);
     const now = new Date();
     if (sub === 'list') {
-      const { start } = usagePeriod(now);
-      const r = await database.query<UserRow>(`${selectUsers('')} ORDER BY u.id LIMIT $3`, [
-        USAGE_ACTION,
-        start.toISOString(),
-        limit,
-      ]);
-      if (!r.rows.length) {
+      const users: UserRow[] = [];
+      for (const a of await listAccounts(database.db, limit)) users.push(await userRow(database.db, a, now));
+      if (!users.length) {
         out('No accounts yet.');
         return 0;
       }
-      const rows = r.rows.map((u) => [
+      const rows = users.map((u) => [
         String(u.id),
         u.email,
         planOf(u),
@@ -140,7 +143,7 @@ export async function usersCommand(argv: string[], cfg: Config): Promise<number>
         );
       return 0;
     }
-    const user = await findUser(database, positionals[0]!, now);
+    const user = await findUser(database.db, positionals[0]!, now);
     if (!user) {
       err(`No account "${positionals[0]}". Nothing was changed.`);
       return 2;
@@ -151,19 +154,15 @@ export async function usersCommand(argv: string[], cfg: Config): Promise<number>
     }
     const tier = tierArg as Tier;
     // A subscription Stripe manages is changed in Stripe (its webhooks would overwrite a local change).
-    const [s] = await database.db.select().from(subscriptions).where(eq(subscriptions.userId, user.id));
+    const s = await q.subscriptionOf(database.db, user.id);
     if (s && hasLiveSubscription(s)) {
       err(
         `Account ${user.email} has a Stripe subscription (${s.stripeSubscriptionId}, ${s.status}); change its plan in Stripe. Nothing was changed.`,
       );
       return 2;
     }
-    await database.query(
-      `INSERT INTO subscriptions (user_id, tier, status) VALUES ($1, $2, 'active')
-       ON CONFLICT (user_id) DO UPDATE SET tier = EXCLUDED.tier, status = 'active', updated_at = now()`,
-      [user.id, tier],
-    );
-    const after = await findUser(database, String(user.id), now);
+    await q.setLocalTier(database.db, user.id, tier);
+    const after = await findUser(database.db, String(user.id), now);
     out(`${user.email}: plan ${planOf(user)} -> ${tier}`);
     out(describeUser(cfg, after!, now));
     return 0;

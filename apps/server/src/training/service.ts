@@ -326,6 +326,11 @@ export async function jobCounts(db: DbOrTx): Promise<Record<q.JobStatus, number>
   return out;
 }
 
+/** Queued plus running jobs of one user (`violawake users`). */
+export function activeJobCount(db: DbOrTx, userId: number): Promise<number> {
+  return q.countActiveOfUser(db, userId);
+}
+
 /** The training queue for /api/health/details. */
 export function queueStats(db: DbOrTx) {
   return q.queueStats(db);
