@@ -117,7 +117,7 @@ export async function runTrain(argv: string[]): Promise<number> {
       `${[
         `Trained "${m.wake_word}" (${m.training.architecture}, ${m.training.params} parameters) in ${m.training.duration_s} s`,
         `  grade ${m.metrics.quality_grade}, d' ${m.metrics.d_prime.toFixed(2)}, AUC ${m.metrics.auc.toFixed(4)}, EER ${m.metrics.eer.toFixed(4)}`,
-        `  threshold ${m.threshold.toFixed(2)}: miss rate ${(m.metrics.miss_rate_at_target * 100).toFixed(1)} %, ${m.metrics.fa_per_hour_at_threshold.toFixed(2)} FA/h (target ${m.metrics.target_fa_per_hour})`,
+        `  threshold ${m.threshold.toFixed(2)}: miss rate ${(m.metrics.miss_rate_at_target * 100).toFixed(1)} %, ${m.evaluation?.false_accepts?.below_resolution ? '≤ ' : ''}${m.metrics.fa_per_hour_at_threshold.toFixed(2)} FA/h${m.evaluation?.false_accepts ? ` (95 %: ${m.evaluation.false_accepts.ci95[0].toFixed(2)}–${m.evaluation.false_accepts.ci95[1].toFixed(2)}, ${m.evaluation.false_accepts.count} in ${m.evaluation.false_accepts.hours.toFixed(2)} h)` : ''} (target ${m.metrics.target_fa_per_hour})`,
         ...(m.evaluation?.kfold
           ? [
               `  ${m.evaluation.kfold.k}-fold user-voice miss rate ${m.evaluation.kfold.user_miss_rate === null ? 'n/a' : `${(m.evaluation.kfold.user_miss_rate * 100).toFixed(1)} %`} (${m.evaluation.kfold.folds.map((f) => (f.user_miss_rate === null ? 'F' : `${(f.user_miss_rate * 100).toFixed(1)} %`)).join(', ')}); final model trained on all ${m.training.n_user_clips} recordings, at most ${m.evaluation.kfold.final_max_epochs} epochs`,
