@@ -5,6 +5,7 @@
 import { authDomain } from './auth/plugin.ts';
 import { billingDomain } from './billing/plugin.ts';
 import type { Domain } from './core/domain.ts';
+import { languagesDomain } from './languages/plugin.ts';
 import { modelsDomain } from './models/plugin.ts';
 import { opsDomain } from './ops/plugin.ts';
 import { recordingsDomain } from './recordings/plugin.ts';
@@ -16,6 +17,7 @@ export const domains: Domain[] = [
   authDomain,
   recordingsDomain,
   trainingDomain,
+  languagesDomain,
   modelsDomain,
   billingDomain,
   teamsDomain,

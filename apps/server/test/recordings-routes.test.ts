@@ -54,6 +54,7 @@ describe('POST /api/recordings/upload', () => {
       recording_id: expect.any(Number),
       filename: `${body.recording_id}.wav`,
       wake_word: 'hey computer',
+      language: 'en',
       duration_s: Math.round((pcm16DataSamples(src).length / 16000) * 1000) / 1000,
       take_number: null,
       warnings: [],
@@ -73,6 +74,7 @@ describe('POST /api/recordings/upload', () => {
     expect(row).toMatchObject({
       user_id: alice.id,
       wake_word: 'hey computer',
+      language: 'en',
       filename: `${id}.wav`,
       storage_key: key,
       source_format: 'wav',
@@ -105,6 +107,7 @@ describe('POST /api/recordings/upload', () => {
     expect(item).toEqual({
       id,
       wake_word: 'hey computer',
+      language: 'en',
       filename: `${id}.wav`,
       duration_s: body.duration_s,
       take_number: null,

@@ -10,6 +10,7 @@ const n = z.number().nullable();
 export const ModelSummary = z.object({
   id: z.number(),
   wake_word: z.string(),
+  language: z.string().describe('BCP-47 language the model was trained in (docs/languages.md)'),
   d_prime: n,
   created_at: z.string(),
   size_bytes: z.number(),
@@ -30,6 +31,7 @@ export const ManifestOut = z.looseObject({
   schema: z.string().nullish(),
   name: z.string().nullish(),
   wake_word: z.string().nullish(),
+  language: z.string().nullish(),
   model_id: z.number(),
   threshold: z.number().nullish(),
   model_sha256: z.string().nullish(),

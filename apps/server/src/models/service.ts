@@ -29,6 +29,7 @@ export function modelSummary(m: ModelRow, callerId: number): ModelSummary {
   return {
     id: m.id,
     wake_word: m.wakeWord,
+    language: m.language,
     d_prime: m.dPrime,
     created_at: iso(m.createdAt),
     size_bytes: m.sizeBytes,
@@ -392,7 +393,7 @@ export interface PreparedModel {
  */
 export async function storeTrainedModel(
   ctx: AppContext,
-  job: { id: number; userId: number; wakeWord: string },
+  job: { id: number; userId: number; wakeWord: string; language?: string },
   result: TrainedModelFiles,
 ): Promise<PreparedModel> {
   const storage = getStorage(ctx);
@@ -441,6 +442,7 @@ export async function storeTrainedModel(
       userId: job.userId,
       jobId: job.id,
       wakeWord: job.wakeWord,
+      language: job.language ?? 'en',
       storageKey: onnxKey,
       manifestKey: jsonKey,
       sizeBytes: result.onnx.byteLength,

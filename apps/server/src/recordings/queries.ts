@@ -33,6 +33,7 @@ export function listVisible(db: DbOrTx, userId: number, wakeWord: string | null)
     .select({
       id: recordings.id,
       wakeWord: recordings.wakeWord,
+      language: recordings.language,
       filename: recordings.filename,
       durationS: recordings.durationS,
       takeNumber: recordings.takeNumber,
@@ -67,6 +68,7 @@ export function visibleByIds(db: DbOrTx, userId: number, ids: number[], lock: 's
     .select({
       id: recordings.id,
       wakeWord: recordings.wakeWord,
+      language: recordings.language,
       storageKey: recordings.storageKey,
       takeNumber: recordings.takeNumber,
     })

@@ -27,6 +27,7 @@ import {
   listRecordings,
   normalizeWakeWordOr400,
   openRecordingAudio,
+  recordingLanguage,
   saveRecording,
 } from './service.ts';
 import { checkTake, unusableTakeDetail } from './take-check.ts';
@@ -63,12 +64,14 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
         ],
         schema: {
           tags: TAGS,
-          summary: 'Upload a recording (multipart: file, wake_word, optional take)',
+          summary: 'Upload a recording (multipart: file, wake_word, optional take and language)',
           description:
             'curl: `-F wake_word="hey nova" -F take=1 -F file=@take1.wav`. WAV (PCM 8/16/24/32-bit, float 32/64, ' +
             'extensible), WebM Opus or Ogg Opus, 0.5–5.0 s, at most 10 MiB. Stored as 16 kHz mono 16-bit WAV. The ' +
             'optional `take` field (1–100) is the number the user knows the take by; training notes name the take ' +
-            'by it (else by its recording id). A take the trainer could not use (no speech found, spoken part under ' +
+            'by it (else by its recording id). The optional `language` field (BCP-47, default `en`; GET ' +
+            '/api/languages) is the language the word is said in: an unknown code, or a wake word with letters that ' +
+            'language cannot speak, is a 422. A take the trainer could not use (no speech found, spoken part under ' +
             '0.2 s or over 2.5 s, not speech-like) is refused with 422 and its reason; the `X-Take-Rejection` ' +
             'header carries the reason code.',
           consumes: ['multipart/form-data'],
@@ -82,6 +85,7 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
         try {
           const upload = await receiveUpload(request, ctx.config.tmpDir);
           const wakeWord = normalizeWakeWordOr400(upload.wakeWord);
+          const language = recordingLanguage(upload.language, wakeWord);
           let processed: Awaited<ReturnType<typeof processRecording>>;
           try {
             processed = await processRecording(upload.file!);
@@ -97,7 +101,7 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
               'X-Take-Rejection': take.reason ?? 'unusable',
             });
           }
-          const out = await saveRecording(ctx, user.id, wakeWord, processed, upload.take);
+          const out = await saveRecording(ctx, user.id, wakeWord, processed, upload.take, language);
           result = 'ok';
           return out;
         } catch (err) {

@@ -20,6 +20,12 @@ export const UPLOAD_BODY = {
       description:
         'Optional: the take number the user saw (the record page sends 1–10); training notes use it',
     },
+    language: {
+      type: 'string',
+      maxLength: 35,
+      description:
+        'Optional: the language the take is said in (BCP-47, default en; GET /api/languages lists the codes)',
+    },
     file: {
       type: 'string',
       format: 'binary',
@@ -33,6 +39,7 @@ export const UploadResponse = z.object({
   recording_id: z.number().int(),
   filename: z.string(),
   wake_word: z.string(),
+  language: z.string().describe('BCP-47 language of the take (docs/languages.md)'),
   duration_s: z.number(),
   take_number: z.number().int().nullable().describe('The `take` field as stored (null when not sent)'),
   warnings: z.array(Warning),
@@ -42,6 +49,7 @@ export type UploadResponse = z.infer<typeof UploadResponse>;
 export const RecordingOut = z.object({
   id: z.number().int(),
   wake_word: z.string(),
+  language: z.string(),
   filename: z.string(),
   duration_s: z.number(),
   take_number: z.number().int().nullable(),

@@ -10,6 +10,7 @@ import type { AppContext } from '../core/context.ts';
 import type { DbOrTx } from '../core/db/client.ts';
 import { HttpError } from '../core/http/errors.ts';
 import { getStorage, StorageNotFoundError, storageKeys } from '../core/storage/index.ts';
+import { requestLanguage } from '../languages/service.ts';
 import type { ProcessedRecording } from './audio/pipeline.ts';
 import * as q from './queries.ts';
 import type { RecordingOut, UploadResponse } from './schemas.ts';
@@ -21,6 +22,14 @@ export const MSG = {
   inUse: 'Recording is used by a queued or running training job',
   limit: `Recording limit reached: an account can store at most ${MAX_RECORDINGS_PER_USER} recordings. Delete some recordings before uploading more.`,
 } as const;
+
+/**
+ * The language of an upload's `language` field (absent: English), or a 422 for an unknown code or a wake word with
+ * letters that language cannot speak (docs/languages.md).
+ */
+export function recordingLanguage(raw: string | null, wakeWord: string): string {
+  return requestLanguage(raw, { loc: ['body', 'language'], wakeWord });
+}
 
 /** §4.4 normalization as an HTTP 400. */
 export function normalizeWakeWordOr400(input: string | null | undefined): string {
@@ -46,6 +55,7 @@ export async function saveRecording(
   wakeWord: string,
   rec: ProcessedRecording,
   takeNumber: number | null = null,
+  language = 'en',
 ): Promise<UploadResponse> {
   const storage = getStorage(ctx);
   let writtenKey: string | null = null;
@@ -60,6 +70,7 @@ export async function saveRecording(
         id,
         userId,
         wakeWord,
+        language,
         filename,
         storageKey: key,
         sourceFormat: rec.sourceFormat,
@@ -77,6 +88,7 @@ export async function saveRecording(
       recording_id: row.id,
       filename: row.filename,
       wake_word: wakeWord,
+      language,
       duration_s: round3(rec.durationS),
       take_number: takeNumber,
       warnings: rec.warnings,
@@ -101,6 +113,7 @@ export async function listRecordings(
   return rows.map((r) => ({
     id: r.id,
     wake_word: r.wakeWord,
+    language: r.language,
     filename: r.filename,
     duration_s: round3(r.durationS),
     take_number: r.takeNumber ?? null,

@@ -26,6 +26,8 @@ export interface ReceivedUpload {
   wakeWord: string | null;
   /** The optional `take` field: the take's number as the user saw it (1–100), or null. */
   take: number | null;
+  /** The optional `language` field (BCP-47, checked by the service), or null. */
+  language: string | null;
 }
 
 const MISSING = { msg: 'Field required', type: 'missing' };
@@ -98,6 +100,7 @@ export async function receiveUpload(request: FastifyRequest, tmpRoot: string): P
   let wakeWord: string | null = null;
   let wakeWordTooLong = false;
   let takeRaw = null as string | null;
+  let language = null as string | null;
   try {
     const parts = request.parts({
       limits: {
@@ -145,6 +148,8 @@ export async function receiveUpload(request: FastifyRequest, tmpRoot: string): P
           else wakeWord = String(part.value);
         } else if (part.fieldname === 'take') {
           takeRaw = part.valueTruncated ? 'x' : String(part.value);
+        } else if (part.fieldname === 'language') {
+          language = part.valueTruncated ? 'x'.repeat(100) : String(part.value);
         }
       }
     };
@@ -188,7 +193,7 @@ export async function receiveUpload(request: FastifyRequest, tmpRoot: string): P
       }
     }
     if (missing.length > 0) throw new HttpError(422, missing);
-    return { file: await readFile(tmp), wakeWord, take };
+    return { file: await readFile(tmp), wakeWord, take, language };
   } finally {
     await rm(tmp, { force: true });
   }

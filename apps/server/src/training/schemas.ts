@@ -25,6 +25,11 @@ export const TrainingRequest = z
      * espeak-ng phonemes, not both; omitted: as spelled.
      */
     pronunciation: PronunciationInput.optional(),
+    /**
+     * The wake word's language (BCP-47, docs/languages.md; GET /api/languages lists the codes). Omitted: the
+     * recordings' language, or English for a text-only job.
+     */
+    language: z.string().max(35).optional(),
   })
   .describe('TrainingRequest');
 export type TrainingRequest = z.infer<typeof TrainingRequest>;
@@ -34,6 +39,11 @@ export const PronunciationPreviewRequest = z
     wake_word: z.string().min(1).max(100),
     sounds_like: z.string().max(1000).optional(),
     phonemes: z.string().max(1000).optional(),
+    language: z
+      .string()
+      .max(35)
+      .optional()
+      .describe('BCP-47 language of the wake word (default en; GET /api/languages)'),
   })
   .strict()
   .describe('PronunciationPreviewRequest');
@@ -84,6 +94,7 @@ export const JobResponse = z.object({
   attempts: z.number(),
   cancel_requested: z.boolean(),
   text_only: z.boolean(),
+  language: z.string().describe('BCP-47 language the job trains in'),
 });
 export type JobResponse = z.infer<typeof JobResponse>;
 

@@ -13,6 +13,7 @@ import type { AppContext } from '../core/context.ts';
 import type { DbOrTx } from '../core/db/client.ts';
 import { enqueueEmail } from '../core/email/outbox.ts';
 import { HttpError } from '../core/http/errors.ts';
+import { assertTrainable, requestLanguage } from '../languages/service.ts';
 import { recordingsForTraining } from '../recordings/service.ts';
 import type { JobRow } from './queries.ts';
 import * as q from './queries.ts';
@@ -114,15 +115,19 @@ export async function jobResponse(db: DbOrTx, job: JobRow): Promise<JobResponse>
     attempts: job.attempts,
     cancel_requested: job.cancelRequestedAt !== null,
     text_only: job.recordingIds.length === 0,
+    language: job.language,
   };
 }
 
 export type SubmitInput = TrainingRequest;
 
 /** The request's pronunciation, checked as the engine will (422 naming the field), in the job row's shape. */
-export function checkedPronunciation(input: PronunciationInput | undefined): PronunciationInput | null {
+export function checkedPronunciation(
+  input: PronunciationInput | undefined,
+  language = 'en',
+): PronunciationInput | null {
   try {
-    const p = validatePronunciation({ soundsLike: input?.sounds_like, phonemes: input?.phonemes });
+    const p = validatePronunciation({ soundsLike: input?.sounds_like, phonemes: input?.phonemes }, language);
     if (p.soundsLike) return { sounds_like: p.soundsLike };
     if (p.phonemes) return { phonemes: p.phonemes };
     return null;
@@ -149,7 +154,10 @@ export async function submitJob(
     if (err instanceof WakeWordError) throw new HttpError(400, err.message);
     throw err;
   }
-  const pronunciation = checkedPronunciation(input.pronunciation);
+  // the language (docs/languages.md): a 422 for an unknown code or letters it cannot speak; checked again below
+  // against the recordings' language when the request names none
+  let language = requestLanguage(input.language, { wakeWord });
+  let pronunciation = checkedPronunciation(input.pronunciation, language);
   const ids = input.recording_ids;
   if (new Set(ids).size !== ids.length) {
     throw new HttpError(422, [
@@ -164,6 +172,7 @@ export async function submitJob(
       { loc: ['body', 'recording_ids'], msg: 'List should have at least 1 item', type: 'list_too_short' },
     ]);
   }
+  await assertTrainable(language);
   const queue = ctx.queue;
   if (!queue) throw new HttpError(503, 'Training queue is not available');
   const now = ctx.clock.now();
@@ -205,6 +214,18 @@ export async function submitJob(
       if (rows.some((r) => r.wakeWord !== wakeWord)) {
         throw new HttpError(400, `All recordings must be for the wake word '${wakeWord}'`);
       }
+      const takeLanguages = [...new Set(rows.map((r) => r.language))];
+      if (input.language === undefined && takeLanguages.length === 1 && takeLanguages[0] !== language) {
+        language = takeLanguages[0] as string;
+        pronunciation = checkedPronunciation(input.pronunciation, language);
+        await assertTrainable(language);
+      }
+      if (takeLanguages.some((l) => l !== language)) {
+        throw new HttpError(
+          400,
+          `All recordings must be in the job's language '${language}' (the takes are in ${takeLanguages.map((l) => `'${l}'`).join(', ')}).`,
+        );
+      }
       if (ids.length < 5) throw new HttpError(400, `Need at least 5 recordings. Got ${ids.length}.`);
     }
     await q.lockQueue(tx);
@@ -228,6 +249,7 @@ export async function submitJob(
       wakeWord,
       epochs: input.epochs,
       recordingIds: ids,
+      language,
       pronunciation,
       priority: quota.priority,
       requestId,

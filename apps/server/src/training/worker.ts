@@ -152,6 +152,7 @@ export class TrainingWorker {
       const result = await entry.run.run(
         {
           wakeWord: job.wakeWord,
+          language: job.language,
           clips: textOnly ? undefined : takes.clips,
           clipLabels: textOnly ? undefined : takes.labels,
           pronunciation: job.pronunciation

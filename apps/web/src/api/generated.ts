@@ -1253,6 +1253,8 @@ export type paths = {
                             /** @enum {string|null} */
                             error_code: "cancelled" | "quality_gate" | "timeout" | "worker_lost" | "insufficient_data" | "internal" | null;
                             job_id: number;
+                            /** @description BCP-47 language the job trains in */
+                            language: string;
                             model_id: number | null;
                             progress_pct: number;
                             quality_grade: string | null;
@@ -1310,6 +1312,7 @@ export type paths = {
                     "application/json": {
                         /** @default 80 */
                         epochs?: number;
+                        language?: string;
                         pronunciation?: {
                             phonemes?: string;
                             sounds_like?: string;
@@ -1446,6 +1449,8 @@ export type paths = {
                             /** @enum {string|null} */
                             error_code: "cancelled" | "quality_gate" | "timeout" | "worker_lost" | "insufficient_data" | "internal" | null;
                             job_id: number;
+                            /** @description BCP-47 language the job trains in */
+                            language: string;
                             model_id: number | null;
                             progress_pct: number;
                             quality_grade: string | null;
@@ -1696,6 +1701,61 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/api/languages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Languages a wake word can be trained in
+         * @description Every language the engine supports, with the voices this installation has for it and whether it can train it (`reason` says why not). `language` on uploads and training jobs takes one of these codes.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            default: string;
+                            languages: {
+                                /** @description BCP-47 primary language subtag, e.g. "de" */
+                                code: string;
+                                name: string;
+                                native_name: string;
+                                providers: string[];
+                                /** @description Whether recorded human speech of the language is among the training negatives (never, so far) */
+                                real_speech_negatives: boolean;
+                                /** @description Why the language cannot be trained here (null when it can) */
+                                reason: string | null;
+                                trainable: boolean;
+                                /** @description Synthetic voices this installation has for the language */
+                                voices: number;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/models": {
         parameters: {
             query?: never;
@@ -1724,6 +1784,8 @@ export type paths = {
                             d_prime: number | null;
                             eer: number | null;
                             id: number;
+                            /** @description BCP-47 language the model was trained in (docs/languages.md) */
+                            language: string;
                             owner_id: number;
                             quality_grade: string | null;
                             shared: boolean;
@@ -1877,6 +1939,7 @@ export type paths = {
                                 frontend?: {
                                     [key: string]: unknown;
                                 } | null;
+                                language?: string | null;
                                 metrics?: {
                                     [key: string]: unknown;
                                 } | null;
@@ -2162,6 +2225,7 @@ export type paths = {
                             duration_s: number;
                             filename: string;
                             id: number;
+                            language: string;
                             take_number: number | null;
                             wake_word: string;
                         }[];
@@ -2270,8 +2334,8 @@ export type paths = {
         get?: never;
         put?: never;
         /**
-         * Upload a recording (multipart: file, wake_word, optional take)
-         * @description curl: `-F wake_word="hey nova" -F take=1 -F file=@take1.wav`. WAV (PCM 8/16/24/32-bit, float 32/64, extensible), WebM Opus or Ogg Opus, 0.5–5.0 s, at most 10 MiB. Stored as 16 kHz mono 16-bit WAV. The optional `take` field (1–100) is the number the user knows the take by; training notes name the take by it (else by its recording id). A take the trainer could not use (no speech found, spoken part under 0.2 s or over 2.5 s, not speech-like) is refused with 422 and its reason; the `X-Take-Rejection` header carries the reason code.
+         * Upload a recording (multipart: file, wake_word, optional take and language)
+         * @description curl: `-F wake_word="hey nova" -F take=1 -F file=@take1.wav`. WAV (PCM 8/16/24/32-bit, float 32/64, extensible), WebM Opus or Ogg Opus, 0.5–5.0 s, at most 10 MiB. Stored as 16 kHz mono 16-bit WAV. The optional `take` field (1–100) is the number the user knows the take by; training notes name the take by it (else by its recording id). The optional `language` field (BCP-47, default `en`; GET /api/languages) is the language the word is said in: an unknown code, or a wake word with letters that language cannot speak, is a 422. A take the trainer could not use (no speech found, spoken part under 0.2 s or over 2.5 s, not speech-like) is refused with 422 and its reason; the `X-Take-Rejection` header carries the reason code.
          */
         post: {
             parameters: {
@@ -2288,6 +2352,8 @@ export type paths = {
                          * @description One take: WAV, WebM Opus or Ogg Opus, 0.5–5.0 s, at most 10 MiB
                          */
                         file: string;
+                        /** @description Optional: the language the take is said in (BCP-47, default en; GET /api/languages lists the codes) */
+                        language?: string;
                         /** @description Optional: the take number the user saw (the record page sends 1–10); training notes use it */
                         take?: number;
                         /** @description The wake word this take says, e.g. "hey nova" */
@@ -2305,6 +2371,8 @@ export type paths = {
                         "application/json": {
                             duration_s: number;
                             filename: string;
+                            /** @description BCP-47 language of the take (docs/languages.md) */
+                            language: string;
                             recording_id: number;
                             /** @description The `take` field as stored (null when not sent) */
                             take_number: number | null;
@@ -3224,6 +3292,8 @@ export type paths = {
                             d_prime: number | null;
                             eer: number | null;
                             id: number;
+                            /** @description BCP-47 language the model was trained in (docs/languages.md) */
+                            language: string;
                             owner_id: number;
                             quality_grade: string | null;
                             shared: boolean;
@@ -3373,6 +3443,8 @@ export type paths = {
                             d_prime: number | null;
                             eer: number | null;
                             id: number;
+                            /** @description BCP-47 language the model was trained in (docs/languages.md) */
+                            language: string;
                             owner_id: number;
                             quality_grade: string | null;
                             shared: boolean;
@@ -3654,6 +3726,8 @@ export type paths = {
             requestBody: {
                 content: {
                     "application/json": {
+                        /** @description BCP-47 language of the wake word (default en; GET /api/languages) */
+                        language?: string;
                         phonemes?: string;
                         sounds_like?: string;
                         wake_word: string;
@@ -3702,6 +3776,7 @@ export type paths = {
                     "application/json": {
                         /** @default 80 */
                         epochs?: number;
+                        language?: string;
                         pronunciation?: {
                             phonemes?: string;
                             sounds_like?: string;

@@ -29,6 +29,10 @@ export type UploadResponse = ResponseOf<'/api/recordings/upload', 'post'>;
 export type UploadWarning = UploadResponse['warnings'][number];
 export type RecordingOut = ResponseOf<'/api/recordings', 'get'>[number];
 
+/** GET /api/languages (docs/languages.md). */
+export type LanguageList = ResponseOf<'/api/languages', 'get'>;
+export type LanguageInfo = LanguageList['languages'][number];
+
 export type TrainingRequest = RequestOf<'/api/jobs', 'post'>;
 /** The status view (`GET /api/training/status/{id}`), also the payload of the SSE stream's `training` events. */
 export type TrainingStatus = ResponseOf<'/api/training/status/{job_id}', 'get'>;

@@ -3,6 +3,8 @@ import type { UploadResponse } from '../api/types.ts';
 import { encodeWav } from './wav.ts';
 
 export interface UploadOptions {
+  /** The wake word's language (BCP-47; the server's default, English, when absent). */
+  language?: string;
   attempts?: number;
   baseDelayMs?: number;
   onAttempt?: (attempt: number) => void;
@@ -31,6 +33,7 @@ export async function uploadTake(
     options.onAttempt?.(attempt);
     const form = new FormData();
     form.append('wake_word', wakeWord);
+    if (options.language) form.append('language', options.language);
     if (options.take !== undefined) form.append('take', String(options.take));
     form.append('file', new Blob([wav], { type: 'audio/wav' }), 'take.wav');
     try {

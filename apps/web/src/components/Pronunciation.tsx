@@ -22,10 +22,12 @@ export function pronunciationBody(v: PronunciationValue): PronunciationValue | u
  */
 export function PronunciationEditor(props: {
   word: string;
+  /** The wake word's language (default English). */
+  language?: string;
   value: PronunciationValue;
   onChange: (v: PronunciationValue) => void;
 }) {
-  const { word, value, onChange } = props;
+  const { word, value, onChange, language } = props;
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [phonemes, setPhonemes] = useState<string | null>(null);
@@ -45,7 +47,11 @@ export function PronunciationEditor(props: {
     setError(null);
     try {
       const res = await apiFetch('/api/training/pronunciation/preview', {
-        body: { wake_word: word, ...pronunciationBody(value) },
+        body: {
+          wake_word: word,
+          ...(language && language !== 'en' ? { language } : {}),
+          ...pronunciationBody(value),
+        },
         headers: { Accept: 'audio/wav' },
       });
       const blob = await res.blob();

@@ -9,6 +9,7 @@ import { resample } from '../audio/resample.ts';
 import { uploadTake } from '../audio/upload.ts';
 import { encodeWav, floatToInt16 } from '../audio/wav.ts';
 import { useAuth } from '../auth/AuthContext.tsx';
+import { LanguagePicker } from '../components/Language.tsx';
 import { PageHeader } from '../components/Layout.tsx';
 import {
   PronunciationEditor,
@@ -105,6 +106,7 @@ export function RecordPage() {
   const [submitError, setSubmitError] = useState<{ text: string; upgrade: boolean } | null>(null);
   const [submitting, setSubmitting] = useState(false);
   const [pron, setPron] = useState<PronunciationValue>({});
+  const [language, setLanguage] = useState('en');
   const takesRef = useRef(takes);
   takesRef.current = takes;
   const captureRef = useRef<MicCapture | null>(null);
@@ -148,6 +150,7 @@ export function RecordPage() {
         const res = await uploadTake(take.samples, wakeWord, {
           onAttempt: (attempt) => updateTake(take.slot, { attempt }),
           take: take.slot + 1,
+          language,
         });
         updateTake(take.slot, { upload: 'done', recordingId: res.recording_id, warnings: res.warnings });
       } catch (err) {
@@ -158,7 +161,7 @@ export function RecordPage() {
         });
       }
     },
-    [updateTake],
+    [updateTake, language],
   );
 
   function chooseWord(e: FormEvent) {
@@ -249,6 +252,7 @@ export function RecordPage() {
           ? { wake_word: wakeWord, recording_ids: [], text_only: true }
           : { wake_word: wakeWord, recording_ids: recordingIds }),
         ...(pronunciation ? { pronunciation } : {}),
+        ...(language !== 'en' ? { language } : {}),
       };
       const res = await api<{ job_id: number }>('/api/training/start', { body });
       await captureRef.current?.close();
@@ -298,6 +302,7 @@ export function RecordPage() {
             hint="Two or more syllables work best, for example “hey jarvis” or “computer”."
             error={wordError}
           />
+          <LanguagePicker value={language} onChange={setLanguage} />
           <fieldset className="choice">
             <legend>How do you want to train it?</legend>
             <label>
@@ -327,7 +332,7 @@ export function RecordPage() {
             </label>
           </fieldset>
           {typed && !typed.error && (
-            <PronunciationEditor word={typed.value} value={pron} onChange={setPron} />
+            <PronunciationEditor word={typed.value} language={language} value={pron} onChange={setPron} />
           )}
           {quotaAlert}
           {submitError && (
@@ -414,7 +419,7 @@ export function RecordPage() {
         ))}
       </ol>
       <div className="card">
-        <PronunciationEditor word={word} value={pron} onChange={setPron} />
+        <PronunciationEditor word={word} language={language} value={pron} onChange={setPron} />
       </div>
       <div className="card train-bar">
         <p>

@@ -13,7 +13,9 @@ const COMMAND_USAGE: Record<string, string> = {
   train: `violawake train --wake-word "<text>" (--recordings <dir> | --text-only) --out <dir> [--name model]
                 [--target-fa-per-hour 0.5] [--seed N] [--arch auto|mlp|tcn] [--corpus <dir>] [--folds k] [--bundle]
                 [--json] [--data-dir <dir>] [--bank-scale s] [--synth-scale s] [--max-epochs n] [--quick]
+                [--language en|de|fr|es|it|pt|nl|pl|ru]
   Trains a head from WAV recordings (or from text alone) and writes <out>/<name>.onnx and .json (.zip with --bundle).
+  --language: the wake word's language (default en; docs/languages.md).
   --folds k (2-10) estimates the user-voice miss rate by k-fold and then trains on every recording (k + 1 trainings).
   Progress goes to stderr. Exit codes: 0 ok, 1 usage, 2 invalid input, 3 grade F (the reason on stderr).`,
   eval: `violawake eval --model <onnx> --positives <dir> --negatives <dir> [--threshold t]

@@ -2,9 +2,11 @@
  * `violawake train` (docs/engine.md §10): runs the pipeline and writes `<out>/<name>.onnx`, `<name>.tflite` (when the
  * TFLite export succeeded; docs/formats.md), `.json` and optionally `.zip`.
  */
+
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createBundle, manifestJson, slugify } from '../artifacts/index.ts';
+import { LanguageError, normalizeLanguage } from '../lang/languages.ts';
 import { MAX_FOLDS, trainWakeWordKFold } from '../pipeline/folds.ts';
 import { type TrainJob, type TrainResult, trainWakeWord } from '../pipeline/train.ts';
 import { bool, num, parseArgs, str, UsageError } from './args.ts';
@@ -15,6 +17,7 @@ import { engineDataDir } from './paths.ts';
 
 const SPEC = {
   'wake-word': { type: 'string' },
+  language: { type: 'string' },
   recordings: { type: 'string' },
   'text-only': { type: 'boolean' },
   out: { type: 'string' },
@@ -56,6 +59,13 @@ export async function runTrain(argv: string[]): Promise<number> {
   const target = num(p, 'target-fa-per-hour', { min: 0.05, max: 5 });
   const quick = bool(p, 'quick');
   const bankScale = num(p, 'bank-scale', { min: 0.001, max: 10 }) ?? (quick ? QUICK_BANK_SCALE : 1);
+  let language: string;
+  try {
+    language = normalizeLanguage(str(p, 'language'));
+  } catch (err) {
+    if (err instanceof LanguageError) throw new UsageError(err.message);
+    throw err;
+  }
   const clips = recordings ? await listWavs(recordings) : [];
   if (folds !== undefined && folds > clips.length)
     throw new UsageError(`--folds ${folds} needs at least ${folds} recordings (found ${clips.length})`);
@@ -63,6 +73,7 @@ export async function runTrain(argv: string[]): Promise<number> {
   let lastLine = '';
   const job: TrainJob = {
     wakeWord,
+    language,
     clips,
     textOnly,
     dataDir: str(p, 'data-dir') ?? engineDataDir(),

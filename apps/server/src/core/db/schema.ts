@@ -145,6 +145,8 @@ export const recordings = pgTable(
       .notNull()
       .references(() => users.id, { onDelete: 'cascade' }),
     wakeWord: varchar('wake_word', { length: 64 }).notNull(),
+    /** BCP-47 language the wake word is said in (docs/languages.md). */
+    language: varchar('language', { length: 16 }).notNull().default('en'),
     filename: varchar('filename', { length: 255 }).notNull(),
     storageKey: text('storage_key').notNull().unique(),
     sourceFormat: text('source_format', { enum: SOURCE_FORMATS }).notNull(),
@@ -205,6 +207,8 @@ export const trainedModels = pgTable(
     teamId: bigint('team_id', { mode: 'number' }).references(() => teams.id, { onDelete: 'set null' }),
     jobId: bigint('job_id', { mode: 'number' }),
     wakeWord: varchar('wake_word', { length: 64 }).notNull(),
+    /** BCP-47 language the model was trained in (docs/languages.md). */
+    language: varchar('language', { length: 16 }).notNull().default('en'),
     storageKey: text('storage_key').notNull().unique(),
     manifestKey: text('manifest_key').notNull().unique(),
     sizeBytes: integer('size_bytes').notNull(),
@@ -238,6 +242,8 @@ export const trainingJobs = pgTable(
       .notNull()
       .references(() => users.id, { onDelete: 'cascade' }),
     wakeWord: varchar('wake_word', { length: 64 }).notNull(),
+    /** BCP-47 language the job trains in (docs/languages.md). */
+    language: varchar('language', { length: 16 }).notNull().default('en'),
     epochs: integer('epochs').notNull().default(80),
     recordingIds: bigint('recording_ids', { mode: 'number' }).array().notNull(),
     /** The corrected pronunciation the job trains on ({sounds_like} or {phonemes}); null: as spelled. */
