@@ -2,13 +2,9 @@ import type { AppContext, ComponentHealth } from '../core/context.ts';
 import { outboxCounts } from '../core/email/outbox.ts';
 import { queueReachable } from '../core/queue/boss.ts';
 import { jobCounts, queueStats } from '../training/service.ts';
+import type { HealthSummary } from './schemas.ts';
 
-export interface HealthSummary {
-  status: 'ok' | 'degraded' | 'error';
-  uptime_s: number;
-  ready: boolean;
-  version: string;
-}
+export type { HealthSummary };
 
 async function databaseHealth(ctx: AppContext): Promise<ComponentHealth> {
   const start = performance.now();

@@ -17,21 +17,13 @@ import {
   recordingsInActiveJobs,
   recordingsLastTrainedBefore,
 } from '../training/service.ts';
+import type { CleanupResult } from './schemas.ts';
 
 export const RETENTION_QUEUE = 'retention';
 const RETENTION_LOCK_KEY = 727_003;
 const BATCH = 500;
 
-export interface CleanupResult {
-  soft_deleted_recordings_purged: number;
-  trained_recordings_deleted: number;
-  recordings_deleted: number;
-  models_deleted: number;
-  tokens_purged: number;
-  invitations_purged: number;
-  outbox_purged: number;
-  stripe_events_purged: number;
-}
+export type { CleanupResult };
 
 export class CleanupRunningError extends Error {}
 

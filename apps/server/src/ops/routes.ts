@@ -1,18 +1,11 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { z } from 'zod';
 import type { AppContext } from '../core/context.ts';
 import { requireAdmin } from '../core/http/admin.ts';
 import { HttpError } from '../core/http/errors.ts';
 import { collectGauges, healthDetails, healthSummary } from './health.ts';
 import { CleanupRunningError, runRetention } from './retention.ts';
-
-const HealthSummary = z.object({
-  status: z.enum(['ok', 'degraded', 'error']),
-  uptime_s: z.number(),
-  ready: z.boolean(),
-  version: z.string(),
-});
+import { CleanupResult, HealthSummary } from './schemas.ts';
 
 /** Health and admin routes under `/api` (ops/plugin.ts registers them). */
 export function routes(ctx: AppContext): FastifyPluginAsync {
@@ -72,16 +65,7 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
           summary: 'Run retention and housekeeping now (admin)',
           security: [{ admin: [] }],
           response: {
-            200: z.object({
-              soft_deleted_recordings_purged: z.number(),
-              trained_recordings_deleted: z.number(),
-              recordings_deleted: z.number(),
-              models_deleted: z.number(),
-              tokens_purged: z.number(),
-              invitations_purged: z.number(),
-              outbox_purged: z.number(),
-              stripe_events_purged: z.number(),
-            }),
+            200: CleanupResult,
           },
         },
       },
