@@ -180,6 +180,9 @@ export async function receiveUpload(request: FastifyRequest, tmpRoot: string): P
         type: 'string_invalid_character',
       });
     }
+    if (language !== null && findRejectedText(language)) {
+      missing.push({ loc: ['body', 'language'], msg: PG_REJECTED_MESSAGE, type: 'string_invalid_character' });
+    }
     let take: number | null = null;
     if (takeRaw !== null) {
       const t = takeRaw.trim();
