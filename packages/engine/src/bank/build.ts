@@ -32,6 +32,7 @@ import {
 import type { SpeechProvider, SynthRequest, Voice } from '../synth/types.ts';
 import { BANK_GENERATOR_VERSION, bankKey } from './key.ts';
 import { acquireLock } from './lock.ts';
+import { type BankBuildProgress, BuildTracker, bankBlockCount, watchBuildStatus } from './progress.ts';
 import {
   type BankIndex,
   type BankSegment,
@@ -207,6 +208,11 @@ export interface BankOptions {
   force?: boolean;
   signal?: AbortSignal;
   onProgress?: (message: string, fraction: number) => void;
+  /**
+   * Build progress in blocks with a time estimate (bank/progress.ts): this process's build, or, while it waits on the
+   * lock, the other builder's (from its status file).
+   */
+  onBuild?: (p: BankBuildProgress) => void;
   /** Voices (ids) that neither the train part nor the evaluation stream may use (benchmark reservations). */
   excludeVoices?: string[];
   /**
@@ -270,11 +276,14 @@ export async function ensureBank(
       return { ...(await readBankDir(final)), built: false, buildSeconds: 0 };
     }
     await mkdir(ctx.root, { recursive: true });
+    let stopWatch: (() => void) | undefined;
     const lock = await acquireLock(join(ctx.root, '.build.lock'), {
       signal: opts.signal,
-      onWait: (pid) =>
-        opts.onProgress?.(`Waiting for another process (pid ${pid}) building the negative bank...`, 0),
-    });
+      onWait: (pid) => {
+        opts.onProgress?.(`Waiting for another process (pid ${pid}) building the negative bank...`, 0);
+        if (opts.onBuild) stopWatch = watchBuildStatus(ctx.root, ctx.key, opts.onBuild);
+      },
+    }).finally(() => stopWatch?.());
     try {
       // another process may have finished it while we waited
       if (!opts.force && (await isCompleteBankDir(final))) {
@@ -285,9 +294,16 @@ export async function ensureBank(
       await rm(tmp, { recursive: true, force: true });
       const pool = opts.pool ?? new ExtractPool();
       let built: Awaited<ReturnType<typeof buildBankData>>;
+      const blocks = bankBlockCount(opts.scale ?? 1, BLOCK_SECONDS, TRAIN_SECONDS, EVAL_SECONDS);
+      const tracker = new BuildTracker(ctx.root, ctx.key, blocks, opts.onBuild);
+      const onProgress = (m: string, f: number) => {
+        opts.onProgress?.(m, f);
+        tracker.update(f);
+      };
       try {
-        built = await buildBankData(opts, ctx, rt, pool);
+        built = await buildBankData({ ...opts, onProgress }, ctx, rt, pool);
       } finally {
+        await tracker.clear();
         if (!opts.pool) await pool.close();
       }
       const { index, train, evalRows } = built;

@@ -24,6 +24,7 @@ import { readWavFile16k } from '../audio/wav.ts';
 import { augment } from '../augment/index.ts';
 import { ensureBank } from '../bank/build.ts';
 import { ensureCorpusBank, type LoadedCorpus } from '../bank/corpus.ts';
+import { setupMessage } from '../bank/progress.ts';
 import {
   DEFAULT_HELDOUT_ENGINE,
   ensureHeldoutBank,
@@ -541,6 +542,11 @@ async function runPipeline(job: TrainJob, pool: ExtractPool): Promise<TrainResul
       onProgress: (m, f) => {
         bankBuilt = true;
         report('preparing', 0.4 + 0.4 * f, m);
+      },
+      // the one-time build (this job's or another process's, e.g. the server's background build): blocks and time left
+      onBuild: (p) => {
+        bankBuilt = true;
+        report('preparing', 0.4 + 0.4 * p.fraction, setupMessage(p));
       },
     });
     const realAudio =
