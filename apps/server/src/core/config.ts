@@ -76,6 +76,8 @@ export interface Config {
   piperVoicesDir: string | null;
   /** Engine data volumes relative to engine.md (1 = full); smaller values trade accuracy for speed (tests, demos). */
   engineBankScale: number;
+  /** Build the negative bank in the background when a process with workers starts (VIOLAWAKE_BANK_PREBUILD). */
+  bankPrebuild: boolean;
   engineSynthScale: number;
   targetFaPerHour: number;
   recordingRetentionDays: number;
@@ -538,6 +540,7 @@ export function loadConfig(
     negativesCorpusDir: r.raw('VIOLAWAKE_NEGATIVES_CORPUS_DIR'),
     piperVoicesDir: r.raw('VIOLAWAKE_PIPER_VOICES_DIR'),
     engineBankScale: r.num('VIOLAWAKE_ENGINE_BANK_SCALE', 1, 0.001, 10),
+    bankPrebuild: r.bool('VIOLAWAKE_BANK_PREBUILD', true),
     engineSynthScale: r.num('VIOLAWAKE_ENGINE_SYNTH_SCALE', 1, 0.01, 10),
     targetFaPerHour: r.num('VIOLAWAKE_TARGET_FA_PER_HOUR', 0.5, 0.05, 5),
     recordingRetentionDays: r.num('VIOLAWAKE_RECORDING_RETENTION_DAYS', 90, 0, 36500),

@@ -1,7 +1,7 @@
 import type { AppContext, ComponentHealth } from '../core/context.ts';
 import { outboxCounts } from '../core/email/outbox.ts';
 import { queueReachable } from '../core/queue/boss.ts';
-import { jobCounts, queueStats } from '../training/service.ts';
+import { bankStatus, jobCounts, queueStats } from '../training/service.ts';
 import type { HealthSummary } from './schemas.ts';
 
 export type { HealthSummary };
@@ -87,6 +87,8 @@ export async function healthDetails(ctx: AppContext) {
     startup_complete: ctx.state.startupComplete,
     role: ctx.config.role,
     components: { database, queue, ...extra },
+    /** The negative bank's one-time build (training/bank-build.ts). */
+    negative_bank: bankStatus(ctx),
     recent_errors: errors,
   };
 }

@@ -1,11 +1,13 @@
 /**
  * The training domain (`/api/training…`, `/api/jobs…`): its pg-boss queue, the job-event hub (LISTEN, in processes
  * serving HTTP; stopped before in-flight requests drain, since open event streams would hold them), the
- * account-deletion step (cancel the user's jobs) and the training worker (processes with workers).
+ * account-deletion step (cancel the user's jobs), the training worker and the negative bank's background build
+ * (processes with workers).
  */
 import { addAccountCleanup } from '../core/context.ts';
 import { API_PREFIX, type Domain, startOn } from '../core/domain.ts';
 import { ensureQueue } from '../core/queue/boss.ts';
+import { BankBuild } from './bank-build.ts';
 import { JobEvents } from './events.ts';
 import { routes } from './routes.ts';
 import { cancelJobsForDeletion, TRAINING_QUEUE } from './service.ts';
@@ -47,6 +49,13 @@ export const trainingDomain: Domain = {
         ctx.trainingWorker = worker;
         await worker.start();
         return () => worker.stop();
+      });
+      // the negative bank, built once in the background so the first job finds it ready (bank-build.ts)
+      startOn(app, ctx, 'the negative bank build', async () => {
+        const build = new BankBuild(ctx);
+        ctx.bankBuild = build;
+        build.start();
+        return () => build.stop();
       });
     }
   },

@@ -14,6 +14,7 @@ import { rateLimit } from '../core/http/rate-limit.ts';
 import { streamJob } from './events.ts';
 import { pronunciationPreview } from './pronunciation.ts';
 import {
+  BankSetupStatus,
   BreakerState,
   JobAccepted,
   JobIdParams,
@@ -25,6 +26,7 @@ import {
   TrainingStatus,
 } from './schemas.ts';
 import {
+  bankStatus,
   breakerState,
   cancelJob,
   jobResponse,
@@ -116,6 +118,23 @@ export function routes(ctx: AppContext): FastifyPluginAsync {
           .header('X-Phonemes', preview.phonemes)
           .header('X-Pronunciation-Source', preview.source);
         return reply.send(Buffer.from(preview.wav));
+      },
+    );
+
+    r.get(
+      '/training/bank',
+      {
+        schema: {
+          tags: TAGS,
+          summary: "The negative bank's one-time build (the console's setup banner)",
+          security: SECURITY,
+          response: { 200: BankSetupStatus, ...errors(401, 403) },
+        },
+        preHandler: verified,
+      },
+      async () => {
+        const s = bankStatus(ctx);
+        return { state: s.state, done: s.done, total: s.total, eta_s: s.eta_s };
       },
     );
 

@@ -110,3 +110,14 @@ export type BreakerState = z.infer<typeof BreakerState>;
 export const Message = z.object({ message: z.string() });
 export const JobIdParams = z.object({ job_id: z.coerce.number().int().min(1) });
 export const ListQuery = z.object({ limit: z.coerce.number().int().min(1).max(500).default(100) });
+
+/** The negative bank's one-time build (GET /api/training/bank): what the console's setup banner shows. */
+export const BankSetupStatus = z.object({
+  state: z
+    .enum(['idle', 'disabled', 'building', 'ready', 'failed'])
+    .describe('building: the one-time build runs; ready: jobs start at full speed'),
+  done: z.number().int().nullable().describe('blocks built (building)'),
+  total: z.number().int().nullable().describe('blocks in all (building)'),
+  eta_s: z.number().nullable().describe('seconds left at the pace so far (null while unknown)'),
+});
+export type BankSetupStatus = z.infer<typeof BankSetupStatus>;

@@ -357,3 +357,6 @@ export function activeJobCount(db: DbOrTx, userId: number): Promise<number> {
 export function queueStats(db: DbOrTx) {
   return q.queueStats(db);
 }
+
+/** The negative bank's one-time build, as this process knows it (bank-build.ts). */
+export { type BankStatus, bankStatus } from './bank-build.ts';

@@ -49,6 +49,8 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     VIOLAWAKE_SECRET_KEY: 'test-secret-key-for-the-test-suite-0123456789',
     VIOLAWAKE_LOG_LEVEL: process.env.VIOLAWAKE_TEST_LOG ?? 'silent',
     VIOLAWAKE_SHUTDOWN_GRACE_SECONDS: '5',
+    // no background bank build unless a test asks for one (bank-build.test.ts)
+    VIOLAWAKE_BANK_PREBUILD: 'false',
     ...(database ? { VIOLAWAKE_DB_URL: database.url } : {}),
     ...opts.env,
   };

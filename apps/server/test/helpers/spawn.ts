@@ -33,6 +33,7 @@ export function spawnServe(o: {
       VIOLAWAKE_DATA_DIR: o.dataDir,
       VIOLAWAKE_PORT: String(o.port),
       VIOLAWAKE_HOST: '127.0.0.1',
+      VIOLAWAKE_BANK_PREBUILD: 'false',
       ...o.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

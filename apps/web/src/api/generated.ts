@@ -3702,6 +3702,76 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/api/training/bank": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The negative bank's one-time build (the console's setup banner) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description blocks built (building) */
+                            done: number | null;
+                            /** @description seconds left at the pace so far (null while unknown) */
+                            eta_s: number | null;
+                            /**
+                             * @description building: the one-time build runs; ready: jobs start at full speed
+                             * @enum {string}
+                             */
+                            state: "idle" | "disabled" | "building" | "ready" | "failed";
+                            /** @description blocks in all (building) */
+                            total: number | null;
+                        };
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: unknown;
+                        };
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/training/pronunciation/preview": {
         parameters: {
             query?: never;

@@ -36,6 +36,7 @@ export type LanguageInfo = LanguageList['languages'][number];
 export type TrainingRequest = RequestOf<'/api/jobs', 'post'>;
 /** The status view (`GET /api/training/status/{id}`), also the payload of the SSE stream's `training` events. */
 export type TrainingStatus = ResponseOf<'/api/training/status/{job_id}', 'get'>;
+export type BankSetupStatus = ResponseOf<'/api/training/bank', 'get'>;
 export type TrainingStatusValue = TrainingStatus['status'];
 export type Stage = TrainingStatus['stage'];
 export type JobResponse = ResponseOf<'/api/jobs/{job_id}', 'get'>;

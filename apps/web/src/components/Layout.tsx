@@ -1,5 +1,7 @@
 import { type ReactNode, useEffect, useState } from 'react';
 import { Link, Navigate, NavLink, Outlet, useLocation, useNavigate } from 'react-router-dom';
+import { api } from '../api/client.ts';
+import type { BankSetupStatus } from '../api/types.ts';
 import { useAuth } from '../auth/AuthContext.tsx';
 import { Spinner } from './ui.tsx';
 
@@ -74,6 +76,7 @@ export function Layout() {
         </div>
       </header>
       {signedIn && !user.email_verified && <VerifyBanner />}
+      {signedIn && user.email_verified && <BankSetupBanner />}
       <main id="main" className="main" tabIndex={-1}>
         <Outlet />
       </main>
@@ -97,6 +100,49 @@ function VerifyBanner() {
     <div className="banner" role="status">
       Please verify your email address to record, train and manage billing.{' '}
       <Link to="/verify-email">Resend the email</Link>
+    </div>
+  );
+}
+
+/** While the server builds its negative bank (once per installation), what that means for the first model. */
+export function bankSetupText(s: BankSetupStatus): string {
+  const count = s.done !== null && s.total !== null ? ` — ${s.done} of ${s.total}` : '';
+  const eta =
+    s.eta_s === null
+      ? ''
+      : s.eta_s < 60
+        ? ', less than a minute left'
+        : `, about ${Math.round(s.eta_s / 60)} min left`;
+  return `One-time setup: building the negative bank${count}${eta}. Models trained before it is ready wait for it.`;
+}
+
+function BankSetupBanner() {
+  const [status, setStatus] = useState<BankSetupStatus | null>(null);
+  useEffect(() => {
+    let stopped = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const poll = async () => {
+      let next: BankSetupStatus | null = null;
+      try {
+        next = await api<BankSetupStatus>('/api/training/bank');
+      } catch {
+        // advisory: try again later
+      }
+      if (stopped) return;
+      setStatus(next);
+      // poll while building (or unknown); stop once ready, failed or disabled
+      if (next === null || next.state === 'building' || next.state === 'idle') timer = setTimeout(poll, 5000);
+    };
+    void poll();
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+    };
+  }, []);
+  if (status?.state !== 'building') return null;
+  return (
+    <div className="banner" role="status" data-testid="bank-setup-banner">
+      {bankSetupText(status)}
     </div>
   );
 }

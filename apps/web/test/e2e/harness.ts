@@ -245,6 +245,8 @@ export async function startServer(
       VIOLAWAKE_LOG_LEVEL: 'info',
       // no VIOLAWAKE_CONSOLE_BASE_URL: email links must default to the address the console is served on
       VIOLAWAKE_CORS_ORIGINS: `http://127.0.0.1:${port}`,
+      // no background bank build: a page test must not start a full-scale build (a test may turn it on)
+      VIOLAWAKE_BANK_PREBUILD: 'false',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
