@@ -100,6 +100,9 @@ describe('background bank build', () => {
     expect(existsSync(path.join(root, keys[0] as string, 'index.json'))).toBe(true);
     expect(existsSync(path.join(root, '.build.lock'))).toBe(false);
     expect(existsSync(path.join(root, '.build-status.json'))).toBe(false);
+    // and the held-out bank a job uses (real recordings / the held-out engine), when this machine has its sources
+    const heldout = path.join(dataDir, 'engine', 'heldout');
+    if (existsSync(heldout)) expect(readdirSync(heldout).some((f) => !f.startsWith('.'))).toBe(true);
   }, 180_000);
 
   it('VIOLAWAKE_BANK_PREBUILD=false builds nothing', async () => {

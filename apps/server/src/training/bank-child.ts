@@ -1,8 +1,11 @@
 /**
  * The background bank build's child process (training/bank-build.ts): builds the negative bank with the options a
- * default training job uses, away from the worker's event loop. Progress and the outcome go back over IPC.
+ * default training job uses, then the held-out bank a job uses (real recordings, the held-out engine; as
+ * `violawake bank build` does), away from the worker's event loop. Progress and the outcome go back over IPC.
  */
-import { ensureBank } from '@violawake/engine/bank/build';
+import { DEFAULT_HELDOUT_ENGINE, ensureBank } from '@violawake/engine/bank/build';
+import { ensureHeldoutBank, installedRealAudio } from '@violawake/engine/bank/heldout';
+import { discoverProviders, disposeProviders } from '@violawake/engine/synth/index';
 import type { BankChildMessage, BankChildStart } from './bank-build.ts';
 
 const aborter = new AbortController();
@@ -20,13 +23,38 @@ function send(msg: BankChildMessage): Promise<void> {
 
 process.on('message', async (msg: BankChildStart) => {
   if (msg?.type !== 'start') return;
+  let bankTotal = 0;
   try {
     const bank = await ensureBank({
       dataDir: msg.dataDir,
       scale: msg.scale,
       signal: aborter.signal,
-      onBuild: (p) => void send({ type: 'progress', done: p.done, total: p.total, etaSeconds: p.etaSeconds }),
+      onBuild: (p) => {
+        bankTotal = p.total;
+        void send({ type: 'progress', done: p.done, total: p.total + 1, etaSeconds: p.etaSeconds });
+      },
     });
+    // the held-out bank, counted as one last block (its build reports no blocks)
+    const providers = await discoverProviders();
+    try {
+      const engine = providers.find((x) => x.id === DEFAULT_HELDOUT_ENGINE);
+      const voices = engine ? await engine.voices() : [];
+      const realAudio = await installedRealAudio();
+      if (voices.length > 0 || realAudio.speech.length + realAudio.music.length > 0) {
+        const last = { done: bankTotal, total: bankTotal + 1, etaSeconds: null };
+        await ensureHeldoutBank({
+          dataDir: msg.dataDir,
+          scale: msg.scale,
+          realAudio,
+          engine: engine && voices.length > 0 ? { provider: engine, voices } : null,
+          providers,
+          signal: aborter.signal,
+          onProgress: () => void send({ type: 'progress', ...last }),
+        });
+      }
+    } finally {
+      disposeProviders(providers);
+    }
     await send({ type: 'ready', built: bank.built, buildSeconds: bank.buildSeconds });
   } catch (err) {
     const e = err as { name?: string; message?: string };

@@ -24,7 +24,6 @@ import { readWavFile16k } from '../audio/wav.ts';
 import { augment } from '../augment/index.ts';
 import { ensureBank } from '../bank/build.ts';
 import { ensureCorpusBank, type LoadedCorpus } from '../bank/corpus.ts';
-import { setupMessage } from '../bank/progress.ts';
 import {
   DEFAULT_HELDOUT_ENGINE,
   ensureHeldoutBank,
@@ -33,6 +32,7 @@ import {
   nameMaySay,
   type RealAudioDirs,
 } from '../bank/heldout.ts';
+import { setupMessage } from '../bank/progress.ts';
 import {
   type BankSegment,
   EMB_DIM,
