@@ -174,5 +174,52 @@ describe.skipIf(!hasChromium)(
         .toBe('cancelled');
       expect(log.errors).toEqual([]);
     }, 180_000);
+
+    it('offers the languages the installation can train, previews in one and sends it with the job', async () => {
+      const browser = await launch();
+      browsers.push(browser);
+      const token = await register(server, 'lang');
+      const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+      await context.addInitScript((t) => localStorage.setItem('violawake.token', t), token);
+      const page = await context.newPage();
+      const log = watchConsole(page, []);
+      await page.goto(`${server.url}/record`);
+      const select = page.getByLabel('Language');
+      await expect
+        .poll(async () => (await select.locator('option').count()) > 1, { timeout: 20_000 })
+        .toBe(true);
+      const offered = await select
+        .locator('option')
+        .evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
+      const listed = (await (await fetch(`${server.url}/api/languages`)).json()) as {
+        languages: Array<{ code: string; trainable: boolean }>;
+      };
+      expect(offered).toEqual(listed.languages.filter((l) => l.trainable).map((l) => l.code));
+      expect(offered).toEqual(expect.arrayContaining(['en', 'de', 'fr', 'es', 'it', 'pt', 'nl', 'pl', 'ru']));
+      await page.getByLabel('Wake word or phrase').fill('Hallo Viola');
+      await select.selectOption('de');
+      await page.getByLabel(/From text only/).check();
+      await page.getByRole('button', { name: 'Hear it' }).click();
+      const phonemes = page.getByTestId('pronunciation-phonemes');
+      await expect
+        .poll(async () => (await phonemes.textContent().catch(() => '')) ?? '', { timeout: 20_000 })
+        .toMatch(/h'alo/);
+      await screenshot(page, 'record-language');
+      const request = page.waitForRequest(
+        (r) => r.url().endsWith('/api/training/start') && r.method() === 'POST',
+      );
+      await page.getByRole('button', { name: 'Train from text' }).click();
+      expect(JSON.parse((await request).postData() ?? '{}')).toMatchObject({
+        wake_word: 'hallo viola',
+        text_only: true,
+        language: 'de',
+      });
+      await page.waitForURL(/\/training\/\d+$/);
+      await page.getByRole('button', { name: 'Cancel training' }).click();
+      await expect
+        .poll(() => page.locator('.status').first().textContent(), { timeout: 60_000 })
+        .toBe('cancelled');
+      expect(log.errors).toEqual([]);
+    }, 180_000);
   },
 );
