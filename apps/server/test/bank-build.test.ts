@@ -3,7 +3,7 @@
  * process, an API-role process on the same database and data dir shows building → ready in /api/health/details and
  * GET /api/training/bank; VIOLAWAKE_BANK_PREBUILD=false builds nothing.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -106,6 +106,10 @@ describe('background bank build', () => {
   }, 180_000);
 
   it('VIOLAWAKE_BANK_PREBUILD=false builds nothing', async () => {
+    // test servers share one engine cache (helpers/app.ts), where another test's process may have left a status
+    // file: what must hold is that this server did not write one
+    const sharedStatus = path.join(tmpdir(), 'violawake-test-engine-cache', 'bank-status.json');
+    const before = existsSync(sharedStatus) ? statSync(sharedStatus).mtimeMs : null;
     const server = await startTestServer({
       env: { VIOLAWAKE_BANK_PREBUILD: 'false', VIOLAWAKE_ADMIN_TOKEN: ADMIN },
     });
@@ -115,6 +119,7 @@ describe('background bank build', () => {
     const body = (await res.json()) as { negative_bank: { state: string } };
     expect(body.negative_bank.state).toBe('disabled');
     expect(server.ctx.bankBuild?.current.state).toBe('disabled');
-    expect(existsSync(path.join(server.dataDir, 'engine', 'bank-status.json'))).toBe(false);
+    const status = path.join(server.dataDir, 'engine', 'bank-status.json');
+    expect(existsSync(status) ? statSync(status).mtimeMs : null).toBe(before);
   });
 });
