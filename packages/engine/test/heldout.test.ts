@@ -3,7 +3,15 @@
  * calibration and report; music by track (train, or a held-out track's two halves); an evaluation stream whose report
  * half starts at `split_step`; nothing needed when the folders are missing; the real asterisk folders when installed.
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -41,7 +49,10 @@ beforeAll(() => {
     copyFileSync(join(dev, 'snowboy', snowboy[i] as string), join(dir, 'speech', n));
   });
   // a prompt whose name says the wake word (the pipeline leaves it out for "computer")
-  copyFileSync(join(dev, 'snowboy', snowboy[10] as string), join(dir, 'speech', 'prompts', 'computer-on.wav'));
+  copyFileSync(
+    join(dev, 'snowboy', snowboy[10] as string),
+    join(dir, 'speech', 'prompts', 'computer-on.wav'),
+  );
   writeFileSync(join(dir, 'speech', 'broken.wav'), Buffer.from('RIFF....WAVEnot really'));
   for (const t of ['a', 'b', 'c'])
     writeFileSync(
@@ -141,12 +152,15 @@ describe('ensureHeldoutBank (real folders, no engine)', () => {
 
 describe('installed real audio', () => {
   const installed = existsSync(DEFAULT_REAL_SPEECH_DIRS[0] as string);
-  it.runIf(installed)('finds the asterisk English prompts and Macroform’s tracks, never the benchmark’s', async () => {
-    const r = await installedRealAudio();
-    expect(r.speech).toEqual(DEFAULT_REAL_SPEECH_DIRS);
-    expect(r.music.length).toBeGreaterThan(0);
-    for (const m of r.music) expect(m).toMatch(/macroform-/);
-    expect(DEFAULT_REAL_MUSIC_FILES.some((f) => /reno_project|manolo_camp/.test(f))).toBe(false);
-    expect(r.speech.some((d) => /es_MX|fr_CA|it_IT|ru_RU/.test(d))).toBe(false);
-  });
+  it.runIf(installed)(
+    'finds the asterisk English prompts and Macroform’s tracks, never the benchmark’s',
+    async () => {
+      const r = await installedRealAudio();
+      expect(r.speech).toEqual(DEFAULT_REAL_SPEECH_DIRS);
+      expect(r.music.length).toBeGreaterThan(0);
+      for (const m of r.music) expect(m).toMatch(/macroform-/);
+      expect(DEFAULT_REAL_MUSIC_FILES.some((f) => /reno_project|manolo_camp/.test(f))).toBe(false);
+      expect(r.speech.some((d) => /es_MX|fr_CA|it_IT|ru_RU/.test(d))).toBe(false);
+    },
+  );
 });

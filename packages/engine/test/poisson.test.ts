@@ -224,7 +224,7 @@ describe('validateManifest and stated FA/h', () => {
     const m = base();
     m.metrics.fa_per_hour_at_threshold = 0;
     expect(validateManifest(m)).toEqual([
-      'manifest.metrics.fa_per_hour_at_threshold: 0 is below the evaluation\'s resolution 0.5',
+      "manifest.metrics.fa_per_hour_at_threshold: 0 is below the evaluation's resolution 0.5",
     ]);
     const n = base();
     n.evaluation.false_accepts = { ...n.evaluation.false_accepts, fa_per_hour: 0.1 };
