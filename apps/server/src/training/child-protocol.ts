@@ -2,23 +2,16 @@
  * Messages between a training worker and its child process. The job and progress shapes are the engine
  * pipeline's own (`trainWakeWord`); only the fields the service stores cross the process boundary.
  */
-import type { Manifest } from '@violawake/engine/artifacts/index';
 import type { Progress, TrainJob, TrainResult } from '@violawake/engine/pipeline/train';
+import type { TrainedModelFiles } from '../models/service.ts';
 
 export type PipelineProgress = Progress;
 
 /** What the worker sends: the pipeline's job without the in-process parts (signal, callbacks, clock). */
 export type ChildJob = Omit<TrainJob, 'signal' | 'onProgress' | 'now'>;
 
-export interface ChildResult {
-  onnx: Uint8Array;
-  /** The TFLite export (absent from pipelines that do not write one; null with `tfliteError` when it failed). */
-  tflite?: Uint8Array | null;
-  tfliteError?: string;
-  manifest: Manifest;
-  scores: TrainResult['scores'];
-  evaluation: Record<string, unknown> | null;
-}
+/** The child's result: the files and manifest the models service stores (models/service.ts). */
+export type ChildResult = TrainedModelFiles;
 
 export type ChildMessage =
   | { type: 'progress'; progress: PipelineProgress }

@@ -15,6 +15,16 @@ const CHILD_ENTRY = fileURLToPath(new URL('./child.ts', import.meta.url));
  * started outside the repository (a service's own directory) could not start a single job.
  */
 const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+
+/** A TypeScript child process of this domain (a training attempt, the bank build), talking over advanced IPC. */
+export function forkTsChild(entry: string): ChildProcess {
+  return fork(entry, [], {
+    execArgv: ['--import', TSX_LOADER],
+    serialization: 'advanced',
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: process.env,
+  });
+}
 export const KILL_GRACE_MS = 10_000;
 const PROGRESS_MIN_MS = 500;
 
@@ -38,12 +48,7 @@ export class ChildRun {
    */
   run(job: ChildJob, onProgress: (p: PipelineProgress) => Promise<void>): Promise<RunOutcome> {
     return new Promise((resolve) => {
-      const child = fork(CHILD_ENTRY, [], {
-        execArgv: ['--import', TSX_LOADER],
-        serialization: 'advanced',
-        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-        env: process.env,
-      });
+      const child = forkTsChild(CHILD_ENTRY);
       this.child = child;
       // stopped while the attempt was being prepared (takes copied, corpus chosen): stop the child at once
       if (this.stopReason) this.signal(child);

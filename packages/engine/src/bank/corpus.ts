@@ -48,11 +48,23 @@ export type LoadedCorpus = LoadedBank & {
   files: { train: number; eval: number; skipped: number };
 };
 
-/** WAV files under `dir`, as sorted relative paths with '/' separators. */
-export async function listCorpusFiles(dir: string): Promise<string[]> {
+/**
+ * WAV files under `dir`, as sorted relative paths with '/' separators. `skipUnreadable` passes over folders that
+ * cannot be read (installed system audio, bank/heldout.ts) instead of failing.
+ */
+export async function listCorpusFiles(
+  dir: string,
+  opts: { skipUnreadable?: boolean } = {},
+): Promise<string[]> {
   const out: string[] = [];
   const walk = async (d: string) => {
-    const entries = await readdir(d, { withFileTypes: true });
+    let entries: import('node:fs').Dirent[];
+    try {
+      entries = await readdir(d, { withFileTypes: true });
+    } catch (err) {
+      if (opts.skipUnreadable) return;
+      throw err;
+    }
     for (const e of entries) {
       if (e.name.startsWith('.')) continue;
       const p = join(d, e.name);

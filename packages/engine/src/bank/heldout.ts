@@ -16,8 +16,8 @@
  * Nothing is needed: with no folder and no held-out engine the bank is empty and jobs calibrate as before.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, rm, stat } from 'node:fs/promises';
-import { basename, dirname, join, relative, sep } from 'node:path';
+import { mkdir, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { noiseFloor } from '../audio/floor.ts';
 import { Rand } from '../audio/random.ts';
 import { readWavFile16k } from '../audio/wav.ts';
@@ -28,6 +28,7 @@ import { deriveRng } from '../rng.ts';
 import { phonemizeMany, synthesizeMany } from '../synth/index.ts';
 import type { SpeechProvider, SynthRequest, Voice } from '../synth/types.ts';
 import { BLOCK_SECONDS, ChunkedStream, DEFAULT_HELDOUT_ENGINE, SegmentEmbedder } from './build.ts';
+import { listCorpusFiles } from './corpus.ts';
 
 export { DEFAULT_HELDOUT_ENGINE };
 
@@ -121,27 +122,6 @@ export function nameMaySay(text: string, wakeWord: string): boolean {
   return w.length > 0 && letters(text).includes(w);
 }
 
-async function listWavs(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  const walk = async (d: string) => {
-    let entries: import('node:fs').Dirent[];
-    try {
-      entries = await readdir(d, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      if (e.name.startsWith('.')) continue;
-      const p = join(d, e.name);
-      if (e.isDirectory()) await walk(p);
-      else if (e.isFile() && e.name.toLowerCase().endsWith('.wav'))
-        out.push(relative(dir, p).split(sep).join('/'));
-    }
-  };
-  await walk(dir);
-  return out.sort();
-}
-
 export interface HeldoutOptions {
   dataDir: string;
   /** Bank size scale (1 = default); below 1 only a share of the real files and engine sentences is used. */
@@ -183,7 +163,7 @@ async function entries(path: string): Promise<{ dir: string; rel: string }[]> {
   const st = await stat(path).catch(() => null);
   if (!st) return [];
   if (st.isFile()) return [{ dir: dirname(path), rel: basename(path) }];
-  return (await listWavs(path)).map((rel) => ({ dir: path, rel }));
+  return (await listCorpusFiles(path, { skipUnreadable: true })).map((rel) => ({ dir: path, rel }));
 }
 
 async function sources(dirs: RealAudioDirs, scale: number): Promise<Source[]> {

@@ -37,6 +37,7 @@ import { readWavFile16k } from '../audio/wav.ts';
 import { addNoiseAtSnr, applyRoom, roomImpulseResponse } from '../augment/index.ts';
 import { ensureBank } from '../bank/build.ts';
 import { calibrateThreshold, clipMetrics, missRateStreams } from '../eval/metrics.ts';
+import { poissonInterval } from '../eval/poisson.ts';
 import { music } from '../negatives/music.ts';
 import { NOISE_KINDS, noise } from '../negatives/noise.ts';
 import { padForScoring } from '../pipeline/canvas.ts';
@@ -115,35 +116,6 @@ export function parseSeedList(spec: string): number[] {
   if (seeds.length === 0 || seeds.some((x) => !Number.isInteger(x)))
     throw new UsageError(`--training-seeds must be a range like 1-5 or a list like 1,3 (got "${spec}")`);
   return [...new Set(seeds)];
-}
-
-/**
- * Exact (Garwood) 95 % interval of a Poisson rate from `k` events in `hours`: the λ at which P(X ≥ k) and P(X ≤ k)
- * are 2.5 %, found by bisection, divided by the hours.
- */
-export function poissonInterval(k: number, hours: number): [number, number] {
-  const cdf = (n: number, lam: number) => {
-    let term = Math.exp(-lam);
-    let sum = term;
-    for (let i = 1; i <= n; i++) {
-      term *= lam / i;
-      sum += term;
-    }
-    return sum;
-  };
-  const solve = (f: (lam: number) => number) => {
-    let lo = 0;
-    let hi = Math.max(10, 4 * k + 10);
-    for (let i = 0; i < 100; i++) {
-      const mid = (lo + hi) / 2;
-      if (f(mid) > 0) lo = mid;
-      else hi = mid;
-    }
-    return (lo + hi) / 2;
-  };
-  const lower = k === 0 ? 0 : solve((lam) => (1 - cdf(k - 1, lam) < 0.025 ? 1 : -1));
-  const upper = solve((lam) => (cdf(k, lam) > 0.025 ? 1 : -1));
-  return [lower / hours, upper / hours];
 }
 
 /** Benchmark sentences: a template grammar of its own, disjoint from the engine's sentence list. */
@@ -1050,7 +1022,7 @@ export async function runBench(argv: string[]): Promise<number> {
             },
             measured_firings: fires.length,
             measured_fa_per_hour: measuredFa,
-            measured_fa_per_hour_95: poissonInterval(fires.length, hours),
+            measured_fa_per_hour_95: poissonInterval(fires.length).map((x) => x / hours) as [number, number],
             fa_ratio: claimFloor ? measuredFa / claimFloor : null,
             measured_in_claimed_95: fa?.ci95
               ? measuredFa >= fa.ci95[0] - 1e-9 && measuredFa <= fa.ci95[1] + 1e-9
