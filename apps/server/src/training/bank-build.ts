@@ -9,15 +9,14 @@
  * written to `<data dir>/engine/bank-status.json`, so an API-only process on the same data dir shows it too.
  * `VIOLAWAKE_BANK_PREBUILD=false` turns the build off (the first job then builds the bank itself).
  */
-import { type ChildProcess, fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import type { AppContext } from '../core/context.ts';
+import { forkTsChild } from './runner.ts';
 
 const CHILD_ENTRY = fileURLToPath(new URL('./bank-child.ts', import.meta.url));
-const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
 export interface BankChildStart {
   type: 'start';
@@ -95,12 +94,7 @@ export class BankBuild {
     if (!this.ctx.config.bankPrebuild || this.child) return;
     const { config, logger } = this.ctx;
     this.set(status({ state: 'building' }), true);
-    const child = fork(CHILD_ENTRY, [], {
-      execArgv: ['--import', TSX_LOADER],
-      serialization: 'advanced',
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      env: process.env,
-    });
+    const child = forkTsChild(CHILD_ENTRY);
     this.child = child;
     this.done = new Promise((resolve) => {
       let settled = false;

@@ -9,10 +9,13 @@ import { discoverProviders, disposeProviders } from '@violawake/engine/synth/ind
 import type { BankChildMessage, BankChildStart } from './bank-build.ts';
 
 const aborter = new AbortController();
-process.on('SIGTERM', () => {
+/** Stop on SIGTERM, and when the worker is gone (its IPC channel closes), so no orphan holds the bank's build lock. */
+function stop(): void {
   aborter.abort();
   setTimeout(() => process.exit(143), 200).unref();
-});
+}
+process.on('SIGTERM', stop);
+process.on('disconnect', stop);
 
 function send(msg: BankChildMessage): Promise<void> {
   return new Promise((resolve) => {

@@ -17,10 +17,13 @@ function send(msg: ChildMessage): Promise<void> {
   });
 }
 
-process.on('SIGTERM', () => {
+/** Stop on SIGTERM, and when the worker is gone (its IPC channel closes: a SIGKILL leaves no one to send one). */
+function stop(): void {
   aborter?.abort();
   setTimeout(() => process.exit(143), 200).unref();
-});
+}
+process.on('SIGTERM', stop);
+process.on('disconnect', stop);
 
 process.on('message', async (msg: { type: 'start'; job: ChildJob }) => {
   if (msg?.type !== 'start') return;

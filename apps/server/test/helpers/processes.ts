@@ -27,6 +27,8 @@ export async function spawnViolawake(
     env: {
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? '/tmp',
+      // no background bank build unless a test asks for one (as helpers/app.ts and helpers/spawn.ts)
+      VIOLAWAKE_BANK_PREBUILD: 'false',
       VIOLAWAKE_HOST: '127.0.0.1',
       VIOLAWAKE_PORT: String(port),
       // a worker has no readiness probe: its 'workers started' line (info) is the signal
